@@ -1,0 +1,127 @@
+"""BOPIS allocation: HQ reserves at a store with availability; the store accepts or rejects.
+
+The store owns its stock, so HQ only *asks* (`bopis.reserve` command). A `bopis.rejected`
+event re-routes the order to the next store with enough reported stock that has not yet
+rejected it; when none is left the order is cancelled and a case opens for HQ follow-up.
+All of this happens in the ingest transaction; the re-route command goes out through the
+cloud's command outbox (cloud.commands), so it is sent even if NATS is down right now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cloud import commands, conflicts
+from cloud.schema import bopis_orders, stock_levels
+from edge.contracts.envelope import EventEnvelope
+
+
+async def candidate_stores(
+    conn: AsyncConnection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]
+) -> list[str]:
+    """Stores whose reported on-hand covers every line, best-stocked first."""
+    skus = [str(line["sku"]) for line in lines]
+    rows = await conn.execute(
+        select(stock_levels.c.store_id, stock_levels.c.sku, func.sum(stock_levels.c.on_hand))
+        .where(stock_levels.c.tenant_id == tenant_id, stock_levels.c.sku.in_(skus))
+        .group_by(stock_levels.c.store_id, stock_levels.c.sku)
+    )
+    have: dict[str, dict[str, int]] = {}
+    for store, sku, qty in rows:
+        have.setdefault(store, {})[sku] = int(qty)
+    ok = [
+        store
+        for store, stock in have.items()
+        if store not in exclude and all(stock.get(str(ln["sku"]), 0) >= int(ln["quantity"]) for ln in lines)
+    ]
+    return sorted(ok, key=lambda s: (-sum(have[s].values()), s))
+
+
+async def place(
+    conn: AsyncConnection, tenant_id: str, order_id: str, lines: list[dict[str, Any]], *, actor: str, now: str
+) -> dict[str, Any]:
+    stores = await candidate_stores(conn, tenant_id, lines, exclude=[])
+    status, store = ("reserved", stores[0]) if stores else ("cancelled", None)
+    await conn.execute(
+        bopis_orders.insert().values(
+            tenant_id=tenant_id,
+            order_id=order_id,
+            lines=lines,
+            store_id=store,
+            tried=[],
+            status=status,
+            updated_at=now,
+        )
+    )
+    if store:
+        await commands.issue(
+            conn,
+            tenant_id,
+            store,
+            "bopis.reserve",
+            {"order_id": order_id, "lines": lines},
+            actor=actor,
+            now=now,
+        )
+    return await get(conn, tenant_id, order_id)
+
+
+async def get(conn: AsyncConnection, tenant_id: str, order_id: str) -> dict[str, Any]:
+    row = (
+        await conn.execute(
+            select(bopis_orders).where(
+                bopis_orders.c.tenant_id == tenant_id, bopis_orders.c.order_id == order_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise LookupError(order_id)
+    return dict(row._mapping)
+
+
+async def on_store_answer(conn: AsyncConnection, env: EventEnvelope, now: str) -> None:
+    order_id = str(env.payload.get("order_id") or "")
+    try:
+        order = await get(conn, env.tenant_id, order_id)
+    except LookupError:
+        return  # not an HQ allocation (or another tenant's): nothing to route
+    if order["store_id"] != env.store_id or order["status"] != "reserved":
+        return  # a late answer from a store we already moved away from
+    key = (bopis_orders.c.tenant_id == env.tenant_id, bopis_orders.c.order_id == order_id)
+    if env.type == "bopis.accepted":
+        await conn.execute(update(bopis_orders).where(*key).values(status="accepted", updated_at=now))
+        return
+    tried = [*order["tried"], env.store_id]
+    stores = await candidate_stores(conn, env.tenant_id, order["lines"], exclude=tried)
+    if stores:
+        await conn.execute(
+            update(bopis_orders).where(*key).values(store_id=stores[0], tried=tried, updated_at=now)
+        )
+        await commands.issue(
+            conn,
+            env.tenant_id,
+            stores[0],
+            "bopis.reserve",
+            {"order_id": order_id, "lines": order["lines"]},
+            actor="system",
+            now=now,
+        )
+        return
+    await conn.execute(
+        update(bopis_orders)
+        .where(*key)
+        .values(status="cancelled", store_id=None, tried=tried, updated_at=now)
+    )
+    await conflicts.raise_case(
+        conn,
+        env.tenant_id,
+        env.store_id,
+        kind="bopis",
+        key=f"bopis:{order_id}",
+        summary=f"BOPIS order {order_id} cancelled: every store with stock rejected it",
+        detail={"order_id": order_id, "tried": tried, "reason": env.payload.get("reason")},
+        now=now,
+    )

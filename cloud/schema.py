@@ -1,0 +1,258 @@
+"""Cloud tables (SQLAlchemy Core) and their creation, with row-level security on Postgres.
+
+Tenant tables carry `tenant_id` and, on Postgres, an ENABLE + FORCE RLS policy on
+`current_setting('app.tenant_id', true)`: a transaction that forgot to set it sees nothing.
+Global tables (tenants, users, refresh tokens) are read before a tenant is known (login), so
+they have no policy and are reached only through `CloudDB.system()`.
+Times are ISO 8601 UTC text ("...Z"), which sorts correctly on both engines.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy import Table as _Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cloud.db import CloudDB
+
+metadata = MetaData()
+TENANT_TABLES: list[str] = []
+
+
+def Table(name: str, *cols, tenant: bool = True, **kw):
+    if tenant:
+        TENANT_TABLES.append(name)
+    return _Table(name, metadata, *cols, **kw)
+
+
+tenants = Table(
+    "tenants",
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("created_at", String, nullable=False),
+    tenant=False,
+)
+users = Table(
+    "hq_users",
+    Column("id", String, primary_key=True),
+    Column("username", String, nullable=False, unique=True),  # logins carry no tenant: unique
+    Column("password_hash", String, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", String, nullable=True),
+    Column("created_at", String, nullable=False),
+    tenant=False,
+)
+refresh_tokens = Table(
+    "hq_refresh_tokens",
+    Column("token_hash", String, primary_key=True),
+    Column("user_id", String, nullable=False),
+    Column("expires_at", String, nullable=False),
+    Column("rotated_at", String, nullable=True),
+    tenant=False,
+)
+
+events = Table(
+    "events",
+    Column("event_id", String, primary_key=True),  # the store's UUIDv7: the dedup key
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", String, nullable=False),
+    Column("business_day", String, nullable=False),
+    Column("received_at", String, nullable=False),
+    Column("envelope", Text, nullable=False),  # raw, so unknown types can be projected later
+    Index("ix_events_store_seq", "tenant_id", "store_id", "seq"),
+)
+stores = Table(
+    "stores",
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("name", String, nullable=True),
+    Column("leaf_domain", String, nullable=True),  # JetStream domain of the store's leaf, if any
+    Column("first_seen_at", String, nullable=True),
+    Column("last_seen_at", String, nullable=True),  # when the cloud last received an event
+    Column("last_event_at", String, nullable=True),  # occurred_at of the newest event
+    Column("lag_s", Integer, nullable=True),  # received - occurred, for the newest event
+    Column("events_received", BigInteger, nullable=False, default=0),
+    Column("min_seq", BigInteger, nullable=True),
+    Column("max_seq", BigInteger, nullable=True),
+    Column("missing_seqs", BigInteger, nullable=False, default=0),  # gaps in the store's seq
+    PrimaryKeyConstraint("tenant_id", "store_id"),
+)
+sales = Table(
+    "sales",
+    Column("event_id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("order_id", String, nullable=True),
+    Column("kind", String, nullable=False),  # sale | void | return
+    Column("business_day", String, nullable=False),
+    Column("occurred_at", String, nullable=False),
+    Column("hour", Integer, nullable=False),  # UTC hour of occurred_at
+    Column("orders", Integer, nullable=False),  # +1 sale, -1 void, 0 return
+    Column("gross_cents", BigInteger, nullable=False),  # signed: voids and returns negative
+    Column("currency", String(3), nullable=True),
+    Index("ix_sales_day", "tenant_id", "business_day", "store_id"),
+)
+sale_lines = Table(
+    "sale_lines",
+    Column("event_id", String, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("business_day", String, nullable=False),
+    Column("sku", String, nullable=True),
+    Column("name", String, nullable=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_id", "line_no"),
+)
+sale_tenders = Table(
+    "sale_tenders",
+    Column("event_id", String, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("business_day", String, nullable=False),
+    Column("method", String, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_id", "idx"),
+)
+stock_movements = Table(
+    "stock_movements",
+    Column("tenant_id", String, nullable=False),
+    Column("movement_id", String, nullable=False),  # each movement applied once, by its id
+    Column("store_id", String, nullable=False),
+    Column("location_id", String, nullable=False),
+    Column("product_id", String, nullable=True),
+    Column("sku", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("ref", String, nullable=True),
+    Column("at", String, nullable=True),
+    Column("event_id", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "movement_id"),
+)
+stock_levels = Table(
+    "stock_levels",
+    Column("tenant_id", String, nullable=False),
+    Column("location_id", String, nullable=False),
+    Column("sku", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("threshold", BigInteger, nullable=False, default=0),
+    Column("updated_at", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "location_id", "sku"),
+)
+transfers = Table(
+    "transfers",
+    Column("tenant_id", String, nullable=False),
+    Column("transfer_id", String, nullable=False),
+    Column("sku", String, nullable=False),
+    Column("from_location", String, nullable=True),
+    Column("to_location", String, nullable=True),
+    Column("qty_out", BigInteger, nullable=False, default=0),
+    Column("qty_in", BigInteger, nullable=False, default=0),
+    Column("out_at", String, nullable=True),
+    Column("in_at", String, nullable=True),
+    Column("status", String, nullable=False),  # in_transit | received | overdue
+    PrimaryKeyConstraint("tenant_id", "transfer_id", "sku"),
+)
+conflicts = Table(
+    "conflicts",
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=True),
+    Column("kind", String, nullable=False),  # negative_stock | transfer_unreceived | price_variance | bopis
+    Column("dedup_key", String, nullable=False),
+    Column("status", String, nullable=False),  # open | assigned | resolved
+    Column("summary", String, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("assignee", String, nullable=True),
+    Column("resolution", String, nullable=True),
+    Column("created_at", String, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Index("ix_conflicts_dedup", "tenant_id", "dedup_key"),  # one *open* case per key
+    Index("ix_conflicts_status", "tenant_id", "status"),
+)
+conflict_audit = Table(
+    "conflict_audit",
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("conflict_id", String, nullable=False),
+    Column("at", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("detail", JSON, nullable=True),
+    Index("ix_conflict_audit", "tenant_id", "conflict_id"),
+)
+bopis_orders = Table(
+    "bopis_orders",
+    Column("tenant_id", String, nullable=False),
+    Column("order_id", String, nullable=False),
+    Column("lines", JSON, nullable=False),  # [{sku, quantity}]
+    Column("store_id", String, nullable=True),  # the store currently asked, or that accepted
+    Column("tried", JSON, nullable=False),  # stores that rejected
+    Column("status", String, nullable=False),  # reserved | accepted | cancelled
+    Column("updated_at", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "order_id"),
+)
+commands = Table(
+    "commands",
+    Column("command_id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=True),  # None: all stores
+    Column("type", String, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("issued_at", String, nullable=False),
+    Column("issued_by", String, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("published_at", String, nullable=True),
+    Index("ix_commands_type", "tenant_id", "type", "version"),
+)
+
+
+async def create_schema(db: CloudDB) -> None:
+    """Create tables (idempotent). On Postgres also the app role, grants and RLS policies."""
+    async with db.engine.begin() as conn:
+        if db.is_postgres and db.schema:
+            await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
+        await conn.run_sync(metadata.create_all)
+        if db.is_postgres:
+            await _postgres_security(conn, db)
+
+
+async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
+    role = db.app_role
+    exists = await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+    if exists.first() is None:
+        # NOLOGIN, not a superuser, not the owner: RLS applies to it (superusers bypass even FORCE).
+        await conn.exec_driver_sql(f'CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS')
+    schema = db.schema or "public"
+    await conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+    for name in TENANT_TABLES:
+        await conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{name}" TO "{role}"')
+        await conn.exec_driver_sql(f'ALTER TABLE "{name}" ENABLE ROW LEVEL SECURITY')
+        await conn.exec_driver_sql(f'ALTER TABLE "{name}" FORCE ROW LEVEL SECURITY')
+        await conn.exec_driver_sql(f'DROP POLICY IF EXISTS tenant_isolation ON "{name}"')
+        await conn.exec_driver_sql(
+            f'CREATE POLICY tenant_isolation ON "{name}" '
+            "USING (tenant_id = current_setting('app.tenant_id', true)) "
+            "WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
+        )

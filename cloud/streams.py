@@ -1,0 +1,73 @@
+"""The hub's aggregate stream: it has no subjects of its own and *sources* every store stream.
+
+- Direct mode (stores publish straight to the hub): the store streams live on the hub, and
+  the aggregate sources them by name. They are discovered by listing streams.
+- Leaf mode: each store stream lives on the store's leaf node in JetStream domain = store id,
+  and is sourced through `external.api = "$JS.<domain>.API"` (nats-py's StreamSource has no
+  `domain` field). Leaf stores are registered explicitly (API / CLI), since the hub cannot list
+  another domain's streams.
+
+The aggregate never listens on the store subjects itself: a stream that both sources and
+captures them would store every event twice (nats-server#3161).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from nats.js.api import ExternalStream, StorageType, StreamConfig, StreamSource
+from nats.js.errors import NotFoundError
+
+from cloud.ingest import AGGREGATE_STREAM
+
+log = structlog.get_logger()
+
+
+def is_store_stream(name: str) -> bool:
+    return name.startswith("NOVAPOS_") and name != AGGREGATE_STREAM and not name.startswith("NOVAPOS_CMD_")
+
+
+def source_for(stream: str, leaf_domain: str | None) -> StreamSource:
+    if leaf_domain:
+        return StreamSource(name=stream, external=ExternalStream(api=f"$JS.{leaf_domain}.API"))
+    return StreamSource(name=stream)
+
+
+def aggregate_config(sources: list[StreamSource], *, duplicate_window_s: float = 120.0) -> StreamConfig:
+    return StreamConfig(
+        name=AGGREGATE_STREAM,
+        subjects=None,
+        sources=sources or None,
+        storage=StorageType.FILE,
+        duplicate_window=duplicate_window_s,
+        max_age=30 * 86400.0,
+    )
+
+
+async def local_store_streams(js: Any) -> list[str]:
+    names = await js.streams_info()
+    return sorted(s.config.name for s in names if is_store_stream(s.config.name))
+
+
+async def sync_aggregate(js: Any, leaf_stores: dict[str, str] | None = None) -> list[str]:
+    """Make the aggregate source every local store stream plus the registered leaf stores.
+
+    `leaf_stores` maps a store stream name to its leaf's JetStream domain. Returns the sourced
+    stream names. Only touches the stream when the source set changed.
+    """
+    wanted: dict[str, str | None] = dict.fromkeys(await local_store_streams(js))
+    wanted.update(leaf_stores or {})
+    sources = [source_for(name, domain) for name, domain in sorted(wanted.items())]
+    try:
+        info = await js.stream_info(AGGREGATE_STREAM)
+    except NotFoundError:
+        await js.add_stream(aggregate_config(sources))
+        log.info("streams.aggregate_created", sources=sorted(wanted))
+        return sorted(wanted)
+    have = {(s.name, s.external.api if s.external else None) for s in info.config.sources or []}
+    want = {(s.name, s.external.api if s.external else None) for s in sources}
+    if have != want:
+        await js.update_stream(aggregate_config(sources))
+        log.info("streams.aggregate_updated", sources=sorted(wanted))
+    return sorted(wanted)

@@ -1,0 +1,304 @@
+"""The outbox relay: publishes the store's outbox to NATS JetStream, in `seq` order (DESIGN §7).
+
+Delivery argument, in one place:
+- every row is published with `Nats-Msg-Id = event_id`, so JetStream drops a re-publish
+  inside its duplicate window, and the cloud drops one outside it (`ON CONFLICT (event_id)`);
+- a row is marked sent only after its PubAck, in a committed write; a crash between the
+  PubAck and that write only causes a re-publish of the same id, never a loss;
+- a publish whose future times out has an unknown outcome: the row stays unsent and is
+  re-published with the same id on the next pass;
+- `pending_size=0` makes publishes fail fast while disconnected instead of parking in the
+  client's reconnect buffer, which nats-py would replay blindly after the request timed out;
+- `max_reconnect_attempts=-1` and a 20 s x 3 ping: the defaults give up after ~2 minutes of
+  WAN outage and notice a dead link only after minutes (PITFALLS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import structlog
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+from sqlalchemy import Connection, func, select, update
+
+from edge.adapters.db import Database
+from edge.adapters.tables import outbox
+from edge.contracts.envelope import stream_name, subject_for_event
+from edge.domain.ids import now_iso
+
+log = structlog.get_logger()
+
+RECENT_ERRORS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayConfig:
+    nats_url: str
+    tenant_id: str
+    store_id: str
+    in_flight: int = 256  # PubAcks awaited at once: ~5x the serial throughput (PITFALLS)
+    batch: int = 1000  # rows read per pass
+    ack_timeout_s: float = 5.0
+    idle_poll_s: float = 0.25  # the edge may call `Relay.notify()` to skip the wait
+    # False when the stream is managed elsewhere (a leaf-node config, or HQ provisioning).
+    manage_stream: bool = True
+    duplicate_window_s: float = 120.0
+    max_age_s: float = 30 * 86400.0  # longer than any expected WAN outage
+    ping_interval_s: int = 20
+    max_outstanding_pings: int = 3
+    reconnect_wait_s: float = 2.0
+
+
+@dataclass(kw_only=True)
+class RelayStatus:
+    outbox_pending: int
+    oldest_pending_age_s: float | None
+    last_ack_at: str | None
+    link: str  # "up" | "down" | "disabled"
+    recent_errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def stream_config(
+    tenant_id: str, store_id: str, *, duplicate_window_s: float = 120.0, max_age_s: float = 30 * 86400.0
+) -> StreamConfig:
+    """The store stream. `discard: new` refuses new events when full instead of dropping old
+    unreplicated ones; the relay then keeps them in the outbox and retries."""
+    return StreamConfig(
+        name=stream_name(store_id),
+        subjects=[subject_for_event(tenant_id, store_id, ">")],
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW,
+        duplicate_window=duplicate_window_s,
+        max_age=max_age_s,
+    )
+
+
+async def ensure_stream(js: Any, config: StreamConfig) -> None:
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # Exists with other settings (e.g. a changed duplicate window): bring it in line.
+        await js.update_stream(config)
+
+
+class Relay:
+    """Publishes unsent outbox rows. `start()`/`stop()` run it as a background task."""
+
+    def __init__(self, db: Database, config: RelayConfig, *, connect: Callable[..., Any] = nats.connect):
+        self.db = db
+        self.config = config
+        self._connect = connect
+        self._nc: Any = None
+        self._js: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.last_ack_at: str | None = None
+        self.recent_errors: deque[dict[str, str]] = deque(maxlen=RECENT_ERRORS)
+        self.published = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self._close()
+
+    def notify(self) -> None:
+        """Called after a commit that wrote outbox rows: publish now rather than at the next poll."""
+        self._wake.set()
+
+    @property
+    def link(self) -> str:
+        return "up" if self._nc is not None and self._nc.is_connected else "down"
+
+    # -- loop ------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        backoff = self.config.reconnect_wait_s
+        while not self._stopping:
+            try:
+                if self._js is None:
+                    await self._open()
+                    backoff = self.config.reconnect_wait_s
+                sent = await self.publish_pending()
+                if sent == 0:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.config.idle_poll_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._record_error("relay.loop", exc)
+                if self._nc is None or self._nc.is_closed:
+                    await self._close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def _open(self) -> None:
+        cfg = self.config
+
+        async def _disconnected() -> None:
+            log.warning("relay.link_down", store_id=cfg.store_id)
+
+        async def _reconnected() -> None:
+            log.info("relay.link_up", store_id=cfg.store_id)
+            self._wake.set()
+
+        async def _error(exc: Exception) -> None:
+            self._record_error("relay.nats", exc)
+
+        self._nc = await self._connect(
+            cfg.nats_url,
+            name=f"novapos-relay-{cfg.store_id}",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=cfg.reconnect_wait_s,
+            ping_interval=cfg.ping_interval_s,
+            max_outstanding_pings=cfg.max_outstanding_pings,
+            pending_size=0,
+            connect_timeout=5,
+            disconnected_cb=_disconnected,
+            reconnected_cb=_reconnected,
+            error_cb=_error,
+        )
+        self._js = self._nc.jetstream(publish_async_max_pending=cfg.in_flight)
+        if cfg.manage_stream:
+            await ensure_stream(
+                self._js,
+                stream_config(
+                    cfg.tenant_id,
+                    cfg.store_id,
+                    duplicate_window_s=cfg.duplicate_window_s,
+                    max_age_s=cfg.max_age_s,
+                ),
+            )
+        log.info("relay.connected", url=cfg.nats_url, store_id=cfg.store_id)
+
+    async def _close(self) -> None:
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None:
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    # -- publishing ------------------------------------------------------------------------
+    async def publish_pending(self) -> int:
+        """Publish one pass of unsent rows, oldest first; returns how many were acknowledged."""
+        rows = await self.db.read(lambda conn: _unsent(conn, self.config.batch))
+        acked_total = 0
+        window = self.config.in_flight
+        for start in range(0, len(rows), window):
+            chunk = rows[start : start + window]
+            acked, failed = await self._publish_window(chunk)
+            if acked:
+                await self._mark_sent(acked)
+                acked_total += len(acked)
+            if failed:
+                await self.db.write(lambda conn, f=failed: _record_failures(conn, f))
+                # Stop this pass: later rows would overtake the failed ones in the stream.
+                break
+        return acked_total
+
+    async def _publish_window(self, rows: list[Any]) -> tuple[list[int], dict[int, str]]:
+        js = self._js
+        if js is None:
+            raise ConnectionError("relay is not connected")
+        pending: list[tuple[int, Any]] = []
+        failed: dict[int, str] = {}
+        for row in rows:
+            try:
+                future = await js.publish_async(
+                    subject_for_event(row.tenant_id, row.store_id, row.type),
+                    row.envelope.encode(),
+                    headers={"Nats-Msg-Id": row.event_id},
+                )
+            except Exception as exc:  # disconnected: pending_size=0 refuses to buffer
+                failed[row.seq] = _describe(exc)
+                break
+            pending.append((row.seq, future))
+        acked: list[int] = []
+        timeout = self.config.ack_timeout_s
+        results = await asyncio.gather(
+            *(asyncio.wait_for(fut, timeout) for _, fut in pending), return_exceptions=True
+        )
+        for (seq, _), result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                # Unknown outcome (timeout) or refused: re-published later with the same id.
+                failed[seq] = _describe(result)
+            else:
+                acked.append(seq)
+        if failed:
+            first = min(failed)
+            self._record_error("relay.publish", RuntimeError(f"seq {first}: {failed[first]}"))
+        return acked, failed
+
+    async def _mark_sent(self, seqs: list[int]) -> None:
+        at = now_iso()
+        await self.db.write(
+            lambda conn: conn.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_(seqs))
+                .values(sent_at=at, attempts=outbox.c.attempts + 1, last_error=None)
+            )
+        )
+        self.last_ack_at = at
+        self.published += len(seqs)
+        log.debug("relay.acked", count=len(seqs), last_seq=max(seqs))
+
+    def _record_error(self, where: str, exc: BaseException) -> None:
+        message = _describe(exc)
+        self.recent_errors.append({"at": now_iso(), "where": where, "error": message})
+        log.warning(where, error=message, store_id=self.config.store_id)
+
+    def status_fields(self) -> dict[str, Any]:
+        return {"last_ack_at": self.last_ack_at, "link": self.link, "recent_errors": list(self.recent_errors)}
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _unsent(conn: Connection, limit: int) -> list[Any]:
+    query = (
+        select(
+            outbox.c.seq,
+            outbox.c.event_id,
+            outbox.c.tenant_id,
+            outbox.c.store_id,
+            outbox.c.type,
+            outbox.c.envelope,
+        )
+        .where(outbox.c.sent_at.is_(None))
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def _record_failures(conn: Connection, failed: dict[int, str]) -> None:
+    for seq, error in failed.items():
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.seq == seq)
+            .values(attempts=outbox.c.attempts + 1, last_error=error[:500])
+        )
+
+
+def pending_count(conn: Connection) -> tuple[int, str | None]:
+    row = conn.execute(
+        select(func.count(), func.min(outbox.c.occurred_at)).where(outbox.c.sent_at.is_(None))
+    ).one()
+    return int(row[0]), row[1]
