@@ -76,16 +76,18 @@ users = Table(
     Column("username", String, nullable=False),
     Column("password_hash", String, nullable=False),
     Column("pin_hash", String, nullable=True),
+    # HMAC-SHA256(pepper, store|pin): finds the cashier for a lane PIN without trying every
+    # Argon2 hash; the Argon2 hash is still what proves the PIN.
+    Column("pin_lookup", String, nullable=True),
     Column("roles", JSON, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("totp_secret", String, nullable=True),  # pending until confirmed
     Column("totp_confirmed", Boolean, nullable=False, default=False),
     Column("totp_last_step", Integer, nullable=True),  # single use of a code within its step
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", String, nullable=True),
     Column("created_at", String, nullable=False),
     Column("updated_at", String, nullable=False),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+    UniqueConstraint("tenant_id", "store_id", "pin_lookup", name="uq_users_pin"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     info=BASE,
 )
@@ -103,6 +105,20 @@ refresh_tokens = Table(
     Column("rotated_at", String, nullable=True),  # set when exchanged: a second use is reuse
     Column("revoked_at", String, nullable=True),
     Index("ix_refresh_family", "family_id"),
+    info=BASE,
+)
+
+login_attempts = Table(
+    # Kept per (tenant, login name) whether or not the account exists, so an unknown user is
+    # locked out exactly like a real one and the answers cannot tell them apart.
+    "login_attempts",
+    metadata,
+    Column("tenant_id", String, nullable=False),
+    Column("subject", String, nullable=False),  # a username, or "lane:<id>" for PIN logins
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", String, nullable=True),
+    Column("updated_at", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "subject"),
     info=BASE,
 )
 

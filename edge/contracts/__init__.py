@@ -9,9 +9,9 @@ from edge.contracts.envelope import (
     EventEnvelope,
     decode_envelope,
     encode_envelope,
+    stream_name,
     subject_for_command,
     subject_for_event,
-    stream_name,
 )
 
 __all__ = [

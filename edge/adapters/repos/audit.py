@@ -1,0 +1,39 @@
+"""Reading the audit log (writing happens only through the unit of work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from edge.adapters import tables as t
+from edge.adapters.uow import repository
+from edge.service.ports import Actor
+
+A = t.audit_log
+
+
+@repository("audit")
+class AuditRepository:
+    def __init__(self, conn: Connection, actor: Actor):
+        self.conn = conn
+        self.tenant_id = actor.tenant_id
+
+    def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
+              action: str | None = None, lane_id: str | None = None, since: str | None = None,
+              until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        stmt = select(A).where(A.c.tenant_id == self.tenant_id)
+        for column, value in ((A.c.entity, entity), (A.c.entity_id, entity_id), (A.c.actor, actor),
+                              (A.c.lane_id, lane_id)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if action is not None:
+            stmt = stmt.where(A.c.action.like(action.replace("*", "%")))
+        if since is not None:
+            stmt = stmt.where(A.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(A.c.at < until)
+        if before_id is not None:
+            stmt = stmt.where(A.c.id < before_id)
+        rows = self.conn.execute(stmt.order_by(A.c.id.desc()).limit(limit)).mappings()
+        return [dict(r) for r in rows]

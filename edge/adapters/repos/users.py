@@ -1,0 +1,128 @@
+"""Users, refresh tokens and login attempts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from edge.adapters import tables as t
+from edge.adapters.uow import repository
+from edge.service.ports import Actor
+
+PUBLIC_USER_FIELDS = ("id", "username", "roles", "tenant_id", "store_id", "disabled", "totp_confirmed")
+
+
+def public_user(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in PUBLIC_USER_FIELDS}
+
+
+@repository("users")
+class UserRepository:
+    def __init__(self, conn: Connection, actor: Actor):
+        self.conn = conn
+        self.tenant_id = actor.tenant_id
+
+    def by_username(self, username: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.users).where(t.users.c.tenant_id == self.tenant_id, t.users.c.username == username)
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def by_id(self, user_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.users).where(t.users.c.tenant_id == self.tenant_id, t.users.c.id == user_id)
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def by_pin_lookup(self, store_id: str, pin_lookup: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.users).where(
+                t.users.c.tenant_id == self.tenant_id,
+                t.users.c.store_id == store_id,
+                t.users.c.pin_lookup == pin_lookup,
+            )
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(t.users).where(t.users.c.tenant_id == self.tenant_id).order_by(t.users.c.username)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def add(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.users).values(tenant_id=self.tenant_id, **values))
+
+    def update(self, user_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(t.users).where(t.users.c.tenant_id == self.tenant_id, t.users.c.id == user_id).values(**values)
+        )
+
+    # -- login attempts ------------------------------------------------------------------
+    def attempts(self, subject: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.login_attempts).where(
+                t.login_attempts.c.tenant_id == self.tenant_id, t.login_attempts.c.subject == subject
+            )
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def save_attempts(self, subject: str, failures: int, locked_until: str | None, now: str) -> None:
+        existing = self.attempts(subject)
+        values = {"failures": failures, "locked_until": locked_until, "updated_at": now}
+        if existing is None:
+            self.conn.execute(insert(t.login_attempts).values(tenant_id=self.tenant_id, subject=subject, **values))
+        else:
+            self.conn.execute(
+                update(t.login_attempts)
+                .where(t.login_attempts.c.tenant_id == self.tenant_id, t.login_attempts.c.subject == subject)
+                .values(**values)
+            )
+
+    # -- refresh tokens ------------------------------------------------------------------
+    def add_refresh(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.refresh_tokens).values(tenant_id=self.tenant_id, **values))
+
+    def refresh_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.refresh_tokens).where(
+                t.refresh_tokens.c.tenant_id == self.tenant_id, t.refresh_tokens.c.token_hash == token_hash
+            )
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def mark_rotated(self, token_hash: str, now: str) -> bool:
+        """Atomically claim a refresh token; False if someone already exchanged it."""
+        result = self.conn.execute(
+            update(t.refresh_tokens)
+            .where(
+                t.refresh_tokens.c.token_hash == token_hash,
+                t.refresh_tokens.c.rotated_at.is_(None),
+                t.refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(rotated_at=now)
+        )
+        return result.rowcount == 1
+
+    def revoke_family(self, family_id: str, now: str) -> int:
+        return self.conn.execute(
+            update(t.refresh_tokens)
+            .where(and_(t.refresh_tokens.c.family_id == family_id, t.refresh_tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now)
+        ).rowcount
+
+    def revoke_user(self, user_id: str, now: str) -> int:
+        return self.conn.execute(
+            update(t.refresh_tokens)
+            .where(
+                t.refresh_tokens.c.tenant_id == self.tenant_id,
+                t.refresh_tokens.c.user_id == user_id,
+                t.refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        ).rowcount
+
+    def tenant(self) -> dict[str, Any] | None:
+        row = self.conn.execute(select(t.tenants).where(t.tenants.c.id == self.tenant_id)).mappings().first()
+        return dict(row) if row else None

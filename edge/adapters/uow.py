@@ -1,0 +1,137 @@
+"""The SQL unit of work: one transaction, the actor, and the audit and outbox writers.
+
+Audit and outbox are written here and nowhere else, so every use case gets them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, insert
+
+from edge.adapters import tables as t
+from edge.adapters.db import Database
+from edge.contracts.envelope import EventEnvelope, encode_envelope
+from edge.domain.ids import iso, utc_now, uuid7
+from edge.service.ports import Actor
+
+T = TypeVar("T")
+
+# Repositories register themselves by name; the unit of work builds them lazily per transaction.
+REPOSITORIES: dict[str, Callable[[Connection, Actor], Any]] = {}
+
+
+def repository(name: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        REPOSITORIES[name] = cls
+        return cls
+
+    return register
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def business_day(instant: datetime, timezone: str, day_start_hour: int) -> str:
+    """The store-local business day: a sale at 01:30 belongs to yesterday if the day starts at 04:00."""
+    local = instant.astimezone(_zone(timezone)) - timedelta(hours=day_start_hour)
+    return local.date().isoformat()
+
+
+class SqlUnitOfWork:
+    def __init__(self, conn: Connection, actor: Actor, *, timezone: str = "UTC", day_start_hour: int = 0):
+        self.conn = conn
+        self.actor = actor
+        self._instant = utc_now()
+        self.now = iso(self._instant)
+        self.business_day = business_day(self._instant, timezone, day_start_hour)
+        self._repos: dict[str, Any] = {}
+        self.events: list[str] = []
+
+    def repo(self, name: str) -> Any:
+        found = self._repos.get(name)
+        if found is None:
+            found = self._repos[name] = REPOSITORIES[name](self.conn, self.actor)
+        return found
+
+    def audit(self, action, entity, entity_id, before, after) -> None:  # type: ignore[no-untyped-def]
+        a = self.actor
+        self.conn.execute(
+            insert(t.audit_log).values(
+                tenant_id=a.tenant_id,
+                store_id=a.store_id,
+                at=self.now,
+                actor=a.username,
+                actor_id=a.user_id,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+                lane_id=a.lane_id,
+                device_id=a.device_id,
+                request_id=a.request_id,
+            )
+        )
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> str:
+        a = self.actor
+        event_id = uuid7()
+        # seq is the outbox's autoincrement key; the envelope must carry it, so insert first
+        # and encode with the assigned value in the same transaction.
+        result = self.conn.execute(
+            insert(t.outbox).values(
+                event_id=event_id,
+                tenant_id=a.tenant_id,
+                store_id=a.store_id or "",
+                type=event_type,
+                occurred_at=self.now,
+                envelope="",
+            )
+        )
+        seq = result.inserted_primary_key[0]
+        envelope = EventEnvelope(
+            event_id=event_id,
+            tenant_id=a.tenant_id,
+            store_id=a.store_id or "",
+            seq=seq,
+            type=event_type,
+            occurred_at=self.now,
+            business_day=self.business_day,
+            payload=payload,
+        )
+        self.conn.execute(
+            t.outbox.update().where(t.outbox.c.seq == seq).values(envelope=encode_envelope(envelope).decode())
+        )
+        self.events.append(event_id)
+        return event_id
+
+
+class UnitOfWorkFactory:
+    """Runs a use case in the writer thread with a fresh unit of work for the given actor."""
+
+    def __init__(self, db: Database, *, timezone: str = "UTC", day_start_hour: int = 0):
+        self.db = db
+        self.timezone = timezone
+        self.day_start_hour = day_start_hour
+
+    def _uow(self, conn: Connection, actor: Actor) -> SqlUnitOfWork:
+        return SqlUnitOfWork(conn, actor, timezone=self.timezone, day_start_hour=self.day_start_hour)
+
+    async def run(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
+        return await self.db.write(lambda conn: handler(self._uow(conn, actor)))
+
+    def run_sync(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
+        return self.db.write_sync(lambda conn: handler(self._uow(conn, actor)))
+
+    async def read(self, actor: Actor, query: Callable[[SqlUnitOfWork], T]) -> T:
+        return await self.db.read(lambda conn: query(self._uow(conn, actor)))
+
+    def read_now(self, actor: Actor, query: Callable[[SqlUnitOfWork], T]) -> T:
+        return self.db.read_now(lambda conn: query(self._uow(conn, actor)))

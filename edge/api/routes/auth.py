@@ -1,0 +1,82 @@
+"""Login, lane PIN login, token refresh and logout, MFA enrolment, JWKS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from edge.api.deps import actor, services
+from edge.api.guards import authenticated
+
+Str256 = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Str256
+    totp: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+
+
+class PinBody(msgspec.Struct, forbid_unknown_fields=True):
+    lane_id: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    pin: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class RefreshBody(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Str256
+
+
+class CodeBody(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+PUBLIC = {"public": True}
+
+
+@post("/api/v1/auth/login", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="login")
+async def login(request: Request, data: LoginBody) -> dict[str, Any]:
+    return await services(request).auth.login(data.username.strip().lower(), data.password, data.totp)
+
+
+@post("/api/v1/auth/pin", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="pinLogin")
+async def pin_login(request: Request, data: PinBody) -> dict[str, Any]:
+    return await services(request).auth.pin_login(data.lane_id, data.pin)
+
+
+@post("/api/v1/auth/refresh", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="refresh")
+async def refresh(request: Request, data: RefreshBody) -> dict[str, Any]:
+    return await services(request).auth.refresh(data.refresh_token)
+
+
+@post("/api/v1/auth/logout", opt=PUBLIC, status_code=HTTP_204_NO_CONTENT, operation_id="logout")
+async def logout(request: Request, data: RefreshBody) -> None:
+    await services(request).auth.logout(data.refresh_token)
+
+
+@post("/api/v1/auth/mfa/enroll", guards=[authenticated], status_code=HTTP_200_OK, operation_id="mfaEnroll")
+async def mfa_enroll(request: Request) -> dict[str, str]:
+    return await services(request).auth.mfa_enroll(actor(request))
+
+
+@post("/api/v1/auth/mfa/confirm", guards=[authenticated], status_code=HTTP_204_NO_CONTENT, operation_id="mfaConfirm")
+async def mfa_confirm(request: Request, data: CodeBody) -> None:
+    await services(request).auth.mfa_confirm(actor(request), data.code.strip())
+
+
+@get("/api/v1/auth/me", guards=[authenticated], operation_id="me")
+async def me(request: Request) -> dict[str, Any]:
+    a = actor(request)
+    return {"id": a.user_id, "username": a.username, "roles": list(a.roles), "tenant_id": a.tenant_id,
+            "store_id": a.store_id, "lane_id": a.lane_id,
+            "mfa_enrollment_required": bool(request.scope["state"].get("mfa_enroll"))}
+
+
+@get("/.well-known/jwks.json", opt=PUBLIC, operation_id="jwks", cache_control=None)
+async def jwks(request: Request) -> Response:
+    return Response(content=services(request).keys.jwks(), headers={"Cache-Control": "max-age=300"})
+
+
+ROUTES = [login, pin_login, refresh, logout, mfa_enroll, mfa_confirm, me, jwks]

@@ -1,0 +1,164 @@
+"""Products, tax categories, store price overrides and the catalog CSV import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, patch, post, put
+from litestar.params import Parameter
+
+from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
+from edge.api.guards import AUDIT_READ, CATALOG_READ, CATALOG_WRITE, MANAGERS, TENANT_ADMIN, requires
+from edge.domain.errors import ValidationFailed
+from edge.service import catalog
+
+
+class ProductBody(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    barcodes: list[str] = []
+    active: bool = True
+    attributes: dict[str, Any] = {}
+    sold_by_weight: bool = False
+    low_stock_threshold: int = 0
+
+
+class ProductPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    sku: str | msgspec.UnsetType = msgspec.UNSET
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    price_cents: int | msgspec.UnsetType = msgspec.UNSET
+    tax_category: str | msgspec.UnsetType = msgspec.UNSET
+    barcodes: list[str] | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    attributes: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    sold_by_weight: bool | msgspec.UnsetType = msgspec.UNSET
+    low_stock_threshold: int | msgspec.UnsetType = msgspec.UNSET
+
+
+class TaxCategoryBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    rate_bp: int
+    inclusive: bool = False
+
+
+class OverrideBody(msgspec.Struct, forbid_unknown_fields=True):
+    price_cents: int
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+
+def _fields(struct: msgspec.Struct) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(struct).items() if v is not msgspec.UNSET}
+
+
+@get("/api/v1/products", guards=[requires(*CATALOG_READ)], operation_id="listProducts")
+async def list_products(
+    request: Request,
+    q: Annotated[str | None, Parameter(max_length=100)] = None,
+    barcode: Annotated[str | None, Parameter(max_length=48)] = None,
+    sku: Annotated[str | None, Parameter(max_length=64)] = None,
+    since: Annotated[int | None, Parameter(ge=0)] = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    include_inactive: bool = False,
+) -> dict[str, Any]:
+    s, who = services(request), actor(request)
+    check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None and not (isinstance(after, list) and len(after) == 2):
+        raise ValidationFailed("the cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}])
+
+    def query(uow: Any) -> tuple[list[dict[str, Any]], Any]:
+        return catalog.search_products(uow, q=q, sku=sku, barcode=barcode, since=since,
+                                       after=tuple(after) if after else None, limit=limit,
+                                       include_inactive=include_inactive)
+
+    # A barcode or SKU lookup is one indexed read: run it on the loop, skip the thread hop.
+    if (barcode or sku) and not q and since is None:
+        items, next_after = s.uow.read_now(who, query)
+    else:
+        items, next_after = await s.uow.read(who, query)
+    result: dict[str, Any] = {"items": items, "next_cursor": encode_cursor(next_after)}
+    if since is not None:
+        result["catalog_version"] = max([since, *(i["version"] for i in items)])
+    return result
+
+
+@get("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_READ)], operation_id="getProduct")
+async def get_product(request: Request, product_id: str) -> dict[str, Any]:
+    return await services(request).uow.read(actor(request), lambda u: catalog.get_product(u, product_id))
+
+
+@post("/api/v1/products", guards=[requires(*CATALOG_WRITE)], operation_id="createProduct")
+async def create_product(request: Request, data: ProductBody) -> Response:
+    s, who = services(request), actor(request)
+    fields = _fields(data)
+    return await s.idempotency.run(request, who, lambda u: catalog.create_product(u, fields), required=False)
+
+
+@patch("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_WRITE)], operation_id="updateProduct")
+async def update_product(request: Request, product_id: str, data: ProductPatch) -> dict[str, Any]:
+    s, who = services(request), actor(request)
+    expected = request.headers.get("if-match")
+    expected_version = int(expected.strip('"')) if expected and expected.strip('"').isdigit() else None
+    changes = _fields(data)
+    return await s.uow.run(who, lambda u: catalog.update_product(u, product_id, changes,
+                                                                expected_version=expected_version))
+
+
+@get("/api/v1/products/{product_id:str}/audit", guards=[requires(*AUDIT_READ)], operation_id="productAudit")
+async def product_audit(request: Request, product_id: str, limit: int = 100) -> dict[str, Any]:
+    from edge.api.routes.audit import present_audit
+
+    s, who = services(request), actor(request)
+    check_limit(limit)
+    await s.uow.read(who, lambda u: catalog.get_product(u, product_id))  # 404 for another tenant's product
+    rows = await s.uow.read(who, lambda u: u.repo("audit").query(entity="product", entity_id=product_id,
+                                                                  limit=limit))
+    return {"items": [present_audit(r) for r in rows]}
+
+
+@post("/api/v1/products/import", guards=[requires(*CATALOG_WRITE)], operation_id="importProducts",
+      request_max_body_size=50 * 1024 * 1024)
+async def import_products(request: Request) -> Response:
+    s, who = services(request), actor(request)
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("the CSV file must be UTF-8 encoded", code="csv-invalid") from None
+    return await s.idempotency.run(request, who, lambda u: catalog.import_catalog_csv(u, text),
+                                   status_code=200, required=False)
+
+
+@get("/api/v1/tax-categories", guards=[requires(*CATALOG_READ)], operation_id="listTaxCategories")
+async def list_tax_categories(request: Request) -> dict[str, Any]:
+    return {"items": await services(request).uow.read(actor(request), catalog.list_tax_categories)}
+
+
+@put("/api/v1/tax-categories/{code:str}", guards=[requires(TENANT_ADMIN)], operation_id="saveTaxCategory")
+async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> dict[str, Any]:
+    fields = {"code": code, **_fields(data)}
+    return await services(request).uow.run(actor(request), lambda u: catalog.upsert_tax_category(u, fields))
+
+
+@get("/api/v1/products/{product_id:str}/price-overrides", guards=[requires(*CATALOG_READ)],
+     operation_id="listPriceOverrides")
+async def list_overrides(request: Request, product_id: str) -> dict[str, Any]:
+    items = await services(request).uow.read(actor(request), lambda u: catalog.list_price_overrides(u, product_id))
+    return {"items": items}
+
+
+@post("/api/v1/products/{product_id:str}/price-overrides", guards=[requires(*MANAGERS)],
+      operation_id="createPriceOverride")
+async def create_override(request: Request, product_id: str, data: OverrideBody) -> Response:
+    s, who = services(request), actor(request)
+    return await s.idempotency.run(request, who, lambda u: catalog.add_price_override(
+        u, product_id, data.price_cents, data.valid_from, data.valid_to))
+
+
+ROUTES = [list_products, get_product, create_product, update_product, product_audit, import_products,
+          list_tax_categories, save_tax_category, list_overrides, create_override]

@@ -1,0 +1,154 @@
+"""The composition root: the only place that picks concrete adapters for the edge process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+import structlog
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+import edge.adapters.repos.audit
+import edge.adapters.repos.catalog
+import edge.adapters.repos.idempotency
+import edge.adapters.repos.stores
+import edge.adapters.repos.users  # noqa: F401  (repositories register themselves)
+from edge.adapters.db import Database
+from edge.adapters.migrations import migrate
+from edge.adapters.security.adapter import SecurityAdapter
+from edge.adapters.uow import UnitOfWorkFactory
+from edge.api.deps import Services
+from edge.api.idempotency import RETENTION_DAYS, Idempotency
+from edge.api.middleware import context_middleware
+from edge.api.problems import EXCEPTION_HANDLERS
+from edge.api.routes import audit, auth, catalog, health, users
+from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
+from edge.domain.ids import iso
+from edge.service.auth import AuthService
+from edge.settings import Settings
+
+log = structlog.get_logger()
+
+ROUTE_MODULES = [auth, catalog, audit, users, health]
+
+
+def effective_settings(settings: Settings) -> Settings:
+    """Demo mode pins the demo tenant and store, whatever the configuration says."""
+    if settings.demo:
+        import msgspec
+
+        store = msgspec.structs.replace(settings.store, tenant_id=DEMO_TENANT, store_id=DEMO_STORE, name="Demo Store")
+        return msgspec.structs.replace(settings, store=store)
+    return settings
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_path, max_batch=settings.storage.max_batch)
+    uow = UnitOfWorkFactory(db, timezone=settings.store.timezone, day_start_hour=settings.store.day_start_hour)
+    security = SecurityAdapter(settings.data_dir / "keys", issuer=settings.auth.issuer,
+                               audience=settings.auth.audience, access_ttl_s=settings.auth.access_ttl_s)
+    auth_service = AuthService(uow, security, settings.auth, tenant_id=settings.store.tenant_id,
+                               store_id=settings.store.store_id, demo=settings.demo,
+                               clock=lambda: datetime.now(UTC))
+    return Services(settings=settings, db=db, uow=uow, idempotency=Idempotency(uow), auth=auth_service,
+                    security=security, keys=security.keys, extras={})
+
+
+def prepare_storage(services: Services) -> None:
+    """Migrate (with a backup), start the writer, and make sure the store exists."""
+    settings = services.settings
+    migrate(settings.db_path)
+    services.db.start()
+    if settings.demo:
+        log.warning("demo.mode", message="DEMO MODE: demo users with a published password exist; "
+                    "never run demo mode on a store's network")
+        seed_demo(services.uow, services.security, lanes=settings.store.lanes)
+    else:
+        from edge.service.ports import Actor
+
+        cfg = settings.store
+        services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.repo("stores").ensure(
+            tenant_name=cfg.tenant_id, store_id=cfg.store_id, store_name=cfg.name, timezone=cfg.timezone,
+            day_start_hour=cfg.day_start_hour, currency=cfg.currency, lanes=cfg.lanes, require_mfa=True,
+            now=u.now))
+
+
+async def _maintenance(services: Services) -> None:
+    """Hourly housekeeping: expire idempotency keys past their retention."""
+    while True:
+        cutoff = iso(datetime.now(UTC) - timedelta(days=RETENTION_DAYS))
+        try:
+            purged = await services.db.write(
+                lambda c, cutoff=cutoff: c.exec_driver_sql(
+                    "DELETE FROM idempotency_keys WHERE created_at < ?", (cutoff,)).rowcount)
+            if purged:
+                log.info("idempotency.purged", rows=purged)
+        except Exception:  # housekeeping must never take the server down
+            log.exception("maintenance.failed")
+        await asyncio.sleep(3600)
+
+
+def _static_routers() -> list[Router]:
+    root = resources.files("webui")
+    routers = []
+    for name, path in (("lane", "/"), ("admin", "/admin")):
+        directory = root / name
+        if directory.is_dir():
+            routers.append(create_static_files_router(path=path, directories=[str(directory)], html_mode=True,
+                                                      name=f"webui-{name}", opt={"public": True},
+                                                      include_in_schema=False))
+    return routers
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
+    settings = effective_settings(settings)
+    services = services or build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        prepare_storage(services)
+        tasks = [asyncio.create_task(_maintenance(services), name="maintenance")]
+        for start in STARTUP_HOOKS:
+            await start(services)
+        try:
+            yield
+        finally:
+            for stop in reversed(SHUTDOWN_HOOKS):
+                with contextlib.suppress(Exception):
+                    await stop(services)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await services.db.close()
+
+    handlers: list[Any] = [h for module in ROUTE_MODULES for h in module.ROUTES]
+    for extra in EXTRA_ROUTES:
+        handlers.extend(extra)
+    app = Litestar(
+        route_handlers=[*handlers, *_static_routers()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[context_middleware(services.security.tokens)],
+        lifespan=[lifespan],
+        request_max_body_size=settings.server.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema"),
+        cors_config=CORSConfig(allow_origins=[], allow_credentials=False),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.services = services
+    return app
+
+
+# Feature packages (sales, hardware, sync) register routes and lifecycle hooks here, so this
+# root stays the one place that composes the process.
+EXTRA_ROUTES: list[list[Any]] = []
+STARTUP_HOOKS: list[Any] = []
+SHUTDOWN_HOOKS: list[Any] = []

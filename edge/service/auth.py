@@ -1,0 +1,288 @@
+"""Authentication use cases: password + TOTP login, lane PIN login, refresh rotation, logout,
+MFA enrolment.
+
+Argon2 verification is deliberately slow (tens of ms), so it never runs in the writer thread:
+the account is read, the secret is verified in a worker thread, and only the outcome (failure
+count, lockout, rehash, new refresh token) is written. Every failure path answers the same
+"invalid credentials", for unknown users too, and takes the same Argon2 time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Protocol
+
+from edge.domain.errors import Forbidden, Unauthorized, ValidationFailed
+from edge.domain.ids import iso as _iso
+from edge.domain.ids import parse_iso
+from edge.domain.ids import uuid7 as new_id
+from edge.service.ports import Actor
+
+MANAGER_ROLES = {"store_manager", "tenant_admin", "supervisor"}
+INVALID = "invalid username or password"
+
+
+class TooManyAttempts(Unauthorized):
+    status = 429
+    default_code = "too-many-attempts"
+
+    def __init__(self, retry_after_s: int):
+        super().__init__("too many failed attempts; try again later")
+        self.retry_after_s = retry_after_s
+
+
+class Security(Protocol):
+    """What the auth use cases need from the security adapters."""
+
+    def verify_secret(self, stored_hash: str | None, secret: str) -> bool: ...
+    def hash_secret(self, secret: str) -> str: ...
+    def needs_rehash(self, stored_hash: str) -> bool: ...
+    def issue_access(self, claims: dict[str, Any]) -> str: ...
+    def new_refresh_token(self) -> tuple[str, str]: ...
+    def hash_refresh_token(self, token: str) -> str: ...
+    def totp_step(self, secret: str, code: str) -> int | None: ...
+    def new_totp_secret(self) -> str: ...
+    def totp_uri(self, secret: str, username: str) -> str: ...
+    def pin_lookup(self, tenant_id: str, store_id: str, pin: str) -> str: ...
+    def security_event(self, event: str) -> None: ...
+
+
+class Runner(Protocol):
+    async def run(self, actor: Actor, handler: Any) -> Any: ...
+    async def read(self, actor: Actor, query: Any) -> Any: ...
+
+
+class AuthPolicy(Protocol):
+    access_ttl_s: int
+    refresh_ttl_s: int
+    pin_refresh_ttl_s: int
+    lockout_threshold: int
+    lockout_base_s: int
+    lockout_max_s: int
+
+
+class AuthService:
+    def __init__(self, uow: Runner, security: Security, policy: AuthPolicy, *, tenant_id: str, store_id: str,
+                 demo: bool, clock: Any):
+        self.uow = uow
+        self.security = security
+        self.policy = policy
+        self.tenant_id = tenant_id
+        self.store_id = store_id
+        self.demo = demo
+        self.clock = clock  # returns an aware UTC datetime
+
+    def _actor(self, username: str = "auth", lane_id: str | None = None) -> Actor:
+        return Actor(tenant_id=self.tenant_id, store_id=self.store_id, user_id=None, username=username,
+                     roles=("system",), lane_id=lane_id)
+
+    # -- password login -------------------------------------------------------------------
+    async def login(self, username: str, password: str, totp: str | None) -> dict[str, Any]:
+        actor = self._actor(username)
+        user, attempts = await self.uow.read(
+            actor, lambda u: (u.repo("users").by_username(username), u.repo("users").attempts(username))
+        )
+        self._refuse_if_locked(attempts)
+        ok = await asyncio.to_thread(self.security.verify_secret, user["password_hash"] if user else None, password)
+        if not ok or user is None or user["disabled"]:
+            await self._record_failure(actor, username, "login_failed")
+            raise Unauthorized(INVALID, code="invalid-credentials")
+        step = None
+        if user["totp_confirmed"]:
+            if not totp:
+                raise Unauthorized("a one-time code from your authenticator app is required", code="mfa-required")
+            step = self.security.totp_step(user["totp_secret"], totp)
+            if step is None or (user["totp_last_step"] is not None and step <= user["totp_last_step"]):
+                await self._record_failure(actor, username, "mfa_failed")
+                raise Unauthorized("the one-time code is wrong or was already used", code="mfa-invalid")
+        rehash = self.security.hash_secret(password) if self.security.needs_rehash(user["password_hash"]) else None
+        tenant = await self.uow.read(actor, lambda u: u.repo("users").tenant())
+        must_enroll = bool(
+            not self.demo and tenant and tenant["require_mfa"] and not user["totp_confirmed"]
+            and MANAGER_ROLES & set(user["roles"])
+        )
+        return await self.uow.run(
+            self._actor(user["username"]),
+            lambda u: self._grant(u, user, lane_id=None, totp_step=step, rehash=rehash, must_enroll=must_enroll),
+        )
+
+    # -- lane PIN login -------------------------------------------------------------------
+    async def pin_login(self, lane_id: str, pin: str) -> dict[str, Any]:
+        subject = f"lane:{lane_id}"
+        actor = self._actor(subject, lane_id)
+        if not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValidationFailed("a PIN is 4 to 8 digits", errors=[{"field": "pin", "message": "4 to 8 digits"}])
+        lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
+        lane_ok, user, attempts = await self.uow.read(actor, lambda u: (
+            u.repo("stores").lane_exists(self.store_id, lane_id),
+            u.repo("users").by_pin_lookup(self.store_id, lookup),
+            u.repo("users").attempts(subject),
+        ))
+        self._refuse_if_locked(attempts)
+        ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
+        if not lane_ok or not ok or user is None or user["disabled"]:
+            await self._record_failure(actor, subject, "pin_failed")
+            raise Unauthorized("invalid lane or PIN", code="invalid-credentials")
+        return await self.uow.run(
+            self._actor(user["username"], lane_id),
+            lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
+                                  clear_subject=subject),
+        )
+
+    # -- refresh and logout -----------------------------------------------------------------
+    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        token_hash = self.security.hash_refresh_token(refresh_token)
+        return await self.uow.run(self._actor(), lambda u: self._rotate(u, token_hash))
+
+    def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any]:
+        users = uow.repo("users")
+        row = users.refresh_by_hash(token_hash)
+        if row is None or row["revoked_at"] is not None or row["expires_at"] <= uow.now:
+            raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
+        if not users.mark_rotated(token_hash, uow.now):
+            # A rotated token came back: someone holds a copy. Revoke the whole family.
+            users.revoke_family(row["family_id"], uow.now)
+            self.security.security_event("refresh_reuse")
+            uow.audit("auth.refresh_reuse", "user", row["user_id"], None, {"family_id": row["family_id"]})
+            raise Unauthorized("the refresh token was already used; the session is revoked",
+                               code="refresh-token-reused")
+        user = users.by_id(row["user_id"])
+        if user is None or user["disabled"]:
+            raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
+        return self._tokens(uow, user, lane_id=row["lane_id"], family_id=row["family_id"], must_enroll=False)
+
+    async def logout(self, refresh_token: str) -> None:
+        token_hash = self.security.hash_refresh_token(refresh_token)
+
+        def _logout(uow: Any) -> None:
+            row = uow.repo("users").refresh_by_hash(token_hash)
+            if row is not None:
+                uow.repo("users").revoke_family(row["family_id"], uow.now)
+                uow.audit("auth.logout", "user", row["user_id"], None, None)
+
+        await self.uow.run(self._actor(), _logout)
+
+    # -- MFA -----------------------------------------------------------------------------
+    async def mfa_enroll(self, actor: Actor) -> dict[str, str]:
+        secret = self.security.new_totp_secret()
+
+        def _enroll(uow: Any) -> None:
+            user = uow.repo("users").by_id(actor.user_id)
+            if user is None:
+                raise Unauthorized("unknown account")
+            if user["totp_confirmed"]:
+                raise Forbidden("MFA is already set up for this account; ask an admin to reset it",
+                                code="mfa-already-enrolled")
+            uow.repo("users").update(actor.user_id, totp_secret=secret, updated_at=uow.now)
+            uow.audit("auth.mfa_enroll_started", "user", actor.user_id, None, None)
+
+        await self.uow.run(actor, _enroll)
+        return {"secret": secret, "otpauth_uri": self.security.totp_uri(secret, actor.username)}
+
+    async def mfa_confirm(self, actor: Actor, code: str) -> None:
+        def _confirm(uow: Any) -> None:
+            user = uow.repo("users").by_id(actor.user_id)
+            if user is None or not user["totp_secret"]:
+                raise ValidationFailed("start MFA enrolment first", code="mfa-not-started")
+            step = self.security.totp_step(user["totp_secret"], code)
+            if step is None:
+                raise ValidationFailed("the code does not match; check the authenticator's clock",
+                                       code="mfa-invalid", errors=[{"field": "code", "message": "wrong code"}])
+            uow.repo("users").update(actor.user_id, totp_confirmed=True, totp_last_step=step, updated_at=uow.now)
+            uow.audit("auth.mfa_enrolled", "user", actor.user_id, {"totp_confirmed": False},
+                      {"totp_confirmed": True})
+
+        await self.uow.run(actor, _confirm)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _refuse_if_locked(self, attempts: dict[str, Any] | None) -> None:
+        if attempts and attempts["locked_until"]:
+            now = _iso(self.clock())
+            if attempts["locked_until"] > now:
+                self.security.security_event("login_while_locked")
+                remaining = _seconds_between(now, attempts["locked_until"])
+                raise TooManyAttempts(max(1, remaining))
+
+    async def _record_failure(self, actor: Actor, subject: str, event: str) -> None:
+        self.security.security_event(event)
+        policy = self.policy
+
+        def _fail(uow: Any) -> None:
+            users = uow.repo("users")
+            prior = users.attempts(subject)
+            failures = (prior["failures"] if prior else 0) + 1
+            locked_until = None
+            if failures >= policy.lockout_threshold:
+                # Exponential backoff: 30 s, 60 s, 120 s ... capped.
+                delay = min(policy.lockout_max_s, policy.lockout_base_s * 2 ** (failures - policy.lockout_threshold))
+                locked_until = _iso(self.clock() + timedelta(seconds=delay))
+                self.security.security_event("lockout")
+                uow.audit("auth.lockout", "login", subject, None, {"failures": failures, "locked_until": locked_until})
+            users.save_attempts(subject, failures, locked_until, uow.now)
+
+        await self.uow.run(actor, _fail)
+
+    def _grant(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, totp_step: int | None,
+               rehash: str | None, must_enroll: bool, clear_subject: str | None = None) -> dict[str, Any]:
+        users = uow.repo("users")
+        changes: dict[str, Any] = {}
+        if totp_step is not None:
+            # Re-check inside the writer: two logins racing with the same code get one success.
+            fresh = users.by_id(user["id"])
+            if fresh["totp_last_step"] is not None and totp_step <= fresh["totp_last_step"]:
+                raise Unauthorized("the one-time code is wrong or was already used", code="mfa-invalid")
+            changes["totp_last_step"] = totp_step
+        if rehash:
+            changes["password_hash"] = rehash
+        if changes:
+            users.update(user["id"], **changes, updated_at=uow.now)
+        users.save_attempts(clear_subject or user["username"], 0, None, uow.now)
+        uow.audit("auth.login", "user", user["id"], None, {"lane_id": lane_id, "pin": clear_subject is not None})
+        return self._tokens(uow, user, lane_id=lane_id, family_id=None, must_enroll=must_enroll)
+
+    def _tokens(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, family_id: str | None,
+                must_enroll: bool) -> dict[str, Any]:
+        roles = [] if must_enroll else list(user["roles"])
+        claims = {
+            "sub": user["id"],
+            "username": user["username"],
+            "tenant_id": user["tenant_id"],
+            "store_id": user["store_id"] or self.store_id,
+            "roles": roles,
+        }
+        if lane_id:
+            claims["lane_id"] = lane_id
+        if must_enroll:
+            claims["mfa_enroll"] = True
+        access = self.security.issue_access(claims)
+        refresh, refresh_hash = self.security.new_refresh_token()
+        ttl = self.policy.pin_refresh_ttl_s if lane_id else self.policy.refresh_ttl_s
+        uow.repo("users").add_refresh({
+            "token_hash": refresh_hash,
+            "family_id": family_id or new_id(),
+            "user_id": user["id"],
+            "lane_id": lane_id,
+            "issued_at": uow.now,
+            "expires_at": _iso(self.clock() + timedelta(seconds=ttl)),
+        })
+        result: dict[str, Any] = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "expires_in": self.policy.access_ttl_s,
+            "user": {
+                "id": user["id"],
+                "username": user["username"],
+                "roles": roles if must_enroll else list(user["roles"]),
+                "tenant_id": user["tenant_id"],
+                "store_id": user["store_id"] or self.store_id,
+            },
+        }
+        if must_enroll:
+            result["mfa_enrollment_required"] = True
+        return result
+
+
+def _seconds_between(a: str, b: str) -> int:
+    return int((parse_iso(b) - parse_iso(a)).total_seconds()) + 1

@@ -1,0 +1,217 @@
+"""Settings: one msgspec Struct per concern, loaded from TOML and then `NOVAPOS_*` variables.
+
+Precedence: defaults < TOML file (`--config` or NOVAPOS_CONFIG) < environment < CLI flags.
+Environment names are `NOVAPOS_<SECTION>_<KEY>` (e.g. NOVAPOS_SERVER_PORT=8080), plus the
+documented short forms NOVAPOS_DATA_DIR, NOVAPOS_NATS_URL, NOVAPOS_HOST and NOVAPOS_PORT.
+A bad value raises `ConfigError` with one line naming the key and a valid example; the CLI
+prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Hour = Annotated[int, msgspec.Meta(ge=0, le=23)]
+Identifier = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+DEFAULT_DATA_DIR = "/var/lib/novapos"
+DEMO_DATA_DIR = "./.novapos-demo"
+
+
+class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    max_body_bytes: PositiveInt = 2 * 1024 * 1024
+
+
+class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str = ""  # "" means the mode's default
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64
+
+
+class StoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    tenant_id: Identifier = "default"
+    store_id: Identifier = "store-001"
+    name: str = "NovaPOS store"
+    timezone: str = "UTC"
+    day_start_hour: Hour = 0
+    currency: Currency = "USD"
+    lanes: Annotated[int, msgspec.Meta(ge=1, le=64)] = 3
+
+
+class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    issuer: str = "novapos-edge"
+    audience: str = "novapos"
+    access_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 900
+    refresh_ttl_s: Annotated[int, msgspec.Meta(ge=300)] = 8 * 3600
+    pin_refresh_ttl_s: Annotated[int, msgspec.Meta(ge=300)] = 12 * 3600
+    lockout_threshold: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    lockout_base_s: Annotated[int, msgspec.Meta(ge=1)] = 30
+    lockout_max_s: Annotated[int, msgspec.Meta(ge=1)] = 3600
+
+
+class SyncSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    nats_url: str = ""  # replication is off while empty
+    in_flight: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
+    manage_stream: bool = True
+
+
+class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    mode: Literal["embedded", "remote", "off"] = "embedded"
+    url: str = ""  # for mode = "remote": the novapos-hardware service
+    simulate: bool = False
+    mdns: bool = True
+    mdns_interfaces: list[str] = []
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    demo: bool = False
+    log_format: Literal["auto", "json", "console"] = "auto"
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
+    hardware: HardwareSettings = msgspec.field(default_factory=HardwareSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        raw = self.storage.data_dir or (DEMO_DATA_DIR if self.demo else DEFAULT_DATA_DIR)
+        return Path(raw).expanduser().resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "store.db"
+
+
+EXAMPLES = {
+    "server.port": "port = 8080",
+    "server.host": 'host = "0.0.0.0"',
+    "server.max_body_bytes": "max_body_bytes = 2097152",
+    "storage.data_dir": 'data_dir = "/var/lib/novapos"',
+    "storage.max_batch": "max_batch = 64",
+    "store.tenant_id": 'tenant_id = "acme"',
+    "store.store_id": 'store_id = "store-001"',
+    "store.timezone": 'timezone = "Europe/Berlin"',
+    "store.day_start_hour": "day_start_hour = 4",
+    "store.currency": 'currency = "EUR"',
+    "store.lanes": "lanes = 3",
+    "auth.access_ttl_s": "access_ttl_s = 900",
+    "sync.nats_url": 'nats_url = "nats://127.0.0.1:4222"',
+    "hardware.mode": 'mode = "embedded"',
+    "log_format": 'log_format = "json"',
+}
+
+SHORT_ENV = {
+    "NOVAPOS_DATA_DIR": ("storage", "data_dir"),
+    "NOVAPOS_NATS_URL": ("sync", "nats_url"),
+    "NOVAPOS_HOST": ("server", "host"),
+    "NOVAPOS_PORT": ("server", "port"),
+    "NOVAPOS_DEMO": (None, "demo"),
+    "NOVAPOS_LOG_FORMAT": (None, "log_format"),
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who has to fix it."""
+
+
+def _set(raw: dict[str, Any], section: str | None, key: str, value: Any) -> None:
+    target = raw if section is None else raw.setdefault(section, {})
+    target[key] = value
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    sections = {f.name for f in msgspec.structs.fields(Settings) if f.name not in ("demo", "log_format")}
+    for name, value in environ.items():
+        if name in SHORT_ENV:
+            section, key = SHORT_ENV[name]
+            _set(raw, section, key, value)
+            continue
+        if not name.startswith("NOVAPOS_"):
+            continue
+        rest = name[len("NOVAPOS_") :].lower()
+        section, _, key = rest.partition("_")
+        if section in sections and key:
+            _set(raw, section, key, value)
+    return raw
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    raw: dict[str, Any] = {}
+    config_path = config_path or environ.get("NOVAPOS_CONFIG")
+    if config_path:
+        path = Path(config_path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist (pass --config with a readable TOML file)") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+    raw = _merge(raw, _env_overrides(environ))
+    raw = _merge(raw, overrides or {})
+    try:
+        # strict=False lets environment strings such as "8080" or "true" convert.
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as err:
+        raise ConfigError(_explain(str(err))) from None
+    _check_semantics(settings)
+    return settings
+
+
+def _explain(message: str) -> str:
+    # msgspec says e.g. "Expected `int` <= 65535 - at `$.server.port`"
+    what, _, where = message.rpartition(" - at `$.")
+    key = where.rstrip("`")
+    if not what:
+        if message.startswith("Object contains unknown field"):
+            field = message.split("`")[1]
+            section = message.rpartition("$.")[2].rstrip("`") if "$." in message else ""
+            name = f"{section}.{field}" if section and section != message else field
+            return f"config error: unknown setting '{name}' (check the spelling; see README 'Configuration')"
+        return f"config error: {message}"
+    example = EXAMPLES.get(key, "see README 'Configuration'")
+    return f"config error: {key}: {what[0].lower() + what[1:]} (example: {example})"
+
+
+def _check_semantics(settings: Settings) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(settings.store.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"config error: store.timezone: unknown time zone {settings.store.timezone!r} "
+            f"(example: {EXAMPLES['store.timezone']})"
+        ) from None
+    url = settings.sync.nats_url
+    if url and not url.startswith(("nats://", "tls://", "ws://", "wss://")):
+        raise ConfigError(f"config error: sync.nats_url: {url!r} is not a NATS URL (example: {EXAMPLES['sync.nats_url']})")
+    if settings.hardware.mode == "remote" and not settings.hardware.url:
+        raise ConfigError('config error: hardware.url: required when hardware.mode = "remote" '
+                          '(example: url = "http://127.0.0.1:8090")')
