@@ -72,9 +72,7 @@ async def place(
 async def get(conn: AsyncConnection, tenant_id: str, order_id: str) -> dict[str, Any]:
     row = (
         await conn.execute(
-            select(bopis_orders).where(
-                bopis_orders.c.tenant_id == tenant_id, bopis_orders.c.order_id == order_id
-            )
+            select(bopis_orders).where(bopis_orders.c.tenant_id == tenant_id, bopis_orders.c.order_id == order_id)
         )
     ).first()
     if row is None:
@@ -97,9 +95,7 @@ async def on_store_answer(conn: AsyncConnection, env: EventEnvelope, now: str) -
     tried = [*order["tried"], env.store_id]
     stores = await candidate_stores(conn, env.tenant_id, order["lines"], exclude=tried)
     if stores:
-        await conn.execute(
-            update(bopis_orders).where(*key).values(store_id=stores[0], tried=tried, updated_at=now)
-        )
+        await conn.execute(update(bopis_orders).where(*key).values(store_id=stores[0], tried=tried, updated_at=now))
         await commands.issue(
             conn,
             env.tenant_id,
@@ -111,9 +107,7 @@ async def on_store_answer(conn: AsyncConnection, env: EventEnvelope, now: str) -
         )
         return
     await conn.execute(
-        update(bopis_orders)
-        .where(*key)
-        .values(status="cancelled", store_id=None, tried=tried, updated_at=now)
+        update(bopis_orders).where(*key).values(status="cancelled", store_id=None, tried=tried, updated_at=now)
     )
     await conflicts.raise_case(
         conn,

@@ -70,9 +70,7 @@ async def issue(
 ) -> dict[str, Any]:
     current = (
         await conn.execute(
-            select(func.max(commands.c.version)).where(
-                commands.c.tenant_id == tenant_id, commands.c.type == type_
-            )
+            select(func.max(commands.c.version)).where(commands.c.tenant_id == tenant_id, commands.c.type == type_)
         )
     ).scalar()
     row = {

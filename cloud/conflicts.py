@@ -94,9 +94,7 @@ async def list_cases(
 
 async def get_case(conn: AsyncConnection, tenant_id: str, case_id: str) -> dict[str, Any]:
     row = (
-        await conn.execute(
-            select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id)
-        )
+        await conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))
     ).first()
     if row is None:
         raise ConflictNotFound(case_id)
@@ -110,9 +108,7 @@ async def get_case(conn: AsyncConnection, tenant_id: str, case_id: str) -> dict[
     return case
 
 
-async def assign(
-    conn: AsyncConnection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str
-) -> None:
+async def assign(conn: AsyncConnection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str) -> None:
     case = await get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("a resolved case cannot be reassigned")
@@ -121,14 +117,10 @@ async def assign(
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)
         .values(status="assigned", assignee=assignee, updated_at=now)
     )
-    await _audit(
-        conn, tenant_id, case_id, now, actor, "assigned", {"assignee": assignee, "was": case["assignee"]}
-    )
+    await _audit(conn, tenant_id, case_id, now, actor, "assigned", {"assignee": assignee, "was": case["assignee"]})
 
 
-async def resolve(
-    conn: AsyncConnection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str
-) -> None:
+async def resolve(conn: AsyncConnection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str) -> None:
     case = await get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("the case is already resolved")

@@ -147,9 +147,7 @@ async def _update_stores(conn: AsyncConnection, tenant: str, fresh: list[EventEn
         )
 
 
-async def seq_gaps(
-    conn: AsyncConnection, tenant: str, store_id: str, limit: int = 50
-) -> list[dict[str, int]]:
+async def seq_gaps(conn: AsyncConnection, tenant: str, store_id: str, limit: int = 50) -> list[dict[str, int]]:
     """Missing ranges in a store's seq, e.g. [{"from": 41, "to": 57}] (lost or not yet arrived)."""
     q = text(
         "SELECT seq, next_seq FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next_seq FROM events "
@@ -161,9 +159,7 @@ async def seq_gaps(
 
 async def count_events(conn: AsyncConnection, tenant: str) -> int:
     return int(
-        (
-            await conn.execute(select(func.count()).select_from(events).where(events.c.tenant_id == tenant))
-        ).scalar_one()
+        (await conn.execute(select(func.count()).select_from(events).where(events.c.tenant_id == tenant))).scalar_one()
     )
 
 
@@ -178,6 +174,7 @@ class IngestConsumer:
         batch: int = 200,
         fetch_timeout_s: float = 1.0,
         stream: str = AGGREGATE_STREAM,
+        ack_wait_s: float = 30.0,
         durable: str = INGEST_DURABLE,
     ):
         self.ingestor = ingestor
@@ -186,6 +183,7 @@ class IngestConsumer:
         self.fetch_timeout_s = fetch_timeout_s
         self.stream = stream
         self.durable = durable
+        self.ack_wait_s = ack_wait_s
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
@@ -205,7 +203,7 @@ class IngestConsumer:
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30.0,
+            ack_wait=self.ack_wait_s,
             max_ack_pending=20_000,
         )
         with contextlib.suppress(BadRequestError):

@@ -172,9 +172,7 @@ async def apply_movement(conn: AsyncConnection, env: EventEnvelope, m: dict[str,
         await _transfer(conn, env.tenant_id, m, location, sku, delta)
 
 
-async def _transfer(
-    conn: AsyncConnection, tenant: str, m: dict[str, Any], location: str, sku: str, delta: int
-) -> None:
+async def _transfer(conn: AsyncConnection, tenant: str, m: dict[str, Any], location: str, sku: str, delta: int) -> None:
     key = (transfers.c.tenant_id == tenant, transfers.c.transfer_id == m["ref"], transfers.c.sku == sku)
     row = (await conn.execute(select(transfers).where(*key))).first()
     at = m.get("at") or ""

@@ -50,7 +50,9 @@ async def local_store_streams(js: Any) -> list[str]:
     return sorted(s.config.name for s in names if is_store_stream(s.config.name))
 
 
-async def sync_aggregate(js: Any, leaf_stores: dict[str, str] | None = None) -> list[str]:
+async def sync_aggregate(
+    js: Any, leaf_stores: dict[str, str] | None = None, *, duplicate_window_s: float = 120.0
+) -> list[str]:
     """Make the aggregate source every local store stream plus the registered leaf stores.
 
     `leaf_stores` maps a store stream name to its leaf's JetStream domain. Returns the sourced
@@ -62,12 +64,12 @@ async def sync_aggregate(js: Any, leaf_stores: dict[str, str] | None = None) -> 
     try:
         info = await js.stream_info(AGGREGATE_STREAM)
     except NotFoundError:
-        await js.add_stream(aggregate_config(sources))
+        await js.add_stream(aggregate_config(sources, duplicate_window_s=duplicate_window_s))
         log.info("streams.aggregate_created", sources=sorted(wanted))
         return sorted(wanted)
     have = {(s.name, s.external.api if s.external else None) for s in info.config.sources or []}
     want = {(s.name, s.external.api if s.external else None) for s in sources}
     if have != want:
-        await js.update_stream(aggregate_config(sources))
+        await js.update_stream(aggregate_config(sources, duplicate_window_s=duplicate_window_s))
         log.info("streams.aggregate_updated", sources=sorted(wanted))
     return sorted(wanted)

@@ -80,9 +80,7 @@ class NatsServer:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"nats-server exited: {self.log_path.read_text()[-2000:]}")
             try:
-                r = httpx.get(
-                    f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=0.5
-                )
+                r = httpx.get(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=0.5)
                 if r.status_code == 200:
                     return
             except httpx.HTTPError:
@@ -143,9 +141,7 @@ class EdgeStore:
         self.tenant_id = tenant_id
         self.store_id = store_id
 
-    def envelope(
-        self, type_: str, payload: dict[str, Any], *, occurred_at: str | None = None
-    ) -> dict[str, Any]:
+    def envelope(self, type_: str, payload: dict[str, Any], *, occurred_at: str | None = None) -> dict[str, Any]:
         at = occurred_at or now_iso()
         return {"event_id": uuid7(), "type": type_, "payload": payload, "occurred_at": at}
 
@@ -178,9 +174,7 @@ class EdgeStore:
                     business_day=at[:10],
                     payload=payload,
                 )
-                conn.execute(
-                    outbox.update().where(outbox.c.seq == seq).values(envelope=encode_envelope(env).decode())
-                )
+                conn.execute(outbox.update().where(outbox.c.seq == seq).values(envelope=encode_envelope(env).decode()))
                 ids.append(event_id)
             return ids
 
@@ -211,9 +205,7 @@ async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., EdgeStore]]:
         await store.close()
 
 
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool]], *, limit: float = 30.0, what: str = ""
-) -> None:
+async def wait_until(predicate: Callable[[], Awaitable[bool]], *, limit: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if await predicate():
@@ -302,10 +294,14 @@ async def cloud_db(request: pytest.FixtureRequest, tmp_path: Path):
 class CloudSide:
     """The cloud's ingest path against a hub: aggregate stream sync + the durable consumer."""
 
-    def __init__(self, db: Any, url: str, *, batch: int = 200):
+    def __init__(
+        self, db: Any, url: str, *, batch: int = 200, ack_wait_s: float = 30.0, aggregate_window_s: float = 120.0
+    ):
         self.db = db
         self.url = url
         self.batch = batch
+        self.ack_wait_s = ack_wait_s
+        self.aggregate_window_s = aggregate_window_s
         self.nc: Any = None
         self.consumer: Any = None
         self.ingestor: Any = None
@@ -318,9 +314,11 @@ class CloudSide:
 
         self.nc = await nats.connect(self.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
         js = self.nc.jetstream()
-        await sync_aggregate(js, leaf_stores)
+        await sync_aggregate(js, leaf_stores, duplicate_window_s=self.aggregate_window_s)
         self.ingestor = Ingestor(self.db)
-        self.consumer = IngestConsumer(self.ingestor, js, batch=self.batch, fetch_timeout_s=0.5)
+        self.consumer = IngestConsumer(
+            self.ingestor, js, batch=self.batch, fetch_timeout_s=0.5, ack_wait_s=self.ack_wait_s
+        )
         await self.consumer.start()
 
     async def resync(self, leaf_stores: dict[str, str] | None = None) -> None:

@@ -23,9 +23,7 @@ def relay_for(store, url: str, **overrides) -> Relay:
     return Relay(store.db, config)
 
 
-async def test_every_outbox_event_reaches_the_cloud_once_and_is_marked_sent(
-    nats_server, make_store, cloud_db
-):
+async def test_every_outbox_event_reaches_the_cloud_once_and_is_marked_sent(nats_server, make_store, cloud_db):
     store = make_store("s1")
     emitted = [eid for _ in range(20) for eid in await store.emit([("order.completed", sale(500))])]
     relay = relay_for(store, nats_server.url)
