@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 from litestar import Litestar, Router
-from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
@@ -32,6 +31,7 @@ from edge.api.routes import audit, auth, catalog, health, users
 from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
 from edge.service.auth import AuthService
+from edge.service.ports import Actor
 from edge.settings import Settings
 
 log = structlog.get_logger()
@@ -62,23 +62,28 @@ def build_services(settings: Settings) -> Services:
                     security=security, keys=security.keys, extras={})
 
 
+def ensure_store(services: Services) -> None:
+    """Make sure the configured tenant, store and lanes exist (the demo store in demo mode)."""
+    settings = services.settings
+    if settings.demo:
+        seed_demo(services.uow, services.security, lanes=settings.store.lanes)
+        return
+    cfg = settings.store
+    services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.repo("stores").ensure(
+        tenant_name=cfg.tenant_id, store_id=cfg.store_id, store_name=cfg.name, timezone=cfg.timezone,
+        day_start_hour=cfg.day_start_hour, currency=cfg.currency, lanes=cfg.lanes, require_mfa=True,
+        now=u.now))
+
+
 def prepare_storage(services: Services) -> None:
-    """Migrate (with a backup), start the writer, and make sure the store exists."""
+    """Migrate (with a backup), make sure the store exists, start the writer."""
     settings = services.settings
     migrate(settings.db_path)
-    services.db.start()
     if settings.demo:
         log.warning("demo.mode", message="DEMO MODE: demo users with a published password exist; "
                     "never run demo mode on a store's network")
-        seed_demo(services.uow, services.security, lanes=settings.store.lanes)
-    else:
-        from edge.service.ports import Actor
-
-        cfg = settings.store
-        services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.repo("stores").ensure(
-            tenant_name=cfg.tenant_id, store_id=cfg.store_id, store_name=cfg.name, timezone=cfg.timezone,
-            day_start_hour=cfg.day_start_hour, currency=cfg.currency, lanes=cfg.lanes, require_mfa=True,
-            now=u.now))
+    ensure_store(services)
+    services.db.start()
 
 
 async def _maintenance(services: Services) -> None:
@@ -139,7 +144,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema"),
-        cors_config=CORSConfig(allow_origins=[], allow_credentials=False),
         debug=False,
         logging_config=None,
     )

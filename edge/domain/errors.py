@@ -55,3 +55,39 @@ class OverrideRequired(Forbidden):
 class Unauthorized(DomainError):
     status = 401
     default_code = "unauthorized"
+
+
+# Sales errors (orders, tenders, returns, tills, stock). They hang off the tree above:
+#
+#   ValidationFailed
+#   ├── CardNumberRejected     a Luhn-valid 13-19 digit string reached a payment/customer field
+#   ├── InsufficientTender     the tenders do not cover the total, or a card/crypto overpays
+#   └── ReturnExceedsSold      more than sold minus already returned
+#   Conflict
+#   ├── IllegalTransition      an order, payment or drawer is not in a state that allows this
+#   ├── InsufficientStock      an online reservation would take available stock below zero
+#   └── UnsyncedSales          a Z report while lanes still hold queued offline sales
+
+
+class CardNumberRejected(ValidationFailed):
+    default_code = "card-number-rejected"
+
+
+class InsufficientTender(ValidationFailed):
+    default_code = "insufficient-tender"
+
+
+class ReturnExceedsSold(ValidationFailed):
+    default_code = "return-exceeds-sold"
+
+
+class IllegalTransition(Conflict):
+    default_code = "illegal-transition"
+
+
+class InsufficientStock(Conflict):
+    default_code = "insufficient-stock"
+
+
+class UnsyncedSales(Conflict):
+    default_code = "unsynced-sales"

@@ -21,6 +21,7 @@ from edge.service.ports import Actor
 
 MANAGER_ROLES = {"store_manager", "tenant_admin", "supervisor"}
 INVALID = "invalid username or password"
+REUSED = object()
 
 
 class TooManyAttempts(Unauthorized):
@@ -133,9 +134,15 @@ class AuthService:
     # -- refresh and logout -----------------------------------------------------------------
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         token_hash = self.security.hash_refresh_token(refresh_token)
-        return await self.uow.run(self._actor(), lambda u: self._rotate(u, token_hash))
+        result = await self.uow.run(self._actor(), lambda u: self._rotate(u, token_hash))
+        if result is REUSED:
+            # Raised only after the revocation committed: an error inside the unit of work
+            # would have rolled the revocation back.
+            raise Unauthorized("the refresh token was already used; the session is revoked",
+                               code="refresh-token-reused")
+        return result
 
-    def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any]:
+    def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any] | object:
         users = uow.repo("users")
         row = users.refresh_by_hash(token_hash)
         if row is None or row["revoked_at"] is not None or row["expires_at"] <= uow.now:
@@ -145,8 +152,7 @@ class AuthService:
             users.revoke_family(row["family_id"], uow.now)
             self.security.security_event("refresh_reuse")
             uow.audit("auth.refresh_reuse", "user", row["user_id"], None, {"family_id": row["family_id"]})
-            raise Unauthorized("the refresh token was already used; the session is revoked",
-                               code="refresh-token-reused")
+            return REUSED
         user = users.by_id(row["user_id"])
         if user is None or user["disabled"]:
             raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")

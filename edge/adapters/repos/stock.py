@@ -1,0 +1,158 @@
+"""The stock ledger, its per-(location, product) level cache, and reservations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as upsert
+
+from edge.adapters import tables as t
+from edge.adapters import tables_sales as s
+from edge.adapters.uow import repository
+from edge.service.ports import Actor
+
+L = s.stock_levels
+M = s.stock_movements
+R = s.reservations
+RI = s.reservation_items
+P = t.products
+
+
+@repository("stock")
+class StockRepository:
+    def __init__(self, conn: Connection, actor: Actor):
+        self.conn = conn
+        self.tenant_id = actor.tenant_id
+
+    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{product_id: {on_hand, reserved, low, threshold}}; products without a row are at 0."""
+        if not product_ids:
+            return {}
+        rows = self.conn.execute(
+            select(P.c.id, P.c.low_stock_threshold, L.c.on_hand, L.c.reserved, L.c.low)
+            .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
+                                             L.c.location_id == location_id)))
+            .where(P.c.tenant_id == self.tenant_id, P.c.id.in_(product_ids))
+        )
+        return {pid: {"on_hand": on_hand or 0, "reserved": reserved or 0, "low": bool(low),
+                      "threshold": threshold or 0}
+                for pid, threshold, on_hand, reserved, low in rows}
+
+    def append(self, movements: list[dict[str, Any]], now: str) -> None:
+        """Append movements and move the level cache by the same deltas, in this transaction."""
+        if not movements:
+            return
+        self.conn.execute(insert(M), [{"tenant_id": self.tenant_id, **m} for m in movements])
+        self._bump("on_hand", [(m["location_id"], m["product_id"], m["delta"]) for m in movements], now)
+
+    def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None:
+        self._bump("reserved", [(location_id, pid, d) for pid, d in deltas], now)
+
+    def _bump(self, column: str, deltas: list[tuple[str, str, int]], now: str) -> None:
+        merged: dict[tuple[str, str], int] = {}
+        for location, pid, delta in deltas:
+            merged[(location, pid)] = merged.get((location, pid), 0) + delta
+        other = "reserved" if column == "on_hand" else "on_hand"
+        stmt = upsert(L)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[L.c.tenant_id, L.c.location_id, L.c.product_id],
+            set_={column: L.c[column] + stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
+        )
+        self.conn.execute(stmt, [{"tenant_id": self.tenant_id, "location_id": loc, "product_id": pid, column: d,
+                                  other: 0, "low": False, "updated_at": now}
+                                 for (loc, pid), d in merged.items()])
+
+    def set_low(self, location_id: str, product_id: str, low: bool) -> None:
+        self.conn.execute(update(L).where(L.c.tenant_id == self.tenant_id, L.c.location_id == location_id,
+                                          L.c.product_id == product_id).values(low=low))
+
+    def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
+                  low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        available = func.coalesce(L.c.on_hand, 0) - func.coalesce(L.c.reserved, 0)
+        stmt = (select(P.c.id.label("product_id"), P.c.sku, P.c.name, P.c.low_stock_threshold.label("threshold"),
+                       func.coalesce(L.c.on_hand, 0).label("on_hand"), func.coalesce(L.c.reserved, 0).label("reserved"),
+                       available.label("available"))
+                .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
+                                                 L.c.location_id == location_id)))
+                .where(P.c.tenant_id == self.tenant_id))
+        if product_id:
+            stmt = stmt.where(P.c.id == product_id)
+        if sku:
+            stmt = stmt.where(P.c.sku == sku)
+        if low_only:
+            stmt = stmt.where(available <= P.c.low_stock_threshold)
+        if after:
+            stmt = stmt.where(P.c.sku > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(P.c.sku).limit(limit)).mappings()]
+
+    def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
+                  start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+        stmt = select(M).where(M.c.tenant_id == self.tenant_id)
+        for column, value in ((M.c.location_id, location_id), (M.c.product_id, product_id), (M.c.kind, kind),
+                              (M.c.ref, ref)):
+            if value:
+                stmt = stmt.where(column == value)
+        if start:
+            stmt = stmt.where(M.c.at >= start)
+        if end:
+            stmt = stmt.where(M.c.at < end)
+        if after:
+            stmt = stmt.where(M.c.id > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(M.c.id).limit(limit)).mappings()]
+
+    def ledger_sums(self, location_id: str) -> dict[str, int]:
+        rows = self.conn.execute(select(M.c.product_id, func.sum(M.c.delta)).where(
+            M.c.tenant_id == self.tenant_id, M.c.location_id == location_id).group_by(M.c.product_id))
+        return {pid: int(total) for pid, total in rows}
+
+
+@repository("reservations")
+class ReservationRepository:
+    def __init__(self, conn: Connection, actor: Actor):
+        self.conn = conn
+        self.tenant_id = actor.tenant_id
+
+    def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None:
+        self.conn.execute(insert(R).values(tenant_id=self.tenant_id, **header))
+        self.conn.execute(insert(RI), [{"reservation_id": header["id"], **i} for i in items])
+
+    def get(self, reservation_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(R).where(R.c.tenant_id == self.tenant_id, R.c.id == reservation_id)
+                                ).mappings().first()
+        return dict(row) if row else None
+
+    def active_for(self, ref: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(R).where(R.c.tenant_id == self.tenant_id, R.c.ref == ref,
+                                                 R.c.status == "active")).mappings()
+        return [dict(r) for r in rows]
+
+    def items(self, reservation_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(RI.c.product_id, RI.c.sku, RI.c.quantity)
+                                 .where(RI.c.reservation_id == reservation_id)).mappings()
+        return [dict(r) for r in rows]
+
+    def close(self, reservation_id: str, status: str, now: str) -> bool:
+        """Active → committed/released/expired exactly once; False if it was already closed."""
+        result = self.conn.execute(update(R).where(R.c.id == reservation_id, R.c.status == "active")
+                                   .values(status=status, closed_at=now))
+        return result.rowcount == 1
+
+    def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(R).where(R.c.status == "active", R.c.expires_at <= now)
+                                 .order_by(R.c.expires_at).limit(limit)).mappings()
+        return [dict(r) for r in rows]
+
+    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+        stmt = select(R).where(R.c.tenant_id == self.tenant_id)
+        if status:
+            stmt = stmt.where(R.c.status == status)
+        if kind:
+            stmt = stmt.where(R.c.kind == kind)
+        if after:
+            stmt = stmt.where(R.c.id > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(R.c.id).limit(limit)).mappings()]
+
+    def active_count_past(self, now: str) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(R).where(
+            R.c.status == "active", or_(R.c.expires_at <= now))).scalar() or 0)

@@ -1,0 +1,240 @@
+"""`novapos-edge`: run and administer the store server.
+
+    novapos-edge serve [--demo] [--config F] [--data-dir D] [--host H] [--port N]
+    novapos-edge migrate [--config F] [--data-dir D]
+    novapos-edge user add NAME --role R [--role R ...] [--pin] [--password-stdin]
+    novapos-edge user passwd NAME [--password-stdin]
+    novapos-edge user disable NAME
+    novapos-edge keys rotate
+    novapos-edge check-config
+
+Every failure a person can fix prints one line saying what to fix and exits 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from edge.settings import ConfigError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    pass
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML configuration file (or NOVAPOS_CONFIG)")
+    p.add_argument("--data-dir", help="where the store database and keys live (or NOVAPOS_DATA_DIR)")
+    p.add_argument("--demo", action="store_true", default=None, help="demo store with published credentials")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="novapos-edge", description="NovaPOS store server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the store server")
+    _common(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    _common(sub.add_parser("migrate", help="upgrade the database (a backup is taken first)"))
+    _common(sub.add_parser("check-config", help="validate the configuration and print it"))
+
+    relay = sub.add_parser("relay", help="run only the outbox relay and command inbox")
+    _common(relay)
+
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account")
+    _common(add)
+    add.add_argument("username")
+    add.add_argument("--role", action="append", required=True, dest="roles",
+                     help="cashier, supervisor, store_manager, tenant_admin, hq_analyst, technician, integration")
+    add.add_argument("--pin", action="store_true", help="also set a lane PIN (asked for)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password (and PIN) from stdin lines")
+    passwd = user_sub.add_parser("passwd", help="set a new password")
+    _common(passwd)
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true")
+    disable = user_sub.add_parser("disable", help="disable an account and revoke its sessions")
+    _common(disable)
+    disable.add_argument("username")
+
+    keys = sub.add_parser("keys", help="signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    _common(keys_sub.add_parser("rotate", help="new signing key; the old one verifies until its tokens expire"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "demo", None):
+        overrides["demo"] = True
+    if getattr(args, "data_dir", None):
+        overrides.setdefault("storage", {})["data_dir"] = args.data_dir
+    if getattr(args, "host", None):
+        overrides.setdefault("server", {})["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides.setdefault("server", {})["port"] = args.port
+    from edge.bootstrap import effective_settings
+
+    return effective_settings(load_settings(args.config, overrides=overrides))
+
+
+def _secret(prompt: str, from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError(f"expected {prompt.lower()} on standard input")
+        return line.rstrip("\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise CliError("the two entries differ; nothing was changed")
+    return first
+
+
+def cmd_serve(settings: Settings) -> int:
+    import uvicorn
+
+    from edge.bootstrap import create_app
+    from edge.demo import DEMO_PASSWORD, DEMO_PIN
+    from edge.logs import configure_logging
+
+    configure_logging(settings.log_format)
+    app = create_app(settings)
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    print(f"NovaPOS store server: {url}  (data: {settings.data_dir})", flush=True)
+    if settings.demo:
+        print(f"  demo logins: admin / manager / cashier / tech, password {DEMO_PASSWORD}; "
+              f"cashier lane PIN {DEMO_PIN}", flush=True)
+        print(f"  lane UI: {url}/   store admin: {url}/admin/   API docs: {url}/api/v1/schema", flush=True)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from edge.adapters.migrations import current_revision, migrate
+
+    backup = migrate(settings.db_path)
+    print(f"database {settings.db_path} is at revision {current_revision(settings.db_path)}"
+          + (f" (backup: {backup})" if backup else ""))
+    return 0
+
+
+def cmd_check_config(settings: Settings) -> int:
+    import msgspec
+
+    print(msgspec.json.format(msgspec.json.encode(settings)).decode())
+    print(f"configuration OK (data dir {settings.data_dir})", file=sys.stderr)
+    return 0
+
+
+def _services(settings: Settings):  # noqa: ANN202
+    from edge.adapters.migrations import migrate
+    from edge.bootstrap import build_services, ensure_store
+
+    migrate(settings.db_path)
+    services = build_services(settings)
+    ensure_store(services)
+    return services
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    from edge.domain.errors import DomainError
+    from edge.service import users
+    from edge.service.ports import Actor
+
+    services = _services(settings)
+    cfg = settings.store
+    actor = Actor.system(cfg.tenant_id, cfg.store_id, "cli")
+    sec = services.security
+    try:
+        if args.user_command == "add":
+            password = _secret("Password", args.password_stdin)
+            if problem := users.password_problem(password):
+                raise CliError(f"password rejected: {problem}")
+            pin_values: dict[str, Any] = {}
+            if args.pin:
+                pin = _secret("Lane PIN", args.password_stdin)
+                if problem := users.pin_problem(pin):
+                    raise CliError(f"PIN rejected: {problem}")
+                pin_values = {"pin_hash": sec.hash_secret(pin), "pin_lookup": sec.pin_lookup(cfg.tenant_id,
+                                                                                             cfg.store_id, pin)}
+            hashed = sec.hash_secret(password)
+            user = services.uow.run_sync(actor, lambda u: users.add_user(
+                u, username=args.username, password_hash=hashed, roles=args.roles, store_id=cfg.store_id,
+                **pin_values))
+            print(f"created user {user['username']} with roles {', '.join(user['roles'])}")
+        elif args.user_command == "passwd":
+            password = _secret("New password", args.password_stdin)
+            if problem := users.password_problem(password):
+                raise CliError(f"password rejected: {problem}")
+            hashed = sec.hash_secret(password)
+            services.uow.run_sync(actor, lambda u: users.change_user(u, username=args.username,
+                                                                     password_hash=hashed))
+            print(f"password changed for {args.username}; their sessions were signed out")
+        elif args.user_command == "disable":
+            services.uow.run_sync(actor, lambda u: users.change_user(u, username=args.username, disabled=True))
+            print(f"disabled {args.username} and revoked their sessions")
+    except DomainError as err:
+        details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in err.errors)
+        raise CliError(err.detail + (f" ({details})" if details else "")) from None
+    return 0
+
+
+def cmd_keys_rotate(settings: Settings) -> int:
+    from edge.adapters.security.keys import KeyStore
+
+    store = KeyStore(settings.data_dir / "keys", keep_retired_s=settings.auth.access_ttl_s + 120).load()
+    old = store.active_kid
+    new = store.rotate()
+    print(f"new signing key {new.kid} is active; {old} still verifies tokens for "
+          f"{settings.auth.access_ttl_s + 120} s. Restart the server to sign with the new key.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from edge.logs import configure_logging
+
+    configure_logging("auto")  # logs go to stderr: stdout stays clean for scripts
+    try:
+        settings = _settings(args)
+        if args.command == "serve":
+            return cmd_serve(settings)
+        if args.command == "migrate":
+            return cmd_migrate(settings)
+        if args.command == "check-config":
+            return cmd_check_config(settings)
+        if args.command == "user":
+            return cmd_user(args, settings)
+        if args.command == "keys":
+            return cmd_keys_rotate(settings)
+        if args.command == "relay":
+            from edge.relay_main import run_relay
+
+            return run_relay(settings)
+    except (ConfigError, CliError) as err:
+        print(f"novapos-edge: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionError as err:
+        print(f"novapos-edge: permission denied: {err.filename} (run as the novapos user, or pass --data-dir)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"novapos-edge: {err.strerror or err}: {err.filename or ''} (check --data-dir and disk space)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

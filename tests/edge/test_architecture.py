@@ -1,0 +1,94 @@
+"""The architecture holds: every route is guarded, and imports follow DESIGN §2."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_route_has_a_guard_or_is_explicitly_public(client):
+    unguarded = []
+    for route in client.app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler | WebsocketRouteHandler):
+                continue
+            if getattr(handler, "http_methods", None) == {"OPTIONS"}:
+                continue  # Litestar's automatic OPTIONS answer; it runs no application code
+            if route.path.startswith("/api/v1/schema"):
+                continue  # the OpenAPI document is public by design: it holds no data
+            guards = handler.resolve_guards()
+            public = handler.opt.get("public") is True
+            if not guards and not public:
+                unguarded.append(f"{sorted(getattr(handler, 'http_methods', ['WS']))} {route.path}")
+    assert unguarded == []
+
+
+def test_public_routes_are_only_the_expected_ones(client):
+    public = set()
+    for route in client.app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if handler.opt.get("public") is True and not route.path.startswith(("/admin", "/{")) and route.path != "/":
+                public.add(route.path)
+    allowed = {"/api/v1/auth/login", "/api/v1/auth/pin", "/api/v1/auth/refresh", "/api/v1/auth/logout",
+               "/.well-known/jwks.json", "/healthz", "/readyz", "/metrics", "/api/v1/payments/crypto/callback",
+               "/api/v1/schema", "/manifest.webmanifest"}
+    assert public - allowed == set()
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(package: str, allowed: callable) -> list[str]:
+    found = []
+    for path in sorted((ROOT / package.replace(".", "/")).rglob("*.py")):
+        for name in _imports(path):
+            if not allowed(name):
+                found.append(f"{path.relative_to(ROOT)} imports {name}")
+    return found
+
+
+STDLIB = __import__("sys").stdlib_module_names
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def test_domain_imports_only_the_standard_library_and_msgspec():
+    assert _violations("edge.domain", lambda n: _top(n) in STDLIB or _top(n) == "msgspec"
+                       or n.startswith("edge.domain")) == []
+
+
+def test_contracts_import_only_msgspec():
+    assert _violations("edge.contracts", lambda n: _top(n) in STDLIB or _top(n) == "msgspec"
+                       or n.startswith("edge.contracts")) == []
+
+
+def test_use_cases_import_only_the_domain_and_ports():
+    assert _violations("edge.service", lambda n: _top(n) in STDLIB or _top(n) == "msgspec"
+                       or n.startswith(("edge.domain", "edge.service", "edge.contracts"))) == []
+
+
+def test_cloud_imports_nothing_from_edge_but_contracts():
+    assert _violations("cloud", lambda n: not n.startswith("edge") or n.startswith("edge.contracts")) == []
+
+
+def test_hardware_imports_nothing_from_edge_or_cloud():
+    assert _violations("hardware", lambda n: not n.startswith(("edge", "cloud"))) == []
+
+
+def test_api_never_opens_a_database_session_itself():
+    assert _violations("edge.api", lambda n: _top(n) != "sqlalchemy" and n != "sqlite3"
+                       and not n.startswith("edge.adapters.repos")) == []
