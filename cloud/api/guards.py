@@ -1,0 +1,42 @@
+"""RBAC guard and tenant resolution for every HQ route (one mechanism, declared per route)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from cloud.auth import AuthError
+
+log = structlog.get_logger()
+
+READ = ("hq_analyst", "tenant_admin", "super_admin")
+ADMIN = ("tenant_admin", "super_admin")
+
+
+def allow(*roles: str) -> Callable[[ASGIConnection, Any], None]:
+    def guard(connection: ASGIConnection, _handler: Any) -> None:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthorizedException("a bearer token is required")
+        try:
+            principal = connection.app.state.keys.verify(token)
+        except AuthError as exc:
+            raise NotAuthorizedException(str(exc)) from exc
+        if not set(principal.roles) & set(roles):
+            raise PermissionDeniedException("your roles do not allow this")
+        tenant = principal.tenant_id
+        asked = connection.headers.get("x-tenant-id")
+        if asked and asked != tenant:
+            if "super_admin" not in principal.roles:
+                log.warning("security.cross_tenant_attempt", user_id=principal.user_id, asked=asked)
+                raise PermissionDeniedException("X-Tenant-ID does not match your tenant")
+            tenant = asked  # tenant switching is a super-admin power
+        connection.state.principal = principal
+        connection.state.tenant_id = tenant
+
+    return guard

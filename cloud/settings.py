@@ -1,0 +1,21 @@
+"""Cloud hub settings (one Struct); flags and NOVAPOS_CLOUD_* variables fill it in cloud.cli."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class CloudSettings(msgspec.Struct, kw_only=True):
+    db_url: str = "sqlite:///./.novapos-cloud/cloud.db"
+    db_schema: str | None = None  # Postgres schema (tests use one per run)
+    app_role: str = "novapos_app"  # the non-owner role RLS applies to
+    nats_url: str = ""  # empty: API only, no ingest or command publishing
+    host: str = "127.0.0.1"
+    port: int = 8090
+    demo: bool = False
+    keys_dir: str | None = None
+    ingest_batch: int = 200
+    transfer_timeout_s: int = 48 * 3600  # an `out` with no `in` after this becomes a conflict case
+    low_stock_threshold: int = 5
+    sweep_interval_s: float = 60.0
+    aggregate_sync_interval_s: float = 5.0
