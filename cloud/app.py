@@ -89,7 +89,7 @@ async def logout(request: Request, data: RefreshBody) -> None:
 
 @get("/.well-known/jwks.json", operation_id="jwks")
 async def jwks(request: Request) -> dict[str, Any]:
-    return request.app.state.keys.jwks()
+    return request.app.state.token_keys.jwks()
 
 
 @get("/api/v1/me", guards=[allow(*READ)], operation_id="me")
@@ -172,6 +172,6 @@ def create_app(settings: CloudSettings) -> Litestar:
             Exception: _unexpected,
         },
     )
-    app.state.db, app.state.keys, app.state.auth = db, keys, auth
+    app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
     return app

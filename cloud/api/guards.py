@@ -24,7 +24,7 @@ def allow(*roles: str) -> Callable[[ASGIConnection, Any], None]:
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required")
         try:
-            principal = connection.app.state.keys.verify(token)
+            principal = connection.app.state.token_keys.verify(token)
         except AuthError as exc:
             raise NotAuthorizedException(str(exc)) from exc
         if not set(principal.roles) & set(roles):

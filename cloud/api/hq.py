@@ -12,15 +12,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Router, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from cloud import bopis, commands, conflicts, queries
 from cloud.api.guards import ADMIN, READ, allow
 from cloud.clock import now_iso
 from cloud.ingest import seq_gaps
 
-From = Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
-To = Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
+From = Annotated[str | None, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
+To = Annotated[str | None, QueryParameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 
 
 class AssignBody(msgspec.Struct):
@@ -139,7 +139,7 @@ async def tender_mix(request: Request, day_from: From = None, day_to: To = None)
 
 @get("/sales/top-products", guards=[allow(*READ)], operation_id="hqTopProducts")
 async def top_products(
-    request: Request, day_from: From = None, day_to: To = None, limit: Annotated[int, Parameter(ge=1, le=100)] = 10
+    request: Request, day_from: From = None, day_to: To = None, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10
 ) -> dict[str, Any]:
     db, tenant, _ = _ctx(request)
     async with db.tenant(tenant, write=False) as conn:
