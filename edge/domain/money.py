@@ -41,7 +41,7 @@ def round_div(numerator: int, denominator: int, rounding: Rounding = Rounding.HA
 
 
 def apply_bps(amount_cents: int, rate_bps: int, rounding: Rounding = Rounding.HALF_UP) -> int:
-    """amount × rate, e.g. the tax on a tax-exclusive price or a percentage discount."""
+    """amount x rate, e.g. the tax on a tax-exclusive price or a percentage discount."""
     return round_div(amount_cents * rate_bps, BPS_PER_UNIT, rounding)
 
 
