@@ -140,7 +140,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     app = Litestar(
         route_handlers=[*handlers, *_static_routers()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[context_middleware(services.security.tokens)],
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema"),
@@ -148,6 +147,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         logging_config=None,
     )
     app.state.services = services
+    # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
+    # 404s and 405s from the router would otherwise get no request id, metrics or log line.
+    app.asgi_handler = context_middleware(services.security.tokens)(app.asgi_handler)
     return app
 
 

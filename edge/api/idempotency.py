@@ -71,7 +71,7 @@ class Idempotency:
         if not KEY_RE.match(key):
             raise MissingIdempotencyKey("the Idempotency-Key must be 8-128 characters of letters, digits, . _ : -",
                                         code="idempotency-key-malformed")
-        route = f"{request.method} {request.scope.get('path_template', request.url.path)}"
+        route = f"{request.method} {request.scope.get('path_template') or request.url.path}"
         scope = (actor.tenant_id, actor.user_id or actor.username, route, key)
         body_hash = canonical_body_hash(await request.body())
 
