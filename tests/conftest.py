@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+
 from tests.support import EdgeServer, demo_settings, free_port, login
 
 

@@ -91,11 +91,11 @@ def test_totp_is_required_after_enrolment_and_a_code_is_single_use(client):
 def test_require_mfa_outside_demo_makes_managers_enrol_before_anything_else(tmp_path):
     from litestar.testing import TestClient
 
+    from edge.adapters.security import passwords
     from edge.bootstrap import create_app
-    from edge.settings import load_settings
     from edge.service import users
     from edge.service.ports import Actor
-    from edge.adapters.security import passwords
+    from edge.settings import load_settings
 
     settings = load_settings(environ={"NOVAPOS_DATA_DIR": str(tmp_path), "NOVAPOS_STORE_TENANT_ID": "acme",
                                       "NOVAPOS_STORE_STORE_ID": "s1"})
