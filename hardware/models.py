@@ -63,7 +63,9 @@ class TerminalResult(msgspec.Struct, frozen=True):
     charged: bool | None = None
 
 
-class TestResult(msgspec.Struct, frozen=True):
+class ActionResult(msgspec.Struct, frozen=True):
+    """Result of a drawer kick, a display update or a technician test action."""
+
     device_id: str
     action: str
     ok: bool
@@ -72,4 +74,4 @@ class TestResult(msgspec.Struct, frozen=True):
 
 WeightReading = ScaleReading
 
-__all__ = ["KINDS", "Device", "PrintJob", "ScaleReading", "TerminalResult", "TestResult", "WeightReading"]
+__all__ = ["KINDS", "ActionResult", "Device", "PrintJob", "ScaleReading", "TerminalResult", "WeightReading"]
