@@ -1,0 +1,147 @@
+# ruff: noqa: ASYNC110 - polling the DB for progress is the measurement here
+"""Replication benchmark: edge outbox → relay → JetStream → aggregate → cloud DB, for 20 stores.
+
+Run: `python tests/bench/bench_replication.py [--stores 20] [--events 300] [--rate 25]`.
+Prints, measured in one run on this machine:
+1. baseline: raw JetStream publish-with-ack (windowed publish_async, 1 stream), events/s;
+2. burst: every store's outbox pre-filled, relays + cloud ingest started: end-to-end events/s;
+3. steady load: each store emits `--rate` events/s for a fixed time; lag = cloud received_at
+   minus the event's occurred_at (p50/p95/max).
+Ratios are against the baseline. No asserts: figures only. Bounded well under 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cloud")]
+
+import nats  # noqa: E402
+import structlog  # noqa: E402
+from conftest import CloudSide, EdgeStore, NatsServer, sale  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from cloud.clock import parse_iso  # noqa: E402
+from cloud.db import CloudDB  # noqa: E402
+from cloud.schema import create_schema, events  # noqa: E402
+from edge.adapters.relay import Relay, RelayConfig  # noqa: E402
+
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # errors only
+
+
+async def baseline(url: str, n: int) -> float:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(name="BENCH_RAW", subjects=["bench.raw"])
+    body = b"x" * 700  # about the size of an order.completed envelope
+    start = time.perf_counter()
+    window = 256
+    for i in range(0, n, window):
+        futures = [
+            await js.publish_async("bench.raw", body, headers={"Nats-Msg-Id": f"b{j}"})
+            for j in range(i, min(n, i + window))
+        ]
+        await asyncio.gather(*(asyncio.wait_for(f, 10) for f in futures))
+    rate = n / (time.perf_counter() - start)
+    await js.delete_stream("BENCH_RAW")
+    await nc.close()
+    return rate
+
+
+async def cloud_count(db: CloudDB) -> int:
+    async with db.tenant("bench", write=False) as conn:
+        return int((await conn.execute(select(func.count()).select_from(events))).scalar_one())
+
+
+async def run(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="novapos-bench-"))
+    server = NatsServer(tmp / "js")
+    server.start()
+    try:
+        raw = await baseline(server.url, args.stores * args.events)
+        stores = [EdgeStore(tmp / f"edge-{i}.db", "bench", f"b{i:02d}") for i in range(args.stores)]
+        for s in stores:
+            for _ in range(args.events // 50):
+                await s.emit([("order.completed", sale(100, location=s.store_id)) for _ in range(50)])
+        db = CloudDB(f"sqlite:///{tmp / 'cloud.db'}")
+        await create_schema(db)
+        relays = [
+            Relay(s.db, RelayConfig(nats_url=server.url, tenant_id="bench", store_id=s.store_id, idle_poll_s=0.05))
+            for s in stores
+        ]
+        total = args.stores * (args.events // 50) * 50
+        start = time.perf_counter()
+        for r in relays:
+            await r.start()
+        while any([await s.pending() for s in stores]):
+            await asyncio.sleep(0.05)
+        cloud = CloudSide(db, server.url, batch=500)
+        await cloud.start()
+        while await cloud_count(db) < total:
+            await asyncio.sleep(0.05)
+        burst = total / (time.perf_counter() - start)
+
+        # Steady load: each store sells at `rate` events/s while everything runs.
+        async def sell(store: EdgeStore, until: float) -> int:
+            sent = 0
+            while time.perf_counter() < until:
+                await store.emit([("order.completed", sale(100, location=store.store_id))])
+                for r in relays:
+                    r.notify()
+                sent += 1
+                await asyncio.sleep(1 / args.rate)
+            return sent
+
+        until = time.perf_counter() + args.seconds
+        steady_start = time.perf_counter()
+        emitted = sum(await asyncio.gather(*(sell(s, until) for s in stores)))
+        target = total + emitted
+        while await cloud_count(db) < target and time.perf_counter() < until + 30:
+            await asyncio.sleep(0.05)
+        steady_rate = (await cloud_count(db) - total) / (time.perf_counter() - steady_start)
+        async with db.tenant("bench", write=False) as conn:
+            rows = await conn.execute(select(events.c.occurred_at, events.c.received_at).order_by(events.c.seq))
+            lags = [(parse_iso(r[1]) - parse_iso(r[0])).total_seconds() for r in rows][-emitted:]
+        for r in relays:
+            await r.stop()
+        await cloud.stop()
+        await db.close()
+        for s in stores:
+            await s.close()
+    finally:
+        server.stop()
+
+    lags.sort()
+    p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+    print(f"\nNovaPOS replication benchmark: {args.stores} stores, loopback nats-server, SQLite cloud DB\n")
+    print(f"{'measure':<52}{'value':>14}{'vs raw':>10}")
+    print("-" * 76)
+    print(f"{'raw JetStream publish-with-ack (window 256)':<52}{raw:>11,.0f}/s{'1.00':>10}")
+    print(f"{'end-to-end burst, outbox -> cloud DB':<52}{burst:>11,.0f}/s{burst / raw:>10.2f}")
+    offered = args.stores * args.rate
+    print(f"{f'steady load offered ({args.stores} x {args.rate}/s)':<52}{offered:>11,.0f}/s{offered / raw:>10.2f}")
+    print(f"{'steady load delivered to cloud DB':<52}{steady_rate:>11,.0f}/s{steady_rate / raw:>10.2f}")
+    print(f"{'steady lag p50 (occurred -> in cloud DB)':<52}{p(0.5):>11,.0f}ms")
+    print(f"{'steady lag p95':<52}{p(0.95):>11,.0f}ms")
+    print(f"{'steady lag max':<52}{lags[-1] * 1000 if lags else 0:>11,.0f}ms")
+    print(f"\nevents: burst {total}, steady {emitted}; statistics.mean lag {statistics.mean(lags) * 1000:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stores", type=int, default=20)
+    parser.add_argument("--events", type=int, default=100, help="pre-filled outbox events per store (burst)")
+    parser.add_argument("--rate", type=float, default=5.0, help="events/s per store under steady load")
+    parser.add_argument("--seconds", type=float, default=10.0, help="steady-load duration")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
