@@ -158,3 +158,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 EXTRA_ROUTES: list[list[Any]] = []
 STARTUP_HOOKS: list[Any] = []
 SHUTDOWN_HOOKS: list[Any] = []
+
+from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales  # noqa: E402  (sales, issue 3)
+
+ROUTE_MODULES.extend(SALES_ROUTE_MODULES)
+STARTUP_HOOKS.append(start_sales)
+SHUTDOWN_HOOKS.append(stop_sales)

@@ -33,9 +33,9 @@ def round_div(numerator: int, denominator: int, mode: str = "half_up") -> int:
 
 
 class PricedLine(msgspec.Struct, kw_only=True):
-    gross_cents: int  # price × quantity (or × weight), before discounts
+    gross_cents: int  # price x quantity (or x weight), before discounts
     discount_cents: int
-    net_cents: int  # gross − discount: the shelf amount, tax included when inclusive
+    net_cents: int  # gross - discount: the shelf amount, tax included when inclusive
     tax_cents: int
     total_cents: int  # what the customer pays for the line
 
@@ -106,7 +106,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 def require_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
         raise Conflict(f"an order that is {current} cannot become {target}", code="illegal-transition",
-                       errors=[{"field": "status", "message": f"{current} → {target} is not allowed"}])
+                       errors=[{"field": "status", "message": f"{current} -> {target} is not allowed"}])
 
 
 # -- tenders ------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ METHODS = ("cash", "card", "crypto")
 
 
 class TenderPlan(msgspec.Struct, kw_only=True):
-    cash_cents: int  # cash kept in the drawer (tendered − change)
+    cash_cents: int  # cash kept in the drawer (tendered - change)
     cash_tendered_cents: int
     change_due_cents: int
     electronic: list[dict[str, Any]]  # card / crypto tenders still to be confirmed
@@ -225,7 +225,7 @@ def restocking_fee(refund_cents: int, policy: ReturnPolicy, mode: str = "half_up
 
 
 def expected_cash(movements: list[dict[str, Any]]) -> int:
-    """Float + pay-ins − pay-outs + cash kept from sales − cash refunds: signed amounts add up."""
+    """Float + pay-ins - pay-outs + cash kept from sales - cash refunds: signed amounts add up."""
     return sum(m["amount_cents"] for m in movements)
 
 

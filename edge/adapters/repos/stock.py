@@ -133,7 +133,7 @@ class ReservationRepository:
         return [dict(r) for r in rows]
 
     def close(self, reservation_id: str, status: str, now: str) -> bool:
-        """Active → committed/released/expired exactly once; False if it was already closed."""
+        """Active -> committed/released/expired exactly once; False if it was already closed."""
         result = self.conn.execute(update(R).where(R.c.id == reservation_id, R.c.status == "active")
                                    .values(status=status, closed_at=now))
         return result.rowcount == 1
@@ -156,3 +156,44 @@ class ReservationRepository:
     def active_count_past(self, now: str) -> int:
         return int(self.conn.execute(select(func.count()).select_from(R).where(
             R.c.status == "active", or_(R.c.expires_at <= now))).scalar() or 0)
+
+
+@repository("sale_products")
+class SaleProductRepository:
+    """Products looked up the way a lane names them (SKU, barcode or id), in one query each."""
+
+    def __init__(self, conn: Connection, actor: Actor):
+        self.conn = conn
+        self.tenant_id = actor.tenant_id
+
+    COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P.c.active, P.c.sold_by_weight,
+               P.c.low_stock_threshold)
+
+    def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """{("product_id"|"sku"|"barcode", value): product}; unknown references are absent."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        if ids:
+            for r in self.conn.execute(select(*self.COLUMNS).where(P.c.tenant_id == self.tenant_id,
+                                                                    P.c.id.in_(set(ids)))).mappings():
+                found[("product_id", r["id"])] = dict(r)
+        if skus:
+            for r in self.conn.execute(select(*self.COLUMNS).where(P.c.tenant_id == self.tenant_id,
+                                                                    P.c.sku.in_(set(skus)))).mappings():
+                found[("sku", r["sku"])] = dict(r)
+        if barcodes:
+            b = t.product_barcodes
+            for r in self.conn.execute(select(b.c.barcode, *self.COLUMNS).join(b, and_(
+                    b.c.product_id == P.c.id, b.c.tenant_id == P.c.tenant_id)).where(
+                    b.c.tenant_id == self.tenant_id, b.c.barcode.in_(set(barcodes)))).mappings():
+                row = dict(r)
+                found[("barcode", row.pop("barcode"))] = row
+        return found
+
+    def tax_rates(self) -> dict[str, tuple[int, bool]]:
+        tc = t.tax_categories
+        return {code: (rate, bool(inclusive)) for code, rate, inclusive in self.conn.execute(
+            select(tc.c.code, tc.c.rate_bp, tc.c.inclusive).where(tc.c.tenant_id == self.tenant_id))}
+
+    def currency(self) -> str:
+        return self.conn.execute(select(t.tenants.c.currency).where(t.tenants.c.id == self.tenant_id)).scalar() \
+            or "USD"

@@ -1,0 +1,1 @@
+"""Payment adapters: terminals and hosted-charge providers behind `edge.service.payment_ports`."""

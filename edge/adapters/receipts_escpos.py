@@ -1,0 +1,35 @@
+"""ESC/POS bytes for a receipt, from python-escpos's `Dummy` printer (it only collects bytes).
+
+`ESC @` first and an explicit profile, so accents and the euro sign survive (python-escpos
+#144, #321); the QR code links to the e-receipt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+from escpos.printer import Dummy
+
+from edge.service.receipts import WIDTH, header_of, lines_of
+
+
+def render_escpos(r: dict[str, Any]) -> bytes:
+    printer = Dummy(profile="default")
+    printer._raw(b"\x1b@")
+    printer.set(align="center", bold=True)
+    for line in header_of(r):
+        printer.textln(line)
+    printer.set(align="left", bold=False)
+    printer.textln("-" * WIDTH)
+    for left, right in lines_of(r):
+        printer.textln(left.ljust(WIDTH - len(right)) + right if left or right else "")
+    printer.textln("-" * WIDTH)
+    printer.set(align="center")
+    with contextlib.redirect_stdout(io.StringIO()):  # the library prints renderer notes to stdout
+        printer.qr(r["url"], size=4, native=True)
+    if r["copy"]:
+        printer.textln("*** COPY ***")
+    printer.cut()
+    return bytes(printer.output)

@@ -1,0 +1,264 @@
+"""Orders: checkout, tenders, voids, returns, receipts, search and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
+from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.domain.errors import OverrideRequired, ValidationFailed
+from edge.service import orders, receipts, returns
+from edge.service.orders import SUPERVISOR_ROLES
+
+ORDER_READ = (*STORE_STAFF, "hq_analyst")
+VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override token
+
+
+class LineIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    sku: str | None = None
+    barcode: str | None = None
+    product_id: str | None = None
+    quantity: int = 1
+    weight_grams: int | None = None
+    discount_cents: int = 0
+    unit_price_cents: int | None = None  # only honoured for offline replays (the price charged then)
+
+
+class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
+    method: Literal["cash", "card", "crypto"]
+    amount_cents: int
+
+
+class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    lines: list[LineIn]
+    lane_id: str | None = None
+    tenders: list[TenderIn] = []
+    discount_cents: int = 0
+    override_token: str | None = None  # a supervisor's access token, for a large discount
+    offline_created_at: str | None = None  # set by a lane replaying a sale it queued offline
+
+
+class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
+    tenders: list[TenderIn]
+
+
+class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+    override_token: str | None = None
+
+
+class ReturnLineIn(msgspec.Struct, forbid_unknown_fields=True):
+    line_id: str
+    quantity: int
+    restock: bool = True
+
+
+class ExchangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    lines: list[LineIn]
+    tenders: list[TenderIn] = []
+
+
+class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    lines: list[ReturnLineIn]
+    reason: str
+    exchange: ExchangeIn | None = None
+    override_token: str | None = None
+
+
+def runtime(request: Request) -> Any:
+    return services(request).extras["sales"]
+
+
+def override_by(request: Request, token: str | None) -> str | None:
+    """The supervisor who approved, from their own access token (checked, same tenant)."""
+    if not token:
+        return None
+    s, who = services(request), actor(request)
+    try:
+        claims = s.security.tokens.verify_access(token)
+    except Exception:
+        raise OverrideRequired("the override token is not valid", code="override-invalid") from None
+    if claims.get("tenant_id") != who.tenant_id or not SUPERVISOR_ROLES.intersection(claims.get("roles", ())):
+        raise OverrideRequired("the override must come from a supervisor of this store", code="override-invalid")
+    return str(claims.get("username") or claims.get("sub"))
+
+
+def was_replayed(response: Response) -> bool:
+    return any(k.lower() == "idempotent-replayed" for k in (response.headers or {}))
+
+
+def as_cmd(data: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(data)
+
+
+async def respond_with_order(request: Request, response: Response, status_code: int = 201) -> Response:
+    """After the order's transaction committed: drive its card/crypto payments (outside any
+    transaction), then answer with the order as it stands now. A replay answers the same way."""
+    body = msgspec.json.decode(response.content)
+    order_id = body.get("id")
+    if not order_id or response.status_code >= 300:
+        return response
+    s, who = services(request), actor(request)
+    replayed = was_replayed(response)
+    if not replayed and any(t["status"] == "created" for t in body.get("tenders", []) + body.get("refunds", [])):
+        await runtime(request).processor.drive_order(who, order_id)
+    elif not replayed:
+        return response
+    current = await s.uow.read(who, lambda u: orders.get_order(u, order_id))
+    if replayed and body.get("verdict"):
+        current["verdict"] = "duplicate"
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(content=current, status_code=response.status_code, headers=headers)
+
+
+@post("/api/v1/orders", guards=[requires(*STORE_STAFF)], operation_id="createOrder")
+async def create_order(request: Request, data: OrderIn) -> Response:
+    s, who = services(request), actor(request)
+    cmd = as_cmd(data)
+    approved_by = override_by(request, cmd.pop("override_token", None))
+    offline = data.offline_created_at is not None
+    response = await s.idempotency.run(request, who, lambda u: orders.create_order(
+        u, cmd, override_by=approved_by, offline=offline, policy=runtime(request).policy))
+    return await respond_with_order(request, response)
+
+
+@post("/api/v1/orders/{order_id:str}/tenders", guards=[requires(*STORE_STAFF)], operation_id="addTenders")
+async def add_tenders(request: Request, order_id: str, data: TendersIn) -> Response:
+    from edge.service import payments
+
+    s, who = services(request), actor(request)
+    tenders = as_cmd(data)["tenders"]
+    response = await s.idempotency.run(request, who, lambda u: payments.add_tenders(u, order_id, tenders),
+                                       status_code=200)
+    return await respond_with_order(request, response, 200)
+
+
+@get("/api/v1/orders/{order_id:str}", guards=[requires(*ORDER_READ)], operation_id="getOrder")
+async def get_order(request: Request, order_id: str) -> dict[str, Any]:
+    return await services(request).uow.read(actor(request), lambda u: orders.get_order(u, order_id))
+
+
+@post("/api/v1/orders/{order_id:str}/void", guards=[requires(*VOIDERS)], operation_id="voidOrder")
+async def void_order(request: Request, order_id: str, data: VoidIn) -> Response:
+    s, who = services(request), actor(request)
+    approved_by = override_by(request, data.override_token)
+    response = await s.idempotency.run(request, who, lambda u: returns.void_order(
+        u, order_id, data.reason, override_by=approved_by), status_code=200)
+    return await respond_with_order(request, response, 200)
+
+
+@post("/api/v1/orders/{order_id:str}/returns", guards=[requires(*STORE_STAFF)], operation_id="createReturn")
+async def create_return(request: Request, order_id: str, data: ReturnIn) -> Response:
+    s, who = services(request), actor(request)
+    cmd = as_cmd(data)
+    approved_by = override_by(request, cmd.pop("override_token", None))
+    response = await s.idempotency.run(request, who, lambda u: returns.create_return(
+        u, order_id, cmd, override_by=approved_by, policy=runtime(request).policy))
+    if response.status_code == 201 and not was_replayed(response):
+        body = msgspec.json.decode(response.content)
+        if any(r["status"] == "created" for r in body["refunds"]):
+            await runtime(request).processor.drive_order(who, order_id)
+        exchange = body.get("exchange_order")
+        if exchange and any(t["status"] == "created" for t in exchange["tenders"]):
+            await runtime(request).processor.drive_order(who, exchange["id"])
+    return response
+
+
+@get("/api/v1/orders/{order_id:str}/returns", guards=[requires(*ORDER_READ)], operation_id="listReturns")
+async def list_returns(request: Request, order_id: str) -> dict[str, Any]:
+    s, who = services(request), actor(request)
+    await s.uow.read(who, lambda u: orders.get_order(u, order_id))
+    return {"items": await s.uow.read(who, lambda u: u.repo("orders").returns_of(order_id))}
+
+
+@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
+async def receipt(request: Request, order_id: str, format: Literal["text", "html", "escpos"] = "text"
+                  ) -> Response:
+    from edge.adapters.receipts_escpos import render_escpos
+
+    s, who = services(request), actor(request)
+    receipt_data = await s.uow.run(who, lambda u: receipts.receipt_for(u, order_id))
+    if format == "html":
+        return Response(content=receipts.render_html(receipt_data), media_type="text/html; charset=utf-8")
+    if format == "escpos":
+        return Response(content=render_escpos(receipt_data), media_type="application/vnd.escpos")
+    return Response(content=receipts.render_text(receipt_data), media_type="text/plain; charset=utf-8")
+
+
+def _filters(status: str | None, from_: str | None, to: str | None, q: str | None, lane_id: str | None,
+             cashier: str | None, tender: str | None, product_id: str | None, sku: str | None,
+             min_total_cents: int | None, max_total_cents: int | None, number: str | None) -> dict[str, Any]:
+    return {"status": [x for x in (status or "").upper().split(",") if x] or None, "from": from_, "to": to, "q": q,
+            "lane_id": lane_id, "cashier": cashier, "tender": tender, "product_id": product_id, "sku": sku,
+            "min_total_cents": min_total_cents, "max_total_cents": max_total_cents, "number": number}
+
+
+Day = Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+@get("/api/v1/orders", guards=[requires(*ORDER_READ)], operation_id="searchOrders")
+async def search_orders(
+    request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
+    to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
+    tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
+    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+    cursor: str | None = None, limit: int = 50,
+) -> dict[str, Any]:
+    s, who = services(request), actor(request)
+    check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None and not isinstance(after, str):
+        raise ValidationFailed("the cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}])
+    f = _filters(status, from_, to, q, lane_id, cashier, tender, product_id, sku, min_total_cents, max_total_cents,
+                 number)
+    items, next_after = await s.uow.read(who, lambda u: orders.search_orders(u, f, after, limit))
+    return {"items": items, "next_cursor": encode_cursor(next_after)}
+
+
+EXPORT_COLUMNS = ("id", "number", "status", "business_day", "created_at", "lane_id", "cashier", "tenders",
+                  "subtotal_cents", "discount_cents", "tax_cents", "total_cents", "refunded_cents", "lines")
+
+
+@get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders")
+async def export_orders(
+    request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
+    to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
+    tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
+    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+) -> Stream:
+    s, who = services(request), actor(request)
+    f = _filters(status, from_, to, q, lane_id, cashier, tender, product_id, sku, min_total_cents, max_total_cents,
+                 number)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        after = None
+        while True:  # page through the reader pool; the file streams while it is built
+            page, after = await s.uow.read(who, lambda u, a=after: orders.search_orders(u, f, a, 500))
+            for o in page:
+                writer.writerow([o["id"], o["number"], o["status"], o["business_day"], o["created_at"], o["lane_id"],
+                                 o["cashier"], "|".join(f"{t['method']}:{t['approved_cents']}" for t in o["tenders"]),
+                                 o["subtotal_cents"], o["discount_cents"], o["tax_cents"], o["total_cents"],
+                                 o["refunded_cents"], len(o["lines"])])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if after is None:
+                return
+
+    return Stream(rows(), media_type="text/csv; charset=utf-8",
+                  headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+
+
+ROUTES = [create_order, add_tenders, export_orders, get_order, void_order, create_return, list_returns, receipt,
+          search_orders]

@@ -1,0 +1,125 @@
+"""Composition of the sales feature: picks the payment adapters, runs recovery on start, and
+owns the background loops (reservation TTL sweeper, payment re-checks, low-stock push).
+
+`edge.bootstrap` calls `start_sales` / `stop_sales` through its lifecycle hooks; route
+handlers reach the result as `services.extras["sales"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from edge.adapters.payments.crypto_stub import CryptoStubProvider
+from edge.adapters.payments.simulated_terminal import SimulatedTerminal
+from edge.api.alerts import LowStockHub
+from edge.service import reservations
+from edge.service.orders import POLICY, SalesPolicy
+from edge.service.payments import PaymentProcessor
+from edge.service.ports import Actor
+
+log = structlog.get_logger()
+
+
+@dataclass
+class SalesRuntime:
+    terminal: Any
+    provider: Any
+    processor: PaymentProcessor
+    alerts: LowStockHub
+    policy: SalesPolicy = POLICY
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+
+def _secret(data_dir: Path) -> bytes:
+    path = data_dir / "keys" / "crypto-stub.secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(secrets.token_hex(32).encode())
+        path.chmod(0o600)
+    return path.read_bytes().strip()
+
+
+def system_actor(services: Any, reason: str) -> Actor:
+    cfg = services.settings.store
+    return Actor.system(cfg.tenant_id, cfg.store_id, reason)
+
+
+async def start_sales(services: Any) -> None:
+    settings = services.settings
+    host = settings.server.host if settings.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    terminal = (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
+        SimulatedTerminal(default=os.environ.get("NOVAPOS_SIM_TERMINAL", "approved"))
+    provider = CryptoStubProvider(
+        _secret(settings.data_dir),
+        callback_url=f"http://{host}:{settings.server.port}/api/v1/payments/crypto/callback",
+        confirm_after_s=float(os.environ.get("NOVAPOS_CRYPTO_STUB_CONFIRM_S", "1.0")))
+    currency = settings.store.currency
+    processor = PaymentProcessor(services.uow, terminal, provider, currency=currency)
+    runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
+                           alerts=LowStockHub(services.db))
+    services.extras["sales"] = runtime
+    actor = system_actor(services, "recovery")
+    # Before serving: nothing is left PENDING because of a crash, and no reservation outlives its TTL.
+    try:
+        recovered = await asyncio.wait_for(processor.recover(actor), 15)
+        if recovered:
+            log.info("payments.recovered_on_start", payments=recovered)
+    except TimeoutError:
+        log.warning("payments.recovery_slow", message="continuing in the background")
+    await services.uow.run(system_actor(services, "reservation-sweeper"), reservations.expire_due)
+    sweep_s = float(os.environ.get("NOVAPOS_SWEEP_S", "1.0"))
+    runtime.tasks.append(asyncio.create_task(_sweeper(services, runtime, sweep_s), name="sales-sweeper"))
+    runtime.tasks.append(asyncio.create_task(runtime.alerts.run(), name="low-stock-alerts"))
+
+
+async def _sweeper(services: Any, runtime: SalesRuntime, every_s: float) -> None:
+    sweeper = system_actor(services, "reservation-sweeper")
+    recovery = system_actor(services, "recovery")
+    n = 0
+    while True:
+        await asyncio.sleep(every_s)
+        n += 1
+        try:
+            expired = await services.uow.run(sweeper, reservations.expire_due)
+            for order_id in expired.get("orders_with_refunds", []):
+                await runtime.processor.drive_order(recovery, order_id)
+            if n % 5 == 0:
+                await runtime.processor.recover(recovery)
+        except Exception:  # a background loop must keep going
+            log.exception("sales.sweeper_failed")
+
+
+async def stop_sales(services: Any) -> None:
+    runtime: SalesRuntime | None = (services.extras or {}).get("sales")
+    if runtime is None:
+        return
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(BaseException):
+            await task
+    await runtime.provider.close()
+
+
+# Registration (imported by edge.bootstrap): repositories, routes, demo stock.
+import edge.adapters.repos.orders  # noqa: E402
+import edge.adapters.repos.stock  # noqa: E402
+import edge.adapters.repos.tills  # noqa: E402
+import edge.adapters.tables_sales  # noqa: E402, F401
+from edge.api.routes import inventory as inventory_routes  # noqa: E402
+from edge.api.routes import orders as order_routes  # noqa: E402
+from edge.api.routes import payments as payment_routes  # noqa: E402
+from edge.demo import DEMO_HOOKS  # noqa: E402
+from edge.demo_stock import seed_demo_stock  # noqa: E402
+
+SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes]
+if seed_demo_stock not in DEMO_HOOKS:
+    DEMO_HOOKS.append(seed_demo_stock)

@@ -1,0 +1,388 @@
+"""Order use cases: create (and, for cash, complete at once), complete a pending order, present.
+
+`create_order` does all of its reads first and raises before writing anything, so a refused
+sale changes nothing. A cash sale is created and completed in one transaction: its stock goes
+straight to sale movements (a reservation that is made and consumed in the same commit would
+be invisible to everyone). Card and crypto sales reserve their lines and stay PENDING; their
+payment rows are committed before any terminal or provider is called (see `payments`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from edge.domain import checkout as rules
+from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
+from edge.domain.ids import iso, parse_iso, uuid7
+from edge.service.inventory import append_movements, check_low_stock, location
+from edge.service.ports import UnitOfWork
+
+SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
+
+
+class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
+    reservation_ttl_s: int = 900
+    discount_override_bp: int = 2000  # discounts over 20 % of the gross need a supervisor
+    rounding: str = "half_up"
+    returns: rules.ReturnPolicy = rules.ReturnPolicy()
+
+
+POLICY = SalesPolicy()
+
+
+def is_supervisor(roles: tuple[str, ...]) -> bool:
+    return bool(SUPERVISOR_ROLES.intersection(roles))
+
+
+# -- building an order (reads only) -------------------------------------------------------------
+def _reference(line: dict[str, Any]) -> tuple[str, str]:
+    for kind in ("product_id", "sku", "barcode"):
+        if line.get(kind):
+            return kind, str(line[kind])
+    raise ValidationFailed("each line names a product", errors=[{"field": "lines", "message":
+                                                                 "sku, barcode or product_id is required"}])
+
+
+def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discount_cents: int,
+                honour_lane_prices: bool, policy: SalesPolicy = POLICY) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Resolve, price and tax the lines. Returns (lines, products by id)."""
+    if not lines_in:
+        raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
+    refs = [_reference(ln) for ln in lines_in]
+    catalog = uow.repo("sale_products")
+    found = catalog.resolve(ids=[v for k, v in refs if k == "product_id"], skus=[v for k, v in refs if k == "sku"],
+                            barcodes=[v for k, v in refs if k == "barcode"])
+    errors, products, specs = [], {}, []
+    overrides = uow.repo("catalog").active_overrides(list({p["id"] for p in found.values()}), uow.now)
+    rates = catalog.tax_rates()
+    for i, (ref, ln) in enumerate(zip(refs, lines_in, strict=True)):
+        product = found.get(ref)
+        if product is None or not product["active"]:
+            errors.append({"field": f"lines[{i}]", "message": f"no active product with {ref[0]} {ref[1]}"})
+            continue
+        quantity, weight = ln.get("quantity", 1), ln.get("weight_grams")
+        if product["sold_by_weight"]:
+            if not isinstance(weight, int) or weight <= 0:
+                errors.append({"field": f"lines[{i}].weight_grams", "message": "a weighed item needs its weight"})
+                continue
+            quantity = 1
+        elif weight is not None:
+            errors.append({"field": f"lines[{i}].weight_grams", "message": f"{product['sku']} is not sold by weight"})
+            continue
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
+            errors.append({"field": f"lines[{i}].quantity", "message": "a whole number from 1 to 10000"})
+            continue
+        catalog_price = overrides.get(product["id"], product["price_cents"])
+        lane_price = ln.get("unit_price_cents")
+        price = lane_price if honour_lane_prices and isinstance(lane_price, int) and lane_price >= 0 else catalog_price
+        rate, inclusive = rates.get(product["tax_category"], (0, False))
+        discount = ln.get("discount_cents") or 0
+        if not isinstance(discount, int) or discount < 0:
+            errors.append({"field": f"lines[{i}].discount_cents", "message": "a whole number >= 0"})
+            continue
+        products[product["id"]] = product
+        specs.append({"product": product, "quantity": quantity, "weight_grams": weight, "unit_price_cents": price,
+                      "catalog_price_cents": catalog_price, "discount_cents": discount, "rate_bp": rate,
+                      "inclusive": inclusive})
+    if errors:
+        raise ValidationFailed("some lines are not valid", code="lines-invalid", errors=errors)
+    if not isinstance(order_discount_cents, int) or order_discount_cents < 0:
+        raise ValidationFailed("discount_cents must be >= 0", errors=[{"field": "discount_cents", "message": ">= 0"}])
+    priced = rules.price_lines(specs, order_discount_cents, policy.rounding)
+    lines = []
+    for n, (spec, p) in enumerate(zip(specs, priced, strict=True), start=1):
+        product = spec["product"]
+        lines.append({"id": uuid7(), "line_no": n, "product_id": product["id"], "sku": product["sku"],
+                      "name": product["name"], "quantity": spec["quantity"], "weight_grams": spec["weight_grams"],
+                      "unit_price_cents": spec["unit_price_cents"], "catalog_price_cents": spec["catalog_price_cents"],
+                      "discount_cents": p.discount_cents, "tax_category": product["tax_category"],
+                      "tax_rate_bp": spec["rate_bp"], "tax_inclusive": spec["inclusive"], "tax_cents": p.tax_cents,
+                      "total_cents": p.total_cents, "returned_quantity": 0, "_gross": p.gross_cents,
+                      "_net": p.net_cents})
+    return lines, products
+
+
+def stock_units(line: dict[str, Any]) -> int:
+    """Weighed products are stocked in grams; everything else in units."""
+    return line["weight_grams"] if line["weight_grams"] is not None else line["quantity"]
+
+
+def _needs(lines: list[dict[str, Any]]) -> dict[str, int]:
+    needs: dict[str, int] = {}
+    for ln in lines:
+        needs[ln["product_id"]] = needs.get(ln["product_id"], 0) + stock_units(ln)
+    return needs
+
+
+# -- creating -----------------------------------------------------------------------------------
+def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | None = None,
+                 offline: bool = False, policy: SalesPolicy = POLICY) -> dict[str, Any]:
+    """cmd: {lane_id, lines[], tenders[], discount_cents?, offline_created_at?}."""
+    actor = uow.actor
+    loc = location(uow)
+    lane_id = str(cmd.get("lane_id") or actor.lane_id or "")
+    if not uow.repo("stores").lane_exists(loc, lane_id):
+        raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
+                               errors=[{"field": "lane_id", "message": "unknown lane"}])
+    lines, products = build_lines(uow, cmd.get("lines") or [], order_discount_cents=cmd.get("discount_cents") or 0,
+                                  honour_lane_prices=offline, policy=policy)
+    gross = sum(ln["_gross"] for ln in lines)
+    discount = sum(ln["discount_cents"] for ln in lines)
+    if rules.discount_needs_override(gross, discount, policy.discount_override_bp) and not (
+            override_by or is_supervisor(actor.roles)):
+        raise OverrideRequired(f"a discount of {discount} cents on {gross} needs a supervisor override",
+                               code="discount-override-required")
+    total = sum(ln["total_cents"] for ln in lines)
+    tenders = list(cmd.get("tenders") or [])
+    credit = min(cmd.get("_credit_cents") or 0, total)  # an exchange's refund, spent on this sale
+    plan = rules.plan_tenders(total, credit, tenders) if tenders or credit else None
+
+    stock = uow.repo("stock")
+    needs = _needs(lines)
+    levels = stock.levels(loc, list(needs))
+    short = {pid: qty for pid, qty in needs.items() if levels[pid]["on_hand"] - levels[pid]["reserved"] < qty}
+    if short and not offline:
+        raise Conflict("not enough stock for " + ", ".join(products[p]["sku"] for p in short),
+                       code="insufficient-stock",
+                       errors=[{"field": "lines", "message": f"{products[p]['sku']}: {levels[p]['on_hand'] - levels[p]['reserved']}"
+                                f" available, {q} wanted"} for p, q in short.items()])
+
+    # -- writes from here on ---------------------------------------------------------------
+    order_id = uuid7()
+    orders = uow.repo("orders")
+    number = f"{lane_id}-{orders.next_number(loc, lane_id):06d}"
+    immediate = plan is not None and not plan.electronic
+    status = rules.COMPLETED if immediate else (rules.PENDING if plan else rules.OPEN)
+    order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,
+             "currency": uow.repo("sale_products").currency(), "cashier_id": actor.user_id, "cashier": actor.username,
+             "subtotal_cents": sum(ln["_net"] for ln in lines), "discount_cents": discount,
+             "tax_cents": sum(ln["tax_cents"] for ln in lines), "total_cents": total,
+             "paid_cents": (plan.cash_cents + credit) if plan else 0, "change_due_cents": plan.change_due_cents if plan else 0,
+             "refunded_cents": 0, "tender_methods": ",".join(sorted({t["method"] for t in tenders})),
+             "business_day": uow.business_day, "created_at": uow.now, "updated_at": uow.now,
+             "completed_at": uow.now if immediate else None, "voided_at": None, "void_reason": None,
+             "offline_created_at": cmd.get("offline_created_at"), "verdict": None, "exchange_of": cmd.get("_exchange_of"),
+             "override_by": override_by, "receipt_prints": 0}
+    if offline:
+        variance = any(ln["unit_price_cents"] != ln["catalog_price_cents"] for ln in lines)
+        order["verdict"] = rules.offline_verdict(variance, bool(short))
+    stored_lines = [{k: v for k, v in ln.items() if not k.startswith("_")} | {"order_id": order_id} for ln in lines]
+    orders.insert(order, stored_lines)
+
+    payments = []
+    if plan is not None:
+        if credit:
+            payments.append(_payment(uow, order_id, "exchange_credit", credit, status="approved", approved=credit))
+        if plan.cash_tendered_cents:
+            payments.append(_payment(uow, order_id, "cash", plan.cash_cents, status="approved",
+                                     approved=plan.cash_cents, tendered=plan.cash_tendered_cents,
+                                     change=plan.change_due_cents))
+        for tender in plan.electronic:
+            payments.append(_payment(uow, order_id, tender["method"], tender["amount_cents"], status="created"))
+        uow.repo("payments").insert_many(payments)
+        if plan.cash_cents:
+            record_drawer(uow, lane_id, "cash_sale", plan.cash_cents, ref=order_id)
+
+    movements: list[dict[str, Any]] = []
+    if immediate:
+        movements = append_movements(uow, loc, [{"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale",
+                                                 "delta": -stock_units(ln), "ref": order_id} for ln in lines],
+                                     levels, products)
+    else:
+        reserve(uow, loc, "order", order_id, needs, products, levels, ttl_s=policy.reservation_ttl_s)
+
+    if offline:
+        _raise_offline_cases(uow, order, stored_lines, short, levels, products)
+    view = present(order, stored_lines, payments)
+    uow.audit("order.created", "order", order_id, None, {"number": number, "status": status, "total_cents": total,
+                                                          "lane_id": lane_id, "override_by": override_by})
+    if immediate:
+        uow.emit("order.completed", completed_payload(view, movements))
+    else:
+        uow.emit("order.created", {"order_id": order_id, "number": number, "status": status, "total_cents": total,
+                                   "lines": [_event_line(ln) for ln in stored_lines]})
+    return view
+
+
+def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status: str, approved: int = 0,
+             tendered: int = 0, change: int = 0, kind: str = "sale", original: str | None = None,
+             return_id: str | None = None) -> dict[str, Any]:
+    return {"id": uuid7(), "order_id": order_id, "kind": kind, "method": method, "status": status,
+            "amount_cents": amount, "approved_cents": approved, "tendered_cents": tendered, "change_cents": change,
+            "original_payment_id": original, "return_id": return_id, "provider_ref": None, "auth_code": None,
+            "card_brand": None, "card_last4": None, "entry_mode": None, "checkout_url": None,
+            "guidance": rules.guidance(status), "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
+
+
+def new_payment(uow: UnitOfWork, order_id: str, method: str, amount: int, **kw: Any) -> dict[str, Any]:
+    return _payment(uow, order_id, method, amount, **kw)
+
+
+def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, ref: str | None) -> None:
+    """Cash into (+) or out of (-) the lane's open drawer session, if one is open."""
+    tills = uow.repo("tills")
+    session = tills.open_session(uow.actor.store_id, lane_id)
+    if session is not None:
+        tills.add_movement({"id": uuid7(), "session_id": session["id"], "kind": kind, "amount_cents": amount_cents,
+                            "reason": None, "ref": ref, "actor": uow.actor.username, "at": uow.now})
+
+
+def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, Any],
+            levels: dict[str, Any], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
+    reservation_id = uuid7()
+    expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
+    header = {"id": reservation_id, "location_id": loc, "kind": kind, "ref": ref, "customer": customer,
+              "status": "active", "expires_at": expires, "created_at": uow.now, "closed_at": None}
+    items = [{"product_id": pid, "sku": products[pid]["sku"], "quantity": qty} for pid, qty in needs.items()]
+    uow.repo("reservations").create(header, items)
+    uow.repo("stock").bump_reserved(loc, list(needs.items()), uow.now)
+    check_low_stock(uow, loc, {pid: (levels[pid], 0, qty) for pid, qty in needs.items()}, products)
+    return {**header, "items": items}
+
+
+def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[dict[str, Any]]:
+    """Close the active reservations of `ref` (committed / released / expired), exactly once."""
+    closed = []
+    for r in uow.repo("reservations").active_for(ref):
+        closed.extend(release_reservations_by_id(uow, r, status))
+    return closed
+
+
+def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) -> list[dict[str, Any]]:
+    repo, stock = uow.repo("reservations"), uow.repo("stock")
+    if not repo.close(r["id"], status, uow.now):
+        return []
+    items = repo.items(r["id"])
+    levels = stock.levels(r["location_id"], [i["product_id"] for i in items])
+    stock.bump_reserved(r["location_id"], [(i["product_id"], -i["quantity"]) for i in items], uow.now)
+    check_low_stock(uow, r["location_id"], {i["product_id"]: (levels[i["product_id"]], 0, -i["quantity"])
+                                            for i in items})
+    return [{**r, "items": items}]
+
+
+def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]], short: dict[str, int],
+                         levels: dict[str, Any], products: dict[str, Any]) -> None:
+    reviews = uow.repo("reviews")
+    for ln in lines:
+        if ln["unit_price_cents"] != ln["catalog_price_cents"]:
+            reviews.open_case(uow, "price_variance", order["id"], ln["product_id"],
+                              f"{ln['sku']} sold offline at {ln['unit_price_cents']}, today {ln['catalog_price_cents']}",
+                              {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
+                               "catalog_cents": ln["catalog_price_cents"], "number": order["number"]})
+    for pid, qty in short.items():
+        lv = levels[pid]
+        reviews.open_case(uow, "stock_conflict", order["id"], pid,
+                          f"{products[pid]['sku']}: sold {qty} offline with {lv['on_hand'] - lv['reserved']} available",
+                          {"sku": products[pid]["sku"], "sold": qty, "available_before": lv["on_hand"] - lv["reserved"],
+                           "number": order["number"]})
+
+
+# -- completing a pending order -----------------------------------------------------------------
+def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    """Move a PENDING order on once its payments cover it: commit reservations into sale
+    movements exactly once (the status guard makes a second call a no-op)."""
+    orders = uow.repo("orders")
+    order = orders.get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    payments = uow.repo("payments").of_order(order_id)
+    sale = [p for p in payments if p["kind"] == "sale"]
+    paid = sum(p["approved_cents"] for p in sale if p["status"] in ("approved", "partially_approved"))
+    lines = orders.lines(order_id)
+    if order["status"] != rules.PENDING or paid < order["total_cents"]:
+        if order["paid_cents"] != paid:
+            orders.update(order_id, {"paid_cents": paid, "updated_at": uow.now})
+            order["paid_cents"] = paid
+        return present(order, lines, payments)
+    rules.require_transition(order["status"], rules.COMPLETED)
+    if not orders.update(order_id, {"status": rules.COMPLETED, "paid_cents": paid, "completed_at": uow.now,
+                                    "updated_at": uow.now}, expect_status=rules.PENDING):
+        raise Conflict("the order changed while it was being completed", code="order-changed")
+    release_reservations(uow, order_id, "committed")
+    movements = append_movements(uow, order["store_id"], [
+        {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
+        for ln in lines])
+    order.update(status=rules.COMPLETED, paid_cents=paid, completed_at=uow.now)
+    view = present(order, lines, payments)
+    uow.audit("order.completed", "order", order_id, {"status": rules.PENDING}, {"status": rules.COMPLETED})
+    uow.emit("order.completed", completed_payload(view, movements))
+    return view
+
+
+# -- presenting ---------------------------------------------------------------------------------
+def _event_line(ln: dict[str, Any]) -> dict[str, Any]:
+    return {"line_id": ln["id"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
+            "quantity": ln["quantity"], "weight_grams": ln["weight_grams"], "unit_price_cents": ln["unit_price_cents"],
+            "discount_cents": ln["discount_cents"], "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
+            "price_variance_cents": ln["unit_price_cents"] - ln["catalog_price_cents"]}
+
+
+def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"order_id": view["id"], "number": view["number"], "lane_id": view["lane_id"],
+            "cashier": view["cashier"], "currency": view["currency"], "subtotal_cents": view["subtotal_cents"],
+            "discount_cents": view["discount_cents"], "tax_cents": view["tax_cents"],
+            "total_cents": view["total_cents"], "change_due_cents": view["change_due_cents"],
+            "offline_created_at": view.get("offline_created_at"),
+            "lines": [{k: v for k, v in ln.items() if k != "id"} | {"line_id": ln["id"]} for ln in view["lines"]],
+            "tenders": [{"payment_id": t["id"], "method": t["method"], "amount_cents": t["approved_cents"],
+                         "status": t["status"]} for t in view["tenders"] if t["status"] in ("approved",
+                                                                                             "partially_approved")],
+            "movements": movements}
+
+
+def present_payment(p: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": p["id"], "method": p["method"], "status": p["status"], "amount_cents": p["amount_cents"],
+           "approved_cents": p["approved_cents"], "guidance": p["guidance"]}
+    if p["method"] == "cash":
+        out["tendered_cents"] = p["tendered_cents"]
+        out["change_cents"] = p["change_cents"]
+    for key in ("card_brand", "card_last4", "auth_code", "entry_mode", "checkout_url", "original_payment_id"):
+        if p.get(key):
+            out[key] = p[key]
+    return out
+
+
+def present(order: dict[str, Any], lines: list[dict[str, Any]], payments: list[dict[str, Any]]) -> dict[str, Any]:
+    view = {
+        "id": order["id"], "number": order["number"], "status": order["status"], "lane_id": order["lane_id"],
+        "cashier": order["cashier"], "currency": order["currency"],
+        "lines": [{"id": ln["id"], "line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"],
+                   "name": ln["name"], "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
+                   "unit_price_cents": ln["unit_price_cents"], "discount_cents": ln["discount_cents"],
+                   "tax_category": ln["tax_category"], "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
+                   "returned_quantity": ln["returned_quantity"]} for ln in lines],
+        "subtotal_cents": order["subtotal_cents"], "discount_cents": order["discount_cents"],
+        "tax_cents": order["tax_cents"], "total_cents": order["total_cents"], "paid_cents": order["paid_cents"],
+        "due_cents": max(order["total_cents"] - order["paid_cents"], 0),
+        "tenders": [present_payment(p) for p in payments if p["kind"] == "sale"],
+        "refunds": [present_payment(p) for p in payments if p["kind"] == "refund"],
+        "change_due_cents": order["change_due_cents"], "refunded_cents": order["refunded_cents"],
+        "business_day": order["business_day"], "created_at": order["created_at"],
+        "completed_at": order["completed_at"],
+    }
+    for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
+        if order.get(key):
+            view[key] = order[key]
+    return view
+
+
+def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    orders = uow.repo("orders")
+    order = orders.get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    return present(order, orders.lines(order_id), uow.repo("payments").of_order(order_id))
+
+
+def search_orders(uow: UnitOfWork, filters: dict[str, Any], after: str | None, limit: int
+                  ) -> tuple[list[dict[str, Any]], str | None]:
+    orders = uow.repo("orders")
+    rows = orders.search(filters, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r["id"] for r in rows]
+    lines, pays = orders.lines_of(ids), uow.repo("payments").of_orders(ids)
+    return [present(r, lines[r["id"]], pays[r["id"]]) for r in rows], (rows[-1]["id"] if more and rows else None)

@@ -1,0 +1,76 @@
+"""Payment ports: a semi-integrated card terminal and a hosted-charge provider (crypto).
+
+Both are keyed by *our* reference, the payment row's id, which is committed before any call.
+That is what makes a lost answer recoverable: ask `last(ref)` / `query(ref)` about the same
+reference; never send a second sale. Amounts are integer minor units; no card data crosses
+these ports (only the last 4 digits, brand, entry mode, auth code and processor reference).
+
+    TerminalOutcome.status:
+        approved            the full amount was approved
+        partial             less than asked was approved (`approved_cents`)
+        declined            nothing was charged
+        timeout             no answer: the outcome is unknown until `last(ref)` says
+        not_found           (`last` only) the terminal never saw this reference
+        reversed            (`void` / `last`) the sale was reversed
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+
+class TerminalOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    ref: str
+    approved_cents: int = 0
+    auth_code: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    entry_mode: str | None = None
+    processor_ref: str | None = None
+    message: str | None = None
+
+
+class PaymentTerminal(Protocol):
+    """A semi-integrated card terminal. The hardware hub's driver implements this too."""
+
+    async def sale(self, ref: str, amount_cents: int, currency: str) -> TerminalOutcome: ...
+
+    async def void(self, ref: str) -> TerminalOutcome:
+        """Reverse the sale made under `ref` (same day, before settlement)."""
+        ...
+
+    async def refund(self, ref: str, original_ref: str, amount_cents: int, currency: str) -> TerminalOutcome: ...
+
+    async def last(self, ref: str) -> TerminalOutcome:
+        """What happened to the transaction under `ref`; `not_found` if it never arrived."""
+        ...
+
+
+class HostedCharge(msgspec.Struct, frozen=True, kw_only=True):
+    charge_id: str
+    ref: str
+    status: str  # pending | confirmed | expired | failed | refunded
+    amount_cents: int
+    checkout_url: str | None = None
+    expires_at: str | None = None
+
+
+class HostedChargeProvider(Protocol):
+    """A hosted charge (crypto checkout). Confirmation arrives by a signed callback, and can
+    always be recovered by `query`."""
+
+    name: str
+
+    async def create_charge(self, ref: str, amount_cents: int, currency: str) -> HostedCharge: ...
+
+    async def query(self, ref: str) -> HostedCharge | None: ...
+
+    async def refund(self, ref: str, amount_cents: int) -> HostedCharge: ...
+
+    def verify_callback(self, raw_body: bytes, headers: dict[str, str], now_s: float) -> dict:
+        """Check the callback's signature over the raw body and its timestamp window; return
+        the decoded event `{id, type, ref, ...}` or raise `ValueError`."""
+        ...

@@ -1,0 +1,304 @@
+"""The payment state machine and the processor that drives terminals and hosted charges.
+
+    created ──sale──► approved | partially_approved | declined
+       │                 timeout ──► timed_out ──last(ref)──► approved | declined | failed (never arrived)
+       └──charge──► awaiting ──callback or query──► approved | expired | failed
+    refund rows: created ──void/refund──► refunded | failed (a review case opens) | timed_out -> last(ref)
+
+Rule that closes the "charged twice" gap: a payment row, keyed by its own id, is committed
+*before* the terminal or provider hears of it (`create_order` / `add_tenders` do that), and
+the id is the reference they get. Any doubt afterwards (a timeout, a crash, a restart) is
+settled by asking about that reference — a second SALE is never sent for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import structlog
+
+from edge.domain import checkout as rules
+from edge.domain.errors import Conflict, NotFound
+from edge.service import orders as order_cases
+from edge.service.payment_ports import HostedCharge, HostedChargeProvider, PaymentTerminal, TerminalOutcome
+from edge.service.ports import Actor, UnitOfWork
+
+log = structlog.get_logger()
+
+IN_FLIGHT = ("created", "timed_out", "awaiting")
+
+SALE_STATUS = {"approved": "approved", "partial": "partially_approved", "declined": "declined",
+               "timeout": "timed_out", "not_found": "failed", "reversed": "reversed"}
+REFUND_STATUS = {"approved": "refunded", "reversed": "refunded", "partial": "refunded", "declined": "failed",
+                 "timeout": "timed_out", "not_found": "failed"}
+CHARGE_STATUS = {"pending": "awaiting", "confirmed": "approved", "expired": "expired", "failed": "failed",
+                 "refunded": "refunded"}
+
+
+# -- use cases (one transaction each) -----------------------------------------------------------
+def add_tenders(uow: UnitOfWork, order_id: str, tenders: list[dict[str, Any]]) -> dict[str, Any]:
+    """More tenders for an OPEN or PENDING order (after a decline or a partial approval)."""
+    orders = uow.repo("orders")
+    order = orders.get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    if order["status"] not in (rules.OPEN, rules.PENDING):
+        raise Conflict(f"an order that is {order['status']} takes no more tenders", code="illegal-transition")
+    payments = uow.repo("payments").of_order(order_id)
+    if any(p["status"] in IN_FLIGHT for p in payments):
+        raise Conflict("a payment for this order is still in progress; wait for its outcome",
+                       code="payment-in-progress")
+    paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale")
+    plan = rules.plan_tenders(order["total_cents"], paid, tenders)
+    new = []
+    if plan.cash_tendered_cents:
+        new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_cents, status="approved",
+                                           approved=plan.cash_cents, tendered=plan.cash_tendered_cents,
+                                           change=plan.change_due_cents))
+        order_cases.record_drawer(uow, order["lane_id"], "cash_sale", plan.cash_cents, ref=order_id)
+    for tender in plan.electronic:
+        new.append(order_cases.new_payment(uow, order_id, tender["method"], tender["amount_cents"], status="created"))
+    uow.repo("payments").insert_many(new)
+    methods = ",".join(sorted(set(filter(None, order["tender_methods"].split(","))) | {t["method"] for t in tenders}))
+    values = {"tender_methods": methods, "change_due_cents": order["change_due_cents"] + plan.change_due_cents,
+              "updated_at": uow.now}
+    if order["status"] == rules.OPEN:
+        values["status"] = rules.PENDING
+    orders.update(order_id, values)
+    uow.audit("order.tendered", "order", order_id, None, {"tenders": tenders})
+    return order_cases.complete_if_paid(uow, order_id)
+
+
+def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[str, Any]) -> dict[str, Any]:
+    """Record a terminal or provider answer. Only an in-flight payment changes, so a late or
+    repeated answer is harmless."""
+    repo = uow.repo("payments")
+    payment = repo.get(payment_id)
+    if payment is None:
+        raise NotFound("no such payment", code="payment-not-found")
+    if payment["status"] not in IN_FLIGHT or payment["status"] == status:
+        return payment
+    values = {"status": status, "guidance": rules.guidance(status), "updated_at": uow.now,
+              "attempts": payment["attempts"] + 1, **details}
+    if status == "approved" and payment["kind"] == "sale" and "approved_cents" not in details:
+        values["approved_cents"] = payment["amount_cents"]
+    if status == "refunded" and "approved_cents" not in details:
+        values["approved_cents"] = payment["amount_cents"]
+    if not repo.update(payment_id, values, expect_status=IN_FLIGHT):
+        return payment
+    after = {**payment, **values}
+    uow.audit(f"payment.{status}", "payment", payment_id, {"status": payment["status"]},
+              {k: after[k] for k in ("status", "method", "kind", "amount_cents", "approved_cents", "order_id")})
+    uow.emit(f"payment.{status}", {"payment_id": payment_id, "order_id": payment["order_id"], "kind": payment["kind"],
+                                   "method": payment["method"], "amount_cents": payment["amount_cents"],
+                                   "approved_cents": after["approved_cents"], "status": status})
+    if payment["kind"] == "sale" and status in ("approved", "partially_approved"):
+        order_cases.complete_if_paid(uow, payment["order_id"])
+    elif payment["kind"] == "refund" and status == "refunded" and payment["original_payment_id"]:
+        original = repo.get(payment["original_payment_id"])
+        if original is not None and details.get("provider_ref") == "void":
+            repo.update(original["id"], {"status": "reversed", "guidance": rules.guidance("reversed"),
+                                         "updated_at": uow.now})
+    elif payment["kind"] == "refund" and status == "failed":
+        uow.repo("reviews").open_case(uow, "payment_unresolved", payment["order_id"], None,
+                                      f"a {payment['method']} refund of {payment['amount_cents']} cents failed",
+                                      {"payment_id": payment_id, "method": payment["method"],
+                                       "amount_cents": payment["amount_cents"]})
+    return after
+
+
+def terminal_details(outcome: TerminalOutcome) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if outcome.status in ("approved", "partial"):
+        details["approved_cents"] = outcome.approved_cents
+    for key, value in (("auth_code", outcome.auth_code), ("card_brand", outcome.card_brand),
+                       ("card_last4", outcome.card_last4), ("entry_mode", outcome.entry_mode),
+                       ("provider_ref", outcome.processor_ref)):
+        if value:
+            details[key] = value
+    return details
+
+
+def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dict[str, Any]:
+    status = CHARGE_STATUS.get(charge.status, "failed")
+    details: dict[str, Any] = {"provider_ref": charge.charge_id}
+    if charge.checkout_url:
+        details["checkout_url"] = charge.checkout_url
+    if status == "approved":
+        details["approved_cents"] = charge.amount_cents
+    if status == "awaiting":
+        repo = uow.repo("payments")
+        payment = repo.get(payment_id)
+        if payment and payment["status"] == "created":
+            repo.update(payment_id, {"status": "awaiting", "guidance": rules.guidance("awaiting"),
+                                     "updated_at": uow.now, **details})
+            uow.audit("payment.awaiting", "payment", payment_id, {"status": "created"}, {"status": "awaiting"})
+            return {**payment, "status": "awaiting", **details}
+        return payment or {}
+    return record_outcome(uow, payment_id, status, details)
+
+
+def provider_callback(uow: UnitOfWork, provider: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A verified provider callback. Deduplicated on the provider's event id."""
+    repo = uow.repo("payments")
+    payment_id = event.get("ref")
+    if not repo.record_provider_event(provider, str(event["id"]), payment_id, uow.now):
+        return {"status": "duplicate"}
+    if not payment_id or repo.get(payment_id) is None:
+        return {"status": "ignored"}
+    charge = HostedCharge(charge_id=str(event.get("charge_id") or ""), ref=payment_id,
+                          status=str(event.get("status") or "failed"), amount_cents=int(event.get("amount_cents") or 0))
+    payment = record_charge(uow, payment_id, charge)
+    return {"status": "recorded", "payment_status": payment.get("status")}
+
+
+# -- the processor: calls outside any transaction -----------------------------------------------
+class PaymentProcessor:
+    def __init__(self, runner: Any, terminal: PaymentTerminal, provider: HostedChargeProvider, *, currency: str,
+                 call_timeout_s: float = 60.0, recheck_delays_s: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0)):
+        self.runner = runner
+        self.terminal = terminal
+        self.provider = provider
+        self.currency = currency
+        self.call_timeout_s = call_timeout_s
+        self.recheck_delays_s = recheck_delays_s
+        self._busy: set[str] = set()
+
+    async def drive_order(self, actor: Actor, order_id: str) -> None:
+        """Send every `created` payment of an order to its terminal or provider, once."""
+        payments = await self.runner.read(actor, lambda u: u.repo("payments").of_order(order_id))
+        for p in payments:
+            if p["status"] == "created":
+                await self.drive(actor, p)
+
+    async def drive(self, actor: Actor, p: dict[str, Any]) -> None:
+        if p["id"] in self._busy:
+            return
+        self._busy.add(p["id"])
+        try:
+            if p["method"] == "card":
+                await self._card(actor, p)
+            elif p["method"] == "crypto":
+                await self._crypto(actor, p)
+            elif p["method"] == "cash" and p["kind"] == "refund":
+                await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "refunded", {}))
+        except Exception:  # the row stays in flight; recovery asks again later
+            log.exception("payment.drive_failed", payment_id=p["id"])
+        finally:
+            self._busy.discard(p["id"])
+
+    async def _call(self, call: Awaitable[TerminalOutcome], ref: str) -> TerminalOutcome:
+        try:
+            return await asyncio.wait_for(call, self.call_timeout_s)
+        except (TimeoutError, ConnectionError, OSError) as err:
+            log.warning("payment.terminal_no_answer", ref=ref, error=type(err).__name__)
+            return TerminalOutcome(status="timeout", ref=ref)
+
+    async def _card(self, actor: Actor, p: dict[str, Any]) -> None:
+        table = SALE_STATUS if p["kind"] == "sale" else REFUND_STATUS
+        if p["kind"] == "sale":
+            outcome = await self._call(self.terminal.sale(p["id"], p["amount_cents"], self.currency), p["id"])
+        elif p.get("provider_ref") == "void":  # a same-day void reverses the original sale
+            outcome = await self._call(self.terminal.void(p["original_payment_id"]), p["id"])
+        else:
+            outcome = await self._call(self.terminal.refund(p["id"], p["original_payment_id"], p["amount_cents"],
+                                                            self.currency), p["id"])
+        if outcome.status == "timeout":
+            await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "timed_out", {}))
+            outcome = await self._ask_terminal(p)
+            if outcome is None:
+                return  # still unknown: the recovery loop keeps asking
+        details = terminal_details(outcome)
+        if p.get("provider_ref") == "void":
+            details["provider_ref"] = "void"
+        await self.runner.run(actor, lambda u: record_outcome(u, p["id"], table[outcome.status], details))
+
+    async def _ask_terminal(self, p: dict[str, Any]) -> TerminalOutcome | None:
+        ref = p["original_payment_id"] if p.get("provider_ref") == "void" else p["id"]
+        for delay in self.recheck_delays_s:
+            await asyncio.sleep(delay)
+            outcome = await self._call(self.terminal.last(ref), ref)
+            if outcome.status != "timeout":
+                if p.get("provider_ref") == "void" and outcome.status == "approved":
+                    return None  # the original sale still stands: the void did not arrive
+                return outcome
+        return None
+
+    async def _crypto(self, actor: Actor, p: dict[str, Any]) -> None:
+        if p["kind"] == "sale":
+            charge = await self.provider.create_charge(p["id"], p["amount_cents"], self.currency)
+        else:
+            charge = await self.provider.refund(p["original_payment_id"], p["amount_cents"])
+            if charge.status == "refunded":
+                await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "refunded",
+                                                                      {"provider_ref": charge.charge_id}))
+                return
+        await self.runner.run(actor, lambda u: record_charge(u, p["id"], charge))
+
+    async def recover(self, actor: Actor) -> int:
+        """Settle every payment whose outcome is unknown by asking about its reference."""
+        pending = await self.runner.read(actor, lambda u: u.repo("payments").in_flight())
+        settled = 0
+        for p in pending:
+            if p["id"] in self._busy:
+                continue
+            self._busy.add(p["id"])
+            try:
+                settled += await self._recover_one(actor, p)
+            except Exception:
+                log.exception("payment.recover_failed", payment_id=p["id"])
+            finally:
+                self._busy.discard(p["id"])
+        return settled
+
+    async def _recover_one(self, actor: Actor, p: dict[str, Any]) -> int:
+        if p["method"] == "card":
+            ref = p["original_payment_id"] if p.get("provider_ref") == "void" else p["id"]
+            outcome = await self._call(self.terminal.last(ref), ref)
+            if outcome.status == "timeout":
+                return 0
+            if p["kind"] == "refund" and outcome.status == "not_found":
+                # The terminal never saw this refund: sending it now cannot pay out twice.
+                self._busy.discard(p["id"])
+                await self.drive(actor, p)
+                return 1
+            if p.get("provider_ref") == "void":
+                status = "refunded" if outcome.status == "reversed" else None
+                if status is None:
+                    self._busy.discard(p["id"])
+                    await self.drive(actor, p)
+                    return 1
+                await self.runner.run(actor, lambda u: record_outcome(u, p["id"], status, {"provider_ref": "void"}))
+                return 1
+            table = SALE_STATUS if p["kind"] == "sale" else REFUND_STATUS
+            details = terminal_details(outcome)
+            await self.runner.run(actor, lambda u: record_outcome(u, p["id"], table[outcome.status], details))
+            log.info("payment.recovered", payment_id=p["id"], outcome=outcome.status)
+            return 1
+        if p["method"] == "crypto":
+            ref = p["original_payment_id"] if p["kind"] == "refund" else p["id"]
+            charge = await self.provider.query(ref)
+            if charge is None:
+                if p["kind"] == "sale":
+                    await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "failed", {}))
+                else:
+                    self._busy.discard(p["id"])
+                    await self.drive(actor, p)
+                return 1
+            if p["kind"] == "refund":
+                if charge.status == "refunded":
+                    await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "refunded", {}))
+                    return 1
+                self._busy.discard(p["id"])
+                await self.drive(actor, p)
+                return 1
+            if charge.status == "pending" and p["status"] == "awaiting":
+                return 0
+            await self.runner.run(actor, lambda u: record_charge(u, p["id"], charge))
+            return 1
+        if p["method"] == "cash" and p["kind"] == "refund":
+            await self.runner.run(actor, lambda u: record_outcome(u, p["id"], "refunded", {}))
+            return 1
+        return 0

@@ -1,0 +1,87 @@
+"""Receipts, built from the stored order (never from a lane's cache), rendered as text or HTML.
+
+The first rendering is the original; every later one is marked COPY and counted, so a
+reprint can never pass for a second sale. ESC/POS rendering lives in an adapter
+(`edge.adapters.receipts_escpos`) because it drives python-escpos.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from edge.service.orders import get_order
+from edge.service.ports import UnitOfWork
+
+E_RECEIPT_BASE = "https://receipts.novapos.dev"
+WIDTH = 42
+
+
+def receipt_for(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    order = get_order(uow, order_id)
+    repo = uow.repo("orders")
+    prints = repo.get(order_id)["receipt_prints"]
+    repo.update(order_id, {"receipt_prints": prints + 1})
+    uow.audit("receipt.printed", "order", order_id, None, {"copy": prints > 0, "print_no": prints + 1})
+    store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
+    return {"order": order, "copy": prints > 0, "store_name": store["name"],
+            "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
+
+
+def money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def lines_of(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """(left, right) rows shared by the text and ESC/POS renderings."""
+    o = r["order"]
+    rows: list[tuple[str, str]] = []
+    for ln in o["lines"]:
+        qty = f"{ln['weight_grams']}g" if ln["weight_grams"] else f"{ln['quantity']}x"
+        rows.append((f"{qty} {ln['name']}"[:WIDTH - 10], money(ln["total_cents"])))
+        if ln["discount_cents"]:
+            rows.append(("   discount", money(-ln["discount_cents"])))
+    rows += [("", ""), ("Subtotal", money(o["subtotal_cents"])), ("Tax", money(o["tax_cents"])),
+             ("TOTAL " + o["currency"], money(o["total_cents"]))]
+    for t in o["tenders"]:
+        if t["approved_cents"]:
+            label = t["method"].upper() + (f" ****{t['card_last4']}" if t.get("card_last4") else "")
+            rows.append((label, money(t.get("tendered_cents") or t["approved_cents"])))
+    if o["change_due_cents"]:
+        rows.append(("Change", money(o["change_due_cents"])))
+    for rf in o["refunds"]:
+        rows.append((f"REFUND {rf['method'].upper()}", money(-rf["amount_cents"])))
+    return rows
+
+
+def header_of(r: dict[str, Any]) -> list[str]:
+    o = r["order"]
+    out = [r["store_name"], f"Order {o['number']}  Lane {o['lane_id']}", f"{o['created_at'][:19].replace('T', ' ')} UTC",
+           f"Cashier {o['cashier']}"]
+    if o["status"] not in ("COMPLETED",):
+        out.append(f"*** {o['status']} ***")
+    if r["copy"]:
+        out.insert(0, "*** COPY ***")
+    return out
+
+
+def render_text(r: dict[str, Any]) -> str:
+    out = [h.center(WIDTH) for h in header_of(r)] + ["-" * WIDTH]
+    for left, right in lines_of(r):
+        out.append(left.ljust(WIDTH - len(right)) + right if left or right else "")
+    out += ["-" * WIDTH, "E-receipt: " + r["url"]]
+    if r["copy"]:
+        out.append("*** COPY ***".center(WIDTH))
+    return "\n".join(out) + "\n"
+
+
+def render_html(r: dict[str, Any]) -> str:
+    e = html.escape
+    head = "".join(f"<div>{e(h)}</div>" for h in header_of(r))
+    rows = "".join(f"<tr><td>{e(left)}</td><td style='text-align:right'>{e(right)}</td></tr>"
+                   for left, right in lines_of(r))
+    copy = "<p class='copy'><strong>COPY</strong></p>" if r["copy"] else ""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Receipt {e(r['order']['number'])}</title>"
+            f"</head><body><header>{head}</header>{copy}<table>{rows}</table>"
+            f"<p><a href='{e(r['url'])}'>E-receipt</a></p></body></html>")

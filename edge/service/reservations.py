@@ -1,0 +1,132 @@
+"""Reservations: holds on stock with a TTL. Orders reserve their lines while they wait for a
+card or crypto payment; BOPIS holds keep goods for a customer until pickup or release.
+
+A reservation changes availability, never on hand: committing one (pickup, a completed
+order) releases the hold and appends the sale movements in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.domain.errors import Conflict, NotFound, ValidationFailed
+from edge.service import orders as order_cases
+from edge.service.inventory import append_movements, location
+from edge.service.ports import UnitOfWork
+
+MAX_TTL_S = 7 * 24 * 3600
+
+
+def expire_due(uow: UnitOfWork) -> dict[str, Any]:
+    """Expire every reservation past its TTL. An order whose hold expired is voided (it was
+    abandoned); any part already paid is refunded by the payment processor afterwards."""
+    from edge.service import returns  # voids live with returns
+
+    repo = uow.repo("reservations")
+    expired, voided, with_refunds = 0, [], []
+    for r in repo.expired(uow.now):
+        if r["kind"] == "order" and r["ref"]:
+            order = uow.repo("orders").get(r["ref"])
+            in_flight = order and any(p["status"] in ("created", "timed_out")
+                                      for p in uow.repo("payments").of_order(r["ref"]))
+            if order and order["status"] in ("OPEN", "PENDING") and not in_flight:
+                result = returns.void_order(uow, r["ref"], "reservation expired", system=True)
+                voided.append(r["ref"])
+                if result["refunds"]:
+                    with_refunds.append(r["ref"])
+                continue
+        order_cases.release_reservations_by_id(uow, r, "expired")
+        uow.audit("reservation.expired", "reservation", r["id"], {"status": "active"}, {"status": "expired"})
+        uow.emit("reservation.expired", {"reservation_id": r["id"], "kind": r["kind"], "ref": r["ref"]})
+        expired += 1
+    return {"expired": expired, "orders_voided": voided, "orders_with_refunds": with_refunds}
+
+
+def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
+    """A BOPIS (or manual) hold: {kind: bopis|hold, ref, customer?, ttl_s, items:[{sku|product_id, quantity}]}.
+    Refused when the stock is not available: a hold is a promise to a customer."""
+    loc = location(uow)
+    ttl = cmd.get("ttl_s") or 3600
+    if not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_S:
+        raise ValidationFailed("ttl_s must be between 1 second and 7 days", errors=[{"field": "ttl_s",
+                                                                                   "message": "1..604800"}])
+    items = cmd.get("items") or []
+    if not items:
+        raise ValidationFailed("a hold needs items", errors=[{"field": "items", "message": "empty"}])
+    catalog = uow.repo("sale_products")
+    found = catalog.resolve(ids=[i["product_id"] for i in items if i.get("product_id")],
+                            skus=[i["sku"] for i in items if i.get("sku")], barcodes=[])
+    needs: dict[str, int] = {}
+    products: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        key = ("product_id", item["product_id"]) if item.get("product_id") else ("sku", item.get("sku") or "")
+        product = found.get(key)
+        qty = item.get("quantity")
+        if product is None or not isinstance(qty, int) or qty <= 0:
+            raise ValidationFailed("an item is not valid", errors=[{"field": f"items[{i}]",
+                                                                     "message": "unknown product or bad quantity"}])
+        products[product["id"]] = product
+        needs[product["id"]] = needs.get(product["id"], 0) + qty
+    levels = uow.repo("stock").levels(loc, list(needs))
+    short = [products[p]["sku"] for p, q in needs.items() if levels[p]["on_hand"] - levels[p]["reserved"] < q]
+    if short:
+        raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
+    hold = order_cases.reserve(uow, loc, cmd.get("kind") or "bopis", cmd.get("ref") or "", needs, products, levels,
+                               ttl_s=ttl, customer=cmd.get("customer"))
+    uow.audit("reservation.created", "reservation", hold["id"], None, hold)
+    uow.emit("reservation.created", hold)
+    return present(hold)
+
+
+def _get(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+    r = uow.repo("reservations").get(reservation_id)
+    if r is None:
+        raise NotFound("no such reservation", code="reservation-not-found")
+    return r
+
+
+def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> dict[str, Any]:
+    r = _get(uow, reservation_id)
+    if r["kind"] == "order":
+        raise Conflict("an order's reservation is released by voiding the order", code="reservation-owned-by-order")
+    if r["status"] != "active":
+        raise Conflict(f"the reservation is already {r['status']}", code="illegal-transition")
+    order_cases.release_reservations_by_id(uow, r, "released")
+    after = _get(uow, reservation_id)
+    uow.audit("reservation.released", "reservation", reservation_id, {"status": "active"},
+              {"status": "released", "reason": reason})
+    uow.emit("reservation.released", {"reservation_id": reservation_id, "ref": r["ref"], "reason": reason})
+    return present(after | {"items": uow.repo("reservations").items(reservation_id)})
+
+
+def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+    """The customer collected a BOPIS hold: the hold becomes sale movements exactly once."""
+    r = _get(uow, reservation_id)
+    if r["kind"] == "order":
+        raise Conflict("an order's reservation is committed by completing the order",
+                       code="reservation-owned-by-order")
+    if r["status"] != "active":
+        raise Conflict(f"the reservation is already {r['status']}", code="illegal-transition")
+    [closed] = order_cases.release_reservations_by_id(uow, r, "committed")
+    movements = append_movements(uow, r["location_id"], [
+        {"product_id": i["product_id"], "sku": i["sku"], "kind": "sale", "delta": -i["quantity"],
+         "ref": r["ref"] or reservation_id, "reason": "bopis_pickup"} for i in closed["items"]])
+    uow.audit("reservation.picked_up", "reservation", reservation_id, {"status": "active"}, {"status": "committed"})
+    uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r["ref"], "movements": movements})
+    return present(_get(uow, reservation_id) | {"items": closed["items"]}) | {"movements": movements}
+
+
+def present(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: r.get(k) for k in ("id", "kind", "ref", "customer", "status", "location_id", "expires_at",
+                                  "created_at", "closed_at")} | {"items": r.get("items", [])}
+
+
+def get_hold(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+    return present(_get(uow, reservation_id) | {"items": uow.repo("reservations").items(reservation_id)})
+
+
+def list_holds(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
+               ) -> list[dict[str, Any]]:
+    repo = uow.repo("reservations")
+    return [present(r | {"items": repo.items(r["id"])}) for r in repo.search(status=status, kind=kind, after=after,
+                                                                             limit=limit)]

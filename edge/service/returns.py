@@ -1,0 +1,191 @@
+"""Voids, returns and exchanges.
+
+Refunds go back to the original tenders: card and crypto through their ports (a refund row is
+committed first, in state `created`, and the payment processor sends it afterwards — the same
+persist-then-call rule as sales), cash out of the lane's drawer at once. An exchange is a
+return and a new sale in one transaction: the refund is credited to the new sale first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.domain import checkout as rules
+from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
+from edge.domain.ids import parse_iso, uuid7
+from edge.service import orders as order_cases
+from edge.service.inventory import append_movements
+from edge.service.ports import UnitOfWork
+
+
+def _order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    order = uow.repo("orders").get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    return order
+
+
+def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: bool,
+                 return_id: str | None = None) -> list[dict[str, Any]]:
+    """Refund `amount` to the order's approved tenders: electronic first, then cash."""
+    payments = uow.repo("payments").of_order(order["id"])
+    refunded: dict[str, int] = {}
+    for p in payments:
+        if p["kind"] == "refund" and p["status"] not in ("failed",):
+            refunded[p["original_payment_id"]] = refunded.get(p["original_payment_id"], 0) + p["amount_cents"]
+    sources = [p for p in payments if p["kind"] == "sale" and p["status"] in ("approved", "partially_approved")
+               and p["method"] != "exchange_credit"]
+    sources.sort(key=lambda p: (p["method"] == "cash", p["id"]))
+    rows, left = [], amount
+    for src in sources:
+        room = src["approved_cents"] - refunded.get(src["id"], 0)
+        take = min(room, left)
+        if take <= 0:
+            continue
+        left -= take
+        if src["method"] == "cash":
+            row = order_cases.new_payment(uow, order["id"], "cash", take, status="refunded", approved=take,
+                                          kind="refund", original=src["id"], return_id=return_id)
+            order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -take, ref=order["id"])
+        else:
+            row = order_cases.new_payment(uow, order["id"], src["method"], take, status="created", kind="refund",
+                                          original=src["id"], return_id=return_id)
+            if void and src["method"] == "card" and take == src["approved_cents"]:
+                row["provider_ref"] = "void"  # a same-day full reversal, not a refund
+        rows.append(row)
+    if left > 0:  # e.g. an exchange credit: what cannot go back to a tender is paid in cash
+        rows.append(order_cases.new_payment(uow, order["id"], "cash", left, status="refunded", approved=left,
+                                            kind="refund", return_id=return_id))
+        order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -left, ref=order["id"])
+    uow.repo("payments").insert_many(rows)
+    return rows
+
+
+def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str | None = None,
+               system: bool = False) -> dict[str, Any]:
+    if not system and not (override_by or order_cases.is_supervisor(uow.actor.roles)):
+        raise OverrideRequired("voiding an order needs a supervisor", code="void-override-required")
+    if not reason or not reason.strip():
+        raise ValidationFailed("a void needs a reason", errors=[{"field": "reason", "message": "required"}])
+    orders = uow.repo("orders")
+    order = _order(uow, order_id)
+    rules.require_transition(order["status"], rules.VOIDED)
+    payments = uow.repo("payments").of_order(order_id)
+    if any(p["status"] in ("created", "timed_out") for p in payments):
+        raise Conflict("a payment for this order is still in progress; wait for its outcome before voiding",
+                       code="payment-in-progress")
+    if order["status"] == rules.COMPLETED and order["business_day"] != uow.business_day:
+        raise Conflict("only same-day orders can be voided; take a return instead", code="void-not-same-day")
+    for p in payments:
+        if p["status"] == "awaiting":  # the crypto checkout is abandoned
+            uow.repo("payments").update(p["id"], {"status": "expired", "guidance": rules.guidance("expired"),
+                                                  "updated_at": uow.now})
+    movements: list[dict[str, Any]] = []
+    if order["status"] == rules.COMPLETED:
+        movements = append_movements(uow, order["store_id"], [
+            {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "void", "delta": order_cases.stock_units(ln),
+             "ref": order_id, "reason": reason} for ln in orders.lines(order_id)])
+    else:
+        order_cases.release_reservations(uow, order_id, "released")
+    paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale"
+               and p["status"] in ("approved", "partially_approved"))
+    refunds = _refund_rows(uow, order, paid, void=True) if paid else []
+    orders.update(order_id, {"status": rules.VOIDED, "voided_at": uow.now, "void_reason": reason,
+                             "override_by": override_by or order["override_by"], "updated_at": uow.now,
+                             "refunded_cents": paid})
+    uow.audit("order.voided", "order", order_id, {"status": order["status"]},
+              {"status": rules.VOIDED, "reason": reason, "override_by": override_by})
+    uow.emit("order.voided", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
+                              "reason": reason, "movements": movements,
+                              "refunds": [{"payment_id": r["id"], "method": r["method"],
+                                           "amount_cents": r["amount_cents"]} for r in refunds]})
+    view = order_cases.get_order(uow, order_id)
+    return view | {"refunds": [order_cases.present_payment(r) for r in refunds] or view["refunds"]}
+
+
+def create_return(uow: UnitOfWork, order_id: str, cmd: dict[str, Any], *, override_by: str | None = None,
+                  policy: order_cases.SalesPolicy = order_cases.POLICY) -> dict[str, Any]:
+    """cmd: {lines:[{line_id, quantity, restock?}], reason, exchange?: {lines, tenders}}."""
+    orders = uow.repo("orders")
+    order = _order(uow, order_id)
+    if order["status"] not in (rules.COMPLETED, rules.PARTIALLY_REFUNDED):
+        raise Conflict(f"an order that is {order['status']} cannot take a return", code="illegal-transition")
+    reason = (cmd.get("reason") or "").strip()
+    if not reason:
+        raise ValidationFailed("a return needs a reason", errors=[{"field": "reason", "message": "required"}])
+    lines = {ln["id"]: ln for ln in orders.lines(order_id)}
+    wanted = cmd.get("lines") or []
+    if not wanted:
+        raise ValidationFailed("a return needs lines", errors=[{"field": "lines", "message": "empty"}])
+    rules.check_return_quantities(lines, wanted)
+    supervisor = override_by or order_cases.is_supervisor(uow.actor.roles)
+    returns_policy = policy.returns
+    age_days = (parse_iso(uow.now) - parse_iso(order["completed_at"] or order["created_at"])).days
+    if age_days > returns_policy.window_days and not (supervisor and returns_policy.override_after_window):
+        raise OverrideRequired(f"the order is {age_days} days old; returns are accepted for "
+                               f"{returns_policy.window_days} days without a manager", code="return-window-passed")
+
+    return_id = uuid7()
+    return_lines, restock_rows, refund, fee = [], [], 0, 0
+    write_off = reason in returns_policy.write_off_reasons
+    for item in wanted:
+        line = dict(lines[item["line_id"]])
+        amount = rules.line_refund(line, item["quantity"])
+        restock = bool(item.get("restock", True)) and not write_off
+        if restock:
+            fee += rules.restocking_fee(amount, returns_policy, policy.rounding)
+            units = item["quantity"] if line["weight_grams"] is None else line["weight_grams"]
+            restock_rows.append({"product_id": line["product_id"], "sku": line["sku"], "kind": "return",
+                                 "delta": units, "ref": return_id, "reason": reason})
+        refund += amount
+        lines[item["line_id"]]["returned_quantity"] += item["quantity"]
+        return_lines.append({"id": uuid7(), "return_id": return_id, "order_line_id": line["id"],
+                             "quantity": item["quantity"], "restock": restock, "refund_cents": amount})
+    refund_net = refund - fee
+    if refund_net > returns_policy.override_over_cents and not supervisor:
+        raise OverrideRequired(f"a refund of {refund_net} cents needs a manager", code="return-override-required")
+
+    exchange_view = None
+    credit = 0
+    if cmd.get("exchange"):
+        exchange = dict(cmd["exchange"])
+        exchange_lines, _ = order_cases.build_lines(uow, exchange.get("lines") or [], order_discount_cents=0,
+                                                    honour_lane_prices=False, policy=policy)
+        credit = min(refund_net, sum(ln["total_cents"] for ln in exchange_lines))
+        exchange_view = order_cases.create_order(uow, {"lane_id": order["lane_id"], "lines": exchange["lines"],
+                                                       "tenders": exchange.get("tenders") or [],
+                                                       "_credit_cents": credit, "_exchange_of": return_id},
+                                                 override_by=override_by, policy=policy)
+
+    orders.insert_return({"id": return_id, "order_id": order_id, "reason": reason, "refund_cents": refund_net,
+                          "fee_cents": fee, "exchange_order_id": exchange_view["id"] if exchange_view else None,
+                          "override_by": override_by, "actor": uow.actor.username, "created_at": uow.now},
+                         return_lines)
+    for item in wanted:
+        orders.add_returned(item["line_id"], item["quantity"])
+    movements = append_movements(uow, order["store_id"], restock_rows) if restock_rows else []
+    refunds = _refund_rows(uow, order, refund_net - credit, void=False, return_id=return_id) \
+        if refund_net - credit > 0 else []
+    fully = all(ln["returned_quantity"] >= ln["quantity"] for ln in lines.values())
+    status = rules.REFUNDED if fully else rules.PARTIALLY_REFUNDED
+    rules.require_transition(order["status"], status)
+    orders.update(order_id, {"status": status, "refunded_cents": order["refunded_cents"] + refund_net,
+                             "updated_at": uow.now})
+    result = {"id": return_id, "order_id": order_id, "order_status": status, "reason": reason,
+              "refund_cents": refund_net, "fee_cents": fee, "credit_cents": credit,
+              "lines": [{k: v for k, v in rl.items() if k != "return_id"} for rl in return_lines],
+              "refunds": [order_cases.present_payment(r) for r in refunds], "movements": movements,
+              "exchange_order": exchange_view, "created_at": uow.now}
+    uow.audit("return.created", "order", order_id, {"status": order["status"]},
+              {"status": status, "return_id": return_id, "refund_cents": refund_net, "override_by": override_by})
+    uow.emit("return.created", {"order_id": order_id, "return_id": return_id, "refund_cents": refund_net,
+                                "fee_cents": fee, "credit_cents": credit, "reason": reason,
+                                "lines": [{"line_id": rl["order_line_id"], "sku": lines[rl["order_line_id"]]["sku"],
+                                           "name": lines[rl["order_line_id"]]["name"], "quantity": rl["quantity"],
+                                           "restock": rl["restock"], "total_cents": rl["refund_cents"]}
+                                          for rl in return_lines],
+                                "movements": movements,
+                                "refunds": [{"payment_id": r["id"], "method": r["method"],
+                                             "amount_cents": r["amount_cents"]} for r in refunds],
+                                "exchange_order_id": exchange_view["id"] if exchange_view else None})
+    return result
