@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -102,7 +102,9 @@ async def _maintenance(services: Services) -> None:
 
 
 def _static_routers() -> list[Router]:
-    root = resources.files("webui")
+    import webui
+
+    root = Path(next(iter(webui.__path__)))  # works for a regular and an editable install alike
     routers = []
     for name, path in (("lane", "/"), ("admin", "/admin")):
         directory = root / name
