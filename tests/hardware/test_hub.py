@@ -233,3 +233,18 @@ async def test_caller_mistakes_raise_clear_errors(hub):
 async def test_printing_on_a_lane_without_printer_fails_the_job_instead_of_raising(hub):
     job = await hub.print_receipt("9", RECEIPT, ref="ORD-108")
     assert (job.status, job.reason) == ("failed", "no_printer")
+
+
+async def test_a_usb_printer_without_pyusb_fails_its_job_with_a_reason_instead_of_crashing(tmp_path):
+    from hardware.config import HubConfig
+    from hardware.transports.usb import usb_available
+
+    if usb_available():
+        pytest.skip("pyusb is installed here; this checks the missing-pyusb path")
+    config = HubConfig.from_dict({"data_dir": str(tmp_path), "discovery": {"enabled": False},
+                                  "devices": [{"id": "usb-printer", "kind": "printer", "address": "usb://04b8:0202"}],
+                                  "lanes": {"1": {"printer": "usb-printer"}}})
+    async with HardwareHub(config) as hub:
+        assert {d.id: d.status for d in await hub.devices()}["usb-printer"] == "offline"
+        job = await hub.print_receipt("1", RECEIPT, "ORD-USB")
+        assert (job.status, job.reason) == ("failed", "offline")
