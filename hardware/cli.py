@@ -154,16 +154,33 @@ async def _serve(args: argparse.Namespace) -> int:
 
     from hardware.server import create_app
 
+    server_class = _server_class()
     hub = await _hub(args)
     try:
         app = create_app(hub, token=os.environ.get(args.token_env) or None)
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                                               timeout_graceful_shutdown=2))
+        server = server_class(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                                            timeout_graceful_shutdown=2))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         print(f"{PROG}: serving on http://{args.host}:{args.port}/api/v1", file=sys.stderr)
         await server.serve()
     finally:
         await hub.stop()
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        # uvicorn re-raises SIGTERM after its own shutdown, which would kill the process
+        # before the hub closes its journal and devices; we handle the signals instead.
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            yield
+
+    return Server
 
 
 async def _scan(args: argparse.Namespace) -> int:

@@ -92,6 +92,7 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lanes: dict[str, LaneConfig] = {}
     discovery: DiscoveryConfig = DiscoveryConfig()
     printer_status_timeout_s: float = 2.0
+    printer_status_every_s: float = 30.0  # idle status check, so "paper low" shows before the next sale
     print_wait_s: float = 5.0  # print_receipt waits this long, then returns the job still queued
     terminal_ack_timeout_s: float = 1.0
     terminal_reply_timeout_s: float = 90.0

@@ -345,10 +345,15 @@ class HardwareHub:
                 await driver.close()
 
     async def _poll_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_printer_check = loop.time() + self.config.printer_status_every_s
         while True:
             await asyncio.sleep(self.config.discovery.poll_interval_s)
             try:
                 await self.poll()
+                if loop.time() >= next_printer_check:
+                    next_printer_check = loop.time() + self.config.printer_status_every_s
+                    await self._refresh_printer_status()
             except Exception:  # a discovery hiccup must never kill hotplug for good
                 log.exception("hardware.poll_failed")
 
@@ -359,8 +364,10 @@ class HardwareHub:
             except (DeviceError, UnsupportedAction):
                 self._set_status(device_id, "offline")
                 return
-            self._set_status(device_id, {"low": "paper_low", "out": "paper_out"}.get(status.paper, "ok")
-                             if status.online else "offline")
+            new = {"low": "paper_low", "out": "paper_out"}.get(status.paper, "ok") if status.online else "offline"
+            if new in ("paper_low", "paper_out") and self._status.get(device_id) != new:
+                self.bus.publish(self.registry.lane_of(device_id), new, printer_id=device_id)
+            self._set_status(device_id, new)
 
         printers = [e.id for e in self.registry.entries.values()
                     if e.kind == "printer" and e.present and e.config is not None]

@@ -92,3 +92,30 @@ async def test_simulate_in_one_process_drives_a_hub_in_another(tmp_path, pty):
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
     assert "scanner-lane1.fifo" not in os.listdir(tmp_path / "sim")  # cleaned up on exit
+
+
+async def test_serve_answers_a_remote_hub_and_stops_cleanly_on_sigterm(tmp_path):
+    import socket
+
+    from hardware.client import RemoteHardwareHub
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        *CLI, "serve", "--simulate", "--lanes", "1", "--port", str(port), "--data-dir", str(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NOVAPOS_HARDWARE_TOKEN": "t0k"})
+    try:
+        async with RemoteHardwareHub(f"http://127.0.0.1:{port}", token="t0k") as remote:
+            for _ in range(100):
+                try:
+                    devices = await remote.devices()
+                    break
+                except Exception:
+                    await asyncio.sleep(0.1)
+            assert sorted(d.kind for d in devices) == ["display", "drawer", "printer", "scale", "scanner", "terminal"]
+            assert (await remote.test_action("printer-1", "test_print")).ok
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    assert (await process.stdout.read()) == b""

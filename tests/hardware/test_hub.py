@@ -248,3 +248,15 @@ async def test_a_usb_printer_without_pyusb_fails_its_job_with_a_reason_instead_o
         assert {d.id: d.status for d in await hub.devices()}["usb-printer"] == "offline"
         job = await hub.print_receipt("1", RECEIPT, "ORD-USB")
         assert (job.status, job.reason) == ("failed", "offline")
+
+
+async def test_paper_running_low_is_noticed_between_sales(tmp_path):
+    hub = await HardwareHub.simulated(lanes=1, data_dir=tmp_path, printer_status_every_s=0.1,
+                                      discovery={"enabled": False, "poll_interval_s": 0.05})
+    try:
+        hub.simulators.lane(1).printer.set_paper("low")
+        events = await collect(hub, "1", until_type="paper_low", within=2.0)
+        assert events[-1].type == "paper_low"
+        assert {d.id: d.status for d in await hub.devices()}["printer-1"] == "paper_low"
+    finally:
+        await hub.stop()
