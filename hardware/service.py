@@ -66,6 +66,7 @@ class HardwareHub:
         self._journal: JobJournal | None = None
         self._printing: PrintService | None = None
         self._owned: list[Any] = []  # simulators started by HardwareHub.simulated
+        self.simulators: Any = None  # the SimulatedStore, when built by HardwareHub.simulated
         self.started = False
 
     # --- lifecycle ---
@@ -86,8 +87,6 @@ class HardwareHub:
             await store.stop()
             raise
         return hub
-
-    simulators: Any = None
 
     async def start(self) -> None:
         self._journal = JobJournal(Path(self.config.data_dir) / "print-jobs.sqlite3")

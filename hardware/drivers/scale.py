@@ -65,7 +65,7 @@ class ScaleDriver:
         return ScaleReading(status="no_reply", unit=self.unit)
 
     async def _exchange(self, transport: Transport) -> ScaleReading:
-        transport.drain_pushback()  # a late reply to an earlier request is stale now
+        await transport.discard_input()  # a late reply to an earlier request is stale now
         await transport.write(codec.TOLEDO_REQUEST)
         head = await transport.read_exact(2, self.reply_timeout)
         if head[:1] != b"\x02":
@@ -85,7 +85,7 @@ class AdamScaleDriver(ScaleDriver):
         self.silent_means_unchanged = silent_means_unchanged
 
     async def _exchange(self, transport: Transport) -> ScaleReading:
-        transport.drain_pushback()
+        await transport.discard_input()
         await transport.write(codec.ADAM_REQUEST)
         return codec.decode_adam(await transport.read_until(b"\n", self.reply_timeout))
 

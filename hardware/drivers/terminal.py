@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import structlog
 
 from hardware.codecs import terminal as codec
@@ -197,6 +198,4 @@ def _result(operation: str, reply: codec.TerminalReply) -> TerminalResult:
 
 
 def _replace(result: TerminalResult, **changes: object) -> TerminalResult:
-    import msgspec
-
     return msgspec.structs.replace(result, **changes)

@@ -101,6 +101,7 @@ class PtyDeviceHost:
         socat = shutil.which("socat")
         if socat is None:
             raise RuntimeError("socat is not installed")
+        os.makedirs(self._dir, exist_ok=True)
         self._process = await asyncio.create_subprocess_exec(
             socat, f"pty,raw,echo=0,link={self.device_path}", f"pty,raw,echo=0,link={self._model_path}",
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

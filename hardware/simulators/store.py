@@ -41,8 +41,6 @@ class SimulatedLane:
             else TcpDeviceServer(self.scale))
 
     async def start(self) -> None:
-        if self.use_pty:
-            os.makedirs(self.scale_server._dir, exist_ok=True)  # type: ignore[union-attr]
         for server in (self.printer_server, self.terminal_server, self.display_server, self.scale_server):
             await server.start()
         self.scanner = PipeScanner(self.layout, fifo_path=self.scanner_path)

@@ -67,6 +67,16 @@ class Transport(ABC):
         data, self._pushback = bytes(self._pushback), bytearray()
         return data
 
+    async def discard_input(self, quiet_s: float = 0.01) -> bytes:
+        """Throw away anything already received: a late answer to an earlier request must
+        never be taken for the answer to the next one."""
+        stale = self.drain_pushback()
+        while True:
+            try:
+                stale += await self.read(4096, quiet_s)
+            except DeviceTimeout:
+                return stale
+
     @property
     def _pushback(self) -> bytearray:
         # Lazily per instance, so subclasses need not call a base __init__.
