@@ -314,3 +314,20 @@ async def test_display_over_socket_url_shows_both_lines():
     finally:
         await server.stop()
     assert server.model.lines == ["TOTAL".ljust(20), "EUR 3,40".ljust(20)]
+
+
+async def test_a_serial_receipt_printer_works_through_the_same_driver(printer_server):
+    driver = PrinterDriver("serial-printer", lambda: SerialTransport(printer_server.socket_url))
+    await driver.print_job(RECEIPT)
+    await asyncio.sleep(0.05)
+    assert "TOTAL     1,20" in printer_server.model.texts[0]
+
+
+async def test_a_late_scale_reply_is_never_taken_for_the_next_reading():
+    model = ToledoScaleModel(1000)
+    transport = MemoryTransport(model)
+    scale = ScaleDriver("scale-m", lambda: transport)
+    await scale.read_weight()
+    transport.feed(b"\x0299.999\r")  # an echo of an old request arriving late
+    model.place(1500)
+    assert (await scale.read_weight()).weight_milli == 1500
