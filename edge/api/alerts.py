@@ -50,6 +50,7 @@ class LowStockHub:
         return {"type": "stock.low", "seq": seq, "at": envelope.get("occurred_at"), **envelope.get("payload", {})}
 
     async def run(self) -> None:
+        self.last_seq = self._head()
         while True:
             await asyncio.sleep(self.poll_s)
             try:

@@ -1,0 +1,138 @@
+"""Tills (drawer sessions, X/Z reports), lanes' offline queue reports, offline replay, reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+
+from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
+from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.api.routes.orders import LineIn, TenderIn
+from edge.domain.errors import DomainError
+from edge.service import offline, reviews, tills
+
+TILL_CLOSE = (*MANAGERS, SUPERVISOR)
+
+
+class OpenTillIn(msgspec.Struct, forbid_unknown_fields=True):
+    lane_id: str
+    float_cents: int
+
+
+class CashMoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str
+    amount_cents: int
+    reason: str
+
+
+class CloseTillIn(msgspec.Struct, forbid_unknown_fields=True):
+    counted_cents: int
+
+
+class QueueStatusIn(msgspec.Struct, forbid_unknown_fields=True):
+    queued: int
+    oldest_queued_at: str | None = None
+
+
+class OfflineSaleIn(msgspec.Struct, forbid_unknown_fields=True):
+    idempotency_key: str
+    offline_created_at: str
+    lines: list[LineIn]
+    tenders: list[TenderIn]
+    lane_id: str | None = None
+    discount_cents: int = 0
+
+
+class OfflineBatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    sales: list[OfflineSaleIn]
+
+
+class ResolveIn(msgspec.Struct, forbid_unknown_fields=True):
+    resolution: str
+    note: str | None = None
+
+
+@post("/api/v1/tills", guards=[requires(*STORE_STAFF)], operation_id="openTill")
+async def open_till(request: Request, data: OpenTillIn) -> Response:
+    s, who = services(request), actor(request)
+    return await s.idempotency.run(request, who, lambda u: tills.open_till(u, data.lane_id, data.float_cents))
+
+
+@post("/api/v1/tills/{session_id:str}/cash", guards=[requires(*STORE_STAFF)], operation_id="tillCashMovement")
+async def cash_movement(request: Request, session_id: str, data: CashMoveIn) -> Response:
+    s, who = services(request), actor(request)
+    return await s.idempotency.run(request, who, lambda u: tills.cash_movement(
+        u, session_id, data.kind, data.amount_cents, data.reason))
+
+
+@get("/api/v1/tills/{session_id:str}/x-report", guards=[requires(*STORE_STAFF)], operation_id="tillXReport")
+async def x_report(request: Request, session_id: str) -> dict[str, Any]:
+    return await services(request).uow.read(actor(request), lambda u: tills.report(u, session_id, "X"))
+
+
+@post("/api/v1/tills/{session_id:str}/close", guards=[requires(*TILL_CLOSE)], operation_id="closeTill")
+async def close_till(request: Request, session_id: str, data: CloseTillIn) -> Response:
+    s, who = services(request), actor(request)
+    return await s.idempotency.run(request, who, lambda u: tills.close_till(u, session_id, data.counted_cents),
+                                   status_code=200)
+
+
+@get("/api/v1/tills", guards=[requires(*STORE_STAFF)], operation_id="listTills")
+async def list_tills(request: Request, lane_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+    who = actor(request)
+    rows = await services(request).uow.read(who, lambda u: u.repo("tills").sessions(who.store_id, lane_id=lane_id,
+                                                                                     status=status))
+    return {"items": rows}
+
+
+@post("/api/v1/lanes/{lane_id:str}/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueueStatus",
+      status_code=200)
+async def lane_queue_status(request: Request, lane_id: str, data: QueueStatusIn) -> dict[str, Any]:
+    # A gauge, not money: the latest report simply replaces the previous one.
+    return await services(request).uow.run(actor(request), lambda u: tills.report_lane_queue(
+        u, lane_id, data.queued, data.oldest_queued_at))
+
+
+@get("/api/v1/lanes/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueues")
+async def lane_queues(request: Request) -> dict[str, Any]:
+    who = actor(request)
+    return {"items": await services(request).uow.read(who, lambda u: u.repo("tills").queues(who.store_id))}
+
+
+@post("/api/v1/offline/sales", guards=[requires(*STORE_STAFF)], operation_id="replayOfflineSales", status_code=200)
+async def replay_offline(request: Request, data: OfflineBatchIn) -> dict[str, Any]:
+    """Each queued sale carries the idempotency key minted when it was rung up, and commits on
+    its own: one bad sale never blocks the rest of the queue, and a re-sent one is `duplicate`."""
+    s, who = services(request), actor(request)
+    results = []
+    for sale in msgspec.to_builtins(data.sales):
+        try:
+            results.append(await s.uow.run(who, lambda u, sale=sale: offline.replay_sale(u, sale)))
+        except DomainError as err:
+            results.append(offline.rejected(sale, err))
+    return {"results": results}
+
+
+@get("/api/v1/reviews", guards=[requires(*MANAGERS, SUPERVISOR)], operation_id="listReviews")
+async def list_reviews(request: Request, status: str | None = "open", kind: str | None = None,
+                       cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
+    check_limit(limit)
+    after = decode_cursor(cursor)
+    items = await services(request).uow.read(actor(request), lambda u: reviews.list_cases(u, status, kind, after,
+                                                                                          limit + 1))
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more and items else None}
+
+
+@post("/api/v1/reviews/{case_id:str}/resolve", guards=[requires(*MANAGERS, SUPERVISOR)],
+      operation_id="resolveReview", status_code=200)
+async def resolve_review(request: Request, case_id: str, data: ResolveIn) -> dict[str, Any]:
+    return await services(request).uow.run(actor(request), lambda u: reviews.resolve(u, case_id, data.resolution,
+                                                                                     data.note))
+
+
+ROUTES = [open_till, cash_movement, x_report, close_till, list_tills, lane_queue_status, lane_queues,
+          replay_offline, list_reviews, resolve_review]
