@@ -59,7 +59,10 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock at BEGIN, so a batch never fails half-way on
-        # SQLITE_BUSY after it has done work.
+        # SQLITE_BUSY after it has done work. A single-statement read needs no BEGIN at all:
+        # one statement is its own snapshot (see Database.read_now).
+        if conn.info.get("single_statement"):
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
@@ -187,9 +190,13 @@ class Database:
             return fn(conn)
 
     def read_now(self, fn: Callable[[Connection], T]) -> T:
-        """A short indexed read on the caller's thread (the event loop). No scans here."""
+        """A short indexed read on the caller's thread (the event loop): one statement, no scans.
+
+        It runs without BEGIN/COMMIT, since a single SELECT already sees one consistent snapshot.
+        """
         if self._loop_conn is None:
             self._loop_conn = self._reader_engine.connect()
+            self._loop_conn.info["single_statement"] = True
         with self._loop_conn.begin():
             return fn(self._loop_conn)
 

@@ -165,7 +165,7 @@ product_barcodes = Table(
     Column("barcode", String, nullable=False),
     Column("product_id", String, nullable=False),
     PrimaryKeyConstraint("tenant_id", "barcode"),
-    Index("ix_barcodes_product", "product_id"),
+    Index("ix_barcodes_product", "tenant_id", "product_id", "barcode"),
     info=BASE,
 )
 

@@ -126,6 +126,16 @@ def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode:
                     after: tuple[Any, str] | None, limit: int, include_inactive: bool = False
                     ) -> tuple[list[dict[str, Any]], tuple[Any, str] | None]:
     catalog = uow.repo("catalog")
+    if (barcode or sku) and not q and since is None:
+        # The lane's hot path: an exact code is one index probe, never a filtered scan.
+        found = catalog.lookup(barcode=barcode, sku=None if barcode else sku, at=uow.now)
+        if found is not None and sku and found["sku"] != sku:
+            found = None
+        if found is not None and not include_inactive and not found["active"]:
+            found = None
+        if found is None or after is not None:
+            return [], None
+        return [present(found, found.pop("override_cents"))], None
     rows = catalog.search(q=q, sku=sku, barcode=barcode, since=since, after=after, limit=limit + 1,
                           active_only=not include_inactive)
     more = len(rows) > limit

@@ -1,0 +1,125 @@
+"""Barcode lookup in a 100,000-product catalog against a bare Litestar endpoint, same run.
+
+    python tests/bench/bench_catalog.py [--products 100000] [--seconds 10]
+
+Both servers run as one uvicorn worker on this machine; one load generator drives both with the
+same closed loop at 16 and 64 concurrent clients. The figure that matters is the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.loadgen import http_request, run_load  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({url})")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"server not ready: {url}")
+
+
+def start_edge(data_dir: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(data_dir),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "NOVAPOS_LOG_FORMAT": "json"})
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+    return proc
+
+
+def grow_catalog(db_path: Path, total: int) -> list[str]:
+    """Add products straight into SQLite up to `total` (the API would take minutes for 100k)."""
+    from edge.domain.catalog import ean13
+    from edge.domain.ids import now_iso, uuid7
+
+    conn = sqlite3.connect(db_path)
+    existing = conn.execute("SELECT count(*) FROM products").fetchone()[0]
+    now = now_iso()
+    version = conn.execute("SELECT version FROM catalog_versions WHERE tenant_id='demo'").fetchone()[0]
+    products, codes = [], []
+    for n in range(existing, total):
+        pid = uuid7()
+        version += 1
+        products.append((pid, "demo", f"BENCH-{n:06d}", f"Bench product {n}", 100 + n % 5000, "standard", 1, "{}",
+                         0, 5, version, now, now))
+        codes.append(("demo", ean13(f"3{n:011d}"), pid))
+    conn.executemany("INSERT INTO products (id, tenant_id, sku, name, price_cents, tax_category, active, attributes,"
+                     " sold_by_weight, low_stock_threshold, version, created_at, updated_at)"
+                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", products)
+    conn.executemany("INSERT INTO product_barcodes (tenant_id, barcode, product_id) VALUES (?,?,?)", codes)
+    conn.execute("UPDATE catalog_versions SET version=? WHERE tenant_id='demo'", (version,))
+    conn.commit()
+    barcodes = [row[0] for row in conn.execute("SELECT barcode FROM product_barcodes")]
+    conn.close()
+    return barcodes
+
+
+async def measure(port: int, requests: list[bytes], concurrency: int, seconds: float):
+    return await run_load("127.0.0.1", port, requests, concurrency=concurrency, duration_s=seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=8)
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="novapos-bench-"))
+    edge_port, bare_port = free_port(), free_port()
+    edge = start_edge(data_dir, edge_port)  # first start seeds the demo store
+    edge.terminate()
+    edge.wait()
+    barcodes = grow_catalog(data_dir / "store.db", args.products)
+    edge = start_edge(data_dir, edge_port)
+    bare = subprocess.Popen([sys.executable, str(HERE / "bare_app.py"), str(bare_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(f"http://127.0.0.1:{bare_port}/bare", bare)
+    try:
+        token = httpx.post(f"http://127.0.0.1:{edge_port}/api/v1/auth/login",
+                           json={"username": "cashier", "password": "novapos-demo"}).json()["access_token"]
+        rng = random.Random(7)
+        sample = rng.sample(barcodes, 2000)
+        auth = {"Authorization": f"Bearer {token}"}
+        edge_requests = [http_request("GET", f"/api/v1/products?barcode={b}", headers=auth) for b in sample]
+        bare_requests = [http_request("GET", f"/bare?barcode={b}") for b in sample]
+        print(f"catalog: {len(barcodes):,} barcodes; {args.seconds:.0f} s per measurement, 1 uvicorn worker each")
+        print(f"{'path':<34}{'clients':>8}  result")
+        for clients in (16, 64):
+            bare_r = asyncio.run(measure(bare_port, bare_requests, clients, args.seconds))
+            edge_r = asyncio.run(measure(edge_port, edge_requests, clients, args.seconds))
+            print(f"{'bare Litestar GET (baseline)':<34}{clients:>8}  {bare_r.summary()}")
+            print(f"{'edge barcode lookup (auth+DB)':<34}{clients:>8}  {edge_r.summary()}")
+            print(f"{'ratio edge / bare':<34}{clients:>8}  {edge_r.rps / bare_r.rps:6.1%} of the baseline's req/s")
+    finally:
+        edge.terminate()
+        bare.terminate()
+        edge.wait()
+        bare.wait()
+
+
+if __name__ == "__main__":
+    main()
