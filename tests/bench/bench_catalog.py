@@ -23,8 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.loadgen import http_request, run_load  # noqa: E402
-from tests.support import free_port  # noqa: E402
+from tests.bench.loadgen import http_request, run_load
+from tests.support import free_port
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
