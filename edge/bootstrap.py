@@ -21,13 +21,14 @@ import edge.adapters.repos.stores
 import edge.adapters.repos.users  # noqa: F401  (repositories register themselves)
 from edge.adapters.db import Database
 from edge.adapters.migrations import migrate
+from edge.adapters.replication import start_replication, stop_replication
 from edge.adapters.security.adapter import SecurityAdapter
 from edge.adapters.uow import UnitOfWorkFactory
 from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
-from edge.api.routes import audit, auth, catalog, health, users
+from edge.api.routes import audit, auth, catalog, health, sync, users
 from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
 from edge.service.auth import AuthService
@@ -36,7 +37,7 @@ from edge.settings import Settings
 
 log = structlog.get_logger()
 
-ROUTE_MODULES = [auth, catalog, audit, users, health]
+ROUTE_MODULES = [auth, catalog, audit, users, health, sync]
 
 
 def effective_settings(settings: Settings) -> Settings:
@@ -158,8 +159,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 # Feature packages (sales, hardware, sync) register routes and lifecycle hooks here, so this
 # root stays the one place that composes the process.
 EXTRA_ROUTES: list[list[Any]] = []
-STARTUP_HOOKS: list[Any] = []
-SHUTDOWN_HOOKS: list[Any] = []
+STARTUP_HOOKS: list[Any] = [start_replication]
+SHUTDOWN_HOOKS: list[Any] = [stop_replication]
 
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales  # noqa: E402  (sales, issue 3)
 

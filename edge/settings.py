@@ -62,6 +62,7 @@ class SyncSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nats_url: str = ""  # replication is off while empty
     in_flight: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
     manage_stream: bool = True
+    hub_domain: str = ""  # the hub's JetStream domain when nats_url is a local leaf node
 
 
 class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -29,7 +29,7 @@ async def readyz(request: Request) -> Response:
     except Exception as err:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(err).__name__}"
     if s.relay is not None:
-        checks["replication"] = s.relay.link_state()
+        checks["replication"] = s.relay.link
     ready = checks["database"] == "ok"
     return Response(content={"status": "ready" if ready else "not ready", "checks": checks},
                     status_code=200 if ready else 503)

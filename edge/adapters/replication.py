@@ -1,0 +1,111 @@
+"""Replication wiring for the edge process: the outbox relay up, the command inbox down.
+
+On only when `sync.nats_url` (or NOVAPOS_NATS_URL) is set. HQ commands are applied through the
+same use cases the API uses, inside the inbox's transaction, so an HQ catalog change is
+audited, versioned and visible in a lane's `since=` delta exactly like a local one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, insert, select, update
+
+from edge.adapters import tables as t
+from edge.adapters.inbox import Inbox, InboxConfig
+from edge.adapters.relay import Relay, RelayConfig
+from edge.adapters.uow import SqlUnitOfWork
+from edge.contracts.events import Command
+from edge.service import catalog, users
+from edge.service.ports import Actor
+
+log = structlog.get_logger()
+
+
+def _uow(conn: Connection, command: Command, settings: Any) -> SqlUnitOfWork:
+    actor = Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
+                  username=f"hq:{command.command_id}", roles=("system",))
+    return SqlUnitOfWork(conn, actor, timezone=settings.store.timezone, day_start_hour=settings.store.day_start_hour)
+
+
+def hq_handlers(settings: Any) -> dict[str, Any]:
+    """Down-command handlers: (conn, command) -> outcome, run in the inbox's transaction."""
+
+    def catalog_command(conn: Connection, command: Command) -> str:
+        return catalog.apply_hq_catalog(_uow(conn, command, settings), command.type, command.version,
+                                        dict(command.payload))
+
+    def user_command(conn: Connection, command: Command) -> str:
+        uow = _uow(conn, command, settings)
+        payload = command.payload
+        existing = uow.repo("users").by_username(payload["username"])
+        if existing is None:
+            # HQ never ships passwords: the account can sign in once a manager sets one locally.
+            users.add_user(uow, username=payload["username"], password_hash=payload.get("password_hash") or "!",
+                           roles=list(payload.get("roles") or ["cashier"]), store_id=settings.store.store_id)
+            if payload.get("disabled"):
+                users.change_user(uow, username=payload["username"], disabled=True)
+            return "applied"
+        users.change_user(uow, username=payload["username"], roles=payload.get("roles"),
+                          disabled=payload.get("disabled"))
+        return "applied"
+
+    def policy_command(conn: Connection, command: Command) -> str:
+        name = f"policy:{command.payload.get('name', 'default')}"
+        row = conn.execute(select(t.sync_state.c.value).where(t.sync_state.c.name == name)).first()
+        if row is not None and row[0].get("version", 0) >= command.version:
+            return "stale"
+        value = {"version": command.version, "policy": command.payload}
+        uow = _uow(conn, command, settings)
+        if row is None:
+            conn.execute(insert(t.sync_state).values(name=name, value=value, updated_at=uow.now))
+        else:
+            conn.execute(update(t.sync_state).where(t.sync_state.c.name == name).values(value=value,
+                                                                                        updated_at=uow.now))
+        if "require_mfa" in command.payload:
+            conn.execute(update(t.tenants).where(t.tenants.c.id == settings.store.tenant_id)
+                         .values(require_mfa=bool(command.payload["require_mfa"])))
+        uow.audit("policy.set", "policy", name, row[0] if row else None, value)
+        return "applied"
+
+    return {
+        "catalog.upsert": catalog_command,
+        "price.set": catalog_command,
+        "tax.set": catalog_command,
+        "user.upsert": user_command,
+        "role.set": user_command,
+        "policy.set": policy_command,
+        **EXTRA_HANDLERS,
+    }
+
+
+# Feature packages (e.g. BOPIS reservations) add their command handlers here.
+EXTRA_HANDLERS: dict[str, Any] = {}
+
+
+async def start_replication(services: Any) -> None:
+    settings = services.settings
+    if not settings.sync.nats_url:
+        log.info("replication.off", reason="no sync.nats_url configured")
+        return
+    cfg = settings.store
+    services.relay = Relay(services.db, RelayConfig(
+        nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id, store_id=cfg.store_id,
+        in_flight=settings.sync.in_flight, manage_stream=settings.sync.manage_stream))
+    inbox = Inbox(services.db, InboxConfig(nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id,
+                                           store_id=cfg.store_id, hub_domain=settings.sync.hub_domain or None,
+                                           manage_stream=settings.sync.manage_stream),
+                  handlers=hq_handlers(settings))
+    services.extras["inbox"] = inbox
+    await services.relay.start()
+    await inbox.start()
+    log.info("replication.on", nats_url=settings.sync.nats_url, store=cfg.store_id)
+
+
+async def stop_replication(services: Any) -> None:
+    inbox = (services.extras or {}).get("inbox")
+    if inbox is not None:
+        await inbox.stop()
+    if services.relay is not None:
+        await services.relay.stop()

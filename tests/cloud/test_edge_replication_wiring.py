@@ -1,0 +1,113 @@
+"""The edge server with NOVAPOS_NATS_URL set: its changes go up, HQ's commands come down."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nats
+import pytest
+from litestar.testing import TestClient
+
+from edge.contracts.envelope import decode_envelope, stream_name, subject_for_command
+from edge.contracts.events import Command, encode_command
+from edge.domain.ids import now_iso, uuid7
+from tests.support import demo_settings, login
+
+
+def wait_for(predicate, limit=20.0, what=""):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def synced_client(demo_dir, nats_server):
+    from edge.bootstrap import create_app
+
+    with TestClient(create_app(demo_settings(demo_dir, NOVAPOS_NATS_URL=nats_server.url))) as client:
+        yield client
+
+
+def test_sync_status_is_disabled_without_a_nats_url(client, as_user):
+    status = client.get("/api/v1/sync/status", headers=as_user("manager")).json()
+    assert status["link"] == "disabled"
+    assert status["outbox_pending"] > 0  # the demo seeding wrote events; they wait for a link
+
+
+async def _stream_messages(url, stream):
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(stream, seq)
+            out.append(((msg.headers or {}).get("Nats-Msg-Id"), decode_envelope(msg.data)))
+        return out
+    finally:
+        await nc.close()
+
+
+def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_client, nats_server):
+    import asyncio
+
+    client = synced_client
+    headers = login(client, "manager")
+    created = client.post("/api/v1/products", headers=headers, json={
+        "sku": "SYNC-1", "name": "Synced", "price_cents": 500, "tax_category": "standard"}).json()
+    status = wait_for(lambda: (s := client.get("/api/v1/sync/status", headers=headers).json())["outbox_pending"] == 0
+                      and s, what="the outbox to drain")
+    assert status["link"] == "up" and status["last_ack_at"]
+    messages = asyncio.run(_stream_messages(nats_server.url, stream_name("demo-001")))
+    ids = [m[0] for m in messages]
+    assert len(ids) == len(set(ids))  # each event once
+    assert all(mid == env.event_id for mid, env in messages)
+    seqs = [env.seq for _, env in messages]
+    assert seqs == sorted(seqs)
+    mine = [env for _, env in messages if env.type == "product.changed" and env.payload["sku"] == "SYNC-1"]
+    assert len(mine) == 1 and mine[0].payload["product_id"] == created["id"]
+
+    # A store price override that HQ must not clobber.
+    product = client.get("/api/v1/products?sku=BAK-0005", headers=headers).json()["items"][0]
+    client.post(f"/api/v1/products/{product['id']}/price-overrides", json={"price_cents": 42},
+                headers=headers | {"Idempotency-Key": "store-override-1"})
+    version = client.get("/api/v1/products?since=0&limit=500", headers=headers).json()["catalog_version"]
+
+    async def send(commands):
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            for cmd in commands:
+                await js.publish(subject_for_command("demo", "demo-001", cmd.type), encode_command(cmd),
+                                 headers={"Nats-Msg-Id": cmd.command_id})
+        finally:
+            await nc.close()
+
+    new_item = Command(command_id=uuid7(), tenant_id="demo", store_id="demo-001", type="catalog.upsert", version=1,
+                       issued_at=now_iso(), payload={"sku": "HQ-NEW-1", "name": "From HQ", "price_cents": 999,
+                                                     "tax_category": "standard", "barcodes": []})
+    price = Command(command_id=uuid7(), tenant_id="demo", store_id=None, type="price.set", version=2,
+                    issued_at=now_iso(), payload={"sku": "BAK-0005", "price_cents": 1500})
+    # Wait for the inbox to have created the command stream, then send each command twice.
+    wait_for(lambda: client.app.state.services.extras.get("inbox") is not None, what="inbox")
+    time.sleep(1.0)
+    asyncio.run(send([new_item, price, new_item, price]))
+    delta = wait_for(lambda: [p for p in client.get(f"/api/v1/products?since={version}", headers=headers)
+                              .json()["items"] if p["sku"] in ("HQ-NEW-1", "BAK-0005")]
+                     if len(client.get(f"/api/v1/products?since={version}", headers=headers).json()["items"]) >= 2
+                     else None, what="HQ commands to apply")
+    by_sku = {p["sku"]: p for p in delta}
+    assert by_sku["HQ-NEW-1"]["price_cents"] == 999
+    assert by_sku["BAK-0005"]["list_price_cents"] == 1500
+    assert by_sku["BAK-0005"]["price_cents"] == 42  # the store's own override still wins
+    applied = client.app.state.services.db.read_sync(lambda c: c.exec_driver_sql(
+        "SELECT type, outcome FROM inbox ORDER BY received_at").all())
+    assert sorted(applied) == [("catalog.upsert", "applied"), ("price.set", "applied")]
+    history = client.get(f"/api/v1/products/{product['id']}/audit", headers=headers).json()["items"]
+    assert history[0]["actor"].startswith("hq:")
+    assert json.dumps(history)  # serialisable audit trail
