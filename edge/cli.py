@@ -135,7 +135,7 @@ def cmd_check_config(settings: Settings) -> int:
     return 0
 
 
-def _services(settings: Settings):  # noqa: ANN202
+def _services(settings: Settings):
     from edge.adapters.migrations import migrate
     from edge.bootstrap import build_services, ensure_store
 
