@@ -23,6 +23,7 @@ from edge.adapters.db import Database
 from edge.adapters.migrations import migrate
 from edge.adapters.replication import start_replication, stop_replication
 from edge.adapters.security.adapter import SecurityAdapter
+from edge.adapters.systemd import start_systemd, stop_systemd
 from edge.adapters.uow import UnitOfWorkFactory
 from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         tasks = [asyncio.create_task(_maintenance(services), name="maintenance")]
         for start in STARTUP_HOOKS:
             await start(services)
+        await start_systemd(services)  # last: "ready" only once every part has started
         try:
             yield
         finally:
@@ -160,7 +162,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 # root stays the one place that composes the process.
 EXTRA_ROUTES: list[list[Any]] = []
 STARTUP_HOOKS: list[Any] = [start_replication]
-SHUTDOWN_HOOKS: list[Any] = [stop_replication]
+SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication]
 
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales  # noqa: E402  (sales, issue 3)
 
