@@ -1,0 +1,228 @@
+"""`novapos-provision`: what a field technician runs to commission and look after a store box.
+
+    novapos-provision init --tenant T --store S [--name N] [--timezone Z] [--nats-url U] [--out F]
+    novapos-provision install-units [--root DIR] [--enable]
+    novapos-provision doctor [--config F]
+    novapos-provision devices
+    novapos-provision backup --out FILE [--config F]
+    novapos-provision restore FILE [--config F]
+    novapos-provision ticket [--config F]
+
+Every problem a technician can fix prints one line saying what to do and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from edge.settings import ConfigError, Settings, load_settings
+from provisioning import backup, checks
+
+UNITS_DIR = Path(__file__).resolve().parent.parent / "systemd"
+DEFAULT_CONFIG = Path("/etc/novapos/novapos.toml")
+
+
+class ProvisionError(Exception):
+    pass
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(sections: dict[str, dict[str, Any]]) -> str:
+    lines = ["# NovaPOS store configuration, written by novapos-provision init.", ""]
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ProvisionError(f"{out} exists; pass --force to replace it")
+    sections: dict[str, dict[str, Any]] = {
+        "server": {"host": args.host, "port": args.port},
+        "storage": {"data_dir": args.data_dir},
+        "store": {"tenant_id": args.tenant, "store_id": args.store, "name": args.name or args.store,
+                  "timezone": args.timezone, "day_start_hour": args.day_start_hour, "currency": args.currency,
+                  "lanes": args.lanes},
+        "sync": {"nats_url": args.nats_url or ""},
+        "hardware": {"mode": "embedded"},
+    }
+    text = render_config(sections)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    try:
+        load_settings(tmp, environ={})  # validate exactly what will be read
+    except ConfigError:
+        tmp.unlink()
+        raise
+    tmp.replace(out)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_install_units(args: argparse.Namespace) -> int:
+    root = Path(args.root)
+    target = root / "etc/systemd/system"
+    target.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for unit in sorted(UNITS_DIR.glob("*.service")):
+        shutil.copy2(unit, target / unit.name)
+        installed.append(unit.name)
+    print(f"installed {', '.join(installed)} into {target}")
+    if args.enable:
+        if root != Path("/"):
+            raise ProvisionError("--enable works only with --root / (it runs systemctl on this machine)")
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        subprocess.run(["systemctl", "enable", "--now", "novapos-edge.service"], check=True)
+        print("enabled and started novapos-edge.service")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config = args.config or (str(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else None)
+    overrides = {"storage": {"data_dir": args.data_dir}} if getattr(args, "data_dir", None) else {}
+    return load_settings(config, overrides=overrides)
+
+
+def run_checks(settings: Settings) -> list[checks.Check]:
+    from edge.adapters.migrations import head_revision
+
+    return [
+        checks.data_dir_writable(settings.data_dir),
+        checks.disk_space(settings.data_dir),
+        checks.clock(),
+        checks.database(settings.db_path, head_revision()),
+        checks.nats_link(settings.sync.nats_url),
+        checks.mdns(),
+    ]
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    results = run_checks(_settings(args))
+    for check in results:
+        print(f"{check.verdict:<5} {check.name:<18} {check.detail}")
+    failed = [c for c in results if not c.ok and not c.warning]
+    print(f"{len(failed)} problem(s)" if failed else "all checks passed")
+    return 1 if failed else 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from hardware.discovery import scan_input, scan_serial
+
+    found = scan_serial(args.serial_dir) + scan_input(args.input_dir)
+    if not found:
+        print("no serial or input devices found (network printers are configured, not detected here)")
+    for device in found:
+        support = "" if device.supported else "  (unsupported: listed only)"
+        print(f"{device.kind:<9} {device.id:<60} {device.name}{support}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    out = backup.create_backup(_settings(args).data_dir, Path(args.out))
+    print(f"backup written to {out}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    backup.restore_backup(Path(args.archive), settings.data_dir)
+    print(f"restored {args.archive} into {settings.data_dir}; the previous files are kept as *.before-restore")
+    return 0
+
+
+def cmd_ticket(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    results = run_checks(settings)
+    store = settings.store
+    width = 42
+    lines = ["NOVAPOS COMMISSIONING".center(width), "=" * width,
+             f"tenant   {store.tenant_id}", f"store    {store.store_id} ({store.name})",
+             f"lanes    {store.lanes}", f"tz       {store.timezone}, day starts {store.day_start_hour:02d}:00",
+             f"sync     {settings.sync.nats_url or 'off'}", "-" * width]
+    lines += [f"{c.verdict:<5}{c.name}" for c in results]
+    lines += ["-" * width, "technician: ____________________", "signature:  ____________________"]
+    print("\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="novapos-provision", description="commission and look after a store box")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="write the store configuration")
+    init.add_argument("--tenant", required=True)
+    init.add_argument("--store", required=True)
+    init.add_argument("--name")
+    init.add_argument("--timezone", default="UTC")
+    init.add_argument("--day-start-hour", type=int, default=0)
+    init.add_argument("--currency", default="USD")
+    init.add_argument("--lanes", type=int, default=3)
+    init.add_argument("--nats-url")
+    init.add_argument("--host", default="0.0.0.0")
+    init.add_argument("--port", type=int, default=8080)
+    init.add_argument("--data-dir", default="/var/lib/novapos")
+    init.add_argument("--out", default=str(DEFAULT_CONFIG))
+    init.add_argument("--force", action="store_true")
+
+    units = sub.add_parser("install-units", help="copy the systemd units (and enable the edge)")
+    units.add_argument("--root", default="/")
+    units.add_argument("--enable", action="store_true")
+
+    for name, text in (("doctor", "check the box"), ("ticket", "print a commissioning ticket")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config")
+        p.add_argument("--data-dir")
+
+    devices = sub.add_parser("devices", help="list connected serial and input devices")
+    devices.add_argument("--serial-dir", default="/dev/serial/by-id")
+    devices.add_argument("--input-dir", default="/dev/input/by-id")
+
+    bk = sub.add_parser("backup", help="back up the database and keys")
+    bk.add_argument("--out", required=True)
+    bk.add_argument("--config")
+    bk.add_argument("--data-dir")
+
+    rs = sub.add_parser("restore", help="restore a backup (stop novapos-edge first)")
+    rs.add_argument("archive")
+    rs.add_argument("--config")
+    rs.add_argument("--data-dir")
+    return parser
+
+
+COMMANDS = {"init": cmd_init, "install-units": cmd_install_units, "doctor": cmd_doctor, "devices": cmd_devices,
+            "backup": cmd_backup, "restore": cmd_restore, "ticket": cmd_ticket}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, ProvisionError, backup.BackupError) as err:
+        print(f"novapos-provision: {err}", file=sys.stderr)
+        return 2
+    except PermissionError as err:
+        print(f"novapos-provision: permission denied: {err.filename} (run with sudo)", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as err:
+        print(f"novapos-provision: {' '.join(err.cmd)} failed with exit code {err.returncode}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
