@@ -28,7 +28,7 @@ from sqlalchemy import Connection, insert, select
 
 from edge.adapters.db import Database
 from edge.adapters.tables import inbox
-from edge.contracts.envelope import subject_for_command
+from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
 from edge.contracts.events import Command, decode_command
 from edge.domain.ids import now_iso
 
@@ -40,18 +40,14 @@ MAX_HANDLER_ATTEMPTS = 3  # a handler that keeps failing is recorded as "failed"
 
 
 def _token(value: str) -> str:
+    # The durable's name follows the subject-token rule: no '.', '*', '>' or whitespace.
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value) or "_"
-
-
-def command_stream_name(tenant_id: str) -> str:
-    # Must match cloud.commands.command_stream_name (the cloud may not import this module).
-    return f"NOVAPOS_CMD_{_token(tenant_id).upper()}"
 
 
 def command_stream_config(tenant_id: str) -> StreamConfig:
     return StreamConfig(
         name=command_stream_name(tenant_id),
-        subjects=[f"novapos.{_token(tenant_id)}.*.cmd.>"],
+        subjects=command_stream_subjects(tenant_id),
         storage=StorageType.FILE,
         duplicate_window=120.0,
         max_age=90 * 86400.0,  # a store offline for weeks still gets every command

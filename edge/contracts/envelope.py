@@ -59,3 +59,13 @@ def subject_for_command(tenant_id: str, store_id: str | None, command_type: str)
 
 def stream_name(store_id: str) -> str:
     return f"NOVAPOS_{_token(store_id).upper()}"
+
+
+def command_stream_name(tenant_id: str) -> str:
+    """The tenant's command stream on the hub (HQ → stores). Cloud publisher and store inbox share it."""
+    return f"NOVAPOS_CMD_{_token(tenant_id).upper()}"
+
+
+def command_stream_subjects(tenant_id: str) -> list[str]:
+    """What that stream captures: every down subject of the tenant (one store or `all`)."""
+    return [f"novapos.{_token(tenant_id)}.*.cmd.>"]
