@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select, update
 
 from cloud import commands, conflicts
 from cloud.schema import bopis_orders, stock_levels
 from edge.contracts.envelope import EventEnvelope
 
 
-async def candidate_stores(
-    conn: AsyncConnection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]
+def candidate_stores(
+    conn: Connection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]
 ) -> list[str]:
     """Stores whose reported on-hand covers every line, best-stocked first."""
     skus = [str(line["sku"]) for line in lines]
-    rows = await conn.execute(
+    rows = conn.execute(
         select(stock_levels.c.store_id, stock_levels.c.sku, func.sum(stock_levels.c.on_hand))
         .where(stock_levels.c.tenant_id == tenant_id, stock_levels.c.sku.in_(skus))
         .group_by(stock_levels.c.store_id, stock_levels.c.sku)
@@ -40,12 +39,12 @@ async def candidate_stores(
     return sorted(ok, key=lambda s: (-sum(have[s].values()), s))
 
 
-async def place(
-    conn: AsyncConnection, tenant_id: str, order_id: str, lines: list[dict[str, Any]], *, actor: str, now: str
+def place(
+    conn: Connection, tenant_id: str, order_id: str, lines: list[dict[str, Any]], *, actor: str, now: str
 ) -> dict[str, Any]:
-    stores = await candidate_stores(conn, tenant_id, lines, exclude=[])
+    stores = candidate_stores(conn, tenant_id, lines, exclude=[])
     status, store = ("reserved", stores[0]) if stores else ("cancelled", None)
-    await conn.execute(
+    conn.execute(
         bopis_orders.insert().values(
             tenant_id=tenant_id,
             order_id=order_id,
@@ -57,7 +56,7 @@ async def place(
         )
     )
     if store:
-        await commands.issue(
+        commands.issue(
             conn,
             tenant_id,
             store,
@@ -66,12 +65,12 @@ async def place(
             actor=actor,
             now=now,
         )
-    return await get(conn, tenant_id, order_id)
+    return get(conn, tenant_id, order_id)
 
 
-async def get(conn: AsyncConnection, tenant_id: str, order_id: str) -> dict[str, Any]:
+def get(conn: Connection, tenant_id: str, order_id: str) -> dict[str, Any]:
     row = (
-        await conn.execute(
+        conn.execute(
             select(bopis_orders).where(bopis_orders.c.tenant_id == tenant_id, bopis_orders.c.order_id == order_id)
         )
     ).first()
@@ -80,23 +79,23 @@ async def get(conn: AsyncConnection, tenant_id: str, order_id: str) -> dict[str,
     return dict(row._mapping)
 
 
-async def on_store_answer(conn: AsyncConnection, env: EventEnvelope, now: str) -> None:
+def on_store_answer(conn: Connection, env: EventEnvelope, now: str) -> None:
     order_id = str(env.payload.get("order_id") or "")
     try:
-        order = await get(conn, env.tenant_id, order_id)
+        order = get(conn, env.tenant_id, order_id)
     except LookupError:
         return  # not an HQ allocation (or another tenant's): nothing to route
     if order["store_id"] != env.store_id or order["status"] != "reserved":
         return  # a late answer from a store we already moved away from
     key = (bopis_orders.c.tenant_id == env.tenant_id, bopis_orders.c.order_id == order_id)
     if env.type == "bopis.accepted":
-        await conn.execute(update(bopis_orders).where(*key).values(status="accepted", updated_at=now))
+        conn.execute(update(bopis_orders).where(*key).values(status="accepted", updated_at=now))
         return
     tried = [*order["tried"], env.store_id]
-    stores = await candidate_stores(conn, env.tenant_id, order["lines"], exclude=tried)
+    stores = candidate_stores(conn, env.tenant_id, order["lines"], exclude=tried)
     if stores:
-        await conn.execute(update(bopis_orders).where(*key).values(store_id=stores[0], tried=tried, updated_at=now))
-        await commands.issue(
+        conn.execute(update(bopis_orders).where(*key).values(store_id=stores[0], tried=tried, updated_at=now))
+        commands.issue(
             conn,
             env.tenant_id,
             stores[0],
@@ -106,10 +105,10 @@ async def on_store_answer(conn: AsyncConnection, env: EventEnvelope, now: str) -
             now=now,
         )
         return
-    await conn.execute(
+    conn.execute(
         update(bopis_orders).where(*key).values(status="cancelled", store_id=None, tried=tried, updated_at=now)
     )
-    await conflicts.raise_case(
+    conflicts.raise_case(
         conn,
         env.tenant_id,
         env.store_id,

@@ -16,13 +16,12 @@ from typing import Any
 import structlog
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select, update
 
 from cloud.clock import now_iso
 from cloud.db import CloudDB
 from cloud.schema import commands
-from edge.contracts.envelope import subject_for_command
+from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
 from edge.contracts.events import Command, encode_command
 
 log = structlog.get_logger()
@@ -39,27 +38,18 @@ COMMAND_TYPES = (
 )
 
 
-def _token(value: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value) or "_"
-
-
-def command_stream_name(tenant_id: str) -> str:
-    # Same rule as edge.adapters.inbox.command_stream_name (the cloud may import only contracts).
-    return f"NOVAPOS_CMD_{_token(tenant_id).upper()}"
-
-
 def command_stream_config(tenant_id: str) -> StreamConfig:
     return StreamConfig(
         name=command_stream_name(tenant_id),
-        subjects=[f"novapos.{_token(tenant_id)}.*.cmd.>"],
+        subjects=command_stream_subjects(tenant_id),
         storage=StorageType.FILE,
         duplicate_window=120.0,
         max_age=90 * 86400.0,
     )
 
 
-async def issue(
-    conn: AsyncConnection,
+def issue(
+    conn: Connection,
     tenant_id: str,
     store_id: str | None,
     type_: str,
@@ -69,7 +59,7 @@ async def issue(
     now: str,
 ) -> dict[str, Any]:
     current = (
-        await conn.execute(
+        conn.execute(
             select(func.max(commands.c.version)).where(commands.c.tenant_id == tenant_id, commands.c.type == type_)
         )
     ).scalar()
@@ -83,7 +73,7 @@ async def issue(
         "issued_by": actor,
         "payload": payload,
     }
-    await conn.execute(commands.insert().values(**row))
+    conn.execute(commands.insert().values(**row))
     return row
 
 
@@ -133,10 +123,7 @@ class CommandPublisher:
                     break
                 done.append(r.command_id)
             if done:
-                async with self.db.tenant(tenant) as conn:
-                    await conn.execute(
-                        update(commands).where(commands.c.command_id.in_(done)).values(published_at=now_iso())
-                    )
+                await self.db.write(_mark_published, done, now_iso(), tenant_id=tenant)
                 sent += len(done)
         return sent
 
@@ -149,3 +136,7 @@ class CommandPublisher:
         except BadRequestError:
             await self.js.update_stream(config)
         self._streams.add(tenant)
+
+
+def _mark_published(conn: Connection, command_ids: list[str], at: str) -> None:
+    conn.execute(update(commands).where(commands.c.command_id.in_(command_ids)).values(published_at=at))

@@ -3,6 +3,9 @@
 One open case per `dedup_key` (e.g. `negative_stock:<location>:<sku>`): a repeat updates the
 open case's detail instead of flooding the queue; once resolved, a new occurrence opens a new
 case. Every state change writes a `conflict_audit` row in the same transaction.
+
+These are sync Core functions: projections call them inside the ingest transaction, the API
+through `CloudDB.write` (writes) or `AsyncConnection.run_sync` (reads).
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, insert, select, update
 
 from cloud.schema import conflict_audit, conflicts, transfers
 
@@ -26,8 +28,8 @@ class InvalidTransition(ValueError):
     pass
 
 
-async def raise_case(
-    conn: AsyncConnection,
+def raise_case(
+    conn: Connection,
     tenant_id: str,
     store_id: str | None,
     *,
@@ -38,7 +40,7 @@ async def raise_case(
     now: str,
 ) -> str:
     existing = (
-        await conn.execute(
+        conn.execute(
             select(conflicts.c.id).where(
                 conflicts.c.tenant_id == tenant_id,
                 conflicts.c.dedup_key == key,
@@ -47,14 +49,14 @@ async def raise_case(
         )
     ).first()
     if existing is not None:
-        await conn.execute(
+        conn.execute(
             update(conflicts)
             .where(conflicts.c.id == existing.id)
             .values(summary=summary, detail=detail, updated_at=now)
         )
         return existing.id
     case_id = str(uuid.uuid4())
-    await conn.execute(
+    conn.execute(
         insert(conflicts).values(
             id=case_id,
             tenant_id=tenant_id,
@@ -68,12 +70,12 @@ async def raise_case(
             updated_at=now,
         )
     )
-    await _audit(conn, tenant_id, case_id, now, "system", "raised", {"kind": kind, "summary": summary})
+    _audit(conn, tenant_id, case_id, now, "system", "raised", {"kind": kind, "summary": summary})
     return case_id
 
 
-async def list_cases(
-    conn: AsyncConnection,
+def list_cases(
+    conn: Connection,
     tenant_id: str,
     *,
     status: str | None = None,
@@ -88,18 +90,18 @@ async def list_cases(
         q = q.where(conflicts.c.kind == kind)
     if store_id:
         q = q.where(conflicts.c.store_id == store_id)
-    rows = await conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))
+    rows = conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))
     return [dict(r._mapping) for r in rows]
 
 
-async def get_case(conn: AsyncConnection, tenant_id: str, case_id: str) -> dict[str, Any]:
+def get_case(conn: Connection, tenant_id: str, case_id: str) -> dict[str, Any]:
     row = (
-        await conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))
+        conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))
     ).first()
     if row is None:
         raise ConflictNotFound(case_id)
     case = dict(row._mapping)
-    audit = await conn.execute(
+    audit = conn.execute(
         select(conflict_audit)
         .where(conflict_audit.c.tenant_id == tenant_id, conflict_audit.c.conflict_id == case_id)
         .order_by(conflict_audit.c.at, conflict_audit.c.id)
@@ -108,32 +110,38 @@ async def get_case(conn: AsyncConnection, tenant_id: str, case_id: str) -> dict[
     return case
 
 
-async def assign(conn: AsyncConnection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str) -> None:
-    case = await get_case(conn, tenant_id, case_id)
+def assign(
+    conn: Connection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str
+) -> dict[str, Any]:
+    case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("a resolved case cannot be reassigned")
-    await conn.execute(
+    conn.execute(
         update(conflicts)
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)
         .values(status="assigned", assignee=assignee, updated_at=now)
     )
-    await _audit(conn, tenant_id, case_id, now, actor, "assigned", {"assignee": assignee, "was": case["assignee"]})
+    _audit(conn, tenant_id, case_id, now, actor, "assigned", {"assignee": assignee, "was": case["assignee"]})
+    return get_case(conn, tenant_id, case_id)
 
 
-async def resolve(conn: AsyncConnection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str) -> None:
-    case = await get_case(conn, tenant_id, case_id)
+def resolve(
+    conn: Connection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str
+) -> dict[str, Any]:
+    case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("the case is already resolved")
-    await conn.execute(
+    conn.execute(
         update(conflicts)
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)
         .values(status="resolved", resolution=resolution, updated_at=now)
     )
-    await _audit(conn, tenant_id, case_id, now, actor, "resolved", {"resolution": resolution})
+    _audit(conn, tenant_id, case_id, now, actor, "resolved", {"resolution": resolution})
+    return get_case(conn, tenant_id, case_id)
 
 
-async def pending_by_store(conn: AsyncConnection, tenant_id: str) -> dict[str, int]:
-    rows = await conn.execute(
+def pending_by_store(conn: Connection, tenant_id: str) -> dict[str, int]:
+    rows = conn.execute(
         select(conflicts.c.store_id, func.count())
         .where(conflicts.c.tenant_id == tenant_id, conflicts.c.status != "resolved")
         .group_by(conflicts.c.store_id)
@@ -141,9 +149,9 @@ async def pending_by_store(conn: AsyncConnection, tenant_id: str) -> dict[str, i
     return {r[0]: int(r[1]) for r in rows}
 
 
-async def sweep_transfers(conn: AsyncConnection, tenant_id: str, *, cutoff: str, now: str) -> int:
+def sweep_transfers(conn: Connection, tenant_id: str, *, cutoff: str, now: str) -> int:
     """Raise a case for each transfer shipped before `cutoff` (ISO time) and not fully received."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(transfers).where(
             transfers.c.tenant_id == tenant_id,
             transfers.c.status != "received",
@@ -153,7 +161,7 @@ async def sweep_transfers(conn: AsyncConnection, tenant_id: str, *, cutoff: str,
     )
     raised = 0
     for t in rows.all():
-        await conn.execute(
+        conn.execute(
             update(transfers)
             .where(
                 transfers.c.tenant_id == tenant_id,
@@ -162,7 +170,7 @@ async def sweep_transfers(conn: AsyncConnection, tenant_id: str, *, cutoff: str,
             )
             .values(status="overdue")
         )
-        await raise_case(
+        raise_case(
             conn,
             tenant_id,
             None,
@@ -185,8 +193,8 @@ async def sweep_transfers(conn: AsyncConnection, tenant_id: str, *, cutoff: str,
     return raised
 
 
-async def _audit(
-    conn: AsyncConnection,
+def _audit(
+    conn: Connection,
     tenant_id: str,
     case_id: str,
     at: str,
@@ -194,7 +202,7 @@ async def _audit(
     action: str,
     detail: dict[str, Any] | None,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         insert(conflict_audit).values(
             id=str(uuid.uuid4()),
             tenant_id=tenant_id,

@@ -1,9 +1,9 @@
 """Cloud ingest: the aggregate stream → the cloud DB, exactly once in effect (DESIGN §7).
 
-For each fetched batch: one DB transaction per tenant in it (RLS scopes a transaction to one
-tenant) doing `INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, then the
-projections for the returned (new) events only, then the store telemetry; commit, and only
-then ack. A crash before the commit redelivers and redoes everything; a crash after the
+For each fetched batch: ONE DB transaction (on Postgres it re-scopes RLS per tenant with
+`set_config`) doing, per tenant, one multi-row `INSERT ... ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id`, then the projections for the returned (new) events only, table by table,
+then the store telemetry; commit, and only then ack. A crash before the commit redelivers and redoes everything; a crash after the
 commit but before the ack redelivers events that the insert now skips. JetStream's duplicate
 window is therefore an optimisation, not the guarantee.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,13 @@ import msgspec
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cloud import metrics
 from cloud.clock import now_iso, parse_iso
-from cloud.db import CloudDB
-from cloud.projections import dialect_insert, project
+from cloud.db import CloudDB, set_tenant
+from cloud.projections import dialect_insert, project_batch
 from cloud.schema import events, stores, tenants
 from edge.contracts.envelope import EventEnvelope, decode_envelope, encode_envelope
 
@@ -48,38 +50,66 @@ class Ingestor:
         self.total_new = 0
 
     async def ingest(self, envelopes: list[EventEnvelope]) -> IngestResult:
-        """Store and project a batch; returns only after every tenant's transaction committed."""
-        result = IngestResult()
-        by_tenant: dict[str, list[EventEnvelope]] = defaultdict(list)
+        """Store and project a batch in ONE transaction; returns only after it committed."""
+        started = time.perf_counter()
         unique = {env.event_id: env for env in envelopes}  # one fetch can carry a replay twice
+        by_tenant: dict[str, list[EventEnvelope]] = defaultdict(list)
         for env in unique.values():
             by_tenant[env.tenant_id].append(env)
         received_at = now_iso()
-        for tenant, batch in by_tenant.items():
-            await self._ensure_tenant(tenant, received_at)
-            batch.sort(key=lambda e: (e.store_id, e.seq))
-            async with self.db.tenant(tenant) as conn:
-                new = await _insert_new(conn, batch, received_at)
-                fresh = [e for e in batch if e.event_id in new]
-                for env in fresh:
-                    await project(conn, env, received_at)
-                await _update_stores(conn, tenant, fresh, received_at)
-            result.new += len(fresh)
-            result.duplicates += len(batch) - len(fresh)
-        result.duplicates += len(envelopes) - len(unique)
+        await self._ensure_tenants(sorted(by_tenant), received_at)
+        new_by_tenant = await self.db.write(store_batch, dict(by_tenant), received_at)
+        result = IngestResult(new=sum(new_by_tenant.values()))
+        result.duplicates = len(envelopes) - result.new
         self.total_new += result.new
+        _observe(by_tenant, received_at, result, time.perf_counter() - started)
         return result
 
-    async def _ensure_tenant(self, tenant: str, now: str) -> None:
-        if tenant in self._known_tenants:
-            return
-        async with self.db.system() as conn:
-            stmt = dialect_insert(conn, tenants).values(id=tenant, name=tenant, created_at=now)
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
-        self._known_tenants.add(tenant)
+    async def _ensure_tenants(self, tenant_ids: list[str], now: str) -> None:
+        unknown = [t for t in tenant_ids if t not in self._known_tenants]
+        if unknown:
+            await self.db.write(_insert_tenants, unknown, now, system=True)  # owner role: global table
+            self._known_tenants.update(unknown)
 
 
-async def _insert_new(conn: AsyncConnection, batch: list[EventEnvelope], received_at: str) -> set[str]:
+def store_batch(conn: Connection, by_tenant: dict[str, list[EventEnvelope]], received_at: str) -> dict[str, int]:
+    """The whole batch, all tenants, in the caller's one transaction; new events per tenant."""
+    new_by_tenant: dict[str, int] = {}
+    for tenant, batch in by_tenant.items():
+        set_tenant(conn, tenant)  # RLS scope on Postgres; the app role is already set
+        batch = sorted(batch, key=lambda e: (e.store_id, e.seq))
+        new = _insert_new(conn, batch, received_at)
+        fresh = [e for e in batch if e.event_id in new]
+        if fresh:
+            project_batch(conn, fresh, received_at)
+            _update_stores(conn, tenant, fresh, received_at)
+        new_by_tenant[tenant] = len(fresh)
+    return new_by_tenant
+
+
+def _insert_tenants(conn: Connection, tenant_ids: list[str], now: str) -> None:
+    stmt = dialect_insert(conn, tenants).on_conflict_do_nothing(index_elements=["id"])
+    conn.execute(stmt, [{"id": t, "name": t, "created_at": now} for t in tenant_ids])
+
+
+def _observe(by_tenant: dict[str, list[EventEnvelope]], received_at: str, result: IngestResult, took: float) -> None:
+    metrics.INGEST_EVENTS.labels(outcome="new").inc(result.new)
+    metrics.INGEST_EVENTS.labels(outcome="duplicate").inc(result.duplicates)
+    metrics.INGEST_BATCH_SECONDS.observe(took)
+    metrics.INGEST_LAST_BATCH.set_to_current_time()
+    received = parse_iso(received_at)
+    newest: dict[tuple[str, str], str] = {}
+    for tenant, batch in by_tenant.items():
+        for env in batch:
+            key = (tenant, env.store_id)
+            if env.occurred_at > newest.get(key, ""):
+                newest[key] = env.occurred_at
+    for (tenant, store), occurred in newest.items():
+        lag = max(0.0, (received - parse_iso(occurred)).total_seconds())
+        metrics.INGEST_LAG.labels(tenant_id=tenant, store_id=store).set(lag)
+
+
+def _insert_new(conn: Connection, batch: list[EventEnvelope], received_at: str) -> set[str]:
     rows = [
         {
             "event_id": e.event_id,
@@ -95,56 +125,62 @@ async def _insert_new(conn: AsyncConnection, batch: list[EventEnvelope], receive
         }
         for e in batch
     ]
+    # executemany + RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row VALUES pages from
+    # one cached statement (a `.values(rows)` statement is recompiled per call, which cost more
+    # than the SQL itself).
     stmt = (
         dialect_insert(conn, events)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(events.c.event_id)
     )
-    return {r[0] for r in await conn.execute(stmt)}
+    return {r[0] for r in conn.execute(stmt, rows)}
 
 
-async def _update_stores(conn: AsyncConnection, tenant: str, fresh: list[EventEnvelope], now: str) -> None:
+def _update_stores(conn: Connection, tenant: str, fresh: list[EventEnvelope], now: str) -> None:
+    """Store telemetry: one read of the batch's stores, one upsert for all of them."""
     per_store: dict[str, list[EventEnvelope]] = defaultdict(list)
     for env in fresh:
         per_store[env.store_id].append(env)
+    existing = {
+        r.store_id: r
+        for r in conn.execute(
+            select(stores).where(stores.c.tenant_id == tenant, stores.c.store_id.in_(list(per_store)))
+        )
+    }
+    rows = []
     for store_id, batch in per_store.items():
+        row = existing.get(store_id)
         newest = max(batch, key=lambda e: e.occurred_at)
         lag = max(0, round((parse_iso(now) - parse_iso(newest.occurred_at)).total_seconds()))
-        stmt = (
-            dialect_insert(conn, stores)
-            .values(
-                tenant_id=tenant,
-                store_id=store_id,
-                first_seen_at=now,
-                events_received=0,
-                missing_seqs=0,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "store_id"])
-        )
-        await conn.execute(stmt)
-        key = (stores.c.tenant_id == tenant, stores.c.store_id == store_id)
-        row = (await conn.execute(select(stores).where(*key))).one()
-        received = row.events_received + len(batch)
-        lo = min([e.seq for e in batch] + ([row.min_seq] if row.min_seq is not None else []))
-        hi = max([e.seq for e in batch] + ([row.max_seq] if row.max_seq is not None else []))
-        last_event_at = max(filter(None, [row.last_event_at, newest.occurred_at]))
-        missing = (hi - lo + 1) - received
-        if missing != row.missing_seqs and missing > 0:
+        seqs = [e.seq for e in batch]
+        received = (row.events_received if row else 0) + len(batch)
+        lo = min(seqs + ([row.min_seq] if row and row.min_seq is not None else []))
+        hi = max(seqs + ([row.max_seq] if row and row.max_seq is not None else []))
+        last_event_at = max(filter(None, [row.last_event_at if row else None, newest.occurred_at]))
+        missing = max(0, (hi - lo + 1) - received)
+        if missing and missing != (row.missing_seqs if row else 0):
             log.warning("ingest.seq_gap", tenant_id=tenant, store_id=store_id, missing=missing, max_seq=hi)
-        await conn.execute(
-            update(stores)
-            .where(*key)
-            .values(
-                last_seen_at=now,
-                last_event_at=last_event_at,
-                lag_s=lag,
-                events_received=received,
-                min_seq=lo,
-                max_seq=hi,
-                missing_seqs=max(0, missing),
-            )
+        rows.append(
+            {
+                "tenant_id": tenant,
+                "store_id": store_id,
+                "first_seen_at": row.first_seen_at if row and row.first_seen_at else now,
+                "last_seen_at": now,
+                "last_event_at": last_event_at,
+                "lag_s": lag,
+                "events_received": received,
+                "min_seq": lo,
+                "max_seq": hi,
+                "missing_seqs": missing,
+            }
         )
+    stmt = dialect_insert(conn, stores)
+    updated = ("first_seen_at", "last_seen_at", "last_event_at", "lag_s", "events_received", "min_seq", "max_seq",
+               "missing_seqs")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "store_id"], set_={c: stmt.excluded[c] for c in updated}
+    )
+    conn.execute(stmt, rows)
 
 
 async def seq_gaps(conn: AsyncConnection, tenant: str, store_id: str, limit: int = 50) -> list[dict[str, int]]:
@@ -236,6 +272,7 @@ class IngestConsumer:
                 good.append(msg)
             except msgspec.DecodeError as exc:
                 log.error("ingest.undecodable", subject=msg.subject, error=str(exc))
+                metrics.INGEST_EVENTS.labels(outcome="undecodable").inc()
                 await msg.term()
         if envelopes:
             result = await self.ingestor.ingest(envelopes)  # committed when this returns

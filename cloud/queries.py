@@ -25,7 +25,7 @@ def _days(q: Any, col: Any, day_from: str | None, day_to: str | None) -> Any:
 
 
 async def store_list(conn: AsyncConnection, tenant: str) -> list[dict[str, Any]]:
-    pending = await conflicts.pending_by_store(conn, tenant)
+    pending = await conn.run_sync(conflicts.pending_by_store, tenant)
     rows = await conn.execute(select(stores).where(stores.c.tenant_id == tenant).order_by(stores.c.store_id))
     now = utc_now()
     items = []

@@ -114,5 +114,4 @@ class CloudRuntime:
     async def sweep(self) -> None:
         cutoff, now = seconds_ago(self.settings.transfer_timeout_s), now_iso()
         for tenant in await self.tenant_ids():
-            async with self.db.tenant(tenant) as conn:
-                await conflicts.sweep_transfers(conn, tenant, cutoff=cutoff, now=now)
+            await self.db.write(conflicts.sweep_transfers, tenant, cutoff=cutoff, now=now, tenant_id=tenant)

@@ -1,8 +1,8 @@
 """HQ JSON API (`/api/v1/hq`): stores and sync health, sales, stock, transfers, conflicts, commands.
 
 Every route declares its roles with `guards=[allow(...)]`; the guard resolves the tenant from
-the token (a super-admin may switch it with X-Tenant-ID) and each handler opens one tenant
-transaction (RLS on Postgres) through `_tenant_tx`.
+the token (a super-admin may switch it with X-Tenant-ID) and reads open one tenant
+transaction (RLS on Postgres); writes go through `CloudDB.write`, the single writer.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import msgspec
 from litestar import Request, Router, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
+from sqlalchemy import Connection
 
 from cloud import bopis, commands, conflicts, queries
 from cloud.api.guards import ADMIN, READ, allow
 from cloud.clock import now_iso
 from cloud.ingest import seq_gaps
+from cloud.projections import dialect_insert
+from cloud.schema import stores
 
 From = Annotated[str | None, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 To = Annotated[str | None, QueryParameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
@@ -66,25 +69,25 @@ async def list_stores(request: Request) -> dict[str, Any]:
 
 @post("/stores", guards=[allow(*ADMIN)], operation_id="hqRegisterStore", status_code=201)
 async def register_store(request: Request, data: RegisterStoreBody) -> dict[str, Any]:
-    from cloud.projections import dialect_insert
-    from cloud.schema import stores
-
     db, tenant, _ = _ctx(request)
-    async with db.tenant(tenant) as conn:
-        stmt = dialect_insert(conn, stores).values(
-            tenant_id=tenant,
-            store_id=data.store_id,
-            name=data.name,
-            leaf_domain=data.leaf_domain,
-            events_received=0,
-            missing_seqs=0,
-        )
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "store_id"], set_={"name": data.name, "leaf_domain": data.leaf_domain}
-            )
-        )
+    await db.write(_register_store, tenant, data, tenant_id=tenant)
     return {"store_id": data.store_id, "leaf_domain": data.leaf_domain}
+
+
+def _register_store(conn: Connection, tenant: str, data: RegisterStoreBody) -> None:
+    stmt = dialect_insert(conn, stores).values(
+        tenant_id=tenant,
+        store_id=data.store_id,
+        name=data.name,
+        leaf_domain=data.leaf_domain,
+        events_received=0,
+        missing_seqs=0,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "store_id"], set_={"name": data.name, "leaf_domain": data.leaf_domain}
+        )
+    )
 
 
 @get("/stores/{store_id:str}/gaps", guards=[allow(*READ)], operation_id="hqStoreGaps")
@@ -176,30 +179,27 @@ async def conflict_list(
         raise ValidationException(f"status must be one of {', '.join(conflicts.STATUSES)}")
     db, tenant, _ = _ctx(request)
     async with db.tenant(tenant, write=False) as conn:
-        return {"items": await conflicts.list_cases(conn, tenant, status=status, kind=kind, store_id=store_id)}
+        items = await conn.run_sync(conflicts.list_cases, tenant, status=status, kind=kind, store_id=store_id)
+    return {"items": items}
 
 
 @get("/conflicts/{case_id:str}", guards=[allow(*READ)], operation_id="hqConflict")
 async def conflict_detail(request: Request, case_id: str) -> dict[str, Any]:
     db, tenant, _ = _ctx(request)
     async with db.tenant(tenant, write=False) as conn:
-        return await conflicts.get_case(conn, tenant, case_id)
+        return await conn.run_sync(conflicts.get_case, tenant, case_id)
 
 
 @post("/conflicts/{case_id:str}/assign", guards=[allow(*ADMIN)], operation_id="hqAssignConflict", status_code=200)
 async def conflict_assign(request: Request, case_id: str, data: AssignBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
-    async with db.tenant(tenant) as conn:
-        await conflicts.assign(conn, tenant, case_id, data.assignee, actor, now_iso())
-        return await conflicts.get_case(conn, tenant, case_id)
+    return await db.write(conflicts.assign, tenant, case_id, data.assignee, actor, now_iso(), tenant_id=tenant)
 
 
 @post("/conflicts/{case_id:str}/resolve", guards=[allow(*ADMIN)], operation_id="hqResolveConflict", status_code=200)
 async def conflict_resolve(request: Request, case_id: str, data: ResolveBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
-    async with db.tenant(tenant) as conn:
-        await conflicts.resolve(conn, tenant, case_id, data.resolution, actor, now_iso())
-        return await conflicts.get_case(conn, tenant, case_id)
+    return await db.write(conflicts.resolve, tenant, case_id, data.resolution, actor, now_iso(), tenant_id=tenant)
 
 
 @post("/commands", guards=[allow(*ADMIN)], operation_id="hqIssueCommand", status_code=202)
@@ -207,8 +207,9 @@ async def issue_command(request: Request, data: CommandBody) -> dict[str, Any]:
     if data.type not in commands.COMMAND_TYPES:
         raise ValidationException(f"type must be one of {', '.join(commands.COMMAND_TYPES)}")
     db, tenant, actor = _ctx(request)
-    async with db.tenant(tenant) as conn:
-        row = await commands.issue(conn, tenant, data.store_id, data.type, data.payload, actor=actor, now=now_iso())
+    row = await db.write(
+        commands.issue, tenant, data.store_id, data.type, data.payload, actor=actor, now=now_iso(), tenant_id=tenant
+    )
     await request.app.state.runtime.publish_commands()  # best effort now; the loop retries
     return row
 
@@ -217,8 +218,7 @@ async def issue_command(request: Request, data: CommandBody) -> dict[str, Any]:
 async def place_bopis(request: Request, data: BopisBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
     lines = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
-    async with db.tenant(tenant) as conn:
-        order = await bopis.place(conn, tenant, data.order_id, lines, actor=actor, now=now_iso())
+    order = await db.write(bopis.place, tenant, data.order_id, lines, actor=actor, now=now_iso(), tenant_id=tenant)
     await request.app.state.runtime.publish_commands()
     return order
 

@@ -109,15 +109,15 @@ async def test_cloud_consumer_killed_mid_batch_loses_nothing(nats_server, make_s
     await drain(store, nats_server.url)
 
     calls = {"n": 0}
-    real_project = cloud.ingest.project
+    real_project = cloud.ingest.project_batch
 
-    async def crashing_project(conn, env, received_at):
+    def crashing_project(conn, fresh, received_at):
         calls["n"] += 1
-        if calls["n"] == 15:  # dies inside the batch's transaction: it rolls back, nothing acked
+        if calls["n"] == 2:  # dies inside the 2nd batch's transaction: it rolls back, nothing acked
             raise ConnectionError("consumer killed mid-batch")
-        await real_project(conn, env, received_at)
+        real_project(conn, fresh, received_at)
 
-    monkeypatch.setattr(cloud.ingest, "project", crashing_project)
+    monkeypatch.setattr(cloud.ingest, "project_batch", crashing_project)
     side = CloudSide(cloud_db, nats_server.url, batch=20, ack_wait_s=1.0)
     await side.start()
     try:

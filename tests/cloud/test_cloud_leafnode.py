@@ -75,10 +75,16 @@ async def test_store_events_reach_the_hub_through_the_leaf_and_commands_come_bac
         await wait_until(lambda: _has(cloud, 15), limit=60, what="hub sourced the leaf stream")
         assert sorted(await cloud.event_ids()) == sorted(ids)
 
-        async with cloud_db.tenant("acme") as conn:
-            await commands.issue(
-                conn, "acme", "leaf1", "price.set", {"sku": "SKU-1", "price_cents": 199}, actor="test", now=now_iso()
-            )
+        await cloud_db.write(
+            commands.issue,
+            "acme",
+            "leaf1",
+            "price.set",
+            {"sku": "SKU-1", "price_cents": 199},
+            actor="test",
+            now=now_iso(),
+            tenant_id="acme",
+        )
         assert await CommandPublisher(cloud_db, cloud.nc.jetstream()).publish_pending(["acme"]) == 1
         await box.start()
         await wait_until(lambda: _inbox_count(store, 1), limit=30, what="command applied at the store")
