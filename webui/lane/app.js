@@ -1,0 +1,528 @@
+// The lane: PIN sign-in, scanning and search, the cart, tenders, receipts and the offline queue.
+// The cart's totals are an estimate for the cashier's eyes; what is charged is what the edge
+// computed (the order it created), except offline, where the sale is queued for replay.
+
+import { ApiError, NetworkError, call, get, newIdempotencyKey, post, session } from "./api.js";
+import { Catalog } from "./catalog.js";
+import { connectLaneEvents } from "./events.js";
+import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
+import * as offlineQueue from "./queue.js";
+import { VirtualList } from "./vlist.js";
+
+const $ = (id) => document.getElementById(id);
+const catalog = new Catalog();
+const state = {
+  laneId: localStorage.getItem("novapos.lane.id") || "1",
+  cart: [],
+  checkout: null, // {key, order}: the edge's order for the current cart, once created
+  tenderAttempt: null, // {body, key}: a retried tender reuses its key, a changed one gets a new key
+  offline: !navigator.onLine,
+  lastWeightGrams: null,
+  stopEvents: null,
+};
+
+function el(tag, { dataset, ...props } = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  Object.assign(node.dataset, dataset);
+  node.append(...children.filter((c) => c != null));
+  return node;
+}
+
+function toast(message, kind = "info") {
+  const box = $("toast");
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
+function messageOf(err) {
+  if (err instanceof ApiError) {
+    const fields = err.errors.map((e) => e.message).filter(Boolean).join("; ");
+    return fields ? `${err.message} (${fields})` : err.message;
+  }
+  return err.message || String(err);
+}
+
+function setOffline(offline) {
+  state.offline = offline;
+  const badge = $("net-status");
+  badge.dataset.state = offline ? "offline" : "online";
+  badge.textContent = offline ? "Offline – sales are queued" : "Online";
+  $("pay-card").title = offline ? "Card payments need the store server" : "";
+}
+
+// -- sign-in ---------------------------------------------------------------------------------
+function showLanes() {
+  for (const button of $("lane-buttons").querySelectorAll("button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lane === state.laneId));
+  }
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const pin = $("pin-input").value;
+  $("login-error").textContent = "";
+  if (!pin) return;
+  try {
+    const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: state.laneId, pin }, auth: false });
+    session.set({ ...data, lane_id: state.laneId });
+    localStorage.setItem("novapos.lane.id", state.laneId);
+    $("pin-input").value = "";
+    await enterSale();
+  } catch (err) {
+    $("pin-input").value = "";
+    $("login-error").textContent = err instanceof NetworkError
+      ? "The store server cannot be reached. Check the network, then try again." : messageOf(err);
+  }
+}
+
+async function signOut() {
+  const current = session.get();
+  state.stopEvents?.();
+  session.set(null);
+  if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
+  location.reload();
+}
+
+// -- the sale screen -------------------------------------------------------------------------
+let results;
+
+async function enterSale() {
+  const current = session.get();
+  state.laneId = current.lane_id;
+  $("who").textContent = `Lane ${current.lane_id} · ${current.user.username}`;
+  $("login-view").hidden = true;
+  $("sale-view").hidden = false;
+  $("sign-out").hidden = false;
+  results ??= new VirtualList($("results"), { rowHeight: 56, renderRow: productRow, onPick: (p) => addProduct(p) });
+  await catalog.load();
+  runSearch();
+  syncCatalog();
+  state.stopEvents = connectLaneEvents(state.laneId, onHubEvent, showHubState);
+  await refreshQueue();
+  replayQueue();
+  focusScan();
+}
+
+async function syncCatalog() {
+  $("catalog-status").textContent = "updating catalog…";
+  try {
+    const changed = await catalog.sync();
+    setOffline(false);
+    $("catalog-status").textContent = `catalog v${catalog.version}`;
+    if (changed) runSearch();
+  } catch (err) {
+    if (err instanceof NetworkError) setOffline(true);
+    $("catalog-status").textContent = catalog.list.length ? `cached catalog v${catalog.version}` : "catalog unavailable";
+  }
+}
+
+function productRow(product) {
+  return el("div", { className: "result" },
+    el("span", { className: "name", textContent: product.name }),
+    el("span", { className: "sku", textContent: product.sold_by_weight ? `${product.sku} · per kg` : product.sku }),
+    el("span", { className: "price", textContent: formatCents(product.price_cents) }));
+}
+
+let searchTimer = 0;
+function runSearch() {
+  const items = catalog.search($("search-input").value);
+  results.setItems(items);
+  $("result-count").textContent = `${items.length.toLocaleString()} product${items.length === 1 ? "" : "s"}`;
+}
+
+function focusScan() {
+  if (!document.querySelector("dialog[open]") && !$("sale-view").hidden) $("scan-input").focus();
+}
+
+async function addByCode(code) {
+  code = code.trim();
+  if (!code) return;
+  $("sale-error").textContent = "";
+  try {
+    const product = await catalog.byCode(code);
+    if (!product) {
+      $("sale-error").textContent = `No product with barcode or SKU ${code}.`;
+      return;
+    }
+    await addProduct(product);
+  } catch (err) {
+    $("sale-error").textContent = err instanceof NetworkError
+      ? `${code} is not in this lane's catalog cache and the store server cannot be reached.` : messageOf(err);
+  }
+}
+
+async function addProduct(product) {
+  if (product.sold_by_weight) {
+    const grams = await askWeight(product);
+    if (!grams) return;
+    state.cart.push(cartLine(product, { quantity: 1, weight_grams: grams }));
+  } else {
+    const existing = state.cart.find((l) => l.product_id === product.id && l.weight_grams == null);
+    if (existing) existing.quantity += 1;
+    else state.cart.push(cartLine(product, { quantity: 1 }));
+  }
+  cartChanged();
+}
+
+function cartLine(product, extra) {
+  return { product_id: product.id, sku: product.sku, name: product.name, price_cents: product.price_cents,
+           tax_category: product.tax_category, weight_grams: null, ...extra };
+}
+
+function cartChanged() {
+  state.checkout = null; // a different cart is a different order
+  renderCart();
+  focusScan();
+}
+
+function renderCart() {
+  const list = $("cart-lines");
+  list.replaceChildren(...state.cart.map((line, index) => {
+    const qty = line.weight_grams != null
+      ? el("span", { className: "qty weight", textContent: `${line.weight_grams} g` })
+      : el("span", { className: "qty" },
+          el("button", { type: "button", className: "step", textContent: "−", ariaLabel: `One less ${line.name}`,
+                         onclick: () => changeQuantity(index, -1) }),
+          el("output", { textContent: String(line.quantity) }),
+          el("button", { type: "button", className: "step", textContent: "+", ariaLabel: `One more ${line.name}`,
+                         onclick: () => changeQuantity(index, +1) }));
+    return el("li", { className: "line" },
+      el("span", { className: "name", textContent: line.name }),
+      qty,
+      el("span", { className: "amount", textContent: formatCents(lineNetCents(line)) }),
+      el("button", { type: "button", className: "remove", textContent: "×", ariaLabel: `Remove ${line.name}`,
+                     onclick: () => { state.cart.splice(index, 1); cartChanged(); } }));
+  }));
+  const totals = estimateTotals(state.cart, catalog.taxRates);
+  const empty = state.cart.length === 0;
+  $("cart-empty").hidden = !empty;
+  $("subtotal").textContent = empty ? "–" : formatCents(totals.subtotal_cents);
+  $("tax").textContent = empty ? "–" : formatCents(totals.tax_cents);
+  $("total").textContent = empty ? "–" : formatCents(totals.total_cents);
+  for (const id of ["pay-cash", "pay-card", "clear-cart"]) $(id).disabled = empty;
+}
+
+function changeQuantity(index, delta) {
+  const line = state.cart[index];
+  line.quantity += delta;
+  if (line.quantity <= 0) state.cart.splice(index, 1);
+  cartChanged();
+}
+
+function askWeight(product) {
+  const dialog = $("weight-dialog");
+  $("weight-product").textContent = `${product.name} – ${formatCents(product.price_cents)} per kg`;
+  $("weight-input").value = state.lastWeightGrams ?? "";
+  dialog.showModal();
+  $("weight-input").focus();
+  return new Promise((resolve) => {
+    dialog.onclose = () => {
+      const grams = Number.parseInt($("weight-input").value, 10);
+      resolve(dialog.returnValue === "cancel" || !(grams > 0) ? null : grams);
+      focusScan();
+    };
+  });
+}
+
+// -- checkout --------------------------------------------------------------------------------
+function orderLines() {
+  return state.cart.map((l) => ({ product_id: l.product_id, quantity: l.quantity,
+                                  ...(l.weight_grams != null ? { weight_grams: l.weight_grams } : {}) }));
+}
+
+/** The edge prices the cart: an OPEN order whose total is what the customer pays. */
+async function ensureOrder() {
+  if (state.checkout?.order) return state.checkout.order;
+  state.checkout ??= { key: newIdempotencyKey(), order: null };
+  const { data } = await call("/api/v1/orders", {
+    method: "POST", body: { lane_id: state.laneId, lines: orderLines() },
+    headers: { "Idempotency-Key": state.checkout.key },
+  });
+  state.checkout.order = data;
+  return data;
+}
+
+async function startPayment(method) {
+  $("sale-error").textContent = "";
+  let order = null;
+  if (!state.offline) {
+    try {
+      order = await ensureOrder();
+      setOffline(false);
+    } catch (err) {
+      if (!(err instanceof NetworkError)) {
+        $("sale-error").textContent = messageOf(err);
+        return;
+      }
+      setOffline(true);
+    }
+  }
+  openTender(order, method);
+}
+
+function openTender(order, method) {
+  const due = order ? order.due_cents : estimateTotals(state.cart, catalog.taxRates).total_cents;
+  state.tenderDue = due;
+  $("amount-due").textContent = formatCents(due);
+  $("tender-note").textContent = order
+    ? `Order ${order.number}` : "Offline: this sale is saved on the lane and sent when the store server is back.";
+  $("tender-error").textContent = "";
+  $("tendered-input").value = "";
+  $("tender-card").disabled = !order;
+  const quick = $("quick-amounts");
+  const options = [...new Set([due, ...[500, 1000, 2000, 5000, 10000].map((n) => Math.ceil(due / n) * n)])]
+    .filter((c) => c >= due).slice(0, 5);
+  quick.replaceChildren(...options.map((cents, i) => el("button", {
+    type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
+    onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
+  })));
+  $("tender-dialog").showModal();
+  if (method === "card" && order) $("tender-card").focus();
+  else $("tendered-input").focus();
+}
+
+async function tender(method) {
+  $("tender-error").textContent = "";
+  const order = state.checkout?.order;
+  let amount = state.tenderDue;
+  if (method === "cash") {
+    amount = parseAmount($("tendered-input").value || (state.tenderDue / 100).toFixed(2));
+    if (amount == null) {
+      $("tender-error").textContent = "Type the cash received, for example 20 or 20.00.";
+      return;
+    }
+    if (amount < state.tenderDue) {
+      $("tender-error").textContent = `That is ${formatCents(state.tenderDue - amount)} short.`;
+      return;
+    }
+  }
+  const tenders = [{ method, amount_cents: amount }];
+  if (!order) return queueOffline(tenders);
+  const body = { tenders };
+  if (JSON.stringify(body) !== state.tenderAttempt?.json) {
+    state.tenderAttempt = { json: JSON.stringify(body), key: newIdempotencyKey() };
+  }
+  setBusy(true);
+  try {
+    const { data } = await call(`/api/v1/orders/${order.id}/tenders`, {
+      method: "POST", body, headers: { "Idempotency-Key": state.tenderAttempt.key },
+    });
+    state.checkout.order = data;
+    if (data.status === "COMPLETED") {
+      $("tender-dialog").close("done");
+      await showReceipt(data);
+    } else {
+      // A decline, a timeout or a partial approval: the tender's guidance says what to do next.
+      const last = data.tenders[data.tenders.length - 1];
+      state.tenderDue = data.due_cents;
+      $("amount-due").textContent = formatCents(data.due_cents);
+      $("tender-error").textContent = last?.guidance || `The order is ${data.status}.`;
+    }
+  } catch (err) {
+    if (err instanceof NetworkError && method === "cash") {
+      // The order stays OPEN on the edge and its reservation expires; the cash sale is kept here.
+      setOffline(true);
+      await queueOffline(tenders);
+    } else {
+      $("tender-error").textContent = messageOf(err);
+    }
+  } finally {
+    setBusy(false);
+  }
+}
+
+function setBusy(busy) {
+  for (const id of ["tender-cash", "tender-card", "tender-cancel"]) $(id).disabled = busy;
+  if (!busy) $("tender-card").disabled = !state.checkout?.order;
+}
+
+async function queueOffline(tenders) {
+  const estimate = estimateTotals(state.cart, catalog.taxRates);
+  const sale = await offlineQueue.enqueueSale(state.laneId, state.cart, tenders, estimate);
+  state.saleDone = true;
+  $("tender-dialog").close("done");
+  $("receipt-title").textContent = "Sale saved offline";
+  $("change-due").textContent = formatCents(tenders[0].amount_cents - estimate.total_cents);
+  $("receipt-note").textContent =
+    `It will be sent to the store server when it is reachable (ref ${sale.idempotency_key.slice(0, 8)}). The receipt can be printed then.`;
+  $("receipt-frame").hidden = true;
+  $("receipt-dialog").showModal();
+  $("new-sale").focus();
+  await refreshQueue();
+}
+
+async function showReceipt(order) {
+  state.saleDone = true;
+  $("receipt-title").textContent = `Sale ${order.number} complete`;
+  $("change-due").textContent = formatCents(order.change_due_cents);
+  $("receipt-note").textContent = "";
+  const frame = $("receipt-frame");
+  frame.hidden = false;
+  frame.srcdoc = "<p style='font:14px system-ui'>Loading receipt…</p>";
+  $("receipt-dialog").showModal();
+  $("new-sale").focus();
+  try {
+    frame.srcdoc = await get(`/api/v1/orders/${order.id}/receipt?format=html`);
+  } catch (err) {
+    $("receipt-note").textContent = `The receipt could not be loaded: ${messageOf(err)}`;
+  }
+}
+
+function newSale() {
+  state.saleDone = false;
+  state.cart = [];
+  state.checkout = null;
+  state.tenderAttempt = null;
+  if ($("receipt-dialog").open) $("receipt-dialog").close();
+  cartChanged();
+}
+
+// -- the offline queue -----------------------------------------------------------------------
+const VERDICT_TEXT = {
+  accepted: "accepted",
+  accepted_with_price_variance: "accepted with a price variance",
+  accepted_with_stock_conflict: "accepted with a stock conflict",
+  duplicate: "duplicate (already recorded)",
+  rejected: "rejected",
+};
+
+async function refreshQueue() {
+  const [waiting, settled] = await Promise.all([offlineQueue.queued(), offlineQueue.verdicts()]);
+  const open = settled.filter((v) => v.needs_operator);
+  $("queue-count").textContent = String(waiting.length + open.length);
+  $("queue-badge").hidden = waiting.length + settled.length === 0;
+  $("queue-badge").dataset.attention = String(open.length > 0);
+  $("queue-summary").textContent = `${waiting.length} waiting · ${open.length} to resolve · ${settled.length - open.length} done`;
+  const describe = (s) => `${new Date(s.offline_created_at).toLocaleTimeString()} · ${s.display?.names.join(", ")}`;
+  $("queue-list").replaceChildren(...waiting.map((s) => el("li", {},
+    el("span", { textContent: describe(s) }),
+    el("strong", { textContent: formatCents(s.display?.total_cents ?? 0) }))));
+  const verdictRow = (v) => el("li", { className: "verdict", dataset: { verdict: v.verdict } },
+    el("span", { className: "verdict-label", textContent: VERDICT_TEXT[v.verdict] || v.verdict }),
+    el("span", { textContent: `${v.number ? `Order ${v.number} · ` : ""}${describe(v)}${v.detail ? ` – ${v.detail}` : ""}` }),
+    v.needs_operator ? el("span", { className: "buttons" },
+      v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
+        onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
+      el("button", { type: "button", textContent: "Resolved", onclick: async () => {
+        await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } })) : null);
+  $("resolution-list").replaceChildren(...open.map(verdictRow));
+  $("verdict-list").replaceChildren(...settled.filter((v) => !v.needs_operator).slice(0, 50).map(verdictRow));
+  return waiting.length;
+}
+
+async function replayQueue() {
+  if (!session.get()) return;
+  try {
+    await offlineQueue.replay((v) => toast(`Offline sale ${v.number || ""} ${VERDICT_TEXT[v.verdict] || v.verdict}`,
+                                            v.needs_operator ? "warn" : "info"));
+    setOffline(false);
+  } catch (err) {
+    if (err instanceof NetworkError) setOffline(true);
+    else toast(`Queued sales could not be sent: ${messageOf(err)}`, "warn");
+  }
+  await refreshQueue();
+  if (!state.offline) offlineQueue.reportDepth(state.laneId).catch(() => {});
+}
+
+// -- hub events ------------------------------------------------------------------------------
+function onHubEvent(event) {
+  const data = event.data || event;
+  if (event.type === "scan" && data.barcode) {
+    if (!document.querySelector("dialog[open]")) addByCode(String(data.barcode));
+  } else if (event.type === "weight" && Number.isFinite(data.grams ?? data.weight_grams)) {
+    state.lastWeightGrams = data.grams ?? data.weight_grams;
+  }
+}
+
+function showHubState(hubState) {
+  const badge = $("hub-status");
+  badge.hidden = hubState === "unavailable";
+  badge.textContent = hubState === "connected" ? "Scanner hub" : "Scanner hub reconnecting";
+  badge.dataset.state = hubState;
+}
+
+// -- wiring ----------------------------------------------------------------------------------
+function wire() {
+  $("lane-buttons").addEventListener("click", (e) => {
+    const lane = e.target.closest("button")?.dataset.lane;
+    if (lane) { state.laneId = lane; showLanes(); $("pin-input").focus(); }
+  });
+  $("pinpad").addEventListener("click", (e) => {
+    const key = e.target.closest("button")?.dataset.key;
+    if (!key) return;
+    const input = $("pin-input");
+    input.value = key === "clear" ? "" : input.value + key;
+    input.focus();
+  });
+  $("pin-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+
+  $("scan-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = $("scan-input").value;
+    $("scan-input").value = "";
+    addByCode(code);
+  });
+  $("search-input").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(runSearch, 60);
+  });
+  $("search-input").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); results.move(e.key === "ArrowDown" ? 1 : -1); }
+    else if (e.key === "Enter") { e.preventDefault(); const p = results.current(); if (p) addProduct(p); }
+    else if (e.key === "Escape") { $("search-input").value = ""; runSearch(); focusScan(); }
+  });
+  $("pay-cash").addEventListener("click", () => startPayment("cash"));
+  $("pay-card").addEventListener("click", () => startPayment("card"));
+  $("clear-cart").addEventListener("click", () => { state.cart = []; cartChanged(); });
+  $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
+  $("tender-card").addEventListener("click", () => tender("card"));
+  $("tender-cancel").addEventListener("click", () => $("tender-dialog").close("cancel"));
+  $("tender-dialog").addEventListener("close", focusScan);
+  $("receipt-dialog").addEventListener("close", () => { if (state.saleDone) newSale(); });
+  $("new-sale").addEventListener("click", newSale);
+  $("weight-cancel").addEventListener("click", () => $("weight-dialog").close("cancel"));
+  $("weight-form").addEventListener("submit", () => { $("weight-dialog").returnValue = "ok"; });
+  $("queue-badge").addEventListener("click", async () => { await refreshQueue(); $("queue-dialog").showModal(); });
+  $("queue-close").addEventListener("click", () => $("queue-dialog").close());
+  $("queue-retry").addEventListener("click", replayQueue);
+  $("queue-dialog").addEventListener("close", focusScan);
+
+  document.addEventListener("keydown", (e) => {
+    if (!$("login-view").hidden) {
+      if (/^\d$/.test(e.key) && document.activeElement !== $("pin-input")) {
+        $("pin-input").focus();
+      }
+      return;
+    }
+    if (e.key === "F2") { e.preventDefault(); $("search-input").focus(); return; }
+    // A keyboard-wedge scanner types wherever the focus is: keep it in the scan field.
+    const target = document.activeElement;
+    const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA");
+    if (!typing && !document.querySelector("dialog[open]") && e.key.length === 1) focusScan();
+  });
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest("input, dialog, .vlist")) setTimeout(focusScan, 0);
+  });
+  window.addEventListener("online", () => { setOffline(false); syncCatalog(); replayQueue(); });
+  window.addEventListener("offline", () => setOffline(true));
+  // A lane left alone keeps trying: queued sales go out as soon as the edge answers again.
+  setInterval(() => { if (session.get()) replayQueue(); }, 15000);
+}
+
+async function start() {
+  wire();
+  showLanes();
+  setOffline(!navigator.onLine);
+  if ("serviceWorker" in navigator) {
+    // Needs a secure context (https or localhost); on plain http the lane still works online.
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
+  if (session.get()) await enterSale();
+  else $("pin-input").focus();
+}
+
+start();

@@ -1,0 +1,92 @@
+// The offline sale queue. A sale rung up while the edge is unreachable gets its idempotency
+// key and offline_created_at at that moment, so replaying it any number of times (a flaky
+// link, two tabs, a crash mid-replay) records it exactly once; the edge answers `duplicate`
+// for a sale it already has.
+
+import { ApiError, NetworkError, call, newIdempotencyKey, post } from "./api.js";
+import { getAll, put, remove, settleQueued } from "./db.js";
+
+// Verdicts that the edge accepted but opened a review case for: a person should look.
+const NEEDS_OPERATOR = new Set(["accepted_with_price_variance", "accepted_with_stock_conflict", "rejected"]);
+
+export async function enqueueSale(laneId, cart, tenders, estimate) {
+  const sale = {
+    idempotency_key: newIdempotencyKey(),
+    offline_created_at: new Date().toISOString(),
+    lane_id: laneId,
+    // The price the customer was charged stands; the edge flags a variance against its catalog.
+    lines: cart.map((l) => ({
+      product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents,
+      ...(l.weight_grams != null ? { weight_grams: l.weight_grams } : {}),
+    })),
+    tenders,
+    display: { names: cart.map((l) => `${l.quantity}× ${l.name}`), total_cents: estimate.total_cents },
+  };
+  await put("queue", sale);
+  return sale;
+}
+
+export async function queued() {
+  const sales = await getAll("queue");
+  return sales.sort((a, b) => a.offline_created_at.localeCompare(b.offline_created_at));
+}
+
+export async function verdicts() {
+  const all = await getAll("verdicts");
+  return all.sort((a, b) => b.settled_at.localeCompare(a.settled_at));
+}
+
+export const dismissVerdict = (key) => remove("verdicts", key);
+
+/** Put a rejected sale back in the queue with the same key (e.g. after a product was fixed). */
+export async function requeue(verdict) {
+  await put("queue", verdict.sale);
+  await remove("verdicts", verdict.idempotency_key);
+}
+
+let running = null;
+
+/** Send every queued sale, oldest first. Stops at the first one that cannot reach the edge. */
+export function replay(onVerdict) {
+  running ??= replayAll(onVerdict).finally(() => { running = null; });
+  return running;
+}
+
+async function replayAll(onVerdict) {
+  for (const sale of await queued()) {
+    const { display, idempotency_key: key, ...body } = sale;
+    let verdict;
+    try {
+      const { data, response } = await call("/api/v1/orders", {
+        method: "POST", body, headers: { "Idempotency-Key": key },
+      });
+      const replayed = response.headers.get("Idempotent-Replayed") === "true";
+      verdict = {
+        verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
+        total_cents: data.total_cents, status: data.status,
+      };
+    } catch (err) {
+      // Not reached, or the edge is still busy with this very key (409): try again later.
+      if (err instanceof NetworkError || (err instanceof ApiError && [401, 409, 429, 503].includes(err.status))) {
+        throw err;
+      }
+      if (!(err instanceof ApiError) || err.status >= 500) throw err;
+      verdict = { verdict: "rejected", detail: err.message, code: err.code };
+    }
+    const settled = {
+      ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display,
+      offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
+    };
+    await settleQueued(key, settled);
+    onVerdict?.(settled);
+  }
+}
+
+/** The edge shows managers which lanes still hold unsynced sales (a day cannot close then). */
+export async function reportDepth(laneId) {
+  const sales = await queued();
+  await post(`/api/v1/lanes/${encodeURIComponent(laneId)}/queue-status`, {
+    queued: sales.length, oldest_queued_at: sales[0]?.offline_created_at ?? null,
+  });
+  return sales.length;
+}
