@@ -90,4 +90,4 @@ class InsufficientStock(Conflict):
 
 
 class UnsyncedSales(Conflict):
-    default_code = "unsynced-sales"
+    default_code = "unsynced-lane-queues"

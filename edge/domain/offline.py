@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
+from edge.domain.money import GRAMS_PER_KG, Rounding, round_div
+from edge.domain.orders import stock_units
+
 
 class OfflineVerdict(enum.StrEnum):
     ACCEPTED = "accepted"
@@ -30,7 +33,17 @@ class OfflineVerdict(enum.StrEnum):
 class OfflineLine(msgspec.Struct, frozen=True, kw_only=True):
     product_id: str
     quantity: int
-    lane_unit_price_cents: int  # what the lane's cached catalog charged
+    lane_unit_price_cents: int  # what the lane's cached catalog charged (per kg for a weighed line)
+    weight_grams: int | None = None
+
+    @property
+    def stock_units(self) -> int:
+        return stock_units(self.quantity, self.weight_grams)
+
+    def amount_at(self, unit_price_cents: int, rounding: Rounding = Rounding.HALF_UP) -> int:
+        if self.weight_grams is not None:
+            return round_div(unit_price_cents * self.weight_grams, GRAMS_PER_KG, rounding)
+        return unit_price_cents * self.quantity
 
 
 class PriceVariance(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,7 +51,7 @@ class PriceVariance(msgspec.Struct, frozen=True, kw_only=True):
     quantity: int
     lane_unit_price_cents: int
     catalog_unit_price_cents: int | None  # None: the product is no longer in the catalog
-    variance_cents: int  # (lane - catalog) x quantity: negative means the customer paid less
+    variance_cents: int  # lane amount - catalog amount: negative means the customer paid less
 
 
 class OfflineStockConflict(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,14 +80,14 @@ def judge_offline_order(lines: Sequence[OfflineLine], *, catalog_prices: Mapping
     variances = []
     wanted: dict[str, int] = {}
     for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.stock_units
         catalog = catalog_prices.get(line.product_id)
         if catalog != line.lane_unit_price_cents:
-            difference = line.lane_unit_price_cents - (catalog or 0)
+            difference = line.amount_at(line.lane_unit_price_cents) - line.amount_at(catalog or 0)
             variances.append(PriceVariance(product_id=line.product_id, quantity=line.quantity,
                                            lane_unit_price_cents=line.lane_unit_price_cents,
                                            catalog_unit_price_cents=catalog,
-                                           variance_cents=difference * line.quantity))
+                                           variance_cents=difference))
     conflicts = []
     for product_id, quantity in wanted.items():  # summed: two lines of one product share its stock
         before = available.get(product_id, 0)

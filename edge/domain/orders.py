@@ -51,6 +51,17 @@ ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+def require_transition(current: OrderStatus | str, target: OrderStatus | str, *, action: str = "",
+                       number: str = "") -> None:
+    """Refuse a move the state machine does not allow: a 409 that names both states."""
+    current, target = OrderStatus(current), OrderStatus(target)
+    if target not in ALLOWED_TRANSITIONS[current]:
+        what = f"cannot {action or 'move'} order {number}".replace("  ", " ").strip()
+        raise IllegalTransition(
+            f"{what}: it is {current.value}",
+            errors=[{"field": "status", "message": f"{current.value} -> {target.value} is not allowed"}])
+
+
 # -- overrides ------------------------------------------------------------------------------------
 
 
@@ -223,11 +234,7 @@ class Order:
     # -- transitions --
 
     def _check(self, target: OrderStatus, action: str) -> None:
-        if target not in ALLOWED_TRANSITIONS[self.status]:
-            raise IllegalTransition(
-                f"cannot {action} order {self.number}: it is {self.status.value}",
-                errors=[{"field": "status", "message": f"{self.status.value} -> {target.value} is not allowed"}],
-            )
+        require_transition(self.status, target, action=action, number=self.number)
 
     def _move(self, target: OrderStatus, action: str) -> OrderStatus:
         self._check(target, action)
@@ -300,6 +307,10 @@ class Order:
 
 
 def stock_quantity(line: PricedLine) -> int:
-    """Units that leave the shelf. Weighed goods are stocked by the piece here; a store that
-    stocks by weight would map grams in its own unit."""
-    return line.quantity
+    """Units that leave the shelf for a line."""
+    return stock_units(line.quantity, line.weight_grams)
+
+
+def stock_units(quantity: int, weight_grams: int | None) -> int:
+    """Weighed goods are stocked in grams (a 1.25 kg cut takes 1250 off the shelf); the rest in units."""
+    return weight_grams if weight_grams is not None else quantity

@@ -34,6 +34,9 @@ class ReturnPolicy(msgspec.Struct, frozen=True, kw_only=True):
     override_after_window: bool = True  # False: outside the window is refused outright
     override_over_cents: int | None = None  # refunds above this need a manager
     override_for_write_off: bool = False
+    # A return given one of these reasons is written off whatever the cashier ticked: a damaged
+    # item must not go back on the shelf.
+    write_off_reasons: tuple[str, ...] = ("damaged", "defective", "expired")
 
     def __post_init__(self) -> None:
         if self.window_days < 0 or self.restocking_fee_cents < 0 or not 0 <= self.restocking_fee_bps <= 10_000:
@@ -88,8 +91,9 @@ def line_refund(line: PricedLine, already_returned: int, quantity: int) -> tuple
 
 def plan_return(order: Order, requests: Sequence[ReturnRequest], policy: ReturnPolicy, *, return_id: str,
                 now: datetime, approval: Approval | None = None,
-                rounding: Rounding = Rounding.HALF_UP) -> ReturnPlan:
+                rounding: Rounding = Rounding.HALF_UP, reason: str = "") -> ReturnPlan:
     """Check a return against the order and the policy and price it. Changes nothing."""
+    write_off_all = reason.strip().lower() in policy.write_off_reasons
     problems = []
     merged: dict[str, int] = {}
     for i, request in enumerate(requests):
@@ -115,6 +119,7 @@ def plan_return(order: Order, requests: Sequence[ReturnRequest], policy: ReturnP
         refund, tax = line_refund(line, already, request.quantity)
         returned_so_far[request.line_id] = already + request.quantity
         restock = policy.restock_by_default if request.restock is None else request.restock
+        restock = restock and not write_off_all
         lines.append(ReturnLine(line_id=line.line_id, product_id=line.product_id, sku=line.sku,
                                 quantity=request.quantity, refund_cents=refund, tax_cents=tax,
                                 disposition=Disposition.RESTOCK if restock else Disposition.WRITE_OFF))

@@ -57,9 +57,36 @@ class TenderPlan(msgspec.Struct, frozen=True, kw_only=True):
     cash_kept_cents: int  # what stays in the drawer: cash tendered minus change
 
     @property
+    def cash_tendered_cents(self) -> int:
+        return sum(t.tendered_cents for t in self.tenders if t.method is TenderMethod.CASH)
+
+    @property
+    def electronic(self) -> tuple[PlannedTender, ...]:
+        """Card and crypto tenders: each one still has to be confirmed by its terminal or provider."""
+        return tuple(t for t in self.tenders if t.method is not TenderMethod.CASH)
+
+    @property
     def completes_immediately(self) -> bool:
         """Cash only: nothing to wait for, the order completes at once."""
         return all(t.method is TenderMethod.CASH for t in self.tenders)
+
+
+def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:
+    """Tenders as they arrive on the wire, checked field by field: a known method and a positive
+    whole number of cents (not a bool, not a float)."""
+    problems = []
+    requests = []
+    for i, tender in enumerate(raw):
+        method, amount = tender.get("method"), tender.get("amount_cents")
+        if method not in TenderMethod.__members__.values():
+            problems.append({"field": f"tenders[{i}].method", "message": "cash, card or crypto"})
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            problems.append({"field": f"tenders[{i}].amount_cents", "message": "a positive whole number of cents"})
+        if not problems:
+            requests.append(TenderRequest(TenderMethod(method), amount))  # type: ignore[arg-type]
+    if problems:
+        raise ValidationFailed("the tenders are not valid", code="invalid-tender", errors=problems)
+    return requests
 
 
 def plan_tenders(total_cents: int, requests: Sequence[TenderRequest], already_paid_cents: int = 0) -> TenderPlan:
@@ -80,12 +107,12 @@ def plan_tenders(total_cents: int, requests: Sequence[TenderRequest], already_pa
     if electronic > due:
         raise InsufficientTender(
             f"card and crypto tenders ({electronic} cents) exceed the {due} cents due; "
-            "only cash can be given change", code="tender-over-balance",
+            "only cash can be given change", code="tender-exceeds-due",
             errors=[{"field": "tenders", "message": f"electronic tenders may total at most {due} cents"}])
     if electronic + cash < due:
         short = due - electronic - cash
         raise InsufficientTender(f"the tenders are {short} cents short of the {due} cents due",
-                                 errors=[{"field": "tenders", "message": f"{short} cents short"}])
+                                 code="tender-insufficient", errors=[{"field": "tenders", "message": f"{short} cents short"}])
     change = electronic + cash - due
     planned = []
     change_left = change
@@ -321,43 +348,67 @@ class Payment:
 # -- cashier guidance ------------------------------------------------------------------------------
 
 
+class SettlementStatus(enum.StrEnum):
+    """Where a stored payment row ends up besides the device outcomes above: a hosted charge
+    waiting for the customer (`awaiting`) or lapsing (`expired`), a payment that never reached
+    the device (`failed`), and a refund row that was paid out (`refunded`)."""
+
+    AWAITING = "awaiting"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
 def guidance_for(payment: Payment) -> str:
     """What the cashier should do next, in one sentence on the lane."""
-    method = "Card" if payment.method is TenderMethod.CARD else payment.method.value.capitalize()
-    device = "the payment terminal" if payment.method is TenderMethod.CARD else "the payment provider"
-    status = payment.status
-    if status is PaymentStatus.RECOVERED:
-        found = payment.recovered_outcome
-        if found is PaymentStatus.DECLINED:
-            return f"{method} payment was not taken after all: ask for another payment method"
-        if found is PaymentStatus.PARTIALLY_APPROVED:
-            return "Payment confirmed late for part of the amount: " + _remaining(payment)
-        return f"{method} payment confirmed after a delay: the sale can be completed"
-    if status is PaymentStatus.CREATED:
+    return cashier_guidance(payment.status, payment.method, amount_cents=payment.amount_cents,
+                            approved_cents=payment.approved_cents, currency=payment.currency,
+                            recovered_outcome=payment.recovered_outcome)
+
+
+def cashier_guidance(status: str, method: str, *, amount_cents: int = 0, approved_cents: int = 0,
+                     currency: str = "EUR", recovered_outcome: str | None = None) -> str:
+    """The one table of cashier guidance, for a `PaymentStatus` or a `SettlementStatus`."""
+    label = "Card" if method == TenderMethod.CARD else str(method).replace("_", " ").capitalize()
+    device = "the payment terminal" if method == TenderMethod.CARD else "the payment provider"
+    remaining = _remaining(amount_cents, approved_cents, currency)
+    if status == PaymentStatus.RECOVERED:
+        if recovered_outcome == PaymentStatus.DECLINED:
+            return f"{label} payment was not taken after all: ask for another payment method"
+        if recovered_outcome == PaymentStatus.PARTIALLY_APPROVED:
+            return "Payment confirmed late for part of the amount: " + remaining
+        return f"{label} payment confirmed after a delay: the sale can be completed"
+    if status == PaymentStatus.CREATED:
         return "Starting the payment: please wait"
-    if status is PaymentStatus.SENT:
-        if payment.method is TenderMethod.CRYPTO:
+    if status == PaymentStatus.SENT or status == SettlementStatus.AWAITING:
+        if method == TenderMethod.CRYPTO:
             return "Ask the customer to scan the QR code and pay; the sale completes when the payment confirms"
         return "Ask the customer to follow the prompts on the payment terminal"
-    if status is PaymentStatus.APPROVED:
-        if payment.method is TenderMethod.CASH:
+    if status == PaymentStatus.APPROVED:
+        if method == TenderMethod.CASH:
             return "Cash received: give any change and the receipt"
-        return f"{method} approved: hand over the receipt"
-    if status is PaymentStatus.DECLINED:
-        return f"{method} declined: ask for another payment method"
-    if status is PaymentStatus.PARTIALLY_APPROVED:
-        return f"{method} approved for part of the amount: " + _remaining(payment)
-    if status is PaymentStatus.TIMED_OUT:
+        return f"{label} approved: hand over the receipt"
+    if status == PaymentStatus.DECLINED:
+        return f"{label} declined: ask for another payment method"
+    if status == PaymentStatus.PARTIALLY_APPROVED:
+        return f"{label} approved for part of the amount: " + remaining
+    if status == PaymentStatus.TIMED_OUT:
         return f"No answer from {device}: do not charge again; checking whether the payment went through"
-    if status is PaymentStatus.UNKNOWN:
+    if status == PaymentStatus.UNKNOWN:
         return (f"Payment status unknown: do not charge again; the sale stays pending until {device} "
                 "confirms it (a supervisor can re-check)")
+    if status == SettlementStatus.FAILED:
+        return f"The {label.lower()} payment did not go through and nothing was charged: take another payment method"
+    if status == SettlementStatus.EXPIRED:
+        return "The payment request expired unpaid: take another payment method"
+    if status == SettlementStatus.REFUNDED:
+        return f"Refunded to the original {label.lower()} tender"
     return "Payment reversed: the customer was not charged for it"
 
 
-def _remaining(payment: Payment) -> str:
-    taken = format_cents(payment.approved_cents, payment.currency)
-    rest = format_cents(payment.amount_cents - payment.approved_cents, payment.currency)
+def _remaining(amount_cents: int, approved_cents: int, currency: str) -> str:
+    taken = format_cents(approved_cents, currency)
+    rest = format_cents(amount_cents - approved_cents, currency)
     return f"{taken} taken, collect the remaining {rest} with another payment method"
 
 

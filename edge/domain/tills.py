@@ -115,6 +115,13 @@ class DrawerSession:
     def expected_cash_cents(self) -> int:
         return sum(m.signed_cents for m in self.movements)
 
+    def totals_by_kind(self) -> dict[str, int]:
+        """Signed cents per kind of movement present (pay-outs and refunds negative)."""
+        totals: dict[str, int] = {}
+        for m in self.movements:
+            totals[m.kind.value] = totals.get(m.kind.value, 0) + m.signed_cents
+        return totals
+
     def _total(self, kind: CashMovementKind) -> int:
         return sum(m.amount_cents for m in self.movements if m.kind is kind)
 
@@ -183,7 +190,7 @@ class DrawerSession:
             listing = ", ".join(f"lane {lane}: {count}" for lane, count in waiting.items())
             raise UnsyncedSales(
                 f"cannot close the day: lanes still hold unsynced offline sales ({listing}); "
-                "reconnect them and let them sync first",
+                "reconnect them and let them sync first", code="unsynced-lane-queues",
                 errors=[{"field": f"lanes.{lane}", "message": f"{count} queued sales"} for lane, count in waiting.items()])
         report = self._report(ReportKind.Z, counted_cash_cents, at)
         self.closed_at = at

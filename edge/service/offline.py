@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edge.domain import checkout as rules
 from edge.domain.errors import DomainError
+from edge.domain.offline import OfflineVerdict
 from edge.service import orders as order_cases
 from edge.service.ports import UnitOfWork
 
@@ -27,7 +27,7 @@ def replay_sale(uow: UnitOfWork, sale: dict[str, Any]) -> dict[str, Any]:
     stored = idem.find(scope)
     if stored is not None:
         previous = json.loads(stored["response_body"])
-        return previous | {"verdict": rules.DUPLICATE}
+        return previous | {"verdict": OfflineVerdict.DUPLICATE.value}
     cmd = {k: sale.get(k) for k in ("lane_id", "lines", "tenders", "discount_cents", "offline_created_at")}
     view = order_cases.create_order(uow, cmd, offline=True)
     result = {"idempotency_key": sale["idempotency_key"], "verdict": view["verdict"], "order_id": view["id"],

@@ -9,14 +9,28 @@ payment rows are committed before any terminal or provider is called (see `payme
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
 
-from edge.domain import checkout as rules
 from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
+from edge.domain.money import Rounding
+from edge.domain.offline import OfflineJudgement, OfflineLine, judge_offline_order
+from edge.domain.orders import DiscountPolicy, Order, OrderStatus, require_transition
+from edge.domain.orders import stock_units as units_of
+from edge.domain.pricing import (
+    LineItem,
+    OrderDiscount,
+    PricedLine,
+    PricedOrder,
+    PricingRules,
+    TaxCategory,
+    price_order,
+)
+from edge.domain.returns import ReturnPolicy
+from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.ports import UnitOfWork
 
@@ -25,9 +39,9 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
 
 class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
     reservation_ttl_s: int = 900
-    discount_override_bp: int = 2000  # discounts over 20 % of the gross need a supervisor
-    rounding: str = "half_up"
-    returns: rules.ReturnPolicy = rules.ReturnPolicy()
+    rounding: Rounding = Rounding.HALF_UP
+    discounts: DiscountPolicy = DiscountPolicy()  # over 20 % of a line or the order: a supervisor
+    returns: ReturnPolicy = ReturnPolicy(override_over_cents=20_000)
 
 
 POLICY = SalesPolicy()
@@ -47,15 +61,19 @@ def _reference(line: dict[str, Any]) -> tuple[str, str]:
 
 
 def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discount_cents: int,
-                honour_lane_prices: bool, policy: SalesPolicy = POLICY) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Resolve, price and tax the lines. Returns (lines, products by id)."""
+                honour_lane_prices: bool, policy: SalesPolicy = POLICY
+                ) -> tuple[PricedOrder, list[dict[str, Any]], dict[str, Any]]:
+    """Resolve the lines and price them with the domain. Returns (priced, line rows, products by id)."""
     if not lines_in:
         raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
     refs = [_reference(ln) for ln in lines_in]
     catalog = uow.repo("sale_products")
     found = catalog.resolve(ids=[v for k, v in refs if k == "product_id"], skus=[v for k, v in refs if k == "sku"],
                             barcodes=[v for k, v in refs if k == "barcode"])
-    errors, products, specs = [], {}, []
+    errors: list[dict[str, str]] = []
+    products: dict[str, Any] = {}
+    catalog_prices: dict[str, int] = {}
+    items: list[LineItem] = []
     overrides = uow.repo("catalog").active_overrides(list({p["id"] for p in found.values()}), uow.now)
     rates = catalog.tax_rates()
     for i, (ref, ln) in enumerate(zip(refs, lines_in, strict=True)):
@@ -78,36 +96,61 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         catalog_price = overrides.get(product["id"], product["price_cents"])
         lane_price = ln.get("unit_price_cents")
         price = lane_price if honour_lane_prices and isinstance(lane_price, int) and lane_price >= 0 else catalog_price
-        rate, inclusive = rates.get(product["tax_category"], (0, False))
         discount = ln.get("discount_cents") or 0
         if not isinstance(discount, int) or discount < 0:
             errors.append({"field": f"lines[{i}].discount_cents", "message": "a whole number >= 0"})
             continue
         products[product["id"]] = product
-        specs.append({"product": product, "quantity": quantity, "weight_grams": weight, "unit_price_cents": price,
-                      "catalog_price_cents": catalog_price, "discount_cents": discount, "rate_bp": rate,
-                      "inclusive": inclusive})
+        catalog_prices[product["id"]] = catalog_price
+        items.append(LineItem(line_id=uuid7(), product_id=product["id"], sku=product["sku"], name=product["name"],
+                              unit_price_cents=price, tax_category=product["tax_category"], quantity=quantity,
+                              weight_grams=weight, discount_cents=discount))
     if errors:
         raise ValidationFailed("some lines are not valid", code="lines-invalid", errors=errors)
     if not isinstance(order_discount_cents, int) or order_discount_cents < 0:
         raise ValidationFailed("discount_cents must be >= 0", errors=[{"field": "discount_cents", "message": ">= 0"}])
-    priced = rules.price_lines(specs, order_discount_cents, policy.rounding)
-    lines = []
-    for n, (spec, p) in enumerate(zip(specs, priced, strict=True), start=1):
-        product = spec["product"]
-        lines.append({"id": uuid7(), "line_no": n, "product_id": product["id"], "sku": product["sku"],
-                      "name": product["name"], "quantity": spec["quantity"], "weight_grams": spec["weight_grams"],
-                      "unit_price_cents": spec["unit_price_cents"], "catalog_price_cents": spec["catalog_price_cents"],
-                      "discount_cents": p.discount_cents, "tax_category": product["tax_category"],
-                      "tax_rate_bp": spec["rate_bp"], "tax_inclusive": spec["inclusive"], "tax_cents": p.tax_cents,
-                      "total_cents": p.total_cents, "returned_quantity": 0, "_gross": p.gross_cents,
-                      "_net": p.net_cents})
-    return lines, products
+    # A category the store has not configured is taxed at 0 %, as before; the rates come from the store.
+    categories = {item.tax_category: TaxCategory(item.tax_category, *rates.get(item.tax_category, (0, False)))
+                  for item in items}
+    priced = price_order(items, PricingRules(categories, policy.rounding), OrderDiscount(cents=order_discount_cents))
+    lines = [line_row(n, p, catalog_prices[p.product_id]) for n, p in enumerate(priced.lines, start=1)]
+    return priced, lines, products
+
+
+def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> dict[str, Any]:
+    return {"id": p.line_id, "line_no": line_no, "product_id": p.product_id, "sku": p.sku, "name": p.name,
+            "quantity": p.quantity, "weight_grams": p.weight_grams, "unit_price_cents": p.unit_price_cents,
+            "catalog_price_cents": catalog_price_cents, "discount_cents": p.discount_cents,
+            "tax_category": p.tax_category, "tax_rate_bp": p.tax_rate_bps, "tax_inclusive": p.tax_inclusive,
+            "tax_cents": p.tax_cents, "total_cents": p.total_cents, "returned_quantity": 0}
+
+
+def order_from_rows(order: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
+    """The stored order as the domain aggregate, for rules that need its state (void, return).
+
+    Only the line discount total is stored, so it comes back as a line discount; no rule that
+    runs after the sale depends on how a discount was split."""
+    priced_lines = tuple(PricedLine(
+        line_id=ln["id"], product_id=ln["product_id"], sku=ln["sku"], name=ln["name"], quantity=ln["quantity"],
+        weight_grams=ln["weight_grams"], unit_price_cents=ln["unit_price_cents"], tax_category=ln["tax_category"],
+        tax_rate_bps=ln["tax_rate_bp"], tax_inclusive=ln["tax_inclusive"],
+        extended_cents=ln["total_cents"] - (0 if ln["tax_inclusive"] else ln["tax_cents"]) + ln["discount_cents"],
+        line_discount_cents=ln["discount_cents"], order_discount_cents=0,
+        net_cents=ln["total_cents"] - ln["tax_cents"], tax_cents=ln["tax_cents"], total_cents=ln["total_cents"],
+    ) for ln in lines)
+    priced = PricedOrder(lines=priced_lines, extended_cents=sum(ln.extended_cents for ln in priced_lines),
+                         discount_cents=order["discount_cents"], subtotal_cents=order["subtotal_cents"],
+                         tax_cents=order["tax_cents"], total_cents=order["total_cents"])
+    return Order(id=order["id"], number=order["number"], store_id=order["store_id"], lane_id=order["lane_id"],
+                 cashier_id=order["cashier_id"] or "", created_at=parse_iso(order["created_at"]),
+                 business_day=date.fromisoformat(order["business_day"]), priced=priced, currency=order["currency"],
+                 status=OrderStatus(order["status"]), paid_cents=order["paid_cents"],
+                 refunded_cents=order["refunded_cents"],
+                 returned_quantities={ln["id"]: ln["returned_quantity"] for ln in lines if ln["returned_quantity"]})
 
 
 def stock_units(line: dict[str, Any]) -> int:
-    """Weighed products are stocked in grams; everything else in units."""
-    return line["weight_grams"] if line["weight_grams"] is not None else line["quantity"]
+    return units_of(line["quantity"], line["weight_grams"])
 
 
 def _needs(lines: list[dict[str, Any]]) -> dict[str, int]:
@@ -127,18 +170,17 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     if not uow.repo("stores").lane_exists(loc, lane_id):
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
-    lines, products = build_lines(uow, cmd.get("lines") or [], order_discount_cents=cmd.get("discount_cents") or 0,
-                                  honour_lane_prices=offline, policy=policy)
-    gross = sum(ln["_gross"] for ln in lines)
-    discount = sum(ln["discount_cents"] for ln in lines)
-    if rules.discount_needs_override(gross, discount, policy.discount_override_bp) and not (
-            override_by or is_supervisor(actor.roles)):
-        raise OverrideRequired(f"a discount of {discount} cents on {gross} needs a supervisor override",
-                               code="discount-override-required")
-    total = sum(ln["total_cents"] for ln in lines)
+    priced, lines, products = build_lines(uow, cmd.get("lines") or [],
+                                          order_discount_cents=cmd.get("discount_cents") or 0,
+                                          honour_lane_prices=offline, policy=policy)
+    if policy.discounts.needs_override(priced) and not (override_by or is_supervisor(actor.roles)):
+        raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
+                               "supervisor override", code="discount-override-required")
+    total = priced.total_cents
     tenders = list(cmd.get("tenders") or [])
     credit = min(cmd.get("_credit_cents") or 0, total)  # an exchange's refund, spent on this sale
-    plan = rules.plan_tenders(total, credit, tenders) if tenders or credit else None
+    requests = tender_requests(tenders)
+    plan = plan_tenders(total, requests, already_paid_cents=credit) if requests or credit else None
 
     stock = uow.repo("stock")
     needs = _needs(lines)
@@ -154,22 +196,28 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     order_id = uuid7()
     orders = uow.repo("orders")
     number = f"{lane_id}-{orders.next_number(loc, lane_id):06d}"
-    immediate = plan is not None and not plan.electronic
-    status = rules.COMPLETED if immediate else (rules.PENDING if plan else rules.OPEN)
+    immediate = plan is not None and plan.completes_immediately
+    status = (OrderStatus.COMPLETED if immediate else OrderStatus.PENDING if plan else OrderStatus.OPEN).value
     order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,
              "currency": uow.repo("sale_products").currency(), "cashier_id": actor.user_id, "cashier": actor.username,
-             "subtotal_cents": sum(ln["_net"] for ln in lines), "discount_cents": discount,
-             "tax_cents": sum(ln["tax_cents"] for ln in lines), "total_cents": total,
-             "paid_cents": (plan.cash_cents + credit) if plan else 0, "change_due_cents": plan.change_due_cents if plan else 0,
+             "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
+             "tax_cents": priced.tax_cents, "total_cents": total,
+             "paid_cents": (plan.cash_kept_cents + credit) if plan else 0,
+             "change_due_cents": plan.change_due_cents if plan else 0,
              "refunded_cents": 0, "tender_methods": ",".join(sorted({t["method"] for t in tenders})),
              "business_day": uow.business_day, "created_at": uow.now, "updated_at": uow.now,
              "completed_at": uow.now if immediate else None, "voided_at": None, "void_reason": None,
              "offline_created_at": cmd.get("offline_created_at"), "verdict": None, "exchange_of": cmd.get("_exchange_of"),
              "override_by": override_by, "receipt_prints": 0}
+    judgement = None
     if offline:
-        variance = any(ln["unit_price_cents"] != ln["catalog_price_cents"] for ln in lines)
-        order["verdict"] = rules.offline_verdict(variance, bool(short))
-    stored_lines = [{k: v for k, v in ln.items() if not k.startswith("_")} | {"order_id": order_id} for ln in lines]
+        judgement = judge_offline_order(
+            [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
+                         lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines],
+            catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
+            available={pid: lv["on_hand"] - lv["reserved"] for pid, lv in levels.items()}, already_recorded=False)
+        order["verdict"] = judgement.verdict.value
+    stored_lines = [ln | {"order_id": order_id} for ln in lines]
     orders.insert(order, stored_lines)
 
     payments = []
@@ -177,14 +225,14 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
         if credit:
             payments.append(_payment(uow, order_id, "exchange_credit", credit, status="approved", approved=credit))
         if plan.cash_tendered_cents:
-            payments.append(_payment(uow, order_id, "cash", plan.cash_cents, status="approved",
-                                     approved=plan.cash_cents, tendered=plan.cash_tendered_cents,
+            payments.append(_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
+                                     approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
                                      change=plan.change_due_cents))
         for tender in plan.electronic:
-            payments.append(_payment(uow, order_id, tender["method"], tender["amount_cents"], status="created"))
+            payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created"))
         uow.repo("payments").insert_many(payments)
-        if plan.cash_cents:
-            record_drawer(uow, lane_id, "cash_sale", plan.cash_cents, ref=order_id)
+        if plan.cash_kept_cents:
+            record_drawer(uow, lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id)
 
     movements: list[dict[str, Any]] = []
     if immediate:
@@ -194,8 +242,8 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     else:
         reserve(uow, loc, "order", order_id, needs, products, levels, ttl_s=policy.reservation_ttl_s)
 
-    if offline:
-        _raise_offline_cases(uow, order, stored_lines, short, levels, products)
+    if judgement is not None:
+        _raise_offline_cases(uow, order, stored_lines, judgement, products)
     view = present(order, stored_lines, payments)
     uow.audit("order.created", "order", order_id, None, {"number": number, "status": status, "total_cents": total,
                                                           "lane_id": lane_id, "override_by": override_by})
@@ -214,7 +262,8 @@ def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status
             "amount_cents": amount, "approved_cents": approved, "tendered_cents": tendered, "change_cents": change,
             "original_payment_id": original, "return_id": return_id, "provider_ref": None, "auth_code": None,
             "card_brand": None, "card_last4": None, "entry_mode": None, "checkout_url": None,
-            "guidance": rules.guidance(status), "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
+            "guidance": cashier_guidance(status, method, amount_cents=amount, approved_cents=approved),
+            "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
 
 
 def new_payment(uow: UnitOfWork, order_id: str, method: str, amount: int, **kw: Any) -> dict[str, Any]:
@@ -263,8 +312,8 @@ def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) 
     return [{**r, "items": items}]
 
 
-def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]], short: dict[str, int],
-                         levels: dict[str, Any], products: dict[str, Any]) -> None:
+def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]],
+                         judgement: OfflineJudgement, products: dict[str, Any]) -> None:
     reviews = uow.repo("reviews")
     for ln in lines:
         if ln["unit_price_cents"] != ln["catalog_price_cents"]:
@@ -272,11 +321,11 @@ def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dic
                               f"{ln['sku']} sold offline at {ln['unit_price_cents']}, today {ln['catalog_price_cents']}",
                               {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
                                "catalog_cents": ln["catalog_price_cents"], "number": order["number"]})
-    for pid, qty in short.items():
-        lv = levels[pid]
-        reviews.open_case(uow, "stock_conflict", order["id"], pid,
-                          f"{products[pid]['sku']}: sold {qty} offline with {lv['on_hand'] - lv['reserved']} available",
-                          {"sku": products[pid]["sku"], "sold": qty, "available_before": lv["on_hand"] - lv["reserved"],
+    for conflict in judgement.stock_conflicts:
+        sku = products[conflict.product_id]["sku"]
+        reviews.open_case(uow, "stock_conflict", order["id"], conflict.product_id,
+                          f"{sku}: sold {conflict.quantity} offline with {conflict.available_before} available",
+                          {"sku": sku, "sold": conflict.quantity, "available_before": conflict.available_before,
                            "number": order["number"]})
 
 
@@ -292,22 +341,22 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     sale = [p for p in payments if p["kind"] == "sale"]
     paid = sum(p["approved_cents"] for p in sale if p["status"] in ("approved", "partially_approved"))
     lines = orders.lines(order_id)
-    if order["status"] != rules.PENDING or paid < order["total_cents"]:
+    if order["status"] != OrderStatus.PENDING or paid < order["total_cents"]:
         if order["paid_cents"] != paid:
             orders.update(order_id, {"paid_cents": paid, "updated_at": uow.now})
             order["paid_cents"] = paid
         return present(order, lines, payments)
-    rules.require_transition(order["status"], rules.COMPLETED)
-    if not orders.update(order_id, {"status": rules.COMPLETED, "paid_cents": paid, "completed_at": uow.now,
-                                    "updated_at": uow.now}, expect_status=rules.PENDING):
+    require_transition(order["status"], OrderStatus.COMPLETED, action="complete", number=order["number"])
+    if not orders.update(order_id, {"status": OrderStatus.COMPLETED.value, "paid_cents": paid, "completed_at": uow.now,
+                                    "updated_at": uow.now}, expect_status=OrderStatus.PENDING.value):
         raise Conflict("the order changed while it was being completed", code="order-changed")
     release_reservations(uow, order_id, "committed")
     movements = append_movements(uow, order["store_id"], [
         {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
         for ln in lines])
-    order.update(status=rules.COMPLETED, paid_cents=paid, completed_at=uow.now)
+    order.update(status=OrderStatus.COMPLETED.value, paid_cents=paid, completed_at=uow.now)
     view = present(order, lines, payments)
-    uow.audit("order.completed", "order", order_id, {"status": rules.PENDING}, {"status": rules.COMPLETED})
+    uow.audit("order.completed", "order", order_id, {"status": "PENDING"}, {"status": "COMPLETED"})
     uow.emit("order.completed", completed_payload(view, movements))
     return view
 

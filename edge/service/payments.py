@@ -19,8 +19,9 @@ from typing import Any
 
 import structlog
 
-from edge.domain import checkout as rules
 from edge.domain.errors import Conflict, NotFound
+from edge.domain.orders import OrderStatus
+from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
 from edge.service import orders as order_cases
 from edge.service.payment_ports import HostedCharge, HostedChargeProvider, PaymentTerminal, TerminalOutcome
 from edge.service.ports import Actor, UnitOfWork
@@ -44,28 +45,29 @@ def add_tenders(uow: UnitOfWork, order_id: str, tenders: list[dict[str, Any]]) -
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    if order["status"] not in (rules.OPEN, rules.PENDING):
+    if order["status"] not in (OrderStatus.OPEN, OrderStatus.PENDING):
         raise Conflict(f"an order that is {order['status']} takes no more tenders", code="illegal-transition")
     payments = uow.repo("payments").of_order(order_id)
     if any(p["status"] in IN_FLIGHT for p in payments):
         raise Conflict("a payment for this order is still in progress; wait for its outcome",
                        code="payment-in-progress")
     paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale")
-    plan = rules.plan_tenders(order["total_cents"], paid, tenders)
+    plan = plan_tenders(order["total_cents"], tender_requests(tenders), already_paid_cents=paid)
     new = []
     if plan.cash_tendered_cents:
-        new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_cents, status="approved",
-                                           approved=plan.cash_cents, tendered=plan.cash_tendered_cents,
+        new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
+                                           approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
                                            change=plan.change_due_cents))
-        order_cases.record_drawer(uow, order["lane_id"], "cash_sale", plan.cash_cents, ref=order_id)
+        order_cases.record_drawer(uow, order["lane_id"], "cash_sale", plan.cash_kept_cents, ref=order_id)
     for tender in plan.electronic:
-        new.append(order_cases.new_payment(uow, order_id, tender["method"], tender["amount_cents"], status="created"))
+        new.append(order_cases.new_payment(uow, order_id, tender.method.value, tender.amount_cents,
+                                           status="created"))
     uow.repo("payments").insert_many(new)
     methods = ",".join(sorted(set(filter(None, order["tender_methods"].split(","))) | {t["method"] for t in tenders}))
     values = {"tender_methods": methods, "change_due_cents": order["change_due_cents"] + plan.change_due_cents,
               "updated_at": uow.now}
-    if order["status"] == rules.OPEN:
-        values["status"] = rules.PENDING
+    if order["status"] == OrderStatus.OPEN:
+        values["status"] = OrderStatus.PENDING.value
     orders.update(order_id, values)
     uow.audit("order.tendered", "order", order_id, None, {"tenders": tenders})
     return order_cases.complete_if_paid(uow, order_id)
@@ -80,12 +82,12 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
         raise NotFound("no such payment", code="payment-not-found")
     if payment["status"] not in IN_FLIGHT or payment["status"] == status:
         return payment
-    values = {"status": status, "guidance": rules.guidance(status), "updated_at": uow.now,
-              "attempts": payment["attempts"] + 1, **details}
+    values = {"status": status, "updated_at": uow.now, "attempts": payment["attempts"] + 1, **details}
     if status == "approved" and payment["kind"] == "sale" and "approved_cents" not in details:
         values["approved_cents"] = payment["amount_cents"]
     if status == "refunded" and "approved_cents" not in details:
         values["approved_cents"] = payment["amount_cents"]
+    values["guidance"] = guidance(payment, status, values.get("approved_cents", payment["approved_cents"]))
     if not repo.update(payment_id, values, expect_status=IN_FLIGHT):
         return payment
     after = {**payment, **values}
@@ -99,7 +101,7 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
     elif payment["kind"] == "refund" and status == "refunded" and payment["original_payment_id"]:
         original = repo.get(payment["original_payment_id"])
         if original is not None and details.get("provider_ref") == "void":
-            repo.update(original["id"], {"status": "reversed", "guidance": rules.guidance("reversed"),
+            repo.update(original["id"], {"status": "reversed", "guidance": guidance(original, "reversed"),
                                          "updated_at": uow.now})
     elif payment["kind"] == "refund" and status == "failed":
         uow.repo("reviews").open_case(uow, "payment_unresolved", payment["order_id"], None,
@@ -107,6 +109,11 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
                                       {"payment_id": payment_id, "method": payment["method"],
                                        "amount_cents": payment["amount_cents"]})
     return after
+
+
+def guidance(payment: dict[str, Any], status: str, approved_cents: int | None = None) -> str:
+    return cashier_guidance(status, payment["method"], amount_cents=payment["amount_cents"],
+                            approved_cents=payment["approved_cents"] if approved_cents is None else approved_cents)
 
 
 def terminal_details(outcome: TerminalOutcome) -> dict[str, Any]:
@@ -132,7 +139,7 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
         repo = uow.repo("payments")
         payment = repo.get(payment_id)
         if payment and payment["status"] == "created":
-            repo.update(payment_id, {"status": "awaiting", "guidance": rules.guidance("awaiting"),
+            repo.update(payment_id, {"status": "awaiting", "guidance": guidance(payment, "awaiting"),
                                      "updated_at": uow.now, **details})
             uow.audit("payment.awaiting", "payment", payment_id, {"status": "created"}, {"status": "awaiting"})
             return {**payment, "status": "awaiting", **details}

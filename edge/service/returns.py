@@ -8,14 +8,32 @@ return and a new sale in one transaction: the refund is credited to the new sale
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from edge.domain import checkout as rules
-from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
+from edge.domain.errors import Conflict, NotFound, OverrideRequired, ReturnExceedsSold, ValidationFailed
 from edge.domain.ids import parse_iso, uuid7
+from edge.domain.orders import Approval, OrderStatus, require_transition
+from edge.domain.returns import Disposition, ReturnRequest, apply_return, plan_return
 from edge.service import orders as order_cases
+from edge.service import payments as payment_cases
 from edge.service.inventory import append_movements
 from edge.service.ports import UnitOfWork
+
+
+def _return_requests(wanted: list[dict[str, Any]]) -> list[ReturnRequest]:
+    problems = []
+    for i, item in enumerate(wanted):
+        if not isinstance(item.get("line_id"), str):
+            problems.append({"field": f"lines[{i}].line_id", "message": "the id of a line of this order"})
+        quantity = item.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            problems.append({"field": f"lines[{i}].quantity", "message": "a whole number, 1 or more"})
+    if problems:
+        raise ReturnExceedsSold("the return does not match what was sold", errors=problems)
+    # restock defaults to True on the wire: the cashier unticks it for an item that cannot go back.
+    return [ReturnRequest(line_id=item["line_id"], quantity=item["quantity"], restock=bool(item.get("restock", True)))
+            for item in wanted]
 
 
 def _order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
@@ -23,6 +41,16 @@ def _order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     if order is None:
         raise NotFound("no such order", code="order-not-found")
     return order
+
+
+def _approval(uow: UnitOfWork, override_by: str | None, *, system: bool = False) -> Approval:
+    """Who consents: a supervisor whose PIN or token the route checked, the actor's own roles,
+    or the system itself (an abandoned order expiring)."""
+    if system:
+        return Approval(approver_id="system", roles=frozenset({"supervisor"}))
+    if override_by:
+        return Approval(approver_id=override_by, roles=frozenset({"supervisor"}))
+    return Approval(approver_id=uow.actor.user_id or uow.actor.username, roles=frozenset(uow.actor.roles))
 
 
 def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: bool,
@@ -69,32 +97,34 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
         raise ValidationFailed("a void needs a reason", errors=[{"field": "reason", "message": "required"}])
     orders = uow.repo("orders")
     order = _order(uow, order_id)
-    rules.require_transition(order["status"], rules.VOIDED)
+    lines = orders.lines(order_id)
+    aggregate = order_cases.order_from_rows(order, lines)
     payments = uow.repo("payments").of_order(order_id)
     if any(p["status"] in ("created", "timed_out") for p in payments):
+        require_transition(order["status"], OrderStatus.VOIDED, action="void", number=order["number"])
         raise Conflict("a payment for this order is still in progress; wait for its outcome before voiding",
                        code="payment-in-progress")
-    if order["status"] == rules.COMPLETED and order["business_day"] != uow.business_day:
-        raise Conflict("only same-day orders can be voided; take a return instead", code="void-not-same-day")
+    aggregate.void(reason=reason, approval=_approval(uow, override_by, system=system), at=parse_iso(uow.now),
+                   today=date.fromisoformat(uow.business_day))
     for p in payments:
         if p["status"] == "awaiting":  # the crypto checkout is abandoned
-            uow.repo("payments").update(p["id"], {"status": "expired", "guidance": rules.guidance("expired"),
-                                                  "updated_at": uow.now})
+            uow.repo("payments").update(p["id"], {"status": "expired", "updated_at": uow.now,
+                                                  "guidance": payment_cases.guidance(p, "expired")})
     movements: list[dict[str, Any]] = []
-    if order["status"] == rules.COMPLETED:
+    if order["status"] == OrderStatus.COMPLETED:
         movements = append_movements(uow, order["store_id"], [
             {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "void", "delta": order_cases.stock_units(ln),
-             "ref": order_id, "reason": reason} for ln in orders.lines(order_id)])
+             "ref": order_id, "reason": reason} for ln in lines])
     else:
         order_cases.release_reservations(uow, order_id, "released")
     paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale"
                and p["status"] in ("approved", "partially_approved"))
     refunds = _refund_rows(uow, order, paid, void=True) if paid else []
-    orders.update(order_id, {"status": rules.VOIDED, "voided_at": uow.now, "void_reason": reason,
+    orders.update(order_id, {"status": aggregate.status.value, "voided_at": uow.now, "void_reason": reason,
                              "override_by": override_by or order["override_by"], "updated_at": uow.now,
                              "refunded_cents": paid})
     uow.audit("order.voided", "order", order_id, {"status": order["status"]},
-              {"status": rules.VOIDED, "reason": reason, "override_by": override_by})
+              {"status": aggregate.status.value, "reason": reason, "override_by": override_by})
     uow.emit("order.voided", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
                               "reason": reason, "movements": movements,
                               "refunds": [{"payment_id": r["id"], "method": r["method"],
@@ -108,50 +138,42 @@ def create_return(uow: UnitOfWork, order_id: str, cmd: dict[str, Any], *, overri
     """cmd: {lines:[{line_id, quantity, restock?}], reason, exchange?: {lines, tenders}}."""
     orders = uow.repo("orders")
     order = _order(uow, order_id)
-    if order["status"] not in (rules.COMPLETED, rules.PARTIALLY_REFUNDED):
-        raise Conflict(f"an order that is {order['status']} cannot take a return", code="illegal-transition")
+    # Checked before the quantities, so a fully returned order answers 409 rather than 422.
+    require_transition(order["status"], OrderStatus.PARTIALLY_REFUNDED, action="return items of",
+                       number=order["number"])
     reason = (cmd.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("a return needs a reason", errors=[{"field": "reason", "message": "required"}])
-    lines = {ln["id"]: ln for ln in orders.lines(order_id)}
     wanted = cmd.get("lines") or []
     if not wanted:
         raise ValidationFailed("a return needs lines", errors=[{"field": "lines", "message": "empty"}])
-    rules.check_return_quantities(lines, wanted)
-    supervisor = override_by or order_cases.is_supervisor(uow.actor.roles)
-    returns_policy = policy.returns
-    age_days = (parse_iso(uow.now) - parse_iso(order["completed_at"] or order["created_at"])).days
-    if age_days > returns_policy.window_days and not (supervisor and returns_policy.override_after_window):
-        raise OverrideRequired(f"the order is {age_days} days old; returns are accepted for "
-                               f"{returns_policy.window_days} days without a manager", code="return-window-passed")
-
+    requests = _return_requests(wanted)
+    line_rows = orders.lines(order_id)
+    lines = {ln["id"]: ln for ln in line_rows}
+    aggregate = order_cases.order_from_rows(order, line_rows)
+    if any(r.line_id not in lines for r in requests):
+        raise ReturnExceedsSold("the return names a line that is not on this order", errors=[
+            {"field": f"lines[{i}].line_id", "message": "not a line of this order"}
+            for i, r in enumerate(requests) if r.line_id not in lines])
     return_id = uuid7()
-    return_lines, restock_rows, refund, fee = [], [], 0, 0
-    write_off = reason in returns_policy.write_off_reasons
-    for item in wanted:
-        line = dict(lines[item["line_id"]])
-        amount = rules.line_refund(line, item["quantity"])
-        restock = bool(item.get("restock", True)) and not write_off
-        if restock:
-            fee += rules.restocking_fee(amount, returns_policy, policy.rounding)
-            units = item["quantity"] if line["weight_grams"] is None else line["weight_grams"]
-            restock_rows.append({"product_id": line["product_id"], "sku": line["sku"], "kind": "return",
-                                 "delta": units, "ref": return_id, "reason": reason})
-        refund += amount
-        lines[item["line_id"]]["returned_quantity"] += item["quantity"]
-        return_lines.append({"id": uuid7(), "return_id": return_id, "order_line_id": line["id"],
-                             "quantity": item["quantity"], "restock": restock, "refund_cents": amount})
-    refund_net = refund - fee
-    if refund_net > returns_policy.override_over_cents and not supervisor:
-        raise OverrideRequired(f"a refund of {refund_net} cents needs a manager", code="return-override-required")
+    plan = plan_return(aggregate, requests, policy.returns, return_id=return_id, now=parse_iso(uow.now),
+                       approval=_approval(uow, override_by), rounding=policy.rounding, reason=reason)
+    return_lines = [{"id": uuid7(), "return_id": return_id, "order_line_id": rl.line_id, "quantity": rl.quantity,
+                     "restock": rl.disposition is Disposition.RESTOCK, "refund_cents": rl.refund_cents}
+                    for rl in plan.lines]
+    restock_rows = [{"product_id": rl.product_id, "sku": rl.sku, "kind": "return",
+                     "delta": order_cases.stock_units({"quantity": rl.quantity,
+                                                       "weight_grams": lines[rl.line_id]["weight_grams"]}),
+                     "ref": return_id, "reason": reason} for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
+    refund_net, fee = plan.refund_cents, plan.fee_cents
 
     exchange_view = None
     credit = 0
     if cmd.get("exchange"):
         exchange = dict(cmd["exchange"])
-        exchange_lines, _ = order_cases.build_lines(uow, exchange.get("lines") or [], order_discount_cents=0,
+        exchange_priced, _, _ = order_cases.build_lines(uow, exchange.get("lines") or [], order_discount_cents=0,
                                                     honour_lane_prices=False, policy=policy)
-        credit = min(refund_net, sum(ln["total_cents"] for ln in exchange_lines))
+        credit = min(refund_net, exchange_priced.total_cents)
         exchange_view = order_cases.create_order(uow, {"lane_id": order["lane_id"], "lines": exchange["lines"],
                                                        "tenders": exchange.get("tenders") or [],
                                                        "_credit_cents": credit, "_exchange_of": return_id},
@@ -161,14 +183,13 @@ def create_return(uow: UnitOfWork, order_id: str, cmd: dict[str, Any], *, overri
                           "fee_cents": fee, "exchange_order_id": exchange_view["id"] if exchange_view else None,
                           "override_by": override_by, "actor": uow.actor.username, "created_at": uow.now},
                          return_lines)
-    for item in wanted:
-        orders.add_returned(item["line_id"], item["quantity"])
+    for line_id, quantity in plan.quantities.items():
+        orders.add_returned(line_id, quantity)
     movements = append_movements(uow, order["store_id"], restock_rows) if restock_rows else []
     refunds = _refund_rows(uow, order, refund_net - credit, void=False, return_id=return_id) \
         if refund_net - credit > 0 else []
-    fully = all(ln["returned_quantity"] >= ln["quantity"] for ln in lines.values())
-    status = rules.REFUNDED if fully else rules.PARTIALLY_REFUNDED
-    rules.require_transition(order["status"], status)
+    apply_return(aggregate, plan, at=parse_iso(uow.now))
+    status = aggregate.status.value
     orders.update(order_id, {"status": status, "refunded_cents": order["refunded_cents"] + refund_net,
                              "updated_at": uow.now})
     result = {"id": return_id, "order_id": order_id, "order_status": status, "reason": reason,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.domain import checkout as rules
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
-from edge.domain.ids import uuid7
+from edge.domain.ids import parse_iso, uuid7
+from edge.domain.tills import CashMovement, CashMovementKind, DrawerSession
 from edge.service.inventory import location
 from edge.service.ports import UnitOfWork
 
@@ -48,54 +48,61 @@ def _session(uow: UnitOfWork, session_id: str) -> dict[str, Any]:
     return session
 
 
+def _drawer(uow: UnitOfWork, session: dict[str, Any]) -> DrawerSession:
+    """The stored session as the domain's drawer; rows keep signed cents, the domain a kind and a size."""
+    return DrawerSession(
+        id=session["id"], drawer_id=session["lane_id"], store_id=session["store_id"], opened_by=session["opened_by"],
+        opened_at=parse_iso(session["opened_at"]),
+        movements=[CashMovement(kind=CashMovementKind(m["kind"]), amount_cents=abs(m["amount_cents"]),
+                                at=parse_iso(m["at"]), by=m["actor"] or "", reason=m["reason"] or "",
+                                ref=m["ref"] or "") for m in uow.repo("tills").movements(session["id"])],
+        closed_at=None if session["status"] == "open" else parse_iso(session.get("closed_at") or session["opened_at"]))
+
+
 def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str) -> dict[str, Any]:
     if kind not in ("pay_in", "pay_out"):
         raise ValidationFailed("kind is pay_in or pay_out", errors=[{"field": "kind", "message": "pay_in|pay_out"}])
-    if not reason:
-        raise ValidationFailed("a pay-in or pay-out needs a reason", errors=[{"field": "reason", "message": "required"}])
     amount = _positive(amount_cents, "amount_cents")
     session = _session(uow, session_id)
-    if session["status"] != "open":
-        raise Conflict("the drawer session is closed", code="till-closed")
-    movement = {"id": uuid7(), "session_id": session_id, "kind": kind,
-                "amount_cents": amount if kind == "pay_in" else -amount, "reason": reason, "ref": None,
-                "actor": uow.actor.username, "at": uow.now}
+    drawer = _drawer(uow, session)
+    take = drawer.pay_in if kind == "pay_in" else drawer.pay_out
+    moved = take(amount, reason=reason or "", by=uow.actor.username, at=parse_iso(uow.now))
+    movement = {"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": moved.signed_cents,
+                "reason": moved.reason, "ref": None, "actor": uow.actor.username, "at": uow.now}
     uow.repo("tills").add_movement(movement)
     uow.audit(f"till.{kind}", "till", session_id, None, movement)
     uow.emit(f"till.{kind}", movement | {"lane_id": session["lane_id"]})
     return movement
 
 
-def report(uow: UnitOfWork, session_id: str, kind: str = "X", counted_cents: int | None = None) -> dict[str, Any]:
-    session = _session(uow, session_id)
-    movements = uow.repo("tills").movements(session_id)
-    expected = rules.expected_cash(movements)
-    out = {"kind": kind, "session_id": session_id, "lane_id": session["lane_id"], "status": session["status"],
+def _present(session: dict[str, Any], drawer: DrawerSession, kind: str, counted_cents: int | None) -> dict[str, Any]:
+    expected = drawer.expected_cash_cents
+    out = {"kind": kind, "session_id": session["id"], "lane_id": session["lane_id"], "status": session["status"],
            "business_day": session["business_day"], "opened_by": session["opened_by"],
            "opened_at": session["opened_at"], "float_cents": session["float_cents"],
-           "totals": rules.till_summary(movements), "expected_cents": expected, "movements": len(movements)}
+           "totals": drawer.totals_by_kind(), "expected_cents": expected, "movements": len(drawer.movements)}
     if counted_cents is not None:
         out |= {"counted_cents": counted_cents, "variance_cents": counted_cents - expected}
     return out
+
+
+def report(uow: UnitOfWork, session_id: str, kind: str = "X", counted_cents: int | None = None) -> dict[str, Any]:
+    session = _session(uow, session_id)
+    return _present(session, _drawer(uow, session), kind, counted_cents)
 
 
 def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str, Any]:
     """The Z report: count the drawer, record the variance, close the session."""
     counted = _positive(counted_cents, "counted_cents")
     session = _session(uow, session_id)
-    if session["status"] != "open":
-        raise Conflict("the drawer session is already closed", code="till-closed")
-    unsynced = [q for q in uow.repo("tills").queues(session["store_id"]) if q["queued"] > 0]
-    if unsynced:
-        raise Conflict("lanes still hold sales queued offline: " + ", ".join(
-            f"lane {q['lane_id']} ({q['queued']})" for q in unsynced) + "; let them sync before the Z report",
-            code="unsynced-lane-queues", errors=[{"field": "lanes", "message": f"lane {q['lane_id']}: {q['queued']}"}
-                                                 for q in unsynced])
-    z = report(uow, session_id, "Z", counted)
+    drawer = _drawer(uow, session)
+    queued = {q["lane_id"]: q["queued"] for q in uow.repo("tills").queues(session["store_id"])}
+    closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
+    z = _present(session, drawer, "Z", counted)
     uow.repo("tills").update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,
                                                   "closed_at": uow.now, "counted_cents": counted,
-                                                  "expected_cents": z["expected_cents"],
-                                                  "variance_cents": z["variance_cents"], "z_report": z})
+                                                  "expected_cents": closed.expected_cash_cents,
+                                                  "variance_cents": closed.variance_cents, "z_report": z})
     z["status"] = "closed"
     uow.audit("till.closed", "till", session_id, {"status": "open"}, z)
     uow.emit("till.closed", z)

@@ -64,3 +64,11 @@ def test_a_replay_of_an_already_recorded_key_is_a_duplicate_whatever_its_lines_s
 def test_the_verdict_values_are_the_strings_the_lane_shows():
     assert [v.value for v in OfflineVerdict] == [
         "accepted", "accepted_with_price_variance", "accepted_with_stock_conflict", "duplicate"]
+
+
+def test_a_weighed_line_is_judged_in_grams_of_stock_and_priced_per_kg():
+    weighed = OfflineLine(product_id="cheese", quantity=1, weight_grams=1_250, lane_unit_price_cents=2_000)
+    judgement = judge([weighed], catalog={"cheese": 1_800}, stock={"cheese": 1_000})
+    assert judgement.verdict is OfflineVerdict.ACCEPTED_WITH_STOCK_CONFLICT
+    assert judgement.stock_conflicts[0].quantity == 1_250 and judgement.stock_conflicts[0].shortfall == 250
+    assert judgement.price_variances[0].variance_cents == 2_500 - 2_250

@@ -227,3 +227,18 @@ def test_returning_more_than_sold_on_the_aggregate_is_rejected_and_changes_nothi
         order.record_return(return_id="r1", quantities={"1": 3}, refund_cents=1500, at=NOW)
     assert caught.value.code == "return-exceeds-sold"
     assert order.status is OrderStatus.COMPLETED and order.returned_quantities == {}
+
+
+def test_a_weighed_line_takes_its_grams_off_the_shelf():
+    from edge.domain.orders import stock_units
+    assert stock_units(3, None) == 3
+    assert stock_units(1, 1_250) == 1_250
+
+
+def test_require_transition_names_both_states_in_a_409():
+    from edge.domain.orders import require_transition
+    require_transition("COMPLETED", OrderStatus.PARTIALLY_REFUNDED)
+    with pytest.raises(IllegalTransition) as caught:
+        require_transition("REFUNDED", "PARTIALLY_REFUNDED", action="return items of", number="S001-L1-000001")
+    assert caught.value.status == 409 and "REFUNDED -> PARTIALLY_REFUNDED" in caught.value.errors[0]["message"]
+    assert "order S001-L1-000001" in caught.value.detail

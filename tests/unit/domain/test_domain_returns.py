@@ -165,3 +165,10 @@ def test_an_exchange_is_a_return_plus_a_sale_and_only_the_difference_changes_han
     assert (dearer.customer_pays_cents, dearer.refund_due_cents) == (500, 0)
     cheaper = exchange_balance(p, 400)
     assert (cheaper.customer_pays_cents, cheaper.refund_due_cents) == (0, 600)
+
+
+def test_a_return_for_a_write_off_reason_never_goes_back_on_the_shelf():
+    p = plan_return(sold_order(), [ask(restock=True)], POLICY, return_id="r1", now=SOLD_AT, reason="Damaged")
+    assert [line.disposition for line in p.lines] == [Disposition.WRITE_OFF]
+    p = plan_return(sold_order(), [ask(restock=True)], POLICY, return_id="r1", now=SOLD_AT, reason="wrong size")
+    assert [line.disposition for line in p.lines] == [Disposition.RESTOCK]

@@ -81,7 +81,7 @@ def test_split_tender_over_three_methods_must_cover_exactly_what_is_due():
 def test_a_card_may_not_be_charged_more_than_is_due_since_a_card_gives_no_change():
     with pytest.raises(InsufficientTender) as caught:
         plan_tenders(1000, [TenderRequest(CARD, 1500)])
-    assert caught.value.code == "tender-over-balance"
+    assert caught.value.code == "tender-exceeds-due"
 
 
 def test_tenders_after_a_partial_payment_cover_only_the_balance():
@@ -319,3 +319,42 @@ def test_a_processor_reference_holding_a_card_number_is_refused():
     with pytest.raises(CardNumberRejected):
         p.approve(1000, at=NOW, processor_ref=VISA_TEST)
     assert p.status is S.SENT
+
+
+# -- tenders from the wire and guidance for stored payment rows --
+
+def test_wire_tenders_become_requests_and_bad_fields_are_named():
+    from edge.domain.tenders import tender_requests
+    assert tender_requests([{"method": "cash", "amount_cents": 500}]) == [TenderRequest(CASH, 500)]
+    with pytest.raises(ValidationFailed) as caught:
+        tender_requests([{"method": "cheque", "amount_cents": 5}, {"method": "card", "amount_cents": True},
+                         {"method": "cash", "amount_cents": 2.5}])
+    assert [e["field"] for e in caught.value.errors] == [
+        "tenders[0].method", "tenders[1].amount_cents", "tenders[2].amount_cents"]
+
+
+def test_a_short_tender_has_its_own_problem_type():
+    with pytest.raises(InsufficientTender) as caught:
+        plan_tenders(1000, [TenderRequest(CASH, 999)])
+    assert caught.value.code == "tender-insufficient"
+
+
+def test_a_plan_lists_its_electronic_tenders_and_the_cash_handed_over():
+    plan = plan_tenders(3000, [TenderRequest(CASH, 2000), TenderRequest(CARD, 1500)])
+    assert [t.method for t in plan.electronic] == [CARD]
+    assert plan.cash_tendered_cents == 2000 and plan.cash_kept_cents == 1500 and plan.change_due_cents == 500
+    assert not plan.completes_immediately
+
+
+def test_stored_rows_get_guidance_from_the_same_table_as_the_payment_aggregate():
+    from edge.domain.tenders import SettlementStatus, cashier_guidance
+    for status in S:
+        p = in_status(status)
+        assert cashier_guidance(p.status, p.method, amount_cents=p.amount_cents, approved_cents=p.approved_cents,
+                                recovered_outcome=p.recovered_outcome) == p.guidance
+    # A hosted charge that awaits the customer reads like a sent payment; the other endings are distinct.
+    assert cashier_guidance(SettlementStatus.AWAITING, CRYPTO) == guidance(S.SENT, CRYPTO)
+    endings = {cashier_guidance(s, CARD) for s in SettlementStatus if s is not SettlementStatus.AWAITING}
+    assert len(endings | {guidance(s) for s in S}) == len(S) + len(SettlementStatus) - 1
+    assert cashier_guidance("partially_approved", "card", amount_cents=1000, approved_cents=600) == guidance(
+        S.PARTIALLY_APPROVED)

@@ -92,3 +92,16 @@ def test_pay_ins_and_pay_outs_need_a_reason_and_a_positive_amount():
         drawer(-1)
     with pytest.raises(ValidationFailed):
         d.close(counted_cash_cents=-5, at=LATER, unsynced_by_lane={})
+
+
+def test_totals_by_kind_are_signed_so_they_add_up_to_the_expected_cash():
+    d = busy_drawer()
+    totals = d.totals_by_kind()
+    assert totals == {"float": 10_000, "cash_sale": 3_345, "pay_in": 5_000, "pay_out": -1_200, "cash_refund": -500}
+    assert sum(totals.values()) == d.expected_cash_cents
+
+
+def test_the_unsynced_lanes_refusal_has_a_stable_problem_type():
+    with pytest.raises(UnsyncedSales) as caught:
+        drawer().close(counted_cash_cents=10_000, at=LATER, unsynced_by_lane={"2": 1})
+    assert caught.value.code == "unsynced-lane-queues"
