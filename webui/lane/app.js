@@ -218,6 +218,10 @@ function askWeight(product) {
   $("weight-input").value = state.lastWeightGrams ?? "";
   dialog.showModal();
   $("weight-input").focus();
+  // A stable reading from the lane's scale fills the field; without a scale, the cashier types it.
+  get(`/api/v1/lanes/${encodeURIComponent(state.laneId)}/weight`)
+    .then((r) => { if (dialog.open && !$("weight-input").value) $("weight-input").value = String(r.weight_grams); })
+    .catch(() => {});
   return new Promise((resolve) => {
     dialog.onclose = () => {
       const grams = Number.parseInt($("weight-input").value, 10);

@@ -9,13 +9,18 @@ export function connectLaneEvents(laneId, onEvent, onState) {
   let socket = null;
   let stopped = false;
   let delay = 1000;
-  let since = Number(localStorage.getItem(`novapos.lane.${laneId}.seq`) || 0);
+  const seqKey = `novapos.lane.${laneId}.seq`;
+  const epochKey = `novapos.lane.${laneId}.epoch`;
+  let since = Number(localStorage.getItem(seqKey) || 0);
 
   function open() {
     const token = session.get()?.access_token;
     if (stopped || !token) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const url = `${scheme}://${location.host}/api/v1/lanes/${encodeURIComponent(laneId)}/events?since=${since}`;
+    // The epoch names the hub's numbering: after a hub restart the edge replays from 0 itself.
+    const epoch = localStorage.getItem(epochKey);
+    const query = new URLSearchParams({ since: String(since), ...(epoch ? { epoch } : {}) });
+    const url = `${scheme}://${location.host}/api/v1/lanes/${encodeURIComponent(laneId)}/events?${query}`;
     let opened = false;
     try {
       socket = new WebSocket(url, [`bearer.${token}`]);
@@ -27,9 +32,16 @@ export function connectLaneEvents(laneId, onEvent, onState) {
     socket.onmessage = (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch { return; }
+      if (event.type === "hello") {
+        if (event.epoch && event.epoch !== localStorage.getItem(epochKey)) {
+          localStorage.setItem(epochKey, event.epoch);
+          since = 0;
+        }
+        return;
+      }
       if (typeof event.seq === "number") {
         since = Math.max(since, event.seq);
-        localStorage.setItem(`novapos.lane.${laneId}.seq`, String(since));
+        localStorage.setItem(seqKey, String(since));
       }
       onEvent(event);
     };
