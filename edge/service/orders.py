@@ -75,7 +75,6 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
     catalog_prices: dict[str, int] = {}
     items: list[LineItem] = []
     overrides = uow.repo("catalog").active_overrides(list({p["id"] for p in found.values()}), uow.now)
-    rates = catalog.tax_rates()
     for i, (ref, ln) in enumerate(zip(refs, lines_in, strict=True)):
         product = found.get(ref)
         if product is None or not product["active"]:
@@ -109,9 +108,9 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         raise ValidationFailed("some lines are not valid", code="lines-invalid", errors=errors)
     if not isinstance(order_discount_cents, int) or order_discount_cents < 0:
         raise ValidationFailed("discount_cents must be >= 0", errors=[{"field": "discount_cents", "message": ">= 0"}])
-    # A category the store has not configured is taxed at 0 %, as before; the rates come from the store.
-    categories = {item.tax_category: TaxCategory(item.tax_category, *rates.get(item.tax_category, (0, False)))
-                  for item in items}
+    # A category the store has not configured is taxed at 0 %; the rates come with the products.
+    categories = {p["tax_category"]: TaxCategory(p["tax_category"], p["tax_rate_bp"] or 0, bool(p["tax_inclusive"]))
+                  for p in products.values()}
     priced = price_order(items, PricingRules(categories, policy.rounding), OrderDiscount(cents=order_discount_cents))
     lines = [line_row(n, p, catalog_prices[p.product_id]) for n, p in enumerate(priced.lines, start=1)]
     return priced, lines, products
@@ -167,7 +166,8 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     actor = uow.actor
     loc = location(uow)
     lane_id = str(cmd.get("lane_id") or actor.lane_id or "")
-    if not uow.repo("stores").lane_exists(loc, lane_id):
+    context = uow.repo("sale_products").checkout_context(loc, lane_id)
+    if not context["lane_exists"]:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
     priced, lines, products = build_lines(uow, cmd.get("lines") or [],
@@ -199,7 +199,7 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     immediate = plan is not None and plan.completes_immediately
     status = (OrderStatus.COMPLETED if immediate else OrderStatus.PENDING if plan else OrderStatus.OPEN).value
     order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,
-             "currency": uow.repo("sale_products").currency(), "cashier_id": actor.user_id, "cashier": actor.username,
+             "currency": context["currency"], "cashier_id": actor.user_id, "cashier": actor.username,
              "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
              "tax_cents": priced.tax_cents, "total_cents": total,
              "paid_cents": (plan.cash_kept_cents + credit) if plan else 0,
@@ -232,7 +232,8 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
             payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created"))
         uow.repo("payments").insert_many(payments)
         if plan.cash_kept_cents:
-            record_drawer(uow, lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id)
+            record_drawer(uow, lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
+                          session_id=context["till_session_id"])
 
     movements: list[dict[str, Any]] = []
     if immediate:
@@ -270,12 +271,19 @@ def new_payment(uow: UnitOfWork, order_id: str, method: str, amount: int, **kw: 
     return _payment(uow, order_id, method, amount, **kw)
 
 
-def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, ref: str | None) -> None:
-    """Cash into (+) or out of (-) the lane's open drawer session, if one is open."""
+LOOK_UP = "look-up"  # record_drawer: the caller has not read the lane's open session yet
+
+
+def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, ref: str | None, *,
+                  session_id: str | None = LOOK_UP) -> None:
+    """Cash into (+) or out of (-) the lane's open drawer session, if one is open (a caller that
+    already read the open session in this transaction passes its id, or None for no session)."""
     tills = uow.repo("tills")
-    session = tills.open_session(uow.actor.store_id, lane_id)
-    if session is not None:
-        tills.add_movement({"id": uuid7(), "session_id": session["id"], "kind": kind, "amount_cents": amount_cents,
+    if session_id == LOOK_UP:
+        session = tills.open_session(uow.actor.store_id, lane_id)
+        session_id = session["id"] if session is not None else None
+    if session_id is not None:
+        tills.add_movement({"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": amount_cents,
                             "reason": None, "ref": ref, "actor": uow.actor.username, "at": uow.now})
 
 

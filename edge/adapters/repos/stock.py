@@ -167,23 +167,44 @@ class SaleProductRepository:
         self.tenant_id = actor.tenant_id
 
     COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P.c.active, P.c.sold_by_weight,
-               P.c.low_stock_threshold)
+               P.c.low_stock_threshold, t.tax_categories.c.rate_bp.label("tax_rate_bp"),
+               t.tax_categories.c.inclusive.label("tax_inclusive"))
+
+    def _products(self) -> Any:
+        """Products with their tax category's rate, so pricing needs no second query."""
+        tc = t.tax_categories
+        return P.outerjoin(tc, and_(tc.c.tenant_id == P.c.tenant_id, tc.c.code == P.c.tax_category))
+
+    def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]:
+        """What a checkout needs to know about its store in one round trip: whether the lane
+        exists, the tenant's currency, and the lane's open drawer session (None if none)."""
+        lanes, tenants, ts = t.lanes, t.tenants, s.till_sessions
+        row = self.conn.execute(select(
+            select(lanes.c.id).where(lanes.c.tenant_id == self.tenant_id, lanes.c.store_id == store_id,
+                                     lanes.c.id == lane_id).scalar_subquery().label("lane"),
+            select(tenants.c.currency).where(tenants.c.id == self.tenant_id).scalar_subquery().label("currency"),
+            select(ts.c.id).where(ts.c.tenant_id == self.tenant_id, ts.c.store_id == store_id,
+                                  ts.c.lane_id == lane_id, ts.c.status == "open").limit(1)
+            .scalar_subquery().label("till_session_id"),
+        )).mappings().one()
+        return {"lane_exists": row["lane"] is not None, "currency": row["currency"] or "USD",
+                "till_session_id": row["till_session_id"]}
 
     def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
         """{("product_id"|"sku"|"barcode", value): product}; unknown references are absent."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
         if ids:
-            for r in self.conn.execute(select(*self.COLUMNS).where(P.c.tenant_id == self.tenant_id,
-                                                                    P.c.id.in_(set(ids)))).mappings():
+            for r in self.conn.execute(select(*self.COLUMNS).select_from(self._products()).where(
+                    P.c.tenant_id == self.tenant_id, P.c.id.in_(set(ids)))).mappings():
                 found[("product_id", r["id"])] = dict(r)
         if skus:
-            for r in self.conn.execute(select(*self.COLUMNS).where(P.c.tenant_id == self.tenant_id,
-                                                                    P.c.sku.in_(set(skus)))).mappings():
+            for r in self.conn.execute(select(*self.COLUMNS).select_from(self._products()).where(
+                    P.c.tenant_id == self.tenant_id, P.c.sku.in_(set(skus)))).mappings():
                 found[("sku", r["sku"])] = dict(r)
         if barcodes:
             b = t.product_barcodes
-            for r in self.conn.execute(select(b.c.barcode, *self.COLUMNS).join(b, and_(
-                    b.c.product_id == P.c.id, b.c.tenant_id == P.c.tenant_id)).where(
+            for r in self.conn.execute(select(b.c.barcode, *self.COLUMNS).select_from(self._products().join(b, and_(
+                    b.c.product_id == P.c.id, b.c.tenant_id == P.c.tenant_id))).where(
                     b.c.tenant_id == self.tenant_id, b.c.barcode.in_(set(barcodes)))).mappings():
                 row = dict(r)
                 found[("barcode", row.pop("barcode"))] = row
