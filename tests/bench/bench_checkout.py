@@ -105,7 +105,7 @@ def main() -> None:
             bare_r = asyncio.run(run_load("127.0.0.1", bare_port, bare_requests, concurrency=clients,
                                           duration_s=args.seconds))
             edge_r = asyncio.run(run_load("127.0.0.1", edge_port, edge_requests, concurrency=clients,
-                                          duration_s=args.seconds))
+                                          duration_s=args.seconds, distinct=True))
             print(row("bare", clients, bare_r))
             print(row("checkout", clients, edge_r))
             print(f"  checkout / bare at {clients} clients: {edge_r.rps / bare_r.rps:.0%}  (statuses {edge_r.statuses})")

@@ -50,8 +50,12 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def run_load(host: str, port: int, requests: list[bytes], *, concurrency: int, duration_s: float,
-                   warmup_s: float = 1.0) -> LoadResult:
-    """Send `requests` (raw HTTP/1.1 bytes, cycled) for `duration_s` after a warm-up."""
+                   warmup_s: float = 1.0, distinct: bool = False) -> LoadResult:
+    """Send `requests` (raw HTTP/1.1 bytes, cycled) for `duration_s` after a warm-up.
+
+    distinct=True gives each client its own slice (client n sends n, n+N, n+2N, ...), so no two
+    clients send the same request: needed when each request carries its own Idempotency-Key."""
+    step = concurrency if distinct else 1
     result = LoadResult()
     start = time.perf_counter()
     measure_from = start + warmup_s
@@ -66,7 +70,7 @@ async def run_load(host: str, port: int, requests: list[bytes], *, concurrency: 
                 if now >= stop_at:
                     return
                 writer.write(requests[i % len(requests)])
-                i += 1
+                i += step
                 try:
                     status = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):
