@@ -11,9 +11,10 @@ through `CloudDB.write` (writes) or `AsyncConnection.run_sync` (reads).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from cloud.schema import conflict_audit, conflicts, transfers
 
@@ -28,6 +29,17 @@ class InvalidTransition(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class Case:
+    """A case to raise: `key` dedups it against the open case with the same key."""
+
+    store_id: str | None
+    kind: str
+    key: str
+    summary: str
+    detail: dict[str, Any]
+
+
 def raise_case(
     conn: Connection,
     tenant_id: str,
@@ -39,39 +51,72 @@ def raise_case(
     detail: dict[str, Any],
     now: str,
 ) -> str:
-    existing = (
-        conn.execute(
-            select(conflicts.c.id).where(
+    return raise_cases(conn, tenant_id, [Case(store_id, kind, key, summary, detail)], now)[0]
+
+
+def raise_cases(conn: Connection, tenant_id: str, cases: list[Case], now: str) -> list[str]:
+    """Open or refresh many cases in three statements (ingest raises one per negative level)."""
+    if not cases:
+        return []
+    latest = {c.key: c for c in cases}  # the same key twice: the later reading wins
+    open_ids = {
+        r.dedup_key: r.id
+        for r in conn.execute(
+            select(conflicts.c.id, conflicts.c.dedup_key).where(
                 conflicts.c.tenant_id == tenant_id,
-                conflicts.c.dedup_key == key,
+                conflicts.c.dedup_key.in_(list(latest)),
                 conflicts.c.status != "resolved",
             )
         )
-    ).first()
-    if existing is not None:
+    }
+    refreshed = [
+        {"case_id": open_ids[k], "summary": c.summary, "detail": c.detail, "at": now}
+        for k, c in latest.items()
+        if k in open_ids
+    ]
+    if refreshed:
         conn.execute(
             update(conflicts)
-            .where(conflicts.c.id == existing.id)
-            .values(summary=summary, detail=detail, updated_at=now)
+            .where(conflicts.c.id == bindparam("case_id"))
+            .values(summary=bindparam("summary"), detail=bindparam("detail"), updated_at=bindparam("at")),
+            refreshed,
         )
-        return existing.id
-    case_id = str(uuid.uuid4())
-    conn.execute(
-        insert(conflicts).values(
-            id=case_id,
-            tenant_id=tenant_id,
-            store_id=store_id,
-            kind=kind,
-            dedup_key=key,
-            status="open",
-            summary=summary,
-            detail=detail,
-            created_at=now,
-            updated_at=now,
+    opened = {k: str(uuid.uuid4()) for k in latest if k not in open_ids}
+    if opened:
+        conn.execute(
+            insert(conflicts),
+            [
+                {
+                    "id": case_id,
+                    "tenant_id": tenant_id,
+                    "store_id": latest[k].store_id,
+                    "kind": latest[k].kind,
+                    "dedup_key": k,
+                    "status": "open",
+                    "summary": latest[k].summary,
+                    "detail": latest[k].detail,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for k, case_id in opened.items()
+            ],
         )
-    )
-    _audit(conn, tenant_id, case_id, now, "system", "raised", {"kind": kind, "summary": summary})
-    return case_id
+        conn.execute(
+            insert(conflict_audit),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "tenant_id": tenant_id,
+                    "conflict_id": case_id,
+                    "at": now,
+                    "actor": "system",
+                    "action": "raised",
+                    "detail": {"kind": latest[k].kind, "summary": latest[k].summary},
+                }
+                for k, case_id in opened.items()
+            ],
+        )
+    return [open_ids.get(c.key) or opened[c.key] for c in cases]
 
 
 def list_cases(

@@ -212,6 +212,7 @@ class IngestConsumer:
         stream: str = AGGREGATE_STREAM,
         ack_wait_s: float = 30.0,
         durable: str = INGEST_DURABLE,
+        top_up_s: float = 0.05,
     ):
         self.ingestor = ingestor
         self.js = js
@@ -220,6 +221,7 @@ class IngestConsumer:
         self.stream = stream
         self.durable = durable
         self.ack_wait_s = ack_wait_s
+        self.top_up_s = top_up_s
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
@@ -261,10 +263,16 @@ class IngestConsumer:
                 await asyncio.sleep(1.0)
 
     async def poll_once(self) -> int:
+        # Wait for the first message only, then take whatever else is already there. A single
+        # `fetch(batch)` on an empty consumer lingers until the batch is full or the timeout
+        # passes, which under a light load adds the whole timeout to every event's lag.
         try:
-            msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout_s)
+            msgs = await self._sub.fetch(1, timeout=self.fetch_timeout_s)
         except TimeoutError:
             return 0
+        if self.batch > 1:
+            with contextlib.suppress(TimeoutError):
+                msgs += await self._sub.fetch(self.batch - 1, timeout=self.top_up_s)
         envelopes, good = [], []
         for msg in msgs:
             try:

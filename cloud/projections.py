@@ -195,17 +195,17 @@ def _apply_levels(conn: Connection, tenant: str, movements: list[dict[str, Any]]
             for (location, sku), entry in deltas.items()
         ],
     )
-    for (location, sku), (on_hand, m) in negative.items():
-        conflicts.raise_case(
-            conn,
-            tenant,
-            m["store_id"],
+    cases = [
+        conflicts.Case(
+            store_id=m["store_id"],
             kind="negative_stock",
             key=f"negative_stock:{location}:{sku}",
             summary=f"{sku} at {location} is at {on_hand}",
             detail={"location_id": location, "sku": sku, "on_hand": on_hand, "movement_id": m["movement_id"]},
-            now=now,
         )
+        for (location, sku), (on_hand, m) in negative.items()
+    ]
+    conflicts.raise_cases(conn, tenant, cases, now)
 
 
 def _transfer(conn: Connection, tenant: str, m: dict[str, Any]) -> None:
