@@ -169,3 +169,10 @@ from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales  #
 ROUTE_MODULES.extend(SALES_ROUTE_MODULES)
 STARTUP_HOOKS.append(start_sales)
 SHUTDOWN_HOOKS.append(stop_sales)
+
+from edge.adapters.hardware import start_hardware, stop_hardware  # noqa: E402  (hardware, issue 4)
+from edge.api.routes import devices, lanes  # noqa: E402
+
+ROUTE_MODULES.extend([devices, lanes])
+STARTUP_HOOKS.insert(STARTUP_HOOKS.index(start_sales), start_hardware)  # before sales: it takes the hub's terminal
+SHUTDOWN_HOOKS.insert(SHUTDOWN_HOOKS.index(stop_sales), stop_hardware)  # runs after sales has stopped using it

@@ -71,6 +71,9 @@ class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     simulate: bool = False
     mdns: bool = True
     mdns_interfaces: list[str] = []
+    hub_config: str = ""  # embedded mode: the hub's TOML ([hardware] devices and lanes), as novapos-hardware reads
+    token: str = ""  # remote mode: the bearer token of the novapos-hardware service
+    card_terminal: Literal["auto", "hub", "simulated"] = "auto"  # auto: the hub's lane terminals, outside demo mode
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

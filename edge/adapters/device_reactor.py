@@ -1,0 +1,229 @@
+"""Device reactions to committed sales: print the receipt, open the drawer, show the total.
+
+The reactor tails the outbox, so a device acts only on a sale that has committed, and a
+printer, drawer or display can never slow down, block or fail a checkout. Its position is
+the outbox `seq` kept in `sync_state` ("device_reactor"), written after the reactions, so a
+crash in between repeats a reaction rather than losing it.
+
+Rules a cashier would expect:
+- a receipt that cannot print is journaled by the hub as failed (reprint from the jobs API),
+  the lane hears `printer_failed`, and a `device.alert` event records it for the store;
+- the drawer opens only for a sale with a cash tender;
+- an offline sale replayed later, or a sale older than `stale_after_s` (the box was down),
+  prints nothing and opens no drawer: the customer has long gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.sqlite import insert
+
+from edge.adapters import tables as t
+from edge.adapters.receipts_escpos import render_escpos
+from edge.domain.ids import iso
+from edge.service.ports import Actor
+from edge.service.receipts import E_RECEIPT_BASE, money
+from hardware.errors import HardwareError, UnknownLane
+
+log = structlog.get_logger()
+
+CURSOR = "device_reactor"
+REACTS_TO = ("order.completed",)
+FINAL_JOB_STATES = ("printed", "failed")
+
+
+class DeviceReactor:
+    def __init__(self, services: Any, hub: Any, *, poll_s: float = 0.1, stale_after_s: float = 300.0,
+                 batch: int = 100, follow_s: float = 60.0) -> None:
+        self.services = services
+        self.hub = hub
+        self.poll_s = poll_s
+        self.stale_after_s = stale_after_s
+        self.batch = batch
+        self.follow_s = follow_s  # how long to watch a receipt still queued when print_receipt returned
+        cfg = services.settings.store
+        self.actor = Actor.system(cfg.tenant_id, cfg.store_id, "device-reactor")
+        self.cursor: int | None = None
+        self._followers: set[asyncio.Task[None]] = set()
+
+    # --- the loop ---
+    async def run(self) -> None:
+        while True:
+            try:
+                handled = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a device hiccup must never stop later receipts
+                log.exception("device_reactor.failed")
+                handled = 0
+                await asyncio.sleep(1.0)
+            if not handled:
+                await asyncio.sleep(self.poll_s)
+
+    async def stop(self) -> None:
+        for task in list(self._followers):
+            task.cancel()
+        await asyncio.gather(*self._followers, return_exceptions=True)
+
+    async def step(self) -> int:
+        """One pass: react to the next committed events; returns how many it handled."""
+        db = self.services.db
+        if self.cursor is None:
+            self.cursor = await db.read(_load_cursor)
+            if self.cursor is None:  # first start: react from now on, never to the store's history
+                self.cursor = await db.read(_head)
+                await db.write(lambda c, seq=self.cursor: _save_cursor(c, seq))
+        head, rows = await db.read(lambda c, after=self.cursor: _events_after(c, after, self.batch))
+        if not rows:
+            if head > self.cursor:  # nothing for us in between: skip ahead
+                self.cursor = head
+                await db.write(lambda c, seq=head: _save_cursor(c, seq))
+            return 0
+        by_lane: dict[str, list[dict[str, Any]]] = {}
+        for _seq, envelope in rows:
+            payload = envelope.get("payload") or {}
+            if self._should_react(envelope, payload):
+                by_lane.setdefault(str(payload["lane_id"]), []).append(envelope)
+        # Lanes react side by side; within one lane, sales react in the order they completed.
+        await asyncio.gather(*(self._react_lane(lane, envelopes) for lane, envelopes in by_lane.items()))
+        last = rows[-1][0] if len(rows) == self.batch else max(head, rows[-1][0])
+        self.cursor = last
+        await self.services.db.write(lambda c, seq=last: _save_cursor(c, seq))
+        return len(rows)
+
+    def _should_react(self, envelope: dict[str, Any], payload: dict[str, Any]) -> bool:
+        if not payload.get("lane_id"):
+            return False
+        if payload.get("offline_created_at"):
+            log.info("device_reactor.skipped", reason="offline replay", order_id=payload.get("order_id"))
+            return False
+        try:
+            age = (datetime.now(UTC) - datetime.fromisoformat(envelope["occurred_at"])).total_seconds()
+        except (KeyError, TypeError, ValueError):
+            age = 0.0
+        if age > self.stale_after_s:
+            log.info("device_reactor.skipped", reason="stale", order_id=payload.get("order_id"), age_s=round(age))
+            return False
+        return True
+
+    # --- reactions ---
+    async def _react_lane(self, lane_id: str, envelopes: list[dict[str, Any]]) -> None:
+        kinds = await self._lane_kinds(lane_id)
+        for envelope in envelopes:
+            try:
+                await self.react(lane_id, envelope["payload"], kinds)
+            except Exception:  # one bad sale must not hold back the next one's receipt
+                log.exception("device_reactor.reaction_failed", lane_id=lane_id,
+                              order_id=envelope["payload"].get("order_id"))
+
+    async def react(self, lane_id: str, sale: dict[str, Any], kinds: set[str]) -> None:
+        order_id = sale["order_id"]
+        if "drawer" in kinds and any(t.get("method") == "cash" for t in sale.get("tenders", [])):
+            kicked = await self._device_call(self.hub.kick_drawer(lane_id))
+            if kicked is not None and not kicked.ok:
+                log.warning("drawer.kick_failed", lane_id=lane_id, order_id=order_id, detail=kicked.detail)
+        if "display" in kinds:
+            await self._device_call(self.hub.show_on_display(lane_id, *_display_lines(sale)))
+        if "printer" not in kinds:
+            return
+        data = render_escpos(await self.services.uow.read(self.actor, lambda u: receipt_view(u, order_id)))
+        job = await self.hub.print_receipt(lane_id, data, ref=order_id)
+        if job.status == "failed":
+            await self.raise_alert(lane_id, order_id, job)
+        elif job.status not in FINAL_JOB_STATES:  # the printer is slow: keep an eye on the job
+            task = asyncio.create_task(self._follow(lane_id, order_id, job.id))
+            self._followers.add(task)
+            task.add_done_callback(self._followers.discard)
+
+    async def raise_alert(self, lane_id: str, order_id: str, job: Any) -> None:
+        """The lane already heard `printer_failed` from the hub; this records the fact for the
+        store (admin pages, HQ) with what a manager needs to act on it."""
+        payload = {"kind": "printer_failed", "lane_id": lane_id, "order_id": order_id, "job_id": job.id,
+                   "device_id": job.printer_id, "reason": job.reason, "reprint": True}
+        await self.services.uow.run(self.actor, lambda u: u.emit("device.alert", payload))
+        log.warning("receipt.not_printed", lane_id=lane_id, order_id=order_id, job_id=job.id, reason=job.reason)
+
+    async def _follow(self, lane_id: str, order_id: str, job_id: str) -> None:
+        deadline = asyncio.get_running_loop().time() + self.follow_s
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(1.0)
+            with contextlib.suppress(HardwareError):
+                job = next((j for j in await self.hub.jobs(200) if j.id == job_id), None)
+                if job is None or job.status == "printed":
+                    return
+                if job.status == "failed":
+                    await self.raise_alert(lane_id, order_id, job)
+                    return
+
+    async def _lane_kinds(self, lane_id: str) -> set[str]:
+        try:
+            return {d.kind for d in await self.hub.devices() if d.lane_id == lane_id}
+        except HardwareError as err:  # remote hub down: try everything, the hub answers per device
+            log.warning("device_reactor.no_device_list", error=str(err))
+            return {"printer", "drawer", "display"}
+
+    @staticmethod
+    async def _device_call(call: Any) -> Any:
+        try:
+            return await call
+        except UnknownLane:
+            return None
+        except HardwareError as err:
+            log.warning("device_reactor.device_error", error=str(err))
+            return None
+
+
+def receipt_view(uow: Any, order_id: str) -> dict[str, Any]:
+    """The receipt as `edge.service.receipts.receipt_for` builds it, read-only.
+
+    The lane's printed receipt is the original. Counting it as a print (as `receipt_for`
+    does for an explicit print) is the better rule, but it would turn the first
+    `GET /orders/{id}/receipt` into a COPY; that decision belongs to the sales code.
+    """
+    from edge.service.orders import get_order
+
+    order = get_order(uow, order_id)
+    prints = uow.repo("orders").get(order_id)["receipt_prints"]
+    store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
+    return {"order": order, "copy": prints > 0, "store_name": store["name"],
+            "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
+
+
+def _display_lines(sale: dict[str, Any]) -> tuple[str, str]:
+    total = f"TOTAL {sale.get('currency', '')} {money(sale['total_cents'])}".strip()
+    change = sale.get("change_due_cents") or 0
+    return total, (f"CHANGE {money(change)}" if change else "Thank you!")
+
+
+# --- the cursor and the outbox, in SQL ---
+def _head(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM outbox").scalar() or 0)
+
+
+def _load_cursor(conn: Connection) -> int | None:
+    row = conn.execute(select(t.sync_state.c.value).where(t.sync_state.c.name == CURSOR)).first()
+    return int(row[0]["seq"]) if row is not None else None
+
+
+def _save_cursor(conn: Connection, seq: int) -> None:
+    now = iso(datetime.now(UTC))
+    conn.execute(insert(t.sync_state).values(name=CURSOR, value={"seq": seq}, updated_at=now)
+                 .on_conflict_do_update(index_elements=["name"], set_={"value": {"seq": seq}, "updated_at": now}))
+
+
+def _events_after(conn: Connection, after: int, limit: int) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
+    """The head and the next events we react to, from one snapshot: every seq up to that head
+    has committed (one writer), so skipping to it never jumps over a late commit."""
+    head = _head(conn)
+    marks = ",".join("?" * len(REACTS_TO))
+    rows = conn.exec_driver_sql(
+        f"SELECT seq, envelope FROM outbox WHERE seq > ? AND seq <= ? AND type IN ({marks}) "  # noqa: S608 (constant)
+        "ORDER BY seq LIMIT ?", (after, head, *REACTS_TO, limit)).all()
+    return head, [(seq, json.loads(envelope)) for seq, envelope in rows]
