@@ -14,6 +14,7 @@ from tests.webui.helpers import api, shot
 
 pytestmark = pytest.mark.slow
 
+BULK = 30_000
 ESPRESSO = "2000000000015"  # COF-0001 "Espresso beans 250g", 27.18 in the demo catalog
 
 
@@ -101,6 +102,39 @@ def test_search_list_renders_only_the_visible_rows(page: Any) -> None:
     page.locator("#results").evaluate("el => el.scrollTop = el.scrollHeight")
     expect(page.locator("#results .result").last).to_be_visible()
     assert page.locator("#results .result").count() < 40
+
+
+def test_a_large_catalog_searches_and_scrolls_with_only_visible_rows_rendered(page: Any) -> None:
+    # 30k keeps the suite quick; with 100k (BULK = 100_000) it passes the same way, the IndexedDB
+    # writes in the setup are what takes the time.
+    sign_in(page)  # creates the lane's IndexedDB; then the bulk products go into its cache
+    page.evaluate("""(count) => new Promise((resolve, reject) => {
+        const open = indexedDB.open("novapos-lane");
+        open.onsuccess = () => {
+            const tx = open.result.transaction("products", "readwrite");
+            const store = tx.objectStore("products");
+            for (let i = 0; i < count; i++) {
+                store.put({id: `bulk-${i}`, sku: `BULK-${i}`, name: `Bulk item ${i}`, barcodes: [`9${String(i).padStart(12, "0")}`],
+                           price_cents: 100 + (i % 900), tax_category: "standard", active: true, version: 0, sold_by_weight: false});
+            }
+            tx.oncomplete = () => { open.result.close(); resolve(); };
+            tx.onerror = () => reject(tx.error);
+        };
+        open.onerror = () => reject(open.error);
+    })""", BULK)
+    page.reload()  # the session survives a reload; the catalog now loads from IndexedDB
+    expect(page.locator("#catalog-status")).to_contain_text("catalog v")
+    expect(page.locator("#result-count")).to_have_text(f"{BULK + 200:,} products")
+    assert page.locator("#results .result").count() < 40
+    page.locator("#results").evaluate("el => el.scrollTop = el.scrollHeight / 2")
+    expect(page.locator("#results .result").first).to_contain_text("Bulk item")
+    assert page.locator("#results .result").count() < 40
+    page.keyboard.press("F2")
+    page.locator("#search-input").fill(f"bulk item {BULK - 1}")
+    expect(page.locator("#result-count")).to_have_text("1 product")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cart-lines li")).to_contain_text(f"Bulk item {BULK - 1}")
+    shot(page, "lane-large-catalog")
 
 
 def test_offline_sale_is_queued_then_replayed_once_and_accepted(page: Any, web_server: EdgeServer) -> None:

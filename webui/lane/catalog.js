@@ -36,7 +36,8 @@ export class Catalog {
   }
 
   rebuild() {
-    this.list = [...this.byId.values()].filter((p) => p.active).sort((a, b) => a.name.localeCompare(b.name));
+    const collator = new Intl.Collator(undefined, { numeric: true }); // far faster than localeCompare on 100k
+    this.list = [...this.byId.values()].filter((p) => p.active).sort((a, b) => collator.compare(a.name, b.name));
   }
 
   /** Fetch what changed since the cached version; returns how many products changed. */
