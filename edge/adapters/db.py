@@ -194,11 +194,17 @@ class Database:
 
         It runs without BEGIN/COMMIT, since a single SELECT already sees one consistent snapshot.
         """
-        if self._loop_conn is None:
-            self._loop_conn = self._reader_engine.connect()
-            self._loop_conn.info["single_statement"] = True
-        with self._loop_conn.begin():
-            return fn(self._loop_conn)
+        conn = self._loop_conn
+        if conn is None:
+            conn = self._loop_conn = self._reader_engine.connect()
+            conn.info["single_statement"] = True
+        try:
+            return fn(conn)
+        finally:
+            # A Core statement autobegins SQLAlchemy's bookkeeping transaction (no BEGIN reaches
+            # SQLite, see make_engine); end it here. A lookup on the driver connection skips both.
+            if conn.in_transaction():
+                conn.rollback()
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self._reader_engine.connect() as conn, conn.begin():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -48,11 +48,24 @@ class SqlUnitOfWork:
     def __init__(self, conn: Connection, actor: Actor, *, timezone: str = "UTC", day_start_hour: int = 0):
         self.conn = conn
         self.actor = actor
-        self._instant = utc_now()
-        self.now = iso(self._instant)
-        self.business_day = business_day(self._instant, timezone, day_start_hour)
+        self._timezone = timezone
+        self._day_start_hour = day_start_hour
         self._repos: dict[str, Any] = {}
         self.events: list[str] = []
+
+    # The clock is read on first use, once per unit of work: a barcode lookup needs `now` for the
+    # price in force but never the business day, and most reads need neither.
+    @cached_property
+    def _instant(self) -> datetime:
+        return utc_now()
+
+    @cached_property
+    def now(self) -> str:
+        return iso(self._instant)
+
+    @cached_property
+    def business_day(self) -> str:
+        return business_day(self._instant, self._timezone, self._day_start_hour)
 
     def repo(self, name: str) -> Any:
         found = self._repos.get(name)
