@@ -134,7 +134,11 @@ class DeviceReactor:
         if "printer" not in kinds:
             return
         data = render_escpos(await self.services.uow.read(self.actor, lambda u: receipt_view(u, order_id)))
-        job = await self.hub.print_receipt(lane_id, data, ref=order_id)
+        try:
+            job = await self.hub.print_receipt(lane_id, data, ref=order_id)
+        except HardwareError as err:  # a remote hub that is down journals nothing: say so all the same
+            await self.raise_alert(lane_id, order_id, None, reason=f"hub unreachable: {err}")
+            return
         if job.status == "failed":
             await self.raise_alert(lane_id, order_id, job)
         elif job.status not in FINAL_JOB_STATES:  # the printer is slow: keep an eye on the job
@@ -142,13 +146,17 @@ class DeviceReactor:
             self._followers.add(task)
             task.add_done_callback(self._followers.discard)
 
-    async def raise_alert(self, lane_id: str, order_id: str, job: Any) -> None:
+    async def raise_alert(self, lane_id: str, order_id: str, job: Any, reason: str = "") -> None:
         """The lane already heard `printer_failed` from the hub; this records the fact for the
-        store (admin pages, HQ) with what a manager needs to act on it."""
-        payload = {"kind": "printer_failed", "lane_id": lane_id, "order_id": order_id, "job_id": job.id,
-                   "device_id": job.printer_id, "reason": job.reason, "reprint": True}
+        store (admin pages, HQ) with what a manager needs to act on it. Without a journaled
+        job there is nothing to reprint from the hub, but the order's receipt can still be
+        printed or sent from `GET /api/v1/orders/{id}/receipt`."""
+        payload = {"kind": "printer_failed", "lane_id": lane_id, "order_id": order_id,
+                   "job_id": job.id if job else None, "device_id": job.printer_id if job else None,
+                   "reason": job.reason if job else reason, "reprint": job is not None}
         await self.services.uow.run(self.actor, lambda u: u.emit("device.alert", payload))
-        log.warning("receipt.not_printed", lane_id=lane_id, order_id=order_id, job_id=job.id, reason=job.reason)
+        log.warning("receipt.not_printed", lane_id=lane_id, order_id=order_id, job_id=payload["job_id"],
+                    reason=payload["reason"])
 
     async def _follow(self, lane_id: str, order_id: str, job_id: str) -> None:
         deadline = asyncio.get_running_loop().time() + self.follow_s

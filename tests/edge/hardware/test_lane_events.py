@@ -72,3 +72,13 @@ def test_an_unknown_lane_is_closed_with_4404(client, cashier):
     with pytest.raises(WebSocketDisconnect) as closed, connect(client, "9", cashier) as ws:
         ws.receive_json(timeout=5)
     assert closed.value.code == 4404
+
+
+def test_an_unplugged_scanner_is_reported_to_its_lane_and_in_the_device_list(client, cashier, sim):
+    with connect(client, "2", cashier) as ws:
+        ws.receive_json(timeout=5)
+        sim.lane(2).unplug_scanner()
+        removed = next_of_type(ws, "device_removed", limit=50)
+        assert removed["data"]["device_id"] == "scanner-2"
+    scanner = next(d for d in client.get("/api/v1/devices", headers=cashier).json()["items"] if d["id"] == "scanner-2")
+    assert scanner["status"] == "unplugged"
