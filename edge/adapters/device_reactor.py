@@ -51,23 +51,36 @@ class DeviceReactor:
         cfg = services.settings.store
         self.actor = Actor.system(cfg.tenant_id, cfg.store_id, "device-reactor")
         self.cursor: int | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
         self._followers: set[asyncio.Task[None]] = set()
 
     # --- the loop ---
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="device reactor")
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 handled = await self.step()
-            except asyncio.CancelledError:
-                raise
             except Exception:  # a device hiccup must never stop later receipts
                 log.exception("device_reactor.failed")
                 handled = 0
                 await asyncio.sleep(1.0)
             if not handled:
-                await asyncio.sleep(self.poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_s)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Finish the sales in hand and save the position, so a restart does not react to
+        them again; cancel only a step that outlives `grace_s` (a hung device)."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
         for task in list(self._followers):
             task.cancel()
         await asyncio.gather(*self._followers, return_exceptions=True)

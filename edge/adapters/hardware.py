@@ -17,7 +17,6 @@ Hub errors become problem details here, in one place (`device_errors`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -55,7 +54,6 @@ class HardwareRuntime:
     epoch: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     reactor: DeviceReactor | None = None
     advert: StoreAdvert | None = None
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
 def runtime_of(services: Any) -> HardwareRuntime:
@@ -125,7 +123,7 @@ async def start_hardware(services: Any) -> None:
             # The hook the sales composition reads (edge.bootstrap_sales.start_sales).
             hub.payment_terminal = HubTerminal(hub, payment_lane_lookup(services.db))
         runtime.reactor = DeviceReactor(services, hub)
-        runtime.tasks.append(asyncio.create_task(runtime.reactor.run(), name="device reactor"))
+        runtime.reactor.start()
     advertiser = advertiser_for(settings)
     if advertiser is not None:
         runtime.advert = StoreAdvert(advertiser)
@@ -140,9 +138,6 @@ async def stop_hardware(services: Any) -> None:
         return
     if runtime.advert is not None:
         await runtime.advert.stop()
-    for task in runtime.tasks:
-        task.cancel()
-    await asyncio.gather(*runtime.tasks, return_exceptions=True)
     if runtime.reactor is not None:
         await runtime.reactor.stop()
     if runtime.hub is not None:

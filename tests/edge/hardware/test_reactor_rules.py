@@ -1,0 +1,46 @@
+"""When the store box must not print: a sale replayed from a lane's offline queue, and sales
+it already reacted to before a restart."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from litestar.testing import TestClient
+
+from tests.edge.hardware.conftest import order, wait_for
+from tests.support import demo_settings, login
+
+
+def jobs_for(client, headers, order_id):
+    return [j for j in client.get("/api/v1/devices/jobs?limit=500", headers=headers).json()["items"]
+            if j["ref"] == order_id]
+
+
+def test_an_offline_sale_replayed_later_prints_nothing_and_opens_no_drawer(client, cashier, sim, products):
+    sku = next(p for p in products if not p["sold_by_weight"])["sku"]
+    sale = {"idempotency_key": uuid.uuid4().hex, "offline_created_at": "2026-01-01T10:00:00.000Z", "lane_id": "1",
+            "lines": [{"sku": sku}], "tenders": [{"method": "cash", "amount_cents": 100_000}]}
+    replayed = client.post("/api/v1/offline/sales", json={"sales": [sale]}, headers=cashier).json()["results"][0]
+    assert replayed["verdict"] == "accepted"
+    # A live sale after it proves the reactor has moved past the replay.
+    live = order(client, cashier, [{"sku": sku}], [{"method": "cash", "amount_cents": 100_000}]).json()
+    wait_for(lambda: jobs_for(client, cashier, live["id"]), what="the live sale's receipt")
+    assert sim.lane(1).printer.drawer_kicks == 1
+    assert len(sim.lane(1).printer.texts) == 1
+
+
+def test_a_restart_does_not_print_old_receipts_again(demo_dir):
+    from edge.bootstrap import create_app
+
+    with TestClient(create_app(demo_settings(demo_dir))) as client:
+        cashier = login(client, "cashier")
+        sku = next(p for p in client.get("/api/v1/products?limit=20", headers=cashier).json()["items"]
+                   if not p["sold_by_weight"])["sku"]
+        sale = order(client, cashier, [{"sku": sku}], [{"method": "cash", "amount_cents": 100_000}]).json()
+        wait_for(lambda: jobs_for(client, cashier, sale["id"]), what="the receipt")
+    with TestClient(create_app(demo_settings(demo_dir))) as client:
+        cashier = login(client, "cashier")
+        time.sleep(0.5)  # several reactor polls
+        assert len(jobs_for(client, cashier, sale["id"])) == 1
+        assert client.app.state.services.hardware.simulators.lane(1).printer.texts == []
