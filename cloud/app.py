@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from cloud.api.guards import READ, allow
+from cloud import metrics
+from cloud.api.guards import PUBLIC, READ, allow
 from cloud.api.hq import hq_router
-from cloud.auth import AuthError, AuthService, TokenKeys
+from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
@@ -66,30 +68,53 @@ def _unexpected(_: Request, exc: Exception) -> Response:
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 
 
-@post("/api/v1/auth/login", status_code=200, operation_id="login")
+def _auth_problem(_: Request, exc: AuthError) -> Response:
+    if isinstance(exc, LockedOut):
+        response = problem(429, exc.code, "Too many attempts", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    if isinstance(exc, MfaEnrollmentRequired):
+        return problem(403, exc.code, "MFA enrolment required", str(exc))
+    return problem(401, exc.code, "Not authenticated", str(exc))
+
+
+@post("/api/v1/auth/login", status_code=200, operation_id="login", opt=PUBLIC)
 async def login(request: Request, data: LoginBody) -> dict[str, Any]:
-    try:
-        return await request.app.state.auth.login(data.username, data.password)
-    except AuthError as exc:
-        raise NotAuthorizedException(str(exc)) from exc
+    return await request.app.state.auth.login(data.username, data.password, data.totp)
 
 
-@post("/api/v1/auth/refresh", status_code=200, operation_id="refresh")
+@post("/api/v1/auth/refresh", status_code=200, operation_id="refresh", opt=PUBLIC)
 async def refresh(request: Request, data: RefreshBody) -> dict[str, Any]:
-    try:
-        return await request.app.state.auth.refresh(data.refresh_token)
-    except AuthError as exc:
-        raise NotAuthorizedException(str(exc)) from exc
+    return await request.app.state.auth.refresh(data.refresh_token)
 
 
-@post("/api/v1/auth/logout", status_code=204, operation_id="logout")
+@post("/api/v1/auth/logout", status_code=204, operation_id="logout", opt=PUBLIC)
 async def logout(request: Request, data: RefreshBody) -> None:
-    await request.app.state.auth.logout(data.refresh_token)
+    await request.app.state.auth.logout(data.refresh_token)  # holding the token is the authority
 
 
-@get("/.well-known/jwks.json", operation_id="jwks")
+@get("/.well-known/jwks.json", operation_id="jwks", opt=PUBLIC)
 async def jwks(request: Request) -> dict[str, Any]:
     return request.app.state.token_keys.jwks()
+
+
+@post("/api/v1/auth/keys/rotate", guards=[allow("super_admin")], operation_id="rotateKeys", status_code=200)
+async def rotate_keys(request: Request) -> dict[str, Any]:
+    kid = request.app.state.token_keys.rotate()
+    log.warning("security.key_rotated", kid=kid, by=request.state.principal.username)
+    return {"active_kid": kid}
+
+
+@get("/metrics", operation_id="metrics", opt=PUBLIC, include_in_schema=False)
+async def metrics_endpoint(request: Request) -> Response:
+    # Public like /healthz, unless `metrics_token` is set: scrape over the ops network, or
+    # give Prometheus the token (per-store lag labels name tenants and stores).
+    expected = request.app.state.settings.metrics_token
+    if expected:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(given, expected.encode()):
+            raise NotAuthorizedException("a metrics bearer token is required")
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
 
 @get("/api/v1/me", guards=[allow(*READ)], operation_id="me")
@@ -105,12 +130,12 @@ async def tenant_list(request: Request) -> dict[str, Any]:
         return {"items": [{"id": r.id, "name": r.name} for r in rows]}
 
 
-@get("/healthz", operation_id="healthz")
+@get("/healthz", operation_id="healthz", opt=PUBLIC)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz")
+@get("/readyz", operation_id="readyz", opt=PUBLIC)
 async def readyz(request: Request) -> Response:
     state = request.app.state
     db_ok = await state.db.ping()
@@ -121,7 +146,7 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, opt=PUBLIC)
 async def root() -> Redirect:
     return Redirect(path="/hq/")
 
@@ -143,8 +168,8 @@ async def seed_demo(db: CloudDB, auth: AuthService) -> None:
 
 def create_app(settings: CloudSettings) -> Litestar:
     db = CloudDB(settings.db_url, schema=settings.db_schema, app_role=settings.app_role)
-    keys = TokenKeys(Path(settings.keys_dir) if settings.keys_dir else None)
-    auth = AuthService(db, keys)
+    keys = TokenKeys(Path(settings.keys_dir) if settings.keys_dir else None, keep_retired_s=settings.access_ttl_s + 60)
+    auth = AuthService(db, keys, access_ttl_s=settings.access_ttl_s, require_admin_mfa=not settings.demo)
     runtime = CloudRuntime(db, settings)
 
     @asynccontextmanager
@@ -159,14 +184,28 @@ def create_app(settings: CloudSettings) -> Litestar:
             await runtime.stop()
             await db.close()
 
-    handlers: list[Any] = [login, refresh, logout, jwks, me, tenant_list, healthz, readyz, root, hq_router]
-    if WEBUI_HQ.is_dir():
-        handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True))
+    handlers: list[Any] = [
+        login,
+        refresh,
+        logout,
+        jwks,
+        rotate_keys,
+        metrics_endpoint,
+        me,
+        tenant_list,
+        healthz,
+        readyz,
+        root,
+        hq_router,
+    ]
+    if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
+        handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         exception_handlers={
             HTTPException: _http_problem,
+            AuthError: _auth_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
             Exception: _unexpected,

@@ -18,9 +18,7 @@ from cloud.schema import bopis_orders, stock_levels
 from edge.contracts.envelope import EventEnvelope
 
 
-def candidate_stores(
-    conn: Connection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]
-) -> list[str]:
+def candidate_stores(conn: Connection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]) -> list[str]:
     """Stores whose reported on-hand covers every line, best-stocked first."""
     skus = [str(line["sku"]) for line in lines]
     rows = conn.execute(

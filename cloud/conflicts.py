@@ -140,9 +140,7 @@ def list_cases(
 
 
 def get_case(conn: Connection, tenant_id: str, case_id: str) -> dict[str, Any]:
-    row = (
-        conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))
-    ).first()
+    row = (conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))).first()
     if row is None:
         raise ConflictNotFound(case_id)
     case = dict(row._mapping)
@@ -155,9 +153,7 @@ def get_case(conn: Connection, tenant_id: str, case_id: str) -> dict[str, Any]:
     return case
 
 
-def assign(
-    conn: Connection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str
-) -> dict[str, Any]:
+def assign(conn: Connection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str) -> dict[str, Any]:
     case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("a resolved case cannot be reassigned")
@@ -170,9 +166,7 @@ def assign(
     return get_case(conn, tenant_id, case_id)
 
 
-def resolve(
-    conn: Connection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str
-) -> dict[str, Any]:
+def resolve(conn: Connection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str) -> dict[str, Any]:
     case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("the case is already resolved")

@@ -128,11 +128,7 @@ def _insert_new(conn: Connection, batch: list[EventEnvelope], received_at: str) 
     # executemany + RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row VALUES pages from
     # one cached statement (a `.values(rows)` statement is recompiled per call, which cost more
     # than the SQL itself).
-    stmt = (
-        dialect_insert(conn, events)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(events.c.event_id)
-    )
+    stmt = dialect_insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"]).returning(events.c.event_id)
     return {r[0] for r in conn.execute(stmt, rows)}
 
 
@@ -175,8 +171,16 @@ def _update_stores(conn: Connection, tenant: str, fresh: list[EventEnvelope], no
             }
         )
     stmt = dialect_insert(conn, stores)
-    updated = ("first_seen_at", "last_seen_at", "last_event_at", "lag_s", "events_received", "min_seq", "max_seq",
-               "missing_seqs")
+    updated = (
+        "first_seen_at",
+        "last_seen_at",
+        "last_event_at",
+        "lag_s",
+        "events_received",
+        "min_seq",
+        "max_seq",
+        "missing_seqs",
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "store_id"], set_={c: stmt.excluded[c] for c in updated}
     )

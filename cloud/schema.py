@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -51,17 +52,33 @@ users = Table(
     Column("roles", JSON, nullable=False),
     Column("tenant_id", String, nullable=False),
     Column("store_id", String, nullable=True),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("locked_until", String, nullable=True),
+    Column("failures", Integer, nullable=False, default=0),  # unused: see hq_login_failures
+    Column("locked_until", String, nullable=True),  # unused: see hq_login_failures
     Column("created_at", String, nullable=False),
+    Column("totp_secret", String, nullable=True),
+    Column("totp_confirmed", Boolean, nullable=False, default=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # a code's step is accepted once
+    tenant=False,
+)
+# Failures are counted per *username*, known or not, so an unknown name locks out exactly like
+# a real one and the answers never tell them apart.
+login_failures = Table(
+    "hq_login_failures",
+    Column("username", String, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", String, nullable=True),
+    Column("updated_at", String, nullable=False),
     tenant=False,
 )
 refresh_tokens = Table(
     "hq_refresh_tokens",
-    Column("token_hash", String, primary_key=True),
+    Column("token_hash", String, primary_key=True),  # SHA-256 of the opaque token; never the token
     Column("user_id", String, nullable=False),
+    Column("family_id", String, nullable=False),  # one login's chain of rotations
     Column("expires_at", String, nullable=False),
     Column("rotated_at", String, nullable=True),
+    Column("revoked_at", String, nullable=True),
+    Index("ix_refresh_family", "family_id"),
     tenant=False,
 )
 

@@ -9,11 +9,14 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
+from cloud import metrics
 from cloud.auth import AuthError
 
 log = structlog.get_logger()
 
 READ = ("hq_analyst", "tenant_admin", "super_admin")
+PUBLIC = {"public": True}  # `opt=PUBLIC` marks a route that is deliberately unguarded (tested)
+PUBLIC_PREFIXES = ("/schema",)  # Litestar's OpenAPI documents: the API's shape, no data
 ADMIN = ("tenant_admin", "super_admin")
 
 
@@ -24,15 +27,17 @@ def allow(*roles: str) -> Callable[[ASGIConnection, Any], None]:
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required")
         try:
-            principal = connection.app.state.token_keys.verify(token)
+            principal = connection.app.state.token_keys.verify(token)  # counts its own rejections
         except AuthError as exc:
             raise NotAuthorizedException(str(exc)) from exc
         if not set(principal.roles) & set(roles):
+            metrics.security_event("forbidden")
             raise PermissionDeniedException("your roles do not allow this")
         tenant = principal.tenant_id
         asked = connection.headers.get("x-tenant-id")
         if asked and asked != tenant:
             if "super_admin" not in principal.roles:
+                metrics.security_event("cross_tenant")
                 log.warning("security.cross_tenant_attempt", user_id=principal.user_id, asked=asked)
                 raise PermissionDeniedException("X-Tenant-ID does not match your tenant")
             tenant = asked  # tenant switching is a super-admin power

@@ -90,8 +90,13 @@ function logout() {
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
+  const creds = {username: f.get("username"), password: f.get("password")};
+  if (f.get("totp")) creds.totp = f.get("totp");
   try {
-    const body = await api("/api/v1/auth/login", {method: "POST", body: JSON.stringify({username: f.get("username"), password: f.get("password")})});
+    // Not through api(): a 401 here is an answer to show (wrong code, locked out), not a sign-out.
+    const r = await fetch("/api/v1/auth/login", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(creds)});
+    const body = await r.json();
+    if (!r.ok) { $("login-error").textContent = body.detail || "Sign-in failed"; return; }
     token = body.access_token; sessionStorage.setItem("hq_token", token);
     sessionStorage.setItem("hq_user", JSON.stringify(body.user));
     show(body.user);
