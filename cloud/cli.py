@@ -2,6 +2,7 @@
 
 novapos-cloud serve --nats-url nats://127.0.0.1:4222 --db-url sqlite:///./cloud.db --port 8090 [--demo]
 novapos-cloud add-user USERNAME --tenant acme --role tenant_admin   (password from NOVAPOS_PASSWORD)
+novapos-cloud mfa-reset USERNAME --db-url ...    (new TOTP secret; prints its otpauth URI)
 novapos-cloud leaf-config --store S --tenant T --hub nats-leaf://hub:7422 --out leaf.conf
 """
 
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
+from typing import NoReturn
 
 from cloud.settings import CloudSettings
 
@@ -27,8 +29,27 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line a technician can act on, no usage dump, no traceback; exit 2 as argparse does.
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class BadSetting(ValueError):
+    pass
+
+
+def _check(settings: CloudSettings) -> None:
+    if not settings.db_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise BadSetting(f"--db-url {settings.db_url!r} is not sqlite:///PATH or postgresql://USER@HOST/DB")
+    if settings.nats_url and not settings.nats_url.startswith(("nats://", "tls://", "ws://", "wss://")):
+        raise BadSetting(f"--nats-url {settings.nats_url!r} is not a NATS URL (example: nats://127.0.0.1:4222)")
+    if not 0 < settings.port < 65536:
+        raise BadSetting(f"--port {settings.port} is out of range (example: --port 8090)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="novapos-cloud")
+    parser = _Parser(prog="novapos-cloud")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HQ hub (API, dashboard, ingest)")
     serve.add_argument("--nats-url", default=None)
@@ -42,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--tenant", required=True)
     add.add_argument("--role", action="append", required=True)
     add.add_argument("--db-url", default=None)
+    reset = sub.add_parser("mfa-reset", help="give an HQ user a new TOTP secret")
+    reset.add_argument("username")
+    reset.add_argument("--db-url", default=None)
     leaf = sub.add_parser("leaf-config", help="write a store leaf-node nats-server config")
     leaf.add_argument("--store", required=True)
     leaf.add_argument("--tenant", required=True)
@@ -56,13 +80,23 @@ def main(argv: list[str] | None = None) -> int:
 
         from cloud.app import create_app
 
+        settings = _settings(args)
+        try:
+            _check(settings)
+        except BadSetting as exc:
+            parser.error(str(exc))
         if args.db_url is None and not os.environ.get("NOVAPOS_CLOUD_DB_URL"):
             os.makedirs(".novapos-cloud", exist_ok=True)
-        settings = _settings(args)
+        print(f"NovaPOS cloud hub: http://{settings.host}:{settings.port}/hq/  (API /api/v1, metrics /metrics)")
+        if settings.demo:
+            print("demo mode: tenant 'demo', log in as hq / novapos-demo (never in production)")
+        sys.stdout.flush()
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
         return 0
     if args.command == "add-user":
         return asyncio.run(_add_user(args))
+    if args.command == "mfa-reset":
+        return asyncio.run(_mfa_reset(args))
     if args.command == "leaf-config":
         from cloud.leafnode import LeafConfig, render_leaf_config
 
@@ -81,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _add_user(args: argparse.Namespace) -> int:
-    from cloud.auth import AuthService, TokenKeys
+    import pyotp
+
+    from cloud.auth import MFA_ROLES, AuthService, TokenKeys
     from cloud.db import CloudDB
     from cloud.schema import create_schema
 
@@ -91,9 +127,40 @@ async def _add_user(args: argparse.Namespace) -> int:
         return 2
     db = CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
     await create_schema(db)
-    user_id = await AuthService(db, TokenKeys()).create_user(args.username, password, args.role, args.tenant)
-    await db.close()
+    # Admin roles need TOTP: enrol it here, so the operator hands over the URI with the password.
+    secret = pyotp.random_base32() if MFA_ROLES & set(args.role) else None
+    try:
+        user_id = await AuthService(db, TokenKeys()).create_user(
+            args.username, password, args.role, args.tenant, totp_secret=secret
+        )
+    except ValueError as exc:  # an unknown role
+        print(f"novapos-cloud: error: {exc} (roles: hq_analyst, tenant_admin, super_admin)", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
     print(user_id)
+    if secret:
+        print(pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="NovaPOS HQ"))
+    return 0
+
+
+async def _mfa_reset(args: argparse.Namespace) -> int:
+    import pyotp
+
+    from cloud.auth import AuthService, TokenKeys
+    from cloud.db import CloudDB
+    from cloud.schema import create_schema
+
+    db = CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+    await create_schema(db)
+    try:
+        secret = await AuthService(db, TokenKeys()).reset_totp(args.username)
+    except LookupError:
+        print(f"novapos-cloud: error: no HQ user {args.username!r}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="NovaPOS HQ"))
     return 0
 
 
