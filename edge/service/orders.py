@@ -68,13 +68,13 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
     refs = [_reference(ln) for ln in lines_in]
     catalog = uow.repo("sale_products")
+    # One query per kind of reference, each product with the store's price override in force now.
     found = catalog.resolve(ids=[v for k, v in refs if k == "product_id"], skus=[v for k, v in refs if k == "sku"],
-                            barcodes=[v for k, v in refs if k == "barcode"])
+                            barcodes=[v for k, v in refs if k == "barcode"], store_id=uow.actor.store_id, at=uow.now)
     errors: list[dict[str, str]] = []
     products: dict[str, Any] = {}
     catalog_prices: dict[str, int] = {}
     items: list[LineItem] = []
-    overrides = uow.repo("catalog").active_overrides(list({p["id"] for p in found.values()}), uow.now)
     for i, (ref, ln) in enumerate(zip(refs, lines_in, strict=True)):
         product = found.get(ref)
         if product is None or not product["active"]:
@@ -92,7 +92,8 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
             errors.append({"field": f"lines[{i}].quantity", "message": "a whole number from 1 to 10000"})
             continue
-        catalog_price = overrides.get(product["id"], product["price_cents"])
+        override = product["override_cents"]
+        catalog_price = override if override is not None else product["price_cents"]
         lane_price = ln.get("unit_price_cents")
         price = lane_price if honour_lane_prices and isinstance(lane_price, int) and lane_price >= 0 else catalog_price
         discount = ln.get("discount_cents") or 0

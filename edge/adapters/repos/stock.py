@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables as t
@@ -17,6 +17,37 @@ M = s.stock_movements
 R = s.reservations
 RI = s.reservation_items
 P = t.products
+TC = t.tax_categories
+
+# Hot-path statements are built once, with bind parameters (prefixed b_, since UPDATE reserves
+# column names for its SET clause): SQLAlchemy memoises a construct's cache key, so running the
+# same object again skips building it and keying the compiled-SQL cache.
+_LEVELS = (
+    select(P.c.id, P.c.low_stock_threshold, L.c.on_hand, L.c.reserved, L.c.low)
+    .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
+                                     L.c.location_id == bindparam("b_location"))))
+    .where(P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_ids", expanding=True)))
+)
+_INSERT_MOVEMENTS = insert(M)
+
+
+def _bump_statement(column: str) -> Any:
+    stmt = upsert(L)
+    return stmt.on_conflict_do_update(
+        index_elements=[L.c.tenant_id, L.c.location_id, L.c.product_id],
+        set_={column: L.c[column] + stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
+    )
+
+
+_BUMP = {"on_hand": _bump_statement("on_hand"), "reserved": _bump_statement("reserved")}
+_SET_LOW = update(L).where(L.c.tenant_id == bindparam("b_tenant"), L.c.location_id == bindparam("b_location"),
+                           L.c.product_id == bindparam("b_product"))
+_INSERT_RESERVATION = insert(R)
+_INSERT_RESERVATION_ITEMS = insert(RI)
+_CLOSE_RESERVATION = update(R).where(R.c.id == bindparam("b_id"), R.c.status == "active")
+_ACTIVE_RESERVATIONS = select(R).where(R.c.tenant_id == bindparam("b_tenant"), R.c.ref == bindparam("b_ref"),
+                                       R.c.status == "active")
+_RESERVATION_ITEMS = select(RI.c.product_id, RI.c.sku, RI.c.quantity).where(RI.c.reservation_id == bindparam("b_id"))
 
 
 @repository("stock")
@@ -29,12 +60,8 @@ class StockRepository:
         """{product_id: {on_hand, reserved, low, threshold}}; products without a row are at 0."""
         if not product_ids:
             return {}
-        rows = self.conn.execute(
-            select(P.c.id, P.c.low_stock_threshold, L.c.on_hand, L.c.reserved, L.c.low)
-            .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
-                                             L.c.location_id == location_id)))
-            .where(P.c.tenant_id == self.tenant_id, P.c.id.in_(product_ids))
-        )
+        rows = self.conn.execute(_LEVELS, {"b_location": location_id, "b_tenant": self.tenant_id,
+                                           "b_ids": product_ids})
         return {pid: {"on_hand": on_hand or 0, "reserved": reserved or 0, "low": bool(low),
                       "threshold": threshold or 0}
                 for pid, threshold, on_hand, reserved, low in rows}
@@ -43,7 +70,7 @@ class StockRepository:
         """Append movements and move the level cache by the same deltas, in this transaction."""
         if not movements:
             return
-        self.conn.execute(insert(M), [{"tenant_id": self.tenant_id, **m} for m in movements])
+        self.conn.execute(_INSERT_MOVEMENTS, [{"tenant_id": self.tenant_id, **m} for m in movements])
         self._bump("on_hand", [(m["location_id"], m["product_id"], m["delta"]) for m in movements], now)
 
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None:
@@ -54,18 +81,13 @@ class StockRepository:
         for location, pid, delta in deltas:
             merged[(location, pid)] = merged.get((location, pid), 0) + delta
         other = "reserved" if column == "on_hand" else "on_hand"
-        stmt = upsert(L)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[L.c.tenant_id, L.c.location_id, L.c.product_id],
-            set_={column: L.c[column] + stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
-        )
-        self.conn.execute(stmt, [{"tenant_id": self.tenant_id, "location_id": loc, "product_id": pid, column: d,
+        self.conn.execute(_BUMP[column], [{"tenant_id": self.tenant_id, "location_id": loc, "product_id": pid, column: d,
                                   other: 0, "low": False, "updated_at": now}
                                  for (loc, pid), d in merged.items()])
 
     def set_low(self, location_id: str, product_id: str, low: bool) -> None:
-        self.conn.execute(update(L).where(L.c.tenant_id == self.tenant_id, L.c.location_id == location_id,
-                                          L.c.product_id == product_id).values(low=low))
+        self.conn.execute(_SET_LOW, {"b_tenant": self.tenant_id, "b_location": location_id, "b_product": product_id,
+                                     "low": low})
 
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
                   low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -114,8 +136,8 @@ class ReservationRepository:
         self.tenant_id = actor.tenant_id
 
     def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None:
-        self.conn.execute(insert(R).values(tenant_id=self.tenant_id, **header))
-        self.conn.execute(insert(RI), [{"reservation_id": header["id"], **i} for i in items])
+        self.conn.execute(_INSERT_RESERVATION, {"tenant_id": self.tenant_id, **header})
+        self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": header["id"], **i} for i in items])
 
     def get(self, reservation_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(R).where(R.c.tenant_id == self.tenant_id, R.c.id == reservation_id)
@@ -123,19 +145,16 @@ class ReservationRepository:
         return dict(row) if row else None
 
     def active_for(self, ref: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(R).where(R.c.tenant_id == self.tenant_id, R.c.ref == ref,
-                                                 R.c.status == "active")).mappings()
+        rows = self.conn.execute(_ACTIVE_RESERVATIONS, {"b_tenant": self.tenant_id, "b_ref": ref}).mappings()
         return [dict(r) for r in rows]
 
     def items(self, reservation_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(RI.c.product_id, RI.c.sku, RI.c.quantity)
-                                 .where(RI.c.reservation_id == reservation_id)).mappings()
+        rows = self.conn.execute(_RESERVATION_ITEMS, {"b_id": reservation_id}).mappings()
         return [dict(r) for r in rows]
 
     def close(self, reservation_id: str, status: str, now: str) -> bool:
         """Active -> committed/released/expired exactly once; False if it was already closed."""
-        result = self.conn.execute(update(R).where(R.c.id == reservation_id, R.c.status == "active")
-                                   .values(status=status, closed_at=now))
+        result = self.conn.execute(_CLOSE_RESERVATION, {"b_id": reservation_id, "status": status, "closed_at": now})
         return result.rowcount == 1
 
     def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]:
@@ -158,6 +177,44 @@ class ReservationRepository:
             R.c.status == "active", or_(R.c.expires_at <= now))).scalar() or 0)
 
 
+_PO = t.price_overrides
+# The store's price override in force at b_at (the latest-starting one wins), or NULL: with
+# b_store or b_at NULL nothing matches.
+_OVERRIDE = (select(_PO.c.price_cents)
+             .where(_PO.c.tenant_id == P.c.tenant_id, _PO.c.store_id == bindparam("b_store"),
+                    _PO.c.product_id == P.c.id, _PO.c.valid_from <= bindparam("b_at"),
+                    or_(_PO.c.valid_to.is_(None), _PO.c.valid_to > bindparam("b_at")))
+             .order_by(_PO.c.valid_from.desc(), _PO.c.id.desc()).limit(1).scalar_subquery())
+_SALE_COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P.c.active, P.c.sold_by_weight,
+                 P.c.low_stock_threshold, TC.c.rate_bp.label("tax_rate_bp"), TC.c.inclusive.label("tax_inclusive"),
+                 _OVERRIDE.label("override_cents"))
+# Products with their tax category's rate, so pricing needs no second query.
+_SALE_PRODUCTS = P.outerjoin(TC, and_(TC.c.tenant_id == P.c.tenant_id, TC.c.code == P.c.tax_category))
+_BY_ID = select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
+    P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_values", expanding=True)))
+_BY_SKU = select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
+    P.c.tenant_id == bindparam("b_tenant"), P.c.sku.in_(bindparam("b_values", expanding=True)))
+_BC = t.product_barcodes
+_BY_BARCODE = select(_BC.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(_BC, and_(
+    _BC.c.product_id == P.c.id, _BC.c.tenant_id == P.c.tenant_id))).where(
+    _BC.c.tenant_id == bindparam("b_tenant"), _BC.c.barcode.in_(bindparam("b_values", expanding=True)))
+
+
+def _checkout_context_statement() -> Any:
+    lanes, tenants, ts = t.lanes, t.tenants, s.till_sessions
+    tenant, store, lane = bindparam("b_tenant"), bindparam("b_store"), bindparam("b_lane")
+    return select(
+        select(lanes.c.id).where(lanes.c.tenant_id == tenant, lanes.c.store_id == store, lanes.c.id == lane)
+        .scalar_subquery().label("lane"),
+        select(tenants.c.currency).where(tenants.c.id == tenant).scalar_subquery().label("currency"),
+        select(ts.c.id).where(ts.c.tenant_id == tenant, ts.c.store_id == store, ts.c.lane_id == lane,
+                              ts.c.status == "open").limit(1).scalar_subquery().label("till_session_id"),
+    )
+
+
+_CHECKOUT_CONTEXT = _checkout_context_statement()
+
+
 @repository("sale_products")
 class SaleProductRepository:
     """Products looked up the way a lane names them (SKU, barcode or id), in one query each."""
@@ -166,46 +223,30 @@ class SaleProductRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P.c.active, P.c.sold_by_weight,
-               P.c.low_stock_threshold, t.tax_categories.c.rate_bp.label("tax_rate_bp"),
-               t.tax_categories.c.inclusive.label("tax_inclusive"))
-
-    def _products(self) -> Any:
-        """Products with their tax category's rate, so pricing needs no second query."""
-        tc = t.tax_categories
-        return P.outerjoin(tc, and_(tc.c.tenant_id == P.c.tenant_id, tc.c.code == P.c.tax_category))
-
     def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]:
         """What a checkout needs to know about its store in one round trip: whether the lane
         exists, the tenant's currency, and the lane's open drawer session (None if none)."""
-        lanes, tenants, ts = t.lanes, t.tenants, s.till_sessions
-        row = self.conn.execute(select(
-            select(lanes.c.id).where(lanes.c.tenant_id == self.tenant_id, lanes.c.store_id == store_id,
-                                     lanes.c.id == lane_id).scalar_subquery().label("lane"),
-            select(tenants.c.currency).where(tenants.c.id == self.tenant_id).scalar_subquery().label("currency"),
-            select(ts.c.id).where(ts.c.tenant_id == self.tenant_id, ts.c.store_id == store_id,
-                                  ts.c.lane_id == lane_id, ts.c.status == "open").limit(1)
-            .scalar_subquery().label("till_session_id"),
-        )).mappings().one()
-        return {"lane_exists": row["lane"] is not None, "currency": row["currency"] or "USD",
-                "till_session_id": row["till_session_id"]}
+        row = self.conn.execute(_CHECKOUT_CONTEXT, {"b_tenant": self.tenant_id, "b_store": store_id,
+                                                    "b_lane": lane_id}).one()
+        lane, currency, till_session_id = row
+        return {"lane_exists": lane is not None, "currency": currency or "USD", "till_session_id": till_session_id}
 
-    def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-        """{("product_id"|"sku"|"barcode", value): product}; unknown references are absent."""
+    def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str], store_id: str | None = None,
+                at: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+        """{("product_id"|"sku"|"barcode", value): product}; unknown references are absent.
+
+        Each product carries `override_cents`: with `store_id` and `at`, the store's price
+        override in force at `at` (the latest-starting one), else None."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
+        params = {"b_tenant": self.tenant_id, "b_store": store_id, "b_at": at}
         if ids:
-            for r in self.conn.execute(select(*self.COLUMNS).select_from(self._products()).where(
-                    P.c.tenant_id == self.tenant_id, P.c.id.in_(set(ids)))).mappings():
+            for r in self.conn.execute(_BY_ID, params | {"b_values": list(set(ids))}).mappings():
                 found[("product_id", r["id"])] = dict(r)
         if skus:
-            for r in self.conn.execute(select(*self.COLUMNS).select_from(self._products()).where(
-                    P.c.tenant_id == self.tenant_id, P.c.sku.in_(set(skus)))).mappings():
+            for r in self.conn.execute(_BY_SKU, params | {"b_values": list(set(skus))}).mappings():
                 found[("sku", r["sku"])] = dict(r)
         if barcodes:
-            b = t.product_barcodes
-            for r in self.conn.execute(select(b.c.barcode, *self.COLUMNS).select_from(self._products().join(b, and_(
-                    b.c.product_id == P.c.id, b.c.tenant_id == P.c.tenant_id))).where(
-                    b.c.tenant_id == self.tenant_id, b.c.barcode.in_(set(barcodes)))).mappings():
+            for r in self.conn.execute(_BY_BARCODE, params | {"b_values": list(set(barcodes))}).mappings():
                 row = dict(r)
                 found[("barcode", row.pop("barcode"))] = row
         return found

@@ -17,6 +17,8 @@ TM = s.till_movements
 Q = s.lane_queue_status
 RC = s.review_cases
 
+_INSERT_TILL_MOVEMENT = insert(TM)  # built once: a cash sale adds one per order
+
 
 @repository("tills")
 class TillRepository:
@@ -42,7 +44,7 @@ class TillRepository:
                                  .values(**values)).rowcount == 1
 
     def add_movement(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(TM).values(**values))
+        self.conn.execute(_INSERT_TILL_MOVEMENT, values)
 
     def movements(self, session_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(TM).where(TM.c.session_id == session_id)
