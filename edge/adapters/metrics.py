@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -27,3 +30,15 @@ DB_UNITS = Gauge("novapos_db_units_of_work", "Units of work committed since star
 
 def security_event(event: str) -> None:
     SECURITY_EVENTS.labels(event=event).inc()
+
+
+@lru_cache(maxsize=1024)  # bounded: a client can send any method name
+def _request_series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    # `labels()` takes a lock and builds the label tuple on every call; the children never change.
+    return HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(route)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    count, latency = _request_series(method, route, status)
+    count.inc()
+    latency.observe(seconds)

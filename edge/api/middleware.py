@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from edge.adapters.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from edge.adapters.metrics import observe_request
 from edge.adapters.security.tokens import InvalidToken, TokenService
 from edge.service.ports import Actor
 
@@ -35,16 +35,22 @@ def new_request_id() -> str:
 def context_middleware(tokens: TokenService):
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] not in ("http", "websocket"):
+            kind = scope["type"]
+            if kind != "http" and kind != "websocket":
                 await app(scope, receive, send)
                 return
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
-                       if k in (b"x-request-id", b"authorization", b"sec-websocket-protocol")}
-            incoming = headers.get("x-request-id", "")
-            request_id = incoming if REQUEST_ID_RE.match(incoming) else new_request_id()
+            incoming = authorization = protocols = ""
+            for name, value in scope["headers"]:  # ASGI header names are lower-case bytes
+                if name == b"authorization":
+                    authorization = value.decode("latin-1")
+                elif name == b"x-request-id":
+                    incoming = value.decode("latin-1")
+                elif name == b"sec-websocket-protocol":
+                    protocols = value.decode("latin-1")
+            request_id = incoming if incoming and REQUEST_ID_RE.match(incoming) else new_request_id()
             state: dict[str, Any] = scope.setdefault("state", {})
             state["request_id"] = request_id
-            token = _bearer(headers)
+            token = _bearer(authorization, protocols)
             if token:
                 try:
                     claims = tokens.verify_access(token)
@@ -58,40 +64,41 @@ def context_middleware(tokens: TokenService):
                     )
                     state["mfa_enroll"] = bool(claims.get("mfa_enroll"))
             started = time.perf_counter()
-            status_holder = [500]
+            status = 500
+            request_id_header = (b"x-request-id", request_id.encode())
 
             async def send_wrapper(message: Message) -> None:
+                nonlocal status
                 if message["type"] == "http.response.start":
-                    status_holder[0] = message["status"]
-                    message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                    status = message["status"]
+                    message["headers"] = [*message.get("headers", ()), request_id_header]
                 await send(message)
 
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
-                try:
-                    await app(scope, receive, send_wrapper)
-                finally:
-                    if scope["type"] == "http":
-                        elapsed = time.perf_counter() - started
-                        route = scope.get("path_template") or "unmatched"
-                        status = status_holder[0]
-                        HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-                        HTTP_LATENCY.labels(route).observe(elapsed)
-                        if status >= 400:
-                            log.info("http.request", method=scope["method"], path=scope["path"], status=status,
-                                     ms=round(elapsed * 1000, 2))
+            # Set and reset the context variable by token: structlog's bound_contextvars() copies
+            # the whole context twice per request to do the same thing.
+            bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                if kind == "http":
+                    elapsed = time.perf_counter() - started
+                    route = scope.get("path_template") or "unmatched"
+                    observe_request(scope["method"], route, status, elapsed)
+                    if status >= 400:
+                        log.info("http.request", method=scope["method"], path=scope["path"], status=status,
+                                 ms=round(elapsed * 1000, 2))
+                structlog.contextvars.reset_contextvars(**bound)
 
         return middleware
 
     return factory
 
 
-def _bearer(headers: dict[str, str]) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
+def _bearer(authorization: str, protocols: str) -> str | None:
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
     # Browsers cannot set headers on WebSockets: lanes pass the token as a subprotocol.
-    proto = headers.get("sec-websocket-protocol", "")
-    for part in (p.strip() for p in proto.split(",")):
+    for part in (p.strip() for p in protocols.split(",")):
         if part.startswith("bearer."):
             return part[len("bearer."):]
     return None
