@@ -20,7 +20,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,9 +69,12 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
 
 
 class _Job:
+    """A unit of work for the writer; `loop` is None for a caller blocked on a thread future."""
+
     __slots__ = ("fn", "future", "loop")
 
-    def __init__(self, fn: Callable[[Connection], Any], future: asyncio.Future, loop: asyncio.AbstractEventLoop):
+    def __init__(self, fn: Callable[[Connection], Any], future: asyncio.Future | Future,
+                 loop: asyncio.AbstractEventLoop | None):
         self.fn = fn
         self.future = future
         self.loop = loop
@@ -123,7 +126,16 @@ class Database:
         return await future
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
-        """For CLIs and seeding without a running writer: one transaction, committed."""
+        """One transaction, committed, from synchronous code (CLIs, seeding, tests).
+
+        While the writer thread runs, the job goes through its queue: the writer engine has one
+        shared connection, and a second thread beginning a transaction on it would collide with
+        the writer's batch ("cannot start a transaction within a transaction").
+        """
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            done: Future[T] = Future()
+            self._queue.put(_Job(fn, done, None))
+            return done.result()
         with self._writer_engine.connect() as conn, conn.begin():
             return fn(conn)
 
@@ -212,6 +224,13 @@ class Database:
 
 
 def _resolve(job: _Job, ok: bool, value: Any) -> None:
+    if job.loop is None:  # a write_sync caller: a thread-safe future
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+        return
+
     def _set() -> None:
         if job.future.done():
             return
