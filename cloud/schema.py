@@ -14,12 +14,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
+    inspect,
     text,
 )
 from sqlalchemy import Table as _Table
@@ -250,9 +252,26 @@ async def create_schema(db: CloudDB) -> None:
     async with db.engine.begin() as conn:
         if db.is_postgres and db.schema:
             await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
+        await conn.run_sync(_upgrade_auth_tables)
         await conn.run_sync(metadata.create_all)
         if db.is_postgres:
             await _postgres_security(conn, db)
+
+
+def _upgrade_auth_tables(conn: Connection) -> None:
+    """Bring a hub created before TOTP and token families up to date (create_all adds no columns).
+
+    Old refresh tokens have no family, so they are dropped: those users simply log in again.
+    """
+    tables = set(inspect(conn).get_table_names())
+    if "hq_users" in tables and "totp_secret" not in {c["name"] for c in inspect(conn).get_columns("hq_users")}:
+        conn.exec_driver_sql("ALTER TABLE hq_users ADD COLUMN totp_secret VARCHAR")
+        conn.exec_driver_sql("ALTER TABLE hq_users ADD COLUMN totp_confirmed BOOLEAN NOT NULL DEFAULT false")
+        conn.exec_driver_sql("ALTER TABLE hq_users ADD COLUMN totp_last_step BIGINT")
+    if "hq_refresh_tokens" in tables and "family_id" not in {
+        c["name"] for c in inspect(conn).get_columns("hq_refresh_tokens")
+    }:
+        conn.exec_driver_sql("DROP TABLE hq_refresh_tokens")
 
 
 async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:

@@ -306,3 +306,35 @@ async def test_metrics_want_the_token_when_one_is_configured(tmp_path):
     async with AsyncTestClient(app=app) as c:
         assert (await c.get("/metrics")).status_code == 401
         assert (await c.get("/metrics", headers={"Authorization": "Bearer s3cret"})).status_code == 200
+
+
+async def test_a_hub_created_before_totp_upgrades_in_place_and_keeps_its_users(tmp_path):
+    from cloud.schema import create_schema
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = CloudDB(url)
+    async with db.engine.begin() as conn:  # the previous release's auth tables, with one user
+        await conn.exec_driver_sql(
+            "CREATE TABLE hq_users (id VARCHAR PRIMARY KEY, username VARCHAR UNIQUE NOT NULL, password_hash VARCHAR "
+            "NOT NULL, roles JSON NOT NULL, tenant_id VARCHAR NOT NULL, store_id VARCHAR, failures INTEGER NOT NULL, "
+            "locked_until VARCHAR, created_at VARCHAR NOT NULL)"
+        )
+        await conn.exec_driver_sql(
+            "CREATE TABLE hq_refresh_tokens (token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, "
+            "expires_at VARCHAR NOT NULL, rotated_at VARCHAR)"
+        )
+        from cloud.auth import HASHER
+
+        await conn.exec_driver_sql(
+            "INSERT INTO hq_users VALUES ('u1', 'old', ?, '[\"hq_analyst\"]', 'acme', NULL, 0, NULL, '2026-01-01')",
+            (HASHER.hash("old-pass-1"),),
+        )
+    await create_schema(db)
+    await db.close()
+    app = create_app(CloudSettings(db_url=url))
+    async with AsyncTestClient(app=app) as c:
+        r = await login(c, "old", "old-pass-1")
+        assert r.status_code == 200, r.text
+        assert (
+            await c.post("/api/v1/auth/refresh", json={"refresh_token": r.json()["refresh_token"]})
+        ).status_code == 200
