@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
+from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
@@ -18,17 +19,15 @@ RET = s.returns
 RL = s.return_lines
 C = s.lane_counters
 
-# Hot-path statements are built once: SQLAlchemy memoises a construct's cache key, so running
-# the same object again skips building it and keying the compiled-SQL cache (most of the CPU
-# of a statement built per call). Parameters carry the values.
-_INSERT_ORDER = insert(O)
-_INSERT_LINES = insert(OL)
-_INSERT_PAYMENTS = insert(PAY)
-_next_seq = upsert(C)
+# The checkout's statements are built once and run prepared (see `prepared`): building a Core
+# construct per call, and SQLAlchemy's execution path, cost far more than SQLite's own work.
+_INSERT_ORDER = Prepared(insert(O))
+_INSERT_LINES = Prepared(insert(OL))
+_INSERT_PAYMENTS = Prepared(insert(PAY))
 # One round trip for the lane's next number: the first order of a lane inserts 1, later ones add 1.
-_NEXT_NUMBER = _next_seq.on_conflict_do_update(
+_NEXT_NUMBER = Prepared(upsert(C).on_conflict_do_update(
     index_elements=[C.c.tenant_id, C.c.store_id, C.c.lane_id], set_={"last_seq": C.c.last_seq + 1},
-).returning(C.c.last_seq)
+).returning(C.c.last_seq))
 
 
 @repository("orders")
@@ -38,12 +37,13 @@ class OrderRepository:
         self.tenant_id = actor.tenant_id
 
     def next_number(self, store_id: str, lane_id: str) -> int:
-        return int(self.conn.execute(_NEXT_NUMBER, {"tenant_id": self.tenant_id, "store_id": store_id,
-                                                    "lane_id": lane_id, "last_seq": 1}).scalar_one())
+        [seq] = _NEXT_NUMBER.execute(self.conn, {"tenant_id": self.tenant_id, "store_id": store_id,
+                                                 "lane_id": lane_id, "last_seq": 1}).fetchone()
+        return int(seq)
 
     def insert(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_ORDER, {"tenant_id": self.tenant_id, **order})
-        self.conn.execute(_INSERT_LINES, lines)
+        _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **order})
+        _INSERT_LINES.execute_many(self.conn, lines)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(O).where(O.c.tenant_id == self.tenant_id, O.c.id == order_id)
@@ -143,7 +143,7 @@ class PaymentRepository:
 
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.conn.execute(_INSERT_PAYMENTS, [{"tenant_id": self.tenant_id, **r} for r in rows])
+            _INSERT_PAYMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **r} for r in rows])
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(PAY).where(PAY.c.tenant_id == self.tenant_id, PAY.c.id == payment_id)

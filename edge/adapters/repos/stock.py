@@ -9,6 +9,7 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
+from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
@@ -21,14 +22,15 @@ TC = t.tax_categories
 
 # Hot-path statements are built once, with bind parameters (prefixed b_, since UPDATE reserves
 # column names for its SET clause): SQLAlchemy memoises a construct's cache key, so running the
-# same object again skips building it and keying the compiled-SQL cache.
-_LEVELS = (
+# same object again skips building it and keying the compiled-SQL cache. The checkout's own
+# statements also run prepared on the driver connection (see `prepared`).
+_LEVELS = Prepared(
     select(P.c.id, P.c.low_stock_threshold, L.c.on_hand, L.c.reserved, L.c.low)
     .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
                                      L.c.location_id == bindparam("b_location"))))
-    .where(P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_ids", expanding=True)))
-)
-_INSERT_MOVEMENTS = insert(M)
+    .where(P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_ids", expanding=True))),
+    expanding=["b_ids"])
+_INSERT_MOVEMENTS = Prepared(insert(M))
 
 
 def _bump_statement(column: str) -> Any:
@@ -39,7 +41,7 @@ def _bump_statement(column: str) -> Any:
     )
 
 
-_BUMP = {"on_hand": _bump_statement("on_hand"), "reserved": _bump_statement("reserved")}
+_BUMP = {"on_hand": Prepared(_bump_statement("on_hand")), "reserved": Prepared(_bump_statement("reserved"))}
 _SET_LOW = update(L).where(L.c.tenant_id == bindparam("b_tenant"), L.c.location_id == bindparam("b_location"),
                            L.c.product_id == bindparam("b_product"))
 _INSERT_RESERVATION = insert(R)
@@ -60,8 +62,8 @@ class StockRepository:
         """{product_id: {on_hand, reserved, low, threshold}}; products without a row are at 0."""
         if not product_ids:
             return {}
-        rows = self.conn.execute(_LEVELS, {"b_location": location_id, "b_tenant": self.tenant_id,
-                                           "b_ids": product_ids})
+        rows = _LEVELS.execute(self.conn, {"b_location": location_id, "b_tenant": self.tenant_id,
+                                           "b_ids": product_ids}).fetchall()
         return {pid: {"on_hand": on_hand or 0, "reserved": reserved or 0, "low": bool(low),
                       "threshold": threshold or 0}
                 for pid, threshold, on_hand, reserved, low in rows}
@@ -70,7 +72,7 @@ class StockRepository:
         """Append movements and move the level cache by the same deltas, in this transaction."""
         if not movements:
             return
-        self.conn.execute(_INSERT_MOVEMENTS, [{"tenant_id": self.tenant_id, **m} for m in movements])
+        _INSERT_MOVEMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **m} for m in movements])
         self._bump("on_hand", [(m["location_id"], m["product_id"], m["delta"]) for m in movements], now)
 
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None:
@@ -81,7 +83,7 @@ class StockRepository:
         for location, pid, delta in deltas:
             merged[(location, pid)] = merged.get((location, pid), 0) + delta
         other = "reserved" if column == "on_hand" else "on_hand"
-        self.conn.execute(_BUMP[column], [{"tenant_id": self.tenant_id, "location_id": loc, "product_id": pid, column: d,
+        _BUMP[column].execute_many(self.conn, [{"tenant_id": self.tenant_id, "location_id": loc, "product_id": pid, column: d,
                                   other: 0, "low": False, "updated_at": now}
                                  for (loc, pid), d in merged.items()])
 
@@ -190,14 +192,27 @@ _SALE_COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P
                  _OVERRIDE.label("override_cents"))
 # Products with their tax category's rate, so pricing needs no second query.
 _SALE_PRODUCTS = P.outerjoin(TC, and_(TC.c.tenant_id == P.c.tenant_id, TC.c.code == P.c.tax_category))
-_BY_ID = select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
-    P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_values", expanding=True)))
-_BY_SKU = select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
-    P.c.tenant_id == bindparam("b_tenant"), P.c.sku.in_(bindparam("b_values", expanding=True)))
+_SALE_KEYS = tuple(c.key for c in _SALE_COLUMNS)
+_SALE_BOOLEANS = ("active", "sold_by_weight", "tax_inclusive")  # sqlite3 returns 0/1 (or NULL)
+_BY_ID = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
+    P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_values", expanding=True))),
+    expanding=["b_values"])
+_BY_SKU = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
+    P.c.tenant_id == bindparam("b_tenant"), P.c.sku.in_(bindparam("b_values", expanding=True))),
+    expanding=["b_values"])
 _BC = t.product_barcodes
-_BY_BARCODE = select(_BC.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(_BC, and_(
+_BY_BARCODE = Prepared(select(_BC.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(_BC, and_(
     _BC.c.product_id == P.c.id, _BC.c.tenant_id == P.c.tenant_id))).where(
-    _BC.c.tenant_id == bindparam("b_tenant"), _BC.c.barcode.in_(bindparam("b_values", expanding=True)))
+    _BC.c.tenant_id == bindparam("b_tenant"), _BC.c.barcode.in_(bindparam("b_values", expanding=True))),
+    expanding=["b_values"])
+
+
+def _sale_product(values: tuple[Any, ...]) -> dict[str, Any]:
+    product = dict(zip(_SALE_KEYS, values, strict=True))
+    for key in _SALE_BOOLEANS:
+        if product[key] is not None:
+            product[key] = bool(product[key])
+    return product
 
 
 def _checkout_context_statement() -> Any:
@@ -212,7 +227,7 @@ def _checkout_context_statement() -> Any:
     )
 
 
-_CHECKOUT_CONTEXT = _checkout_context_statement()
+_CHECKOUT_CONTEXT = Prepared(_checkout_context_statement())
 
 
 @repository("sale_products")
@@ -226,9 +241,8 @@ class SaleProductRepository:
     def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]:
         """What a checkout needs to know about its store in one round trip: whether the lane
         exists, the tenant's currency, and the lane's open drawer session (None if none)."""
-        row = self.conn.execute(_CHECKOUT_CONTEXT, {"b_tenant": self.tenant_id, "b_store": store_id,
-                                                    "b_lane": lane_id}).one()
-        lane, currency, till_session_id = row
+        lane, currency, till_session_id = _CHECKOUT_CONTEXT.execute(
+            self.conn, {"b_tenant": self.tenant_id, "b_store": store_id, "b_lane": lane_id}).fetchone()
         return {"lane_exists": lane is not None, "currency": currency or "USD", "till_session_id": till_session_id}
 
     def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str], store_id: str | None = None,
@@ -240,15 +254,16 @@ class SaleProductRepository:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         params = {"b_tenant": self.tenant_id, "b_store": store_id, "b_at": at}
         if ids:
-            for r in self.conn.execute(_BY_ID, params | {"b_values": list(set(ids))}).mappings():
-                found[("product_id", r["id"])] = dict(r)
+            for r in _BY_ID.execute(self.conn, params | {"b_values": list(set(ids))}):
+                product = _sale_product(r)
+                found[("product_id", product["id"])] = product
         if skus:
-            for r in self.conn.execute(_BY_SKU, params | {"b_values": list(set(skus))}).mappings():
-                found[("sku", r["sku"])] = dict(r)
+            for r in _BY_SKU.execute(self.conn, params | {"b_values": list(set(skus))}):
+                product = _sale_product(r)
+                found[("sku", product["sku"])] = product
         if barcodes:
-            for r in self.conn.execute(_BY_BARCODE, params | {"b_values": list(set(barcodes))}).mappings():
-                row = dict(r)
-                found[("barcode", row.pop("barcode"))] = row
+            for r in _BY_BARCODE.execute(self.conn, params | {"b_values": list(set(barcodes))}):
+                found[("barcode", r[0])] = _sale_product(r[1:])
         return found
 
     def tax_rates(self) -> dict[str, tuple[int, bool]]:

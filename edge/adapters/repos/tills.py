@@ -8,6 +8,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
+from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.domain.ids import uuid7
 from edge.service.ports import Actor
@@ -17,7 +18,7 @@ TM = s.till_movements
 Q = s.lane_queue_status
 RC = s.review_cases
 
-_INSERT_TILL_MOVEMENT = insert(TM)  # built once: a cash sale adds one per order
+_INSERT_TILL_MOVEMENT = Prepared(insert(TM))  # built once, run prepared: a cash sale adds one per order
 
 
 @repository("tills")
@@ -44,7 +45,7 @@ class TillRepository:
                                  .values(**values)).rowcount == 1
 
     def add_movement(self, values: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_TILL_MOVEMENT, values)
+        _INSERT_TILL_MOVEMENT.execute(self.conn, values)
 
     def movements(self, session_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(TM).where(TM.c.session_id == session_id)

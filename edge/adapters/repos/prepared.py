@@ -1,0 +1,85 @@
+"""Core statements compiled once and run straight on the SQLite driver connection.
+
+For the checkout's hot statements SQLAlchemy's execution path (parameter processing, result
+metadata, events) costs several times SQLite's own work. A `Prepared` keeps the Core construct
+as the single definition of the SQL, compiles it once per dialect and set of parameter keys,
+and hands the SQL string and positional values to the DBAPI connection of the same
+`Connection`, so it runs in the same transaction (and savepoint) as everything else.
+
+Only plain columns are allowed (strings, integers, booleans, text): nothing needs a type's
+bind or result processing beyond what sqlite3 does itself (a bool is stored as 0/1, and reads
+of boolean columns return 0/1, so callers convert). Every column with a Python-side default
+must be given: a statement that would need SQLAlchemy to compute one is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Integer, String, Text
+from sqlalchemy.sql import ClauseElement
+
+_PLAIN = (String, Integer, Boolean, Text)
+
+
+def _check_plain(statement: ClauseElement) -> None:
+    table = getattr(statement, "table", None)
+    columns = table.columns if table is not None else ()
+    for column in columns:
+        if not isinstance(column.type, _PLAIN):
+            raise TypeError(f"{table.name}.{column.key} is {column.type!r}; a Prepared statement runs no type "
+                            "processing")
+
+
+class Prepared:
+    def __init__(self, statement: ClauseElement, *, expanding: Sequence[str] = ()):
+        _check_plain(statement)
+        self.statement = statement
+        self.expanding = tuple(expanding)  # IN (...) parameters, given as lists
+        self._compiled: dict[tuple[str, ...], tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
+
+    def _compile(self, conn: Connection, keys: tuple[str, ...]) -> tuple[Any, str, tuple[str, ...], dict[str, Any]]:
+        hit = self._compiled.get(keys)
+        if hit is not None and hit[0] is conn.dialect:
+            return hit
+        done = self.statement.compile(dialect=conn.dialect, column_keys=list(keys))
+        if getattr(done, "insert_prefetch", None) or getattr(done, "update_prefetch", None):
+            raise ValueError(f"give every defaulted column: {[c.key for c in done.insert_prefetch]}")
+        sql = str(done)
+        for name in self.expanding:  # rendered as a placeholder; expanded per call below
+            sql = sql.replace(f"(__[POSTCOMPILE_{name}])", "(\x00" + name + "\x00)")
+        literals = {name: bind.value for name, bind in done.binds.items() if name not in keys}
+        hit = self._compiled[keys] = (conn.dialect, sql, tuple(done.positiontup or ()), literals)
+        return hit
+
+    def _sql_args(self, conn: Connection, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        _, sql, names, literals = self._compile(conn, tuple(params))
+        values = literals | params if literals else params
+        if not self.expanding:
+            return sql, [values[n] for n in names]
+        args: list[Any] = []
+        for n in names:
+            if n in self.expanding:
+                items = list(values[n])
+                if not items:
+                    raise ValueError(f"{n}: an empty IN list")
+                sql = sql.replace("(\x00" + n + "\x00)", "(" + ", ".join("?" * len(items)) + ")", 1)
+                args.extend(items)
+            else:
+                args.append(values[n])
+        return sql, args
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Run once; returns the sqlite3 cursor."""
+        sql, args = self._sql_args(conn, params)
+        return conn.connection.driver_connection.execute(sql, args)
+
+    def execute_many(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+        """Run once per row (rows share their keys), in one executemany."""
+        rows = list(rows)
+        if not rows:
+            return
+        _, sql, names, literals = self._compile(conn, tuple(rows[0]))
+        conn.connection.driver_connection.executemany(
+            sql, [[(literals | r)[n] for n in names] if literals else [r[n] for n in names] for r in rows])
