@@ -253,30 +253,63 @@ class IngestConsumer:
         self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
 
     async def _run(self) -> None:
+        ahead: list[Any] = []
         while True:
             try:
                 if self._sub is None:
                     await self._bind()
-                await self.poll_once()
+                ahead = await self._step(ahead)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("ingest.error", error=self.last_error)
-                self._sub = None
+                self._sub, ahead = None, []  # unacked: redelivered after ack_wait
                 await asyncio.sleep(1.0)
 
+    async def _step(self, msgs: list[Any]) -> list[Any]:
+        """Commit-and-ack one batch while the next is fetched; returns that next batch.
+
+        Batches still commit one after another, in stream order; only the network wait
+        overlaps the DB work. A message is acked only after the commit that holds it.
+        """
+        if not msgs:
+            msgs = await self._fetch()
+            if not msgs:
+                return []
+        committing = asyncio.create_task(self._commit_then_ack(msgs))
+        try:
+            ahead = await self._fetch_available(self.batch)
+        except Exception:
+            await committing
+            raise
+        await committing
+        return ahead
+
     async def poll_once(self) -> int:
+        msgs = await self._fetch()
+        await self._commit_then_ack(msgs)
+        return len(msgs)
+
+    async def _fetch(self) -> list[Any]:
         # Wait for the first message only, then take whatever else is already there. A single
         # `fetch(batch)` on an empty consumer lingers until the batch is full or the timeout
         # passes, which under a light load adds the whole timeout to every event's lag.
         try:
             msgs = await self._sub.fetch(1, timeout=self.fetch_timeout_s)
         except TimeoutError:
-            return 0
-        if self.batch > 1:
-            with contextlib.suppress(TimeoutError):
-                msgs += await self._sub.fetch(self.batch - 1, timeout=self.top_up_s)
+            return []
+        return msgs + await self._fetch_available(self.batch - 1)
+
+    async def _fetch_available(self, n: int) -> list[Any]:
+        if n < 1:
+            return []
+        try:
+            return await self._sub.fetch(n, timeout=self.top_up_s)
+        except TimeoutError:
+            return []
+
+    async def _commit_then_ack(self, msgs: list[Any]) -> None:
         envelopes, good = [], []
         for msg in msgs:
             try:
@@ -291,4 +324,3 @@ class IngestConsumer:
             log.debug("ingest.batch", new=result.new, duplicates=result.duplicates)
         for msg in good:
             await msg.ack()
-        return len(msgs)
