@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -50,22 +50,31 @@ class SqlUnitOfWork:
         self.actor = actor
         self._timezone = timezone
         self._day_start_hour = day_start_hour
+        self._clock: datetime | None = None
+        self._now: str | None = None
+        self._business_day: str | None = None
         self._repos: dict[str, Any] = {}
         self.events: list[str] = []
 
     # The clock is read on first use, once per unit of work: a barcode lookup needs `now` for the
-    # price in force but never the business day, and most reads need neither.
-    @cached_property
-    def _instant(self) -> datetime:
-        return utc_now()
-
-    @cached_property
+    # price in force but never the business day, and most reads need neither. (Plain properties:
+    # functools.cached_property takes a lock on every first access.)
+    @property
     def now(self) -> str:
-        return iso(self._instant)
+        if self._now is None:
+            self._now = iso(self._instant())
+        return self._now
 
-    @cached_property
+    @property
     def business_day(self) -> str:
-        return business_day(self._instant, self._timezone, self._day_start_hour)
+        if self._business_day is None:
+            self._business_day = business_day(self._instant(), self._timezone, self._day_start_hour)
+        return self._business_day
+
+    def _instant(self) -> datetime:
+        if self._clock is None:
+            self._clock = utc_now()
+        return self._clock
 
     def repo(self, name: str) -> Any:
         found = self._repos.get(name)

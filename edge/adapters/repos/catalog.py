@@ -65,7 +65,9 @@ class _PreparedLookup:
             compiled = self._compiled = (conn.dialect, str(done), tuple(done.positiontup or ()), literals)
         _, sql, names, defaults = compiled
         values = defaults | params
-        row = conn.connection.driver_connection.execute(sql, [values[n] for n in names]).fetchone()
+        # pysqlite: the pool's dbapi_connection is the sqlite3 connection itself (a plain attribute,
+        # unlike driver_connection, which walks the pool record on every call).
+        row = conn.connection.dbapi_connection.execute(sql, [values[n] for n in names]).fetchone()
         return dict(zip(self.columns, row, strict=True)) if row is not None else None
 
 
