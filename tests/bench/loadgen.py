@@ -20,6 +20,8 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    warmup_requests: int = 0  # answered during the warm-up, not counted in the figures
+    _sorted: list[float] | None = field(default=None, repr=False)
 
     @property
     def rps(self) -> float:
@@ -28,7 +30,9 @@ class LoadResult:
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
             return float("nan")
-        data = sorted(self.latencies_ms)
+        if self._sorted is None or len(self._sorted) != len(self.latencies_ms):
+            self._sorted = sorted(self.latencies_ms)
+        data = self._sorted
         return data[min(len(data) - 1, int(len(data) * p / 100))]
 
     def summary(self) -> str:
@@ -83,6 +87,8 @@ async def run_load(host: str, port: int, requests: list[bytes], *, concurrency: 
                     result.requests += 1
                     result.statuses[status] = result.statuses.get(status, 0) + 1
                     result.latencies_ms.append((done - now) * 1000)
+                else:
+                    result.warmup_requests += 1
         finally:
             writer.close()
 
