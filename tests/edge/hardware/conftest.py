@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from tests.support import demo_settings, login
 
 
-def wait_for(predicate: Callable[[], Any], within_s: float = 5.0, what: str = "condition") -> Any:
+def wait_for(predicate: Callable[[], Any], within_s: float = 10.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         value = predicate()
