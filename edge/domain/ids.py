@@ -44,7 +44,7 @@ def utc_now() -> datetime:
 
 def iso(dt: datetime) -> str:
     """UTC ISO 8601 with milliseconds and a trailing Z: sorts correctly as text."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def now_iso() -> str:
