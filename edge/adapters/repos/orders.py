@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
@@ -24,6 +24,12 @@ C = s.lane_counters
 _INSERT_ORDER = Prepared(insert(O))
 _INSERT_LINES = Prepared(insert(OL))
 _INSERT_PAYMENTS = Prepared(insert(PAY))
+# Reads of one order (the receipt printer reads every sale back): built once, so SQLAlchemy
+# reuses their cache key and compiled SQL; they keep its type processing (booleans, JSON).
+_GET = select(O).where(O.c.tenant_id == bindparam("b_tenant"), O.c.id == bindparam("b_id"))
+_LINES = select(OL).where(OL.c.order_id == bindparam("b_id")).order_by(OL.c.line_no)
+_PAYMENTS_OF = select(PAY).where(PAY.c.tenant_id == bindparam("b_tenant"), PAY.c.order_id == bindparam("b_id")
+                                 ).order_by(PAY.c.id)
 # One round trip for the lane's next number: the first order of a lane inserts 1, later ones add 1.
 _NEXT_NUMBER = Prepared(upsert(C).on_conflict_do_update(
     index_elements=[C.c.tenant_id, C.c.store_id, C.c.lane_id], set_={"last_seq": C.c.last_seq + 1},
@@ -46,8 +52,7 @@ class OrderRepository:
         _INSERT_LINES.execute_many(self.conn, lines)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(O).where(O.c.tenant_id == self.tenant_id, O.c.id == order_id)
-                                ).mappings().first()
+        row = self.conn.execute(_GET, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings().first()
         return dict(row) if row else None
 
     def by_number(self, number: str) -> dict[str, Any] | None:
@@ -56,7 +61,7 @@ class OrderRepository:
         return dict(row) if row else None
 
     def lines(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(OL).where(OL.c.order_id == order_id).order_by(OL.c.line_no)).mappings()
+        rows = self.conn.execute(_LINES, {"b_id": order_id}).mappings()
         return [dict(r) for r in rows]
 
     def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -151,8 +156,7 @@ class PaymentRepository:
         return dict(row) if row else None
 
     def of_order(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(PAY).where(PAY.c.tenant_id == self.tenant_id, PAY.c.order_id == order_id)
-                                 .order_by(PAY.c.id)).mappings()
+        rows = self.conn.execute(_PAYMENTS_OF, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings()
         return [dict(r) for r in rows]
 
     def of_orders(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
