@@ -37,6 +37,7 @@ log = structlog.get_logger()
 CURSOR = "device_reactor"
 REACTS_TO = ("order.completed",)
 FINAL_JOB_STATES = ("printed", "failed")
+SKIP_SAVE_EVERY_S = 5.0
 
 
 class DeviceReactor:
@@ -54,6 +55,8 @@ class DeviceReactor:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._followers: set[asyncio.Task[None]] = set()
+        self._saved_at = 0.0
+        self._saved_seq: int | None = None
 
     # --- the loop ---
     def start(self) -> None:
@@ -84,6 +87,9 @@ class DeviceReactor:
         for task in list(self._followers):
             task.cancel()
         await asyncio.gather(*self._followers, return_exceptions=True)
+        if self.cursor is not None and self.cursor != self._saved_seq:
+            with contextlib.suppress(Exception):  # shutting down: a lost skip only means a re-read
+                await self._save(self.cursor)
 
     async def step(self) -> int:
         """One pass: react to the next committed events; returns how many it handled."""
@@ -92,12 +98,14 @@ class DeviceReactor:
             self.cursor = await db.read(_load_cursor)
             if self.cursor is None:  # first start: react from now on, never to the store's history
                 self.cursor = await db.read(_head)
-                await db.write(lambda c, seq=self.cursor: _save_cursor(c, seq))
+                await self._save(self.cursor)
         head, rows = await db.read(lambda c, after=self.cursor: _events_after(c, after, self.batch))
         if not rows:
             if head > self.cursor:  # nothing for us in between: skip ahead
                 self.cursor = head
-                await db.write(lambda c, seq=head: _save_cursor(c, seq))
+                # Saved now and then only: losing a skip re-reads rows we ignore anyway.
+                if asyncio.get_running_loop().time() - self._saved_at > SKIP_SAVE_EVERY_S:
+                    await self._save(head)
             return 0
         by_lane: dict[str, list[dict[str, Any]]] = {}
         for _seq, envelope in rows:
@@ -108,8 +116,12 @@ class DeviceReactor:
         await asyncio.gather(*(self._react_lane(lane, envelopes) for lane, envelopes in by_lane.items()))
         last = rows[-1][0] if len(rows) == self.batch else max(head, rows[-1][0])
         self.cursor = last
-        await self.services.db.write(lambda c, seq=last: _save_cursor(c, seq))
+        await self._save(last)
         return len(rows)
+
+    async def _save(self, seq: int) -> None:
+        await self.services.db.write(lambda c: _save_cursor(c, seq))
+        self._saved_at, self._saved_seq = asyncio.get_running_loop().time(), seq
 
     def _should_react(self, envelope: dict[str, Any], payload: dict[str, Any]) -> bool:
         if not payload.get("lane_id"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from litestar.testing import TestClient
 
@@ -10,12 +11,14 @@ from hardware.mdns import SERVICE_TYPE, StoreBrowser
 from tests.support import free_port
 
 
-def test_the_store_is_found_by_mdns_with_its_store_tenant_api_and_version(demo_dir):
+def test_the_store_is_found_by_mdns_with_its_store_tenant_api_and_version(tmp_path):
     from edge.bootstrap import create_app
     from edge.settings import load_settings
 
-    port = free_port()
-    settings = load_settings(environ={"NOVAPOS_DATA_DIR": str(demo_dir), "NOVAPOS_DEMO": "1"},
+    # A store id of its own: two test runs on one machine must not clash on the service name.
+    port, store_id = free_port(), f"s-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(environ={"NOVAPOS_DATA_DIR": str(tmp_path), "NOVAPOS_STORE_TENANT_ID": "acme",
+                                      "NOVAPOS_STORE_STORE_ID": store_id, "NOVAPOS_HARDWARE_MODE": "off"},
                              overrides={"server": {"port": port},
                                         "hardware": {"mdns": True, "mdns_interfaces": ["127.0.0.1"]}})
 
@@ -31,7 +34,7 @@ def test_the_store_is_found_by_mdns_with_its_store_tenant_api_and_version(demo_d
     with TestClient(create_app(settings)):
         advert = asyncio.run(browse())
     assert advert.name.endswith(SERVICE_TYPE) and advert.host == "127.0.0.1"
-    assert advert.properties["store"] == "demo-001" and advert.properties["tenant"] == "demo"
+    assert advert.properties["store"] == store_id and advert.properties["tenant"] == "acme"
     assert advert.properties["api"] == "/api/v1" and advert.properties["version"]
 
 
