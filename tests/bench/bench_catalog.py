@@ -61,7 +61,7 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 def start_edge(data_dir: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(data_dir),
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "NOVAPOS_LOG_FORMAT": "json"})
+                            env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
     wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
     return proc
 

@@ -7,6 +7,8 @@ Starts `novapos-edge serve --demo` on a temporary data dir and `tests/bench/bare
 one uvicorn worker, and drives both with the same raw-asyncio closed loop (`loadgen.py`) over
 keep-alive connections, so the load generator costs little and the same for both. Every
 checkout carries its own Idempotency-Key. Prints rps, p50 and p99; read the ratio.
+The edge runs with `hardware.mode = "off"`: the demo's in-process device simulators would
+otherwise be measured with it (in production the devices are separate hardware).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def main() -> None:
     edge_port, bare_port = free_port(), free_port()
     edge = subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(tmp / "data"),
                              "--host", "127.0.0.1", "--port", str(edge_port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "NOVAPOS_LOG_FORMAT": "json"})
+                            stderr=subprocess.DEVNULL, env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
     bare = subprocess.Popen([sys.executable, str(HERE / "bare_app.py"), str(bare_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
