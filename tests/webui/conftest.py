@@ -61,6 +61,10 @@ def web_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def page(browser: Any, web_server: EdgeServer, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(base_url=web_server.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
+    # CI shares two cores with the server under test: give assertions the same patience.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
