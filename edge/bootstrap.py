@@ -20,6 +20,7 @@ import edge.adapters.repos.idempotency
 import edge.adapters.repos.stores
 import edge.adapters.repos.users  # noqa: F401  (repositories register themselves)
 from edge.adapters.db import Database
+from edge.adapters.hardware import start_hardware, stop_hardware
 from edge.adapters.migrations import migrate
 from edge.adapters.replication import start_replication, stop_replication
 from edge.adapters.security.adapter import SecurityAdapter
@@ -29,7 +30,8 @@ from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
-from edge.api.routes import audit, auth, catalog, health, sync, users
+from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
+from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
 from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
 from edge.service.auth import AuthService
@@ -38,7 +40,7 @@ from edge.settings import Settings
 
 log = structlog.get_logger()
 
-ROUTE_MODULES = [auth, catalog, audit, users, health, sync]
+ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes]
 
 
 def effective_settings(settings: Settings) -> Settings:
@@ -140,8 +142,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             await services.db.close()
 
     handlers: list[Any] = [h for module in ROUTE_MODULES for h in module.ROUTES]
-    for extra in EXTRA_ROUTES:
-        handlers.extend(extra)
     app = Litestar(
         route_handlers=[*handlers, *_static_routers()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -158,21 +158,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     return app
 
 
-# Feature packages (sales, hardware, sync) register routes and lifecycle hooks here, so this
-# root stays the one place that composes the process.
-EXTRA_ROUTES: list[list[Any]] = []
-STARTUP_HOOKS: list[Any] = [start_replication]
-SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication]
-
-from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales  # noqa: E402  (sales, issue 3)
-
-ROUTE_MODULES.extend(SALES_ROUTE_MODULES)
-STARTUP_HOOKS.append(start_sales)
-SHUTDOWN_HOOKS.append(stop_sales)
-
-from edge.adapters.hardware import start_hardware, stop_hardware  # noqa: E402  (hardware, issue 4)
-from edge.api.routes import devices, lanes  # noqa: E402
-
-ROUTE_MODULES.extend([devices, lanes])
-STARTUP_HOOKS.insert(STARTUP_HOOKS.index(start_sales), start_hardware)  # before sales: it takes the hub's terminal
-SHUTDOWN_HOOKS.insert(SHUTDOWN_HOOKS.index(stop_sales), stop_hardware)  # runs after sales has stopped using it
+# The process's parts in start-up order. Hardware starts before sales, which takes the hub's
+# card terminal and recovers in-flight card payments through it; shutdown runs in reverse.
+STARTUP_HOOKS: list[Any] = [start_replication, start_hardware, start_sales]
+SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication, stop_hardware, stop_sales]
