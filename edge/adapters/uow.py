@@ -11,15 +11,23 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, bindparam, insert
 
 from edge.adapters import tables as t
 from edge.adapters.db import Database
+from edge.adapters.repos.prepared import Prepared
 from edge.contracts.envelope import EventEnvelope, encode_envelope
 from edge.domain.ids import iso, utc_now, uuid7
 from edge.service.ports import Actor
 
 T = TypeVar("T")
+
+# Every change writes an audit row and most emit an event: built once and run prepared (see
+# `prepared`), since building the Core statement per call cost more than SQLite's own work.
+_INSERT_AUDIT = Prepared(insert(t.audit_log), json=("before", "after"))
+_INSERT_OUTBOX = Prepared(insert(t.outbox))
+_SET_ENVELOPE = Prepared(t.outbox.update().where(t.outbox.c.seq == bindparam("_seq"))
+                         .values(envelope=bindparam("envelope")))
 
 # Repositories register themselves by name; the unit of work builds them lazily per transaction.
 REPOSITORIES: dict[str, Callable[[Connection, Actor], Any]] = {}
@@ -84,40 +92,22 @@ class SqlUnitOfWork:
 
     def audit(self, action, entity, entity_id, before, after) -> None:  # type: ignore[no-untyped-def]
         a = self.actor
-        self.conn.execute(
-            insert(t.audit_log).values(
-                tenant_id=a.tenant_id,
-                store_id=a.store_id,
-                at=self.now,
-                actor=a.username,
-                actor_id=a.user_id,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                before=before,
-                after=after,
-                lane_id=a.lane_id,
-                device_id=a.device_id,
-                request_id=a.request_id,
-            )
-        )
+        _INSERT_AUDIT.execute(self.conn, {
+            "tenant_id": a.tenant_id, "store_id": a.store_id, "at": self.now, "actor": a.username,
+            "actor_id": a.user_id, "action": action, "entity": entity, "entity_id": entity_id,
+            "before": before, "after": after, "lane_id": a.lane_id, "device_id": a.device_id,
+            "request_id": a.request_id,
+        })
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
         a = self.actor
         event_id = uuid7()
         # seq is the outbox's autoincrement key; the envelope must carry it, so insert first
         # and encode with the assigned value in the same transaction.
-        result = self.conn.execute(
-            insert(t.outbox).values(
-                event_id=event_id,
-                tenant_id=a.tenant_id,
-                store_id=a.store_id or "",
-                type=event_type,
-                occurred_at=self.now,
-                envelope="",
-            )
-        )
-        seq = result.inserted_primary_key[0]
+        seq = _INSERT_OUTBOX.execute(self.conn, {
+            "event_id": event_id, "tenant_id": a.tenant_id, "store_id": a.store_id or "", "type": event_type,
+            "occurred_at": self.now, "envelope": "", "sent_at": None, "attempts": 0, "last_error": None,
+        }).lastrowid
         envelope = EventEnvelope(
             event_id=event_id,
             tenant_id=a.tenant_id,
@@ -128,9 +118,7 @@ class SqlUnitOfWork:
             business_day=self.business_day,
             payload=payload,
         )
-        self.conn.execute(
-            t.outbox.update().where(t.outbox.c.seq == seq).values(envelope=encode_envelope(envelope).decode())
-        )
+        _SET_ENVELOPE.execute(self.conn, {"_seq": seq, "envelope": encode_envelope(envelope).decode()})
         self.events.append(event_id)
         return event_id
 

@@ -1,16 +1,25 @@
-"""Stored responses of idempotent requests, scoped to (tenant, principal, route, key)."""
+"""Stored responses of idempotent requests, scoped to (tenant, principal, route, key).
+
+Every checkout looks its key up and stores its response, so both statements run prepared.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from edge.adapters import tables as t
+from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 K = t.idempotency_keys
+
+_FIND = Prepared(select(K.c.body_sha256, K.c.status_code, K.c.response_body).where(
+    K.c.tenant_id == bindparam("tenant_id"), K.c.principal == bindparam("principal"),
+    K.c.route == bindparam("route"), K.c.key == bindparam("key")))
+_SAVE = Prepared(insert(K))
 
 
 @repository("idempotency")
@@ -20,15 +29,17 @@ class IdempotencyRepository:
 
     def find(self, scope: tuple[str, str, str, str]) -> dict[str, Any] | None:
         tenant_id, principal, route, key = scope
-        row = self.conn.execute(select(K).where(K.c.tenant_id == tenant_id, K.c.principal == principal,
-                                                K.c.route == route, K.c.key == key)).mappings().first()
-        return dict(row) if row else None
+        row = _FIND.execute(self.conn, {"tenant_id": tenant_id, "principal": principal, "route": route,
+                                        "key": key}).fetchone()
+        if row is None:
+            return None
+        return {"body_sha256": row[0], "status_code": row[1], "response_body": row[2]}
 
     def save(self, scope: tuple[str, str, str, str], body_sha256: str, status: int, body: str, now: str) -> None:
         tenant_id, principal, route, key = scope
-        self.conn.execute(insert(K).values(tenant_id=tenant_id, principal=principal, route=route, key=key,
-                                           body_sha256=body_sha256, status_code=status, response_body=body,
-                                           created_at=now))
+        _SAVE.execute(self.conn, {"tenant_id": tenant_id, "principal": principal, "route": route, "key": key,
+                                  "body_sha256": body_sha256, "status_code": status, "response_body": body,
+                                  "created_at": now})
 
     def purge_before(self, cutoff: str) -> int:
         return self.conn.execute(delete(K).where(K.c.created_at < cutoff)).rowcount

@@ -8,8 +8,10 @@ and hands the SQL string and positional values to the DBAPI connection of the sa
 
 Only plain columns are allowed (strings, integers, booleans, text): nothing needs a type's
 bind or result processing beyond what sqlite3 does itself (a bool is stored as 0/1, and reads
-of boolean columns return 0/1, so callers convert). Every column with a Python-side default
-must be given: a statement that would need SQLAlchemy to compute one is refused.
+of boolean columns return 0/1, so callers convert). A JSON column may be written when it is
+named in `json=`: its value is encoded here, as SQLAlchemy's JSON type would store it, except
+that None is stored as SQL NULL. Every column with a Python-side default must be given: a
+statement that would need SQLAlchemy to compute one is refused.
 """
 
 from __future__ import annotations
@@ -17,24 +19,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Integer, String, Text
+import msgspec
+from sqlalchemy import JSON, Boolean, Connection, Integer, String, Text
 from sqlalchemy.sql import ClauseElement
 
 _PLAIN = (String, Integer, Boolean, Text)
+_encode_json = msgspec.json.Encoder().encode
 
 
-def _check_plain(statement: ClauseElement) -> None:
+def _check_plain(statement: ClauseElement, json: tuple[str, ...]) -> None:
     table = getattr(statement, "table", None)
     columns = table.columns if table is not None else ()
     for column in columns:
+        if column.key in json and isinstance(column.type, JSON):
+            continue
         if not isinstance(column.type, _PLAIN):
             raise TypeError(f"{table.name}.{column.key} is {column.type!r}; a Prepared statement runs no type "
                             "processing")
 
 
 class Prepared:
-    def __init__(self, statement: ClauseElement, *, expanding: Sequence[str] = ()):
-        _check_plain(statement)
+    def __init__(self, statement: ClauseElement, *, expanding: Sequence[str] = (), json: Sequence[str] = ()):
+        self.json = tuple(json)  # JSON columns this statement writes; encoded before binding
+        _check_plain(statement, self.json)
         self.statement = statement
         self.expanding = tuple(expanding)  # IN (...) parameters, given as lists
         self._compiled: dict[tuple[str, ...], tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
@@ -53,7 +60,18 @@ class Prepared:
         hit = self._compiled[keys] = (conn.dialect, sql, tuple(done.positiontup or ()), literals)
         return hit
 
+    def _encoded(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.json:
+            return params
+        params = dict(params)
+        for name in self.json:
+            value = params.get(name)
+            if value is not None:
+                params[name] = _encode_json(value).decode()
+        return params
+
     def _sql_args(self, conn: Connection, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        params = self._encoded(params)
         _, sql, names, literals = self._compile(conn, tuple(params))
         values = literals | params if literals else params
         if not self.expanding:
@@ -77,7 +95,7 @@ class Prepared:
 
     def execute_many(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         """Run once per row (rows share their keys), in one executemany."""
-        rows = list(rows)
+        rows = [self._encoded(r) for r in rows]
         if not rows:
             return
         _, sql, names, literals = self._compile(conn, tuple(rows[0]))
