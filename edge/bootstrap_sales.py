@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +53,14 @@ def system_actor(services: Any, reason: str) -> Actor:
 
 async def start_sales(services: Any) -> None:
     settings = services.settings
+    pay = settings.payments
     host = settings.server.host if settings.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     terminal = (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
-        SimulatedTerminal(default=os.environ.get("NOVAPOS_SIM_TERMINAL", "approved"))
+        SimulatedTerminal(default=pay.simulated_card_outcome)
     provider = CryptoStubProvider(
         _secret(settings.data_dir),
         callback_url=f"http://{host}:{settings.server.port}/api/v1/payments/crypto/callback",
-        confirm_after_s=float(os.environ.get("NOVAPOS_CRYPTO_STUB_CONFIRM_S", "1.0")))
+        confirm_after_s=pay.crypto_confirm_after_s)
     currency = settings.store.currency
     processor = PaymentProcessor(services.uow, terminal, provider, currency=currency)
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
@@ -75,8 +75,7 @@ async def start_sales(services: Any) -> None:
     except TimeoutError:
         log.warning("payments.recovery_slow", message="continuing in the background")
     await services.uow.run(system_actor(services, "reservation-sweeper"), reservations.expire_due)
-    sweep_s = float(os.environ.get("NOVAPOS_SWEEP_S", "1.0"))
-    runtime.tasks.append(asyncio.create_task(_sweeper(services, runtime, sweep_s), name="sales-sweeper"))
+    runtime.tasks.append(asyncio.create_task(_sweeper(services, runtime, pay.sweep_interval_s), name="sales-sweeper"))
     runtime.tasks.append(asyncio.create_task(runtime.alerts.run(), name="low-stock-alerts"))
 
 

@@ -76,6 +76,19 @@ class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     card_terminal: Literal["auto", "hub", "simulated"] = "auto"  # auto: the hub's lane terminals, outside demo mode
 
 
+# What the built-in simulated card terminal answers (see edge.adapters.payments.simulated_terminal).
+SimulatedOutcome = Annotated[
+    str, msgspec.Meta(pattern=r"^(approved|declined|timeout|timeout_declined|unreachable|partial:[0-9]{1,9})$")]
+
+
+class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    simulated_card_outcome: SimulatedOutcome = "approved"  # the built-in simulated terminal's answer
+    crypto_confirm_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 1.0  # the crypto stub's callback delay
+    # The background sweep: expires reservations past their TTL, settles refunds they owe,
+    # and (every fifth sweep) asks terminals and providers about payments still in flight.
+    sweep_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 1.0
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     demo: bool = False
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -85,6 +98,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
     hardware: HardwareSettings = msgspec.field(default_factory=HardwareSettings)
+    payments: PaymentsSettings = msgspec.field(default_factory=PaymentsSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -111,6 +125,9 @@ EXAMPLES = {
     "auth.access_ttl_s": "access_ttl_s = 900",
     "sync.nats_url": 'nats_url = "nats://127.0.0.1:4222"',
     "hardware.mode": 'mode = "embedded"',
+    "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout)',
+    "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
+    "payments.sweep_interval_s": "sweep_interval_s = 1.0",
     "log_format": 'log_format = "json"',
 }
 
