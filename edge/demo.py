@@ -1,6 +1,7 @@
 """The demo store: tenant `demo`, store `demo-001`, lanes 1-3, about 200 products with EAN-13
 barcodes and stock, and the users admin, manager and cashier (password `novapos-demo`, lane PIN
-1234 for the cashier). Seeding is idempotent: a second start reuses what is there."""
+1234 for the cashier, supervisor PIN 2468 for the manager). Seeding is idempotent: a second
+start reuses what is there."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ log = structlog.get_logger()
 
 DEMO_PASSWORD = "novapos-demo"  # noqa: S105 - published demo credentials, demo mode only
 DEMO_PIN = "1234"
+DEMO_SUPERVISOR_PIN = "2468"  # the manager's, for overrides at the lane
 DEMO_TENANT = "demo"
 DEMO_STORE = "demo-001"
 
@@ -82,13 +84,15 @@ def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int =
     password_hash = security.hash_secret(DEMO_PASSWORD)
     pin_hash = security.hash_secret(DEMO_PIN)
     pin_lookup = security.pin_lookup(DEMO_TENANT, DEMO_STORE, DEMO_PIN)
+    supervisor_pin_hash = security.hash_secret(DEMO_SUPERVISOR_PIN)
+    supervisor_pin_lookup = security.pin_lookup(DEMO_TENANT, DEMO_STORE, DEMO_SUPERVISOR_PIN)
 
     def everything(u: Any) -> None:
         for tax in TAX:
             catalog.upsert_tax_category(u, tax)
         users.add_user(u, username="admin", password_hash=password_hash, roles=["tenant_admin"], store_id=DEMO_STORE)
         users.add_user(u, username="manager", password_hash=password_hash, roles=["store_manager", "supervisor"],
-                       store_id=DEMO_STORE)
+                       store_id=DEMO_STORE, pin_hash=supervisor_pin_hash, pin_lookup=supervisor_pin_lookup)
         users.add_user(u, username="cashier", password_hash=password_hash, roles=["cashier"], store_id=DEMO_STORE,
                        pin_hash=pin_hash, pin_lookup=pin_lookup)
         users.add_user(u, username="tech", password_hash=password_hash, roles=["technician"], store_id=DEMO_STORE)

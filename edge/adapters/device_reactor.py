@@ -29,7 +29,7 @@ from edge.adapters import tables as t
 from edge.adapters.receipts_escpos import render_escpos
 from edge.domain.ids import iso
 from edge.service.ports import Actor
-from edge.service.receipts import E_RECEIPT_BASE, money
+from edge.service.receipts import money, receipt_view, record_print
 from hardware.errors import HardwareError, UnknownLane
 
 log = structlog.get_logger()
@@ -166,7 +166,11 @@ class DeviceReactor:
             return
         if job.status == "failed":
             await self.raise_alert(lane_id, order_id, job)
-        elif job.status not in FINAL_JOB_STATES:  # the printer is slow: keep an eye on the job
+            return
+        # The paper is the original receipt: count it, so any later print says COPY. (A job
+        # that failed is not counted: its reprint resends these same bytes.)
+        await self.services.uow.run(self.actor, lambda u: record_print(u, order_id, source="lane_printer"))
+        if job.status not in FINAL_JOB_STATES:  # the printer is slow: keep an eye on the job
             task = asyncio.create_task(self._follow(lane_id, order_id, job.id))
             self._followers.add(task)
             task.add_done_callback(self._followers.discard)
@@ -211,22 +215,6 @@ class DeviceReactor:
         except HardwareError as err:
             log.warning("device_reactor.device_error", error=str(err))
             return None
-
-
-def receipt_view(uow: Any, order_id: str) -> dict[str, Any]:
-    """The receipt as `edge.service.receipts.receipt_for` builds it, read-only.
-
-    The lane's printed receipt is the original. Counting it as a print (as `receipt_for`
-    does for an explicit print) is the better rule, but it would turn the first
-    `GET /orders/{id}/receipt` into a COPY; that decision belongs to the sales code.
-    """
-    from edge.service.orders import get_order
-
-    order = get_order(uow, order_id)
-    prints = uow.repo("orders").get(order_id)["receipt_prints"]
-    store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
-    return {"order": order, "copy": prints > 0, "store_name": store["name"],
-            "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
 
 
 def _display_lines(sale: dict[str, Any]) -> tuple[str, str]:

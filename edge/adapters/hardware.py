@@ -178,7 +178,7 @@ async def reprint_job(services: Any, actor: Any, job_id: str) -> Any:
     marked COPY, so a reprint can never pass for a second sale.
     """
     from edge.adapters.receipts_escpos import render_escpos
-    from edge.service.receipts import receipt_for
+    from edge.service.receipts import record_print
 
     hub = require_hub(services)
     with device_errors(not_found="print-job-not-found"):
@@ -186,7 +186,7 @@ async def reprint_job(services: Any, actor: Any, job_id: str) -> Any:
         job = None
         if original is not None and original.status == "printed":
             try:
-                receipt = await services.uow.run(actor, lambda u: receipt_for(u, original.ref))
+                receipt = await services.uow.run(actor, lambda u: record_print(u, original.ref, source="reprint"))
             except NotFound:
                 receipt = None  # not an order (a test page): resend it as it was
             if receipt is not None:

@@ -13,7 +13,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any, Protocol
 
-from edge.domain.errors import Forbidden, Unauthorized, ValidationFailed
+from edge.domain.errors import Forbidden, OverrideRequired, Unauthorized, ValidationFailed
 from edge.domain.ids import iso as _iso
 from edge.domain.ids import parse_iso
 from edge.domain.ids import uuid7 as new_id
@@ -130,6 +130,27 @@ class AuthService:
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
                                   clear_subject=subject),
         )
+
+    # -- supervisor override at the lane -----------------------------------------------------
+    async def supervisor_by_pin(self, actor: Actor, pin: str, supervisor_roles: frozenset[str]) -> str:
+        """The username of the supervisor whose PIN was keyed in at the lane, for an override (a
+        large discount, a void, a return outside policy). Wrong PINs count towards a lockout of
+        the cashier asking, exactly like logins, so PINs cannot be guessed one sale at a time."""
+        if not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValidationFailed("a supervisor PIN is 4 to 8 digits",
+                                   errors=[{"field": "override_pin", "message": "4 to 8 digits"}])
+        subject = f"override:{actor.user_id or actor.username}"
+        lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
+        user, attempts = await self.uow.read(actor, lambda u: (
+            u.repo("users").by_pin_lookup(self.store_id, lookup), u.repo("users").attempts(subject)))
+        self._refuse_if_locked(attempts)
+        ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
+        if not ok or user is None or user["disabled"] or not supervisor_roles.intersection(user["roles"]):
+            await self._record_failure(actor, subject, "override_pin_failed")
+            raise OverrideRequired("that is not a supervisor's PIN at this store", code="override-invalid")
+        if attempts and attempts["failures"]:
+            await self.uow.run(actor, lambda u: u.repo("users").save_attempts(subject, 0, None, u.now))
+        return str(user["username"])
 
     # -- refresh and logout -----------------------------------------------------------------
     async def refresh(self, refresh_token: str) -> dict[str, Any]:

@@ -178,6 +178,7 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
         raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
                                "supervisor override", code="discount-override-required")
     total = priced.total_cents
+    currency = context["currency"]
     tenders = list(cmd.get("tenders") or [])
     credit = min(cmd.get("_credit_cents") or 0, total)  # an exchange's refund, spent on this sale
     requests = tender_requests(tenders)
@@ -200,7 +201,7 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     immediate = plan is not None and plan.completes_immediately
     status = (OrderStatus.COMPLETED if immediate else OrderStatus.PENDING if plan else OrderStatus.OPEN).value
     order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,
-             "currency": context["currency"], "cashier_id": actor.user_id, "cashier": actor.username,
+             "currency": currency, "cashier_id": actor.user_id, "cashier": actor.username,
              "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
              "tax_cents": priced.tax_cents, "total_cents": total,
              "paid_cents": (plan.cash_kept_cents + credit) if plan else 0,
@@ -224,13 +225,15 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     payments = []
     if plan is not None:
         if credit:
-            payments.append(_payment(uow, order_id, "exchange_credit", credit, status="approved", approved=credit))
+            payments.append(_payment(uow, order_id, "exchange_credit", credit, status="approved", approved=credit,
+                                     currency=currency))
         if plan.cash_tendered_cents:
             payments.append(_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                      approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
-                                     change=plan.change_due_cents))
+                                     change=plan.change_due_cents, currency=currency))
         for tender in plan.electronic:
-            payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created"))
+            payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created",
+                                     currency=currency))
         uow.repo("payments").insert_many(payments)
         if plan.cash_kept_cents:
             record_drawer(uow, lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
@@ -257,14 +260,20 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     return view
 
 
+def store_currency(uow: UnitOfWork) -> str:
+    return uow.repo("sale_products").currency()
+
+
 def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status: str, approved: int = 0,
              tendered: int = 0, change: int = 0, kind: str = "sale", original: str | None = None,
-             return_id: str | None = None) -> dict[str, Any]:
+             return_id: str | None = None, currency: str | None = None) -> dict[str, Any]:
+    currency = currency or store_currency(uow)
     return {"id": uuid7(), "order_id": order_id, "kind": kind, "method": method, "status": status,
             "amount_cents": amount, "approved_cents": approved, "tendered_cents": tendered, "change_cents": change,
             "original_payment_id": original, "return_id": return_id, "provider_ref": None, "auth_code": None,
             "card_brand": None, "card_last4": None, "entry_mode": None, "checkout_url": None,
-            "guidance": cashier_guidance(status, method, amount_cents=amount, approved_cents=approved),
+            "guidance": cashier_guidance(status, method, amount_cents=amount, approved_cents=approved,
+                                         currency=currency),
             "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
 
 

@@ -87,7 +87,7 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
         values["approved_cents"] = payment["amount_cents"]
     if status == "refunded" and "approved_cents" not in details:
         values["approved_cents"] = payment["amount_cents"]
-    values["guidance"] = guidance(payment, status, values.get("approved_cents", payment["approved_cents"]))
+    values["guidance"] = guidance(uow, payment, status, values.get("approved_cents", payment["approved_cents"]))
     if not repo.update(payment_id, values, expect_status=IN_FLIGHT):
         return payment
     after = {**payment, **values}
@@ -101,7 +101,7 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
     elif payment["kind"] == "refund" and status == "refunded" and payment["original_payment_id"]:
         original = repo.get(payment["original_payment_id"])
         if original is not None and details.get("provider_ref") == "void":
-            repo.update(original["id"], {"status": "reversed", "guidance": guidance(original, "reversed"),
+            repo.update(original["id"], {"status": "reversed", "guidance": guidance(uow, original, "reversed"),
                                          "updated_at": uow.now})
     elif payment["kind"] == "refund" and status == "failed":
         uow.repo("reviews").open_case(uow, "payment_unresolved", payment["order_id"], None,
@@ -111,9 +111,10 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
     return after
 
 
-def guidance(payment: dict[str, Any], status: str, approved_cents: int | None = None) -> str:
+def guidance(uow: UnitOfWork, payment: dict[str, Any], status: str, approved_cents: int | None = None) -> str:
     return cashier_guidance(status, payment["method"], amount_cents=payment["amount_cents"],
-                            approved_cents=payment["approved_cents"] if approved_cents is None else approved_cents)
+                            approved_cents=payment["approved_cents"] if approved_cents is None else approved_cents,
+                            currency=order_cases.store_currency(uow))
 
 
 def terminal_details(outcome: TerminalOutcome) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
         repo = uow.repo("payments")
         payment = repo.get(payment_id)
         if payment and payment["status"] == "created":
-            repo.update(payment_id, {"status": "awaiting", "guidance": guidance(payment, "awaiting"),
+            repo.update(payment_id, {"status": "awaiting", "guidance": guidance(uow, payment, "awaiting"),
                                      "updated_at": uow.now, **details})
             uow.audit("payment.awaiting", "payment", payment_id, {"status": "created"}, {"status": "awaiting"})
             return {**payment, "status": "awaiting", **details}

@@ -1,6 +1,7 @@
 """Receipts, built from the stored order (never from a lane's cache), rendered as text or HTML.
 
-The first rendering is the original; every later one is marked COPY and counted, so a
+Looking at a receipt changes nothing. Issuing one (the lane printer's paper at the sale, or an
+explicit print) is counted: the first is the original, every later one is marked COPY, so a
 reprint can never pass for a second sale. ESC/POS rendering lives in an adapter
 (`edge.adapters.receipts_escpos`) because it drives python-escpos.
 """
@@ -17,15 +18,22 @@ E_RECEIPT_BASE = "https://receipts.novapos.dev"
 WIDTH = 42
 
 
-def receipt_for(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+def receipt_view(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    """The receipt as it would print now, read-only: a COPY once any receipt was issued."""
     order = get_order(uow, order_id)
-    repo = uow.repo("orders")
-    prints = repo.get(order_id)["receipt_prints"]
-    repo.update(order_id, {"receipt_prints": prints + 1})
-    uow.audit("receipt.printed", "order", order_id, None, {"copy": prints > 0, "print_no": prints + 1})
+    prints = uow.repo("orders").get(order_id)["receipt_prints"]
     store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
-    return {"order": order, "copy": prints > 0, "store_name": store["name"],
+    return {"order": order, "copy": prints > 0, "print_no": prints + 1, "store_name": store["name"],
             "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
+
+
+def record_print(uow: UnitOfWork, order_id: str, *, source: str = "request") -> dict[str, Any]:
+    """Issue a receipt: the view as it stands, then count it, so the next one is a COPY."""
+    view = receipt_view(uow, order_id)
+    uow.repo("orders").update(order_id, {"receipt_prints": view["print_no"]})
+    uow.audit("receipt.printed", "order", order_id, None,
+              {"copy": view["copy"], "print_no": view["print_no"], "source": source})
+    return view
 
 
 def money(cents: int) -> str:

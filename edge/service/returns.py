@@ -109,7 +109,7 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     for p in payments:
         if p["status"] == "awaiting":  # the crypto checkout is abandoned
             uow.repo("payments").update(p["id"], {"status": "expired", "updated_at": uow.now,
-                                                  "guidance": payment_cases.guidance(p, "expired")})
+                                                  "guidance": payment_cases.guidance(uow, p, "expired")})
     movements: list[dict[str, Any]] = []
     if order["status"] == OrderStatus.COMPLETED:
         movements = append_movements(uow, order["store_id"], [

@@ -19,6 +19,7 @@ from edge.service import orders, receipts, returns
 from edge.service.orders import SUPERVISOR_ROLES
 
 ORDER_READ = (*STORE_STAFF, "hq_analyst")
+ReceiptFormat = Literal["text", "html", "escpos"]
 VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override token
 
 
@@ -43,6 +44,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     tenders: list[TenderIn] = []
     discount_cents: int = 0
     override_token: str | None = None  # a supervisor's access token, for a large discount
+    override_pin: str | None = None  # or the supervisor's PIN, keyed in at the lane
     offline_created_at: str | None = None  # set by a lane replaying a sale it queued offline
 
 
@@ -53,6 +55,7 @@ class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
 class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
     override_token: str | None = None
+    override_pin: str | None = None
 
 
 class ReturnLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,17 +74,24 @@ class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
     exchange: ExchangeIn | None = None
     override_token: str | None = None
+    override_pin: str | None = None
 
 
 def runtime(request: Request) -> Any:
     return services(request).extras["sales"]
 
 
-def override_by(request: Request, token: str | None) -> str | None:
-    """The supervisor who approved, from their own access token (checked, same tenant)."""
+async def override_by(request: Request, token: str | None, pin: str | None) -> str | None:
+    """The supervisor who approved: from their own access token (checked, same tenant), or from
+    their PIN keyed in at the lane (checked, with the login lockout)."""
+    if token and pin:
+        raise ValidationFailed("give a supervisor's override token or PIN, not both", code="override-ambiguous",
+                               errors=[{"field": "override_pin", "message": "not with override_token"}])
+    s, who = services(request), actor(request)
+    if pin:
+        return await s.auth.supervisor_by_pin(who, pin, SUPERVISOR_ROLES)
     if not token:
         return None
-    s, who = services(request), actor(request)
     try:
         claims = s.security.tokens.verify_access(token)
     except Exception:
@@ -123,7 +133,7 @@ async def respond_with_order(request: Request, response: Response, status_code: 
 async def create_order(request: Request, data: OrderIn) -> Response:
     s, who = services(request), actor(request)
     cmd = as_cmd(data)
-    approved_by = override_by(request, cmd.pop("override_token", None))
+    approved_by = await override_by(request, cmd.pop("override_token", None), cmd.pop("override_pin", None))
     offline = data.offline_created_at is not None
     response = await s.idempotency.run(request, who, lambda u: orders.create_order(
         u, cmd, override_by=approved_by, offline=offline, policy=runtime(request).policy))
@@ -149,7 +159,7 @@ async def get_order(request: Request, order_id: str) -> dict[str, Any]:
 @post("/api/v1/orders/{order_id:str}/void", guards=[requires(*VOIDERS)], operation_id="voidOrder")
 async def void_order(request: Request, order_id: str, data: VoidIn) -> Response:
     s, who = services(request), actor(request)
-    approved_by = override_by(request, data.override_token)
+    approved_by = await override_by(request, data.override_token, data.override_pin)
     response = await s.idempotency.run(request, who, lambda u: returns.void_order(
         u, order_id, data.reason, override_by=approved_by), status_code=200)
     return await respond_with_order(request, response, 200)
@@ -159,7 +169,7 @@ async def void_order(request: Request, order_id: str, data: VoidIn) -> Response:
 async def create_return(request: Request, order_id: str, data: ReturnIn) -> Response:
     s, who = services(request), actor(request)
     cmd = as_cmd(data)
-    approved_by = override_by(request, cmd.pop("override_token", None))
+    approved_by = await override_by(request, cmd.pop("override_token", None), cmd.pop("override_pin", None))
     response = await s.idempotency.run(request, who, lambda u: returns.create_return(
         u, order_id, cmd, override_by=approved_by, policy=runtime(request).policy))
     if response.status_code == 201 and not was_replayed(response):
@@ -179,18 +189,32 @@ async def list_returns(request: Request, order_id: str) -> dict[str, Any]:
     return {"items": await s.uow.read(who, lambda u: u.repo("orders").returns_of(order_id))}
 
 
-@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
-async def receipt(request: Request, order_id: str, format: Literal["text", "html", "escpos"] = "text"
-                  ) -> Response:
+def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -> Response:
     from edge.adapters.receipts_escpos import render_escpos
 
-    s, who = services(request), actor(request)
-    receipt_data = await s.uow.run(who, lambda u: receipts.receipt_for(u, order_id))
     if format == "html":
-        return Response(content=receipts.render_html(receipt_data), media_type="text/html; charset=utf-8")
-    if format == "escpos":
-        return Response(content=render_escpos(receipt_data), media_type="application/vnd.escpos")
-    return Response(content=receipts.render_text(receipt_data), media_type="text/plain; charset=utf-8")
+        content, media_type = receipts.render_html(receipt_data), "text/html; charset=utf-8"
+    elif format == "escpos":
+        content, media_type = render_escpos(receipt_data), "application/vnd.escpos"
+    else:
+        content, media_type = receipts.render_text(receipt_data), "text/plain; charset=utf-8"
+    return Response(content=content, media_type=media_type, status_code=status_code)
+
+
+@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
+async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text") -> Response:
+    """The receipt as it would print now (read-only): marked COPY once a receipt was issued."""
+    s, who = services(request), actor(request)
+    return _render(await s.uow.read(who, lambda u: receipts.receipt_view(u, order_id)), format)
+
+
+@post("/api/v1/orders/{order_id:str}/receipt/prints", guards=[requires(*STORE_STAFF)], status_code=201,
+      operation_id="issueReceipt")
+async def issue_receipt(request: Request, order_id: str, format: ReceiptFormat = "text") -> Response:
+    """Issue a receipt (the lane's Print button): counted and audited; the first is the original,
+    every later one says COPY."""
+    s, who = services(request), actor(request)
+    return _render(await s.uow.run(who, lambda u: receipts.record_print(u, order_id)), format, 201)
 
 
 def _filters(status: str | None, from_: str | None, to: str | None, q: str | None, lane_id: str | None,
@@ -261,4 +285,4 @@ async def export_orders(
 
 
 ROUTES = [create_order, add_tenders, export_orders, get_order, void_order, create_return, list_returns, receipt,
-          search_orders]
+          issue_receipt, search_orders]

@@ -174,16 +174,6 @@ def test_exchange_is_a_return_and_a_new_sale_in_one_transaction(client, cashier,
     assert credit["approved_cents"] == ret["credit_cents"]
 
 
-def test_receipt_renders_text_html_and_escpos_and_reprints_say_copy(client, cashier, products):
-    order = cash_order(client, cashier, [{"sku": products[19]["sku"]}]).json()
-    text = client.get(f"/api/v1/orders/{order['id']}/receipt?format=text", headers=cashier).text
-    assert order["number"] in text and "COPY" not in text
-    html = client.get(f"/api/v1/orders/{order['id']}/receipt?format=html", headers=cashier).text
-    assert "COPY" in html and "<table>" in html
-    raw = client.get(f"/api/v1/orders/{order['id']}/receipt?format=escpos", headers=cashier).content
-    assert raw.startswith(b"\x1b@") and b"COPY" in raw and b"\x1d(k" in raw  # GS ( k: the QR code
-
-
 def test_till_x_and_z_reports_with_variance_and_unsynced_lanes_block_the_z(client, cashier, manager, products):
     till = post(client, "/api/v1/tills", {"lane_id": "2", "float_cents": 10_000}, cashier).json()
     sid = till["session_id"]
