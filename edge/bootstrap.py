@@ -110,7 +110,8 @@ def _static_routers() -> list[Router]:
 
     root = Path(next(iter(webui.__path__)))  # works for a regular and an editable install alike
     routers = []
-    for name, path in (("lane", "/"), ("admin", "/admin")):
+    # `common` holds what the lane and the admin pages share (the API client).
+    for name, path in (("lane", "/"), ("admin", "/admin"), ("common", "/common")):
         directory = root / name
         if directory.is_dir():
             routers.append(create_static_files_router(path=path, directories=[str(directory)], html_mode=True,

@@ -1,0 +1,85 @@
+// The edge API for the store's web apps (lane and admin): bearer auth with one refresh on 401,
+// and problem+json turned into an ApiError whose message is the server's `detail` (what the
+// person at the screen should read).
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = String(problem.type || "").split("/").pop();
+    this.errors = problem.errors || [];
+  }
+}
+
+// The request never reached the edge (offline, server down): the caller may queue instead.
+export class NetworkError extends Error {}
+
+async function send(path, { method = "GET", body, headers = {}, token } = {}) {
+  const init = { method, headers: { Accept: "application/json, application/problem+json", ...headers } };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    throw new NetworkError(`the store server cannot be reached (${err.message})`);
+  }
+}
+
+/**
+ * A client for one web app. Each app keeps its own session (lane and admin sign in separately
+ * in the same browser), so the storage key is the only thing that differs between them.
+ */
+export function createClient(sessionKey) {
+  const session = {
+    get() {
+      try { return JSON.parse(sessionStorage.getItem(sessionKey)); } catch { return null; }
+    },
+    set(value) {
+      if (value) sessionStorage.setItem(sessionKey, JSON.stringify(value));
+      else sessionStorage.removeItem(sessionKey);
+    },
+  };
+
+  async function refreshed() {
+    const current = session.get();
+    if (!current?.refresh_token) return false;
+    const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: current.refresh_token } });
+    if (!response.ok) return false;
+    const pair = await response.json();
+    session.set({ ...current, access_token: pair.access_token, refresh_token: pair.refresh_token });
+    return true;
+  }
+
+  /** JSON call. Returns {data, response}; throws ApiError (answered) or NetworkError (not reached). */
+  async function call(path, options = {}) {
+    let response = await send(path, { ...options, token: session.get()?.access_token });
+    if (response.status === 401 && options.auth !== false && (await refreshed())) {
+      response = await send(path, { ...options, token: session.get()?.access_token });
+    }
+    if (!response.ok) {
+      let problem = {};
+      try { problem = await response.json(); } catch { problem = { detail: `${response.status} ${response.statusText}` }; }
+      throw new ApiError(response.status, problem);
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = response.status === 204 ? null : type.includes("json") ? await response.json() : await response.text();
+    return { data, response };
+  }
+
+  const get = (path) => call(path).then((r) => r.data);
+  const post = (path, body, headers) => call(path, { method: "POST", body, headers }).then((r) => r.data);
+  return { session, call, get, post };
+}
+
+// crypto.randomUUID() exists only in secure contexts, and lanes reach the store box over plain
+// http on the LAN; getRandomValues works everywhere.
+export function newIdempotencyKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
