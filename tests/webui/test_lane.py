@@ -74,6 +74,37 @@ def test_cashier_scans_pays_cash_and_sees_change_and_receipt(page: Any) -> None:
     expect(page.locator("#scan-input")).to_be_focused()
 
 
+def test_a_large_discount_is_approved_by_the_supervisors_pin_at_the_lane(page: Any, web_server: EdgeServer) -> None:
+    sign_in(page)
+    scan(page, ESPRESSO)
+    page.get_by_role("button", name="Discount").click()
+    page.locator("#discount-input").fill("10")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#discount")).to_have_text("−$10.00")
+
+    page.get_by_role("button", name="Cash", exact=True).click()
+    approval = page.locator("#approval-dialog")
+    expect(approval).to_be_visible()
+    expect(page.locator("#approval-reason")).to_contain_text("$10.00 off this sale needs a supervisor")
+    page.locator("#approval-pin").fill("1234")  # the cashier's own PIN does not approve anything
+    approval.get_by_role("button", name="Approve").click()
+    expect(page.locator("#approval-error")).to_contain_text("not a supervisor's PIN")
+    page.locator("#approval-pin").fill("2468")
+    shot(page, "lane-supervisor-approval")
+    approval.get_by_role("button", name="Approve").click()
+
+    # The edge priced it: 27.18 - 10.00 = 17.18, plus 2 % food tax on what was paid.
+    expect(page.locator("#amount-due")).to_have_text("$17.52")
+    page.get_by_role("button", name="Take cash").click()
+    expect(page.locator("#change-due")).to_have_text("$0.00")
+    number = page.locator("#receipt-title").inner_text().split()[1]
+    with api(web_server) as client:
+        [order] = [o for o in client.get("/api/v1/orders", params={"number": number}).json()["items"]]
+        assert order["discount_cents"] == 1000 and order["total_cents"] == 1752
+        trail = client.get("/api/v1/audit", params={"entity_id": order["id"], "action": "order.created"}).json()
+        assert trail["items"][0]["after"]["override_by"] == "manager"
+
+
 def test_unknown_barcode_is_explained_and_the_cart_is_unchanged(page: Any) -> None:
     sign_in(page)
     scan(page, "4000000000000")

@@ -14,6 +14,7 @@ const catalog = new Catalog();
 const state = {
   laneId: localStorage.getItem("novapos.lane.id") || "1",
   cart: [],
+  discountCents: 0, // an order discount, in cents; the edge decides whether it needs a supervisor
   checkout: null, // {key, order}: the edge's order for the current cart, once created
   tenderAttempt: null, // {body, key}: a retried tender reuses its key, a changed one gets a new key
   offline: !navigator.onLine,
@@ -198,11 +199,54 @@ function renderCart() {
   }));
   const totals = estimateTotals(state.cart, catalog.taxRates);
   const empty = state.cart.length === 0;
+  if (empty) state.discountCents = 0;
   $("cart-empty").hidden = !empty;
   $("subtotal").textContent = empty ? "–" : formatCents(totals.subtotal_cents);
   $("tax").textContent = empty ? "–" : formatCents(totals.tax_cents);
-  $("total").textContent = empty ? "–" : formatCents(totals.total_cents);
-  for (const id of ["pay-cash", "pay-card", "clear-cart"]) $(id).disabled = empty;
+  $("discount-label").hidden = $("discount").hidden = !state.discountCents;
+  $("discount").textContent = `−${formatCents(state.discountCents)}`;
+  $("total").textContent = empty ? "–" : formatCents(Math.max(0, totals.total_cents - state.discountCents));
+  for (const id of ["pay-cash", "pay-card", "clear-cart", "add-discount"]) $(id).disabled = empty;
+}
+
+function askDiscount() {
+  const dialog = $("discount-dialog");
+  $("discount-input").value = state.discountCents ? (state.discountCents / 100).toFixed(2) : "";
+  $("discount-error").textContent = "";
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("discount-input").focus();
+}
+
+function applyDiscount(event) {
+  event.preventDefault();
+  const cents = parseAmount($("discount-input").value);
+  const total = estimateTotals(state.cart, catalog.taxRates).total_cents;
+  if (cents == null || cents > total) {
+    $("discount-error").textContent = `Type an amount from 0 to ${formatCents(total)}, for example 2.50.`;
+    return;
+  }
+  state.discountCents = cents;
+  $("discount-dialog").close("ok");
+  cartChanged();
+}
+
+/** The supervisor keys in their PIN on the cashier's screen; resolves to the PIN, or null. */
+function askSupervisor(reason, error = "") {
+  const dialog = $("approval-dialog");
+  $("approval-reason").textContent = reason;
+  $("approval-error").textContent = error;
+  $("approval-pin").value = "";
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("approval-pin").focus();
+  return new Promise((resolve) => {
+    dialog.onclose = () => {
+      const pin = $("approval-pin").value.trim();
+      $("approval-pin").value = "";
+      resolve(dialog.returnValue === "ok" && pin ? pin : null);
+    };
+  });
 }
 
 function changeQuantity(index, delta) {
@@ -237,20 +281,39 @@ function orderLines() {
                                   ...(l.weight_grams != null ? { weight_grams: l.weight_grams } : {}) }));
 }
 
-/** The edge prices the cart: an OPEN order whose total is what the customer pays. */
+/** The edge prices the cart: an OPEN order whose total is what the customer pays. A discount
+ * the edge says needs a supervisor is retried with the supervisor's PIN (a refused request
+ * changed nothing, so the same idempotency key is reused). */
 async function ensureOrder() {
   if (state.checkout?.order) return state.checkout.order;
   state.checkout ??= { key: newIdempotencyKey(), order: null };
-  const { data } = await call("/api/v1/orders", {
-    method: "POST", body: { lane_id: state.laneId, lines: orderLines() },
-    headers: { "Idempotency-Key": state.checkout.key },
-  });
-  state.checkout.order = data;
-  return data;
+  const body = { lane_id: state.laneId, lines: orderLines(),
+                 ...(state.discountCents ? { discount_cents: state.discountCents } : {}) };
+  let pin = null;
+  for (;;) {
+    try {
+      const { data } = await call("/api/v1/orders", {
+        method: "POST", body: pin ? { ...body, override_pin: pin } : body,
+        headers: { "Idempotency-Key": state.checkout.key },
+      });
+      state.checkout.order = data;
+      return data;
+    } catch (err) {
+      const approval = err instanceof ApiError && ["discount-override-required", "override-invalid"].includes(err.code);
+      if (!approval) throw err;
+      pin = await askSupervisor(`${formatCents(state.discountCents)} off this sale needs a supervisor.`,
+                                err.code === "override-invalid" ? err.message : "");
+      if (pin == null) throw new ApiError(403, { detail: "The discount was not approved: change it or ask a supervisor." });
+    }
+  }
 }
 
 async function startPayment(method) {
   $("sale-error").textContent = "";
+  if (state.offline && state.discountCents) {
+    $("sale-error").textContent = "A discount needs the store server: remove it, or wait until the server is back.";
+    return;
+  }
   let order = null;
   if (!state.offline) {
     try {
@@ -378,6 +441,7 @@ async function showReceipt(order) {
 function newSale() {
   state.saleDone = false;
   state.cart = [];
+  state.discountCents = 0;
   state.checkout = null;
   state.tenderAttempt = null;
   if ($("receipt-dialog").open) $("receipt-dialog").close();
@@ -481,7 +545,18 @@ function wire() {
   });
   $("pay-cash").addEventListener("click", () => startPayment("cash"));
   $("pay-card").addEventListener("click", () => startPayment("card"));
-  $("clear-cart").addEventListener("click", () => { state.cart = []; cartChanged(); });
+  $("clear-cart").addEventListener("click", () => { state.cart = []; state.discountCents = 0; cartChanged(); });
+  $("add-discount").addEventListener("click", askDiscount);
+  $("discount-form").addEventListener("submit", applyDiscount);
+  $("discount-cancel").addEventListener("click", () => $("discount-dialog").close("cancel"));
+  $("discount-remove").addEventListener("click", () => {
+    state.discountCents = 0;
+    $("discount-dialog").close("ok");
+    cartChanged();
+  });
+  $("discount-dialog").addEventListener("close", focusScan);
+  $("approval-form").addEventListener("submit", () => { $("approval-dialog").returnValue = "ok"; });
+  $("approval-cancel").addEventListener("click", () => $("approval-dialog").close("cancel"));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
   $("tender-cancel").addEventListener("click", () => $("tender-dialog").close("cancel"));
