@@ -425,14 +425,17 @@ async function showReceipt(order) {
   state.saleDone = true;
   $("receipt-title").textContent = `Sale ${order.number} complete`;
   $("change-due").textContent = formatCents(order.change_due_cents);
-  $("receipt-note").textContent = "";
+  // The frame's srcdoc is set once: replacing a placeholder srcdoc while Chromium is still
+  // loading it can leave the frame blank when the receipt arrives quickly.
+  $("receipt-note").textContent = "Loading receipt…";
   const frame = $("receipt-frame");
-  frame.hidden = false;
-  frame.srcdoc = "<p style='font:14px system-ui'>Loading receipt…</p>";
+  frame.hidden = true;
   $("receipt-dialog").showModal();
   $("new-sale").focus();
   try {
     frame.srcdoc = await get(`/api/v1/orders/${order.id}/receipt?format=html`);
+    frame.hidden = false;
+    $("receipt-note").textContent = "";
   } catch (err) {
     $("receipt-note").textContent = `The receipt could not be loaded: ${messageOf(err)}`;
   }
