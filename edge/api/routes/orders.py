@@ -20,7 +20,7 @@ from edge.service.orders import SUPERVISOR_ROLES
 
 ORDER_READ = (*STORE_STAFF, "hq_analyst")
 ReceiptFormat = Literal["text", "html", "escpos"]
-VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override token
+VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override PIN or token
 
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -211,7 +211,7 @@ async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text
 @post("/api/v1/orders/{order_id:str}/receipt/prints", guards=[requires(*STORE_STAFF)], status_code=201,
       operation_id="issueReceipt")
 async def issue_receipt(request: Request, order_id: str, format: ReceiptFormat = "text") -> Response:
-    """Issue a receipt (the lane's Print button): counted and audited; the first is the original,
+    """Issue a receipt (a reprint for a customer): counted and audited; the first is the original,
     every later one says COPY."""
     s, who = services(request), actor(request)
     return _render(await s.uow.run(who, lambda u: receipts.record_print(u, order_id)), format, 201)
