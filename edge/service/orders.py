@@ -16,7 +16,7 @@ import msgspec
 
 from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
-from edge.domain.money import Rounding
+from edge.domain.money import Rounding, format_cents
 from edge.domain.offline import OfflineJudgement, OfflineLine, judge_offline_order
 from edge.domain.orders import DiscountPolicy, Order, OrderStatus, require_transition
 from edge.domain.orders import stock_units as units_of
@@ -336,7 +336,8 @@ def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dic
     for ln in lines:
         if ln["unit_price_cents"] != ln["catalog_price_cents"]:
             reviews.open_case(uow, "price_variance", order["id"], ln["product_id"],
-                              f"{ln['sku']} sold offline at {ln['unit_price_cents']}, today {ln['catalog_price_cents']}",
+                              f"{ln['sku']} sold offline at {format_cents(ln['unit_price_cents'], order['currency'])}, "
+                              f"today {format_cents(ln['catalog_price_cents'], order['currency'])}",
                               {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
                                "catalog_cents": ln["catalog_price_cents"], "number": order["number"]})
     for conflict in judgement.stock_conflicts:

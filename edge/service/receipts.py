@@ -89,7 +89,6 @@ def render_html(r: dict[str, Any]) -> str:
     head = "".join(f"<div>{e(h)}</div>" for h in header_of(r))
     rows = "".join(f"<tr><td>{e(left)}</td><td style='text-align:right'>{e(right)}</td></tr>"
                    for left, right in lines_of(r))
-    copy = "<p class='copy'><strong>COPY</strong></p>" if r["copy"] else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Receipt {e(r['order']['number'])}</title>"
-            f"</head><body><header>{head}</header>{copy}<table>{rows}</table>"
+            f"</head><body><header>{head}</header><table>{rows}</table>"
             f"<p><a href='{e(r['url'])}'>E-receipt</a></p></body></html>")

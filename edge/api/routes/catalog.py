@@ -67,9 +67,7 @@ async def list_products(
 ) -> dict[str, Any]:
     s, who = services(request), actor(request)
     check_limit(limit)
-    after = decode_cursor(cursor)
-    if after is not None and not (isinstance(after, list) and len(after) == 2):
-        raise ValidationFailed("the cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}])
+    after = decode_cursor(cursor, tuple[int | str, str])  # (sku or catalog version, id)
 
     def query(uow: Any) -> tuple[list[dict[str, Any]], Any]:
         return catalog.search_products(uow, q=q, sku=sku, barcode=barcode, since=since,

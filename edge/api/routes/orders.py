@@ -15,6 +15,7 @@ from litestar.response import Stream
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
 from edge.domain.errors import OverrideRequired, ValidationFailed
+from edge.domain.orders import OrderStatus
 from edge.service import orders, receipts, returns
 from edge.service.orders import SUPERVISOR_ROLES
 
@@ -220,7 +221,13 @@ async def issue_receipt(request: Request, order_id: str, format: ReceiptFormat =
 def _filters(status: str | None, from_: str | None, to: str | None, q: str | None, lane_id: str | None,
              cashier: str | None, tender: str | None, product_id: str | None, sku: str | None,
              min_total_cents: int | None, max_total_cents: int | None, number: str | None) -> dict[str, Any]:
-    return {"status": [x for x in (status or "").upper().split(",") if x] or None, "from": from_, "to": to, "q": q,
+    statuses = [x for x in (status or "").upper().split(",") if x] or None
+    unknown = sorted(set(statuses or ()) - {st.value for st in OrderStatus})
+    if unknown:  # a typo must not look like "no such orders"
+        raise ValidationFailed(f"unknown order status {', '.join(unknown)}; use "
+                               + ", ".join(st.value for st in OrderStatus),
+                               errors=[{"field": "status", "message": "unknown status"}])
+    return {"status": statuses, "from": from_, "to": to, "q": q,
             "lane_id": lane_id, "cashier": cashier, "tender": tender, "product_id": product_id, "sku": sku,
             "min_total_cents": min_total_cents, "max_total_cents": max_total_cents, "number": number}
 
@@ -239,8 +246,6 @@ async def search_orders(
     s, who = services(request), actor(request)
     check_limit(limit)
     after = decode_cursor(cursor)
-    if after is not None and not isinstance(after, str):
-        raise ValidationFailed("the cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}])
     f = _filters(status, from_, to, q, lane_id, cashier, tender, product_id, sku, min_total_cents, max_total_cents,
                  number)
     items, next_after = await s.uow.read(who, lambda u: orders.search_orders(u, f, after, limit))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -14,6 +14,8 @@ from edge.domain.errors import DomainError
 from edge.service import offline, reviews, tills
 
 TILL_CLOSE = (*MANAGERS, SUPERVISOR)
+TILL_FIELDS = ("id", "lane_id", "status", "business_day", "float_cents", "opened_by", "opened_at", "closed_by",
+               "closed_at", "counted_cents", "expected_cents", "variance_cents")
 
 
 class OpenTillIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -80,11 +82,14 @@ async def close_till(request: Request, session_id: str, data: CloseTillIn) -> Re
 
 
 @get("/api/v1/tills", guards=[requires(*STORE_STAFF)], operation_id="listTills")
-async def list_tills(request: Request, lane_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+async def list_tills(request: Request, lane_id: str | None = None,
+                     status: Literal["open", "closed"] | None = None) -> dict[str, Any]:
+    """The store's drawer sessions, newest first (the latest 100); each closed one carries its Z
+    report's figures, fetched whole from its X/Z report."""
     who = actor(request)
     rows = await services(request).uow.read(who, lambda u: u.repo("tills").sessions(who.store_id, lane_id=lane_id,
                                                                                      status=status))
-    return {"items": rows}
+    return {"items": [{k: r[k] for k in TILL_FIELDS} for r in rows]}
 
 
 @post("/api/v1/lanes/{lane_id:str}/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueueStatus",
@@ -129,9 +134,11 @@ async def list_reviews(request: Request, status: str | None = "open", kind: str 
 
 @post("/api/v1/reviews/{case_id:str}/resolve", guards=[requires(*MANAGERS, SUPERVISOR)],
       operation_id="resolveReview", status_code=200)
-async def resolve_review(request: Request, case_id: str, data: ResolveIn) -> dict[str, Any]:
-    return await services(request).uow.run(actor(request), lambda u: reviews.resolve(u, case_id, data.resolution,
-                                                                                     data.note))
+async def resolve_review(request: Request, case_id: str, data: ResolveIn) -> Response:
+    # With an Idempotency-Key, a retry after a lost answer gets the same answer, not a 409.
+    s = services(request)
+    return await s.idempotency.run(request, actor(request), lambda u: reviews.resolve(
+        u, case_id, data.resolution, data.note), status_code=200, required=False)
 
 
 ROUTES = [open_till, cash_movement, x_report, close_till, list_tills, lane_queue_status, lane_queues,
