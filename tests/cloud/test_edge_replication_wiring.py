@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import time
 
@@ -39,6 +41,13 @@ def test_sync_status_is_disabled_without_a_nats_url(client, as_user):
     assert status["outbox_pending"] > 0  # the demo seeding wrote events; they wait for a link
 
 
+def _run(coro):
+    # In a thread of its own: a browser test's sync Playwright session, earlier in the same
+    # pytest process, can leave an event loop marked running on the main thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 async def _stream_messages(url, stream):
     nc = await nats.connect(url)
     try:
@@ -54,8 +63,6 @@ async def _stream_messages(url, stream):
 
 
 def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_client, nats_server):
-    import asyncio
-
     client = synced_client
     headers = login(client, "manager")
     created = client.post("/api/v1/products", headers=headers, json={
@@ -63,7 +70,7 @@ def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_cl
     status = wait_for(lambda: (s := client.get("/api/v1/sync/status", headers=headers).json())["outbox_pending"] == 0
                       and s, what="the outbox to drain")
     assert status["link"] == "up" and status["last_ack_at"]
-    messages = asyncio.run(_stream_messages(nats_server.url, stream_name("demo-001")))
+    messages = _run(_stream_messages(nats_server.url, stream_name("demo-001")))
     ids = [m[0] for m in messages]
     assert len(ids) == len(set(ids))  # each event once
     assert all(mid == env.event_id for mid, env in messages)
@@ -96,7 +103,7 @@ def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_cl
     # Wait for the inbox to have created the command stream, then send each command twice.
     wait_for(lambda: client.app.state.services.extras.get("inbox") is not None, what="inbox")
     time.sleep(1.0)
-    asyncio.run(send([new_item, price, new_item, price]))
+    _run(send([new_item, price, new_item, price]))
     delta = wait_for(lambda: [p for p in client.get(f"/api/v1/products?since={version}", headers=headers)
                               .json()["items"] if p["sku"] in ("HQ-NEW-1", "BAK-0005")]
                      if len(client.get(f"/api/v1/products?since={version}", headers=headers).json()["items"]) >= 2
