@@ -5,7 +5,7 @@ runs on both engines:
 - SQLite: one writer thread owns one connection (`BEGIN IMMEDIATE`, WAL, `synchronous=FULL`),
   as on the store (edge.adapters.db): every cloud write funnels through it, so writers never
   contend for SQLite's one lock and each statement is a plain sqlite3 call instead of an
-  aiosqlite thread hop (PITFALLS: ~40 µs each). Readers use the async engine concurrently.
+  aiosqlite thread hop (~40 µs each). Readers use the async engine concurrently.
 - Postgres: the function runs on an async connection through `run_sync`.
 - Postgres: tenant isolation by row-level security. Every tenant transaction switches to the
   non-owner application role (`SET LOCAL ROLE`) and sets `app.tenant_id` with

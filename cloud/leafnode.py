@@ -3,7 +3,7 @@
 The store leaf runs JetStream in its own domain (= store id), so the store stream lives on the
 box and survives WAN cuts; the hub's aggregate stream sources it through `$JS.<store>.API`
 (cloud.streams). `sync_interval: always` because the default (2 min) loses acknowledged
-writes on power loss (PITFALLS). The store's event subjects are denied both ways on the leaf
+writes on power loss. The store's event subjects are denied both ways on the leaf
 link: they must reach the hub only by sourcing, never as core messages that a hub stream
 could capture a second time (nats-server#3161).
 """

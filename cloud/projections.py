@@ -7,7 +7,7 @@ by two events (an order and a later correction).
 
 A batch projects table by table, not event by event: one multi-row insert per fact table,
 one upsert per touched stock level. Per-statement overhead, not SQL work, was what capped
-ingest (PITFALLS: the cost is Python per round trip). The rare paths (conflict cases,
+ingest (the cost is Python per round trip). The rare paths (conflict cases,
 transfers, BOPIS answers) still go row by row.
 
 Payload keys read (tolerant: unknown types are stored raw and project nothing; missing keys

@@ -1,6 +1,6 @@
 """The store database: one writer thread with group commit, plus reader connections.
 
-Why a thread and not the async ORM: measured on the 2-core box (PITFALLS), the Python cost per
+Why a thread and not the async ORM: measured on the 2-core box, the Python cost per
 order dominates, and every aiosqlite call is a thread hop. A single writer thread running sync
 SQLAlchemy Core, committing several callers' units of work together, is the fastest durable
 path. Durability rule: a caller's future resolves only *after* the COMMIT that holds its change

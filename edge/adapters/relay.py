@@ -10,7 +10,7 @@ Delivery argument, in one place:
 - `pending_size=0` makes publishes fail fast while disconnected instead of parking in the
   client's reconnect buffer, which nats-py would replay blindly after the request timed out;
 - `max_reconnect_attempts=-1` and a 20 s x 3 ping: the defaults give up after ~2 minutes of
-  WAN outage and notice a dead link only after minutes (PITFALLS).
+  WAN outage and notice a dead link only after minutes.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class RelayConfig:
     nats_url: str
     tenant_id: str
     store_id: str
-    in_flight: int = 256  # PubAcks awaited at once: ~5x the serial throughput (PITFALLS)
+    in_flight: int = 256  # PubAcks awaited at once: ~5x the serial throughput (bench_replication.py)
     batch: int = 1000  # rows read per pass
     ack_timeout_s: float = 5.0
     idle_poll_s: float = 0.25  # the edge may call `Relay.notify()` to skip the wait
