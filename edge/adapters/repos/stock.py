@@ -237,6 +237,7 @@ class SaleProductRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
+        self._currency: str | None = None
 
     def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]:
         """What a checkout needs to know about its store in one round trip: whether the lane
@@ -272,5 +273,9 @@ class SaleProductRepository:
             select(tc.c.code, tc.c.rate_bp, tc.c.inclusive).where(tc.c.tenant_id == self.tenant_id))}
 
     def currency(self) -> str:
-        return self.conn.execute(select(t.tenants.c.currency).where(t.tenants.c.id == self.tenant_id)).scalar() \
-            or "USD"
+        # Read once per unit of work (this repository lives as long as its transaction): every
+        # payment row and outcome a unit writes carries guidance in the store's currency.
+        if self._currency is None:
+            self._currency = self.conn.execute(
+                select(t.tenants.c.currency).where(t.tenants.c.id == self.tenant_id)).scalar() or "USD"
+        return self._currency

@@ -84,8 +84,8 @@ async def close_till(request: Request, session_id: str, data: CloseTillIn) -> Re
 @get("/api/v1/tills", guards=[requires(*STORE_STAFF)], operation_id="listTills")
 async def list_tills(request: Request, lane_id: str | None = None,
                      status: Literal["open", "closed"] | None = None) -> dict[str, Any]:
-    """The store's drawer sessions, newest first (the latest 100); each closed one carries its Z
-    report's figures, fetched whole from its X/Z report."""
+    """The store's drawer sessions, newest first (the latest 100), with their drawer figures:
+    float, and once closed the counted and expected cash and the variance."""
     who = actor(request)
     rows = await services(request).uow.read(who, lambda u: u.repo("tills").sessions(who.store_id, lane_id=lane_id,
                                                                                      status=status))
