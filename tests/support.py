@@ -1,14 +1,20 @@
-"""Test helpers shared by every suite: ports, logins, and a real server process."""
+"""Test helpers shared by every suite: ports, logins, a real server process, condition polling,
+a clock that moves when told, and metric readings."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from litestar.testing import TestClient
@@ -16,6 +22,8 @@ from litestar.testing import TestClient
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEMO_PASSWORD = "novapos-demo"
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -81,3 +89,59 @@ class EdgeServer:
                 self.proc.wait()
 
 
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
+    """Poll `predicate` until it returns something truthy, and return that value.
+
+    Tests wait for a condition they can name, never for a fixed time: a fixed sleep is either
+    too short on a busy machine or wasted on an idle one.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+async def eventually(predicate: Callable[[], T | Awaitable[T]], *, within: float = 10.0, interval: float = 0.02,
+                     what: str = "") -> T:
+    """`wait_until` for async tests: the predicate may be a plain function or a coroutine function."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {within:g} s waiting for {what or predicate}")
+        await asyncio.sleep(interval)
+
+
+class FakeClock:
+    """A UTC clock that moves only when told: call it for the time, `advance()` to move it."""
+
+    def __init__(self, start: datetime | None = None):
+        self._now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus text exposition (0 when absent), so a test can compare a
+    counter before and after what it does instead of finding a label some other test set."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0

@@ -53,11 +53,13 @@ def business_day(instant: datetime, timezone: str, day_start_hour: int) -> str:
 
 
 class SqlUnitOfWork:
-    def __init__(self, conn: Connection, actor: Actor, *, timezone: str = "UTC", day_start_hour: int = 0):
+    def __init__(self, conn: Connection, actor: Actor, *, timezone: str = "UTC", day_start_hour: int = 0,
+                 clock: Callable[[], datetime] = utc_now):
         self.conn = conn
         self.actor = actor
         self._timezone = timezone
         self._day_start_hour = day_start_hour
+        self._read_clock = clock
         self._clock: datetime | None = None
         self._now: str | None = None
         self._business_day: str | None = None
@@ -81,7 +83,7 @@ class SqlUnitOfWork:
 
     def _instant(self) -> datetime:
         if self._clock is None:
-            self._clock = utc_now()
+            self._clock = self._read_clock()
         return self._clock
 
     def repo(self, name: str) -> Any:
@@ -126,13 +128,18 @@ class SqlUnitOfWork:
 class UnitOfWorkFactory:
     """Runs a use case in the writer thread with a fresh unit of work for the given actor."""
 
-    def __init__(self, db: Database, *, timezone: str = "UTC", day_start_hour: int = 0):
+    def __init__(self, db: Database, *, timezone: str = "UTC", day_start_hour: int = 0,
+                 clock: Callable[[], datetime] = utc_now):
         self.db = db
         self.timezone = timezone
         self.day_start_hour = day_start_hour
+        # Every unit of work reads the time from here: a test moves it instead of sleeping
+        # through a TTL or a business day.
+        self.clock = clock
 
     def _uow(self, conn: Connection, actor: Actor) -> SqlUnitOfWork:
-        return SqlUnitOfWork(conn, actor, timezone=self.timezone, day_start_hour=self.day_start_hour)
+        return SqlUnitOfWork(conn, actor, timezone=self.timezone, day_start_hour=self.day_start_hour,
+                             clock=self.clock)
 
     async def run(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return await self.db.write(lambda conn: handler(self._uow(conn, actor)))

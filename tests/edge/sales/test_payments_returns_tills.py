@@ -7,6 +7,7 @@ import json
 import time
 
 from tests.edge.sales.conftest import cash_order, key, post, stock
+from tests.support import FakeClock, wait_until
 
 
 def runtime(client):
@@ -233,16 +234,22 @@ def test_bopis_hold_reserves_then_pickup_sells_exactly_once(client, manager, pro
 
 
 def test_expired_hold_is_released_by_the_sweeper(client, manager, products):
-    from edge.service import reservations
-    from edge.service.ports import Actor
-
     sku = products[23]["sku"]
     level = stock(client, manager, sku)
-    post(client, "/api/v1/reservations", {"items": [{"sku": sku, "quantity": 1}], "ttl_s": 1}, manager)
-    time.sleep(1.1)
-    uow = client.app.state.services.uow
-    client.blocking_portal.call(uow.run, Actor.system("demo", "demo-001", "sweeper"), reservations.expire_due)
-    assert stock(client, manager, sku)["reserved"] == level["reserved"]
+    clock = FakeClock()
+    client.app.state.services.uow.clock = clock  # every unit of work, the sweeper's included, reads it
+    created = post(client, "/api/v1/reservations", {"items": [{"sku": sku, "quantity": 1}], "ttl_s": 60}, manager)
+    assert created.status_code == 201, created.text
+    hold = created.json()
+    assert stock(client, manager, sku)["reserved"] == level["reserved"] + 1
+
+    clock.advance(61)  # past the TTL; the store's background sweeper, not the test, must notice
+    wait_until(lambda: stock(client, manager, sku)["reserved"] == level["reserved"], timeout=15,
+               what="the sweeper to release the hold")
+    assert client.get(f"/api/v1/reservations/{hold['id']}", headers=manager).json()["status"] == "expired"
+    audit = client.get("/api/v1/audit?action=reservation.expired", headers=manager).json()["items"]
+    assert [(a["entity_id"], a["actor"]) for a in audit] == [(hold["id"], "reservation-sweeper")]
+    assert stock(client, manager, sku)["on_hand"] == level["on_hand"]  # released, not sold
 
 
 def test_stock_operations_adjust_count_receive_transfer_and_csv(client, manager, products):
