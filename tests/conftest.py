@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import argon2
 import pytest
 from litestar.testing import TestClient
 
@@ -67,3 +68,21 @@ def edge_server(demo_dir: Path) -> Iterator[EdgeServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def argon2_verifications(monkeypatch: pytest.MonkeyPatch) -> list[argon2.Parameters]:
+    """Every Argon2 verification run during the test, as the parameters of the hash it checked.
+
+    "An unknown user costs the same password work" is proven by counting this work, not by
+    timing it: a timing comparison flakes on a busy machine, a count cannot.
+    """
+    seen: list[argon2.Parameters] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def verify(self: argon2.PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        seen.append(argon2.extract_parameters(hash.decode() if isinstance(hash, bytes) else hash))
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", verify)
+    return seen
