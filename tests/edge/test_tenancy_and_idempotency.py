@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 
 import pytest
 
 from edge.service.ports import Actor
+from tests.support import eventually, metric_value
 
 
 def _other_tenant_headers(client, roles=("store_manager",)):
@@ -31,9 +32,11 @@ def test_another_tenants_product_is_not_found(client, as_user):
 
 def test_a_mismatched_x_tenant_id_header_is_forbidden_and_counted(client, as_user):
     headers = as_user("manager") | {"X-Tenant-ID": "other"}
+    counted_before = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="cross_tenant")
     response = client.get("/api/v1/products", headers=headers)
     assert response.status_code == 403
-    assert 'novapos_security_events_total{event="cross_tenant"}' in client.get("/metrics").text
+    counted = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="cross_tenant")
+    assert counted - counted_before == 1
     assert client.get("/api/v1/products", headers=as_user("manager") | {"X-Tenant-ID": "demo"}).status_code == 200
 
 
@@ -129,21 +132,27 @@ async def test_concurrent_requests_with_the_same_key_run_once_and_the_rest_get_4
     services = build_services(settings)
     services.db.start()
     runs = []
+    release = threading.Event()
 
     def slow_handler(uow):
         runs.append(1)
-        time.sleep(0.3)  # holds the writer, as a slow card authorisation would hold the request
+        release.wait(10)  # holds the request, as a slow card authorisation would
         return {"ok": True}
 
     actor = Actor(tenant_id="demo", store_id="demo-001", user_id="u1", username="m", roles=("store_manager",))
     try:
-        results = await asyncio.gather(
-            *[services.idempotency.run(_Request("concurrent-key-1"), actor, slow_handler) for _ in range(5)],
-            return_exceptions=True)
+        requests = [asyncio.ensure_future(services.idempotency.run(_Request("concurrent-key-1"), actor, slow_handler))
+                    for _ in range(5)]
+        # The four that arrive while the first is still running are answered without waiting for it.
+        await eventually(lambda: sum(r.done() for r in requests) == 4, what="four requests refused")
+        assert not requests[0].done()
+        release.set()
+        results = await asyncio.gather(*requests, return_exceptions=True)
     finally:
+        release.set()
         await services.db.close()
     ok = [r for r in results if not isinstance(r, Exception)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(runs) == 1
     assert len(ok) == 1 and ok[0].status_code == 201
-    assert len(conflicts) == 4
+    assert len(conflicts) == 4 and {c.code for c in conflicts} == {"idempotency-in-progress"}
