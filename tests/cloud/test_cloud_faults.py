@@ -9,8 +9,10 @@ from conftest import CloudSide, sale, wait_until
 
 import cloud.ingest
 from cloud import queries
+from cloud.ingest import AGGREGATE_STREAM, INGEST_DURABLE, IngestConsumer, Ingestor
 from edge.adapters.relay import Relay, RelayConfig
-from edge.contracts.envelope import stream_name
+from edge.contracts.envelope import decode_envelope, stream_name
+from tests.support import eventually
 
 
 class CrashBeforeMarkSent(Relay):
@@ -71,8 +73,7 @@ async def test_relay_killed_between_publish_and_mark_sent_leaves_no_duplicates(n
     cloud = CloudSide(cloud_db, nats_server.url)
     await cloud.start()
     try:
-        await wait_until(lambda: _has(cloud, 25), what="cloud has the events")
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: _consumed(cloud, 25), what="every stored message consumed")
         assert sorted(await cloud.event_ids()) == sorted(ids)
     finally:
         await cloud.stop()
@@ -108,12 +109,13 @@ async def test_cloud_consumer_killed_mid_batch_loses_nothing(nats_server, make_s
     ids = await store.emit([("order.completed", sale(100)) for _ in range(60)])
     await drain(store, nats_server.url)
 
-    calls = {"n": 0}
+    calls = {"n": 0, "crashed": 0}
     real_project = cloud.ingest.project_batch
 
     def crashing_project(conn, fresh, received_at):
         calls["n"] += 1
         if calls["n"] == 2:  # dies inside the 2nd batch's transaction: it rolls back, nothing acked
+            calls["crashed"] += 1
             raise ConnectionError("consumer killed mid-batch")
         real_project(conn, fresh, received_at)
 
@@ -122,39 +124,63 @@ async def test_cloud_consumer_killed_mid_batch_loses_nothing(nats_server, make_s
     await side.start()
     try:
         await wait_until(lambda: _has(side, 60), what="every event after the crash")
+        assert calls["crashed"] == 1 and "consumer killed mid-batch" in side.consumer.last_error
         assert sorted(await side.event_ids()) == sorted(ids)
+        await wait_until(lambda: _consumed(side, 60), what="every message acked")
+        async with cloud_db.tenant("acme", write=False) as conn:
+            summary = await queries.sales_summary(conn, "acme", None, None)
+        assert summary == [{"store_id": "s1", "orders": 60, "gross_cents": 6000}]  # the rolled-back batch once
     finally:
         await side.stop()
+
+
+class RecordingConsumer(IngestConsumer):
+    """The production consumer, noting how often the server had delivered each message it acks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deliveries: list[int] = []
+
+    async def _commit_then_ack(self, msgs):
+        self.deliveries += [m.metadata.num_delivered for m in msgs]
+        await super()._commit_then_ack(msgs)
 
 
 async def test_consumer_killed_after_commit_before_ack_redelivers_without_duplicates(nats_server, make_store, cloud_db):
     store = make_store("s1")
     ids = await store.emit([("order.completed", sale(100)) for _ in range(30)])
     await drain(store, nats_server.url)
-    first = CloudSide(cloud_db, nats_server.url, batch=30)
+    # The first consumer creates the durable with a 1 s ack wait, then stands aside for a step
+    # that commits a batch and dies before acking it.
+    first = CloudSide(cloud_db, nats_server.url, batch=30, ack_wait_s=1.0)
     await first.start()
-    await first.consumer.stop()  # replace the running loop with one step that never acks
-    from cloud.ingest import IngestConsumer
-
-    probe = IngestConsumer(first.ingestor, first.nc.jetstream(), batch=30, ack_wait_s=1.0, durable="cloud_ingest")
-    await probe._bind()
-    msgs = await probe._sub.fetch(30, timeout=5)
-    from edge.contracts.envelope import decode_envelope
-
+    await first.consumer.stop()
+    crashed = IngestConsumer(first.ingestor, first.nc.jetstream(), batch=30, ack_wait_s=1.0, durable=INGEST_DURABLE)
+    await crashed._bind()
+    msgs = await crashed._sub.fetch(30, timeout=5)
+    assert len(msgs) == 30 and {m.metadata.num_delivered for m in msgs} == {1}
     await first.ingestor.ingest([decode_envelope(m.data) for m in msgs])  # committed, never acked
     await first.stop()
-    second = CloudSide(cloud_db, nats_server.url)
-    await second.start()
+
+    nc = await nats.connect(nats_server.url)
     try:
-        await asyncio.sleep(2.0)  # past ack_wait: the server redelivers
-        await wait_until(lambda: _has(second, 30), what="events present")
-        assert sorted(await second.event_ids()) == sorted(ids)
+        js = nc.jetstream()
+        second = RecordingConsumer(Ingestor(cloud_db), js, batch=30, fetch_timeout_s=0.5, ack_wait_s=1.0)
+        await second.start()
+        try:
+            await eventually(lambda: len(second.deliveries) >= 30, within=30, what="the unacked messages redelivered")
+            await wait_until(lambda: _acked(js, 30), what="the redelivered messages acked")
+        finally:
+            await second.stop()
+        assert len(second.deliveries) == 30 and min(second.deliveries) >= 2  # each one a redelivery
+        assert second.ingestor.total_new == 0  # the committed events were recognised, not stored again
+        assert sorted(await CloudSide(cloud_db, nats_server.url).event_ids()) == sorted(ids)  # reads the DB only
         async with cloud_db.tenant("acme", write=False) as conn:
             assert await queries.sales_summary(conn, "acme", None, None) == [
                 {"store_id": "s1", "orders": 30, "gross_cents": 3000}
             ]
     finally:
-        await second.stop()
+        await nc.close()
 
 
 async def test_two_stores_selling_concurrently_give_exact_aggregates(nats_server, make_store, cloud_db):
@@ -200,8 +226,12 @@ async def _has(cloud: CloudSide, n: int) -> bool:
 
 
 async def _consumed(cloud: CloudSide, n: int) -> bool:
+    return await _acked(cloud.nc.jetstream(), n)
+
+
+async def _acked(js, n: int) -> bool:
     try:
-        info = await cloud.nc.jetstream().consumer_info("NOVAPOS_AGG", "cloud_ingest")
+        info = await js.consumer_info(AGGREGATE_STREAM, INGEST_DURABLE)
     except nats.js.errors.NotFoundError:
         return False  # not bound yet
-    return info.ack_floor.stream_seq >= n
+    return info.ack_floor.stream_seq >= n and info.num_ack_pending == 0
