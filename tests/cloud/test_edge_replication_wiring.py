@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
-import time
 
 import nats
+import nats.js.errors
 import pytest
 from litestar.testing import TestClient
 
-from edge.contracts.envelope import decode_envelope, stream_name, subject_for_command
+from edge.contracts.envelope import command_stream_name, decode_envelope, stream_name, subject_for_command
 from edge.contracts.events import Command, encode_command
 from edge.domain.ids import now_iso, uuid7
-from tests.support import demo_settings, login
+from tests.support import demo_settings, login, wait_until
 
 
-def wait_for(predicate, limit=20.0, what=""):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(predicate, what=""):
+    return wait_until(predicate, timeout=20, interval=0.1, what=what)
 
 
 @pytest.fixture
@@ -90,8 +83,10 @@ def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_cl
         try:
             js = nc.jetstream()
             for cmd in commands:
+                # A fresh message id per copy: the broker stores both, so only the inbox's own
+                # command_id check stands between a redelivered command and a second effect.
                 await js.publish(subject_for_command("demo", "demo-001", cmd.type), encode_command(cmd),
-                                 headers={"Nats-Msg-Id": cmd.command_id})
+                                 headers={"Nats-Msg-Id": uuid7()})
         finally:
             await nc.close()
 
@@ -100,21 +95,43 @@ def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_cl
                                                      "tax_category": "standard", "barcodes": []})
     price = Command(command_id=uuid7(), tenant_id="demo", store_id=None, type="price.set", version=2,
                     issued_at=now_iso(), payload={"sku": "BAK-0005", "price_cents": 1500})
-    # Wait for the inbox to have created the command stream, then send each command twice.
-    wait_for(lambda: client.app.state.services.extras.get("inbox") is not None, what="inbox")
-    time.sleep(1.0)
+    inbox = wait_for(lambda: client.app.state.services.extras.get("inbox"), what="inbox")
+    stream = command_stream_name("demo")
+    wait_for(lambda: _run(_consumer(nats_server.url, stream, inbox.durable)), what="the inbox's consumer")
     _run(send([new_item, price, new_item, price]))
-    delta = wait_for(lambda: [p for p in client.get(f"/api/v1/products?since={version}", headers=headers)
-                              .json()["items"] if p["sku"] in ("HQ-NEW-1", "BAK-0005")]
-                     if len(client.get(f"/api/v1/products?since={version}", headers=headers).json()["items"]) >= 2
-                     else None, what="HQ commands to apply")
-    by_sku = {p["sku"]: p for p in delta}
-    assert by_sku["HQ-NEW-1"]["price_cents"] == 999
-    assert by_sku["BAK-0005"]["list_price_cents"] == 1500
-    assert by_sku["BAK-0005"]["price_cents"] == 42  # the store's own override still wins
+    wait_for(lambda: (info := _run(_consumer(nats_server.url, stream, inbox.durable)))
+             and info.delivered.stream_seq == 4 and info.num_ack_pending == 0, what="all four copies handled")
+    assert _run(_stream_count(nats_server.url, stream)) == 4  # the broker dropped none of the copies
+
     applied = client.app.state.services.db.read_sync(lambda c: c.exec_driver_sql(
         "SELECT type, outcome FROM inbox ORDER BY received_at").all())
     assert sorted(applied) == [("catalog.upsert", "applied"), ("price.set", "applied")]
+    assert inbox.applied == 2
+    delta = client.get(f"/api/v1/products?since={version}", headers=headers).json()["items"]
+    by_sku = {p["sku"]: p for p in delta}
+    assert [p["sku"] for p in delta].count("HQ-NEW-1") == 1
+    assert by_sku["HQ-NEW-1"]["price_cents"] == 999
+    assert by_sku["BAK-0005"]["list_price_cents"] == 1500
+    assert by_sku["BAK-0005"]["price_cents"] == 42  # the store's own override still wins
     history = client.get(f"/api/v1/products/{product['id']}/audit", headers=headers).json()["items"]
-    assert history[0]["actor"].startswith("hq:")
-    assert json.dumps(history)  # serialisable audit trail
+    from_hq = [h for h in history if h["actor"].startswith("hq:")]
+    assert len(from_hq) == 1  # the second copy of the price changed nothing
+    assert from_hq[0]["after"]["price_cents"] == 1500
+
+
+async def _consumer(url, stream, durable):
+    nc = await nats.connect(url)
+    try:
+        return await nc.jetstream().consumer_info(stream, durable)
+    except nats.js.errors.NotFoundError:
+        return None  # the inbox has not created its stream or consumer yet
+    finally:
+        await nc.close()
+
+
+async def _stream_count(url, stream):
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info(stream)).state.messages
+    finally:
+        await nc.close()
