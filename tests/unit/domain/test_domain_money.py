@@ -4,6 +4,7 @@ import pytest
 
 from edge.domain.errors import ValidationFailed
 from edge.domain.money import Money, Rounding, allocate, apply_bps, format_cents, require_cents, round_div
+from edge.domain.pricing import TaxCategory, tax_of
 
 
 @pytest.mark.parametrize(("numerator", "denominator", "half_up", "half_even"), [
@@ -32,8 +33,16 @@ def test_a_refund_rounds_exactly_like_the_sale_it_mirrors():
     assert apply_bps(-1250, 1900) == -apply_bps(1250, 1900)
 
 
-def test_twenty_percent_of_a_half_cent_boundary_depends_on_the_rounding_mode():
-    # 1.25 * 20% = 0.25 exactly; 0.125 cannot happen, so use 12.5 cents of tax: 62.5 * 20%
+def test_twenty_percent_tax_inside_a_price_can_land_on_half_a_cent_and_the_rounding_mode_decides():
+    # 20 % added to whole cents is always a multiple of 0.2 cent, never a half; backing 20 % out
+    # of an inclusive price is not: 10.59 holds 10.59 * 20/120 = 1.765 of tax.
+    standard = TaxCategory("standard", 2000, inclusive=True)
+    assert tax_of(1059, standard, Rounding.HALF_UP) == 177
+    assert tax_of(1059, standard, Rounding.HALF_EVEN) == 176
+    assert tax_of(1053, standard, Rounding.HALF_UP) == tax_of(1053, standard, Rounding.HALF_EVEN) == 176  # 1.755
+
+
+def test_ten_percent_of_a_price_ending_in_five_cents_lands_on_half_a_cent_and_the_rounding_mode_decides():
     assert apply_bps(125, 1000, Rounding.HALF_UP) == 13  # 12.5 -> 13
     assert apply_bps(125, 1000, Rounding.HALF_EVEN) == 12  # 12.5 -> 12
 
