@@ -1,6 +1,10 @@
-"""Manager lists take only what they can answer: a tampered cursor or an unknown status is a 422
-that names the field, never a 500 or a silently empty list. Resolving a review case is safe to
-retry, and the till list shows the drawer figures without internals."""
+"""Manager lists take only what they can answer, never answering a 500 or a silently empty list:
+- a value the route declares a type or an enum for, and that does not match it, is a 400 (the
+  framework's schema check);
+- a well-formed value the store refuses, such as a tampered cursor or an unknown order status,
+  is a 422.
+Both are problem+json naming the field. Resolving a review case is safe to retry, and the till
+list shows the drawer figures without internals."""
 
 from __future__ import annotations
 
@@ -70,7 +74,13 @@ def test_the_till_list_shows_drawer_figures_only(client, cashier, manager):
     [till] = client.get("/api/v1/tills", params={"lane_id": "3", "status": "open"}, headers=manager).json()["items"]
     assert till["float_cents"] == 5_000 and till["status"] == "open"
     assert "tenant_id" not in till and "z_report" not in till
-    assert client.get("/api/v1/tills", params={"status": "shut"}, headers=manager).status_code == 400
+
+
+def test_a_till_status_outside_its_declared_values_is_a_400_naming_the_field(client, manager):
+    r = client.get("/api/v1/tills", params={"status": "shut"}, headers=manager)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["status"] and "shut" in r.json()["errors"][0]["message"]
 
 
 def test_an_html_copy_says_copy_once(client, cashier, products):
