@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from hardware.cli import to_toml
 from hardware.config import HubConfig
 from hardware.service import HardwareHub
 from hardware.simulators.hosts import socat_available
+from tests.support import eventually
 
 CLI = [sys.executable, "-m", "hardware.cli"]
 
@@ -81,13 +83,22 @@ async def test_simulate_in_one_process_drives_a_hub_in_another(tmp_path, pty):
             assert (await hub.read_weight("2")).weight_milli == 1250  # Adam
             assert (await hub.terminal_sale("2", "BENCH-2", 100, "EUR")).status == "approved"
             scanner_fifo = next(d.address for d in config.devices if d.id == "scanner-2")
-            await asyncio.sleep(0.1)
-            typed = await asyncio.create_subprocess_exec(*CLI, "scan", scanner_fifo, "96385074")
-            assert await typed.wait() == 0
-            async for event in hub.events("2"):
-                if event.type == "scan":
-                    assert event.data["barcode"] == "96385074"
-                    break
+
+            async def type_barcode() -> bool:
+                # Refused (no reader yet) until the hub's scanner driver has the FIFO open; a
+                # refused write delivers nothing, so trying again cannot scan twice.
+                typed = await asyncio.create_subprocess_exec(*CLI, "scan", scanner_fifo, "96385074",
+                                                             stderr=subprocess.DEVNULL)
+                return await typed.wait() == 0
+
+            await eventually(type_barcode, within=15, interval=0.05, what="the hub to open the scanner FIFO")
+
+            async def first_scan():
+                async for event in hub.events("2"):
+                    if event.type == "scan":
+                        return event
+
+            assert (await asyncio.wait_for(first_scan(), 10)).data["barcode"] == "96385074"
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
@@ -107,12 +118,12 @@ async def test_serve_answers_a_remote_hub_and_stops_cleanly_on_sigterm(tmp_path)
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NOVAPOS_HARDWARE_TOKEN": "t0k"})
     try:
         async with RemoteHardwareHub(f"http://127.0.0.1:{port}", token="t0k") as remote:
-            for _ in range(100):
-                try:
-                    devices = await remote.devices()
-                    break
-                except Exception:
-                    await asyncio.sleep(0.1)
+
+            async def devices_once_serving():
+                with contextlib.suppress(Exception):  # not listening yet
+                    return await remote.devices()
+
+            devices = await eventually(devices_once_serving, within=10, interval=0.1, what="the hub to serve")
             assert sorted(d.kind for d in devices) == ["display", "drawer", "printer", "scale", "scanner", "terminal"]
             assert (await remote.test_action("printer-1", "test_print")).ok
     finally:
