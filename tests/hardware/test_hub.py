@@ -10,6 +10,7 @@ from hardware.codecs.escpos import render_text_receipt
 from hardware.errors import UnknownDevice, UnknownLane, UnsupportedAction
 from hardware.journal import JobJournal
 from hardware.service import HardwareHub
+from tests.support import eventually
 
 RECEIPT = render_text_receipt("NovaPOS", ["2 x Bread   4,00", "TOTAL       4,00"])
 
@@ -52,9 +53,9 @@ async def test_every_lane_gets_one_device_of_every_kind(hub):
 
 async def test_a_receipt_prints_on_its_lanes_printer_only(hub):
     job = await hub.print_receipt("2", RECEIPT, ref="ORD-100")
-    await asyncio.sleep(0.05)
     assert job.status == "printed"
-    assert "TOTAL       4,00" in hub.simulators.lane(2).printer.texts[0]
+    printed = await eventually(lambda: hub.simulators.lane(2).printer.texts, what="the job on lane 2's printer")
+    assert "TOTAL       4,00" in printed[0]
     assert hub.simulators.lane(1).printer.jobs == []
 
 
@@ -69,9 +70,9 @@ async def test_paper_out_fails_the_job_without_raising_and_the_reprint_prints_it
 
     printer.set_paper("ok")
     again = await hub.reprint(job.id)
-    await asyncio.sleep(0.05)
     assert (again.status, again.reprint_of, again.ref) == ("printed", job.id, "ORD-101")
-    assert "TOTAL       4,00" in printer.texts[-1]
+    printed = await eventually(lambda: printer.texts, what="the reprint on paper")
+    assert "TOTAL       4,00" in printed[-1]
 
 
 async def test_printer_switched_off_mid_job_is_reported_and_can_be_reprinted(hub):
@@ -82,9 +83,8 @@ async def test_printer_switched_off_mid_job_is_reported_and_can_be_reprinted(hub
     assert printer.jobs == []
     printer.power_on()
     reprinted = await hub.reprint(job.id)
-    await asyncio.sleep(0.05)
     assert reprinted.status == "printed"
-    assert len(printer.jobs) == 1
+    await eventually(lambda: len(printer.jobs) == 1, what="the reprint on paper")
     assert [j.ref for j in await hub.jobs(10)].count("ORD-102") == 2
 
 
@@ -94,8 +94,12 @@ async def test_a_printer_that_never_answers_does_not_block_the_sale_beyond_the_w
         hub.simulators.lane(1).printer.mute = True
         job = await hub.print_receipt("1", RECEIPT, ref="ORD-103")
         assert job.status in ("queued", "printing")  # returned while the printer still hangs
-        await asyncio.sleep(1.2)
-        final = (await hub.jobs(1))[0]
+
+        async def settled():
+            latest = (await hub.jobs(1))[0]
+            return latest if latest.status not in ("queued", "printing") else None
+
+        final = await eventually(settled, what="the hung job to be given up")
         assert (final.id, final.status, final.reason) == (job.id, "failed", "no_answer")
     finally:
         await hub.stop()
@@ -120,9 +124,8 @@ async def test_a_job_cut_off_by_power_loss_is_reported_at_next_start(tmp_path):
 
 async def test_cash_drawer_kick_goes_through_the_lanes_printer(hub):
     result = await hub.kick_drawer("1")
-    await asyncio.sleep(0.05)
     assert result.ok
-    assert hub.simulators.lane(1).printer.drawer_kicks == 1
+    await eventually(lambda: hub.simulators.lane(1).printer.drawer_kicks == 1, what="the drawer pulse")
     assert hub.simulators.lane(1).printer.jobs == []  # a kick is not a receipt
 
 
@@ -152,7 +155,7 @@ async def test_scan_reaches_its_lane_with_a_number_and_replays_after_reconnect(h
     assert first[-1].data["barcode"] == "5901234123457"
     seen = first[-1].seq
     hub.simulators.lane(3).scan("4006381333931")  # while the lane is "disconnected"
-    await asyncio.sleep(0.2)
+    await eventually(lambda: hub.bus.last_seq("3") > seen, what="the hub to publish the missed scan")
     replay = await collect(hub, "3", since=seen, until_type="scan")
     assert [e.data["barcode"] for e in replay if e.type == "scan"] == ["4006381333931"]
     assert replay[0].seq == seen + 1
@@ -167,8 +170,7 @@ async def test_scanner_unplugged_is_reported_and_removed_then_comes_back(hub):
     lane.replug_scanner()
     events = await collect(hub, "1", since=events[-1].seq, until_type="device_added")
     assert events[-1].data["device_id"] == "scanner-1"
-    await asyncio.sleep(0.1)
-    lane.scan("123")
+    lane.scan("123")  # the simulator holds the new FIFO open, so the keys wait there for the hub
     assert (await collect(hub, "1", since=events[-1].seq, until_type="scan"))[-1].data["barcode"] == "123"
 
 
@@ -202,8 +204,9 @@ async def test_refund_void_and_last_through_the_hub(hub):
 
 async def test_customer_display_shows_the_lines(hub):
     assert (await hub.show_on_display("2", "Bread x2", "EUR 4,00")).ok
-    await asyncio.sleep(0.05)
-    assert [line.rstrip() for line in hub.simulators.lane(2).display.lines] == ["Bread x2", "EUR 4,00"]
+    display = hub.simulators.lane(2).display
+    await eventually(lambda: [line.rstrip() for line in display.lines] == ["Bread x2", "EUR 4,00"],
+                     what="both lines on the customer display")
 
 
 @pytest.mark.parametrize(("device_id", "action"), [
@@ -216,9 +219,9 @@ async def test_technician_test_actions_succeed_on_healthy_devices(hub, device_id
 
 async def test_test_print_produces_a_readable_page(hub):
     await hub.test_action("printer-2", "test_print")
-    await asyncio.sleep(0.05)
-    assert "NovaPOS test print" in hub.simulators.lane(2).printer.texts[0]
-    assert "€" in hub.simulators.lane(2).printer.texts[0]
+    printed = await eventually(lambda: hub.simulators.lane(2).printer.texts, what="the test page")
+    assert "NovaPOS test print" in printed[0]
+    assert "€" in printed[0]
 
 
 async def test_caller_mistakes_raise_clear_errors(hub):
