@@ -19,6 +19,7 @@ from hardware.simulators.scale import AdamScaleModel, ToledoScaleModel
 from hardware.simulators.scanner import PipeScanner
 from hardware.simulators.terminal import TerminalModel
 from hardware.transports import MemoryTransport, PortSettings, SerialTransport, TcpTransport
+from tests.support import eventually
 
 RECEIPT = render_text_receipt("NovaPOS", ["1 x Milk  1,20", "TOTAL     1,20"])
 
@@ -32,17 +33,16 @@ def printer_for(server: TcpDeviceServer, status_timeout: float = 0.5) -> Printer
 
 async def test_a_receipt_sent_over_9100_comes_out_as_readable_text(printer_server):
     status = await printer_for(printer_server).print_job(RECEIPT)
-    await asyncio.sleep(0.05)
     assert status.paper == "ok"
-    assert "TOTAL     1,20" in printer_server.model.texts[0]
+    printed = await eventually(lambda: printer_server.model.texts, what="the receipt on paper")
+    assert "TOTAL     1,20" in printed[0]
 
 
 async def test_paper_low_still_prints_and_reports_low(printer_server):
     printer_server.model.set_paper("low")
     status = await printer_for(printer_server).print_job(RECEIPT)
-    await asyncio.sleep(0.05)
     assert status.paper == "low"
-    assert len(printer_server.model.jobs) == 1
+    await eventually(lambda: len(printer_server.model.jobs) == 1, what="the receipt on paper")
 
 
 async def test_paper_out_is_detected_before_sending_so_nothing_is_lost_on_the_wire(printer_server):
@@ -57,7 +57,8 @@ async def test_printer_switched_off_mid_job_is_an_error_not_a_silent_loss(printe
     printer_server.model.power_off_after_bytes = 40
     with pytest.raises((DeviceUnavailable, DeviceTimeout)):
         await printer_for(printer_server).print_job(RECEIPT)
-    await asyncio.sleep(0.05)
+    # The printer has taken the connection's end: the half job is lost, not printed.
+    await eventually(lambda: printer_server.model.lost_jobs, what="the printer to drop the half job")
     assert printer_server.model.jobs == []
 
 
@@ -81,9 +82,8 @@ async def test_two_jobs_at_once_never_interleave_on_one_printer(printer_server):
     first = render_text_receipt("FIRST", ["a" * 30] * 20)
     second = render_text_receipt("SECOND", ["b" * 30] * 20)
     await asyncio.gather(driver.print_job(first), driver.print_job(second))
-    await asyncio.sleep(0.05)
-    texts = printer_server.model.texts
-    assert len(texts) == 2
+    texts = await eventually(lambda: len(printer_server.model.texts) == 2 and printer_server.model.texts,
+                             what="both jobs on paper")
     assert all(("a" * 30 in t) != ("b" * 30 in t) for t in texts)
 
 
@@ -252,14 +252,6 @@ async def test_void_refund_last_and_diagnostics():
 # --- scanner -----------------------------------------------------------------------------------
 
 
-async def _wait_for(predicate, within: float = 2.0) -> None:
-    for _ in range(int(within / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
-
-
 async def test_scans_arrive_through_evdevs_own_reader_and_unplug_is_reported():
     simulator = PipeScanner("de")
     scans: list[str] = []
@@ -268,16 +260,16 @@ async def test_scans_arrive_through_evdevs_own_reader_and_unplug_is_reported():
                            opener=simulator.open_device, reopen_every=0.05)
     await driver.start()
     try:
-        await _wait_for(lambda: statuses == ["ok"])
+        await eventually(lambda: statuses == ["ok"])
         simulator.scan("4006381333931")
         simulator.scan("Zz-Yy")
-        await _wait_for(lambda: len(scans) == 2)
+        await eventually(lambda: len(scans) == 2)
         simulator.unplug()
-        await _wait_for(lambda: statuses[-1] == "unplugged")
+        await eventually(lambda: statuses[-1] == "unplugged")
         simulator.replug()
-        await _wait_for(lambda: statuses[-1] == "ok")
+        await eventually(lambda: statuses[-1] == "ok")
         simulator.scan("123")
-        await _wait_for(lambda: len(scans) == 3)
+        await eventually(lambda: len(scans) == 3)
     finally:
         await driver.stop()
     assert scans == ["4006381333931", "Zz-Yy", "123"]
@@ -295,7 +287,7 @@ async def test_the_scanner_is_grabbed_so_keys_do_not_reach_other_windows():
 
     driver = ScannerDriver("scanner-1", simulator.path, lambda _: None, lambda _: None, opener=opener)
     await driver.start()
-    await _wait_for(lambda: opened and opened[0].grabbed)
+    await eventually(lambda: opened and opened[0].grabbed)
     await driver.stop()
     simulator.close()
 
@@ -309,7 +301,7 @@ async def test_display_over_socket_url_shows_both_lines():
         display = DisplayDriver("display-1", lambda: SerialTransport(server.socket_url))
         await display.show("Milk", "EUR 1,20")
         await display.show("TOTAL", "EUR 3,40")
-        await _wait_for(lambda: server.model.lines[0].startswith("TOTAL"))
+        await eventually(lambda: server.model.lines[0].startswith("TOTAL"))
         await display.close()
     finally:
         await server.stop()
@@ -319,8 +311,8 @@ async def test_display_over_socket_url_shows_both_lines():
 async def test_a_serial_receipt_printer_works_through_the_same_driver(printer_server):
     driver = PrinterDriver("serial-printer", lambda: SerialTransport(printer_server.socket_url))
     await driver.print_job(RECEIPT)
-    await asyncio.sleep(0.05)
-    assert "TOTAL     1,20" in printer_server.model.texts[0]
+    printed = await eventually(lambda: printer_server.model.texts, what="the receipt on paper")
+    assert "TOTAL     1,20" in printed[0]
 
 
 async def test_a_late_scale_reply_is_never_taken_for_the_next_reading():
