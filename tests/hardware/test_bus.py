@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from hardware.bus import EventBus
+from tests.support import eventually
 
 
 async def take(bus: EventBus, lane: str, since: int, count: int) -> list:
@@ -31,10 +32,18 @@ async def test_subscriber_gets_missed_events_first_then_live_ones_with_no_duplic
     bus = EventBus()
     for code in ("a", "b", "c"):
         bus.publish("1", "scan", barcode=code)
-    task = asyncio.create_task(take(bus, "1", since=1, count=3))
-    await asyncio.sleep(0.01)
+    events: list = []
+
+    async def subscriber() -> None:
+        async for event in bus.subscribe("1", 1):
+            events.append(event)
+            if len(events) == 3:
+                return
+
+    task = asyncio.create_task(subscriber())
+    await eventually(lambda: len(events) == 2, what="the two missed events")  # it is listening now
     bus.publish("1", "scan", barcode="d")
-    events = await asyncio.wait_for(task, 1)
+    await asyncio.wait_for(task, 1)
     assert [e.data["barcode"] for e in events] == ["b", "c", "d"]
     assert [e.seq for e in events] == [2, 3, 4]
 

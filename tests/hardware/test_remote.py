@@ -14,6 +14,7 @@ from hardware.codecs.escpos import render_text_receipt
 from hardware.errors import HardwareError, UnknownDevice, UnknownLane, UnsupportedAction
 from hardware.server import create_app
 from hardware.service import HardwareHub
+from tests.support import eventually
 
 
 @contextlib.asynccontextmanager
@@ -23,10 +24,7 @@ async def serving(app):
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):  # uvicorn offers no "started" event to await
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started, what="uvicorn to start")  # it offers no event to await
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
@@ -65,8 +63,8 @@ async def test_print_drawer_scale_terminal_display_and_tests_over_http(remote):
     assert (await client.terminal_refund("1", "RET-R1", 100, "EUR")).status == "refunded"
     assert (await client.show_on_display("2", "Hello", "there")).ok
     assert (await client.test_action("terminal-2", "terminal_diagnostics")).ok
-    await asyncio.sleep(0.05)
-    assert "Remote" in hub.simulators.lane(1).printer.texts[0]
+    printed = await eventually(lambda: hub.simulators.lane(1).printer.texts, what="the receipt on paper")
+    assert "Remote" in printed[0]
 
 
 async def test_failed_print_and_reprint_over_http(remote):
@@ -92,21 +90,22 @@ async def test_lane_events_stream_with_replay_from_a_sequence_number(remote):
     hub, client = remote
     hub.simulators.lane(1).scan("111")
     hub.simulators.lane(1).scan("222")
-    await asyncio.sleep(0.2)
+    await eventually(lambda: hub.bus.last_seq("1") == 2, what="both scans published")
 
-    async def first(since: int, count: int) -> list:
-        out = []
+    async def first(since: int, count: int, out: list) -> list:
         async for event in client.events("1", since):
             out.append(event)
             if len(out) == count:
                 break
         return out
 
-    both = await asyncio.wait_for(first(0, 2), 3)
+    both = await asyncio.wait_for(first(0, 2, []), 3)
     assert [e.data["barcode"] for e in both] == ["111", "222"]
-    replay = asyncio.create_task(first(both[0].seq, 2))
-    await asyncio.sleep(0.2)
-    hub.simulators.lane(1).scan("333")  # live, after the replayed one
+    received: list = []
+    replay = asyncio.create_task(first(both[0].seq, 2, received))
+    # Once the replayed event has arrived, the stream is live: the next scan is not history.
+    await eventually(lambda: len(received) == 1, what="the replayed scan")
+    hub.simulators.lane(1).scan("333")
     events = await asyncio.wait_for(replay, 3)
     assert [(e.seq, e.data["barcode"]) for e in events] == [(2, "222"), (3, "333")]
 
