@@ -138,9 +138,7 @@ async def test_inbox_applies_each_command_once_even_when_redelivered(nats_server
         for c in (cmd, cmd, other):  # the same id twice, without the dedup header: a real redelivery
             await js.publish(f"novapos.acme.{c.store_id or 'all'}.cmd.catalog.upsert", encode_command(c))
         await wait_until(lambda: _inbox_count(store, 1), what="command applied")
-        import asyncio
-
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: _handled_both_copies(js, box.durable), what="the second copy handled")
         assert seen == [cmd.command_id]  # applied once; the s2 command is not this store's
     finally:
         await nc.close()
@@ -153,6 +151,12 @@ async def _stream_exists(js) -> bool:
         return True
     except Exception:
         return False
+
+
+async def _handled_both_copies(js, durable: str) -> bool:
+    # Both copies of the store's command delivered and acked (the s2 command is filtered out).
+    info = await js.consumer_info("NOVAPOS_CMD_ACME", durable)
+    return info.delivered.consumer_seq >= 2 and info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def _inbox_count(store, n: int) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from conftest import CloudSide, sale, wait_until
 
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.sync_status import sync_status
+from tests.support import eventually
 
 
 def relay_for(store, url: str, **overrides) -> Relay:
@@ -69,12 +68,14 @@ async def test_hub_down_while_the_store_keeps_selling_then_all_events_arrive_exa
 
     nats_server.kill9()  # WAN partition: the hub is gone; the store keeps selling
     for _ in range(30):
-        ids += await store.emit([("order.completed", sale(100))])
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.5)
-    assert await store.pending() > 0
-    status = await sync_status(store.db, relay)
-    assert status.link == "down" and status.outbox_pending > 0
+        ids += await store.emit([("order.completed", sale(100))])  # one sale per transaction, as at a lane
+
+    async def link_down():
+        status = await sync_status(store.db, relay)
+        return status if status.link == "down" else None
+
+    status = await eventually(link_down, within=30, what="the relay to report the link down")
+    assert status.outbox_pending > 0
     nats_server.start()  # same port and store directory
 
     try:
