@@ -234,21 +234,36 @@ def test_bopis_hold_reserves_then_pickup_sells_exactly_once(client, manager, pro
 
 
 def test_expired_hold_is_released_by_the_sweeper(client, manager, products):
-    sku = products[23]["sku"]
-    level = stock(client, manager, sku)
+    sku, other_sku = products[23]["sku"], products[26]["sku"]
+    level, other_level = stock(client, manager, sku), stock(client, manager, other_sku)
     clock = FakeClock()
     client.app.state.services.uow.clock = clock  # every unit of work, the sweeper's included, reads it
-    created = post(client, "/api/v1/reservations", {"items": [{"sku": sku, "quantity": 1}], "ttl_s": 60}, manager)
-    assert created.status_code == 201, created.text
-    hold = created.json()
-    assert stock(client, manager, sku)["reserved"] == level["reserved"] + 1
 
-    clock.advance(61)  # past the TTL; the store's background sweeper, not the test, must notice
-    wait_until(lambda: stock(client, manager, sku)["reserved"] == level["reserved"], timeout=15,
-               what="the sweeper to release the hold")
-    assert client.get(f"/api/v1/reservations/{hold['id']}", headers=manager).json()["status"] == "expired"
+    def hold(item_sku: str, ttl_s: int) -> dict:
+        created = post(client, "/api/v1/reservations", {"items": [{"sku": item_sku, "quantity": 1}], "ttl_s": ttl_s},
+                       manager)
+        assert created.status_code == 201, created.text
+        return created.json()
+
+    def reserved(item_sku: str) -> int:
+        return stock(client, manager, item_sku)["reserved"]
+
+    kept, short = hold(sku, 60), hold(other_sku, 30)
+    assert (reserved(sku), reserved(other_sku)) == (level["reserved"] + 1, other_level["reserved"] + 1)
+
+    # The store's background sweeper, not the test, must notice each TTL running out. The short
+    # hold going shows that a sweep ran at 45 s; the 60 s hold had to survive that sweep.
+    clock.advance(45)
+    wait_until(lambda: reserved(other_sku) == other_level["reserved"], timeout=15, what="the 30 s hold released")
+    assert reserved(sku) == level["reserved"] + 1
+    clock.advance(16)
+    wait_until(lambda: reserved(sku) == level["reserved"], timeout=15, what="the 60 s hold released")
+
+    for expired in (kept, short):
+        assert client.get(f"/api/v1/reservations/{expired['id']}", headers=manager).json()["status"] == "expired"
     audit = client.get("/api/v1/audit?action=reservation.expired", headers=manager).json()["items"]
-    assert [(a["entity_id"], a["actor"]) for a in audit] == [(hold["id"], "reservation-sweeper")]
+    assert sorted((a["entity_id"], a["actor"]) for a in audit) == sorted(
+        [(kept["id"], "reservation-sweeper"), (short["id"], "reservation-sweeper")])
     assert stock(client, manager, sku)["on_hand"] == level["on_hand"]  # released, not sold
 
 
