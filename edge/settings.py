@@ -26,10 +26,21 @@ DEFAULT_DATA_DIR = "/var/lib/novapos"
 DEMO_DATA_DIR = "./.novapos-demo"
 
 
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+
 class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: Port = 8080
     max_body_bytes: PositiveInt = 2 * 1024 * 1024
+    # Slow clients and connection floods (webui.slow_clients): a request's headers must arrive
+    # within header_timeout_s of its first byte and its body within body_timeout_s of the headers;
+    # beyond max_connections open connections, new requests get 503 at once.
+    header_timeout_s: Seconds = 10.0
+    body_timeout_s: Seconds = 30.0
+    keep_alive_s: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5
+    max_connections: Annotated[int, msgspec.Meta(ge=8, le=65536)] = 256
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1024 * 1024)] = 64 * 1024
 
 
 class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -114,6 +125,11 @@ EXAMPLES = {
     "server.port": "port = 8080",
     "server.host": 'host = "0.0.0.0"',
     "server.max_body_bytes": "max_body_bytes = 2097152",
+    "server.header_timeout_s": "header_timeout_s = 10",
+    "server.body_timeout_s": "body_timeout_s = 30",
+    "server.keep_alive_s": "keep_alive_s = 5",
+    "server.max_connections": "max_connections = 256",
+    "server.max_header_bytes": "max_header_bytes = 65536",
     "storage.data_dir": 'data_dir = "/var/lib/novapos"',
     "storage.max_batch": "max_batch = 64",
     "store.tenant_id": 'tenant_id = "acme"',
