@@ -43,6 +43,17 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1024 * 1024)] = 64 * 1024
 
 
+class LaneSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # How long the lane waits for the store server before it treats it as down and takes the
+    # offline path (a card payment waits for the terminal instead).
+    server_timeout_s: Annotated[float, msgspec.Meta(ge=1, le=120)] = 8.0
+    # Offline sign-in: how long a lane may keep a cashier's PIN verifier, how many wrong PINs it
+    # accepts before it locks until the store server is back, and the PBKDF2 work per guess.
+    offline_sign_in_ttl_s: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)] = 12 * 3600  # 0: off
+    offline_sign_in_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    offline_pin_iterations: Annotated[int, msgspec.Meta(ge=100_000, le=10_000_000)] = 600_000
+
+
 class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     data_dir: str = ""  # "" means the mode's default
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64
@@ -110,6 +121,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
     hardware: HardwareSettings = msgspec.field(default_factory=HardwareSettings)
     payments: PaymentsSettings = msgspec.field(default_factory=PaymentsSettings)
+    lane: LaneSettings = msgspec.field(default_factory=LaneSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -144,6 +156,10 @@ EXAMPLES = {
     "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout)',
     "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
     "payments.sweep_interval_s": "sweep_interval_s = 1.0",
+    "lane.server_timeout_s": "server_timeout_s = 8",
+    "lane.offline_sign_in_ttl_s": "offline_sign_in_ttl_s = 43200",
+    "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
+    "lane.offline_pin_iterations": "offline_pin_iterations = 600000",
     "log_format": 'log_format = "json"',
 }
 
