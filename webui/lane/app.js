@@ -98,7 +98,8 @@ async function signIn(event) {
     await enterSale();
   } catch (err) {
     $("pin-input").value = "";
-    if (err instanceof NetworkError) await signInOffline(pin);
+    // Unreachable, hung, or up but unable to serve (a proxy's 502-504): sign in offline.
+    if (err instanceof NetworkError || (err instanceof ApiError && err.status >= 502)) await signInOffline(pin);
     else $("login-error").textContent = messageOf(err);
   } finally {
     button.disabled = false;
