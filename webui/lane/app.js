@@ -108,10 +108,12 @@ async function signIn(event) {
 
 async function signInOnline(laneId, pin) {
   const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: laneId, pin }, auth: false });
-  const { offline_pin: verifier, lane, ...granted } = data;
+  // The verifier goes to IndexedDB (offline_auth.js), never into the tab's session.
+  const { offline_pin: _verifier, lane, ...granted } = data;
   session.set({ ...granted, lane_id: laneId });
   localStorage.setItem("novapos.lane.id", laneId);
   rememberServerTimeout(lane?.server_timeout_ms);
+  // Storage refused (private mode, quota): the lane still works online, just not offline.
   await offlineAuth.remember(data, laneId, lane?.offline_sign_in_attempts).catch(() => {});
 }
 
