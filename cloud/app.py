@@ -11,6 +11,7 @@ import msgspec
 import structlog
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -25,11 +26,14 @@ from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
 from cloud.settings import CloudSettings
+from webui.security_headers import security_headers
+from webui.swagger import LocalSwaggerUI, swagger_assets_router
 
 log = structlog.get_logger()
 
 WEBUI_HQ = Path(__file__).resolve().parent.parent / "webui" / "hq"
 PROBLEM = "application/problem+json"
+SWAGGER_ASSETS = "/schema/swagger-ui"
 
 
 class LoginBody(msgspec.Struct):
@@ -200,8 +204,11 @@ def create_app(settings: CloudSettings) -> Litestar:
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
+    handlers.append(swagger_assets_router(SWAGGER_ASSETS, **PUBLIC))
     app = Litestar(
         route_handlers=handlers,
+        openapi_config=OpenAPIConfig(title="NovaPOS cloud API", version="1",
+                                     render_plugins=[LocalSwaggerUI(SWAGGER_ASSETS)]),
         lifespan=[lifespan],
         exception_handlers={
             HTTPException: _http_problem,
@@ -213,4 +220,5 @@ def create_app(settings: CloudSettings) -> Litestar:
     )
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
+    app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too
     return app

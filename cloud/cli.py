@@ -15,6 +15,7 @@ import sys
 from typing import NoReturn
 
 from cloud.settings import CloudSettings
+from webui.slow_clients import ConnectionLimits, uvicorn_options
 
 
 def _settings(args: argparse.Namespace) -> CloudSettings:
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8090)
     serve.add_argument("--keys-dir", default=None, help="where the RS256 signing key is kept")
     serve.add_argument("--demo", action="store_true", help="seed tenant demo and user hq / novapos-demo")
+    limits = ConnectionLimits()
+    serve.add_argument("--header-timeout", type=float, default=limits.header_timeout_s, metavar="S",
+                       help=f"seconds for a request's headers to arrive, else 408 (default {limits.header_timeout_s:g})")
+    serve.add_argument("--body-timeout", type=float, default=limits.body_timeout_s, metavar="S",
+                       help=f"seconds for a request's body to arrive, else 408 (default {limits.body_timeout_s:g})")
+    serve.add_argument("--max-connections", type=int, default=limits.max_connections, metavar="N",
+                       help=f"open connections before new requests get 503 (default {limits.max_connections})")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
     add.add_argument("username")
     add.add_argument("--tenant", required=True)
@@ -91,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         if settings.demo:
             print("demo mode: tenant 'demo', log in as hq / novapos-demo (never in production)")
         sys.stdout.flush()
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        if not (0 < args.header_timeout <= 3600 and 0 < args.body_timeout <= 3600 and args.max_connections >= 8):
+            parser.error("--header-timeout and --body-timeout take 0 < S <= 3600, --max-connections N >= 8")
+        limits = ConnectionLimits(header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout,
+                                  max_connections=args.max_connections)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    **uvicorn_options(limits))
         return 0
     if args.command == "add-user":
         return asyncio.run(_add_user(args))

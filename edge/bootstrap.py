@@ -37,9 +37,12 @@ from edge.domain.ids import iso
 from edge.service.auth import AuthService
 from edge.service.ports import Actor
 from edge.settings import Settings
+from webui.security_headers import security_headers
+from webui.swagger import LocalSwaggerUI, swagger_assets_router
 
 log = structlog.get_logger()
 
+SWAGGER_ASSETS = "/api/v1/schema/swagger-ui"  # under the schema path: public like the document itself
 ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes]
 
 
@@ -144,18 +147,19 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 
     handlers: list[Any] = [h for module in ROUTE_MODULES for h in module.ROUTES]
     app = Litestar(
-        route_handlers=[*handlers, *_static_routers()],
+        route_handlers=[*handlers, *_static_routers(), swagger_assets_router(SWAGGER_ASSETS)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema"),
+        openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema",
+                                     render_plugins=[LocalSwaggerUI(SWAGGER_ASSETS)]),
         debug=False,
         logging_config=None,
     )
     app.state.services = services
     # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
     # 404s and 405s from the router would otherwise get no request id, metrics or log line.
-    app.asgi_handler = context_middleware(services.security.tokens)(app.asgi_handler)
+    app.asgi_handler = security_headers(context_middleware(services.security.tokens)(app.asgi_handler))
     return app
 
 

@@ -104,6 +104,7 @@ def cmd_serve(settings: Settings) -> int:
     from edge.bootstrap import create_app
     from edge.demo import DEMO_PASSWORD, DEMO_PIN
     from edge.logs import configure_logging
+    from webui.slow_clients import ConnectionLimits, uvicorn_options
 
     configure_logging(settings.log_format)
     app = create_app(settings)
@@ -113,8 +114,12 @@ def cmd_serve(settings: Settings) -> int:
         print(f"  demo logins: admin / manager / cashier / tech, password {DEMO_PASSWORD}; "
               f"cashier lane PIN {DEMO_PIN}", flush=True)
         print(f"  lane UI: {url}/   store admin: {url}/admin/   API docs: {url}/api/v1/schema", flush=True)
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=5)
+    server = settings.server
+    limits = ConnectionLimits(header_timeout_s=server.header_timeout_s, body_timeout_s=server.body_timeout_s,
+                              keep_alive_s=server.keep_alive_s, max_connections=server.max_connections,
+                              max_header_bytes=server.max_header_bytes)
+    uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5, **uvicorn_options(limits))
     return 0
 
 

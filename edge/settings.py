@@ -26,10 +26,32 @@ DEFAULT_DATA_DIR = "/var/lib/novapos"
 DEMO_DATA_DIR = "./.novapos-demo"
 
 
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+
 class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: Port = 8080
     max_body_bytes: PositiveInt = 2 * 1024 * 1024
+    # Slow clients and connection floods (webui.slow_clients): a request's headers must arrive
+    # within header_timeout_s of its first byte and its body within body_timeout_s of the headers;
+    # beyond max_connections open connections, new requests get 503 at once.
+    header_timeout_s: Seconds = 10.0
+    body_timeout_s: Seconds = 30.0
+    keep_alive_s: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5
+    max_connections: Annotated[int, msgspec.Meta(ge=8, le=65536)] = 256
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1024 * 1024)] = 64 * 1024
+
+
+class LaneSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # How long the lane waits for the store server before it treats it as down and takes the
+    # offline path (a card payment waits for the terminal instead).
+    server_timeout_s: Annotated[float, msgspec.Meta(ge=1, le=120)] = 8.0
+    # Offline sign-in: how long a lane may keep a cashier's PIN verifier, how many wrong PINs it
+    # accepts before it locks until the store server is back, and the PBKDF2 work per guess.
+    offline_sign_in_ttl_s: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)] = 12 * 3600  # 0: off
+    offline_sign_in_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    offline_pin_iterations: Annotated[int, msgspec.Meta(ge=100_000, le=10_000_000)] = 600_000
 
 
 class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -99,6 +121,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
     hardware: HardwareSettings = msgspec.field(default_factory=HardwareSettings)
     payments: PaymentsSettings = msgspec.field(default_factory=PaymentsSettings)
+    lane: LaneSettings = msgspec.field(default_factory=LaneSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -114,6 +137,11 @@ EXAMPLES = {
     "server.port": "port = 8080",
     "server.host": 'host = "0.0.0.0"',
     "server.max_body_bytes": "max_body_bytes = 2097152",
+    "server.header_timeout_s": "header_timeout_s = 10",
+    "server.body_timeout_s": "body_timeout_s = 30",
+    "server.keep_alive_s": "keep_alive_s = 5",
+    "server.max_connections": "max_connections = 256",
+    "server.max_header_bytes": "max_header_bytes = 65536",
     "storage.data_dir": 'data_dir = "/var/lib/novapos"',
     "storage.max_batch": "max_batch = 64",
     "store.tenant_id": 'tenant_id = "acme"',
@@ -128,6 +156,10 @@ EXAMPLES = {
     "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout)',
     "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
     "payments.sweep_interval_s": "sweep_interval_s = 1.0",
+    "lane.server_timeout_s": "server_timeout_s = 8",
+    "lane.offline_sign_in_ttl_s": "offline_sign_in_ttl_s = 43200",
+    "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
+    "lane.offline_pin_iterations": "offline_pin_iterations = 600000",
     "log_format": 'log_format = "json"',
 }
 

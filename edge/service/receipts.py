@@ -87,7 +87,9 @@ def render_text(r: dict[str, Any]) -> str:
 def render_html(r: dict[str, Any]) -> str:
     e = html.escape
     head = "".join(f"<div>{e(h)}</div>" for h in header_of(r))
-    rows = "".join(f"<tr><td>{e(left)}</td><td style='text-align:right'>{e(right)}</td></tr>"
+    # `align`, not a style attribute: receipts show in a srcdoc frame under the app's CSP, which
+    # refuses inline styles.
+    rows = "".join(f"<tr><td>{e(left)}</td><td align='right'>{e(right)}</td></tr>"
                    for left, right in lines_of(r))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Receipt {e(r['order']['number'])}</title>"
             f"</head><body><header>{head}</header><table>{rows}</table>"

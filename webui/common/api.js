@@ -14,17 +14,38 @@ export class ApiError extends Error {
 // The request never reached the edge (offline, server down): the caller may queue instead.
 export class NetworkError extends Error {}
 
-async function send(path, { method = "GET", body, headers = {}, token } = {}) {
+// The edge did not answer in time (hung, overloaded, or a cut link). The request may still
+// complete there: a write must be retried with the same idempotency key, never with a new one.
+export class ServerTimeout extends NetworkError {}
+
+const DEFAULT_TIMEOUT_MS = 30000;
+
+async function send(path, { method = "GET", body, headers = {}, token, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
   const init = { method, headers: { Accept: "application/json, application/problem+json", ...headers } };
   if (token) init.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  try {
-    return await fetch(path, init);
-  } catch (err) {
+  // Reads are abandoned on timeout. A write with an idempotency key is left to finish: if a
+  // slow server commits it after all, its replay (same key) is answered as a duplicate.
+  const abortable = !("Idempotency-Key" in init.headers);
+  const controller = abortable ? new AbortController() : null;
+  if (controller) init.signal = controller.signal;
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      controller?.abort();
+      reject(new ServerTimeout(`the store server did not answer within ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
+  });
+  const answered = fetch(path, init).catch((err) => {
     throw new NetworkError(`the store server cannot be reached (${err.message})`);
+  });
+  try {
+    return await Promise.race([answered, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -32,7 +53,7 @@ async function send(path, { method = "GET", body, headers = {}, token } = {}) {
  * A client for one web app. Each app keeps its own session (lane and admin sign in separately
  * in the same browser), so the storage key is the only thing that differs between them.
  */
-export function createClient(sessionKey) {
+export function createClient(sessionKey, { timeoutMs = () => DEFAULT_TIMEOUT_MS } = {}) {
   const session = {
     get() {
       try { return JSON.parse(sessionStorage.getItem(sessionKey)); } catch { return null; }
@@ -46,7 +67,8 @@ export function createClient(sessionKey) {
   async function refreshed() {
     const current = session.get();
     if (!current?.refresh_token) return false;
-    const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: current.refresh_token } });
+    const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: current.refresh_token },
+                                                          timeoutMs: timeoutMs() });
     if (!response.ok) return false;
     const pair = await response.json();
     session.set({ ...current, access_token: pair.access_token, refresh_token: pair.refresh_token });
@@ -55,9 +77,10 @@ export function createClient(sessionKey) {
 
   /** JSON call. Returns {data, response}; throws ApiError (answered) or NetworkError (not reached). */
   async function call(path, options = {}) {
-    let response = await send(path, { ...options, token: session.get()?.access_token });
+    const opts = { timeoutMs: timeoutMs(), ...options };
+    let response = await send(path, { ...opts, token: session.get()?.access_token });
     if (response.status === 401 && options.auth !== false && (await refreshed())) {
-      response = await send(path, { ...options, token: session.get()?.access_token });
+      response = await send(path, { ...opts, token: session.get()?.access_token });
     }
     if (!response.ok) {
       let problem = {};

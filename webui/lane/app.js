@@ -2,10 +2,12 @@
 // The cart's totals are an estimate for the cashier's eyes; what is charged is what the edge
 // computed (the order it created), except offline, where the sale is queued for replay.
 
-import { ApiError, NetworkError, call, get, newIdempotencyKey, post, session } from "./api.js";
+import { ApiError, NetworkError, ServerTimeout, call, get, newIdempotencyKey, post, rememberServerTimeout, session }
+  from "./api.js";
 import { Catalog } from "./catalog.js";
 import { connectLaneEvents } from "./events.js";
 import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
+import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { VirtualList } from "./vlist.js";
 
@@ -46,12 +48,34 @@ function messageOf(err) {
   return err.message || String(err);
 }
 
-function setOffline(offline) {
+function setOffline(offline, reason = "unreachable") {
   state.offline = offline;
   const badge = $("net-status");
   badge.dataset.state = offline ? "offline" : "online";
-  badge.textContent = offline ? "Offline – sales are queued" : "Online";
+  badge.textContent = !offline ? "Online"
+    : reason === "timeout" ? "Server not answering – sales are queued" : "Offline – sales are queued";
   $("pay-card").title = offline ? "Card payments need the store server" : "";
+}
+
+// -- waiting for the store server ------------------------------------------------------------
+// From the moment a payment is asked of the edge until it answers (or the lane gives up after
+// its server timeout and takes the offline path), the pressed button spins, the payment
+// buttons are disabled and the badge says the lane is waiting.
+function setWaiting(button, waiting) {
+  if (button) {
+    button.classList.toggle("busy", waiting);
+    button.setAttribute("aria-busy", String(waiting));
+  }
+  for (const id of ["pay-cash", "pay-card", "add-discount", "clear-cart"]) {
+    $(id).disabled = waiting || state.cart.length === 0;
+  }
+  const badge = $("net-status");
+  if (waiting) {
+    badge.dataset.state = "waiting";
+    badge.textContent = "Waiting for the store server…";
+  } else if (badge.dataset.state === "waiting") {
+    setOffline(state.offline);
+  }
 }
 
 // -- sign-in ---------------------------------------------------------------------------------
@@ -66,21 +90,79 @@ async function signIn(event) {
   const pin = $("pin-input").value;
   $("login-error").textContent = "";
   if (!pin) return;
+  const button = $("pin-form").querySelector("button[type=submit]");
+  button.disabled = true;
   try {
-    const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: state.laneId, pin }, auth: false });
-    session.set({ ...data, lane_id: state.laneId });
-    localStorage.setItem("novapos.lane.id", state.laneId);
+    await signInOnline(state.laneId, pin);
     $("pin-input").value = "";
     await enterSale();
   } catch (err) {
     $("pin-input").value = "";
-    $("login-error").textContent = err instanceof NetworkError
-      ? "The store server cannot be reached. Check the network, then try again." : messageOf(err);
+    // Unreachable, hung, or up but unable to serve (a proxy's 502-504): sign in offline.
+    if (err instanceof NetworkError || (err instanceof ApiError && err.status >= 502)) await signInOffline(pin);
+    else $("login-error").textContent = messageOf(err);
+  } finally {
+    button.disabled = false;
   }
+}
+
+async function signInOnline(laneId, pin) {
+  const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: laneId, pin }, auth: false });
+  // The verifier goes to IndexedDB (offline_auth.js), never into the tab's session.
+  const { offline_pin: _verifier, lane, ...granted } = data;
+  session.set({ ...granted, lane_id: laneId });
+  localStorage.setItem("novapos.lane.id", laneId);
+  rememberServerTimeout(lane?.server_timeout_ms);
+  // Storage refused (private mode, quota): the lane still works online, just not offline.
+  await offlineAuth.remember(data, laneId, lane?.offline_sign_in_attempts).catch(() => {});
+}
+
+/** The store server is unreachable: sign in against a verifier this lane holds, for offline sales only. */
+async function signInOffline(pin) {
+  try {
+    const user = await offlineAuth.verify(state.laneId, pin);
+    offlineAuth.holdPin(pin);
+    session.set({ offline: true, user, lane_id: state.laneId });
+    localStorage.setItem("novapos.lane.id", state.laneId);
+    await enterSale();
+  } catch (err) {
+    $("login-error").textContent = err instanceof offlineAuth.OfflineSignInError ? err.message : messageOf(err);
+  }
+}
+
+/** An offline session becomes an online one as soon as the store server answers again. */
+let upgradeTimer = 0;
+function watchForServer() {
+  clearTimeout(upgradeTimer);
+  upgradeTimer = setTimeout(async () => {
+    const current = session.get();
+    if (!current?.offline) return;
+    try {
+      await call("/healthz", { auth: false });
+    } catch {
+      watchForServer();
+      return;
+    }
+    const pin = offlineAuth.takePin();
+    try {
+      if (!pin) throw new ApiError(401, { detail: "Sign in again to send the sales queued offline." });
+      await signInOnline(current.lane_id, pin);
+    } catch (err) {
+      if (err instanceof NetworkError) { offlineAuth.holdPin(pin); watchForServer(); return; }
+      // The PIN no longer works online (changed, disabled): the queued sales wait for the next sign-in.
+      session.set(null);
+      sessionStorage.setItem("novapos.lane.notice", `${messageOf(err)} Sign in to send the sales queued offline.`);
+      location.reload();
+      return;
+    }
+    toast("The store server is back: sending the sales queued offline.");
+    await enterSale();
+  }, 3000);
 }
 
 async function signOut() {
   const current = session.get();
+  offlineAuth.takePin();
   state.stopEvents?.();
   session.set(null);
   if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
@@ -93,14 +175,24 @@ let results;
 async function enterSale() {
   const current = session.get();
   state.laneId = current.lane_id;
-  $("who").textContent = `Lane ${current.lane_id} · ${current.user.username}`;
+  $("who").textContent = `Lane ${current.lane_id} · ${current.user.username}${current.offline ? " (offline sign-in)" : ""}`;
   $("login-view").hidden = true;
   $("sale-view").hidden = false;
   $("sign-out").hidden = false;
   results ??= new VirtualList($("results"), { rowHeight: 56, renderRow: productRow, onPick: (p) => addProduct(p) });
   await catalog.load();
   runSearch();
+  if (current.offline) {
+    // No token: only the cached catalog and the offline queue, until the server answers again.
+    setOffline(true);
+    $("catalog-status").textContent = catalog.list.length ? `cached catalog v${catalog.version}` : "catalog unavailable";
+    await refreshQueue();
+    watchForServer();
+    focusScan();
+    return;
+  }
   syncCatalog();
+  state.stopEvents?.();
   state.stopEvents = connectLaneEvents(state.laneId, onHubEvent, showHubState);
   await refreshQueue();
   replayQueue();
@@ -316,6 +408,8 @@ async function startPayment(method) {
   }
   let order = null;
   if (!state.offline) {
+    const button = $(method === "card" ? "pay-card" : "pay-cash");
+    setWaiting(button, true);
     try {
       order = await ensureOrder();
       setOffline(false);
@@ -324,7 +418,11 @@ async function startPayment(method) {
         $("sale-error").textContent = messageOf(err);
         return;
       }
-      setOffline(true);
+      // Pricing the cart moved no money: the sale simply continues offline.
+      state.checkout = null;
+      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+    } finally {
+      setWaiting(button, false);
     }
   }
   openTender(order, method);
@@ -372,10 +470,13 @@ async function tender(method) {
   if (JSON.stringify(body) !== state.tenderAttempt?.json) {
     state.tenderAttempt = { json: JSON.stringify(body), key: newIdempotencyKey() };
   }
-  setBusy(true);
+  setBusy(true, method);
+  const path = `/api/v1/orders/${order.id}/tenders`;
   try {
-    const { data } = await call(`/api/v1/orders/${order.id}/tenders`, {
+    const { data } = await call(path, {
       method: "POST", body, headers: { "Idempotency-Key": state.tenderAttempt.key },
+      // A card payment waits for the customer at the terminal; it never goes offline.
+      ...(method === "card" ? { timeoutMs: 180000 } : {}),
     });
     state.checkout.order = data;
     if (data.status === "COMPLETED") {
@@ -390,9 +491,11 @@ async function tender(method) {
     }
   } catch (err) {
     if (err instanceof NetworkError && method === "cash") {
-      // The order stays OPEN on the edge and its reservation expires; the cash sale is kept here.
-      setOffline(true);
-      await queueOffline(tenders);
+      // The edge may have recorded this payment (it hung, or the link broke after the request
+      // left): the very same request is queued, same key, and its replay is answered duplicate
+      // if it was. The cash is in the drawer either way.
+      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+      await queueTimedOut({ path, body, key: state.tenderAttempt.key }, tenders);
     } else {
       $("tender-error").textContent = messageOf(err);
     }
@@ -401,20 +504,44 @@ async function tender(method) {
   }
 }
 
-function setBusy(busy) {
+function setBusy(busy, method) {
   for (const id of ["tender-cash", "tender-card", "tender-cancel"]) $(id).disabled = busy;
   if (!busy) $("tender-card").disabled = !state.checkout?.order;
+  for (const id of ["tender-cash", "tender-card"]) {
+    const pressed = busy && id === (method === "card" ? "tender-card" : "tender-cash");
+    $(id).classList.toggle("busy", pressed);
+    $(id).setAttribute("aria-busy", String(pressed));
+  }
+  const badge = $("net-status");
+  if (busy) {
+    badge.dataset.state = "waiting";
+    badge.textContent = "Waiting for the store server…";
+  } else if (badge.dataset.state === "waiting") {
+    setOffline(state.offline);
+  }
 }
 
 async function queueOffline(tenders) {
   const estimate = estimateTotals(state.cart, catalog.taxRates);
   const sale = await offlineQueue.enqueueSale(state.laneId, state.cart, tenders, estimate);
+  await showSavedOffline(tenders[0].amount_cents - estimate.total_cents,
+    `It will be sent to the store server when it is reachable (ref ${sale.idempotency_key.slice(0, 8)}). The receipt can be printed then.`);
+}
+
+async function queueTimedOut(request, tenders) {
+  const due = state.tenderDue;
+  const sale = await offlineQueue.enqueueRequest(state.laneId, request, state.cart, tenders, due);
+  await showSavedOffline(tenders[0].amount_cents - due,
+    `The store server did not confirm this payment. It is sent again, unchanged, when the server answers `
+    + `(ref ${sale.idempotency_key.slice(0, 8)}); if it was already recorded, it is not recorded twice.`);
+}
+
+async function showSavedOffline(changeCents, note) {
   state.saleDone = true;
   $("tender-dialog").close("done");
   $("receipt-title").textContent = "Sale saved offline";
-  $("change-due").textContent = formatCents(tenders[0].amount_cents - estimate.total_cents);
-  $("receipt-note").textContent =
-    `It will be sent to the store server when it is reachable (ref ${sale.idempotency_key.slice(0, 8)}). The receipt can be printed then.`;
+  $("change-due").textContent = formatCents(changeCents);
+  $("receipt-note").textContent = note;
   $("receipt-frame").hidden = true;
   $("receipt-dialog").showModal();
   $("new-sale").focus();
@@ -485,7 +612,7 @@ async function refreshQueue() {
 }
 
 async function replayQueue() {
-  if (!session.get()) return;
+  if (!session.get() || session.get().offline) return;
   try {
     await offlineQueue.replay((v) => toast(`Offline sale ${v.number || ""} ${VERDICT_TEXT[v.verdict] || v.verdict}`,
                                             v.needs_operator ? "warn" : "info"));
@@ -602,6 +729,11 @@ async function start() {
   if ("serviceWorker" in navigator) {
     // Needs a secure context (https or localhost); on plain http the lane still works online.
     navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
+  const notice = sessionStorage.getItem("novapos.lane.notice");
+  if (notice) {
+    sessionStorage.removeItem("novapos.lane.notice");
+    $("login-error").textContent = notice;
   }
   if (session.get()) await enterSale();
   else $("pin-input").focus();

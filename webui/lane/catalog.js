@@ -19,6 +19,9 @@ export class Catalog {
 
   async load() {
     this.version = (await getMeta("catalog_version")) || 0;
+    // The last tax rates seen, so that a lane started during an outage still prices with tax.
+    const taxes = JSON.parse(localStorage.getItem("novapos.lane.taxes") || "[]");
+    this.taxRates = new Map(taxes.map((t) => [t.code, t]));
     for (const product of await getAll("products")) this.index(product);
     this.rebuild();
   }

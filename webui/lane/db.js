@@ -60,6 +60,13 @@ export async function getMeta(key) {
   return result(db.transaction("meta").objectStore("meta").get(key));
 }
 
+export async function putMeta(key, value) {
+  const db = await openDb();
+  const tx = db.transaction("meta", "readwrite");
+  tx.objectStore("meta").put(value, key);
+  return done(tx);
+}
+
 /** One page of catalog changes and the version they bring the cache to, in one transaction. */
 export async function applyCatalogPage(items, version) {
   const db = await openDb();

@@ -26,6 +26,32 @@ export async function enqueueSale(laneId, cart, tenders, estimate) {
   return sale;
 }
 
+/**
+ * A payment the edge did not answer in time: it may have been recorded there, so it is sent
+ * again as the very same request (same route, body and idempotency key), which the edge answers
+ * as a duplicate if it did. If the edge refuses it instead (the order expired meanwhile), it was
+ * never recorded, and `fallback` (the same sale as an offline sale) is sent under the same key.
+ */
+export async function enqueueRequest(laneId, { path, body, key }, cart, tenders, totalCents) {
+  const sale = {
+    idempotency_key: key,
+    offline_created_at: new Date().toISOString(),
+    lane_id: laneId,
+    request: { path, body },
+    fallback: {
+      lane_id: laneId,
+      lines: cart.map((l) => ({
+        product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents,
+        ...(l.weight_grams != null ? { weight_grams: l.weight_grams } : {}),
+      })),
+      tenders,
+    },
+    display: { names: cart.map((l) => `${l.quantity}× ${l.name}`), total_cents: totalCents },
+  };
+  await put("queue", sale);
+  return sale;
+}
+
 export async function queued() {
   const sales = await getAll("queue");
   return sales.sort((a, b) => a.offline_created_at.localeCompare(b.offline_created_at));
@@ -54,12 +80,10 @@ export function replay(onVerdict) {
 
 async function replayAll(onVerdict) {
   for (const sale of await queued()) {
-    const { display, idempotency_key: key, ...body } = sale;
+    const key = sale.idempotency_key;
     let verdict;
     try {
-      const { data, response } = await call("/api/v1/orders", {
-        method: "POST", body, headers: { "Idempotency-Key": key },
-      });
+      const { data, response } = await send(sale, key);
       const replayed = response.headers.get("Idempotent-Replayed") === "true";
       verdict = {
         verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
@@ -74,11 +98,26 @@ async function replayAll(onVerdict) {
       verdict = { verdict: "rejected", detail: err.message, code: err.code };
     }
     const settled = {
-      ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display,
+      ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display: sale.display,
       offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
     };
     await settleQueued(key, settled);
     onVerdict?.(settled);
+  }
+}
+
+/** The sale's own request; for a timed-out payment that the edge refuses, its offline fallback. */
+async function send(sale, key) {
+  const { display, idempotency_key: _key, request, fallback, ...offlineSale } = sale;
+  const headers = { "Idempotency-Key": key };
+  if (!request) return call("/api/v1/orders", { method: "POST", body: offlineSale, headers });
+  try {
+    return await call(request.path, { method: "POST", body: request.body, headers });
+  } catch (err) {
+    const refused = err instanceof ApiError && err.status >= 400 && err.status < 500 && ![401, 409, 429].includes(err.status);
+    if (!refused) throw err;
+    return call("/api/v1/orders", { method: "POST", headers,
+                                    body: { ...fallback, offline_created_at: sale.offline_created_at } });
   }
 }
 

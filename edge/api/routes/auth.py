@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Request, Response, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from edge.adapters.security import offline_pin
 from edge.api.deps import actor, services
 from edge.api.guards import authenticated
 
@@ -34,6 +37,7 @@ class CodeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 PUBLIC = {"public": True}
+log = structlog.get_logger()
 
 
 @post("/api/v1/auth/login", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="login")
@@ -43,7 +47,25 @@ async def login(request: Request, data: LoginBody) -> dict[str, Any]:
 
 @post("/api/v1/auth/pin", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="pinLogin")
 async def pin_login(request: Request, data: PinBody) -> dict[str, Any]:
-    return await services(request).auth.pin_login(data.lane_id, data.pin)
+    granted = await services(request).auth.pin_login(data.lane_id, data.pin)
+    return {**granted, **await _lane_extras(request, data, granted["user"])}
+
+
+async def _lane_extras(request: Request, data: PinBody, user: dict[str, Any]) -> dict[str, Any]:
+    """What the lane needs beyond the tokens: how long to wait for this server, and a verifier
+    for signing this cashier in at this lane while the server is unreachable."""
+    settings = services(request).settings
+    lane = settings.lane
+    extras: dict[str, Any] = {"lane": {"server_timeout_ms": int(lane.server_timeout_s * 1000),
+                                       "offline_sign_in_attempts": lane.offline_sign_in_attempts}}
+    if lane.offline_sign_in_ttl_s:
+        extras["offline_pin"] = await asyncio.to_thread(
+            offline_pin.issue, data.pin, tenant_id=settings.store.tenant_id, store_id=settings.store.store_id,
+            lane_id=data.lane_id, user=user, iterations=lane.offline_pin_iterations,
+            ttl_s=lane.offline_sign_in_ttl_s)
+        log.info("auth.offline_pin_issued", user_id=user["id"], lane_id=data.lane_id,
+                 expires_at=extras["offline_pin"]["expires_at"])
+    return extras
 
 
 @post("/api/v1/auth/refresh", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="refresh")
