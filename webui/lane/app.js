@@ -2,7 +2,7 @@
 // The cart's totals are an estimate for the cashier's eyes; what is charged is what the edge
 // computed (the order it created), except offline, where the sale is queued for replay.
 
-import { ApiError, NetworkError, call, get, newIdempotencyKey, post, session } from "./api.js";
+import { ApiError, NetworkError, call, get, newIdempotencyKey, post, session, whenSignedOut } from "./api.js";
 import { Catalog } from "./catalog.js";
 import { connectLaneEvents } from "./events.js";
 import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
@@ -85,6 +85,26 @@ async function signOut() {
   session.set(null);
   if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
   location.reload();
+}
+
+/** The edge refused the session (signed out elsewhere, disabled, locked out): back to sign-in,
+ * keeping the cart, so that whoever signs in next finishes the sale. The edge prices it again
+ * under the new sign-in. */
+function sessionEnded(err) {
+  state.stopEvents?.();
+  state.stopEvents = null;
+  session.set(null);
+  state.checkout = null;
+  state.tenderAttempt = null;
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close("cancel");
+  $("sale-view").hidden = true;
+  $("sign-out").hidden = true;
+  $("who").textContent = "";
+  $("login-view").hidden = false;
+  const kept = state.cart.length ? " The sale in progress is kept: sign in to finish it." : "";
+  $("login-error").textContent = `Signed out: ${err.message}.${kept}`;
+  showLanes();
+  $("pin-input").focus();
 }
 
 // -- the sale screen -------------------------------------------------------------------------
@@ -597,6 +617,7 @@ function wire() {
 
 async function start() {
   wire();
+  whenSignedOut(sessionEnded);
   showLanes();
   setOffline(!navigator.onLine);
   if ("serviceWorker" in navigator) {
