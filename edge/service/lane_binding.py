@@ -12,8 +12,12 @@ the credential has one:
 
 from __future__ import annotations
 
+import structlog
+
 from edge.domain.errors import Forbidden
 from edge.service.ports import Actor
+
+log = structlog.get_logger()
 
 
 def acting_lane(actor: Actor, requested: str | None) -> str:
@@ -22,6 +26,8 @@ def acting_lane(actor: Actor, requested: str | None) -> str:
     if actor.lane_id is None:
         return requested or ""
     if requested is not None and requested != str(actor.lane_id):
+        log.warning("security.cross_lane", user=actor.username, lane_id=actor.lane_id, requested_lane=requested,
+                    request_id=actor.request_id)
         raise Forbidden(f"this sign-in is for lane {actor.lane_id}, not lane {requested}", code="lane-mismatch",
                         errors=[{"field": "lane_id", "message": f"must be {actor.lane_id} or left out"}])
     return str(actor.lane_id)

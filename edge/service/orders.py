@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+import structlog
 
 from edge.domain.errors import Conflict, Forbidden, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
@@ -33,7 +34,9 @@ from edge.domain.returns import ReturnPolicy
 from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
-from edge.service.ports import UnitOfWork
+from edge.service.ports import Actor, UnitOfWork
+
+log = structlog.get_logger()
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
 
@@ -191,7 +194,7 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
         raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
                                "supervisor override", code="discount-override-required")
     if offline and not (override_by or is_supervisor(actor.roles)):
-        _refuse_unapproved_undercharge(lines, context["currency"], policy)
+        _refuse_unapproved_undercharge(actor, lane_id, lines, context["currency"], policy)
     total = priced.total_cents
     currency = context["currency"]
     tenders = list(cmd.get("tenders") or [])
@@ -286,7 +289,8 @@ def _check_offline_claim(uow: UnitOfWork, created_at: Any, policy: SalesPolicy) 
                        clock_skew_s=policy.offline_clock_skew_s)
 
 
-def _refuse_unapproved_undercharge(lines: list[dict[str, Any]], currency: str, policy: SalesPolicy) -> None:
+def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[dict[str, Any]], currency: str,
+                                   policy: SalesPolicy) -> None:
     """A lane price far below today's is how a fake "offline" sale steals: it is never recorded
     without a supervisor. The lane keeps the sale queued until one approves it with their PIN."""
     offline_lines = [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
@@ -295,6 +299,10 @@ def _refuse_unapproved_undercharge(lines: list[dict[str, Any]], currency: str, p
                        threshold_bps=policy.offline_price_variance_bps)
     if low:
         sku = {ln["product_id"]: ln["sku"] for ln in lines}
+        # Loss prevention wants to see the attempts, not only the approved ones.
+        log.warning("security.offline_undercharge_refused", user=actor.username, lane_id=lane_id,
+                    request_id=actor.request_id, skus=[sku[v.product_id] for v in low],
+                    shortfall_cents=-sum(v.variance_cents for v in low))
         raise OverrideRequired(
             f"sold offline more than {policy.offline_price_variance_bps / 100:g} % below today's price; "
             "a supervisor must approve this sale", code="offline-price-override-required",
