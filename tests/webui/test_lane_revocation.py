@@ -3,6 +3,7 @@ in progress survives for whoever signs in next (real Chromium, real edge)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -86,3 +87,45 @@ def test_a_disabled_cashiers_lane_stops_and_a_supervisor_finishes_the_sale(page:
             expect(receipt.get_by_text("2x Espresso beans 250g")).to_be_visible()
         finally:
             manager.patch(f"/api/v1/users/{cashier['id']}", json={"disabled": False})
+
+
+def test_an_offline_sale_far_below_todays_price_waits_for_a_supervisors_pin(page: Any, web_server: EdgeServer) -> None:
+    """The lane sold at its cached price; HQ raised the price by half meanwhile. The edge records
+    the sale only once a supervisor keys in their PIN at the lane."""
+    with api(web_server) as manager:
+        product = next(p for p in manager.get("/api/v1/products", params={"limit": 200}).json()["items"]
+                       if p["sku"] == "HOU-0026")
+        page.goto("/")
+        _pin(page, "1", "1234")
+        expect(page.locator("#catalog-status")).to_contain_text("catalog v")
+        page.context.set_offline(True)
+        expect(page.locator("#net-status")).to_contain_text("Offline")
+        page.keyboard.type(product["sku"])
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Cash", exact=True).click()
+        page.locator("#tendered-input").fill("1000")
+        page.get_by_role("button", name="Take cash").click()
+        expect(page.locator("#receipt-title")).to_have_text("Sale saved offline")
+        page.get_by_role("button", name="New sale").click()
+        try:
+            raised = manager.patch(f"/api/v1/products/{product['id']}",
+                                   json={"price_cents": product["price_cents"] * 3 // 2})
+            assert raised.status_code == 200, raised.text
+
+            page.context.set_offline(False)
+            expect(page.locator("#net-status")).to_have_text("Online")
+            page.locator("#queue-badge").click()
+            row = page.locator("#resolution-list li")
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text("a supervisor must approve this sale")
+            shot(page, "lane-offline-needs-supervisor")
+            row.get_by_role("button", name="Supervisor approves").click()
+            page.locator("#approval-pin").fill("2468")
+            page.locator("#approval-form").get_by_role("button", name=re.compile("approve", re.I)).click()
+            expect(page.locator("#resolution-list li .verdict-label")).to_have_text("accepted with a price variance")
+            orders = manager.get("/api/v1/orders", params={"sku": product["sku"], "limit": 200}).json()["items"]
+            assert [o["lines"][0]["unit_price_cents"] for o in orders if o.get("offline_created_at")] == [
+                product["price_cents"]]
+        finally:
+            page.context.set_offline(False)
+            manager.patch(f"/api/v1/products/{product['id']}", json={"price_cents": product["price_cents"]})

@@ -495,13 +495,29 @@ async function refreshQueue() {
     el("span", { className: "verdict-label", textContent: VERDICT_TEXT[v.verdict] || v.verdict }),
     el("span", { textContent: `${v.number ? `Order ${v.number} · ` : ""}${describe(v)}${v.detail ? ` – ${v.detail}` : ""}` }),
     v.needs_operator ? el("span", { className: "buttons" },
-      v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
-        onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
+      v.code === "offline-price-override-required" ? el("button", { type: "button", textContent: "Supervisor approves",
+        onclick: () => approveOfflineSale(v) })
+        : v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
+          onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
       el("button", { type: "button", textContent: "Resolved", onclick: async () => {
         await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } })) : null);
   $("resolution-list").replaceChildren(...open.map(verdictRow));
   $("verdict-list").replaceChildren(...settled.filter((v) => !v.needs_operator).slice(0, 50).map(verdictRow));
   return waiting.length;
+}
+
+/** A sale made offline at a price far below today's is recorded only with a supervisor's PIN. */
+async function approveOfflineSale(verdict) {
+  const pin = await askSupervisor(`${verdict.detail || "This offline sale needs a supervisor."} ` +
+                                  `(${formatCents(verdict.display?.total_cents ?? 0)})`);
+  if (pin == null) return;
+  try {
+    await offlineQueue.replayApproved(verdict, pin, (v) => toast(
+      `Offline sale ${v.number || ""} ${VERDICT_TEXT[v.verdict] || v.verdict}`, v.needs_operator ? "warn" : "info"));
+  } catch (err) {
+    toast(`The sale could not be sent: ${messageOf(err)}`, "warn");
+  }
+  await refreshQueue();
 }
 
 async function replayQueue() {

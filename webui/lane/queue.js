@@ -53,33 +53,41 @@ export function replay(onVerdict) {
 }
 
 async function replayAll(onVerdict) {
-  for (const sale of await queued()) {
-    const { display, idempotency_key: key, ...body } = sale;
-    let verdict;
-    try {
-      const { data, response } = await call("/api/v1/orders", {
-        method: "POST", body, headers: { "Idempotency-Key": key },
-      });
-      const replayed = response.headers.get("Idempotent-Replayed") === "true";
-      verdict = {
-        verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
-        total_cents: data.total_cents, status: data.status,
-      };
-    } catch (err) {
-      // Not reached, or the edge is still busy with this very key (409): try again later.
-      if (err instanceof NetworkError || (err instanceof ApiError && [401, 409, 429, 503].includes(err.status))) {
-        throw err;
-      }
-      if (!(err instanceof ApiError) || err.status >= 500) throw err;
-      verdict = { verdict: "rejected", detail: err.message, code: err.code };
-    }
-    const settled = {
-      ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display,
-      offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
+  for (const sale of await queued()) await send(sale, {}, onVerdict);
+}
+
+/** Send a sale the edge refused for want of a supervisor (a price far below today's) again, with
+ * the supervisor's PIN keyed in now. The PIN goes in this request only and is never stored. */
+export async function replayApproved(verdict, overridePin, onVerdict) {
+  await send(verdict.sale, { override_pin: overridePin }, onVerdict);
+}
+
+async function send(sale, extra, onVerdict) {
+  const { display, idempotency_key: key, ...body } = sale;
+  let verdict;
+  try {
+    const { data, response } = await call("/api/v1/orders", {
+      method: "POST", body: { ...body, ...extra }, headers: { "Idempotency-Key": key },
+    });
+    const replayed = response.headers.get("Idempotent-Replayed") === "true";
+    verdict = {
+      verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
+      total_cents: data.total_cents, status: data.status,
     };
-    await settleQueued(key, settled);
-    onVerdict?.(settled);
+  } catch (err) {
+    // Not reached, or the edge is still busy with this very key (409): try again later.
+    if (err instanceof NetworkError || (err instanceof ApiError && [401, 409, 429, 503].includes(err.status))) {
+      throw err;
+    }
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    verdict = { verdict: "rejected", detail: err.message, code: err.code };
   }
+  const settled = {
+    ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display,
+    offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
+  };
+  await settleQueued(key, settled);
+  onVerdict?.(settled);
 }
 
 /** The edge shows managers which lanes still hold unsynced sales (a day cannot close then). */
