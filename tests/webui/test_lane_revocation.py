@@ -4,6 +4,7 @@ in progress survives for whoever signs in next (real Chromium, real edge)."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -43,6 +44,16 @@ def _finish_with_cash(page: Any) -> None:
     page.locator("#tendered-input").fill("100")
     page.get_by_role("button", name="Take cash").click()
     expect(page.locator("#change-due")).to_have_text("$44.55")
+
+
+def _until_lane_reports(manager: Any, *, queued: int) -> None:
+    deadline = time.monotonic() + 15
+    while True:
+        lanes = manager.get("/api/v1/lanes/queue-status").json()["items"]
+        if any(str(q["lane_id"]) == "1" and q["queued"] == queued for q in lanes):
+            return
+        assert time.monotonic() < deadline, f"lane 1 never reported {queued} unsynced sales: {lanes}"
+        time.sleep(0.2)
 
 
 def test_a_logged_out_lane_signs_in_again_and_keeps_the_cart(page: Any, web_server: EdgeServer) -> None:
@@ -118,11 +129,14 @@ def test_an_offline_sale_far_below_todays_price_waits_for_a_supervisors_pin(page
             row = page.locator("#resolution-list li")
             expect(row).to_have_count(1)
             expect(row).to_contain_text("a supervisor must approve this sale")
+            expect(row.get_by_role("button", name="Resolved")).to_have_count(0)  # not to be waved away
+            _until_lane_reports(manager, queued=1)  # so the day cannot close without it
             shot(page, "lane-offline-needs-supervisor")
             row.get_by_role("button", name="Supervisor approves").click()
             page.locator("#approval-pin").fill("2468")
             page.locator("#approval-form").get_by_role("button", name=re.compile("approve", re.I)).click()
             expect(page.locator("#resolution-list li .verdict-label")).to_have_text("accepted with a price variance")
+            _until_lane_reports(manager, queued=0)
             orders = manager.get("/api/v1/orders", params={"sku": product["sku"], "limit": 200}).json()["items"]
             assert [o["lines"][0]["unit_price_cents"] for o in orders if o.get("offline_created_at")] == [
                 product["price_cents"]]

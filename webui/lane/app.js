@@ -495,12 +495,14 @@ async function refreshQueue() {
     el("span", { className: "verdict-label", textContent: VERDICT_TEXT[v.verdict] || v.verdict }),
     el("span", { textContent: `${v.number ? `Order ${v.number} · ` : ""}${describe(v)}${v.detail ? ` – ${v.detail}` : ""}` }),
     v.needs_operator ? el("span", { className: "buttons" },
-      v.code === "offline-price-override-required" ? el("button", { type: "button", textContent: "Supervisor approves",
+      v.code === offlineQueue.NEEDS_SUPERVISOR ? el("button", { type: "button", textContent: "Supervisor approves",
         onclick: () => approveOfflineSale(v) })
         : v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
           onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
-      el("button", { type: "button", textContent: "Resolved", onclick: async () => {
-        await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } })) : null);
+      // The cash of a sale awaiting approval is in the drawer: only recording it resolves it.
+      v.code === offlineQueue.NEEDS_SUPERVISOR ? null : el("button", { type: "button", textContent: "Resolved",
+        onclick: async () => { await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } }))
+      : null);
   $("resolution-list").replaceChildren(...open.map(verdictRow));
   $("verdict-list").replaceChildren(...settled.filter((v) => !v.needs_operator).slice(0, 50).map(verdictRow));
   return waiting.length;
@@ -518,6 +520,7 @@ async function approveOfflineSale(verdict) {
     toast(`The sale could not be sent: ${messageOf(err)}`, "warn");
   }
   await refreshQueue();
+  offlineQueue.reportDepth(state.laneId).catch(() => {});
 }
 
 async function replayQueue() {

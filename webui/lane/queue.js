@@ -8,6 +8,8 @@ import { getAll, put, remove, settleQueued } from "./db.js";
 
 // Verdicts that the edge accepted but opened a review case for: a person should look.
 const NEEDS_OPERATOR = new Set(["accepted_with_price_variance", "accepted_with_stock_conflict", "rejected"]);
+// A refusal that only a supervisor's PIN at the lane resolves (see replayApproved).
+export const NEEDS_SUPERVISOR = "offline-price-override-required";
 
 export async function enqueueSale(laneId, cart, tenders, estimate) {
   const sale = {
@@ -92,7 +94,10 @@ async function send(sale, extra, onVerdict) {
 
 /** The edge shows managers which lanes still hold unsynced sales (a day cannot close then). */
 export async function reportDepth(laneId) {
-  const sales = await queued();
+  // A sale waiting for a supervisor's approval is not recorded yet either: its cash is in the
+  // drawer, so the day must not close without it.
+  const held = (await verdicts()).filter((v) => v.code === NEEDS_SUPERVISOR).map((v) => v.sale);
+  const sales = [...(await queued()), ...held].sort((a, b) => a.offline_created_at.localeCompare(b.offline_created_at));
   await post(`/api/v1/lanes/${encodeURIComponent(laneId)}/queue-status`, {
     queued: sales.length, oldest_queued_at: sales[0]?.offline_created_at ?? null,
   });
