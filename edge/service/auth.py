@@ -139,6 +139,7 @@ class AuthService:
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
             raise ValidationFailed("a PIN is 4 to 8 digits", errors=[{"field": "pin", "message": "4 to 8 digits"}])
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
+
         def _read(u: Any) -> tuple[bool, dict[str, Any] | None, Any, Any]:
             users = u.repo("users")
             user = users.by_pin_lookup(self.store_id, lookup)
