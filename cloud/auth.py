@@ -12,6 +12,8 @@ and any other mismatch is a 403 (DESIGN §5).
   family; presenting an already-rotated token revokes the whole family.
 - Signing keys rotate (`TokenKeys.rotate`); the JWKS keeps a retired key until every token it
   signed has expired.
+- Access tokens name their session (`sid`, the refresh family): after a logout or a refresh
+  reuse, the session's access tokens are refused too (`cloud.revocation`, checked by the guard).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from cloud import metrics
 from cloud.clock import iso, now_iso, parse_iso, utc_now
 from cloud.db import CloudDB
 from cloud.projections import dialect_insert
+from cloud.revocation import RevokedSessions
 from cloud.schema import login_failures, refresh_tokens, users
 
 log = structlog.get_logger()
@@ -86,6 +89,7 @@ class Principal:
     roles: tuple[str, ...]
     tenant_id: str  # the token's tenant
     store_id: str | None = None
+    session_id: str | None = None  # the login's refresh family: revoked at logout
 
 
 @dataclass
@@ -190,7 +194,8 @@ class TokenKeys:
         if claims.get("typ") != "access":
             raise _rejected("not an access token")
         return Principal(
-            claims["sub"], claims["username"], tuple(claims["roles"]), claims["tenant_id"], claims.get("store_id")
+            claims["sub"], claims["username"], tuple(claims["roles"]), claims["tenant_id"], claims.get("store_id"),
+            claims.get("sid"),
         )
 
     def _save(self) -> None:
@@ -239,7 +244,11 @@ def totp_step(secret: str, code: str, *, at: float | None = None, window: int = 
     return None
 
 
-_REUSED = "reused"
+@dataclass(frozen=True)
+class _Reused:
+    """A rotated refresh token came back: its family (session) is now revoked."""
+
+    family_id: str
 
 
 class AuthService:
@@ -257,6 +266,14 @@ class AuthService:
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
         self.require_admin_mfa = require_admin_mfa
+        # A revoked session's tokens live at most one access lifetime plus clock skew.
+        self.revocations = RevokedSessions(db, keep_s=access_ttl_s + 120)
+
+    async def ensure_active(self, principal: Principal) -> None:
+        """Refuse a token whose session was signed out (on any hub instance; see cloud.revocation)."""
+        if await self.revocations.is_revoked(principal.session_id):
+            metrics.security_event("token_revoked")
+            raise AuthError("the session was signed out; sign in again", "session-revoked")
 
     # -- users -----------------------------------------------------------------------------
     async def create_user(
@@ -318,14 +335,14 @@ class AuthService:
             raise MfaEnrollmentRequired()
         rehash = HASHER.hash(password) if HASHER.check_needs_rehash(user.password_hash) else None
         refresh = secrets.token_urlsafe(32)
-        granted = await self.db.write(
+        family = await self.db.write(
             _grant, user.id, username, step, rehash, _digest(refresh), self._refresh_expiry(), system=True
         )
-        if not granted:  # another login used the same TOTP step first
+        if family is None:  # another login used the same TOTP step first
             await self._failed(username, "mfa_failed")
             raise AuthError("the one-time code is wrong or was already used", "mfa-invalid")
         log.info("auth.login", user_id=user.id)
-        return self._pair(user, refresh)
+        return self._pair(user, refresh, family)
 
     async def _failed(self, username: str, event: str) -> None:
         locked = await self.db.write(_record_failure, username, utc_now(), system=True)
@@ -341,7 +358,8 @@ class AuthService:
         outcome = await self.db.write(
             _rotate, _digest(token), _digest(new), now_iso(), self._refresh_expiry(), system=True
         )
-        if outcome == _REUSED:
+        if isinstance(outcome, _Reused):
+            self.revocations.revoked_here(outcome.family_id)
             # Raised only now, after the revocation committed: raising inside the transaction
             # would have rolled the revocation back.
             metrics.security_event("refresh_reuse")
@@ -349,18 +367,21 @@ class AuthService:
             raise AuthError("the refresh token was already used; the session is revoked", "refresh-token-reused")
         if outcome is None:
             raise AuthError("the refresh token is not valid; log in again", "invalid-refresh-token")
+        user_id, family = outcome
         async with self.db.system(write=False) as conn:
-            user = (await conn.execute(select(users).where(users.c.id == outcome))).one()
-        return self._pair(user, new)
+            user = (await conn.execute(select(users).where(users.c.id == user_id))).one()
+        return self._pair(user, new, family)
 
     async def logout(self, token: str) -> None:
-        await self.db.write(_revoke_family_of, _digest(token), now_iso(), system=True)
+        family = await self.db.write(_revoke_family_of, _digest(token), now_iso(), system=True)
+        if family is not None:
+            self.revocations.revoked_here(family)
 
     # -- tokens -----------------------------------------------------------------------------
     def _refresh_expiry(self) -> str:
         return iso(utc_now() + timedelta(seconds=self.refresh_ttl_s))
 
-    def _pair(self, user: Any, refresh: str) -> dict[str, Any]:
+    def _pair(self, user: Any, refresh: str, family: str) -> dict[str, Any]:
         profile = {
             "id": user.id,
             "username": user.username,
@@ -368,7 +389,7 @@ class AuthService:
             "tenant_id": user.tenant_id,
             "store_id": user.store_id,
         }
-        claims = {"sub": user.id, **{k: v for k, v in profile.items() if k != "id"}}
+        claims = {"sub": user.id, "sid": family, **{k: v for k, v in profile.items() if k != "id"}}
         return {
             "access_token": self.keys.issue(claims, self.access_ttl_s),
             "refresh_token": refresh,
@@ -401,27 +422,27 @@ def _record_failure(conn: Connection, username: str, now: Any) -> bool:
 
 def _grant(
     conn: Connection, user_id: str, username: str, step: int | None, rehash: str | None, refresh_hash: str, expires: str
-) -> bool:
+) -> str | None:
+    """The new session's family id, or None when the TOTP step was already used."""
     if step is not None:
         # Conditional update: of two logins racing with one code, only one moves the step on.
         stmt = update(users).where(
             users.c.id == user_id, or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step)
         )
         if conn.execute(stmt.values(totp_last_step=step)).rowcount == 0:
-            return False
+            return None
     if rehash:
         conn.execute(update(users).where(users.c.id == user_id).values(password_hash=rehash))
     conn.execute(login_failures.delete().where(login_failures.c.username == username))
+    family = str(uuid.uuid4())
     conn.execute(
-        refresh_tokens.insert().values(
-            token_hash=refresh_hash, user_id=user_id, family_id=str(uuid.uuid4()), expires_at=expires
-        )
+        refresh_tokens.insert().values(token_hash=refresh_hash, user_id=user_id, family_id=family, expires_at=expires)
     )
-    return True
+    return family
 
 
-def _rotate(conn: Connection, old_hash: str, new_hash: str, now: str, expires: str) -> str | None:
-    """The user id on success, `_REUSED` after revoking the family, None when invalid."""
+def _rotate(conn: Connection, old_hash: str, new_hash: str, now: str, expires: str) -> tuple[str, str] | _Reused | None:
+    """(user id, family id) on success, `_Reused` after revoking the family, None when invalid."""
     row = conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == old_hash)).first()
     if row is None or row.revoked_at or row.expires_at < now:
         return None
@@ -436,23 +457,26 @@ def _rotate(conn: Connection, old_hash: str, new_hash: str, now: str, expires: s
             .where(refresh_tokens.c.family_id == row.family_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        return _REUSED
+        return _Reused(row.family_id)
     conn.execute(
         refresh_tokens.insert().values(
             token_hash=new_hash, user_id=row.user_id, family_id=row.family_id, expires_at=expires
         )
     )
-    return row.user_id
+    return row.user_id, row.family_id
 
 
-def _revoke_family_of(conn: Connection, token_hash: str, now: str) -> None:
+def _revoke_family_of(conn: Connection, token_hash: str, now: str) -> str | None:
+    """Revoke the session `token_hash` belongs to; its family id, or None for an unknown token."""
     row = conn.execute(select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)).first()
-    if row is not None:
-        conn.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.family_id == row.family_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+    if row is None:
+        return None
+    conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == row.family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return row.family_id
 
 
 def _digest(value: str) -> str:

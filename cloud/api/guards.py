@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -20,14 +20,15 @@ PUBLIC_PREFIXES = ("/schema",)  # Litestar's OpenAPI documents: the API's shape,
 ADMIN = ("tenant_admin", "super_admin")
 
 
-def allow(*roles: str) -> Callable[[ASGIConnection, Any], None]:
-    def guard(connection: ASGIConnection, _handler: Any) -> None:
+def allow(*roles: str) -> Callable[[ASGIConnection, Any], Awaitable[None]]:
+    async def guard(connection: ASGIConnection, _handler: Any) -> None:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required")
         try:
             principal = connection.app.state.token_keys.verify(token)  # counts its own rejections
+            await connection.app.state.auth.ensure_active(principal)  # a signed-out session: 401 at once
         except AuthError as exc:
             raise NotAuthorizedException(str(exc)) from exc
         if not set(principal.roles) & set(roles):

@@ -40,9 +40,12 @@ OPERATIONS_READ = (STORE_MANAGER, TENANT_ADMIN, TECHNICIAN, HQ_ANALYST)
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
-    actor = connection.scope.get("state", {}).get("actor")
+    state = connection.scope.get("state", {})
+    actor = state.get("actor")
     if actor is None:
-        raise NotAuthorizedException("a bearer token is required")
+        # A revoked session says so, so that the lane can tell "sign in again" from a fault.
+        raise NotAuthorizedException(state.get("auth_error") if state.get("auth_revoked") else
+                                     "a bearer token is required")
     return actor
 
 

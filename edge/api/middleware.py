@@ -16,7 +16,7 @@ import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.adapters.metrics import observe_request
-from edge.adapters.security.tokens import InvalidToken, TokenService
+from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
@@ -56,6 +56,7 @@ def context_middleware(tokens: TokenService):
                     claims = tokens.verify_access(token)
                 except InvalidToken as err:
                     state["auth_error"] = str(err)
+                    state["auth_revoked"] = isinstance(err, RevokedToken)
                 else:
                     state["actor"] = Actor(
                         tenant_id=claims["tenant_id"], store_id=claims.get("store_id"), user_id=claims["sub"],

@@ -10,16 +10,24 @@ never refused. It is recorded at the lane's prices and judged against today's ca
 - `accepted`: nothing to review.
 
 The judgement lists every variance and conflict, whatever the verdict, for the review queue.
+
+Lane prices are what make offline replay worth defrauding: an online cashier could claim any
+sale was "offline" and name their own price. So a claim is honoured only when it is plausible
+(`check_offline_time`: not in the future beyond clock skew, not older than the longest outage
+the store accepts), and a lane price far below today's (`undercharged`) needs a supervisor's
+approval before the sale is recorded.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 import msgspec
 
-from edge.domain.money import GRAMS_PER_KG, Rounding, round_div
+from edge.domain.errors import ValidationFailed
+from edge.domain.money import BPS_PER_UNIT, GRAMS_PER_KG, Rounding, round_div
 from edge.domain.orders import stock_units
 
 
@@ -101,3 +109,48 @@ def judge_offline_order(lines: Sequence[OfflineLine], *, catalog_prices: Mapping
     else:
         verdict = OfflineVerdict.ACCEPTED
     return OfflineJudgement(verdict=verdict, price_variances=tuple(variances), stock_conflicts=tuple(conflicts))
+
+
+def check_offline_time(created_at: str, *, now: datetime, max_age_s: int, clock_skew_s: int) -> datetime:
+    """When a replayed sale says it was rung up: an aware timestamp, no later than now plus the
+    allowed clock skew, and no older than `max_age_s`. Raises ValidationFailed otherwise."""
+    field = [{"field": "offline_created_at", "message": "an ISO 8601 time with its UTC offset"}]
+    try:
+        at = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise ValidationFailed("offline_created_at is not a timestamp", code="offline-time-invalid",
+                               errors=field) from None
+    if at.tzinfo is None:
+        raise ValidationFailed("offline_created_at needs its UTC offset", code="offline-time-invalid", errors=field)
+    if at > now + timedelta(seconds=clock_skew_s):
+        raise ValidationFailed(
+            "offline_created_at is in the future: check the lane's clock", code="offline-time-in-future",
+            errors=[{"field": "offline_created_at", "message": f"later than now plus {clock_skew_s} s"}])
+    if at < now - timedelta(seconds=max_age_s):
+        hours = max_age_s // 3600
+        raise ValidationFailed(
+            f"this sale was made offline more than {hours} h ago, too long to replay at the lane's prices; "
+            "a manager records it by hand", code="offline-sale-too-old",
+            errors=[{"field": "offline_created_at", "message": f"older than {hours} h"}])
+    return at
+
+
+def undercharged(lines: Sequence[OfflineLine], *, catalog_prices: Mapping[str, int],
+                 threshold_bps: int) -> tuple[PriceVariance, ...]:
+    """Lines sold below today's catalog amount by more than `threshold_bps` of it.
+
+    Per line, not per order: one line at a cent hidden in a large basket is still found. A lane
+    that charged more than today's price is not here (that is a price-variance case to review,
+    not money lost at the till)."""
+    found = []
+    for line in lines:
+        catalog = catalog_prices.get(line.product_id)
+        if catalog is None:
+            continue
+        catalog_amount = line.amount_at(catalog)
+        shortfall = catalog_amount - line.amount_at(line.lane_unit_price_cents)
+        if shortfall > 0 and shortfall * BPS_PER_UNIT > threshold_bps * catalog_amount:
+            found.append(PriceVariance(product_id=line.product_id, quantity=line.quantity,
+                                       lane_unit_price_cents=line.lane_unit_price_cents,
+                                       catalog_unit_price_cents=catalog, variance_cents=-shortfall))
+    return tuple(found)

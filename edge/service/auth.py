@@ -5,6 +5,16 @@ Argon2 verification is deliberately slow (tens of ms), so it never runs in the w
 the account is read, the secret is verified in a worker thread, and only the outcome (failure
 count, lockout, rehash, new refresh token) is written. Every failure path answers the same
 "invalid credentials", for unknown users too, and takes the same Argon2 time.
+
+Every access token names its session (`sid`, the refresh-token family). Whatever revokes a
+session here (logout, refresh-token reuse, a lockout for guessing a supervisor's PIN) and in
+`users` (disable, new password, new roles) reloads the security adapter's deny list once the
+revocation has committed, so the session's access tokens fail on the very next request.
+
+One failure counter per account: wrong passwords and wrong supervisor PINs keyed in on a
+cashier's behalf both count on the cashier's account. At the threshold the account locks (with
+backoff) and, for PIN guessing, its open sessions are revoked, so the lane goes back to sign-in
+and the cashier cannot sign in again, by password or PIN, until the lockout ends.
 """
 
 from __future__ import annotations
@@ -47,11 +57,14 @@ class Security(Protocol):
     def totp_uri(self, secret: str, username: str) -> str: ...
     def pin_lookup(self, tenant_id: str, store_id: str, pin: str) -> str: ...
     def security_event(self, event: str) -> None: ...
+    def watch_revocations(self, load: Any) -> None: ...
+    def sessions_revoked(self) -> None: ...
 
 
 class Runner(Protocol):
     async def run(self, actor: Actor, handler: Any) -> Any: ...
     async def read(self, actor: Actor, query: Any) -> Any: ...
+    def read_now(self, actor: Actor, query: Any) -> Any: ...
 
 
 class AuthPolicy(Protocol):
@@ -73,6 +86,17 @@ class AuthService:
         self.store_id = store_id
         self.demo = demo
         self.clock = clock  # returns an aware UTC datetime
+        security.watch_revocations(self._revoked_sessions)
+
+    def _revoked_sessions(self, keep_s: int) -> list[str]:
+        # An indexed read of a handful of rows, on the caller's thread: it runs on the request
+        # path at most once per refresh interval, and right after a revocation.
+        since = _iso(self.clock() - timedelta(seconds=keep_s))
+        return self.uow.read_now(self._actor(), lambda u: u.repo("users").revoked_sessions(since))
+
+    def sessions_changed(self) -> None:
+        """After a committed write that revoked sessions elsewhere (user administration)."""
+        self.security.sessions_revoked()
 
     def _actor(self, username: str = "auth", lane_id: str | None = None) -> Actor:
         return Actor(tenant_id=self.tenant_id, store_id=self.store_id, user_id=None, username=username,
@@ -115,16 +139,22 @@ class AuthService:
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
             raise ValidationFailed("a PIN is 4 to 8 digits", errors=[{"field": "pin", "message": "4 to 8 digits"}])
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
-        lane_ok, user, attempts = await self.uow.read(actor, lambda u: (
-            u.repo("stores").lane_exists(self.store_id, lane_id),
-            u.repo("users").by_pin_lookup(self.store_id, lookup),
-            u.repo("users").attempts(subject),
-        ))
+
+        def _read(u: Any) -> tuple[bool, dict[str, Any] | None, Any, Any]:
+            users = u.repo("users")
+            user = users.by_pin_lookup(self.store_id, lookup)
+            return (u.repo("stores").lane_exists(self.store_id, lane_id), user, users.attempts(subject),
+                    users.attempts(user["username"]) if user else None)
+
+        lane_ok, user, attempts, account_attempts = await self.uow.read(actor, _read)
         self._refuse_if_locked(attempts)
         ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
         if not lane_ok or not ok or user is None or user["disabled"]:
             await self._record_failure(actor, subject, "pin_failed")
             raise Unauthorized("invalid lane or PIN", code="invalid-credentials")
+        # The account's own lockout (wrong passwords, or supervisor PINs guessed at a lane) holds
+        # for PIN sign-in too; told only to someone who just keyed the right PIN.
+        self._refuse_if_locked(account_attempts)
         return await self.uow.run(
             self._actor(user["username"], lane_id),
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
@@ -134,19 +164,20 @@ class AuthService:
     # -- supervisor override at the lane -----------------------------------------------------
     async def supervisor_by_pin(self, actor: Actor, pin: str, supervisor_roles: frozenset[str]) -> str:
         """The username of the supervisor whose PIN was keyed in at the lane, for an override (a
-        large discount, a void, a return outside policy). Wrong PINs count towards a lockout of
-        the cashier asking, exactly like logins, so PINs cannot be guessed one sale at a time."""
+        large discount, a void, a return outside policy, a large pay-out). Wrong PINs count on
+        the asking cashier's own account, the counter their logins use: at the threshold the
+        cashier is locked out and signed out, so PINs cannot be guessed one sale at a time."""
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
             raise ValidationFailed("a supervisor PIN is 4 to 8 digits",
                                    errors=[{"field": "override_pin", "message": "4 to 8 digits"}])
-        subject = f"override:{actor.user_id or actor.username}"
+        subject = actor.username
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
         user, attempts = await self.uow.read(actor, lambda u: (
             u.repo("users").by_pin_lookup(self.store_id, lookup), u.repo("users").attempts(subject)))
         self._refuse_if_locked(attempts)
         ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
         if not ok or user is None or user["disabled"] or not supervisor_roles.intersection(user["roles"]):
-            await self._record_failure(actor, subject, "override_pin_failed")
+            await self._record_failure(actor, subject, "override_pin_failed", sign_out=actor.user_id)
             raise OverrideRequired("that is not a supervisor's PIN at this store", code="override-invalid")
         if attempts and attempts["failures"]:
             await self.uow.run(actor, lambda u: u.repo("users").save_attempts(subject, 0, None, u.now))
@@ -159,6 +190,7 @@ class AuthService:
         if result is REUSED:
             # Raised only after the revocation committed: an error inside the unit of work
             # would have rolled the revocation back.
+            self.security.sessions_revoked()
             raise Unauthorized("the refresh token was already used; the session is revoked",
                                code="refresh-token-reused")
         return result
@@ -182,13 +214,16 @@ class AuthService:
     async def logout(self, refresh_token: str) -> None:
         token_hash = self.security.hash_refresh_token(refresh_token)
 
-        def _logout(uow: Any) -> None:
+        def _logout(uow: Any) -> bool:
             row = uow.repo("users").refresh_by_hash(token_hash)
-            if row is not None:
-                uow.repo("users").revoke_family(row["family_id"], uow.now)
-                uow.audit("auth.logout", "user", row["user_id"], None, None)
+            if row is None:
+                return False
+            uow.repo("users").revoke_family(row["family_id"], uow.now)
+            uow.audit("auth.logout", "user", row["user_id"], None, {"session": row["family_id"]})
+            return True
 
-        await self.uow.run(self._actor(), _logout)
+        if await self.uow.run(self._actor(), _logout):
+            self.security.sessions_revoked()
 
     # -- MFA -----------------------------------------------------------------------------
     async def mfa_enroll(self, actor: Actor) -> dict[str, str]:
@@ -231,11 +266,12 @@ class AuthService:
                 remaining = _seconds_between(now, attempts["locked_until"])
                 raise TooManyAttempts(max(1, remaining))
 
-    async def _record_failure(self, actor: Actor, subject: str, event: str) -> None:
+    async def _record_failure(self, actor: Actor, subject: str, event: str, *, sign_out: str | None = None) -> None:
+        """Count a failure on `subject`; at the lockout threshold, also revoke `sign_out`'s sessions."""
         self.security.security_event(event)
         policy = self.policy
 
-        def _fail(uow: Any) -> None:
+        def _fail(uow: Any) -> bool:
             users = uow.repo("users")
             prior = users.attempts(subject)
             failures = (prior["failures"] if prior else 0) + 1
@@ -245,15 +281,20 @@ class AuthService:
                 delay = min(policy.lockout_max_s, policy.lockout_base_s * 2 ** (failures - policy.lockout_threshold))
                 locked_until = _iso(self.clock() + timedelta(seconds=delay))
                 self.security.security_event("lockout")
-                uow.audit("auth.lockout", "login", subject, None, {"failures": failures, "locked_until": locked_until})
+                uow.audit("auth.lockout", "login", subject, None, {"failures": failures, "locked_until": locked_until,
+                                                                   "cause": event})
             users.save_attempts(subject, failures, locked_until, uow.now)
+            return bool(locked_until and sign_out and users.revoke_user(sign_out, uow.now))
 
-        await self.uow.run(actor, _fail)
+        if await self.uow.run(actor, _fail):
+            self.security.sessions_revoked()
 
     def _grant(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, totp_step: int | None,
                rehash: str | None, must_enroll: bool, clear_subject: str | None = None) -> dict[str, Any]:
         users = uow.repo("users")
         changes: dict[str, Any] = {}
+        if users.by_id(user["id"])["disabled"]:  # disabled after the credentials were read
+            raise Unauthorized(INVALID, code="invalid-credentials")
         if totp_step is not None:
             # Re-check inside the writer: two logins racing with the same code get one success.
             fresh = users.by_id(user["id"])
@@ -271,8 +312,10 @@ class AuthService:
     def _tokens(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, family_id: str | None,
                 must_enroll: bool) -> dict[str, Any]:
         roles = [] if must_enroll else list(user["roles"])
+        family_id = family_id or new_id()
         claims = {
             "sub": user["id"],
+            "sid": family_id,  # the session: revoking it refuses this token (see `revocation`)
             "username": user["username"],
             "tenant_id": user["tenant_id"],
             "store_id": user["store_id"] or self.store_id,
@@ -287,7 +330,7 @@ class AuthService:
         ttl = self.policy.pin_refresh_ttl_s if lane_id else self.policy.refresh_ttl_s
         uow.repo("users").add_refresh({
             "token_hash": refresh_hash,
-            "family_id": family_id or new_id(),
+            "family_id": family_id,
             "user_id": user["id"],
             "lane_id": lane_id,
             "issued_at": uow.now,

@@ -13,11 +13,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+import structlog
 
-from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
+from edge.domain.errors import Conflict, Forbidden, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
 from edge.domain.money import Rounding, format_cents
-from edge.domain.offline import OfflineJudgement, OfflineLine, judge_offline_order
+from edge.domain.offline import OfflineJudgement, OfflineLine, check_offline_time, judge_offline_order, undercharged
 from edge.domain.orders import DiscountPolicy, Order, OrderStatus, require_transition
 from edge.domain.orders import stock_units as units_of
 from edge.domain.pricing import (
@@ -32,7 +33,10 @@ from edge.domain.pricing import (
 from edge.domain.returns import ReturnPolicy
 from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
 from edge.service.inventory import append_movements, check_low_stock, location
-from edge.service.ports import UnitOfWork
+from edge.service.lane_binding import acting_lane
+from edge.service.ports import Actor, UnitOfWork
+
+log = structlog.get_logger()
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
 
@@ -42,6 +46,11 @@ class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
     rounding: Rounding = Rounding.HALF_UP
     discounts: DiscountPolicy = DiscountPolicy()  # over 20 % of a line or the order: a supervisor
     returns: ReturnPolicy = ReturnPolicy(override_over_cents=20_000)
+    # Offline replay: lane prices stand only for a sale the lane really made offline, recently.
+    offline_max_age_s: int = 72 * 3600  # longer than any outage a store should sell through
+    offline_clock_skew_s: int = 300  # lane clocks drift; a sale from further in the future is refused
+    offline_price_variance_bps: int = 1_000  # a line sold over 10 % below today's price: a supervisor
+    payout_supervisor_over_cents: int = 10_000  # a pay-out above this from the drawer: a supervisor
 
 
 POLICY = SalesPolicy()
@@ -163,10 +172,17 @@ def _needs(lines: list[dict[str, Any]]) -> dict[str, int]:
 # -- creating -----------------------------------------------------------------------------------
 def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | None = None,
                  offline: bool = False, policy: SalesPolicy = POLICY) -> dict[str, Any]:
-    """cmd: {lane_id, lines[], tenders[], discount_cents?, offline_created_at?}."""
+    """cmd: {lane_id, lines[], tenders[], discount_cents?, offline_created_at?}.
+
+    The lane comes from a lane-bound token (see `lane_binding`). `offline`: a lane replays a
+    sale it queued while the store server was unreachable, at the prices it charged then; only
+    a lane's own sign-in may, only for a plausible time, and a steep undercharge needs a
+    supervisor (`_check_offline_claim`)."""
     actor = uow.actor
     loc = location(uow)
-    lane_id = str(cmd.get("lane_id") or actor.lane_id or "")
+    lane_id = acting_lane(actor, cmd.get("lane_id"))
+    if offline:
+        _check_offline_claim(uow, cmd.get("offline_created_at"), policy)
     context = uow.repo("sale_products").checkout_context(loc, lane_id)
     if not context["lane_exists"]:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
@@ -177,6 +193,8 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     if policy.discounts.needs_override(priced) and not (override_by or is_supervisor(actor.roles)):
         raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
                                "supervisor override", code="discount-override-required")
+    if offline and not (override_by or is_supervisor(actor.roles)):
+        _refuse_unapproved_undercharge(actor, lane_id, lines, context["currency"], policy)
     total = priced.total_cents
     currency = context["currency"]
     tenders = list(cmd.get("tenders") or [])
@@ -258,6 +276,39 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
         uow.emit("order.created", {"order_id": order_id, "number": number, "status": status, "total_cents": total,
                                    "lines": [_event_line(ln) for ln in stored_lines]})
     return view
+
+
+def _check_offline_claim(uow: UnitOfWork, created_at: Any, policy: SalesPolicy) -> None:
+    if uow.actor.lane_id is None:
+        raise Forbidden("only a lane's own sign-in replays the sales it made offline", code="offline-needs-lane-session",
+                        errors=[{"field": "offline_created_at", "message": "sign in at the lane with a PIN"}])
+    if not isinstance(created_at, str):
+        raise ValidationFailed("offline_created_at is required for an offline sale", code="offline-time-invalid",
+                               errors=[{"field": "offline_created_at", "message": "required"}])
+    check_offline_time(created_at, now=parse_iso(uow.now), max_age_s=policy.offline_max_age_s,
+                       clock_skew_s=policy.offline_clock_skew_s)
+
+
+def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[dict[str, Any]], currency: str,
+                                   policy: SalesPolicy) -> None:
+    """A lane price far below today's is how a fake "offline" sale steals: it is never recorded
+    without a supervisor. The lane keeps the sale queued until one approves it with their PIN."""
+    offline_lines = [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
+                                 lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines]
+    low = undercharged(offline_lines, catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
+                       threshold_bps=policy.offline_price_variance_bps)
+    if low:
+        sku = {ln["product_id"]: ln["sku"] for ln in lines}
+        # Loss prevention wants to see the attempts, not only the approved ones.
+        log.warning("security.offline_undercharge_refused", user=actor.username, lane_id=lane_id,
+                    request_id=actor.request_id, skus=[sku[v.product_id] for v in low],
+                    shortfall_cents=-sum(v.variance_cents for v in low))
+        raise OverrideRequired(
+            f"sold offline more than {policy.offline_price_variance_bps / 100:g} % below today's price; "
+            "a supervisor must approve this sale", code="offline-price-override-required",
+            errors=[{"field": "lines", "message": f"{sku[v.product_id]}: charged "
+                     f"{format_cents(v.lane_unit_price_cents, currency)}, today "
+                     f"{format_cents(v.catalog_unit_price_cents or 0, currency)}"} for v in low])
 
 
 def store_currency(uow: UnitOfWork) -> str:

@@ -74,7 +74,7 @@ def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: b
         if src["method"] == "cash":
             row = order_cases.new_payment(uow, order["id"], "cash", take, status="refunded", approved=take,
                                           kind="refund", original=src["id"], return_id=return_id)
-            order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -take, ref=order["id"])
+            order_cases.record_drawer(uow, uow.actor.lane_id or order["lane_id"], "cash_refund", -take, ref=order["id"])
         else:
             row = order_cases.new_payment(uow, order["id"], src["method"], take, status="created", kind="refund",
                                           original=src["id"], return_id=return_id)
@@ -84,7 +84,7 @@ def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: b
     if left > 0:  # e.g. an exchange credit: what cannot go back to a tender is paid in cash
         rows.append(order_cases.new_payment(uow, order["id"], "cash", left, status="refunded", approved=left,
                                             kind="refund", return_id=return_id))
-        order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -left, ref=order["id"])
+        order_cases.record_drawer(uow, uow.actor.lane_id or order["lane_id"], "cash_refund", -left, ref=order["id"])
     uow.repo("payments").insert_many(rows)
     return rows
 
@@ -174,7 +174,8 @@ def create_return(uow: UnitOfWork, order_id: str, cmd: dict[str, Any], *, overri
         exchange_priced, _, _ = order_cases.build_lines(uow, exchange.get("lines") or [], order_discount_cents=0,
                                                     honour_lane_prices=False, policy=policy)
         credit = min(refund_net, exchange_priced.total_cents)
-        exchange_view = order_cases.create_order(uow, {"lane_id": order["lane_id"], "lines": exchange["lines"],
+        exchange_view = order_cases.create_order(uow, {"lane_id": uow.actor.lane_id or order["lane_id"],
+                                                       "lines": exchange["lines"],
                                                        "tenders": exchange.get("tenders") or [],
                                                        "_credit_cents": credit, "_exchange_of": return_id},
                                                  override_by=override_by, policy=policy)

@@ -3,16 +3,22 @@
 Expected cash = float + pay-ins - pay-outs + cash kept from sales - cash refunds (every
 drawer movement is signed, so it is a sum). A Z report closes the session and refuses while
 any lane reports sales queued offline that the store has not received yet.
+
+A lane-bound sign-in works only its own lane's drawer (see `lane_binding`). A pay-out above
+the policy's `payout_supervisor_over_cents` needs a supervisor: the actor's own role, or an
+approval by PIN or token at the lane, recorded on the movement and in the audit trail.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from edge.domain.errors import Conflict, NotFound, ValidationFailed
+from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import parse_iso, uuid7
 from edge.domain.tills import CashMovement, CashMovementKind, DrawerSession
 from edge.service.inventory import location
+from edge.service.lane_binding import acting_lane
+from edge.service.orders import is_supervisor
 from edge.service.ports import UnitOfWork
 
 
@@ -25,6 +31,7 @@ def _positive(value: Any, field: str) -> int:
 
 def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]:
     loc = location(uow)
+    lane_id = acting_lane(uow.actor, lane_id)
     if not uow.repo("stores").lane_exists(loc, lane_id):
         raise NotFound(f"no lane {lane_id}", code="lane-unknown")
     tills = uow.repo("tills")
@@ -41,10 +48,13 @@ def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]
     return report(uow, session["id"], "X")
 
 
-def _session(uow: UnitOfWork, session_id: str) -> dict[str, Any]:
+def _session(uow: UnitOfWork, session_id: str, *, at_lane: bool = False) -> dict[str, Any]:
+    """at_lane: the action changes the drawer, so a lane-bound sign-in must be at its lane."""
     session = uow.repo("tills").get(session_id)
     if session is None:
         raise NotFound("no such drawer session", code="till-not-found")
+    if at_lane:
+        acting_lane(uow.actor, session["lane_id"])
     return session
 
 
@@ -59,20 +69,29 @@ def _drawer(uow: UnitOfWork, session: dict[str, Any]) -> DrawerSession:
         closed_at=None if session["status"] == "open" else parse_iso(session.get("closed_at") or session["opened_at"]))
 
 
-def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str) -> dict[str, Any]:
+def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str, *,
+                  override_by: str | None = None, payout_supervisor_over_cents: int | None = None
+                  ) -> dict[str, Any]:
+    """A pay-in or pay-out. override_by: the supervisor who approved at the lane, if any."""
     if kind not in ("pay_in", "pay_out"):
         raise ValidationFailed("kind is pay_in or pay_out", errors=[{"field": "kind", "message": "pay_in|pay_out"}])
     amount = _positive(amount_cents, "amount_cents")
-    session = _session(uow, session_id)
+    session = _session(uow, session_id, at_lane=True)
+    limit = payout_supervisor_over_cents
+    if (kind == "pay_out" and limit is not None and amount > limit and override_by is None
+            and not is_supervisor(uow.actor.roles)):
+        raise OverrideRequired(f"a pay-out over {limit} cents needs a supervisor's approval",
+                               code="payout-override-required",
+                               errors=[{"field": "amount_cents", "message": f"more than {limit}"}])
     drawer = _drawer(uow, session)
     take = drawer.pay_in if kind == "pay_in" else drawer.pay_out
     moved = take(amount, reason=reason or "", by=uow.actor.username, at=parse_iso(uow.now))
     movement = {"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": moved.signed_cents,
                 "reason": moved.reason, "ref": None, "actor": uow.actor.username, "at": uow.now}
     uow.repo("tills").add_movement(movement)
-    uow.audit(f"till.{kind}", "till", session_id, None, movement)
-    uow.emit(f"till.{kind}", movement | {"lane_id": session["lane_id"]})
-    return movement
+    uow.audit(f"till.{kind}", "till", session_id, None, movement | {"override_by": override_by})
+    uow.emit(f"till.{kind}", movement | {"lane_id": session["lane_id"], "override_by": override_by})
+    return movement | {"override_by": override_by}
 
 
 def _present(session: dict[str, Any], drawer: DrawerSession, kind: str, counted_cents: int | None) -> dict[str, Any]:
@@ -94,7 +113,7 @@ def report(uow: UnitOfWork, session_id: str, kind: str = "X", counted_cents: int
 def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str, Any]:
     """The Z report: count the drawer, record the variance, close the session."""
     counted = _positive(counted_cents, "counted_cents")
-    session = _session(uow, session_id)
+    session = _session(uow, session_id, at_lane=True)
     drawer = _drawer(uow, session)
     queued = {q["lane_id"]: q["queued"] for q in uow.repo("tills").queues(session["store_id"])}
     closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
@@ -111,6 +130,7 @@ def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str
 
 def report_lane_queue(uow: UnitOfWork, lane_id: str, queued: int, oldest: str | None) -> dict[str, Any]:
     loc = location(uow)
+    lane_id = acting_lane(uow.actor, lane_id)  # a lane reports only its own queue
     if not uow.repo("stores").lane_exists(loc, lane_id):
         raise NotFound(f"no lane {lane_id}", code="lane-unknown")
     uow.repo("tills").report_queue(loc, lane_id, _positive(queued, "queued"), oldest, uow.now)

@@ -184,11 +184,14 @@ def offline_sale_with_price_variance(server: EdgeServer) -> dict[str, Any]:
     """A sale the lane queued offline at a price the catalog no longer has: a review case."""
     product = catalog_product(server)
     with api(server, "cashier") as client:
+        # Lane prices are honoured only for a lane's own PIN sign-in.
+        pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"}).json()
+        client.headers["Authorization"] = f"Bearer {pin['access_token']}"
         response = client.post("/api/v1/offline/sales", json={"sales": [{
             "idempotency_key": str(uuid.uuid4()), "lane_id": "1",
             "offline_created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "lines": [{"sku": product["sku"], "quantity": 1, "unit_price_cents": product["price_cents"] - 100}],
-            "tenders": [{"method": "cash", "amount_cents": 100_000}]}]})
+            "override_pin": "2468", "tenders": [{"method": "cash", "amount_cents": 100_000}]}]})
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
     assert result["verdict"] == "accepted_with_price_variance", result

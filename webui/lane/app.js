@@ -2,8 +2,9 @@
 // The cart's totals are an estimate for the cashier's eyes; what is charged is what the edge
 // computed (the order it created), except offline, where the sale is queued for replay.
 
-import { ApiError, NetworkError, ServerTimeout, call, get, newIdempotencyKey, post, rememberServerTimeout, session }
-  from "./api.js";
+import {
+  ApiError, NetworkError, ServerTimeout, call, get, newIdempotencyKey, post, rememberServerTimeout, session, whenSignedOut,
+} from "./api.js";
 import { Catalog } from "./catalog.js";
 import { connectLaneEvents } from "./events.js";
 import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
@@ -167,6 +168,26 @@ async function signOut() {
   session.set(null);
   if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
   location.reload();
+}
+
+/** The edge refused the session (signed out elsewhere, disabled, locked out): back to sign-in,
+ * keeping the cart, so that whoever signs in next finishes the sale. The edge prices it again
+ * under the new sign-in. */
+function sessionEnded(err) {
+  state.stopEvents?.();
+  state.stopEvents = null;
+  session.set(null);
+  state.checkout = null;
+  state.tenderAttempt = null;
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close("cancel");
+  $("sale-view").hidden = true;
+  $("sign-out").hidden = true;
+  $("who").textContent = "";
+  $("login-view").hidden = false;
+  const kept = state.cart.length ? " The sale in progress is kept: sign in to finish it." : "";
+  $("login-error").textContent = `Signed out: ${err.message}.${kept}`;
+  showLanes();
+  $("pin-input").focus();
 }
 
 // -- the sale screen -------------------------------------------------------------------------
@@ -602,13 +623,32 @@ async function refreshQueue() {
     el("span", { className: "verdict-label", textContent: VERDICT_TEXT[v.verdict] || v.verdict }),
     el("span", { textContent: `${v.number ? `Order ${v.number} · ` : ""}${describe(v)}${v.detail ? ` – ${v.detail}` : ""}` }),
     v.needs_operator ? el("span", { className: "buttons" },
-      v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
-        onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
-      el("button", { type: "button", textContent: "Resolved", onclick: async () => {
-        await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } })) : null);
+      v.code === offlineQueue.NEEDS_SUPERVISOR ? el("button", { type: "button", textContent: "Supervisor approves",
+        onclick: () => approveOfflineSale(v) })
+        : v.verdict === "rejected" ? el("button", { type: "button", textContent: "Retry",
+          onclick: async () => { await offlineQueue.requeue(v); await refreshQueue(); replayQueue(); } }) : null,
+      // The cash of a sale awaiting approval is in the drawer: only recording it resolves it.
+      v.code === offlineQueue.NEEDS_SUPERVISOR ? null : el("button", { type: "button", textContent: "Resolved",
+        onclick: async () => { await offlineQueue.dismissVerdict(v.idempotency_key); await refreshQueue(); } }))
+      : null);
   $("resolution-list").replaceChildren(...open.map(verdictRow));
   $("verdict-list").replaceChildren(...settled.filter((v) => !v.needs_operator).slice(0, 50).map(verdictRow));
   return waiting.length;
+}
+
+/** A sale made offline at a price far below today's is recorded only with a supervisor's PIN. */
+async function approveOfflineSale(verdict) {
+  const pin = await askSupervisor(`${verdict.detail || "This offline sale needs a supervisor."} ` +
+                                  `(${formatCents(verdict.display?.total_cents ?? 0)})`);
+  if (pin == null) return;
+  try {
+    await offlineQueue.replayApproved(verdict, pin, (v) => toast(
+      `Offline sale ${v.number || ""} ${VERDICT_TEXT[v.verdict] || v.verdict}`, v.needs_operator ? "warn" : "info"));
+  } catch (err) {
+    toast(`The sale could not be sent: ${messageOf(err)}`, "warn");
+  }
+  await refreshQueue();
+  offlineQueue.reportDepth(state.laneId).catch(() => {});
 }
 
 async function replayQueue() {
@@ -724,6 +764,7 @@ function wire() {
 
 async function start() {
   wire();
+  whenSignedOut(sessionEnded);
   showLanes();
   setOffline(!navigator.onLine);
   if ("serviceWorker" in navigator) {

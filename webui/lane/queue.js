@@ -8,6 +8,8 @@ import { getAll, put, remove, settleQueued } from "./db.js";
 
 // Verdicts that the edge accepted but opened a review case for: a person should look.
 const NEEDS_OPERATOR = new Set(["accepted_with_price_variance", "accepted_with_stock_conflict", "rejected"]);
+// A refusal that only a supervisor's PIN at the lane resolves (see replayApproved).
+export const NEEDS_SUPERVISOR = "offline-price-override-required";
 
 export async function enqueueSale(laneId, cart, tenders, estimate) {
   const sale = {
@@ -79,51 +81,62 @@ export function replay(onVerdict) {
 }
 
 async function replayAll(onVerdict) {
-  for (const sale of await queued()) {
-    const key = sale.idempotency_key;
-    let verdict;
-    try {
-      const { data, response } = await send(sale, key);
-      const replayed = response.headers.get("Idempotent-Replayed") === "true";
-      verdict = {
-        verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
-        total_cents: data.total_cents, status: data.status,
-      };
-    } catch (err) {
-      // Not reached, or the edge is still busy with this very key (409): try again later.
-      if (err instanceof NetworkError || (err instanceof ApiError && [401, 409, 429, 503].includes(err.status))) {
-        throw err;
-      }
-      if (!(err instanceof ApiError) || err.status >= 500) throw err;
-      verdict = { verdict: "rejected", detail: err.message, code: err.code };
-    }
-    const settled = {
-      ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display: sale.display,
-      offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
+  for (const sale of await queued()) await settle(sale, {}, onVerdict);
+}
+
+/** Send a sale the edge refused for want of a supervisor (a price far below today's) again, with
+ * the supervisor's PIN keyed in now. The PIN goes in this request only and is never stored. */
+export async function replayApproved(verdict, overridePin, onVerdict) {
+  await settle(verdict.sale, { override_pin: overridePin }, onVerdict);
+}
+
+async function settle(sale, extra, onVerdict) {
+  const key = sale.idempotency_key;
+  let verdict;
+  try {
+    const { data, response } = await send(sale, key, extra);
+    const replayed = response.headers.get("Idempotent-Replayed") === "true";
+    verdict = {
+      verdict: replayed ? "duplicate" : data.verdict || "accepted", order_id: data.id, number: data.number,
+      total_cents: data.total_cents, status: data.status,
     };
-    await settleQueued(key, settled);
-    onVerdict?.(settled);
+  } catch (err) {
+    // Not reached, or the edge is still busy with this very key (409): try again later.
+    if (err instanceof NetworkError || (err instanceof ApiError && [401, 409, 429, 503].includes(err.status))) {
+      throw err;
+    }
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    verdict = { verdict: "rejected", detail: err.message, code: err.code };
   }
+  const settled = {
+    ...verdict, idempotency_key: key, settled_at: new Date().toISOString(), display: sale.display,
+    offline_created_at: sale.offline_created_at, needs_operator: NEEDS_OPERATOR.has(verdict.verdict), sale,
+  };
+  await settleQueued(key, settled);
+  onVerdict?.(settled);
 }
 
 /** The sale's own request; for a timed-out payment that the edge refuses, its offline fallback. */
-async function send(sale, key) {
+async function send(sale, key, extra) {
   const { display, idempotency_key: _key, request, fallback, ...offlineSale } = sale;
   const headers = { "Idempotency-Key": key };
-  if (!request) return call("/api/v1/orders", { method: "POST", body: offlineSale, headers });
+  if (!request) return call("/api/v1/orders", { method: "POST", body: { ...offlineSale, ...extra }, headers });
   try {
     return await call(request.path, { method: "POST", body: request.body, headers });
   } catch (err) {
     const refused = err instanceof ApiError && err.status >= 400 && err.status < 500 && ![401, 409, 429].includes(err.status);
     if (!refused) throw err;
     return call("/api/v1/orders", { method: "POST", headers,
-                                    body: { ...fallback, offline_created_at: sale.offline_created_at } });
+                                    body: { ...fallback, offline_created_at: sale.offline_created_at, ...extra } });
   }
 }
 
 /** The edge shows managers which lanes still hold unsynced sales (a day cannot close then). */
 export async function reportDepth(laneId) {
-  const sales = await queued();
+  // A sale waiting for a supervisor's approval is not recorded yet either: its cash is in the
+  // drawer, so the day must not close without it.
+  const held = (await verdicts()).filter((v) => v.code === NEEDS_SUPERVISOR).map((v) => v.sale);
+  const sales = [...(await queued()), ...held].sort((a, b) => a.offline_created_at.localeCompare(b.offline_created_at));
   await post(`/api/v1/lanes/${encodeURIComponent(laneId)}/queue-status`, {
     queued: sales.length, oldest_queued_at: sales[0]?.offline_created_at ?? null,
   });

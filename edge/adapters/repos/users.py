@@ -123,6 +123,13 @@ class UserRepository:
             .values(revoked_at=now)
         ).rowcount
 
+    def revoked_sessions(self, since: str) -> list[str]:
+        """Sessions (refresh families) revoked at or after `since`: their access tokens are refused."""
+        rows = self.conn.execute(
+            select(t.refresh_tokens.c.family_id).distinct().where(t.refresh_tokens.c.revoked_at >= since)
+        )
+        return [r[0] for r in rows]
+
     def tenant(self) -> dict[str, Any] | None:
         row = self.conn.execute(select(t.tenants).where(t.tenants.c.id == self.tenant_id)).mappings().first()
         return dict(row) if row else None

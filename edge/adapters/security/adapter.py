@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from edge.adapters.metrics import security_event
 from edge.adapters.security import passwords, totp
 from edge.adapters.security.keys import KeyStore
 from edge.adapters.security.pins import PinPepper
+from edge.adapters.security.revocation import RevocationList
 from edge.adapters.security.tokens import TokenService, hash_refresh_token, new_refresh_token
 
 
@@ -16,7 +18,10 @@ class SecurityAdapter:
     def __init__(self, keys_dir: Path, *, issuer: str, audience: str, access_ttl_s: int):
         # Retired keys stay valid for one access-token lifetime plus clock-skew margin.
         self.keys = KeyStore(keys_dir, keep_retired_s=access_ttl_s + 120).load()
-        self.tokens = TokenService(self.keys, issuer=issuer, audience=audience, access_ttl_s=access_ttl_s)
+        # A revoked session's tokens live at most one access lifetime plus clock skew.
+        self.revocations = RevocationList(keep_s=access_ttl_s + 120)
+        self.tokens = TokenService(self.keys, issuer=issuer, audience=audience, access_ttl_s=access_ttl_s,
+                                   revocations=self.revocations)
         self.pepper = PinPepper(keys_dir / "pin-pepper")
         self.issuer = issuer
 
@@ -36,6 +41,13 @@ class SecurityAdapter:
 
     def totp_uri(self, secret: str, username: str) -> str:
         return totp.provisioning_uri(secret, username, "NovaPOS")
+
+    def watch_revocations(self, load: Callable[[int], Iterable[str]]) -> None:
+        self.revocations.watch(load)
+
+    def sessions_revoked(self) -> None:
+        """Called after a committed write that revoked sessions: they stop working now."""
+        self.revocations.reload()
 
     def pin_lookup(self, tenant_id: str, store_id: str, pin: str) -> str:
         return self.pepper.lookup(tenant_id, store_id, pin)

@@ -2,7 +2,8 @@
 
 Verification pins the algorithm list to RS256 and requires iss, aud, exp, nbf, iat, sub and
 kid: `alg: none`, HS256 signed with our public key, an unknown kid, an expired or
-not-yet-valid token, or a token for another audience all fail the same way.
+not-yet-valid token, or a token for another audience all fail the same way. A token whose
+session (`sid`) was revoked fails too, cached or not (see `revocation`).
 A refresh token is opaque random text; only its SHA-256 is stored.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import jwt
 
 from edge.adapters.security.keys import KeyStore
+from edge.adapters.security.revocation import RevocationList
 
 ALGORITHMS = ["RS256"]
 
@@ -25,9 +27,15 @@ class InvalidToken(Exception):
     pass
 
 
+class RevokedToken(InvalidToken):
+    pass
+
+
 class TokenService:
-    def __init__(self, keys: KeyStore, *, issuer: str, audience: str, access_ttl_s: int):
+    def __init__(self, keys: KeyStore, *, issuer: str, audience: str, access_ttl_s: int,
+                 revocations: RevocationList | None = None):
         self.keys = keys
+        self.revocations = revocations if revocations is not None else RevocationList(keep_s=access_ttl_s + 120)
         self.issuer = issuer
         self.audience = audience
         self.access_ttl_s = access_ttl_s
@@ -55,6 +63,7 @@ class TokenService:
         cached = self._cache.get(token)
         if cached is not None:
             if cached["exp"] > time.time() and self.keys.verification_key(cached["_kid"]) is not None:
+                self._refuse_if_revoked(cached)
                 return cached
             self._cache.pop(token, None)
         try:
@@ -81,10 +90,15 @@ class TokenService:
         if claims.get("typ") != "access":
             raise InvalidToken("not an access token")
         claims["_kid"] = kid
+        self._refuse_if_revoked(claims)
         self._cache[token] = claims
         if len(self._cache) > self._cache_max:
             self._cache.popitem(last=False)
         return claims
+
+    def _refuse_if_revoked(self, claims: dict[str, Any]) -> None:
+        if self.revocations.is_revoked(claims.get("sid")):
+            raise RevokedToken("the session was signed out or the account was disabled; sign in again")
 
 
 def new_refresh_token() -> tuple[str, str]:

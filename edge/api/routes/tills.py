@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
-from edge.api.routes.orders import LineIn, TenderIn
+from edge.api.routes.orders import LineIn, TenderIn, override_by, runtime
 from edge.domain.errors import DomainError
 from edge.service import offline, reviews, tills
 
@@ -27,6 +27,8 @@ class CashMoveIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: str
     amount_cents: int
     reason: str
+    override_token: str | None = None  # a supervisor's approval of a large pay-out: their token
+    override_pin: str | None = None  # or their PIN, keyed in at the lane
 
 
 class CloseTillIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,6 +47,8 @@ class OfflineSaleIn(msgspec.Struct, forbid_unknown_fields=True):
     tenders: list[TenderIn]
     lane_id: str | None = None
     discount_cents: int = 0
+    override_token: str | None = None  # a supervisor approving lane prices far below today's
+    override_pin: str | None = None
 
 
 class OfflineBatchIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,8 +69,11 @@ async def open_till(request: Request, data: OpenTillIn) -> Response:
 @post("/api/v1/tills/{session_id:str}/cash", guards=[requires(*STORE_STAFF)], operation_id="tillCashMovement")
 async def cash_movement(request: Request, session_id: str, data: CashMoveIn) -> Response:
     s, who = services(request), actor(request)
+    approved_by = await override_by(request, data.override_token, data.override_pin)
+    limit = runtime(request).policy.payout_supervisor_over_cents
     return await s.idempotency.run(request, who, lambda u: tills.cash_movement(
-        u, session_id, data.kind, data.amount_cents, data.reason))
+        u, session_id, data.kind, data.amount_cents, data.reason, override_by=approved_by,
+        payout_supervisor_over_cents=limit))
 
 
 @get("/api/v1/tills/{session_id:str}/x-report", guards=[requires(*STORE_STAFF)], operation_id="tillXReport")
@@ -111,10 +118,13 @@ async def replay_offline(request: Request, data: OfflineBatchIn) -> dict[str, An
     """Each queued sale carries the idempotency key minted when it was rung up, and commits on
     its own: one bad sale never blocks the rest of the queue, and a re-sent one is `duplicate`."""
     s, who = services(request), actor(request)
+    policy = runtime(request).policy
     results = []
     for sale in msgspec.to_builtins(data.sales):
         try:
-            results.append(await s.uow.run(who, lambda u, sale=sale: offline.replay_sale(u, sale)))
+            approved_by = await override_by(request, sale.pop("override_token", None), sale.pop("override_pin", None))
+            results.append(await s.uow.run(who, lambda u, sale=sale, by=approved_by: offline.replay_sale(
+                u, sale, override_by=by, policy=policy)))
         except DomainError as err:
             results.append(offline.rejected(sale, err))
     return {"results": results}

@@ -66,9 +66,11 @@ async def create_user(request: Request, data: NewUser) -> dict[str, Any]:
 async def update_user(request: Request, user_id: str, data: UserPatch) -> dict[str, Any]:
     s, who = services(request), actor(request)
     hashed = await _secrets(request, data.password, data.pin)
-    return await s.uow.run(who, lambda u: users.change_user(
+    changed = await s.uow.run(who, lambda u: users.change_user(
         u, user_id=user_id, roles=data.roles, disabled=data.disabled, reset_mfa=data.reset_mfa,
         granted_by=who.roles, security_event=security_event, **hashed))
+    s.auth.sessions_changed()  # a disabled account's open lanes stop on their next request
+    return changed
 
 
 ROUTES = [list_users, create_user, update_user]

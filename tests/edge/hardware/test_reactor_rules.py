@@ -4,6 +4,7 @@ it already reacted to before a restart."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from litestar.testing import TestClient
 
@@ -18,9 +19,11 @@ def jobs_for(client, headers, order_id):
 
 def test_an_offline_sale_replayed_later_prints_nothing_and_opens_no_drawer(client, cashier, sim, products):
     sku = next(p for p in products if not p["sold_by_weight"])["sku"]
-    sale = {"idempotency_key": uuid.uuid4().hex, "offline_created_at": "2026-01-01T10:00:00.000Z", "lane_id": "1",
+    sale = {"idempotency_key": uuid.uuid4().hex, "offline_created_at": datetime.now(UTC).isoformat(), "lane_id": "1",
             "lines": [{"sku": sku}], "tenders": [{"method": "cash", "amount_cents": 100_000}]}
-    replayed = client.post("/api/v1/offline/sales", json={"sales": [sale]}, headers=cashier).json()["results"][0]
+    pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"}).json()  # a lane replays its own sales
+    lane = {"Authorization": f"Bearer {pin['access_token']}"}
+    replayed = client.post("/api/v1/offline/sales", json={"sales": [sale]}, headers=lane).json()["results"][0]
     assert replayed["verdict"] == "accepted"
     # A live sale after it proves the reactor has moved past the replay.
     live = order(client, cashier, [{"sku": sku}], [{"method": "cash", "amount_cents": 100_000}]).json()

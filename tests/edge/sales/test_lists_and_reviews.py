@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -49,10 +50,12 @@ def test_an_unknown_order_status_is_refused_not_an_empty_list(client, manager, c
     assert ok and {o["status"] for o in ok} == {"COMPLETED"}
 
 
-def test_resolving_a_review_again_with_its_key_gives_the_same_answer(client, cashier, manager, products):
+def test_resolving_a_review_again_with_its_key_gives_the_same_answer(client, manager, products):
     sku, price = products[41]["sku"], products[41]["price_cents"]
-    sale = {"idempotency_key": key(), "offline_created_at": "2026-01-01T10:00:00.000Z", "lane_id": "1",
-            "lines": [{"sku": sku, "unit_price_cents": price - 100}],
+    pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"}).json()
+    cashier = {"Authorization": f"Bearer {pin['access_token']}"}  # a lane's own sign-in replays its sales
+    sale = {"idempotency_key": key(), "offline_created_at": datetime.now(UTC).isoformat(), "lane_id": "1",
+            "lines": [{"sku": sku, "unit_price_cents": price - 100}], "override_pin": "2468",
             "tenders": [{"method": "cash", "amount_cents": 100_000}]}
     client.post("/api/v1/offline/sales", json={"sales": [sale]}, headers=cashier)
     [case] = [c for c in client.get("/api/v1/reviews", headers=manager).json()["items"]

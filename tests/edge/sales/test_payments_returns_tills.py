@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 from tests.edge.sales.conftest import cash_order, key, post, stock
 from tests.support import FakeClock, wait_until
@@ -191,16 +192,20 @@ def test_till_x_and_z_reports_with_variance_and_unsynced_lanes_block_the_z(clien
     assert z["kind"] == "Z" and z["variance_cents"] == -200 and z["status"] == "closed"
 
 
-def test_offline_replay_gives_verdicts_and_opens_review_cases(client, cashier, manager, products):
+def test_offline_replay_gives_verdicts_and_opens_review_cases(client, manager, products):
     sku = products[21]["sku"]
     level = stock(client, manager, sku)
     price = products[21]["price_cents"]
+    # Offline prices are honoured for a lane's own sign-in and a recent sale (see test_offline_fraud).
+    pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"}).json()
+    cashier = {"Authorization": f"Bearer {pin['access_token']}"}
+    recent = datetime.now(UTC).isoformat()
     sales = [
-        {"idempotency_key": key(), "offline_created_at": "2026-01-01T10:00:00.000Z", "lane_id": "1",
+        {"idempotency_key": key(), "offline_created_at": recent, "lane_id": "1",
          "lines": [{"sku": sku}], "tenders": [{"method": "cash", "amount_cents": 100_000}]},
-        {"idempotency_key": key(), "offline_created_at": "2026-01-01T10:01:00.000Z", "lane_id": "1",
+        {"idempotency_key": key(), "offline_created_at": recent, "lane_id": "1",
          "lines": [{"sku": sku, "unit_price_cents": price - 10}], "tenders": [{"method": "cash", "amount_cents": 100_000}]},
-        {"idempotency_key": key(), "offline_created_at": "2026-01-01T10:02:00.000Z", "lane_id": "1",
+        {"idempotency_key": key(), "offline_created_at": recent, "lane_id": "1",
          "lines": [{"sku": sku, "quantity": level["available"] + 5}],
          "tenders": [{"method": "cash", "amount_cents": 10**8}]},
     ]

@@ -91,7 +91,9 @@ def test_a_wrong_or_non_supervisor_pin_is_refused_changes_nothing_and_locks_out_
     assert both.status_code == 422 and both.json()["type"].endswith("/override-ambiguous")
     for _ in range(4):  # five wrong PINs in all: the cashier's override attempts lock
         assert big_discount_order(client, cashier, cheap["sku"], override_pin="0000").status_code == 403
-    locked = big_discount_order(client, cashier, cheap["sku"], override_pin=SUPERVISOR_PIN)
+    # The wrong PINs counted on the cashier's account: locked out, and this session signed out.
+    assert big_discount_order(client, cashier, cheap["sku"], override_pin=SUPERVISOR_PIN).status_code == 401
+    locked = client.post("/api/v1/auth/login", json={"username": "cashier", "password": "novapos-demo"})
     assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
     assert stock(client, manager, cheap["sku"])["on_hand"] == before
     assert client.get("/api/v1/orders?limit=200", headers=manager).json()["items"] == orders_before
