@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import nats
+import nats.errors
 from conftest import CloudSide, sale, wait_until
 
 import cloud.ingest
@@ -157,7 +159,12 @@ async def test_consumer_killed_after_commit_before_ack_redelivers_without_duplic
     await first.consumer.stop()
     crashed = IngestConsumer(first.ingestor, first.nc.jetstream(), batch=30, ack_wait_s=1.0, durable=INGEST_DURABLE)
     await crashed._bind()
-    msgs = await crashed._sub.fetch(30, timeout=5)
+    # The aggregate sources the store stream in the background: collect until all 30 are in.
+    msgs: list = []
+    deadline = asyncio.get_running_loop().time() + 30
+    while len(msgs) < 30 and asyncio.get_running_loop().time() < deadline:
+        with contextlib.suppress(nats.errors.TimeoutError):
+            msgs += await crashed._sub.fetch(30 - len(msgs), timeout=1)
     assert len(msgs) == 30 and {m.metadata.num_delivered for m in msgs} == {1}
     await first.ingestor.ingest([decode_envelope(m.data) for m in msgs])  # committed, never acked
     await first.stop()
