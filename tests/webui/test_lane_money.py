@@ -1,17 +1,23 @@
-"""The lane in a real Chromium against a real edge: the cart shows the total the edge will charge
-(order discount included), and leaving the tender cancels the order and frees its stock."""
+"""The lane and the store admin in a real Chromium against a real edge: the cart shows the total
+the edge will charge (order discount included), leaving the tender cancels the order and frees
+its stock, and a refund the processor refused is shown as owed until a manager settles it."""
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import EdgeServer
+from tests.support import EdgeServer, free_port
 from tests.webui.helpers import api, shot
+from tests.webui.test_admin import search_by_number
+from tests.webui.test_admin import sign_in as admin_sign_in
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
 
 pytestmark = pytest.mark.slow
@@ -105,3 +111,54 @@ def test_back_from_the_tender_cancels_the_order_and_releases_its_stock(page: Any
     page.get_by_role("button", name="Take cash").click()
     expect(page.locator("#change-due")).to_have_text("$0.00")
     page.get_by_role("button", name="New sale").click()
+
+
+# -- a refund the processor refuses, as the store admin sees it --------------------------------
+@pytest.fixture(scope="module")
+def refusing_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
+    """A demo store whose simulated card terminal approves sales and refuses every reversal."""
+    data_dir = tmp_path_factory.mktemp("refusing") / "store"
+    shutil.copytree(demo_template, data_dir)
+    server = EdgeServer(data_dir, free_port(), {"NOVAPOS_PAYMENTS_SIMULATED_CARD_OUTCOME": "reversal_declined"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_admin_shows_a_refused_card_refund_as_owed_and_a_manager_settles_it_in_cash(
+        browser: Any, refusing_server: EdgeServer) -> None:
+    with api(refusing_server) as client:
+        sku = client.get("/api/v1/products", params={"sku": ESPRESSO_SKU}).json()["items"][0]["sku"]
+        quoted = client.post("/api/v1/orders/quote", json={"lines": [{"sku": sku}]}).json()["total_cents"]
+        order = client.post("/api/v1/orders", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
+            "lane_id": "1", "lines": [{"sku": sku}], "tenders": [{"method": "card", "amount_cents": quoted}]}).json()
+        voided = client.post(f"/api/v1/orders/{order['id']}/void", headers={"Idempotency-Key": uuid.uuid4().hex},
+                             json={"reason": "wrong card"}).json()
+    assert voided["refund_state"] == "failed"
+    owed = f"{quoted // 100}.{quoted % 100:02d}"
+
+    context = browser.new_context(base_url=refusing_server.url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        admin_sign_in(page)
+        search_by_number(page, order["number"]).click()
+        notice = page.locator("#refund-notice")
+        expect(notice).to_contain_text("Refund not processed")
+        expect(notice).to_contain_text(owed)
+        expect(page.locator("#order-detail .meta").last).to_contain_text("Owed to customer")
+        expect(page.frame_locator("#receipt-slot iframe").get_by_text("OWED TO CUSTOMER")).to_be_visible()
+        shot(page, "admin-refund-owed")
+
+        page.locator("#refund-cash-reason").fill("card account closed")
+        page.get_by_role("button", name="Paid in cash").click()
+        expect(page.locator("#refund-notice")).to_have_count(0)
+        expect(page.locator("#order-payments")).to_contain_text("settled in cash")
+        expect(page.frame_locator("#receipt-slot iframe").get_by_text("OWED TO CUSTOMER")).to_have_count(0)
+        shot(page, "admin-refund-settled")
+    finally:
+        context.close()
+    with api(refusing_server) as client:
+        after = client.get(f"/api/v1/orders/{order['id']}").json()
+    assert after["refund_state"] == "refunded" and after["refunded_cents"] == quoted
