@@ -18,6 +18,7 @@ default):
 - `order.voided`: order_id, movements (its money and lines are the sale's, looked up);
 - `return.created`: order_id, refund_cents|total_cents, lines, refunds[{method, amount_cents}],
   credit_cents, movements;
+- `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
 - `bopis.accepted` / `bopis.rejected`: order_id, reason (see cloud.bopis).
 """
@@ -33,7 +34,8 @@ from cloud import bopis, conflicts
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
-SALE_KINDS = {"order.completed": "sale", "order.voided": "void", "return.created": "return"}
+SALE_KINDS = {"order.completed": "sale", "order.voided": "void", "return.created": "return",
+              "refund.settled_in_cash": "tender_move"}
 NO_ON_HAND_CHANGE = ("reservation", "release")  # they change availability at the store only
 
 
@@ -97,6 +99,15 @@ def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
                 continue  # never completed, so never counted: nothing to take back
             gross, own_lines, own_tenders = sale  # type: ignore[assignment]
             orders, sign = -1, -1
+        elif kind == "tender_move":
+            # A refund the card processor refused was paid from the drawer instead: the money
+            # moves from the card's refunds to cash; the net and the order count do not change.
+            gross, own_lines, orders, sign = 0, [], 0, 1
+            own_tenders = []
+            for r in p.get("refunds") or []:
+                if isinstance(r, dict):
+                    own_tenders += [(str(r.get("replaced_method") or "unknown"), int(r.get("amount_cents") or 0)),
+                                    ("cash", -int(r.get("amount_cents") or 0))]
         else:
             gross = int(p.get("refund_cents") or p.get("total_cents") or 0)
             own_lines = [(str(line.get("sku") or ""), line.get("name"), int(line.get("quantity") or 0),
@@ -124,7 +135,7 @@ def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
                    "quantity": sign * abs(quantity), "amount_cents": sign * abs(amount)}
                   for i, (sku, name, quantity, amount) in enumerate(own_lines)]
         tenders += [{**common, "idx": i, "business_day": env.business_day, "method": method,
-                     "amount_cents": sign * abs(amount)}
+                     "amount_cents": amount if kind == "tender_move" else sign * abs(amount)}
                     for i, (method, amount) in enumerate(own_tenders)]
     for table, rows in ((sales, facts), (sale_lines, lines), (sale_tenders, tenders)):
         if rows:
