@@ -435,6 +435,20 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     return get_order(uow, order_id)
 
 
+def refunds_owed(uow: UnitOfWork, lane_id: str | None = None) -> list[dict[str, Any]]:
+    """Orders whose refund the processor refused, so the lane and the admin can say so until a
+    person settles it (retry, or cash with a manager)."""
+    owed = []
+    for order_id in uow.repo("payments").failed_refund_orders():
+        order = get_order(uow, order_id)
+        if lane_id and order["lane_id"] != lane_id:
+            continue
+        owed.append({"order_id": order_id, "number": order["number"], "lane_id": order["lane_id"],
+                     "status": order["status"], "currency": order["currency"],
+                     "refund_owed_cents": order["refund_owed_cents"], "refund_guidance": order["refund_guidance"]})
+    return owed
+
+
 # -- presenting ---------------------------------------------------------------------------------
 def _event_line(ln: dict[str, Any]) -> dict[str, Any]:
     return {"line_id": ln["id"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],

@@ -162,3 +162,44 @@ def test_the_admin_shows_a_refused_card_refund_as_owed_and_a_manager_settles_it_
     with api(refusing_server) as client:
         after = client.get(f"/api/v1/orders/{order['id']}").json()
     assert after["refund_state"] == "refunded" and after["refunded_cents"] == quoted
+
+
+def _refused_void(server: EdgeServer) -> dict[str, Any]:
+    """A card sale on lane 1, voided, whose reversal the processor refuses."""
+    with api(server) as client:
+        quoted = client.post("/api/v1/orders/quote", json={"lines": [{"sku": ESPRESSO_SKU}]}).json()["total_cents"]
+        order = client.post("/api/v1/orders", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
+            "lane_id": "1", "lines": [{"sku": ESPRESSO_SKU}],
+            "tenders": [{"method": "card", "amount_cents": quoted}]}).json()
+        voided = client.post(f"/api/v1/orders/{order['id']}/void", headers={"Idempotency-Key": uuid.uuid4().hex},
+                             json={"reason": "wrong card"}).json()
+    assert voided["refund_state"] == "failed"
+    return voided
+
+
+def test_the_lane_shows_a_refused_refund_and_a_supervisor_settles_it_in_cash(
+        browser: Any, refusing_server: EdgeServer) -> None:
+    order = _refused_void(refusing_server)
+    context = browser.new_context(base_url=refusing_server.url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        sign_in(page)
+        owed = page.locator(f"#refunds-owed-list li[data-order='{order['number']}']")
+        expect(page.locator("#refunds-owed")).to_be_visible()
+        expect(owed).to_contain_text("Refund not processed")
+        expect(owed).to_contain_text("cash with a manager")
+        shot(page, "lane-refund-owed")
+
+        owed.get_by_role("button", name="Retry refund").click()  # the processor still refuses
+        expect(page.locator("#toast")).to_contain_text("Refund not processed")
+        expect(owed).to_be_visible()
+
+        owed.get_by_role("button", name="Paid in cash").click()
+        page.locator("#approval-pin").fill("2468")
+        page.locator("#approval-dialog").get_by_role("button", name="Approve").click()
+        expect(owed).to_have_count(0)
+    finally:
+        context.close()
+    with api(refusing_server) as client:
+        after = client.get(f"/api/v1/orders/{order['id']}").json()
+    assert after["refund_state"] == "refunded" and after["refund_owed_cents"] == 0

@@ -106,6 +106,7 @@ async function enterSale() {
   state.stopEvents = connectLaneEvents(state.laneId, onHubEvent, showHubState);
   await refreshQueue();
   replayQueue();
+  checkRefundsOwed();
   focusScan();
 }
 
@@ -526,6 +527,44 @@ function newSale() {
   cartChanged();
 }
 
+// -- refunds the processor refused -----------------------------------------------------------
+// A void or return on this lane whose card refund was refused leaves money owed to a customer.
+// The lane says so until it is settled: retry it, or pay it in cash with a supervisor's PIN.
+async function checkRefundsOwed() {
+  let owed;
+  try {
+    owed = (await get(`/api/v1/orders/refunds-owed?lane_id=${encodeURIComponent(state.laneId)}`)).items;
+  } catch {
+    return; // offline or refused: the banner keeps what it last knew
+  }
+  $("refunds-owed").hidden = owed.length === 0;
+  $("refunds-owed-list").replaceChildren(...owed.map((o) => el("li", { dataset: { order: o.number } },
+    el("strong", { textContent: `Order ${o.number}: ${formatCents(o.refund_owed_cents, o.currency)} owed. ` }),
+    el("span", { textContent: o.refund_guidance }),
+    el("span", { className: "buttons" },
+      el("button", { type: "button", textContent: "Retry refund", onclick: () => settleRefund(o, "original") }),
+      el("button", { type: "button", textContent: "Paid in cash", onclick: () => settleRefund(o, "cash") })))));
+}
+
+async function settleRefund(owed, settle) {
+  let body = { settle };
+  if (settle === "cash") {
+    const pin = await askSupervisor(`Pay ${formatCents(owed.refund_owed_cents, owed.currency)} for order ${owed.number} `
+                                    + "out of this drawer.");
+    if (pin == null) return;
+    body = { settle, reason: "refund refused by the processor, paid in cash at the lane", override_pin: pin };
+  }
+  try {
+    const order = await post(`/api/v1/orders/${owed.order_id}/refunds/settle`, body,
+                              { "Idempotency-Key": newIdempotencyKey() });
+    toast(order.refund_state === "failed" ? `Order ${owed.number}: ${order.refund_guidance}`
+      : `Order ${owed.number}: refund settled`, order.refund_state === "failed" ? "warn" : "info");
+  } catch (err) {
+    toast(`Order ${owed.number}: ${messageOf(err)}`, "warn");
+  }
+  await checkRefundsOwed();
+}
+
 // -- the offline queue -----------------------------------------------------------------------
 const VERDICT_TEXT = {
   accepted: "accepted",
@@ -667,7 +706,7 @@ function wire() {
   window.addEventListener("online", () => { setOffline(false); syncCatalog(); replayQueue(); });
   window.addEventListener("offline", () => setOffline(true));
   // A lane left alone keeps trying: queued sales go out as soon as the edge answers again.
-  setInterval(() => { if (session.get()) replayQueue(); }, 15000);
+  setInterval(() => { if (session.get()) { replayQueue(); checkRefundsOwed(); } }, 15000);
 }
 
 async function start() {

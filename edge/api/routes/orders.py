@@ -219,6 +219,13 @@ async def settle_failed_refunds(request: Request, order_id: str, data: SettleRef
     return await respond_with_order(request, response, 200)
 
 
+@get("/api/v1/orders/refunds-owed", guards=[requires(*STORE_STAFF)], operation_id="refundsOwed")
+async def refunds_owed(request: Request, lane_id: Annotated[str | None, Parameter(max_length=32)] = None
+                       ) -> dict[str, Any]:
+    """Refunds the processor refused and nobody has settled yet, optionally for one lane."""
+    return {"items": await services(request).uow.read(actor(request), lambda u: orders.refunds_owed(u, lane_id))}
+
+
 @post("/api/v1/orders/{order_id:str}/returns", guards=[requires(*STORE_STAFF)], operation_id="createReturn")
 async def create_return(request: Request, order_id: str, data: ReturnIn) -> Response:
     s, who = services(request), actor(request)
@@ -345,4 +352,4 @@ async def export_orders(
 
 
 ROUTES = [create_order, add_tenders, export_orders, get_order, void_order, create_return, list_returns, receipt,
-          issue_receipt, search_orders, quote_order, cancel_order, settle_failed_refunds]
+          issue_receipt, search_orders, quote_order, cancel_order, settle_failed_refunds, refunds_owed]

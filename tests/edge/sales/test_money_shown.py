@@ -75,6 +75,10 @@ def test_a_card_void_whose_reversal_fails_shows_the_money_owed_and_can_be_retrie
     assert "REFUND CARD NOT PROCESSED" in receipt and "REFUND NOT PROCESSED ***" in receipt
     assert next(ln for ln in receipt.splitlines() if ln.startswith("OWED TO CUSTOMER")).endswith(money(total))
 
+    owed = client.get("/api/v1/orders/refunds-owed?lane_id=1", headers=cashier).json()["items"]
+    assert [(o["number"], o["refund_owed_cents"]) for o in owed] == [(order["number"], total)]
+    assert client.get("/api/v1/orders/refunds-owed?lane_id=2", headers=cashier).json()["items"] == []
+
     runtime(client).terminal.reversal = "approved"  # the processor is back
     retried = post(client, f"/api/v1/orders/{order['id']}/refunds/settle", {"settle": "original"}, cashier)
     assert retried.status_code == 200, retried.text
@@ -85,6 +89,7 @@ def test_a_card_void_whose_reversal_fails_shows_the_money_owed_and_can_be_retrie
     assert sorted(r["status"] for r in after["refunds"]) == ["refunded", "retried"]
     receipt = client.get(f"/api/v1/orders/{order['id']}/receipt?format=text", headers=cashier).text
     assert "REFUND CARD" in receipt and f"-{money(total)}" in receipt and "OWED" not in receipt
+    assert client.get("/api/v1/orders/refunds-owed", headers=cashier).json()["items"] == []
     again = post(client, f"/api/v1/orders/{order['id']}/refunds/settle", {"settle": "original"}, cashier)
     assert again.status_code == 409 and again.json()["type"].endswith("/no-failed-refund")
 
