@@ -163,6 +163,18 @@ def test_an_underpaid_crypto_confirmation_does_not_complete_the_sale(client, cas
     assert rest.status_code == 200 and rest.json()["status"] == "COMPLETED"
 
 
+def test_a_crypto_underpayment_found_by_asking_the_provider_is_underpaid_too(client, cashier, products):
+    from edge.service.ports import Actor
+
+    order, total = _crypto_order(client, cashier, products[49]["sku"])
+    rt = runtime(client)
+    rt.provider.settle(order["tenders"][0]["id"], "confirmed", amount_cents=total - 250)  # no callback arrives
+    client.blocking_portal.call(rt.processor.recover, Actor.system("demo", "demo-001", "recovery"))
+    shown = client.get(f"/api/v1/orders/{order['id']}", headers=cashier).json()
+    assert shown["status"] == "PENDING" and shown["due_cents"] == 250
+    assert shown["tenders"][0]["status"] == "underpaid" and shown["tenders"][0]["approved_cents"] == total - 250
+
+
 def test_an_overpaid_crypto_confirmation_completes_and_shows_the_surplus_owed(client, cashier, manager, products):
     order, total = _crypto_order(client, cashier, products[43]["sku"])
     assert _confirm(client, order["tenders"][0]["id"], total + 500, "evt_over")["payment_status"] == "overpaid"
