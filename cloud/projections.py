@@ -15,8 +15,10 @@ default):
 - `order.completed`: order_id|id, lines[{sku, name, quantity, total_cents|amount_cents,
   price_variance_cents?, stock_conflict?}], tenders[{method, amount_cents}], total_cents,
   currency, movements|stock_movements[StockMovement];
-- `order.voided`: order_id, total_cents, movements;
-- `return.created`: order_id, refund_cents|total_cents, lines, movements;
+- `order.voided`: order_id, movements (its money and lines are the sale's, looked up);
+- `return.created`: order_id, refund_cents|total_cents, lines, refunds[{method, amount_cents}],
+  credit_cents, movements;
+- `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
 - `bopis.accepted` / `bopis.rejected`: order_id, reason (see cloud.bopis).
 """
@@ -32,7 +34,8 @@ from cloud import bopis, conflicts
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
-SALE_KINDS = {"order.completed": "sale", "order.voided": "void", "return.created": "return"}
+SALE_KINDS = {"order.completed": "sale", "order.voided": "void", "return.created": "return",
+              "refund.settled_in_cash": "tender_move"}
 NO_ON_HAND_CHANGE = ("reservation", "release")  # they change availability at the store only
 
 
@@ -59,58 +62,103 @@ def _movements(p: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
-    facts, lines, tenders = [], [], []
+    """Sales, voids and returns as signed facts, so that every HQ figure adds up to the same net:
+
+    - a sale adds its total, its lines and its approved tenders;
+    - a void subtracts exactly what its sale added (total, lines and tenders, looked up from the
+      sale's facts), and nothing for an order that never completed (an abandoned basket);
+    - a return subtracts its refund, its returned lines, and the tenders the refund went back to
+      (an exchange's credit as an `exchange_credit` tender, which the new sale's credit tender
+      cancels out).
+
+    So the tender mix sums to the summary's gross, and so do the product lines except for
+    restocking fees (kept by the store, but no product's sales)."""
+    facts: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    tenders: list[dict[str, Any]] = []
+    sold: dict[tuple[str, str], tuple[int, list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for env in fresh:
         kind = SALE_KINDS.get(env.type)
         if kind is None:
             continue
         p = env.payload
-        total = int(p.get("total_cents") or p.get("refund_cents") or 0)
+        order_id = str(p.get("order_id") or p.get("id") or "")
+        common = {"event_id": env.event_id, "tenant_id": env.tenant_id, "store_id": env.store_id}
+        if kind == "sale":
+            gross = int(p.get("total_cents") or 0)
+            own_lines = [(str(line.get("sku") or ""), line.get("name"), int(line.get("quantity") or 0),
+                          int(line.get("total_cents") or line.get("amount_cents") or 0))
+                         for line in p.get("lines") or [] if isinstance(line, dict)]
+            own_tenders = [(str(t.get("method") or "unknown"), int(t.get("amount_cents") or 0))
+                           for t in p.get("tenders") or [] if isinstance(t, dict)]
+            sold[(env.store_id, order_id)] = (gross, own_lines, own_tenders)  # type: ignore[assignment]
+            orders, sign = 1, 1
+        elif kind == "void":
+            sale = sold.get((env.store_id, order_id)) or _sold_earlier(conn, env, order_id)
+            if sale is None:
+                continue  # never completed, so never counted: nothing to take back
+            gross, own_lines, own_tenders = sale  # type: ignore[assignment]
+            orders, sign = -1, -1
+        elif kind == "tender_move":
+            # A refund the card processor refused was paid from the drawer instead: the money
+            # moves from the card's refunds to cash; the net and the order count do not change.
+            gross, own_lines, orders, sign = 0, [], 0, 1
+            own_tenders = []
+            for r in p.get("refunds") or []:
+                if isinstance(r, dict):
+                    own_tenders += [(str(r.get("replaced_method") or "unknown"), int(r.get("amount_cents") or 0)),
+                                    ("cash", -int(r.get("amount_cents") or 0))]
+        else:
+            gross = int(p.get("refund_cents") or p.get("total_cents") or 0)
+            own_lines = [(str(line.get("sku") or ""), line.get("name"), int(line.get("quantity") or 0),
+                          int(line.get("total_cents") or line.get("amount_cents") or 0))
+                         for line in p.get("lines") or [] if isinstance(line, dict)]
+            own_tenders = [(str(t.get("method") or "unknown"), int(t.get("amount_cents") or 0))
+                           for t in (p.get("refunds") or p.get("tenders") or []) if isinstance(t, dict)]
+            if int(p.get("credit_cents") or 0):
+                own_tenders.append(("exchange_credit", int(p["credit_cents"])))
+            orders, sign = 0, -1
         facts.append(
             {
-                "event_id": env.event_id,
-                "tenant_id": env.tenant_id,
-                "store_id": env.store_id,
-                "order_id": str(p.get("order_id") or p.get("id") or ""),
+                **common,
+                "order_id": order_id,
                 "kind": kind,
                 "business_day": env.business_day,
                 "occurred_at": env.occurred_at,
                 "hour": int(env.occurred_at[11:13]) if len(env.occurred_at) >= 13 else 0,
-                "orders": {"sale": 1, "void": -1, "return": 0}[kind],
-                "gross_cents": total if kind == "sale" else -abs(total),
+                "orders": orders,
+                "gross_cents": sign * abs(gross),
                 "currency": p.get("currency"),
             }
         )
-        sign = 1 if kind == "sale" else -1
-        common = {"event_id": env.event_id, "tenant_id": env.tenant_id, "store_id": env.store_id}
-        if kind != "void":  # a void's lines are the original sale's: net out via orders/gross
-            lines += [
-                {
-                    **common,
-                    "line_no": i,
-                    "business_day": env.business_day,
-                    "sku": line.get("sku"),
-                    "name": line.get("name"),
-                    "quantity": sign * int(line.get("quantity") or 0),
-                    "amount_cents": sign * int(line.get("total_cents") or line.get("amount_cents") or 0),
-                }
-                for i, line in enumerate(p.get("lines") or [])
-                if isinstance(line, dict)
-            ]
-        tenders += [
-            {
-                **common,
-                "idx": i,
-                "business_day": env.business_day,
-                "method": str(t.get("method") or "unknown"),
-                "amount_cents": sign * int(t.get("amount_cents") or 0),
-            }
-            for i, t in enumerate(p.get("tenders") or [])
-            if isinstance(t, dict)
-        ]
+        lines += [{**common, "line_no": i, "business_day": env.business_day, "sku": sku, "name": name,
+                   "quantity": sign * abs(quantity), "amount_cents": sign * abs(amount)}
+                  for i, (sku, name, quantity, amount) in enumerate(own_lines)]
+        tenders += [{**common, "idx": i, "business_day": env.business_day, "method": method,
+                     "amount_cents": amount if kind == "tender_move" else sign * abs(amount)}
+                    for i, (method, amount) in enumerate(own_tenders)]
     for table, rows in ((sales, facts), (sale_lines, lines), (sale_tenders, tenders)):
         if rows:
             conn.execute(insert(table), rows)  # executemany: one round trip per table
+
+
+def _sold_earlier(conn: Connection, env: EventEnvelope, order_id: str) -> tuple[int, list, list] | None:
+    """The facts a sale projected in an earlier batch. A void is same-business-day only, so the
+    sale is looked up on the void's own day (the day index keeps this cheap)."""
+    row = conn.execute(
+        select(sales.c.event_id, sales.c.gross_cents).where(
+            sales.c.tenant_id == env.tenant_id, sales.c.business_day == env.business_day,
+            sales.c.store_id == env.store_id, sales.c.order_id == order_id, sales.c.kind == "sale")
+    ).first()
+    if row is None:
+        return None
+    own_lines = [(r.sku, r.name, int(r.quantity), int(r.amount_cents)) for r in conn.execute(
+        select(sale_lines).where(sale_lines.c.tenant_id == env.tenant_id, sale_lines.c.event_id == row.event_id)
+        .order_by(sale_lines.c.line_no))]
+    own_tenders = [(r.method, int(r.amount_cents)) for r in conn.execute(
+        select(sale_tenders).where(sale_tenders.c.tenant_id == env.tenant_id, sale_tenders.c.event_id == row.event_id)
+        .order_by(sale_tenders.c.idx))]
+    return int(row.gross_cents), own_lines, own_tenders
 
 
 def _stock(conn: Connection, fresh: list[EventEnvelope], now: str) -> None:

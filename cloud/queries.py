@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import case, desc, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloud import conflicts
@@ -77,11 +77,17 @@ async def sales_by(
 
 
 async def tender_mix(conn: AsyncConnection, tenant: str, day_from: str | None, day_to: str | None) -> list[dict]:
-    q = select(sale_tenders.c.method, func.count(), func.sum(sale_tenders.c.amount_cents)).where(
-        sale_tenders.c.tenant_id == tenant
+    """Money by tender, net of voids and refunds: the amounts sum to the sales summary's gross.
+    `count` is sale tenders minus voided ones (a refund does not undo a payment's count)."""
+    count = func.sum(case((sales.c.kind == "sale", 1), (sales.c.kind == "void", -1), else_=0))
+    q = (
+        select(sale_tenders.c.method, count, func.sum(sale_tenders.c.amount_cents))
+        .select_from(sale_tenders.join(sales, sales.c.event_id == sale_tenders.c.event_id))
+        .where(sale_tenders.c.tenant_id == tenant)
     )
     q = _days(q, sale_tenders.c.business_day, day_from, day_to).group_by(sale_tenders.c.method)
-    return [{"method": m, "count": int(c), "amount_cents": int(a or 0)} for m, c, a in await conn.execute(q)]
+    q = q.order_by(sale_tenders.c.method)
+    return [{"method": m, "count": int(c or 0), "amount_cents": int(a or 0)} for m, c, a in await conn.execute(q)]
 
 
 async def top_products(

@@ -100,7 +100,7 @@ class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 # What the built-in simulated card terminal answers (see edge.adapters.payments.simulated_terminal).
 SimulatedOutcome = Annotated[
-    str, msgspec.Meta(pattern=r"^(approved|declined|timeout|timeout_declined|unreachable|partial:[0-9]{1,9})$")]
+    str, msgspec.Meta(pattern=r"^(approved|declined|timeout|timeout_declined|unreachable|reversal_declined|partial:[0-9]{1,9})$")]
 
 
 class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -153,7 +153,7 @@ EXAMPLES = {
     "auth.access_ttl_s": "access_ttl_s = 900",
     "sync.nats_url": 'nats_url = "nats://127.0.0.1:4222"',
     "hardware.mode": 'mode = "embedded"',
-    "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout)',
+    "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout, reversal_declined)',
     "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
     "payments.sweep_interval_s": "sweep_interval_s = 1.0",
     "lane.server_timeout_s": "server_timeout_s = 8",

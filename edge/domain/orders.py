@@ -3,7 +3,11 @@
     OPEN ──► PENDING ──► COMPLETED ──► PARTIALLY_REFUNDED ──► REFUNDED
       │         │            │                 └──────────────────▲
       │         │            └──────────────────────────────────── │ (one return of everything)
-      └─────────┴──► VOIDED ◄── COMPLETED (same business day, nothing refunded yet)
+      ├─────────┴──► VOIDED ◄── COMPLETED (same business day, nothing refunded yet)
+      └─────────┴──► CANCELLED (left at the lane before any money was taken)
+
+CANCELLED is not a void: nothing was sold and nothing was paid, so a cashier may do it without
+a supervisor, and loss-prevention reports on voids are not drowned by abandoned baskets.
 
 Cash completes straight from OPEN; card and crypto wait in PENDING for a confirmation. Any other
 move raises `IllegalTransition` (409) naming the order, its status and what was attempted.
@@ -39,15 +43,18 @@ class OrderStatus(enum.StrEnum):
     VOIDED = "VOIDED"
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
+    CANCELLED = "CANCELLED"
 
 
 ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.OPEN: frozenset({OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.VOIDED}),
-    OrderStatus.PENDING: frozenset({OrderStatus.COMPLETED, OrderStatus.VOIDED}),
+    OrderStatus.OPEN: frozenset({OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.VOIDED,
+                                 OrderStatus.CANCELLED}),
+    OrderStatus.PENDING: frozenset({OrderStatus.COMPLETED, OrderStatus.VOIDED, OrderStatus.CANCELLED}),
     OrderStatus.COMPLETED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED, OrderStatus.VOIDED}),
     OrderStatus.PARTIALLY_REFUNDED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
     OrderStatus.REFUNDED: frozenset(),
     OrderStatus.VOIDED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
 }
 
 
@@ -153,6 +160,11 @@ class OrderVoided(OrderEvent, frozen=True, kw_only=True, tag="order.voided"):
     previous_status: OrderStatus  # COMPLETED means stock comes back; OPEN/PENDING release holds
     reason: str
     approved_by: str
+
+
+class OrderCancelled(OrderEvent, frozen=True, kw_only=True, tag="order.cancelled"):
+    previous_status: OrderStatus  # OPEN or PENDING: the holds are released, nothing was sold
+    reason: str
 
 
 class OrderReturned(OrderEvent, frozen=True, kw_only=True, tag="order.returned"):
@@ -277,6 +289,16 @@ class Order:
         previous = self._move(OrderStatus.VOIDED, "void")
         self.events.append(OrderVoided(order_id=self.id, at=at, previous_status=previous, reason=reason,
                                        approved_by=approver.approver_id))
+
+    def cancel(self, *, reason: str, at: datetime) -> None:
+        """Leave an order before any money was taken (the lane's Back button). No supervisor:
+        nothing was sold or paid, so there is nothing to give back."""
+        self._check(OrderStatus.CANCELLED, "cancel")
+        if self.paid_cents > 0:
+            raise IllegalTransition(f"order {self.number} has a payment taken; a supervisor voids it so the money "
+                                    "goes back", code="order-has-payment")
+        previous = self._move(OrderStatus.CANCELLED, "cancel")
+        self.events.append(OrderCancelled(order_id=self.id, at=at, previous_status=previous, reason=reason))
 
     def record_return(self, *, return_id: str, quantities: Mapping[str, int], refund_cents: int,
                       at: datetime) -> None:

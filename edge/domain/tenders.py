@@ -351,12 +351,49 @@ class Payment:
 class SettlementStatus(enum.StrEnum):
     """Where a stored payment row ends up besides the device outcomes above: a hosted charge
     waiting for the customer (`awaiting`) or lapsing (`expired`), a payment that never reached
-    the device (`failed`), and a refund row that was paid out (`refunded`)."""
+    the device (`failed`), and a refund row that was paid out (`refunded`).
+
+    A hosted charge confirmed for another amount than asked is `underpaid` (what arrived counts,
+    the rest is still due, the sale does not complete on it) or `overpaid` (the sale is paid;
+    the surplus is owed back). A failed refund row is closed as `retried` (a new refund row
+    replaces it) or `settled_in_cash` (a supervisor paid it out of the drawer)."""
 
     AWAITING = "awaiting"
     FAILED = "failed"
     EXPIRED = "expired"
     REFUNDED = "refunded"
+    UNDERPAID = "underpaid"
+    OVERPAID = "overpaid"
+    RETRIED = "retried"
+    SETTLED_IN_CASH = "settled_in_cash"
+
+
+# Sale rows whose `approved_cents` is money actually taken, and so counts towards the order.
+CAPTURED_STATUSES = frozenset({PaymentStatus.APPROVED, PaymentStatus.PARTIALLY_APPROVED,
+                               SettlementStatus.UNDERPAID, SettlementStatus.OVERPAID})
+
+
+class HostedSettlement(msgspec.Struct, frozen=True, kw_only=True):
+    """How a confirmed hosted charge settles its payment row: what counts towards the order
+    (`approved_cents`) and what the customer actually sent (`received_cents`)."""
+
+    status: str
+    approved_cents: int
+    received_cents: int
+
+
+def settle_hosted_charge(asked_cents: int, received_cents: int) -> HostedSettlement:
+    """A signed confirmation says what arrived; it is believed for that amount only. Less than
+    asked is an underpayment (never an approval), more is an overpayment, nothing is a failure."""
+    if received_cents <= 0:
+        return HostedSettlement(status=SettlementStatus.FAILED, approved_cents=0, received_cents=0)
+    if received_cents < asked_cents:
+        return HostedSettlement(status=SettlementStatus.UNDERPAID, approved_cents=received_cents,
+                                received_cents=received_cents)
+    if received_cents > asked_cents:
+        return HostedSettlement(status=SettlementStatus.OVERPAID, approved_cents=asked_cents,
+                                received_cents=received_cents)
+    return HostedSettlement(status=PaymentStatus.APPROVED, approved_cents=asked_cents, received_cents=received_cents)
 
 
 def guidance_for(payment: Payment) -> str:
@@ -367,11 +404,24 @@ def guidance_for(payment: Payment) -> str:
 
 
 def cashier_guidance(status: str, method: str, *, amount_cents: int = 0, approved_cents: int = 0,
-                     currency: str = "EUR", recovered_outcome: str | None = None) -> str:
+                     currency: str = "EUR", recovered_outcome: str | None = None, received_cents: int = 0,
+                     kind: str = "sale") -> str:
     """The one table of cashier guidance, for a `PaymentStatus` or a `SettlementStatus`."""
     label = "Card" if method == TenderMethod.CARD else str(method).replace("_", " ").capitalize()
     device = "the payment terminal" if method == TenderMethod.CARD else "the payment provider"
     remaining = _remaining(amount_cents, approved_cents, currency)
+    if kind == "refund" or status in (SettlementStatus.RETRIED, SettlementStatus.SETTLED_IN_CASH):
+        return refund_guidance(status, label, amount_cents, currency)
+    if status == SettlementStatus.UNDERPAID:
+        return (f"{label} payment underpaid: {format_cents(approved_cents, currency)} received of "
+                f"{format_cents(amount_cents, currency)}; collect the remaining "
+                f"{format_cents(amount_cents - approved_cents, currency)} with another payment method, "
+                "or void the sale to refund what was received")
+    if status == SettlementStatus.OVERPAID:
+        surplus = format_cents(received_cents - amount_cents, currency)
+        return (f"{label} payment overpaid: {format_cents(received_cents, currency)} received for "
+                f"{format_cents(amount_cents, currency)}; the sale is paid, and the {surplus} surplus is owed "
+                "back to the customer (a manager settles it from the review list)")
     if status == PaymentStatus.RECOVERED:
         if recovered_outcome == PaymentStatus.DECLINED:
             return f"{label} payment was not taken after all: ask for another payment method"
@@ -404,6 +454,31 @@ def cashier_guidance(status: str, method: str, *, amount_cents: int = 0, approve
     if status == SettlementStatus.REFUNDED:
         return f"Refunded to the original {label.lower()} tender"
     return "Payment reversed: the customer was not charged for it"
+
+
+def refund_guidance(status: str, label: str, amount_cents: int, currency: str) -> str:
+    """A refund row's own guidance: a refund is money going back, so its words differ from a sale's."""
+    amount = format_cents(amount_cents, currency)
+    if status == SettlementStatus.REFUNDED:
+        return f"{amount} refunded to the original {label.lower()} tender"
+    if status in (SettlementStatus.FAILED, PaymentStatus.DECLINED):
+        return refund_state_guidance(amount_cents, 0, currency)
+    if status == SettlementStatus.RETRIED:
+        return "This refund failed and was sent again (see the newer refund)"
+    if status == SettlementStatus.SETTLED_IN_CASH:
+        return f"This refund failed; a manager paid the customer {amount} in cash instead"
+    if status == PaymentStatus.TIMED_OUT:
+        return f"No answer yet about the {amount} refund: do not pay out again; checking with the processor"
+    return f"Refund of {amount} in progress: please wait"
+
+
+def refund_state_guidance(owed_cents: int, pending_cents: int, currency: str) -> str:
+    """An order's refund standing in one sentence: refused refunds first, they need a person."""
+    if owed_cents:
+        owed = format_cents(owed_cents, currency)
+        return (f"Refund not processed: the customer has not been paid back {owed}. Retry the refund, "
+                f"or give the customer {owed} in cash with a manager")
+    return f"Refund of {format_cents(pending_cents, currency)} in progress: do not pay out again"
 
 
 def _remaining(amount_cents: int, approved_cents: int, currency: str) -> str:

@@ -31,7 +31,13 @@ from edge.domain.pricing import (
     price_order,
 )
 from edge.domain.returns import ReturnPolicy
-from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
+from edge.domain.tenders import (
+    CAPTURED_STATUSES,
+    cashier_guidance,
+    plan_tenders,
+    refund_state_guidance,
+    tender_requests,
+)
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
@@ -39,6 +45,10 @@ from edge.service.ports import Actor, UnitOfWork
 log = structlog.get_logger()
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
+log = structlog.get_logger()
+
+IN_FLIGHT = ("created", "timed_out", "awaiting")  # a payment or refund row whose outcome is not known yet
+REFUND_UNPAID = ("failed", "retried", "settled_in_cash")  # refund rows closed without paying the customer
 
 
 class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
@@ -324,7 +334,7 @@ def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status
             "original_payment_id": original, "return_id": return_id, "provider_ref": None, "auth_code": None,
             "card_brand": None, "card_last4": None, "entry_mode": None, "checkout_url": None,
             "guidance": cashier_guidance(status, method, amount_cents=amount, approved_cents=approved,
-                                         currency=currency),
+                                         currency=currency, kind=kind),
             "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
 
 
@@ -409,7 +419,7 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         raise NotFound("no such order", code="order-not-found")
     payments = uow.repo("payments").of_order(order_id)
     sale = [p for p in payments if p["kind"] == "sale"]
-    paid = sum(p["approved_cents"] for p in sale if p["status"] in ("approved", "partially_approved"))
+    paid = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
     lines = orders.lines(order_id)
     if order["status"] != OrderStatus.PENDING or paid < order["total_cents"]:
         if order["paid_cents"] != paid:
@@ -431,6 +441,64 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     return view
 
 
+# -- quoting and cancelling ---------------------------------------------------------------------
+def quote_order(uow: UnitOfWork, cmd: dict[str, Any], *, policy: SalesPolicy = POLICY) -> dict[str, Any]:
+    """Price a cart exactly as checkout would (the same `build_lines`), and write nothing: no
+    order, no number, no reservation. The lane shows this total before it takes payment."""
+    priced, lines, _ = build_lines(uow, cmd.get("lines") or [], order_discount_cents=cmd.get("discount_cents") or 0,
+                                   honour_lane_prices=False, policy=policy)
+    return {"currency": store_currency(uow), "extended_cents": priced.extended_cents,
+            "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
+            "tax_cents": priced.tax_cents, "total_cents": priced.total_cents,
+            "discount_needs_override": policy.discounts.needs_override(priced),
+            "lines": [{"line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
+                       "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
+                       "unit_price_cents": ln["unit_price_cents"], "extended_cents": p.extended_cents,
+                       "discount_cents": ln["discount_cents"], "subtotal_cents": p.net_cents,
+                       "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"]}
+                      for ln, p in zip(lines, priced.lines, strict=True)]}
+
+
+def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
+    """An order left at the lane before any money was taken: its stock is released at once."""
+    orders = uow.repo("orders")
+    order = orders.get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    require_transition(order["status"], OrderStatus.CANCELLED, action="cancel", number=order["number"])
+    sale = [p for p in uow.repo("payments").of_order(order_id) if p["kind"] == "sale"]
+    if any(p["status"] in IN_FLIGHT for p in sale):
+        raise Conflict("a payment for this order is still in progress; wait for its outcome before cancelling",
+                       code="payment-in-progress")
+    aggregate = order_from_rows(order, orders.lines(order_id))
+    aggregate.paid_cents = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
+    aggregate.cancel(reason=reason, at=parse_iso(uow.now))
+    if not orders.update(order_id, {"status": OrderStatus.CANCELLED.value, "voided_at": uow.now,
+                                    "void_reason": reason, "updated_at": uow.now}, expect_status=order["status"]):
+        raise Conflict("the order changed while it was being cancelled", code="order-changed")
+    released = release_reservations(uow, order_id, "released")
+    uow.audit("order.cancelled", "order", order_id, {"status": order["status"]},
+              {"status": OrderStatus.CANCELLED.value, "reason": reason})
+    uow.emit("order.cancelled", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
+                                 "previous_status": order["status"], "reason": reason})
+    log.info("order.cancelled", order_id=order_id, number=order["number"], released=len(released))
+    return get_order(uow, order_id)
+
+
+def refunds_owed(uow: UnitOfWork, lane_id: str | None = None) -> list[dict[str, Any]]:
+    """Orders whose refund the processor refused, so the lane and the admin can say so until a
+    person settles it (retry, or cash with a manager)."""
+    owed = []
+    for order_id in uow.repo("payments").failed_refund_orders():
+        order = get_order(uow, order_id)
+        if lane_id and order["lane_id"] != lane_id:
+            continue
+        owed.append({"order_id": order_id, "number": order["number"], "lane_id": order["lane_id"],
+                     "status": order["status"], "currency": order["currency"],
+                     "refund_owed_cents": order["refund_owed_cents"], "refund_guidance": order["refund_guidance"]})
+    return owed
+
+
 # -- presenting ---------------------------------------------------------------------------------
 def _event_line(ln: dict[str, Any]) -> dict[str, Any]:
     return {"line_id": ln["id"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
@@ -447,8 +515,7 @@ def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> 
             "offline_created_at": view.get("offline_created_at"),
             "lines": [{k: v for k, v in ln.items() if k != "id"} | {"line_id": ln["id"]} for ln in view["lines"]],
             "tenders": [{"payment_id": t["id"], "method": t["method"], "amount_cents": t["approved_cents"],
-                         "status": t["status"]} for t in view["tenders"] if t["status"] in ("approved",
-                                                                                             "partially_approved")],
+                         "status": t["status"]} for t in view["tenders"] if t["status"] in CAPTURED_STATUSES],
             "movements": movements}
 
 
@@ -458,6 +525,9 @@ def present_payment(p: dict[str, Any]) -> dict[str, Any]:
     if p["method"] == "cash":
         out["tendered_cents"] = p["tendered_cents"]
         out["change_cents"] = p["change_cents"]
+    elif p["method"] == "crypto" and p["tendered_cents"]:  # what the customer actually sent
+        out["received_cents"] = p["tendered_cents"]
+        out["difference_cents"] = p["tendered_cents"] - p["amount_cents"]
     for key in ("card_brand", "card_last4", "auth_code", "entry_mode", "checkout_url", "original_payment_id"):
         if p.get(key):
             out[key] = p[key]
@@ -471,21 +541,42 @@ def present(order: dict[str, Any], lines: list[dict[str, Any]], payments: list[d
         "lines": [{"id": ln["id"], "line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"],
                    "name": ln["name"], "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
                    "unit_price_cents": ln["unit_price_cents"], "discount_cents": ln["discount_cents"],
-                   "tax_category": ln["tax_category"], "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
+                   "tax_category": ln["tax_category"], "tax_inclusive": bool(ln["tax_inclusive"]),
+                   "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
                    "returned_quantity": ln["returned_quantity"]} for ln in lines],
         "subtotal_cents": order["subtotal_cents"], "discount_cents": order["discount_cents"],
         "tax_cents": order["tax_cents"], "total_cents": order["total_cents"], "paid_cents": order["paid_cents"],
         "due_cents": max(order["total_cents"] - order["paid_cents"], 0),
         "tenders": [present_payment(p) for p in payments if p["kind"] == "sale"],
         "refunds": [present_payment(p) for p in payments if p["kind"] == "refund"],
-        "change_due_cents": order["change_due_cents"], "refunded_cents": order["refunded_cents"],
+        "change_due_cents": order["change_due_cents"],
         "business_day": order["business_day"], "created_at": order["created_at"],
         "completed_at": order["completed_at"],
-    }
+    } | refund_summary(order, payments)
     for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
         if order.get(key):
             view[key] = order[key]
+    if order["status"] == OrderStatus.CANCELLED:  # the void columns hold when and why it was left
+        view["cancelled_at"], view["cancel_reason"] = view.pop("voided_at", None), view.pop("void_reason", None)
     return view
+
+
+def refund_summary(order: dict[str, Any], payments: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the customer was actually paid back, from the refund rows' confirmed outcomes.
+
+    The order's stored `refunded_cents` is what the void or returns granted; a refund still with
+    the processor or refused by it is not money the customer has, so it is shown as pending or
+    owed, never as refunded."""
+    refunds = [p for p in payments if p["kind"] == "refund"]
+    pending = sum(p["amount_cents"] for p in refunds if p["status"] in IN_FLIGHT)
+    owed = sum(p["amount_cents"] for p in refunds if p["status"] == "failed")
+    granted = order["refunded_cents"]
+    state = "failed" if owed else "pending" if pending else "refunded" if granted else "none"
+    summary: dict[str, Any] = {"refunded_cents": max(granted - pending - owed, 0), "refund_state": state,
+                               "refund_owed_cents": owed, "refund_pending_cents": pending}
+    if owed or pending:
+        summary["refund_guidance"] = refund_state_guidance(owed, pending, order["currency"])
+    return summary
 
 
 def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:

@@ -2,8 +2,14 @@
 
     created ──sale──► approved | partially_approved | declined
        │                 timeout ──► timed_out ──last(ref)──► approved | declined | failed (never arrived)
-       └──charge──► awaiting ──callback or query──► approved | expired | failed
+       └──charge──► awaiting ──callback or query──► approved | underpaid | overpaid | expired | failed
     refund rows: created ──void/refund──► refunded | failed (a review case opens) | timed_out -> last(ref)
+                 failed ──retry──► retried (a new refund row replaces it)
+                 failed ──cash, by a supervisor──► settled_in_cash (a cash refund row replaces it)
+
+A confirmed hosted charge is believed for the amount it reports, never for the amount asked:
+less is `underpaid` (it counts, the rest is still due, the order stays PENDING), more is
+`overpaid` (the order completes and a review case holds the surplus owed back).
 
 Rule that closes the "charged twice" gap: a payment row, keyed by its own id, is committed
 *before* the terminal or provider hears of it (`create_order` / `add_tenders` do that), and
@@ -19,9 +25,17 @@ from typing import Any
 
 import structlog
 
-from edge.domain.errors import Conflict, NotFound
+from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
+from edge.domain.money import format_cents
 from edge.domain.orders import OrderStatus
-from edge.domain.tenders import cashier_guidance, plan_tenders, tender_requests
+from edge.domain.tenders import (
+    CAPTURED_STATUSES,
+    SettlementStatus,
+    cashier_guidance,
+    plan_tenders,
+    settle_hosted_charge,
+    tender_requests,
+)
 from edge.service import orders as order_cases
 from edge.service.payment_ports import HostedCharge, HostedChargeProvider, PaymentTerminal, TerminalOutcome
 from edge.service.ports import Actor, UnitOfWork
@@ -87,7 +101,8 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
         values["approved_cents"] = payment["amount_cents"]
     if status == "refunded" and "approved_cents" not in details:
         values["approved_cents"] = payment["amount_cents"]
-    values["guidance"] = guidance(uow, payment, status, values.get("approved_cents", payment["approved_cents"]))
+    values["guidance"] = guidance(uow, payment, status, values.get("approved_cents", payment["approved_cents"]),
+                                  values.get("tendered_cents", payment["tendered_cents"]))
     if not repo.update(payment_id, values, expect_status=IN_FLIGHT):
         return payment
     after = {**payment, **values}
@@ -96,7 +111,15 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
     uow.emit(f"payment.{status}", {"payment_id": payment_id, "order_id": payment["order_id"], "kind": payment["kind"],
                                    "method": payment["method"], "amount_cents": payment["amount_cents"],
                                    "approved_cents": after["approved_cents"], "status": status})
-    if payment["kind"] == "sale" and status in ("approved", "partially_approved"):
+    if payment["kind"] == "sale" and status == SettlementStatus.OVERPAID:
+        surplus = after["tendered_cents"] - after["amount_cents"]
+        uow.repo("reviews").open_case(uow, "payment_overpaid", payment["order_id"], None,
+                                      f"a {payment['method']} payment was overpaid by "
+                                      f"{format_cents(surplus, order_cases.store_currency(uow))}: owed back",
+                                      {"payment_id": payment_id, "method": payment["method"],
+                                       "amount_cents": payment["amount_cents"],
+                                       "received_cents": after["tendered_cents"], "surplus_cents": surplus})
+    if payment["kind"] == "sale" and status in CAPTURED_STATUSES:
         order_cases.complete_if_paid(uow, payment["order_id"])
     elif payment["kind"] == "refund" and status == "refunded" and payment["original_payment_id"]:
         original = repo.get(payment["original_payment_id"])
@@ -111,10 +134,64 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
     return after
 
 
-def guidance(uow: UnitOfWork, payment: dict[str, Any], status: str, approved_cents: int | None = None) -> str:
+def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: str = "",
+                          override_by: str | None = None) -> dict[str, Any]:
+    """Deal with refunds the processor refused: send them again (`original`), or pay them out of
+    the lane's drawer (`cash`, a supervisor's decision, since cash leaves the till). Each failed
+    row is closed and replaced by a new refund row, so the history shows both attempts."""
+    if how not in ("original", "cash"):
+        raise ValidationFailed("settle a failed refund by retrying it (original) or in cash",
+                               errors=[{"field": "settle", "message": "original or cash"}])
+    order = uow.repo("orders").get(order_id)
+    if order is None:
+        raise NotFound("no such order", code="order-not-found")
+    repo = uow.repo("payments")
+    failed = [p for p in repo.of_order(order_id) if p["kind"] == "refund" and p["status"] == SettlementStatus.FAILED]
+    if not failed:
+        raise Conflict(f"order {order['number']} owes the customer no failed refund", code="no-failed-refund")
+    if how == "cash":
+        if not (override_by or order_cases.is_supervisor(uow.actor.roles)):
+            raise OverrideRequired("paying a refund in cash needs a supervisor", code="refund-cash-override-required")
+        if not reason.strip():
+            raise ValidationFailed("say why the refund is paid in cash",
+                                   errors=[{"field": "reason", "message": "required"}])
+    closed_as = SettlementStatus.SETTLED_IN_CASH if how == "cash" else SettlementStatus.RETRIED
+    replacements = []
+    for p in failed:
+        if not repo.update(p["id"], {"status": closed_as.value, "guidance": guidance(uow, p, closed_as),
+                                     "updated_at": uow.now}, expect_status=(SettlementStatus.FAILED.value,)):
+            raise Conflict("the refund changed while it was being settled", code="refund-changed")
+        if how == "cash":
+            row = order_cases.new_payment(uow, order_id, "cash", p["amount_cents"], status="refunded",
+                                          approved=p["amount_cents"], kind="refund", original=p["original_payment_id"],
+                                          return_id=p["return_id"])
+            order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -p["amount_cents"], ref=order_id)
+        else:
+            row = order_cases.new_payment(uow, order_id, p["method"], p["amount_cents"], status="created",
+                                          kind="refund", original=p["original_payment_id"], return_id=p["return_id"])
+            row["provider_ref"] = p["provider_ref"] if p["provider_ref"] == "void" else None
+        replacements.append(row)
+    repo.insert_many(replacements)
+    owed = sum(p["amount_cents"] for p in failed)
+    uow.audit("refund.settled", "order", order_id, {"refund_state": "failed", "owed_cents": owed},
+              {"settle": how, "reason": reason or None, "override_by": override_by,
+               "payments": [r["id"] for r in replacements]})
+    if how == "cash":
+        uow.emit("refund.settled_in_cash", {"order_id": order_id, "number": order["number"], "amount_cents": owed,
+                                            "refunds": [{"payment_id": r["id"], "method": "cash",
+                                                         "amount_cents": r["amount_cents"],
+                                                         "replaces": p["id"], "replaced_method": p["method"]}
+                                                        for r, p in zip(replacements, failed, strict=True)]})
+    log.info("refund.settled", order_id=order_id, settle=how, owed_cents=owed)
+    return order_cases.get_order(uow, order_id)
+
+
+def guidance(uow: UnitOfWork, payment: dict[str, Any], status: str, approved_cents: int | None = None,
+             received_cents: int | None = None) -> str:
     return cashier_guidance(status, payment["method"], amount_cents=payment["amount_cents"],
                             approved_cents=payment["approved_cents"] if approved_cents is None else approved_cents,
-                            currency=order_cases.store_currency(uow))
+                            received_cents=payment["tendered_cents"] if received_cents is None else received_cents,
+                            currency=order_cases.store_currency(uow), kind=payment["kind"])
 
 
 def terminal_details(outcome: TerminalOutcome) -> dict[str, Any]:
@@ -135,7 +212,14 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
     if charge.checkout_url:
         details["checkout_url"] = charge.checkout_url
     if status == "approved":
-        details["approved_cents"] = charge.amount_cents
+        payment = uow.repo("payments").get(payment_id)
+        asked = payment["amount_cents"] if payment else charge.amount_cents
+        settled = settle_hosted_charge(asked, charge.amount_cents)
+        status = str(settled.status)
+        details |= {"approved_cents": settled.approved_cents, "tendered_cents": settled.received_cents}
+        if settled.received_cents != asked:
+            log.warning("payment.amount_mismatch", payment_id=payment_id, asked_cents=asked,
+                        received_cents=settled.received_cents, status=status)
     if status == "awaiting":
         repo = uow.repo("payments")
         payment = repo.get(payment_id)

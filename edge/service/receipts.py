@@ -18,12 +18,15 @@ E_RECEIPT_BASE = "https://receipts.novapos.dev"
 WIDTH = 42
 
 
-def receipt_view(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
-    """The receipt as it would print now, read-only: a COPY once any receipt was issued."""
+def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> dict[str, Any]:
+    """The receipt as it would print now, read-only: a COPY once any receipt was issued.
+
+    `original` is the lane's own screen right after the sale: the receipt issued with the sale,
+    shown not printed, so never a COPY (whether the lane printer got there first is a race)."""
     order = get_order(uow, order_id)
     prints = uow.repo("orders").get(order_id)["receipt_prints"]
     store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
-    return {"order": order, "copy": prints > 0, "print_no": prints + 1, "store_name": store["name"],
+    return {"order": order, "copy": prints > 0 and not original, "print_no": prints + 1, "store_name": store["name"],
             "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
 
 
@@ -42,16 +45,26 @@ def money(cents: int) -> str:
 
 
 def lines_of(r: dict[str, Any]) -> list[tuple[str, str]]:
-    """(left, right) rows shared by the text and ESC/POS renderings."""
+    """(left, right) rows shared by the text and ESC/POS renderings.
+
+    Line amounts are what the customer pays for the line (tax and discount included), so the
+    figure above the tax is labelled as the net excluding tax, and a discount row says it is
+    already in the line above. Refunds show only what the processor confirmed; a refund still
+    pending or refused shows as such, with what is still owed to the customer."""
     o = r["order"]
+    cur = o["currency"]
     rows: list[tuple[str, str]] = []
     for ln in o["lines"]:
         qty = f"{ln['weight_grams']}g" if ln["weight_grams"] else f"{ln['quantity']}x"
         rows.append((f"{qty} {ln['name']}"[:WIDTH - 10], money(ln["total_cents"])))
         if ln["discount_cents"]:
-            rows.append(("   discount", money(-ln["discount_cents"])))
-    rows += [("", ""), ("Subtotal", money(o["subtotal_cents"])), ("Tax", money(o["tax_cents"])),
-             ("TOTAL " + o["currency"], money(o["total_cents"]))]
+            rows.append(("   incl. discount", money(-ln["discount_cents"])))
+    tax_inclusive = bool(o["lines"]) and all(ln.get("tax_inclusive", True) for ln in o["lines"])
+    rows += [("", ""), ("Net excl. tax", money(o["subtotal_cents"])),
+             ("Tax included" if tax_inclusive else "Tax", money(o["tax_cents"])),
+             ("TOTAL " + cur, money(o["total_cents"]))]
+    if o["discount_cents"]:
+        rows.append(("You saved", money(o["discount_cents"])))
     for t in o["tenders"]:
         if t["approved_cents"]:
             label = t["method"].upper() + (f" ****{t['card_last4']}" if t.get("card_last4") else "")
@@ -59,7 +72,15 @@ def lines_of(r: dict[str, Any]) -> list[tuple[str, str]]:
     if o["change_due_cents"]:
         rows.append(("Change", money(o["change_due_cents"])))
     for rf in o["refunds"]:
-        rows.append((f"REFUND {rf['method'].upper()}", money(-rf["amount_cents"])))
+        method = rf["method"].upper()
+        if rf["status"] == "refunded":
+            rows.append((f"REFUND {method}", money(-rf["approved_cents"])))
+        elif rf["status"] == "failed":
+            rows.append((f"REFUND {method} NOT PROCESSED", money(0)))
+        elif rf["status"] in ("created", "timed_out", "awaiting"):
+            rows.append((f"REFUND {method} PENDING", money(0)))
+    if o.get("refund_owed_cents"):
+        rows.append(("OWED TO CUSTOMER", money(o["refund_owed_cents"])))
     return rows
 
 
@@ -68,7 +89,9 @@ def header_of(r: dict[str, Any]) -> list[str]:
     out = [r["store_name"], f"Order {o['number']}  Lane {o['lane_id']}", f"{o['created_at'][:19].replace('T', ' ')} UTC",
            f"Cashier {o['cashier']}"]
     if o["status"] not in ("COMPLETED",):
-        out.append(f"*** {o['status']} ***")
+        out.append(f"*** {o['status'].replace('_', ' ')} ***")
+    if o.get("refund_state") == "failed":
+        out.append("*** REFUND NOT PROCESSED ***")
     if r["copy"]:
         out.insert(0, "*** COPY ***")
     return out

@@ -15,6 +15,7 @@ from edge.domain.errors import Conflict, NotFound, OverrideRequired, ReturnExcee
 from edge.domain.ids import parse_iso, uuid7
 from edge.domain.orders import Approval, OrderStatus, require_transition
 from edge.domain.returns import Disposition, ReturnRequest, apply_return, plan_return
+from edge.domain.tenders import CAPTURED_STATUSES
 from edge.service import orders as order_cases
 from edge.service import payments as payment_cases
 from edge.service.inventory import append_movements
@@ -59,9 +60,9 @@ def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: b
     payments = uow.repo("payments").of_order(order["id"])
     refunded: dict[str, int] = {}
     for p in payments:
-        if p["kind"] == "refund" and p["status"] not in ("failed",):
+        if p["kind"] == "refund" and p["status"] not in order_cases.REFUND_UNPAID:
             refunded[p["original_payment_id"]] = refunded.get(p["original_payment_id"], 0) + p["amount_cents"]
-    sources = [p for p in payments if p["kind"] == "sale" and p["status"] in ("approved", "partially_approved")
+    sources = [p for p in payments if p["kind"] == "sale" and p["status"] in CAPTURED_STATUSES
                and p["method"] != "exchange_credit"]
     sources.sort(key=lambda p: (p["method"] == "cash", p["id"]))
     rows, left = [], amount
@@ -118,7 +119,7 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     else:
         order_cases.release_reservations(uow, order_id, "released")
     paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale"
-               and p["status"] in ("approved", "partially_approved"))
+               and p["status"] in CAPTURED_STATUSES)
     refunds = _refund_rows(uow, order, paid, void=True) if paid else []
     orders.update(order_id, {"status": aggregate.status.value, "voided_at": uow.now, "void_reason": reason,
                              "override_by": override_by or order["override_by"], "updated_at": uow.now,

@@ -148,7 +148,7 @@ async function loadInventory(reset) {
 // -- orders ----------------------------------------------------------------------------------
 const VOIDABLE = new Set(["OPEN", "PENDING", "COMPLETED"]);
 const STATUS_PILL = { COMPLETED: "ok", OPEN: "warn", PENDING: "warn", PARTIALLY_REFUNDED: "warn", VOIDED: "bad",
-                      REFUNDED: "bad" };
+                      REFUNDED: "bad", CANCELLED: "" };
 const orderRows = new Map(); // order id -> its row in the list, so a void updates the row in place
 let shownOrderId = null; // the order in the detail dialog; a late answer for another one is dropped
 
@@ -243,8 +243,8 @@ async function openOrder(orderId) {
 
 function showOrder(order) {
   $("order-title").textContent = `Order ${order.number}`;
-  $("order-detail").replaceChildren(orderFacts(order), el("h3", { textContent: "Lines" }), orderLines(order),
-    orderTotals(order), el("h3", { textContent: "Payments" }), orderPayments(order));
+  $("order-detail").replaceChildren(refundNotice(order), orderFacts(order), el("h3", { textContent: "Lines" }),
+    orderLines(order), orderTotals(order), el("h3", { textContent: "Payments" }), orderPayments(order));
   $("void-actions").hidden = !VOIDABLE.has(order.status);
   orderRows.get(order.id)?.replaceWith(orderRow(order));
 }
@@ -263,6 +263,7 @@ function orderFacts(order) {
     ["Lane", order.lane_id],
     ["Cashier", order.cashier],
     ["Voided", order.voided_at && `${when(order.voided_at)}: ${order.void_reason ?? ""}`],
+    ["Cancelled", order.cancelled_at && `${when(order.cancelled_at)}: ${order.cancel_reason ?? ""}`],
     ["Rung up offline", order.offline_created_at && [when(order.offline_created_at), order.verdict?.replace(/_/g, " ")]
       .filter(Boolean).join(", verdict: ")],
     ["Exchange of", order.exchange_of],
@@ -293,7 +294,49 @@ function orderTotals(order) {
     ["Due", order.due_cents ? price(order.due_cents) : null],
     ["Change given", order.change_due_cents ? price(order.change_due_cents) : null],
     ["Refunded", order.refunded_cents ? price(order.refunded_cents) : null],
+    ["Refund pending", order.refund_pending_cents ? price(order.refund_pending_cents) : null],
+    ["Owed to customer", order.refund_owed_cents
+      ? el("strong", { className: "owed", textContent: price(order.refund_owed_cents) }) : null],
   ]);
+}
+
+// -- refunds the processor refused -------------------------------------------------------------
+// The order says what the customer was actually paid back; a refused refund is money still
+// owed, with the two ways out a manager has: send it again, or pay it from the drawer.
+function refundNotice(order) {
+  if (!order.refund_guidance) return "";
+  const failed = order.refund_state === "failed";
+  const box = el("div", { className: `callout ${failed ? "bad" : "warn"}`, id: "refund-notice", role: "alert" },
+    el("p", { textContent: order.refund_guidance }));
+  if (failed) {
+    const reason = el("input", { id: "refund-cash-reason", maxLength: 200, placeholder: "Why cash (e.g. card account closed)",
+                                 autocomplete: "off" });
+    box.append(el("div", { className: "refund-actions" },
+      el("button", { type: "button", id: "refund-retry", textContent: "Retry the refund",
+                     onclick: (e) => settleRefund(order.id, { settle: "original" }, e.currentTarget) }),
+      reason,
+      el("button", { type: "button", id: "refund-cash", className: "danger", textContent: "Paid in cash",
+                     onclick: (e) => settleRefund(order.id, { settle: "cash", reason: reason.value.trim() },
+                                                  e.currentTarget) })));
+  }
+  return box;
+}
+
+async function settleRefund(orderId, body, button) {
+  if (body.settle === "cash" && !body.reason) {
+    $("order-error").textContent = "Type why the refund is paid in cash.";
+    return;
+  }
+  button.disabled = true;
+  $("order-error").textContent = "";
+  try {
+    await postOnce(`/api/v1/orders/${encodeURIComponent(orderId)}/refunds/settle`, body);
+  } catch (err) {
+    $("order-error").textContent = messageOf(err);
+    button.disabled = false;
+    return;
+  }
+  if (shownOrderId === orderId) await openOrder(orderId);
 }
 
 function orderPayments(order) {
@@ -369,7 +412,7 @@ async function submitVoid(event) {
 
 // -- reviews ---------------------------------------------------------------------------------
 const REVIEW_KINDS = { price_variance: "Price variance", stock_conflict: "Stock conflict",
-                       payment_unresolved: "Payment unresolved" };
+                       payment_unresolved: "Payment unresolved", payment_overpaid: "Payment overpaid" };
 let resolvingCase = null;
 
 async function loadReviews(reset) {

@@ -50,7 +50,9 @@ function messageOf(err) {
 }
 
 function setOffline(offline, reason = "unreachable") {
+  const backOnline = state.offline && !offline;
   state.offline = offline;
+  if (backOnline && state.cart.length) cartPriced(); // the estimate gives way to the edge's price
   const badge = $("net-status");
   badge.dataset.state = offline ? "offline" : "online";
   badge.textContent = !offline ? "Online"
@@ -217,6 +219,7 @@ async function enterSale() {
   state.stopEvents = connectLaneEvents(state.laneId, onHubEvent, showHubState);
   await refreshQueue();
   replayQueue();
+  checkRefundsOwed();
   focusScan();
 }
 
@@ -288,6 +291,7 @@ function cartLine(product, extra) {
 
 function cartChanged() {
   state.checkout = null; // a different cart is a different order
+  cartPriced();
   renderCart();
   focusScan();
 }
@@ -310,16 +314,67 @@ function renderCart() {
       el("button", { type: "button", className: "remove", textContent: "×", ariaLabel: `Remove ${line.name}`,
                      onclick: () => { state.cart.splice(index, 1); cartChanged(); } }));
   }));
-  const totals = estimateTotals(state.cart, catalog.taxRates);
   const empty = state.cart.length === 0;
   if (empty) state.discountCents = 0;
   $("cart-empty").hidden = !empty;
-  $("subtotal").textContent = empty ? "–" : formatCents(totals.subtotal_cents);
-  $("tax").textContent = empty ? "–" : formatCents(totals.tax_cents);
-  $("discount-label").hidden = $("discount").hidden = !state.discountCents;
-  $("discount").textContent = `−${formatCents(state.discountCents)}`;
-  $("total").textContent = empty ? "–" : formatCents(Math.max(0, totals.total_cents - state.discountCents));
+  showTotals(empty);
   for (const id of ["pay-cash", "pay-card", "clear-cart", "add-discount"]) $(id).disabled = empty;
+}
+
+// -- the cart's total: the edge's price, or a marked estimate --------------------------------
+// The edge prices the cart with checkout's own code (POST /orders/quote, which writes nothing),
+// so the total the cashier reads out is the total the tender will ask for. Offline, or until
+// the edge answers, the lane's own arithmetic is shown and marked as an estimate.
+const QUOTE_DELAY_MS = 250;
+const pricing = { version: 0, quote: null, quotedVersion: -1, timer: 0, error: "" };
+
+function cartPriced() {
+  pricing.version += 1;
+  pricing.error = "";
+  clearTimeout(pricing.timer);
+  if (!state.cart.length || state.offline) return;
+  pricing.timer = setTimeout(requestQuote, QUOTE_DELAY_MS);
+}
+
+async function requestQuote() {
+  const version = pricing.version;
+  const body = { lines: orderLines(), ...(state.discountCents ? { discount_cents: state.discountCents } : {}) };
+  try {
+    const quote = await post("/api/v1/orders/quote", body);
+    if (version !== pricing.version) return; // the cart changed meanwhile: a newer quote is coming
+    pricing.quote = quote;
+    pricing.quotedVersion = version;
+  } catch (err) {
+    if (err instanceof NetworkError) setOffline(true);
+    if (version !== pricing.version) return;
+    pricing.quote = null;
+    pricing.error = err instanceof NetworkError ? "" : messageOf(err);
+  }
+  showTotals(state.cart.length === 0);
+}
+
+function showTotals(empty) {
+  const quote = pricing.quotedVersion === pricing.version ? pricing.quote : null;
+  let totals;
+  if (quote) {
+    totals = { tax_cents: quote.tax_cents, total_cents: quote.total_cents, discount_cents: quote.discount_cents };
+  } else {
+    const estimate = estimateTotals(state.cart, catalog.taxRates);
+    totals = { tax_cents: estimate.tax_cents, discount_cents: state.discountCents,
+               total_cents: Math.max(0, estimate.total_cents - state.discountCents) };
+  }
+  // Subtotal − discount + tax = total, whichever figures are shown.
+  const subtotal = totals.total_cents - totals.tax_cents + totals.discount_cents;
+  $("totals").dataset.priced = empty ? "empty" : quote ? "edge" : "estimate";
+  $("totals-note").textContent = empty || quote ? "" : state.offline
+    ? "Estimate: the store server is not reachable; the sale is priced when it is sent"
+    : pricing.error ? `Estimate: ${pricing.error}` : "Checking the price…";
+  $("tax-note").textContent = empty || quote ? "" : "(estimate)";
+  $("subtotal").textContent = empty ? "–" : formatCents(subtotal);
+  $("tax").textContent = empty ? "–" : formatCents(totals.tax_cents);
+  $("discount-label").hidden = $("discount").hidden = !totals.discount_cents;
+  $("discount").textContent = `−${formatCents(totals.discount_cents)}`;
+  $("total").textContent = empty ? "–" : formatCents(totals.total_cents);
 }
 
 function askDiscount() {
@@ -525,6 +580,27 @@ async function tender(method) {
   }
 }
 
+/** Back from the tender: an order with nothing paid is cancelled on the edge, so its stock is
+ * free again at once (not when its hold expires); the cart stays for the cashier to change. */
+async function leaveTender() {
+  const order = state.checkout?.order;
+  $("tender-dialog").close("cancel");
+  if (!order || order.paid_cents > 0 || !["OPEN", "PENDING"].includes(order.status)) return;
+  state.checkout.cancelKey ??= newIdempotencyKey();
+  try {
+    await call(`/api/v1/orders/${order.id}/cancel`, {
+      method: "POST", body: { reason: "left the tender at the lane" },
+      headers: { "Idempotency-Key": state.checkout.cancelKey },
+    });
+  } catch (err) {
+    // Offline the hold simply expires on the edge; an order that took money meanwhile stays.
+    if (!(err instanceof NetworkError)) toast(`Order ${order.number} was kept: ${messageOf(err)}`, "warn");
+    if (err instanceof ApiError) return;
+  }
+  state.checkout = null;
+  state.tenderAttempt = null;
+}
+
 function setBusy(busy, method) {
   for (const id of ["tender-cash", "tender-card", "tender-cancel"]) $(id).disabled = busy;
   if (!busy) $("tender-card").disabled = !state.checkout?.order;
@@ -581,7 +657,7 @@ async function showReceipt(order) {
   $("receipt-dialog").showModal();
   $("new-sale").focus();
   try {
-    frame.srcdoc = await get(`/api/v1/orders/${order.id}/receipt?format=html`);
+    frame.srcdoc = await get(`/api/v1/orders/${order.id}/receipt?format=html&original=true`);
     frame.hidden = false;
     $("receipt-note").textContent = "";
   } catch (err) {
@@ -597,6 +673,44 @@ function newSale() {
   state.tenderAttempt = null;
   if ($("receipt-dialog").open) $("receipt-dialog").close();
   cartChanged();
+}
+
+// -- refunds the processor refused -----------------------------------------------------------
+// A void or return on this lane whose card refund was refused leaves money owed to a customer.
+// The lane says so until it is settled: retry it, or pay it in cash with a supervisor's PIN.
+async function checkRefundsOwed() {
+  let owed;
+  try {
+    owed = (await get(`/api/v1/orders/refunds-owed?lane_id=${encodeURIComponent(state.laneId)}`)).items;
+  } catch {
+    return; // offline or refused: the banner keeps what it last knew
+  }
+  $("refunds-owed").hidden = owed.length === 0;
+  $("refunds-owed-list").replaceChildren(...owed.map((o) => el("li", { dataset: { order: o.number } },
+    el("strong", { textContent: `Order ${o.number}: ${formatCents(o.refund_owed_cents, o.currency)} owed. ` }),
+    el("span", { textContent: o.refund_guidance }),
+    el("span", { className: "buttons" },
+      el("button", { type: "button", textContent: "Retry refund", onclick: () => settleRefund(o, "original") }),
+      el("button", { type: "button", textContent: "Paid in cash", onclick: () => settleRefund(o, "cash") })))));
+}
+
+async function settleRefund(owed, settle) {
+  let body = { settle };
+  if (settle === "cash") {
+    const pin = await askSupervisor(`Pay ${formatCents(owed.refund_owed_cents, owed.currency)} for order ${owed.number} `
+                                    + "out of this drawer.");
+    if (pin == null) return;
+    body = { settle, reason: "refund refused by the processor, paid in cash at the lane", override_pin: pin };
+  }
+  try {
+    const order = await post(`/api/v1/orders/${owed.order_id}/refunds/settle`, body,
+                              { "Idempotency-Key": newIdempotencyKey() });
+    toast(order.refund_state === "failed" ? `Order ${owed.number}: ${order.refund_guidance}`
+      : `Order ${owed.number}: refund settled`, order.refund_state === "failed" ? "warn" : "info");
+  } catch (err) {
+    toast(`Order ${owed.number}: ${messageOf(err)}`, "warn");
+  }
+  await checkRefundsOwed();
 }
 
 // -- the offline queue -----------------------------------------------------------------------
@@ -729,7 +843,7 @@ function wire() {
   $("approval-cancel").addEventListener("click", () => $("approval-dialog").close("cancel"));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
-  $("tender-cancel").addEventListener("click", () => $("tender-dialog").close("cancel"));
+  $("tender-cancel").addEventListener("click", leaveTender);
   $("tender-dialog").addEventListener("close", focusScan);
   $("receipt-dialog").addEventListener("close", () => { if (state.saleDone) newSale(); });
   $("new-sale").addEventListener("click", newSale);
@@ -759,7 +873,7 @@ function wire() {
   window.addEventListener("online", () => { setOffline(false); syncCatalog(); replayQueue(); });
   window.addEventListener("offline", () => setOffline(true));
   // A lane left alone keeps trying: queued sales go out as soon as the edge answers again.
-  setInterval(() => { if (session.get()) replayQueue(); }, 15000);
+  setInterval(() => { if (session.get()) { replayQueue(); checkRefundsOwed(); } }, 15000);
 }
 
 async function start() {

@@ -108,11 +108,13 @@ class CryptoStubProvider:
                 return
             await asyncio.sleep(min(0.2 * 2 ** attempt, 5))
 
-    def settle(self, ref: str, status: str) -> None:
-        """Test hook: the customer paid (`confirmed`) or walked away (`expired`)."""
+    def settle(self, ref: str, status: str, amount_cents: int | None = None) -> None:
+        """Test hook: the customer paid (`confirmed`) or walked away (`expired`). A wallet can
+        send another amount than asked (`amount_cents`): the edge must believe only that."""
         charge = self.charges[ref]
+        paid = charge.amount_cents if amount_cents is None else amount_cents
         self.charges[ref] = HostedCharge(charge_id=charge.charge_id, ref=ref, status=status,
-                                         amount_cents=charge.amount_cents, checkout_url=charge.checkout_url)
+                                         amount_cents=paid, checkout_url=charge.checkout_url)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> int:
         if not self.callback_url:

@@ -7,6 +7,10 @@ Outcomes are scripted: `script` is consumed one entry per SALE (then `default` a
     "timeout_declined"  the answer is lost and the sale was declined
     "unreachable"    the request never arrives (the terminal knows nothing of the ref)
 
+`reversal` scripts voids and refunds the same way: "approved" (the default) or "declined"
+(the processor refuses to give the money back, e.g. the card account is closed). A default of
+"reversal_declined" approves sales and declines every reversal, for a store rehearsing that case.
+
 It remembers every transaction by reference, like a real terminal's journal, so `last(ref)`
 answers the way recovery needs; `sales_sent` counts SALE requests per ref, which tests use to
 prove that nothing is charged twice.
@@ -22,8 +26,11 @@ from edge.service.payment_ports import TerminalOutcome
 
 class SimulatedTerminal:
     def __init__(self, *, default: str = "approved", script: list[str] | None = None, delay_s: float = 0.0,
-                 lost_reply_after_s: float = 0.05):
+                 lost_reply_after_s: float = 0.05, reversal: str = "approved"):
+        if default == "reversal_declined":
+            default, reversal = "approved", "declined"
         self.default = default
+        self.reversal = reversal
         self.script = list(script or [])
         self.delay_s = delay_s
         self.lost_reply_after_s = lost_reply_after_s
@@ -65,6 +72,8 @@ class SimulatedTerminal:
         original = self.journal.get(ref)
         if original is None:
             return TerminalOutcome(status="not_found", ref=ref)
+        if self.reversal == "declined":
+            return TerminalOutcome(status="declined", ref=ref, message="reversal refused by the processor")
         reversed_ = TerminalOutcome(status="reversed", ref=ref, processor_ref=original.processor_ref)
         self.journal[ref] = reversed_
         return reversed_
@@ -72,6 +81,8 @@ class SimulatedTerminal:
     async def refund(self, ref: str, original_ref: str, amount_cents: int, currency: str) -> TerminalOutcome:
         if original_ref not in self.journal:
             return TerminalOutcome(status="declined", ref=ref, message="unknown original transaction")
+        if self.reversal == "declined":
+            return TerminalOutcome(status="declined", ref=ref, message="refund refused by the processor")
         outcome = TerminalOutcome(status="approved", ref=ref, approved_cents=amount_cents, auth_code=self._auth(),
                                   processor_ref=f"SIM-R-{ref[-12:]}")
         self.journal.setdefault(ref, outcome)

@@ -179,6 +179,13 @@ class PaymentRepository:
                                  .order_by(PAY.c.id).limit(limit)).mappings()
         return [dict(r) for r in rows]
 
+    def failed_refund_orders(self, limit: int = 200) -> list[str]:
+        """Orders owing a customer a refund the processor refused (oldest first)."""
+        rows = self.conn.execute(select(PAY.c.order_id).where(
+            PAY.c.tenant_id == self.tenant_id, PAY.c.status == "failed", PAY.c.kind == "refund")
+            .group_by(PAY.c.order_id).order_by(func.min(PAY.c.id)).limit(limit))
+        return [r[0] for r in rows]
+
     def record_provider_event(self, provider: str, event_id: str, payment_id: str | None, now: str) -> bool:
         """False if this provider event was seen before (callbacks are delivered at least once)."""
         pe = s.provider_events

@@ -59,6 +59,27 @@ class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
     override_pin: str | None = None
 
 
+class QuoteIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The cart as checkout would take it; lane_id and tenders are accepted (and ignored) so a
+    lane can send the body it will later post to `POST /orders`."""
+
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=500)]
+    lane_id: str | None = None
+    discount_cents: int = 0
+    tenders: list[TenderIn] = []
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = "left at the lane before payment"
+
+
+class SettleRefundIn(msgspec.Struct, forbid_unknown_fields=True):
+    settle: Literal["original", "cash"]
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    override_token: str | None = None
+    override_pin: str | None = None
+
+
 class ReturnLineIn(msgspec.Struct, forbid_unknown_fields=True):
     line_id: str
     quantity: int
@@ -166,6 +187,45 @@ async def void_order(request: Request, order_id: str, data: VoidIn) -> Response:
     return await respond_with_order(request, response, 200)
 
 
+@post("/api/v1/orders/quote", guards=[requires(*STORE_STAFF)], status_code=200, operation_id="quoteOrder")
+async def quote_order(request: Request, data: QuoteIn) -> dict[str, Any]:
+    """Price a cart with checkout's own code; writes nothing, holds no stock (so no Idempotency-Key)."""
+    cmd = as_cmd(data)
+    return await services(request).uow.read(actor(request), lambda u: orders.quote_order(
+        u, cmd, policy=runtime(request).policy))
+
+
+@post("/api/v1/orders/{order_id:str}/cancel", guards=[requires(*STORE_STAFF)], operation_id="cancelOrder")
+async def cancel_order(request: Request, order_id: str, data: CancelIn) -> Response:
+    """Leave an unpaid OPEN or PENDING order (the lane's Back button): its stock is released at
+    once. A cashier may do this; an order with money taken is voided by a supervisor instead."""
+    s, who = services(request), actor(request)
+    reason = data.reason.strip() or CancelIn().reason
+    return await s.idempotency.run(request, who, lambda u: orders.cancel_order(u, order_id, reason),
+                                   status_code=200)
+
+
+@post("/api/v1/orders/{order_id:str}/refunds/settle", guards=[requires(*STORE_STAFF)],
+      operation_id="settleFailedRefunds")
+async def settle_failed_refunds(request: Request, order_id: str, data: SettleRefundIn) -> Response:
+    """A refund the processor refused: send it again (`original`), or pay it in cash from the
+    drawer (`cash`, with a supervisor's override)."""
+    from edge.service import payments
+
+    s, who = services(request), actor(request)
+    approved_by = await override_by(request, data.override_token, data.override_pin)
+    response = await s.idempotency.run(request, who, lambda u: payments.settle_failed_refunds(
+        u, order_id, data.settle, reason=data.reason, override_by=approved_by), status_code=200)
+    return await respond_with_order(request, response, 200)
+
+
+@get("/api/v1/orders/refunds-owed", guards=[requires(*STORE_STAFF)], operation_id="refundsOwed")
+async def refunds_owed(request: Request, lane_id: Annotated[str | None, Parameter(max_length=32)] = None
+                       ) -> dict[str, Any]:
+    """Refunds the processor refused and nobody has settled yet, optionally for one lane."""
+    return {"items": await services(request).uow.read(actor(request), lambda u: orders.refunds_owed(u, lane_id))}
+
+
 @post("/api/v1/orders/{order_id:str}/returns", guards=[requires(*STORE_STAFF)], operation_id="createReturn")
 async def create_return(request: Request, order_id: str, data: ReturnIn) -> Response:
     s, who = services(request), actor(request)
@@ -203,10 +263,12 @@ def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -
 
 
 @get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
-async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text") -> Response:
-    """The receipt as it would print now (read-only): marked COPY once a receipt was issued."""
+async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text", original: bool = False
+                  ) -> Response:
+    """The receipt as it would print now (read-only): marked COPY once a receipt was issued.
+    `original=true` is the sale's own receipt on the lane's screen, never marked COPY."""
     s, who = services(request), actor(request)
-    return _render(await s.uow.read(who, lambda u: receipts.receipt_view(u, order_id)), format)
+    return _render(await s.uow.read(who, lambda u: receipts.receipt_view(u, order_id, original=original)), format)
 
 
 @post("/api/v1/orders/{order_id:str}/receipt/prints", guards=[requires(*STORE_STAFF)], status_code=201,
@@ -290,4 +352,4 @@ async def export_orders(
 
 
 ROUTES = [create_order, add_tenders, export_orders, get_order, void_order, create_return, list_returns, receipt,
-          issue_receipt, search_orders]
+          issue_receipt, search_orders, quote_order, cancel_order, settle_failed_refunds, refunds_owed]

@@ -57,6 +57,9 @@ def in_status(status):
     if status is OrderStatus.VOIDED:
         order.void(reason="customer left", approval=SUPERVISOR, at=NOW, today=TODAY)
         return order
+    if status is OrderStatus.CANCELLED:
+        order.cancel(reason="left at the lane", at=NOW)
+        return order
     paid(order).complete(NOW)
     if status is OrderStatus.PARTIALLY_REFUNDED:
         two = completed(item(quantity=2))
