@@ -18,10 +18,14 @@ cloud can all import it.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+import msgspec
 
 # Digit groups joined by single spaces or dashes; each match is one maximal run.
 _GROUPED_RUN = re.compile(r"\d+(?:[ -]\d+)*")
@@ -40,6 +44,8 @@ SECRET_FIELDS = frozenset({"password", "new_password", "pin", "override_pin", "t
                            "override_token", "access_token", "token", "secret"})
 
 MASK = "*"
+REFUSAL = ("a field looks like a card number; NovaPOS never accepts card numbers (use the payment terminal), "
+           "remove it and send the request again")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -131,6 +137,47 @@ def card_number_fields(value: Any, path: str = "", *, key: str | None = None) ->
     if isinstance(value, str) and looks_like_card_number(value) and not _is_product_code(key, value):
         return [path]
     return []
+
+
+_CODE_LIST = re.compile(r"[|;,]")
+
+
+def request_body_card_number_fields(body: bytes, content_type: str) -> list[str]:
+    """Where a request body (JSON, or CSV for imports) holds a card number: field paths for
+    JSON, `row N column` for CSV. Empty when there is none, or when the body is not parseable
+    (the route's own decoding then answers with its 400)."""
+    if not body or not may_hold_card_number(body):
+        return []
+    if content_type.split(";")[0].strip().lower() == "text/csv":
+        return _csv_fields(body)
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return []
+    return card_number_fields(decoded)
+
+
+def _csv_fields(body: bytes) -> list[str]:
+    """`row N column` for each CSV cell holding a card number (the header is row 1)."""
+    text = body.decode("utf-8-sig", errors="replace")
+    found = []
+    try:
+        reader = csv.reader(io.StringIO(text))
+        header = []
+        for index, name in enumerate(h.strip() for h in next(reader, [])):
+            if looks_like_card_number(name):
+                found.append(f"row 1 column {index + 1}")
+                name = f"column {index + 1}"
+            header.append(name)
+        for row_number, row in enumerate(reader, start=2):
+            for index, cell in enumerate(row):
+                name = header[index] if index < len(header) else f"column {index + 1}"
+                value: Any = _CODE_LIST.split(cell) if name.lower() in CODE_FIELDS else cell
+                if card_number_fields({name: value}):
+                    found.append(f"row {row_number} {name}")
+    except csv.Error:
+        return found  # a malformed file: the import itself says what is wrong
+    return found
 
 
 def mask_card_numbers(text: str) -> str:

@@ -90,3 +90,28 @@ def test_cloud_log_lines_mask_card_numbers(capsys):
         logging.basicConfig(force=True)
     assert "**** **** **** 1111" in text and "************1111" in text
     assert PAN not in text and SPACED not in text
+
+
+async def test_hq_refuses_a_card_number_in_a_command_or_a_login_and_stores_nothing(tmp_path: Path):
+    from litestar.testing import AsyncTestClient
+
+    from cloud.app import create_app
+    from cloud.settings import CloudSettings
+
+    app = create_app(CloudSettings(db_url=f"sqlite:///{tmp_path / 'cloud.db'}", demo=True,
+                                   keys_dir=str(tmp_path / "keys")))
+    async with AsyncTestClient(app=app) as client:
+        token = (await client.post("/api/v1/auth/login", json={"username": "hq", "password": "novapos-demo"})
+                 ).json()["access_token"]
+        command = await client.post("/api/v1/hq/commands", headers={"Authorization": f"Bearer {token}"}, json={
+            "type": "catalog.upsert", "payload": {"sku": "GIFT", "name": f"Gift {SPACED}", "price_cents": 100,
+                                                  "barcodes": [EAN_THAT_PASSES_LUHN]}})
+        login = await client.post("/api/v1/auth/login", json={"username": PAN, "password": "whatever-it-is"})
+    for response, field in ((command, "payload.name"), (login, "username")):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["type"].endswith("/card-number-rejected")
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert PAN not in response.text and SPACED not in response.text
+    blob = _sqlite_bytes(tmp_path)
+    assert blob and PAN.encode() not in blob and SPACED.encode() not in blob
