@@ -7,8 +7,9 @@ are masked.
 
 What counts as a card number: 13-19 digits that pass the Luhn check, written as one run or as
 groups of 2-6 digits separated by single spaces or dashes ("4111 1111 1111 1111",
-"3782-822463-10005"). Groups longer than 6 digits never join a candidate: that keeps UUIDs
-("…-7cc2-123456789012"), dates and phone numbers from looking like cards. A product code
+"3782-822463-10005"), standing on their own: digits glued to letters are part of a token (a
+hex hash, a UUID, "evt_…"), and groups longer than 6 digits never join a candidate, which keeps
+dates and phone numbers from looking like cards. A product code
 (barcode, GTIN, SKU) is checked against its own check digit first: a valid GTIN-13 is a
 barcode, not a card, even when it also happens to pass Luhn.
 
@@ -72,6 +73,10 @@ def gtin_valid(code: str) -> bool:
 def _spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every card number in `text`."""
     for run in _GROUPED_RUN.finditer(text):
+        before = text[run.start() - 1] if run.start() else " "
+        after = text[run.end()] if run.end() < len(text) else " "
+        if before.isalnum() or after.isalnum():
+            continue  # part of a longer token: a hex hash, an id like "evt_…", not a typed number
         groups = [(m.start() + run.start(), m.end() + run.start()) for m in re.finditer(r"\d+", run.group())]
         taken_until = -1
         for i, (start, end) in enumerate(groups):

@@ -171,6 +171,7 @@ def test_every_log_event_is_masked_structlog_and_standard_library_alike(logs):
 
 
 @pytest.mark.parametrize("text", ["0190b2c4-7e1a-7cc2-1712-345678901234", "2026-11-30T14:05:26.123456Z",
-                                  "+49 170 1234567", "order S001-L2-000123", "12345678901234567890123"])
+                                  "+49 170 1234567", "order S001-L2-000123", "12345678901234567890123",
+                                  "sha256 9f41111111111111118e0c"])
 def test_ids_dates_and_phone_numbers_are_not_card_numbers(text):
     assert not looks_like_card_number(text) and mask_card_numbers(text) == text
