@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from cloud import metrics
+from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
 from cloud.api.guards import PUBLIC, READ, allow
 from cloud.api.hq import hq_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
@@ -210,7 +211,10 @@ def create_app(settings: CloudSettings) -> Litestar:
         openapi_config=OpenAPIConfig(title="NovaPOS cloud API", version="1",
                                      render_plugins=[LocalSwaggerUI(SWAGGER_ASSETS)]),
         lifespan=[lifespan],
+        before_request=refuse_card_numbers,  # every body, every route: no card number gets in
         exception_handlers={
+            CardNumberInRequest: lambda r, e: problem(422, "card-number-rejected", "Card number refused", str(e),
+                                                      e.errors),
             HTTPException: _http_problem,
             AuthError: _auth_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),

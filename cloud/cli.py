@@ -49,14 +49,15 @@ def _check(settings: CloudSettings) -> None:
         raise BadSetting(f"--port {settings.port} is out of range (example: --port 8090)")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="novapos-cloud")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HQ hub (API, dashboard, ingest)")
-    serve.add_argument("--nats-url", default=None)
+    serve.add_argument("--nats-url", default=None, help="the hub's NATS, e.g. nats://127.0.0.1:4222 "
+                       "(or NOVAPOS_CLOUD_NATS_URL; empty: ingest and commands off)")
     serve.add_argument("--db-url", default=None, help="sqlite:///path or postgresql://user@host/db")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8090, help="TCP port to listen on")
     serve.add_argument("--keys-dir", default=None, help="where the RS256 signing key is kept")
     serve.add_argument("--demo", action="store_true", help="seed tenant demo and user hq / novapos-demo")
     limits = ConnectionLimits()
@@ -67,27 +68,37 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-connections", type=int, default=limits.max_connections, metavar="N",
                        help=f"open connections before new requests get 503 (default {limits.max_connections})")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
-    add.add_argument("username")
-    add.add_argument("--tenant", required=True)
-    add.add_argument("--role", action="append", required=True)
-    add.add_argument("--db-url", default=None)
+    add.add_argument("username", help="the new user's login name")
+    add.add_argument("--tenant", required=True, help="the tenant (retailer) the user works for, e.g. acme")
+    add.add_argument("--role", action="append", required=True,
+                     help="hq_analyst, tenant_admin or super_admin; repeat for several")
+    add.add_argument("--db-url", default=None, help="sqlite:///path or postgresql://user@host/db "
+                     "(or NOVAPOS_CLOUD_DB_URL)")
     reset = sub.add_parser("mfa-reset", help="give an HQ user a new TOTP secret")
-    reset.add_argument("username")
-    reset.add_argument("--db-url", default=None)
+    reset.add_argument("username", help="the HQ user who lost their authenticator")
+    reset.add_argument("--db-url", default=None, help="sqlite:///path or postgresql://user@host/db "
+                       "(or NOVAPOS_CLOUD_DB_URL)")
     leaf = sub.add_parser("leaf-config", help="write a store leaf-node nats-server config")
-    leaf.add_argument("--store", required=True)
-    leaf.add_argument("--tenant", required=True)
+    leaf.add_argument("--store", required=True, help="the store id, e.g. store-017")
+    leaf.add_argument("--tenant", required=True, help="the tenant id, e.g. acme")
     leaf.add_argument("--hub", required=True, help="the hub's leafnode URL, e.g. nats-leaf://hub:7422")
-    leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream")
-    leaf.add_argument("--port", type=int, default=4222)
-    leaf.add_argument("--out", default="-")
+    leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream", help="the leaf's JetStream directory")
+    leaf.add_argument("--port", type=int, default=4222, help="the port the leaf node serves the store on")
+    leaf.add_argument("--out", default="-", help="file to write (default: stdout)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.command == "serve":
         import uvicorn
 
         from cloud.app import create_app
+        from cloud.logs import configure_logging
 
+        configure_logging()
         settings = _settings(args)
         try:
             _check(settings)

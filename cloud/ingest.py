@@ -30,6 +30,8 @@ from cloud.db import CloudDB, set_tenant
 from cloud.projections import dialect_insert, project_batch
 from cloud.schema import events, stores, tenants
 from edge.contracts.envelope import EventEnvelope, decode_envelope, encode_envelope
+from edge.contracts.link_trouble import LinkTrouble
+from edge.contracts.pan import card_number_fields, mask_card_numbers_in
 
 log = structlog.get_logger()
 
@@ -203,6 +205,26 @@ async def count_events(conn: AsyncConnection, tenant: str) -> int:
     )
 
 
+def without_card_numbers(env: EventEnvelope) -> EventEnvelope:
+    """The event with any card number in its payload masked, before it is stored or projected.
+
+    A store refuses card numbers at its API, but an older or misbehaving store may still send
+    one; HQ keeps the event (its sale is real) with the digits masked, and says so.
+    """
+    fields = card_number_fields(env.payload)
+    if not fields:
+        return env
+    log.warning("ingest.card_number_masked", event_id=env.event_id, tenant_id=env.tenant_id,
+                store_id=env.store_id, type=env.type, fields=fields)
+    metrics.INGEST_EVENTS.labels(outcome="card_number_masked").inc()
+    return msgspec.structs.replace(env, payload=mask_card_numbers_in(env.payload))
+
+
+def _connected(js: Any) -> bool:
+    nc = getattr(js, "_nc", None)  # nats-py's JetStreamContext keeps its client here
+    return nc is None or bool(nc.is_connected)
+
+
 class IngestConsumer:
     """Durable pull consumer on the aggregate stream; rebinds after errors (nats.py #504/#507)."""
 
@@ -229,6 +251,7 @@ class IngestConsumer:
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
+        self._trouble = LinkTrouble(log, "ingest")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="cloud-ingest")
@@ -259,11 +282,13 @@ class IngestConsumer:
                 if self._sub is None:
                     await self._bind()
                 ahead = await self._step(ahead)
+                if _connected(self.js):  # an empty fetch also "succeeds" while the broker is away
+                    self._trouble.recovered()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("ingest.error", error=self.last_error)
+                self._trouble.report(exc)  # one warning per outage, then reminders
                 self._sub, ahead = None, []  # unacked: redelivered after ack_wait
                 await asyncio.sleep(1.0)
 
@@ -313,7 +338,7 @@ class IngestConsumer:
         envelopes, good = [], []
         for msg in msgs:
             try:
-                envelopes.append(decode_envelope(msg.data))
+                envelopes.append(without_card_numbers(decode_envelope(msg.data)))
                 good.append(msg)
             except msgspec.DecodeError as exc:
                 log.error("ingest.undecodable", subject=msg.subject, error=str(exc))

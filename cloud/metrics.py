@@ -41,7 +41,7 @@ INGEST_LAST_BATCH = Gauge(
     registry=REGISTRY,
 )
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4"  # Litestar appends the charset to text/* types
 
 
 def security_event(event: str) -> None:

@@ -21,6 +21,7 @@ from cloud.schema import stores, tenants
 from cloud.settings import CloudSettings
 from cloud.streams import sync_aggregate
 from edge.contracts.envelope import stream_name
+from edge.contracts.link_trouble import LinkTrouble
 
 log = structlog.get_logger()
 
@@ -35,6 +36,8 @@ class CloudRuntime:
         self.consumer: IngestConsumer | None = None
         self.publisher: CommandPublisher | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._link = LinkTrouble(log, "cloud.nats")
+        self._loop_trouble: dict[str, LinkTrouble] = {}
 
     @property
     def nats_up(self) -> bool:
@@ -67,10 +70,12 @@ class CloudRuntime:
                     max_reconnect_attempts=-1,
                     ping_interval=20,
                     max_outstanding_pings=3,
+                    **self._link.callbacks(),  # not nats-py's default: a traceback per retry
                 )
             except Exception as exc:
-                log.warning("cloud.nats_connect_failed", error=str(exc))
+                self._link.report(exc)
                 await asyncio.sleep(2.0)
+        self._link.recovered()
         self.js = self.nc.jetstream()
         await self._sync_sources()
         self.consumer = IngestConsumer(self.ingestor, self.js, batch=self.settings.ingest_batch)
@@ -82,13 +87,15 @@ class CloudRuntime:
         self._tasks.append(asyncio.create_task(self._every(1.0, self.publish_commands)))
 
     async def _every(self, interval: float, fn: Any) -> None:
+        trouble = self._loop_trouble.setdefault(fn.__name__, LinkTrouble(log, "cloud.loop", loop=fn.__name__))
         while True:
             try:
                 await fn()
+                trouble.recovered()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("cloud.loop_error", loop=fn.__name__, error=str(exc))
+                trouble.report(exc)  # one warning, then reminders: a NATS outage fails every pass
             await asyncio.sleep(interval)
 
     async def tenant_ids(self) -> list[str]:

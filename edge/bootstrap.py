@@ -26,6 +26,7 @@ from edge.adapters.replication import start_replication, stop_replication
 from edge.adapters.security.adapter import SecurityAdapter
 from edge.adapters.systemd import start_systemd, stop_systemd
 from edge.adapters.uow import UnitOfWorkFactory
+from edge.api.card_numbers import refuse_card_numbers
 from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.middleware import context_middleware
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     app = Litestar(
         route_handlers=[*handlers, *_static_routers(), swagger_assets_router(SWAGGER_ASSETS)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=refuse_card_numbers,  # every body, every route: no card number gets in
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema",

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 from edge.settings import ConfigError, Settings, load_settings
 
 EXIT_USAGE = 2
+# Where `novapos-provision init` writes the store's configuration and the units read it.
+DEFAULT_CONFIG = Path("/etc/novapos/novapos.toml")
+# Files the server creates (database, WAL, backups, keys) are never world-readable.
+UMASK = 0o027
 
 
 class CliError(Exception):
@@ -33,17 +40,25 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", default=None, help="demo store with published credentials")
 
 
+def _listen(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for the store LAN (or NOVAPOS_HOST; "
+                                  "default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port to listen on (or NOVAPOS_PORT; default 8080)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="novapos-edge", description="NovaPOS store server")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the store server")
     _common(serve)
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    _listen(serve)
 
     _common(sub.add_parser("migrate", help="upgrade the database (a backup is taken first)"))
-    _common(sub.add_parser("check-config", help="validate the configuration and print it"))
+    check = sub.add_parser("check-config", help="validate the configuration and print the values in effect "
+                                                "(secrets hidden)")
+    _common(check)
+    _listen(check)
 
     relay = sub.add_parser("relay", help="run only the outbox relay and command inbox")
     _common(relay)
@@ -52,18 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="create an account")
     _common(add)
-    add.add_argument("username")
+    add.add_argument("username", help="login name: lower-case letters, digits, . _ - (e.g. erin)")
     add.add_argument("--role", action="append", required=True, dest="roles",
                      help="cashier, supervisor, store_manager, tenant_admin, hq_analyst, technician, integration")
     add.add_argument("--pin", action="store_true", help="also set a lane PIN (asked for)")
     add.add_argument("--password-stdin", action="store_true", help="read the password (and PIN) from stdin lines")
     passwd = user_sub.add_parser("passwd", help="set a new password")
     _common(passwd)
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.add_argument("username", help="the account whose password to change")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the new password from a stdin line")
     disable = user_sub.add_parser("disable", help="disable an account and revoke its sessions")
     _common(disable)
-    disable.add_argument("username")
+    disable.add_argument("username", help="the account to disable")
 
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -83,7 +98,37 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides.setdefault("server", {})["port"] = args.port
     from edge.bootstrap import effective_settings
 
-    return effective_settings(load_settings(args.config, overrides=overrides))
+    return effective_settings(load_settings(_config_path(args), overrides=overrides))
+
+
+def _config_path(args: argparse.Namespace) -> str | None:
+    """--config, else NOVAPOS_CONFIG, else the file `novapos-provision init` wrote (what the units read)."""
+    path = getattr(args, "config", None) or os.environ.get("NOVAPOS_CONFIG")
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = str(DEFAULT_CONFIG)
+    if path and Path(path).is_dir():
+        raise CliError(f"--config {path} is a directory; pass the TOML file itself "
+                       f"(example: --config {DEFAULT_CONFIG})")
+    return path
+
+
+def _require_store(args: argparse.Namespace, settings: Settings) -> None:
+    """Accounts belong to one store: refuse to guess it (a user under the built-in default
+    store could never sign in at the real one)."""
+    if settings.demo:
+        return
+    import tomllib
+
+    configured = {"tenant_id": False, "store_id": False}
+    path = _config_path(args)
+    if path:
+        with open(path, "rb") as fh:
+            section = tomllib.load(fh).get("store", {})
+        configured = {key: key in section for key in configured}
+    configured = {key: found or f"NOVAPOS_STORE_{key.upper()}" in os.environ for key, found in configured.items()}
+    if not all(configured.values()):
+        raise CliError(f"no store is configured: pass --config {DEFAULT_CONFIG} (written by novapos-provision "
+                       "init) or set NOVAPOS_STORE_TENANT_ID and NOVAPOS_STORE_STORE_ID; --demo for the demo store")
 
 
 def _secret(prompt: str, from_stdin: bool) -> str:
@@ -92,10 +137,30 @@ def _secret(prompt: str, from_stdin: bool) -> str:
         if not line:
             raise CliError(f"expected {prompt.lower()} on standard input")
         return line.rstrip("\n")
-    first = getpass.getpass(f"{prompt}: ")
-    if getpass.getpass(f"{prompt} again: ") != first:
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+        raise CliError(f"standard input is not a terminal, so the {prompt.lower()} cannot be asked for: pipe it in "
+                       "with --password-stdin (one line each); nothing was changed")
+    try:
+        first = getpass.getpass(f"{prompt}: ")
+        again = getpass.getpass(f"{prompt} again: ")
+    except EOFError:
+        raise CliError(f"no terminal to ask for the {prompt.lower()}: type it at a terminal, or pipe it in with "
+                       "--password-stdin; nothing was changed") from None
+    if again != first:
         raise CliError("the two entries differ; nothing was changed")
     return first
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before migrating, seeding or starting devices when another process holds the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise CliError(f"cannot listen on {host}:{port}: {err.strerror or err} (is another novapos-edge "
+                           "running? stop it or pass --port)") from None
 
 
 def cmd_serve(settings: Settings) -> int:
@@ -106,6 +171,7 @@ def cmd_serve(settings: Settings) -> int:
     from edge.logs import configure_logging
     from webui.slow_clients import ConnectionLimits, uvicorn_options
 
+    _check_port_free(settings.server.host, settings.server.port)
     configure_logging(settings.log_format)
     app = create_app(settings)
     url = f"http://{settings.server.host}:{settings.server.port}"
@@ -132,10 +198,43 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
+HIDDEN = "(set, hidden)"
+
+
+def effective_view(settings: Settings) -> dict[str, Any]:
+    """The settings as the server will use them: defaults resolved, demo mode applied, secrets hidden."""
+    import msgspec
+
+    view = msgspec.to_builtins(settings)
+    view["storage"]["data_dir"] = str(settings.data_dir)
+    hw, choice = view["hardware"], settings.hardware.card_terminal
+    # The same rules as edge.adapters.hardware and store_advert apply at start-up.
+    hw["simulate"] = settings.hardware.simulate or (settings.demo and settings.hardware.mode == "embedded")
+    hw["card_terminal"] = "hub" if settings.hardware.mode != "off" and (
+        choice == "hub" or (choice == "auto" and not settings.demo)) else "simulated"
+    loopback = settings.server.host in ("127.0.0.1", "localhost", "::1")
+    hw["mdns"] = settings.hardware.mdns and (bool(settings.hardware.mdns_interfaces)
+                                             or not (settings.demo or loopback))
+    if hw["token"]:
+        hw["token"] = HIDDEN
+    view["sync"]["nats_url"] = _without_password(settings.sync.nats_url)
+    return view
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None and not (parts.username and "@" in parts.netloc):
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{HIDDEN}@{host}").geturl()
+
+
 def cmd_check_config(settings: Settings) -> int:
     import msgspec
 
-    print(msgspec.json.format(msgspec.json.encode(settings)).decode())
+    print(msgspec.json.format(msgspec.json.encode(effective_view(settings))).decode())
     print(f"configuration OK (data dir {settings.data_dir})", file=sys.stderr)
     return 0
 
@@ -155,20 +254,30 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     from edge.service import users
     from edge.service.ports import Actor
 
-    services = _services(settings)
     cfg = settings.store
     actor = Actor.system(cfg.tenant_id, cfg.store_id, "cli")
+    # Everything asked of the person comes first: a refusal leaves no database behind.
+    password = pin = None
+    if args.user_command == "add":
+        _require_store(args, settings)
+        password = _secret("Password", args.password_stdin)
+        if problem := users.password_problem(password):
+            raise CliError(f"password rejected: {problem}")
+        if args.pin:
+            pin = _secret("Lane PIN", args.password_stdin)
+            if problem := users.pin_problem(pin):
+                raise CliError(f"PIN rejected: {problem}")
+    elif args.user_command == "passwd":
+        password = _secret("New password", args.password_stdin)
+        if problem := users.password_problem(password):
+            raise CliError(f"password rejected: {problem}")
+    services = _services(settings)
     sec = services.security
     try:
         if args.user_command == "add":
-            password = _secret("Password", args.password_stdin)
-            if problem := users.password_problem(password):
-                raise CliError(f"password rejected: {problem}")
+            assert password is not None
             pin_values: dict[str, Any] = {}
-            if args.pin:
-                pin = _secret("Lane PIN", args.password_stdin)
-                if problem := users.pin_problem(pin):
-                    raise CliError(f"PIN rejected: {problem}")
+            if pin is not None:
                 pin_values = {"pin_hash": sec.hash_secret(pin), "pin_lookup": sec.pin_lookup(cfg.tenant_id,
                                                                                              cfg.store_id, pin)}
             hashed = sec.hash_secret(password)
@@ -177,9 +286,7 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
                 **pin_values))
             print(f"created user {user['username']} with roles {', '.join(user['roles'])}")
         elif args.user_command == "passwd":
-            password = _secret("New password", args.password_stdin)
-            if problem := users.password_problem(password):
-                raise CliError(f"password rejected: {problem}")
+            assert password is not None
             hashed = sec.hash_secret(password)
             services.uow.run_sync(actor, lambda u: users.change_user(u, username=args.username,
                                                                      password_hash=hashed))
@@ -206,6 +313,7 @@ def cmd_keys_rotate(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(UMASK)
     from edge.logs import configure_logging
 
     configure_logging("auto")  # logs go to stderr: stdout stays clean for scripts

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from edge.contracts.pan import MaskCardNumbersFilter, mask_card_numbers_processor
+
 
 class _CurrentStderr:
     """Writes to whatever sys.stderr is *now*: test runners and daemons swap it after start-up."""
@@ -28,6 +30,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            mask_card_numbers_processor,  # last before rendering: tracebacks quote input too
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
@@ -37,3 +40,5 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     # Route the standard library's loggers (uvicorn, alembic, nats) through the same stream.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s %(message)s",
                         force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskCardNumbersFilter())

@@ -41,26 +41,28 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     simulate = commands.add_parser("simulate", help="start simulated devices and print their config")
-    simulate.add_argument("--lanes", type=_lanes, default=3)
-    simulate.add_argument("--data-dir", default=os.environ.get("NOVAPOS_DATA_DIR", ".novapos-demo") + "/hardware")
+    simulate.add_argument("--lanes", type=_lanes, default=3, help="how many lanes of devices to simulate (1-50)")
+    simulate.add_argument("--data-dir", default=os.environ.get("NOVAPOS_DATA_DIR", ".novapos-demo") + "/hardware",
+                          help="where the simulators keep their print-job journal")
     simulate.add_argument("--pty", action="store_true", help="put the scales on socat PTYs instead of TCP")
-    simulate.add_argument("--format", choices=("toml", "json"), default="toml")
+    simulate.add_argument("--format", choices=("toml", "json"), default="toml",
+                          help="format of the hub config printed on stdout")
 
     serve = commands.add_parser("serve", help="run the hub as an HTTP service")
     _source_arguments(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8765)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=_port, default=8765, help="TCP port to listen on")
     serve.add_argument("--token-env", default="NOVAPOS_HARDWARE_TOKEN",
                        help="environment variable holding the bearer token clients must send")
 
     devices = commands.add_parser("devices", help="list devices with their status and lane")
     _source_arguments(devices)
-    devices.add_argument("--json", action="store_true")
+    devices.add_argument("--json", action="store_true", help="print the list as JSON")
 
     scan = commands.add_parser("scan", help="type a barcode into a simulated scanner FIFO")
-    scan.add_argument("fifo")
-    scan.add_argument("barcode")
-    scan.add_argument("--layout", default="us", choices=("us", "de"))
+    scan.add_argument("fifo", help="the simulated scanner's FIFO (from simulate's config)")
+    scan.add_argument("barcode", help="the code to type")
+    scan.add_argument("--layout", default="us", choices=("us", "de"), help="keyboard layout the scanner emulates")
     return parser
 
 
@@ -68,8 +70,8 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", help="TOML file with a [hardware] section")
     source.add_argument("--simulate", action="store_true", help="use simulated devices")
-    parser.add_argument("--lanes", type=_lanes, default=3)
-    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--lanes", type=_lanes, default=3, help="lanes to simulate without --config (1-50)")
+    parser.add_argument("--data-dir", default=None, help="where the hub keeps its print-job journal")
 
 
 def _lanes(text: str) -> int:
@@ -129,6 +131,10 @@ async def _hub(args: argparse.Namespace) -> Any:
             await hub.start()
         return hub
     data_dir = args.data_dir or os.environ.get("NOVAPOS_DATA_DIR", ".novapos-demo") + "/hardware"
+    if not args.simulate:
+        # Said out loud: a technician looking for the real printer must not read a simulator's status.
+        print(f"{PROG}: no --config given: using simulated devices for {args.lanes} lane(s) "
+              "(pass --config FILE for the real ones, or --simulate to silence this)", file=sys.stderr)
     with _quiet_stdout():
         return await HardwareHub.simulated(lanes=args.lanes, data_dir=data_dir)
 

@@ -229,7 +229,10 @@ class HardwareHub:
             page = render_text_receipt("NovaPOS test print", [f"Printer: {entry.name}", f"Id: {device_id}",
                                                               f"Lane: {entry.lane_id or '-'}", "ÄÖÜ äöü ß € £"])
             job = await self._require_printing().submit(entry.lane_id or "store", device_id, page, "test-print")
-            return ActionResult(device_id, action, job.status == "printed", f"job {job.id}: {job.status} {job.reason}")
+            if job.status == "printed":
+                return ActionResult(device_id, action, True, f"test page printed on {entry.name} (job {job.id})")
+            return ActionResult(device_id, action, False, f"test page not printed on {entry.name}: "
+                                f"{job.reason or job.status} (job {job.id})")
         if action == "drawer_kick":
             return await self._kick(device_id)
         if action == "scale_read":

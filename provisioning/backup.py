@@ -88,6 +88,7 @@ def restore_backup(archive: Path, data_dir: Path) -> None:
             if current.exists():
                 current.replace(data_dir / f"store.db{suffix}.before-restore")
         shutil.copy2(restored, db)
+        db.chmod(0o600)  # the archive may carry the mode of an older release
         if (staged / "keys").is_dir():
             if (data_dir / "keys").exists():
                 shutil.rmtree(data_dir / "keys.before-restore", ignore_errors=True)

@@ -28,19 +28,32 @@ class Check:
         return "ok" if self.ok else ("warn" if self.warning else "FAIL")
 
 
+def configuration(config_path: Path | None, store_configured: bool) -> Check:
+    """A box is provisioned once `novapos-provision init` wrote its store's configuration."""
+    if config_path is None or not config_path.is_file():
+        where = config_path or "/etc/novapos/novapos.toml"
+        return Check("configuration", False, f"{where} not found: this box is not provisioned; run "
+                     "sudo novapos-provision init --tenant T --store S (or pass --config)")
+    if not store_configured:
+        return Check("configuration", False, f"{config_path} names no store ([store] tenant_id and store_id); "
+                     "run sudo novapos-provision init --force --tenant T --store S")
+    return Check("configuration", True, str(config_path))
+
+
 def data_dir_writable(data_dir: Path) -> Check:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".doctor-probe"
-        probe.write_text("x")
-        probe.unlink()
-        return Check("data directory", True, f"{data_dir} is writable")
-    except OSError as err:
-        return Check("data directory", False, f"{data_dir}: {err.strerror}; fix ownership (novapos user) or path")
+    # Only looks: a check that created the directory would make an unprovisioned box pass.
+    if not data_dir.is_dir():
+        return Check("data directory", False, f"{data_dir} does not exist; start novapos-edge once (systemd "
+                     "creates it) or fix storage.data_dir")
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        return Check("data directory", False, f"{data_dir} is not writable; fix ownership (novapos user) or path")
+    return Check("data directory", True, f"{data_dir} is writable")
 
 
 def disk_space(data_dir: Path) -> Check:
-    target = data_dir if data_dir.exists() else data_dir.parent
+    target = data_dir
+    while not target.exists():  # the nearest existing parent: the file system the data will go to
+        target = target.parent
     free = shutil.disk_usage(target).free
     if free < MIN_FREE_BYTES:
         return Check("disk space", False, f"only {free // (1 << 20)} MiB free; free space or move the data directory")

@@ -14,6 +14,7 @@ Every problem a technician can fix prints one line saying what to do and exits 2
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -93,16 +94,35 @@ def cmd_install_units(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> str | None:
+    config = args.config or os.environ.get("NOVAPOS_CONFIG") or (str(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists()
+                                                                   else None)
+    if config and Path(config).is_dir():
+        raise ProvisionError(f"--config {config} is a directory; pass the TOML file (example: --config "
+                             f"{DEFAULT_CONFIG})")
+    return config
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    config = args.config or (str(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else None)
     overrides = {"storage": {"data_dir": args.data_dir}} if getattr(args, "data_dir", None) else {}
-    return load_settings(config, overrides=overrides)
+    return load_settings(_config(args), overrides=overrides)
 
 
-def run_checks(settings: Settings) -> list[checks.Check]:
+def _store_configured(config: str | None) -> bool:
+    import tomllib
+
+    if not config or not Path(config).is_file():
+        return False
+    with open(config, "rb") as fh:
+        store = tomllib.load(fh).get("store", {})
+    return "tenant_id" in store and "store_id" in store
+
+
+def run_checks(settings: Settings, config: str | None = None) -> list[checks.Check]:
     from edge.adapters.migrations import head_revision
 
     return [
+        checks.configuration(Path(config) if config else None, _store_configured(config)),
         checks.data_dir_writable(settings.data_dir),
         checks.disk_space(settings.data_dir),
         checks.clock(),
@@ -113,7 +133,8 @@ def run_checks(settings: Settings) -> list[checks.Check]:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    results = run_checks(_settings(args))
+    """Looks, never changes: exit 1 with what to do when anything fails."""
+    results = run_checks(_settings(args), _config(args))
     for check in results:
         print(f"{check.verdict:<5} {check.name:<18} {check.detail}")
     failed = [c for c in results if not c.ok and not c.warning]
@@ -148,7 +169,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_ticket(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    results = run_checks(settings)
+    results = run_checks(settings, _config(args))
     store = settings.store
     width = 42
     lines = ["NOVAPOS COMMISSIONING".center(width), "=" * width,
@@ -166,43 +187,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     init = sub.add_parser("init", help="write the store configuration")
-    init.add_argument("--tenant", required=True)
-    init.add_argument("--store", required=True)
-    init.add_argument("--name")
-    init.add_argument("--timezone", default="UTC")
-    init.add_argument("--day-start-hour", type=int, default=0)
-    init.add_argument("--currency", default="USD")
-    init.add_argument("--lanes", type=int, default=3)
-    init.add_argument("--nats-url")
-    init.add_argument("--host", default="0.0.0.0")
-    init.add_argument("--port", type=int, default=8080)
-    init.add_argument("--data-dir", default="/var/lib/novapos")
-    init.add_argument("--out", default=str(DEFAULT_CONFIG))
-    init.add_argument("--force", action="store_true")
+    init.add_argument("--tenant", required=True, help="the tenant (retailer) id HQ gave you, e.g. acme")
+    init.add_argument("--store", required=True, help="this store's id, e.g. store-017")
+    init.add_argument("--name", help="the store's display name on receipts and at HQ (default: the store id)")
+    init.add_argument("--timezone", default="UTC", help="IANA time zone for business days, e.g. Europe/Berlin")
+    init.add_argument("--day-start-hour", type=int, default=0,
+                      help="hour (0-23) the business day starts; a sale before it counts for the day before")
+    init.add_argument("--currency", default="USD", help="ISO 4217 currency code, e.g. EUR")
+    init.add_argument("--lanes", type=int, default=3, help="number of checkout lanes (1-64)")
+    init.add_argument("--nats-url", help="replication link, e.g. nats://127.0.0.1:4222 (the leaf node); "
+                                         "omit to keep replication off")
+    init.add_argument("--host", default="0.0.0.0", help="address the store server listens on (0.0.0.0: the LAN)")
+    init.add_argument("--port", type=int, default=8080, help="TCP port of the store server")
+    init.add_argument("--data-dir", default="/var/lib/novapos", help="where the database, keys and backups live")
+    init.add_argument("--out", default=str(DEFAULT_CONFIG), help="the configuration file to write")
+    init.add_argument("--force", action="store_true", help="replace an existing configuration file")
 
     units = sub.add_parser("install-units", help="copy the systemd units (and enable the edge)")
-    units.add_argument("--root", default="/")
-    units.add_argument("--enable", action="store_true")
+    units.add_argument("--root", default="/", help="file system root to install into (/ on the box itself)")
+    units.add_argument("--enable", action="store_true", help="also enable and start novapos-edge (only with --root /)")
 
-    for name, text in (("doctor", "check the box"), ("ticket", "print a commissioning ticket")):
+    for name, text in (("doctor", "check the box (changes nothing)"), ("ticket", "print a commissioning ticket")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--config")
-        p.add_argument("--data-dir")
+        _config_args(p)
 
     devices = sub.add_parser("devices", help="list connected serial and input devices")
-    devices.add_argument("--serial-dir", default="/dev/serial/by-id")
-    devices.add_argument("--input-dir", default="/dev/input/by-id")
+    devices.add_argument("--serial-dir", default="/dev/serial/by-id", help="where serial devices are listed")
+    devices.add_argument("--input-dir", default="/dev/input/by-id", help="where input devices are listed")
 
     bk = sub.add_parser("backup", help="back up the database and keys")
-    bk.add_argument("--out", required=True)
-    bk.add_argument("--config")
-    bk.add_argument("--data-dir")
+    bk.add_argument("--out", required=True, help="the archive to write, e.g. /media/usb/store-017.tar.gz")
+    _config_args(bk)
 
     rs = sub.add_parser("restore", help="restore a backup (stop novapos-edge first)")
-    rs.add_argument("archive")
-    rs.add_argument("--config")
-    rs.add_argument("--data-dir")
+    rs.add_argument("archive", help="a .tar.gz written by novapos-provision backup")
+    _config_args(rs)
     return parser
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help=f"the store configuration (default: NOVAPOS_CONFIG, then {DEFAULT_CONFIG})")
+    p.add_argument("--data-dir", help="the data directory, if not the configured one")
 
 
 COMMANDS = {"init": cmd_init, "install-units": cmd_install_units, "doctor": cmd_doctor, "devices": cmd_devices,
@@ -211,6 +236,7 @@ COMMANDS = {"init": cmd_init, "install-units": cmd_install_units, "doctor": cmd_
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(0o027)  # configuration, backups and restored databases are not world-readable
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, ProvisionError, backup.BackupError) as err:

@@ -16,6 +16,7 @@ lookups; anything that scans goes through `read` and the reader pool.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import sqlite3
 import threading
@@ -48,7 +49,30 @@ def _configure_sqlite(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
+# The store's record holds staff names, sales and hashed credentials: owner-only. SQLite gives
+# the -wal and -shm files the main file's mode, so creating it 0600 covers all three.
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it, and tighten a file (and its
+    -wal and -shm companions) that an older release left readable by others."""
+    if str(path) == ":memory:" or not path.parent.is_dir():
+        return  # nothing to protect yet; SQLite reports a missing directory itself
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def make_engine(path: Path, *, writer: bool) -> Engine:
+    make_private(path)
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=StaticPool if writer else NullPool,

@@ -30,6 +30,7 @@ from edge.adapters.db import Database
 from edge.adapters.tables import inbox
 from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
 from edge.contracts.events import Command, decode_command
+from edge.contracts.link_trouble import LinkTrouble
 from edge.domain.ids import now_iso
 
 log = structlog.get_logger()
@@ -76,6 +77,7 @@ class Inbox:
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
         self.last_error: str | None = None
+        self._trouble = LinkTrouble(log, "inbox", store_id=config.store_id)
 
     @property
     def durable(self) -> str:
@@ -101,12 +103,14 @@ class Inbox:
                 if self._sub is None:
                     await self._bind()
                 await self.poll_once()
+                if self._nc is not None and self._nc.is_connected:  # an empty fetch also "succeeds" offline
+                    self._trouble.recovered()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # nats.py pull subscriptions can go stale after a reconnect (#504, #507): rebind.
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("inbox.error", error=self.last_error)
+                self._trouble.report(exc)
                 self._sub = None
                 await asyncio.sleep(self.config.retry_wait_s)
 
@@ -120,6 +124,7 @@ class Inbox:
                 ping_interval=20,
                 max_outstanding_pings=3,
                 connect_timeout=5,
+                **self._trouble.callbacks(),  # not nats-py's default: a traceback per retry
             )
         js = self._nc.jetstream(domain=cfg.hub_domain) if cfg.hub_domain else self._nc.jetstream()
         stream = command_stream_name(cfg.tenant_id)

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, func, select, update
 from edge.adapters.db import Database
 from edge.adapters.tables import outbox
 from edge.contracts.envelope import stream_name, subject_for_event
+from edge.contracts.link_trouble import LinkTrouble
 from edge.domain.ids import now_iso
 
 log = structlog.get_logger()
@@ -102,6 +103,7 @@ class Relay:
         self._stopping = False
         self.last_ack_at: str | None = None
         self.recent_errors: deque[dict[str, str]] = deque(maxlen=RECENT_ERRORS)
+        self._trouble = LinkTrouble(log, "relay", store_id=config.store_id)
         self.published = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -153,10 +155,10 @@ class Relay:
         cfg = self.config
 
         async def _disconnected() -> None:
-            log.warning("relay.link_down", store_id=cfg.store_id)
+            self._trouble.report(None)
 
         async def _reconnected() -> None:
-            log.info("relay.link_up", store_id=cfg.store_id)
+            self._trouble.recovered()
             self._wake.set()
 
         async def _error(exc: Exception) -> None:
@@ -187,6 +189,7 @@ class Relay:
                 ),
             )
         log.info("relay.connected", url=cfg.nats_url, store_id=cfg.store_id)
+        self._trouble.recovered()
 
     async def _close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None
@@ -261,7 +264,7 @@ class Relay:
     def _record_error(self, where: str, exc: BaseException) -> None:
         message = _describe(exc)
         self.recent_errors.append({"at": now_iso(), "where": where, "error": message})
-        log.warning(where, error=message, store_id=self.config.store_id)
+        self._trouble.report(exc)  # one warning per outage, then reminders: not one per retry
 
     def status_fields(self) -> dict[str, Any]:
         return {"last_ack_at": self.last_ack_at, "link": self.link, "recent_errors": list(self.recent_errors)}

@@ -23,6 +23,7 @@ import msgspec
 from litestar import Request, Response
 
 from edge.adapters.uow import UnitOfWorkFactory
+from edge.contracts.pan import looks_like_card_number
 from edge.domain.errors import Conflict, DomainError, ValidationFailed
 from edge.service.ports import Actor
 
@@ -76,7 +77,7 @@ class Idempotency:
                             media_type="application/json")
         if key is None:
             raise MissingIdempotencyKey("this request needs an Idempotency-Key header (a UUID is a good key)")
-        if not KEY_RE.match(key):
+        if not KEY_RE.match(key) or looks_like_card_number(key):  # keys are stored and logged
             raise MissingIdempotencyKey("the Idempotency-Key must be 8-128 characters of letters, digits, . _ : -",
                                         code="idempotency-key-malformed")
         route = f"{request.method} {request.scope.get('path_template') or request.url.path}"

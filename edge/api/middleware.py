@@ -17,19 +17,30 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.adapters.metrics import observe_request
 from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
+from edge.contracts.pan import looks_like_card_number
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 # Request ids: a random per-process prefix plus a counter. Unique within and across restarts,
-# and far cheaper than a uuid4 (a getrandom() syscall) on every request.
-_PREFIX = os.urandom(6).hex()
+# and far cheaper than a uuid4 (a getrandom() syscall) on every request. The prefix ends in a
+# letter, so its digits never join the counter's into a 13+ digit run that the log masking
+# would take for a card number.
+_PREFIX = os.urandom(6).hex()[:11] + "abcdef"[os.urandom(1)[0] % 6]
 _COUNTER = itertools.count(1)
 
 
 def new_request_id() -> str:
     return f"{_PREFIX}{next(_COUNTER):010x}"
+
+
+def safe_request_id(incoming: str) -> str:
+    """The client's X-Request-ID when it is a plain token, else a fresh one: it is echoed,
+    logged and stored with audit rows, so it may not carry markup, secrets or a card number."""
+    if incoming and REQUEST_ID_RE.match(incoming) and not looks_like_card_number(incoming):
+        return incoming
+    return new_request_id()
 
 
 def context_middleware(tokens: TokenService):
@@ -47,7 +58,7 @@ def context_middleware(tokens: TokenService):
                     incoming = value.decode("latin-1")
                 elif name == b"sec-websocket-protocol":
                     protocols = value.decode("latin-1")
-            request_id = incoming if incoming and REQUEST_ID_RE.match(incoming) else new_request_id()
+            request_id = safe_request_id(incoming)
             state: dict[str, Any] = scope.setdefault("state", {})
             state["request_id"] = request_id
             token = _bearer(authorization, protocols)

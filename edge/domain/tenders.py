@@ -21,12 +21,13 @@ field holding a Luhn-valid 13-19 digit string. We keep last 4, brand, entry mode
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import msgspec
 
+# The one card-number detector, shared with the API, the logs and the cloud (re-exported here).
+from edge.contracts.pan import card_number_fields, looks_like_card_number, luhn_valid  # noqa: F401
 from edge.domain.errors import CardNumberRejected, IllegalTransition, InsufficientTender, ValidationFailed
 from edge.domain.money import format_cents
 
@@ -535,43 +536,6 @@ def allocate_refund(refund_cents: int, tenders: Sequence[TenderRecord]) -> tuple
 
 
 # -- PCI: no card number ever gets in ----------------------------------------------------------------
-
-# A run of 13-19 digits, optionally grouped by single spaces or dashes, not inside a longer number.
-_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-
-
-def luhn_valid(digits: str) -> bool:
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        d = int(char)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
-
-
-def card_number_fields(value: object, path: str = "") -> list[str]:
-    """Paths of every field (nested dicts and lists too) that holds something like a PAN."""
-    if isinstance(value, Mapping):
-        return [p for key, item in value.items() for p in card_number_fields(item, f"{path}.{key}" if path else str(key))]
-    if isinstance(value, list | tuple):
-        return [p for i, item in enumerate(value) for p in card_number_fields(item, f"{path}[{i}]")]
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # a PAN sent as a JSON number is still a PAN
-    if isinstance(value, str) and looks_like_card_number(value):
-        return [path]
-    return []
-
 
 def reject_card_numbers(fields: Mapping[str, object]) -> None:
     """Refuse payment or customer data holding a card number. The value is never echoed back."""

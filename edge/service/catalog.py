@@ -12,6 +12,7 @@ import io
 import json
 from typing import Any
 
+from edge.contracts.spreadsheet import formula_cells
 from edge.domain.catalog import override_problems, product_problems, require_valid_product
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
@@ -247,7 +248,7 @@ def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, A
         errors += product_problems(fields)
         if errors:
             problems.append({"row": index, "sku": fields["sku"], "errors": errors})
-        rows.append({"row": index, **fields})
+        rows.append({"row": index, **fields, "formula_columns": formula_cells(raw)})
     return rows, problems
 
 
@@ -278,10 +279,10 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
         problems.sort(key=lambda p: p["row"])
         raise ValidationFailed(f"{len(problems)} row(s) are not valid; nothing was imported",
                                code="csv-invalid", errors=problems)
-    report = []
+    report, warnings = [], []
     created = updated = 0
     for row in rows:
-        fields = {k: v for k, v in row.items() if k != "row"}
+        fields = {k: v for k, v in row.items() if k not in ("row", "formula_columns")}
         existing = catalog.by_sku(row["sku"])
         if existing is None:
             create_product(uow, fields)
@@ -291,7 +292,12 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
             update_product(uow, existing["id"], fields)
             updated += 1
             report.append({"row": row["row"], "sku": row["sku"], "status": "updated"})
-    return {"created": created, "updated": updated, "rows": report}
+        # Imported as typed (it may be a real name), but someone should look: the same text
+        # pasted into a spreadsheet by hand would run. Exports escape it.
+        warnings += [{"row": row["row"], "sku": row["sku"], "field": column, "code": "csv-formula",
+                      "message": "starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
+                                 "CSV exports escape it"} for column in row["formula_columns"]]
+    return {"created": created, "updated": updated, "rows": report, "warnings": warnings}
 
 
 # -- HQ commands (down replication) -------------------------------------------------------------

@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.service.ports import UnitOfWork
@@ -219,7 +220,7 @@ CSV_HEADER = ("sku", "name", "on_hand", "reserved", "available", "threshold")
 
 def export_levels_csv(rows: list[dict[str, Any]], header: bool) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)  # product names are user text: never a live formula
     if header:
         writer.writerow(CSV_HEADER)
     for r in rows:

@@ -95,16 +95,20 @@ def test_a_bad_toml_file_is_reported_cleanly(tmp_path):
 
 def test_user_admin_commands(tmp_path):
     data = ["--data-dir", str(tmp_path)]
-    added = _run("user", "add", "erin", "--role", "cashier", "--password-stdin", *data, stdin="long-enough-pw\n")
+    store = {"NOVAPOS_STORE_TENANT_ID": "acme", "NOVAPOS_STORE_STORE_ID": "store-017"}
+    added = _run("user", "add", "erin", "--role", "cashier", "--password-stdin", *data, stdin="long-enough-pw\n",
+                 env=store)
     assert added.returncode == 0, added.stderr
     assert "created user erin" in added.stdout
-    dup = _run("user", "add", "erin", "--role", "cashier", "--password-stdin", *data, stdin="long-enough-pw\n")
+    dup = _run("user", "add", "erin", "--role", "cashier", "--password-stdin", *data, stdin="long-enough-pw\n",
+               env=store)
     assert dup.returncode == 2 and "already exists" in dup.stderr
-    weak = _run("user", "passwd", "erin", "--password-stdin", *data, stdin="short\n")
+    weak = _run("user", "passwd", "erin", "--password-stdin", *data, stdin="short\n", env=store)
     assert weak.returncode == 2 and "at least" in weak.stderr
-    assert _run("user", "passwd", "erin", "--password-stdin", *data, stdin="another-long-pw\n").returncode == 0
-    assert _run("user", "disable", "erin", *data).returncode == 0
-    missing = _run("user", "disable", "nobody", *data)
+    assert _run("user", "passwd", "erin", "--password-stdin", *data, stdin="another-long-pw\n",
+                env=store).returncode == 0
+    assert _run("user", "disable", "erin", *data, env=store).returncode == 0
+    missing = _run("user", "disable", "nobody", *data, env=store)
     assert missing.returncode == 2 and "no such user" in missing.stderr
     with sqlite3.connect(tmp_path / "store.db") as conn:
         assert conn.execute("SELECT disabled FROM users WHERE username='erin'").fetchone()[0] == 1

@@ -37,11 +37,14 @@ def test_init_refuses_a_bad_value_and_writes_nothing(tmp_path):
 
 
 def test_doctor_passes_on_a_healthy_box_and_flags_an_unreachable_nats(demo_dir):
-    ok = run("doctor", "--data-dir", str(demo_dir))
+    provisioned = demo_dir.parent / "box.toml"
+    provisioned.write_text('[store]\ntenant_id = "demo"\nstore_id = "demo-001"\n')
+    ok = run("doctor", "--config", str(provisioned), "--data-dir", str(demo_dir))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "integrity ok" in ok.stdout
     config = demo_dir.parent / "sync.toml"
-    config.write_text(f'[sync]\nnats_url = "nats://127.0.0.1:{free_port()}"\n')
+    config.write_text(f'[store]\ntenant_id = "demo"\nstore_id = "demo-001"\n'
+                      f'[sync]\nnats_url = "nats://127.0.0.1:{free_port()}"\n')
     bad = run("doctor", "--config", str(config), "--data-dir", str(demo_dir))
     assert bad.returncode == 1 and "FAIL  replication link" in bad.stdout
 

@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from edge.adapters.db import make_engine
+from edge.adapters.db import make_engine, make_private
 from edge.adapters.tables import metadata
 
 log = structlog.get_logger()
@@ -54,6 +54,7 @@ def backup(path: Path, label: str) -> Path:
     backups.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backups / f"{path.stem}-{stamp}-{label}.db"
+    make_private(target)  # a backup holds everything the database does
     src = sqlite3.connect(path)
     dst = sqlite3.connect(target)
     try:

@@ -11,6 +11,10 @@ from edge.adapters.metrics import DB_COMMITS, DB_UNITS, REGISTRY
 from edge.api.deps import actor, services
 from edge.api.guards import authenticated
 
+# Litestar appends "; charset=utf-8" to every text/* type itself: prometheus_client's
+# CONTENT_TYPE_LATEST already carries one, which doubled it.
+PROMETHEUS_TEXT = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
 PUBLIC = {"public": True}
 
 
@@ -40,7 +44,7 @@ async def metrics(request: Request) -> Response:
     s = services(request)
     DB_COMMITS.set(s.db.commits)
     DB_UNITS.set(s.db.units)
-    return Response(content=generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(content=generate_latest(REGISTRY), media_type=PROMETHEUS_TEXT)
 
 
 @get("/api/v1/store", guards=[authenticated], operation_id="store")

@@ -167,7 +167,7 @@ async def export_csv(request: Request) -> Stream:
                 return
             after = page[-1]["sku"]
 
-    return Stream(chunks(), media_type="text/csv; charset=utf-8",
+    return Stream(chunks(), media_type="text/csv",
                   headers={"Content-Disposition": 'attachment; filename="stock.csv"'})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -14,6 +13,7 @@ from litestar.response import Stream
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
 from edge.service import orders, receipts, returns
@@ -254,11 +254,11 @@ def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -
     from edge.adapters.receipts_escpos import render_escpos
 
     if format == "html":
-        content, media_type = receipts.render_html(receipt_data), "text/html; charset=utf-8"
+        content, media_type = receipts.render_html(receipt_data), "text/html"
     elif format == "escpos":
         content, media_type = render_escpos(receipt_data), "application/vnd.escpos"
     else:
-        content, media_type = receipts.render_text(receipt_data), "text/plain; charset=utf-8"
+        content, media_type = receipts.render_text(receipt_data), "text/plain"
     return Response(content=content, media_type=media_type, status_code=status_code)
 
 
@@ -331,7 +331,7 @@ async def export_orders(
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)  # cashier names and numbers are user text: never a live formula
         writer.writerow(EXPORT_COLUMNS)
         after = None
         while True:  # page through the reader pool; the file streams while it is built
@@ -347,7 +347,7 @@ async def export_orders(
             if after is None:
                 return
 
-    return Stream(rows(), media_type="text/csv; charset=utf-8",
+    return Stream(rows(), media_type="text/csv",
                   headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
 
 

@@ -1,0 +1,30 @@
+"""No card number gets in through a request body (PCI, DESIGN §6).
+
+One step in the request pipeline, registered once as the app's `before_request` hook, so every
+route is covered without each body Struct naming it: after the guards and before the body is
+decoded into the route's Struct, any JSON or CSV body holding a card number in any field is
+refused with a 422 (`card-number-rejected`) that names the field and never echoes the number.
+Nothing has been stored, logged or queued for replication at that point.
+
+Product codes (barcodes, SKUs) that are valid GTINs and secrets (passwords, PINs) are exempt;
+see `edge.contracts.pan`, which the cloud hub's own hook shares.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from edge.contracts.pan import REFUSAL, request_body_card_number_fields
+from edge.domain.errors import CardNumberRejected
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+async def refuse_card_numbers(request: Request) -> None:
+    if request.method in _BODYLESS:
+        return
+    body = await request.body()  # Litestar keeps it: the route's data is decoded from this copy
+    fields = request_body_card_number_fields(body, request.headers.get("content-type", ""))
+    if fields:
+        raise CardNumberRejected(REFUSAL, errors=[{"field": f or "body", "message": "looks like a card number"}
+                                                  for f in fields])
