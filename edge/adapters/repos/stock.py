@@ -105,7 +105,10 @@ class StockRepository:
         if sku:
             stmt = stmt.where(P.c.sku == sku)
         if low_only:
-            stmt = stmt.where(available <= P.c.low_stock_threshold)
+            # edge.domain.inventory.is_low_stock, as SQL so the listing can page: a threshold
+            # of 0 (or none) watches nothing. A unit test holds the two to the same answers.
+            threshold = P.c.low_stock_threshold
+            stmt = stmt.where(threshold > 0, available <= threshold)
         if after:
             stmt = stmt.where(P.c.sku > after)
         return [dict(r) for r in self.conn.execute(stmt.order_by(P.c.sku).limit(limit)).mappings()]
