@@ -1,9 +1,10 @@
 """HQ authentication: Argon2id passwords, TOTP, RS256 access tokens, rotated refresh tokens.
 
-Same login contract as the edge (DESIGN §5, §6). Roles here: hq_analyst (read), tenant_admin
-(read + commands + conflict handling), super_admin (any tenant, switched with X-Tenant-ID).
+Same login contract as the edge (ARCHITECTURE.md, "HTTP conventions" and "Security model").
+Roles here: hq_analyst (read), tenant_admin (read + commands + conflict handling), super_admin
+(any tenant, switched with X-Tenant-ID).
 The tenant always comes from the token; the header may only *switch* it for a super-admin,
-and any other mismatch is a 403 (DESIGN §5).
+and any other mismatch is a 403.
 
 - Lockout counts failures per username (known or not) with exponential backoff; an unknown
   user costs the same Argon2 work and gets the same answers as a real one.

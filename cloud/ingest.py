@@ -1,4 +1,5 @@
-"""Cloud ingest: the aggregate stream → the cloud DB, exactly once in effect (DESIGN §7).
+"""Cloud ingest: the aggregate stream → the cloud DB, exactly once in effect
+(ARCHITECTURE.md, "Replication").
 
 For each fetched batch: ONE DB transaction (on Postgres it re-scopes RLS per tenant with
 `set_config`) doing, per tenant, one multi-row `INSERT ... ON CONFLICT (event_id) DO NOTHING

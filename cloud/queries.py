@@ -1,7 +1,8 @@
 """HQ read queries over the projections. Every query filters on the tenant explicitly as well:
 RLS on Postgres is the guarantee, the filter keeps SQLite honest too.
 
-Date ranges are store business days (`YYYY-MM-DD`, inclusive), the grouping DESIGN §3 asks for.
+Date ranges are store business days (`YYYY-MM-DD`, inclusive), the grouping
+ARCHITECTURE.md ("Time, money and business days") describes.
 """
 
 from __future__ import annotations

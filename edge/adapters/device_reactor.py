@@ -5,12 +5,10 @@ printer, drawer or display can never slow down, block or fail a checkout. Its po
 the outbox `seq` kept in `sync_state` ("device_reactor"), written after the reactions, so a
 crash in between repeats a reaction rather than losing it.
 
-Rules a cashier would expect:
-- a receipt that cannot print is journaled by the hub as failed (reprint from the jobs API),
-  the lane hears `printer_failed`, and a `device.alert` event records it for the store;
-- the drawer opens only for a sale with a cash tender;
-- an offline sale replayed later, or a sale older than `stale_after_s` (the box was down),
-  prints nothing and opens no drawer: the customer has long gone.
+A receipt that cannot print is journaled by the hub as failed (reprint from the jobs API), the
+lane hears `printer_failed`, and a `device.alert` event records it for the store. Which sales
+the devices react to, and which open the drawer, are the domain's rules
+(`edge.domain.lane_devices`); the clock that judges a sale stale is the unit of work's.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -28,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert
 from edge.adapters import tables as t
 from edge.adapters.receipts_escpos import render_escpos
 from edge.domain.ids import iso
+from edge.domain.lane_devices import CompletedSale, NoReaction, opens_drawer, why_devices_stay_idle
 from edge.service.ports import Actor
 from edge.service.receipts import money, receipt_view, record_print
 from hardware.errors import HardwareError, UnknownLane
@@ -108,10 +107,11 @@ class DeviceReactor:
                     await self._save(head)
             return 0
         by_lane: dict[str, list[dict[str, Any]]] = {}
+        now = self.services.uow.clock()
         for _seq, envelope in rows:
-            payload = envelope.get("payload") or {}
-            if self._should_react(envelope, payload):
-                by_lane.setdefault(str(payload["lane_id"]), []).append(envelope)
+            sale = completed_sale(envelope.get("payload") or {}, envelope.get("occurred_at"))
+            if self._should_react(sale, now) and sale.lane_id:
+                by_lane.setdefault(sale.lane_id, []).append(envelope)
         # Lanes react side by side; within one lane, sales react in the order they completed.
         await asyncio.gather(*(self._react_lane(lane, envelopes) for lane, envelopes in by_lane.items()))
         last = rows[-1][0] if len(rows) == self.batch else max(head, rows[-1][0])
@@ -123,20 +123,14 @@ class DeviceReactor:
         await self.services.db.write(lambda c: _save_cursor(c, seq))
         self._saved_at, self._saved_seq = asyncio.get_running_loop().time(), seq
 
-    def _should_react(self, envelope: dict[str, Any], payload: dict[str, Any]) -> bool:
-        if not payload.get("lane_id"):
-            return False
-        if payload.get("offline_created_at"):
-            log.info("device_reactor.skipped", reason="offline replay", order_id=payload.get("order_id"))
-            return False
-        try:
-            age = (datetime.now(UTC) - datetime.fromisoformat(envelope["occurred_at"])).total_seconds()
-        except (KeyError, TypeError, ValueError):
-            age = 0.0
-        if age > self.stale_after_s:
-            log.info("device_reactor.skipped", reason="stale", order_id=payload.get("order_id"), age_s=round(age))
-            return False
-        return True
+    def _should_react(self, sale: CompletedSale, now: datetime) -> bool:
+        reason = why_devices_stay_idle(sale, now=now, stale_after=timedelta(seconds=self.stale_after_s))
+        if reason is NoReaction.OFFLINE_REPLAY:
+            log.info("device_reactor.skipped", reason=reason.value, order_id=sale.order_id)
+        elif reason is NoReaction.STALE and sale.completed_at is not None:
+            log.info("device_reactor.skipped", reason=reason.value, order_id=sale.order_id,
+                     age_s=round((now - sale.completed_at).total_seconds()))
+        return reason is None
 
     # --- reactions ---
     async def _react_lane(self, lane_id: str, envelopes: list[dict[str, Any]]) -> None:
@@ -150,7 +144,7 @@ class DeviceReactor:
 
     async def react(self, lane_id: str, sale: dict[str, Any], kinds: set[str]) -> None:
         order_id = sale["order_id"]
-        if "drawer" in kinds and any(t.get("method") == "cash" for t in sale.get("tenders", [])):
+        if "drawer" in kinds and opens_drawer(completed_sale(sale)):
             kicked = await self._device_call(self.hub.kick_drawer(lane_id))
             if kicked is not None and not kicked.ok:
                 log.warning("drawer.kick_failed", lane_id=lane_id, order_id=order_id, detail=kicked.detail)
@@ -215,6 +209,20 @@ class DeviceReactor:
         except HardwareError as err:
             log.warning("device_reactor.device_error", error=str(err))
             return None
+
+
+def completed_sale(payload: dict[str, Any], occurred_at: str | None = None) -> CompletedSale:
+    """The device rules' view of an `order.completed` payload read from the outbox."""
+    try:
+        completed_at: datetime | None = datetime.fromisoformat(occurred_at) if occurred_at else None
+    except (TypeError, ValueError):
+        completed_at = None
+    if completed_at is not None and completed_at.tzinfo is None:
+        completed_at = None  # an age against a guessed zone would be a guess too
+    return CompletedSale(order_id=str(payload.get("order_id") or ""),
+                         lane_id=str(payload["lane_id"]) if payload.get("lane_id") else None,
+                         tender_methods=frozenset(str(t.get("method")) for t in payload.get("tenders") or []),
+                         offline_created_at=payload.get("offline_created_at") or None, completed_at=completed_at)
 
 
 def _display_lines(sale: dict[str, Any]) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""The outbox relay: publishes the store's outbox to NATS JetStream, in `seq` order (DESIGN §7).
+"""The outbox relay: publishes the store's outbox to NATS JetStream, in `seq` order
+(ARCHITECTURE.md, "Replication").
 
 Delivery argument, in one place:
 - every row is published with `Nats-Msg-Id = event_id`, so JetStream drops a re-publish

@@ -6,10 +6,8 @@ Audit and outbox are written here and nowhere else, so every use case gets them 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert
 
@@ -17,6 +15,7 @@ from edge.adapters import tables as t
 from edge.adapters.db import Database
 from edge.adapters.repos.prepared import Prepared
 from edge.contracts.envelope import EventEnvelope, encode_envelope
+from edge.domain.business_day import business_day
 from edge.domain.ids import iso, utc_now, uuid7
 from edge.service.ports import Actor
 
@@ -39,17 +38,6 @@ def repository(name: str) -> Callable[[type], type]:
         return cls
 
     return register
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def business_day(instant: datetime, timezone: str, day_start_hour: int) -> str:
-    """The store-local business day: a sale at 01:30 belongs to yesterday if the day starts at 04:00."""
-    local = instant.astimezone(_zone(timezone)) - timedelta(hours=day_start_hour)
-    return local.date().isoformat()
 
 
 class SqlUnitOfWork:
@@ -78,7 +66,7 @@ class SqlUnitOfWork:
     @property
     def business_day(self) -> str:
         if self._business_day is None:
-            self._business_day = business_day(self._instant(), self._timezone, self._day_start_hour)
+            self._business_day = business_day(self._instant(), self._timezone, self._day_start_hour).isoformat()
         return self._business_day
 
     def _instant(self) -> datetime:

@@ -1,4 +1,5 @@
-"""Idempotency for every POST that creates or changes money or stock (DESIGN §5).
+"""Idempotency for every POST that creates or changes money or stock
+(ARCHITECTURE.md, "HTTP conventions").
 
     same key, same body       → the stored response again, with `Idempotent-Replayed: true`
     same key, different body  → 422

@@ -1,4 +1,4 @@
-"""The event envelope every outbox row carries, and the NATS subject scheme (DESIGN §7).
+"""The event envelope every outbox row carries, and the NATS subject scheme (ARCHITECTURE.md, "Events and subjects").
 
 `event_id` is a UUIDv7 string: it is the outbox key, the `Nats-Msg-Id` header and the cloud's
 primary key, so one fact keeps one identity from the store's disk to HQ's database.

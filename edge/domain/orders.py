@@ -17,8 +17,7 @@ The aggregate never does I/O: handlers persist it and publish the events it reco
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import msgspec
@@ -31,7 +30,7 @@ from edge.domain.errors import (
     ValidationFailed,
 )
 from edge.domain.money import BPS_PER_UNIT
-from edge.domain.pricing import LineItem, OrderDiscount, PricedLine, PricedOrder, PricingRules, price_order
+from edge.domain.pricing import PricedLine, PricedOrder
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
 
@@ -110,26 +109,14 @@ class DiscountPolicy(msgspec.Struct, frozen=True):
 
 # -- order numbers --------------------------------------------------------------------------------
 
-ORDER_NUMBER_RE = re.compile(r"^S(\d{3,})-L(\d+)-(\d{6,})$")
 
-
-def format_order_number(store_number: int, lane_number: int, sequence: int) -> str:
-    """'S001-L2-000123': short enough to read aloud, unique per store and lane.
+def order_number(lane_id: str, sequence: int) -> str:
+    """'2-000123': the lane, then its own sequence; short enough to read aloud at the counter.
 
     The sequence is per (store, lane) and allocated by the store's single writer, so lanes never
-    coordinate and numbers stay gap-free per lane.
+    coordinate to number their sales.
     """
-    if store_number < 1 or lane_number < 1 or sequence < 1:
-        raise ValueError("store, lane and sequence numbers start at 1")
-    return f"S{store_number:03d}-L{lane_number}-{sequence:06d}"
-
-
-def parse_order_number(number: str) -> tuple[int, int, int]:
-    match = ORDER_NUMBER_RE.match(number.strip().upper())
-    if not match:
-        raise ValueError(f"{number!r} is not an order number like S001-L2-000123")
-    store, lane, sequence = (int(group) for group in match.groups())
-    return store, lane, sequence
+    return f"{lane_id}-{sequence:06d}"
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -138,12 +125,6 @@ def parse_order_number(number: str) -> tuple[int, int, int]:
 class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     order_id: str
     at: datetime
-
-
-class OrderOpened(OrderEvent, frozen=True, kw_only=True, tag="order.opened"):
-    number: str
-    total_cents: int
-    lines: tuple[tuple[str, str, int], ...]  # (line_id, product_id, quantity): what to reserve
 
 
 class OrderAwaitingPayment(OrderEvent, frozen=True, kw_only=True, tag="order.pending"):
@@ -196,23 +177,6 @@ class Order:
         self.refunded_cents = refunded_cents
         self.returned_quantities: dict[str, int] = dict(returned_quantities or {})
         self.events: list[OrderEvent] = []
-
-    @classmethod
-    def open(cls, *, id: str, number: str, store_id: str, lane_id: str, cashier_id: str,
-             items: Sequence[LineItem], rules: PricingRules, created_at: datetime, business_day: date,
-             currency: str = "EUR", order_discount: OrderDiscount | None = None,
-             discount_policy: DiscountPolicy | None = None, approval: Approval | None = None) -> Order:
-        """Price the lines and open the order; a large discount needs a supervisor's approval."""
-        priced = price_order(items, rules, order_discount)
-        if (discount_policy or DiscountPolicy()).needs_override(priced):
-            require_supervisor(approval, "a discount over the threshold", code="discount-override-required")
-        order = cls(id=id, number=number, store_id=store_id, lane_id=lane_id, cashier_id=cashier_id,
-                    created_at=created_at, business_day=business_day, priced=priced, currency=currency)
-        order.events.append(OrderOpened(
-            order_id=id, at=created_at, number=number, total_cents=priced.total_cents,
-            lines=tuple((line.line_id, line.product_id, stock_quantity(line)) for line in priced.lines),
-        ))
-        return order
 
     # -- read side --
 
@@ -326,11 +290,6 @@ class Order:
         self.events.append(OrderReturned(order_id=self.id, at=at, return_id=return_id,
                                          quantities=tuple(sorted(quantities.items())),
                                          refund_cents=refund_cents, status=self.status))
-
-
-def stock_quantity(line: PricedLine) -> int:
-    """Units that leave the shelf for a line."""
-    return stock_units(line.quantity, line.weight_grams)
 
 
 def stock_units(quantity: int, weight_grams: int | None) -> int:

@@ -23,7 +23,9 @@ import msgspec
 from edge.domain.errors import ValidationFailed
 from edge.domain.money import BPS_PER_UNIT, GRAMS_PER_KG, Rounding, allocate, apply_bps, round_div
 
-MAX_QUANTITY = 100_000
+# Units on one line. Far beyond any counter sale, so it only ever catches a slip: a barcode
+# scanned into the quantity field, a key held down. Request schemas cap quantities with it too.
+MAX_LINE_QUANTITY = 10_000
 MAX_WEIGHT_GRAMS = 1_000_000  # one tonne: a stuck scale or a typo, not a sale
 
 
@@ -140,8 +142,8 @@ def _line_problems(index: int, item: LineItem, rules: PricingRules) -> list[dict
             bad("quantity", "a weighed line has quantity 1 and a weight")
         if not 0 < item.weight_grams <= MAX_WEIGHT_GRAMS:
             bad("weight_grams", f"1 to {MAX_WEIGHT_GRAMS} grams")
-    elif not 0 < item.quantity <= MAX_QUANTITY:
-        bad("quantity", f"1 to {MAX_QUANTITY}")
+    elif not 0 < item.quantity <= MAX_LINE_QUANTITY:
+        bad("quantity", f"1 to {MAX_LINE_QUANTITY}")
     if item.discount_cents < 0:
         bad("discount_cents", "0 or more")
     if not 0 <= item.discount_bps <= BPS_PER_UNIT:

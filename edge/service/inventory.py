@@ -17,6 +17,8 @@ from typing import Any
 from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import NotFound, ValidationFailed
 from edge.domain.ids import uuid7
+from edge.domain.inventory import LowStockChange, low_stock_change
+from edge.domain.inventory import available as stock_available
 from edge.service.ports import UnitOfWork
 
 ADJUSTMENT_REASONS = ("damaged", "theft", "found", "correction", "expired", "sample", "internal_use", "write_off",
@@ -72,17 +74,15 @@ def check_low_stock(uow: UnitOfWork, loc: str, changes: dict[str, tuple[dict[str
     stock = uow.repo("stock")
     for pid, (before, on_hand_delta, reserved_delta) in changes.items():
         threshold = before["threshold"]
-        if threshold <= 0:
-            continue
         on_hand = before["on_hand"] + on_hand_delta
-        available = on_hand - before["reserved"] - reserved_delta
-        low = available <= threshold
-        if low and not before["low"]:
+        available = stock_available(on_hand, before["reserved"] + reserved_delta)
+        change = low_stock_change(available, threshold, flagged=before["low"])
+        if change is LowStockChange.RAISED:
             stock.set_low(loc, pid, True)
             sku = (products or {}).get(pid, {}).get("sku")
             uow.emit("stock.low", {"location_id": loc, "product_id": pid, "sku": sku, "on_hand": on_hand,
                                    "available": available, "threshold": threshold})
-        elif not low and before["low"]:
+        elif change is LowStockChange.CLEARED:
             stock.set_low(loc, pid, False)
 
 

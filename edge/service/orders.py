@@ -19,9 +19,10 @@ from edge.domain.errors import Conflict, Forbidden, NotFound, OverrideRequired, 
 from edge.domain.ids import iso, parse_iso, uuid7
 from edge.domain.money import Rounding, format_cents
 from edge.domain.offline import OfflineJudgement, OfflineLine, check_offline_time, judge_offline_order, undercharged
-from edge.domain.orders import DiscountPolicy, Order, OrderStatus, require_transition
+from edge.domain.orders import DiscountPolicy, Order, OrderStatus, order_number, require_transition
 from edge.domain.orders import stock_units as units_of
 from edge.domain.pricing import (
+    MAX_LINE_QUANTITY,
     LineItem,
     OrderDiscount,
     PricedLine,
@@ -108,8 +109,8 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         elif weight is not None:
             errors.append({"field": f"lines[{i}].weight_grams", "message": f"{product['sku']} is not sold by weight"})
             continue
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
-            errors.append({"field": f"lines[{i}].quantity", "message": "a whole number from 1 to 10000"})
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_LINE_QUANTITY:
+            errors.append({"field": f"lines[{i}].quantity", "message": f"a whole number from 1 to {MAX_LINE_QUANTITY}"})
             continue
         override = product["override_cents"]
         catalog_price = override if override is not None else product["price_cents"]
@@ -225,7 +226,7 @@ def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | Non
     # -- writes from here on ---------------------------------------------------------------
     order_id = uuid7()
     orders = uow.repo("orders")
-    number = f"{lane_id}-{orders.next_number(loc, lane_id):06d}"
+    number = order_number(lane_id, orders.next_number(loc, lane_id))
     immediate = plan is not None and plan.completes_immediately
     status = (OrderStatus.COMPLETED if immediate else OrderStatus.PENDING if plan else OrderStatus.OPEN).value
     order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,

@@ -1,5 +1,6 @@
 """Checkout throughput: a 3-line cash order against a bare Litestar POST that decodes the same
-body, measured in the same run on the same machine (DESIGN §11; no timing asserts anywhere).
+body, measured in the same run on the same machine (ARCHITECTURE.md, "Tests and benchmarks";
+no timing asserts anywhere).
 
     .venv/bin/python tests/bench/bench_checkout.py [--seconds 8] [--clients 16 64]
 

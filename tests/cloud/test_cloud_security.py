@@ -1,5 +1,6 @@
-"""HQ security parity with the edge contract (DESIGN §6): JWT attacks, refresh rotation and reuse,
-key rotation, TOTP, lockout, RBAC coverage of every route, and the security/ingest metrics."""
+"""HQ security parity with the edge (ARCHITECTURE.md, "Security model"): JWT attacks, refresh
+rotation and reuse, key rotation, TOTP, lockout, RBAC coverage of every route, and the
+security/ingest metrics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The architecture holds: every route is guarded, and imports follow DESIGN §2."""
+"""The architecture holds: every route is guarded, and imports follow
+ARCHITECTURE.md, "Packages and their rules"; no domain module is a twin nothing runs."""
 
 from __future__ import annotations
 
@@ -95,3 +96,46 @@ def test_hardware_imports_nothing_from_edge_or_cloud():
 def test_api_never_opens_a_database_session_itself():
     assert _violations("edge.api", lambda n: _top(n) != "sqlalchemy" and n != "sqlite3"
                        and not n.startswith("edge.adapters.repos")) == []
+
+
+PRODUCTION = ("edge", "cloud", "hardware", "provisioning")
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """Every module `path` imports, counting `from package import module` as that module."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def _domain_modules_nothing_runs() -> list[str]:
+    """Domain modules that no production code reaches: imported by no module outside the domain,
+    nor by a domain module that production does reach."""
+    domain = {_module_name(p): p for p in (ROOT / "edge" / "domain").glob("*.py") if p.name != "__init__.py"}
+    outside = set()
+    for package in PRODUCTION:
+        for path in (ROOT / package).rglob("*.py"):
+            if _module_name(path) not in domain:
+                outside |= _modules_imported(path)
+    live = {name for name in domain if name in outside}
+    frontier = set(live)
+    while frontier:
+        reached = set().union(*(_modules_imported(domain[name]) for name in frontier)) & domain.keys()
+        frontier = reached - live
+        live |= frontier
+    return sorted(set(domain) - live)
+
+
+def test_every_domain_module_is_on_a_production_code_path():
+    """A rule that only unit tests call is a twin of the one that runs: production calls the
+    domain's rule, or the rule is deleted."""
+    assert _domain_modules_nothing_runs() == []

@@ -1,4 +1,4 @@
-"""Import rules from DESIGN §2, checked by walking the AST of every hardware module."""
+"""Import rules from ARCHITECTURE.md ("Packages and their rules"), checked by walking the AST of every hardware module."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from edge.adapters import tables as t
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
-A = t.audit_log
+audit_log = t.audit_log
 
 
 @repository("audit")
@@ -22,18 +22,18 @@ class AuditRepository:
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
               action: str | None = None, lane_id: str | None = None, since: str | None = None,
               until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(A).where(A.c.tenant_id == self.tenant_id)
-        for column, value in ((A.c.entity, entity), (A.c.entity_id, entity_id), (A.c.actor, actor),
-                              (A.c.lane_id, lane_id)):
+        stmt = select(audit_log).where(audit_log.c.tenant_id == self.tenant_id)
+        for column, value in ((audit_log.c.entity, entity), (audit_log.c.entity_id, entity_id),
+                              (audit_log.c.actor, actor), (audit_log.c.lane_id, lane_id)):
             if value is not None:
                 stmt = stmt.where(column == value)
         if action is not None:
-            stmt = stmt.where(A.c.action.like(action.replace("*", "%")))
+            stmt = stmt.where(audit_log.c.action.like(action.replace("*", "%")))
         if since is not None:
-            stmt = stmt.where(A.c.at >= since)
+            stmt = stmt.where(audit_log.c.at >= since)
         if until is not None:
-            stmt = stmt.where(A.c.at < until)
+            stmt = stmt.where(audit_log.c.at < until)
         if before_id is not None:
-            stmt = stmt.where(A.c.id < before_id)
-        rows = self.conn.execute(stmt.order_by(A.c.id.desc()).limit(limit)).mappings()
+            stmt = stmt.where(audit_log.c.id < before_id)
+        rows = self.conn.execute(stmt.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]

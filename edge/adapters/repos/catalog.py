@@ -11,36 +11,41 @@ from edge.adapters import tables as t
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
-P = t.products
-B = t.product_barcodes
-PO = t.price_overrides
+products = t.products
+product_barcodes = t.product_barcodes
+price_overrides = t.price_overrides
+tax_categories = t.tax_categories
+catalog_versions = t.catalog_versions
 
 # The lane's hot path (a scan at the till) as one pre-built statement: building a Core
 # construct per request cost more CPU than SQLite's whole lookup (measured in bench_catalog).
-_B2 = B.alias("all_codes")
+_B2 = product_barcodes.alias("all_codes")
 _BARCODES_OF = (
     select(func.group_concat(_B2.c.barcode, " "))
-    .where(_B2.c.tenant_id == P.c.tenant_id, _B2.c.product_id == P.c.id)
-    .correlate(P)
+    .where(_B2.c.tenant_id == products.c.tenant_id, _B2.c.product_id == products.c.id)
+    .correlate(products)
     .scalar_subquery()
 )
 _OVERRIDE_AT = (
-    select(PO.c.price_cents)
-    .where(PO.c.tenant_id == P.c.tenant_id, PO.c.store_id == bindparam("store_id"), PO.c.product_id == P.c.id,
-           PO.c.valid_from <= bindparam("at"), or_(PO.c.valid_to.is_(None), PO.c.valid_to > bindparam("at")))
-    .order_by(PO.c.valid_from.desc())
+    select(price_overrides.c.price_cents)
+    .where(price_overrides.c.tenant_id == products.c.tenant_id, price_overrides.c.store_id == bindparam("store_id"),
+           price_overrides.c.product_id == products.c.id,
+           price_overrides.c.valid_from <= bindparam("at"), or_(price_overrides.c.valid_to.is_(None),
+                                                                price_overrides.c.valid_to > bindparam("at")))
+    .order_by(price_overrides.c.valid_from.desc())
     .limit(1)
-    .correlate(P)
+    .correlate(products)
     .scalar_subquery()
 )
 LOOKUP_BY_BARCODE = (
-    select(P, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
-    .select_from(B.join(P, and_(B.c.product_id == P.c.id, B.c.tenant_id == P.c.tenant_id)))
-    .where(B.c.tenant_id == bindparam("tenant_id"), B.c.barcode == bindparam("code"))
+    select(products, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
+    .select_from(product_barcodes.join(products, and_(product_barcodes.c.product_id == products.c.id,
+                                                      product_barcodes.c.tenant_id == products.c.tenant_id)))
+    .where(product_barcodes.c.tenant_id == bindparam("tenant_id"), product_barcodes.c.barcode == bindparam("code"))
 )
 LOOKUP_BY_SKU = (
-    select(P, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
-    .where(P.c.tenant_id == bindparam("tenant_id"), P.c.sku == bindparam("code"))
+    select(products, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
+    .where(products.c.tenant_id == bindparam("tenant_id"), products.c.sku == bindparam("code"))
 )
 
 
@@ -86,12 +91,12 @@ class CatalogRepository:
     # -- versions ------------------------------------------------------------------------
     def next_version(self) -> int:
         """Bump the tenant's catalog version; every changed product takes the new value."""
-        cv = t.catalog_versions
         updated = self.conn.execute(
-            update(cv).where(cv.c.tenant_id == self.tenant_id).values(version=cv.c.version + 1).returning(cv.c.version)
+            update(catalog_versions).where(catalog_versions.c.tenant_id == self.tenant_id)
+            .values(version=catalog_versions.c.version + 1).returning(catalog_versions.c.version)
         ).scalar()
         if updated is None:
-            self.conn.execute(insert(cv).values(tenant_id=self.tenant_id, version=1))
+            self.conn.execute(insert(catalog_versions).values(tenant_id=self.tenant_id, version=1))
             return 1
         return int(updated)
 
@@ -103,18 +108,20 @@ class CatalogRepository:
 
     # -- products ------------------------------------------------------------------------
     def get(self, product_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(P).where(P.c.tenant_id == self.tenant_id, P.c.id == product_id)).mappings().first()
+        row = self.conn.execute(select(products).where(products.c.tenant_id == self.tenant_id,
+                                                       products.c.id == product_id)).mappings().first()
         return self._with_barcodes([dict(row)])[0] if row else None
 
     def by_sku(self, sku: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(P).where(P.c.tenant_id == self.tenant_id, P.c.sku == sku)).mappings().first()
+        row = self.conn.execute(select(products).where(products.c.tenant_id == self.tenant_id,
+                                                       products.c.sku == sku)).mappings().first()
         return self._with_barcodes([dict(row)])[0] if row else None
 
     def by_barcode(self, barcode: str) -> dict[str, Any] | None:
-        b = t.product_barcodes
         row = self.conn.execute(
-            select(P).join(b, and_(b.c.product_id == P.c.id, b.c.tenant_id == P.c.tenant_id))
-            .where(b.c.tenant_id == self.tenant_id, b.c.barcode == barcode)
+            select(products).join(product_barcodes, and_(product_barcodes.c.product_id == products.c.id,
+                                                         product_barcodes.c.tenant_id == products.c.tenant_id))
+            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.barcode == barcode)
         ).mappings().first()
         return self._with_barcodes([dict(row)])[0] if row else None
 
@@ -134,106 +141,110 @@ class CatalogRepository:
         return product
 
     def barcode_owner(self, barcode: str) -> str | None:
-        b = t.product_barcodes
         return self.conn.execute(
-            select(b.c.product_id).where(b.c.tenant_id == self.tenant_id, b.c.barcode == barcode)
+            select(product_barcodes.c.product_id).where(product_barcodes.c.tenant_id == self.tenant_id,
+                                                        product_barcodes.c.barcode == barcode)
         ).scalar()
 
     def search(self, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
                after: tuple[Any, str] | None, limit: int, active_only: bool) -> list[dict[str, Any]]:
-        stmt = select(P).where(P.c.tenant_id == self.tenant_id)
+        stmt = select(products).where(products.c.tenant_id == self.tenant_id)
         if since is not None:
             # Delta sync: inactive products are included, so lanes can drop them from their cache.
-            stmt = stmt.where(P.c.version > since)
-            order = (P.c.version, P.c.id)
+            stmt = stmt.where(products.c.version > since)
+            order = (products.c.version, products.c.id)
         else:
-            order = (P.c.sku, P.c.id)
+            order = (products.c.sku, products.c.id)
             if active_only:
-                stmt = stmt.where(P.c.active.is_(True))
+                stmt = stmt.where(products.c.active.is_(True))
         if sku:
-            stmt = stmt.where(P.c.sku == sku)
+            stmt = stmt.where(products.c.sku == sku)
         if barcode:
-            b = t.product_barcodes
-            stmt = stmt.where(P.c.id.in_(select(b.c.product_id).where(b.c.tenant_id == self.tenant_id,
-                                                                       b.c.barcode == barcode)))
+            stmt = stmt.where(products.c.id.in_(
+                select(product_barcodes.c.product_id).where(product_barcodes.c.tenant_id == self.tenant_id,
+                                                            product_barcodes.c.barcode == barcode)))
         if q:
             escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             like = f"%{escaped}%"
-            stmt = stmt.where(or_(P.c.name.ilike(like, escape="\\"), P.c.sku.ilike(like, escape="\\")))
+            stmt = stmt.where(or_(products.c.name.ilike(like, escape="\\"), products.c.sku.ilike(like, escape="\\")))
         if after is not None:
             stmt = stmt.where((order[0] > after[0]) | ((order[0] == after[0]) & (order[1] > after[1])))
         rows = self.conn.execute(stmt.order_by(*order).limit(limit)).mappings()
         return self._with_barcodes([dict(r) for r in rows])
 
-    def _with_barcodes(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not products:
-            return products
-        b = t.product_barcodes
-        ids = [p["id"] for p in products]
+    def _with_barcodes(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return rows
+        ids = [p["id"] for p in rows]
         codes: dict[str, list[str]] = {i: [] for i in ids}
         for pid, code in self.conn.execute(
-            select(b.c.product_id, b.c.barcode).where(b.c.tenant_id == self.tenant_id, b.c.product_id.in_(ids))
-            .order_by(b.c.barcode)
+            select(product_barcodes.c.product_id, product_barcodes.c.barcode)
+            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.product_id.in_(ids))
+            .order_by(product_barcodes.c.barcode)
         ):
             codes[pid].append(code)
-        for p in products:
+        for p in rows:
             p["barcodes"] = codes[p["id"]]
-        return products
+        return rows
 
     def insert(self, values: dict[str, Any], barcodes: list[str]) -> None:
-        self.conn.execute(insert(P).values(tenant_id=self.tenant_id, **values))
+        self.conn.execute(insert(products).values(tenant_id=self.tenant_id, **values))
         self.set_barcodes(values["id"], barcodes)
 
     def update(self, product_id: str, values: dict[str, Any]) -> None:
-        self.conn.execute(update(P).where(P.c.tenant_id == self.tenant_id, P.c.id == product_id).values(**values))
+        self.conn.execute(update(products).where(products.c.tenant_id == self.tenant_id,
+                                                 products.c.id == product_id).values(**values))
 
     def set_barcodes(self, product_id: str, barcodes: list[str]) -> None:
-        b = t.product_barcodes
-        self.conn.execute(delete(b).where(b.c.tenant_id == self.tenant_id, b.c.product_id == product_id))
+        self.conn.execute(delete(product_barcodes).where(product_barcodes.c.tenant_id == self.tenant_id,
+                                                         product_barcodes.c.product_id == product_id))
         if barcodes:
-            self.conn.execute(insert(b), [{"tenant_id": self.tenant_id, "barcode": c, "product_id": product_id}
-                                          for c in barcodes])
+            self.conn.execute(insert(product_barcodes), [{"tenant_id": self.tenant_id, "barcode": c,
+                                                          "product_id": product_id}
+                                                         for c in barcodes])
 
     def count(self) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(P).where(P.c.tenant_id == self.tenant_id))
-                   .scalar() or 0)
+        return int(self.conn.execute(select(func.count()).select_from(products)
+                                     .where(products.c.tenant_id == self.tenant_id)).scalar() or 0)
 
     # -- tax categories --------------------------------------------------------------------
     def tax_categories(self) -> list[dict[str, Any]]:
-        tc = t.tax_categories
         return [dict(r) for r in self.conn.execute(
-            select(tc).where(tc.c.tenant_id == self.tenant_id).order_by(tc.c.code)).mappings()]
+            select(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id)
+            .order_by(tax_categories.c.code)).mappings()]
 
     def tax_category(self, code: str) -> dict[str, Any] | None:
-        tc = t.tax_categories
-        row = self.conn.execute(select(tc).where(tc.c.tenant_id == self.tenant_id, tc.c.code == code)).mappings().first()
+        row = self.conn.execute(select(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id,
+                                                             tax_categories.c.code == code)).mappings().first()
         return dict(row) if row else None
 
     def upsert_tax_category(self, values: dict[str, Any]) -> None:
-        tc = t.tax_categories
         if self.tax_category(values["code"]) is None:
-            self.conn.execute(insert(tc).values(tenant_id=self.tenant_id, **values))
+            self.conn.execute(insert(tax_categories).values(tenant_id=self.tenant_id, **values))
         else:
-            self.conn.execute(update(tc).where(tc.c.tenant_id == self.tenant_id, tc.c.code == values["code"])
+            self.conn.execute(update(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id,
+                                                           tax_categories.c.code == values["code"])
                               .values(**values))
 
     # -- store price overrides -------------------------------------------------------------
     def overrides(self, product_id: str) -> list[dict[str, Any]]:
-        po = t.price_overrides
         return [dict(r) for r in self.conn.execute(
-            select(po).where(po.c.tenant_id == self.tenant_id, po.c.store_id == self.store_id,
-                             po.c.product_id == product_id).order_by(po.c.valid_from)).mappings()]
+            select(price_overrides).where(price_overrides.c.tenant_id == self.tenant_id,
+                                          price_overrides.c.store_id == self.store_id,
+                                          price_overrides.c.product_id == product_id)
+            .order_by(price_overrides.c.valid_from)).mappings()]
 
     def active_overrides(self, product_ids: list[str], at: str) -> dict[str, int]:
         """The override in force at `at` per product; the latest-starting one wins."""
         if not product_ids or self.store_id is None:
             return {}
-        po = t.price_overrides
         rows = self.conn.execute(
-            select(po.c.product_id, po.c.price_cents).where(
-                po.c.tenant_id == self.tenant_id, po.c.store_id == self.store_id, po.c.product_id.in_(product_ids),
-                po.c.valid_from <= at, or_(po.c.valid_to.is_(None), po.c.valid_to > at),
-            ).order_by(po.c.valid_from)
+            select(price_overrides.c.product_id, price_overrides.c.price_cents).where(
+                price_overrides.c.tenant_id == self.tenant_id, price_overrides.c.store_id == self.store_id,
+                price_overrides.c.product_id.in_(product_ids),
+                price_overrides.c.valid_from <= at, or_(price_overrides.c.valid_to.is_(None),
+                                                        price_overrides.c.valid_to > at),
+            ).order_by(price_overrides.c.valid_from)
         )
         return {pid: price for pid, price in rows}
 
@@ -241,10 +252,10 @@ class CatalogRepository:
         self.conn.execute(insert(t.price_overrides).values(tenant_id=self.tenant_id, store_id=self.store_id, **values))
 
     def end_override(self, override_id: str, at: str) -> dict[str, Any] | None:
-        po = t.price_overrides
-        row = self.conn.execute(select(po).where(po.c.tenant_id == self.tenant_id, po.c.store_id == self.store_id,
-                                                 po.c.id == override_id)).mappings().first()
+        row = self.conn.execute(select(price_overrides).where(price_overrides.c.tenant_id == self.tenant_id,
+                                                              price_overrides.c.store_id == self.store_id,
+                                                              price_overrides.c.id == override_id)).mappings().first()
         if row is None:
             return None
-        self.conn.execute(update(po).where(po.c.id == override_id).values(valid_to=at))
+        self.conn.execute(update(price_overrides).where(price_overrides.c.id == override_id).values(valid_to=at))
         return dict(row)

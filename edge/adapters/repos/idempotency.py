@@ -14,12 +14,13 @@ from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
-K = t.idempotency_keys
+idempotency_keys = t.idempotency_keys
 
-_FIND = Prepared(select(K.c.body_sha256, K.c.status_code, K.c.response_body).where(
-    K.c.tenant_id == bindparam("tenant_id"), K.c.principal == bindparam("principal"),
-    K.c.route == bindparam("route"), K.c.key == bindparam("key")))
-_SAVE = Prepared(insert(K))
+_FIND = Prepared(
+    select(idempotency_keys.c.body_sha256, idempotency_keys.c.status_code, idempotency_keys.c.response_body).where(
+        idempotency_keys.c.tenant_id == bindparam("tenant_id"), idempotency_keys.c.principal == bindparam("principal"),
+        idempotency_keys.c.route == bindparam("route"), idempotency_keys.c.key == bindparam("key")))
+_SAVE = Prepared(insert(idempotency_keys))
 
 
 @repository("idempotency")
@@ -42,4 +43,4 @@ class IdempotencyRepository:
                                   "created_at": now})
 
     def purge_before(self, cutoff: str) -> int:
-        return self.conn.execute(delete(K).where(K.c.created_at < cutoff)).rowcount
+        return self.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)).rowcount

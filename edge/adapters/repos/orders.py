@@ -12,28 +12,31 @@ from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
-O = s.orders  # noqa: E741
-OL = s.order_lines
-PAY = s.payments
-RET = s.returns
-RL = s.return_lines
-C = s.lane_counters
+orders = s.orders
+order_lines = s.order_lines
+payments = s.payments
+returns = s.returns
+return_lines = s.return_lines
+lane_counters = s.lane_counters
+provider_events = s.provider_events
 
 # The checkout's statements are built once and run prepared (see `prepared`): building a Core
 # construct per call, and SQLAlchemy's execution path, cost far more than SQLite's own work.
-_INSERT_ORDER = Prepared(insert(O))
-_INSERT_LINES = Prepared(insert(OL))
-_INSERT_PAYMENTS = Prepared(insert(PAY))
+_INSERT_ORDER = Prepared(insert(orders))
+_INSERT_LINES = Prepared(insert(order_lines))
+_INSERT_PAYMENTS = Prepared(insert(payments))
 # Reads of one order (the receipt printer reads every sale back): built once, so SQLAlchemy
 # reuses their cache key and compiled SQL; they keep its type processing (booleans, JSON).
-_GET = select(O).where(O.c.tenant_id == bindparam("b_tenant"), O.c.id == bindparam("b_id"))
-_LINES = select(OL).where(OL.c.order_id == bindparam("b_id")).order_by(OL.c.line_no)
-_PAYMENTS_OF = select(PAY).where(PAY.c.tenant_id == bindparam("b_tenant"), PAY.c.order_id == bindparam("b_id")
-                                 ).order_by(PAY.c.id)
+_GET = select(orders).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
+_LINES = select(order_lines).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
+_PAYMENTS_OF = select(payments).where(payments.c.tenant_id == bindparam("b_tenant"),
+                                      payments.c.order_id == bindparam("b_id")
+                                 ).order_by(payments.c.id)
 # One round trip for the lane's next number: the first order of a lane inserts 1, later ones add 1.
-_NEXT_NUMBER = Prepared(upsert(C).on_conflict_do_update(
-    index_elements=[C.c.tenant_id, C.c.store_id, C.c.lane_id], set_={"last_seq": C.c.last_seq + 1},
-).returning(C.c.last_seq))
+_NEXT_NUMBER = Prepared(upsert(lane_counters).on_conflict_do_update(
+    index_elements=[lane_counters.c.tenant_id, lane_counters.c.store_id, lane_counters.c.lane_id],
+    set_={"last_seq": lane_counters.c.last_seq + 1},
+).returning(lane_counters.c.last_seq))
 
 
 @repository("orders")
@@ -56,7 +59,7 @@ class OrderRepository:
         return dict(row) if row else None
 
     def by_number(self, number: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(O).where(O.c.tenant_id == self.tenant_id, O.c.number == number)
+        row = self.conn.execute(select(orders).where(orders.c.tenant_id == self.tenant_id, orders.c.number == number)
                                 ).mappings().first()
         return dict(row) if row else None
 
@@ -67,76 +70,77 @@ class OrderRepository:
     def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {i: [] for i in order_ids}
         if order_ids:
-            for r in self.conn.execute(select(OL).where(OL.c.order_id.in_(order_ids))
-                                       .order_by(OL.c.order_id, OL.c.line_no)).mappings():
+            for r in self.conn.execute(select(order_lines).where(order_lines.c.order_id.in_(order_ids))
+                                       .order_by(order_lines.c.order_id, order_lines.c.line_no)).mappings():
                 found[r["order_id"]].append(dict(r))
         return found
 
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool:
-        stmt = update(O).where(O.c.tenant_id == self.tenant_id, O.c.id == order_id)
+        stmt = update(orders).where(orders.c.tenant_id == self.tenant_id, orders.c.id == order_id)
         if expect_status is not None:
-            stmt = stmt.where(O.c.status == expect_status)
+            stmt = stmt.where(orders.c.status == expect_status)
         return self.conn.execute(stmt.values(**values)).rowcount == 1
 
     def add_returned(self, line_id: str, quantity: int) -> None:
-        self.conn.execute(update(OL).where(OL.c.id == line_id)
-                          .values(returned_quantity=OL.c.returned_quantity + quantity))
+        self.conn.execute(update(order_lines).where(order_lines.c.id == line_id)
+                          .values(returned_quantity=order_lines.c.returned_quantity + quantity))
 
     def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(O).where(O.c.tenant_id == self.tenant_id)
+        stmt = select(orders).where(orders.c.tenant_id == self.tenant_id)
         if f.get("status"):
-            stmt = stmt.where(O.c.status.in_(f["status"]))
+            stmt = stmt.where(orders.c.status.in_(f["status"]))
         if f.get("from"):
-            stmt = stmt.where(O.c.business_day >= f["from"])
+            stmt = stmt.where(orders.c.business_day >= f["from"])
         if f.get("to"):
-            stmt = stmt.where(O.c.business_day <= f["to"])
+            stmt = stmt.where(orders.c.business_day <= f["to"])
         if f.get("lane_id"):
-            stmt = stmt.where(O.c.lane_id == f["lane_id"])
+            stmt = stmt.where(orders.c.lane_id == f["lane_id"])
         if f.get("cashier"):
-            stmt = stmt.where(O.c.cashier == f["cashier"])
+            stmt = stmt.where(orders.c.cashier == f["cashier"])
         if f.get("tender"):
-            stmt = stmt.where(O.c.tender_methods.like(f"%{f['tender']}%"))
+            stmt = stmt.where(orders.c.tender_methods.like(f"%{f['tender']}%"))
         if f.get("min_total_cents") is not None:
-            stmt = stmt.where(O.c.total_cents >= f["min_total_cents"])
+            stmt = stmt.where(orders.c.total_cents >= f["min_total_cents"])
         if f.get("max_total_cents") is not None:
-            stmt = stmt.where(O.c.total_cents <= f["max_total_cents"])
+            stmt = stmt.where(orders.c.total_cents <= f["max_total_cents"])
         if f.get("number"):
-            stmt = stmt.where(O.c.number == f["number"])
+            stmt = stmt.where(orders.c.number == f["number"])
         if f.get("product_id") or f.get("sku"):
-            sub = select(OL.c.order_id)
-            sub = sub.where(OL.c.product_id == f["product_id"]) if f.get("product_id") else \
-                sub.where(OL.c.sku == f["sku"])
-            stmt = stmt.where(O.c.id.in_(sub))
+            sub = select(order_lines.c.order_id)
+            sub = sub.where(order_lines.c.product_id == f["product_id"]) if f.get("product_id") else \
+                sub.where(order_lines.c.sku == f["sku"])
+            stmt = stmt.where(orders.c.id.in_(sub))
         if f.get("q"):
             like = "%" + f["q"].replace("%", "").replace("_", "") + "%"
-            stmt = stmt.where(O.c.number.like(like) | O.c.id.in_(
-                select(OL.c.order_id).where(OL.c.name.like(like) | OL.c.sku.like(like))))
+            stmt = stmt.where(orders.c.number.like(like) | orders.c.id.in_(
+                select(order_lines.c.order_id).where(order_lines.c.name.like(like) | order_lines.c.sku.like(like))))
         if after:
-            stmt = stmt.where(O.c.id < after)  # newest first; ids are UUIDv7, so they sort by time
-        return [dict(r) for r in self.conn.execute(stmt.order_by(O.c.id.desc()).limit(limit)).mappings()]
+            stmt = stmt.where(orders.c.id < after)  # newest first; ids are UUIDv7, so they sort by time
+        return [dict(r) for r in self.conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).mappings()]
 
     def pending_ids(self, limit: int = 500) -> list[str]:
-        return [r[0] for r in self.conn.execute(select(O.c.id).where(O.c.tenant_id == self.tenant_id,
-                                                                     O.c.status == "PENDING").limit(limit))]
+        return [r[0] for r in self.conn.execute(select(orders.c.id).where(orders.c.tenant_id == self.tenant_id,
+                                                                          orders.c.status == "PENDING").limit(limit))]
 
     def count(self, status: str | None = None) -> int:
-        stmt = select(func.count()).select_from(O).where(O.c.tenant_id == self.tenant_id)
+        stmt = select(func.count()).select_from(orders).where(orders.c.tenant_id == self.tenant_id)
         if status:
-            stmt = stmt.where(O.c.status == status)
+            stmt = stmt.where(orders.c.status == status)
         return int(self.conn.execute(stmt).scalar() or 0)
 
     # -- returns ---------------------------------------------------------------------------------
     def insert_return(self, ret: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        self.conn.execute(insert(RET).values(tenant_id=self.tenant_id, **ret))
-        self.conn.execute(insert(RL), lines)
+        self.conn.execute(insert(returns).values(tenant_id=self.tenant_id, **ret))
+        self.conn.execute(insert(return_lines), lines)
 
     def returns_of(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(RET).where(RET.c.tenant_id == self.tenant_id, RET.c.order_id == order_id)
-                                 .order_by(RET.c.id)).mappings()
+        rows = self.conn.execute(select(returns).where(returns.c.tenant_id == self.tenant_id,
+                                                       returns.c.order_id == order_id)
+                                 .order_by(returns.c.id)).mappings()
         found = [dict(r) for r in rows]
         for ret in found:
-            ret["lines"] = [dict(r) for r in self.conn.execute(select(RL).where(RL.c.return_id == ret["id"])
-                                                               ).mappings()]
+            ret["lines"] = [dict(r) for r in self.conn.execute(
+                select(return_lines).where(return_lines.c.return_id == ret["id"])).mappings()]
         return found
 
 
@@ -151,7 +155,8 @@ class PaymentRepository:
             _INSERT_PAYMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **r} for r in rows])
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(PAY).where(PAY.c.tenant_id == self.tenant_id, PAY.c.id == payment_id)
+        row = self.conn.execute(select(payments).where(payments.c.tenant_id == self.tenant_id,
+                                                       payments.c.id == payment_id)
                                 ).mappings().first()
         return dict(row) if row else None
 
@@ -162,21 +167,22 @@ class PaymentRepository:
     def of_orders(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {i: [] for i in order_ids}
         if order_ids:
-            for r in self.conn.execute(select(PAY).where(PAY.c.tenant_id == self.tenant_id,
-                                                         PAY.c.order_id.in_(order_ids)).order_by(PAY.c.id)).mappings():
+            for r in self.conn.execute(select(payments).where(payments.c.tenant_id == self.tenant_id,
+                                                              payments.c.order_id.in_(order_ids))
+                                       .order_by(payments.c.id)).mappings():
                 found[r["order_id"]].append(dict(r))
         return found
 
     def update(self, payment_id: str, values: dict[str, Any], *, expect_status: tuple[str, ...] | None = None) -> bool:
-        stmt = update(PAY).where(PAY.c.tenant_id == self.tenant_id, PAY.c.id == payment_id)
+        stmt = update(payments).where(payments.c.tenant_id == self.tenant_id, payments.c.id == payment_id)
         if expect_status:
-            stmt = stmt.where(PAY.c.status.in_(expect_status))
+            stmt = stmt.where(payments.c.status.in_(expect_status))
         return self.conn.execute(stmt.values(**values)).rowcount == 1
 
     def in_flight(self, limit: int = 500) -> list[dict[str, Any]]:
         """Payments whose outcome is not known yet: what recovery must ask about."""
-        rows = self.conn.execute(select(PAY).where(PAY.c.status.in_(("created", "timed_out", "awaiting")))
-                                 .order_by(PAY.c.id).limit(limit)).mappings()
+        rows = self.conn.execute(select(payments).where(payments.c.status.in_(("created", "timed_out", "awaiting")))
+                                 .order_by(payments.c.id).limit(limit)).mappings()
         return [dict(r) for r in rows]
 
     def failed_refund_orders(self, limit: int = 200) -> list[str]:
@@ -188,11 +194,10 @@ class PaymentRepository:
 
     def record_provider_event(self, provider: str, event_id: str, payment_id: str | None, now: str) -> bool:
         """False if this provider event was seen before (callbacks are delivered at least once)."""
-        pe = s.provider_events
-        exists = self.conn.execute(select(pe.c.event_id).where(pe.c.provider == provider,
-                                                               pe.c.event_id == event_id)).first()
+        exists = self.conn.execute(select(provider_events.c.event_id).where(
+            provider_events.c.provider == provider, provider_events.c.event_id == event_id)).first()
         if exists:
             return False
-        self.conn.execute(insert(pe).values(provider=provider, event_id=event_id, payment_id=payment_id,
-                                            received_at=now))
+        self.conn.execute(insert(provider_events).values(provider=provider, event_id=event_id, payment_id=payment_id,
+                                                         received_at=now))
         return True

@@ -13,43 +13,49 @@ from edge.adapters.repos.prepared import Prepared
 from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
-L = s.stock_levels
-M = s.stock_movements
-R = s.reservations
-RI = s.reservation_items
-P = t.products
-TC = t.tax_categories
+stock_levels = s.stock_levels
+stock_movements = s.stock_movements
+reservations = s.reservations
+reservation_items = s.reservation_items
+products = t.products
+tax_categories = t.tax_categories
 
 # Hot-path statements are built once, with bind parameters (prefixed b_, since UPDATE reserves
 # column names for its SET clause): SQLAlchemy memoises a construct's cache key, so running the
 # same object again skips building it and keying the compiled-SQL cache. The checkout's own
 # statements also run prepared on the driver connection (see `prepared`).
 _LEVELS = Prepared(
-    select(P.c.id, P.c.low_stock_threshold, L.c.on_hand, L.c.reserved, L.c.low)
-    .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
-                                     L.c.location_id == bindparam("b_location"))))
-    .where(P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_ids", expanding=True))),
+    select(products.c.id, products.c.low_stock_threshold, stock_levels.c.on_hand, stock_levels.c.reserved,
+           stock_levels.c.low)
+    .select_from(products.outerjoin(stock_levels, and_(stock_levels.c.tenant_id == products.c.tenant_id,
+                                                       stock_levels.c.product_id == products.c.id,
+                                                       stock_levels.c.location_id == bindparam("b_location"))))
+    .where(products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_ids", expanding=True))),
     expanding=["b_ids"])
-_INSERT_MOVEMENTS = Prepared(insert(M))
+_INSERT_MOVEMENTS = Prepared(insert(stock_movements))
 
 
 def _bump_statement(column: str) -> Any:
-    stmt = upsert(L)
+    stmt = upsert(stock_levels)
     return stmt.on_conflict_do_update(
-        index_elements=[L.c.tenant_id, L.c.location_id, L.c.product_id],
-        set_={column: L.c[column] + stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
+        index_elements=[stock_levels.c.tenant_id, stock_levels.c.location_id, stock_levels.c.product_id],
+        set_={column: stock_levels.c[column] + stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
     )
 
 
 _BUMP = {"on_hand": Prepared(_bump_statement("on_hand")), "reserved": Prepared(_bump_statement("reserved"))}
-_SET_LOW = update(L).where(L.c.tenant_id == bindparam("b_tenant"), L.c.location_id == bindparam("b_location"),
-                           L.c.product_id == bindparam("b_product"))
-_INSERT_RESERVATION = insert(R)
-_INSERT_RESERVATION_ITEMS = insert(RI)
-_CLOSE_RESERVATION = update(R).where(R.c.id == bindparam("b_id"), R.c.status == "active")
-_ACTIVE_RESERVATIONS = select(R).where(R.c.tenant_id == bindparam("b_tenant"), R.c.ref == bindparam("b_ref"),
-                                       R.c.status == "active")
-_RESERVATION_ITEMS = select(RI.c.product_id, RI.c.sku, RI.c.quantity).where(RI.c.reservation_id == bindparam("b_id"))
+_SET_LOW = update(stock_levels).where(stock_levels.c.tenant_id == bindparam("b_tenant"),
+                                      stock_levels.c.location_id == bindparam("b_location"),
+                                      stock_levels.c.product_id == bindparam("b_product"))
+_INSERT_RESERVATION = insert(reservations)
+_INSERT_RESERVATION_ITEMS = insert(reservation_items)
+_CLOSE_RESERVATION = update(reservations).where(reservations.c.id == bindparam("b_id"),
+                                                reservations.c.status == "active")
+_ACTIVE_RESERVATIONS = select(reservations).where(reservations.c.tenant_id == bindparam("b_tenant"),
+                                                  reservations.c.ref == bindparam("b_ref"),
+                                                  reservations.c.status == "active")
+_RESERVATION_ITEMS = (select(reservation_items.c.product_id, reservation_items.c.sku, reservation_items.c.quantity)
+                      .where(reservation_items.c.reservation_id == bindparam("b_id")))
 
 
 @repository("stock")
@@ -93,41 +99,49 @@ class StockRepository:
 
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
                   low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        available = func.coalesce(L.c.on_hand, 0) - func.coalesce(L.c.reserved, 0)
-        stmt = (select(P.c.id.label("product_id"), P.c.sku, P.c.name, P.c.low_stock_threshold.label("threshold"),
-                       func.coalesce(L.c.on_hand, 0).label("on_hand"), func.coalesce(L.c.reserved, 0).label("reserved"),
+        available = func.coalesce(stock_levels.c.on_hand, 0) - func.coalesce(stock_levels.c.reserved, 0)
+        stmt = (select(products.c.id.label("product_id"), products.c.sku, products.c.name,
+                       products.c.low_stock_threshold.label("threshold"),
+                       func.coalesce(stock_levels.c.on_hand, 0).label("on_hand"),
+                       func.coalesce(stock_levels.c.reserved, 0).label("reserved"),
                        available.label("available"))
-                .select_from(P.outerjoin(L, and_(L.c.tenant_id == P.c.tenant_id, L.c.product_id == P.c.id,
-                                                 L.c.location_id == location_id)))
-                .where(P.c.tenant_id == self.tenant_id))
+                .select_from(products.outerjoin(stock_levels, and_(stock_levels.c.tenant_id == products.c.tenant_id,
+                                                                   stock_levels.c.product_id == products.c.id,
+                                                                   stock_levels.c.location_id == location_id)))
+                .where(products.c.tenant_id == self.tenant_id))
         if product_id:
-            stmt = stmt.where(P.c.id == product_id)
+            stmt = stmt.where(products.c.id == product_id)
         if sku:
-            stmt = stmt.where(P.c.sku == sku)
+            stmt = stmt.where(products.c.sku == sku)
         if low_only:
-            stmt = stmt.where(available <= P.c.low_stock_threshold)
+            # edge.domain.inventory.is_low_stock, as SQL so the listing can page: a threshold
+            # of 0 (or none) watches nothing. A unit test holds the two to the same answers.
+            threshold = products.c.low_stock_threshold
+            stmt = stmt.where(threshold > 0, available <= threshold)
         if after:
-            stmt = stmt.where(P.c.sku > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(P.c.sku).limit(limit)).mappings()]
+            stmt = stmt.where(products.c.sku > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
                   start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(M).where(M.c.tenant_id == self.tenant_id)
-        for column, value in ((M.c.location_id, location_id), (M.c.product_id, product_id), (M.c.kind, kind),
-                              (M.c.ref, ref)):
+        stmt = select(stock_movements).where(stock_movements.c.tenant_id == self.tenant_id)
+        for column, value in ((stock_movements.c.location_id, location_id), (stock_movements.c.product_id, product_id),
+                              (stock_movements.c.kind, kind),
+                              (stock_movements.c.ref, ref)):
             if value:
                 stmt = stmt.where(column == value)
         if start:
-            stmt = stmt.where(M.c.at >= start)
+            stmt = stmt.where(stock_movements.c.at >= start)
         if end:
-            stmt = stmt.where(M.c.at < end)
+            stmt = stmt.where(stock_movements.c.at < end)
         if after:
-            stmt = stmt.where(M.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(M.c.id).limit(limit)).mappings()]
+            stmt = stmt.where(stock_movements.c.id > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit)).mappings()]
 
     def ledger_sums(self, location_id: str) -> dict[str, int]:
-        rows = self.conn.execute(select(M.c.product_id, func.sum(M.c.delta)).where(
-            M.c.tenant_id == self.tenant_id, M.c.location_id == location_id).group_by(M.c.product_id))
+        rows = self.conn.execute(select(stock_movements.c.product_id, func.sum(stock_movements.c.delta)).where(
+            stock_movements.c.tenant_id == self.tenant_id,
+            stock_movements.c.location_id == location_id).group_by(stock_movements.c.product_id))
         return {pid: int(total) for pid, total in rows}
 
 
@@ -142,7 +156,8 @@ class ReservationRepository:
         self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": header["id"], **i} for i in items])
 
     def get(self, reservation_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(R).where(R.c.tenant_id == self.tenant_id, R.c.id == reservation_id)
+        row = self.conn.execute(select(reservations).where(reservations.c.tenant_id == self.tenant_id,
+                                                           reservations.c.id == reservation_id)
                                 ).mappings().first()
         return dict(row) if row else None
 
@@ -160,50 +175,57 @@ class ReservationRepository:
         return result.rowcount == 1
 
     def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(R).where(R.c.status == "active", R.c.expires_at <= now)
-                                 .order_by(R.c.expires_at).limit(limit)).mappings()
+        rows = self.conn.execute(select(reservations).where(reservations.c.status == "active",
+                                                            reservations.c.expires_at <= now)
+                                 .order_by(reservations.c.expires_at).limit(limit)).mappings()
         return [dict(r) for r in rows]
 
     def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(R).where(R.c.tenant_id == self.tenant_id)
+        stmt = select(reservations).where(reservations.c.tenant_id == self.tenant_id)
         if status:
-            stmt = stmt.where(R.c.status == status)
+            stmt = stmt.where(reservations.c.status == status)
         if kind:
-            stmt = stmt.where(R.c.kind == kind)
+            stmt = stmt.where(reservations.c.kind == kind)
         if after:
-            stmt = stmt.where(R.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(R.c.id).limit(limit)).mappings()]
+            stmt = stmt.where(reservations.c.id > after)
+        return [dict(r) for r in self.conn.execute(stmt.order_by(reservations.c.id).limit(limit)).mappings()]
 
     def active_count_past(self, now: str) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(R).where(
-            R.c.status == "active", or_(R.c.expires_at <= now))).scalar() or 0)
+        return int(self.conn.execute(select(func.count()).select_from(reservations).where(
+            reservations.c.status == "active", or_(reservations.c.expires_at <= now))).scalar() or 0)
 
 
-_PO = t.price_overrides
+price_overrides = t.price_overrides
 # The store's price override in force at b_at (the latest-starting one wins), or NULL: with
 # b_store or b_at NULL nothing matches.
-_OVERRIDE = (select(_PO.c.price_cents)
-             .where(_PO.c.tenant_id == P.c.tenant_id, _PO.c.store_id == bindparam("b_store"),
-                    _PO.c.product_id == P.c.id, _PO.c.valid_from <= bindparam("b_at"),
-                    or_(_PO.c.valid_to.is_(None), _PO.c.valid_to > bindparam("b_at")))
-             .order_by(_PO.c.valid_from.desc(), _PO.c.id.desc()).limit(1).scalar_subquery())
-_SALE_COLUMNS = (P.c.id, P.c.sku, P.c.name, P.c.price_cents, P.c.tax_category, P.c.active, P.c.sold_by_weight,
-                 P.c.low_stock_threshold, TC.c.rate_bp.label("tax_rate_bp"), TC.c.inclusive.label("tax_inclusive"),
+_OVERRIDE = (select(price_overrides.c.price_cents)
+             .where(price_overrides.c.tenant_id == products.c.tenant_id,
+                    price_overrides.c.store_id == bindparam("b_store"),
+                    price_overrides.c.product_id == products.c.id, price_overrides.c.valid_from <= bindparam("b_at"),
+                    or_(price_overrides.c.valid_to.is_(None), price_overrides.c.valid_to > bindparam("b_at")))
+             .order_by(price_overrides.c.valid_from.desc(), price_overrides.c.id.desc()).limit(1).scalar_subquery())
+_SALE_COLUMNS = (products.c.id, products.c.sku, products.c.name, products.c.price_cents, products.c.tax_category,
+                 products.c.active, products.c.sold_by_weight,
+                 products.c.low_stock_threshold, tax_categories.c.rate_bp.label("tax_rate_bp"),
+                 tax_categories.c.inclusive.label("tax_inclusive"),
                  _OVERRIDE.label("override_cents"))
 # Products with their tax category's rate, so pricing needs no second query.
-_SALE_PRODUCTS = P.outerjoin(TC, and_(TC.c.tenant_id == P.c.tenant_id, TC.c.code == P.c.tax_category))
+_SALE_PRODUCTS = products.outerjoin(tax_categories, and_(tax_categories.c.tenant_id == products.c.tenant_id,
+                                                         tax_categories.c.code == products.c.tax_category))
 _SALE_KEYS = tuple(c.key for c in _SALE_COLUMNS)
 _SALE_BOOLEANS = ("active", "sold_by_weight", "tax_inclusive")  # sqlite3 returns 0/1 (or NULL)
 _BY_ID = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
-    P.c.tenant_id == bindparam("b_tenant"), P.c.id.in_(bindparam("b_values", expanding=True))),
+    products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_values", expanding=True))),
     expanding=["b_values"])
 _BY_SKU = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
-    P.c.tenant_id == bindparam("b_tenant"), P.c.sku.in_(bindparam("b_values", expanding=True))),
+    products.c.tenant_id == bindparam("b_tenant"), products.c.sku.in_(bindparam("b_values", expanding=True))),
     expanding=["b_values"])
-_BC = t.product_barcodes
-_BY_BARCODE = Prepared(select(_BC.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(_BC, and_(
-    _BC.c.product_id == P.c.id, _BC.c.tenant_id == P.c.tenant_id))).where(
-    _BC.c.tenant_id == bindparam("b_tenant"), _BC.c.barcode.in_(bindparam("b_values", expanding=True))),
+product_barcodes = t.product_barcodes
+_BY_BARCODE = Prepared(select(product_barcodes.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(
+    product_barcodes, and_(product_barcodes.c.product_id == products.c.id,
+                           product_barcodes.c.tenant_id == products.c.tenant_id))).where(
+    product_barcodes.c.tenant_id == bindparam("b_tenant"),
+    product_barcodes.c.barcode.in_(bindparam("b_values", expanding=True))),
     expanding=["b_values"])
 
 
@@ -216,14 +238,15 @@ def _sale_product(values: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _checkout_context_statement() -> Any:
-    lanes, tenants, ts = t.lanes, t.tenants, s.till_sessions
+    lanes, tenants, till_sessions = t.lanes, t.tenants, s.till_sessions
     tenant, store, lane = bindparam("b_tenant"), bindparam("b_store"), bindparam("b_lane")
     return select(
         select(lanes.c.id).where(lanes.c.tenant_id == tenant, lanes.c.store_id == store, lanes.c.id == lane)
         .scalar_subquery().label("lane"),
         select(tenants.c.currency).where(tenants.c.id == tenant).scalar_subquery().label("currency"),
-        select(ts.c.id).where(ts.c.tenant_id == tenant, ts.c.store_id == store, ts.c.lane_id == lane,
-                              ts.c.status == "open").limit(1).scalar_subquery().label("till_session_id"),
+        select(till_sessions.c.id).where(till_sessions.c.tenant_id == tenant, till_sessions.c.store_id == store,
+                                         till_sessions.c.lane_id == lane, till_sessions.c.status == "open")
+        .limit(1).scalar_subquery().label("till_session_id"),
     )
 
 
@@ -268,9 +291,9 @@ class SaleProductRepository:
         return found
 
     def tax_rates(self) -> dict[str, tuple[int, bool]]:
-        tc = t.tax_categories
         return {code: (rate, bool(inclusive)) for code, rate, inclusive in self.conn.execute(
-            select(tc.c.code, tc.c.rate_bp, tc.c.inclusive).where(tc.c.tenant_id == self.tenant_id))}
+            select(tax_categories.c.code, tax_categories.c.rate_bp, tax_categories.c.inclusive)
+            .where(tax_categories.c.tenant_id == self.tenant_id))}
 
     def currency(self) -> str:
         # Read once per unit of work (this repository lives as long as its transaction): every

@@ -85,7 +85,7 @@ async def low_stock(request: Request) -> dict[str, Any]:
     s, who = services(request), actor(request)
     rows = await s.uow.read(who, lambda u: inventory.inventory(u, product_id=None, sku=None, low_only=True,
                                                                after=None, limit=10_000))
-    return {"items": [r for r in rows if r["threshold"] > 0]}
+    return {"items": rows}
 
 
 @get("/api/v1/inventory/movements", guards=[requires(*CATALOG_READ)], operation_id="listMovements")

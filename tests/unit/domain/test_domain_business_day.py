@@ -1,10 +1,10 @@
 """Business day: store-local trading day from a UTC instant, with a day-start hour and DST."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
-from edge.domain.business_day import StoreCalendar, business_day, business_day_bounds
+from edge.domain.business_day import business_day
 from edge.domain.errors import ValidationFailed
 
 
@@ -35,38 +35,21 @@ def test_naive_datetimes_are_refused_because_their_zone_is_a_guess():
 
 def test_an_unknown_time_zone_or_day_start_is_a_clear_configuration_error():
     with pytest.raises(ValidationFailed) as caught:
-        StoreCalendar("Mars/Olympus")
+        business_day(utc(2025, 1, 1, 12), "Mars/Olympus")
     assert caught.value.code == "unknown-time-zone"
-    with pytest.raises(ValidationFailed):
-        StoreCalendar("UTC", day_start_hour=24)
+    with pytest.raises(ValidationFailed) as caught:
+        business_day(utc(2025, 1, 1, 12), "UTC", day_start_hour=24)
+    assert caught.value.code == "bad-day-start-hour"
 
 
-def test_the_spring_forward_day_is_23_hours_long_and_its_bounds_are_exact():
-    start, end = business_day_bounds(date(2025, 3, 30), "Europe/Berlin")
-    assert start == utc(2025, 3, 29, 23) and end == utc(2025, 3, 30, 22)
-    assert end - start == timedelta(hours=23)
-
-
-def test_the_fall_back_day_is_25_hours_long_and_the_repeated_hour_counts_once():
-    start, end = business_day_bounds(date(2025, 10, 26), "Europe/Berlin")
-    assert end - start == timedelta(hours=25)
+def test_on_the_fall_back_night_both_of_the_repeated_hours_belong_to_the_same_day():
     # both 02:30s (00:30 UTC in CEST and 01:30 UTC in CET) belong to the 26th
     assert business_day(utc(2025, 10, 26, 0, 30), "Europe/Berlin") == date(2025, 10, 26)
     assert business_day(utc(2025, 10, 26, 1, 30), "Europe/Berlin") == date(2025, 10, 26)
+    assert business_day(utc(2025, 10, 25, 21, 59), "Europe/Berlin") == date(2025, 10, 25)
 
 
 def test_a_day_start_inside_the_skipped_hour_begins_at_the_first_real_instant_after_it():
-    # Berlin skips 02:00-03:00 on 30 Mar 2025; a 02:00 day start resolves to 03:00 CEST = 01:00 UTC
-    start, _ = business_day_bounds(date(2025, 3, 30), "Europe/Berlin", day_start_hour=2)
-    assert start == utc(2025, 3, 30, 1)
+    # Berlin skips 02:00-03:00 on 30 Mar 2025; a 02:00 day start falls at 03:00 CEST = 01:00 UTC
     assert business_day(utc(2025, 3, 30, 0, 59), "Europe/Berlin", 2) == date(2025, 3, 29)
     assert business_day(utc(2025, 3, 30, 1, 0), "Europe/Berlin", 2) == date(2025, 3, 30)
-
-
-def test_every_instant_falls_inside_the_bounds_of_its_own_business_day():
-    calendar = StoreCalendar("America/New_York", day_start_hour=5)
-    instant = utc(2025, 3, 8, 12)
-    while instant < utc(2025, 3, 11):
-        start, end = calendar.bounds(calendar.business_day(instant))
-        assert start <= instant < end
-        instant += timedelta(minutes=37)

@@ -4,7 +4,7 @@ import pytest
 
 from edge.domain.errors import ValidationFailed
 from edge.domain.money import Rounding
-from edge.domain.pricing import LineItem, OrderDiscount, PricingRules, TaxCategory, price_order
+from edge.domain.pricing import MAX_LINE_QUANTITY, LineItem, OrderDiscount, PricingRules, TaxCategory, price_order
 
 VAT20_INCL = TaxCategory("std", 2000, inclusive=True)
 VAT7_INCL = TaxCategory("food", 700, inclusive=True)
@@ -142,6 +142,14 @@ def test_bad_lines_are_reported_field_by_field_not_as_a_crash():
     assert caught.value.code == "invalid-lines"
     assert {e["field"] for e in caught.value.errors} == {
         "lines[0].quantity", "lines[1].unit_price_cents", "lines[2].tax_category", "lines[3].discount_cents"}
+
+
+def test_a_line_holds_at_most_ten_thousand_units_so_a_barcode_typed_into_the_quantity_is_caught():
+    assert MAX_LINE_QUANTITY == 10_000
+    assert price_order([item(quantity=MAX_LINE_QUANTITY)], rules(VAT20_INCL)).lines[0].quantity == 10_000
+    with pytest.raises(ValidationFailed) as caught:
+        price_order([item(quantity=MAX_LINE_QUANTITY + 1)], rules(VAT20_INCL))
+    assert caught.value.errors == [{"field": "lines[0].quantity", "message": "1 to 10000"}]
 
 
 def test_an_order_needs_at_least_one_line():

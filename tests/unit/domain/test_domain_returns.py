@@ -6,7 +6,7 @@ import pytest
 
 from edge.domain.errors import IllegalTransition, OverrideRequired, ValidationFailed
 from edge.domain.orders import Approval, Order, OrderStatus
-from edge.domain.pricing import LineItem, OrderDiscount, PricingRules, TaxCategory
+from edge.domain.pricing import LineItem, OrderDiscount, PricingRules, TaxCategory, price_order
 from edge.domain.returns import (
     Disposition,
     ReturnPolicy,
@@ -25,9 +25,8 @@ POLICY = ReturnPolicy()
 def sold_order(*lines, order_discount=None):
     items = lines or (LineItem(line_id="1", product_id="p1", sku="A", unit_price_cents=1000, tax_category="std",
                                quantity=3),)
-    order = Order.open(id="o1", number="S001-L1-000007", store_id="s", lane_id="1", cashier_id="c", items=items,
-                       rules=RULES, created_at=SOLD_AT, business_day=date(2025, 5, 2), order_discount=order_discount,
-                       approval=MANAGER)
+    order = Order(id="o1", number="1-000007", store_id="s", lane_id="1", cashier_id="c", created_at=SOLD_AT,
+                  business_day=date(2025, 5, 2), priced=price_order(items, RULES, order_discount))
     order.record_payment(order.total_cents)
     order.complete(SOLD_AT)
     return order

@@ -291,7 +291,7 @@ def test_a_luhn_valid_13_to_19_digit_string_looks_like_a_card_number(text):
 
 
 @pytest.mark.parametrize("text", ["4111111111111112", "411111111111", "12345678901234567890123",
-                                  "order S001-L2-000123", "ref 0190b2c4-7e1a-7cc2-b7d2-000000000000"])
+                                  "order 2-000123", "ref 0190b2c4-7e1a-7cc2-b7d2-000000000000"])
 def test_ordinary_references_and_non_luhn_numbers_are_not_card_numbers(text):
     assert not looks_like_card_number(text)
 
