@@ -187,9 +187,9 @@ class PaymentRepository:
 
     def failed_refund_orders(self, limit: int = 200) -> list[str]:
         """Orders owing a customer a refund the processor refused (oldest first)."""
-        rows = self.conn.execute(select(PAY.c.order_id).where(
-            PAY.c.tenant_id == self.tenant_id, PAY.c.status == "failed", PAY.c.kind == "refund")
-            .group_by(PAY.c.order_id).order_by(func.min(PAY.c.id)).limit(limit))
+        rows = self.conn.execute(select(payments.c.order_id).where(
+            payments.c.tenant_id == self.tenant_id, payments.c.status == "failed", payments.c.kind == "refund")
+            .group_by(payments.c.order_id).order_by(func.min(payments.c.id)).limit(limit))
         return [r[0] for r in rows]
 
     def record_provider_event(self, provider: str, event_id: str, payment_id: str | None, now: str) -> bool:
