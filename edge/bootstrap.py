@@ -28,6 +28,7 @@ from edge.adapters.systemd import start_systemd, stop_systemd
 from edge.adapters.uow import UnitOfWorkFactory
 from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
+from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
@@ -148,6 +149,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
+        request_class=BoundedRequest,
         openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema"),
         debug=False,
         logging_config=None,
@@ -155,7 +157,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     app.state.services = services
     # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
     # 404s and 405s from the router would otherwise get no request id, metrics or log line.
-    app.asgi_handler = context_middleware(services.security.tokens)(app.asgi_handler)
+    app.asgi_handler = context_middleware(services.security.tokens)(reject_unsafe_paths(app.asgi_handler))
     return app
 
 

@@ -51,23 +51,33 @@ STATUS_CODES = {
 }
 
 
-def problem(status: int, code: str, detail: str, *, request: Request | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> Response:
+def problem_document(status: int, code: str, detail: str, *, instance: str | None = None,
+                     request_id: str | None = None, errors: list[dict[str, Any]] | None = None,
+                     **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
-        request_id = request.scope.get("state", {}).get("request_id")
-        if request_id:
-            body["request_id"] = request_id
+    if instance is not None:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
     if errors:
         body["errors"] = errors
     body.update(extra)
+    return body
+
+
+def problem(status: int, code: str, detail: str, *, request: Request | None = None,
+            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:
+    instance = request_id = None
+    if request is not None:
+        instance = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+    body = problem_document(status, code, detail, instance=instance, request_id=request_id, errors=errors, **extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 

@@ -28,7 +28,7 @@ from datetime import datetime
 import msgspec
 
 from edge.domain.errors import CardNumberRejected, IllegalTransition, InsufficientTender, ValidationFailed
-from edge.domain.money import format_cents
+from edge.domain.money import MAX_AMOUNT_CENTS, format_cents
 
 
 class TenderMethod(enum.StrEnum):
@@ -82,6 +82,8 @@ def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:
             problems.append({"field": f"tenders[{i}].method", "message": "cash, card or crypto"})
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             problems.append({"field": f"tenders[{i}].amount_cents", "message": "a positive whole number of cents"})
+        elif amount > MAX_AMOUNT_CENTS:
+            problems.append({"field": f"tenders[{i}].amount_cents", "message": f"at most {MAX_AMOUNT_CENTS}"})
         if not problems:
             requests.append(TenderRequest(TenderMethod(method), amount))  # type: ignore[arg-type]
     if problems:

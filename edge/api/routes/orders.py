@@ -14,6 +14,20 @@ from litestar.response import Stream
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.api.limits import (
+    MAX_LINES,
+    Barcode,
+    Cents,
+    Note,
+    PositiveCents,
+    PriceCents,
+    Quantity,
+    SafeId,
+    Secret,
+    Sku,
+    Timestamp,
+    WeightGrams,
+)
 from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
 from edge.service import orders, receipts, returns
@@ -25,57 +39,57 @@ VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override PIN
 
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    sku: str | None = None
-    barcode: str | None = None
-    product_id: str | None = None
-    quantity: int = 1
-    weight_grams: int | None = None
-    discount_cents: int = 0
-    unit_price_cents: int | None = None  # only honoured for offline replays (the price charged then)
+    sku: Sku | None = None
+    barcode: Barcode | None = None
+    product_id: SafeId | None = None
+    quantity: Quantity = 1
+    weight_grams: WeightGrams | None = None
+    discount_cents: Cents = 0
+    unit_price_cents: PriceCents | None = None  # only honoured for offline replays (the price charged then)
 
 
 class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
     method: Literal["cash", "card", "crypto"]
-    amount_cents: int
+    amount_cents: PositiveCents
 
 
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    lines: list[LineIn]
-    lane_id: str | None = None
-    tenders: list[TenderIn] = []
-    discount_cents: int = 0
-    override_token: str | None = None  # a supervisor's access token, for a large discount
-    override_pin: str | None = None  # or the supervisor's PIN, keyed in at the lane
-    offline_created_at: str | None = None  # set by a lane replaying a sale it queued offline
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    lane_id: SafeId | None = None
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)] = []
+    discount_cents: Cents = 0
+    override_token: Secret | None = None  # a supervisor's access token, for a large discount
+    override_pin: Secret | None = None  # or the supervisor's PIN, keyed in at the lane
+    offline_created_at: Timestamp | None = None  # set by a lane replaying a sale it queued offline
 
 
 class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
-    tenders: list[TenderIn]
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)]
 
 
 class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str
-    override_token: str | None = None
-    override_pin: str | None = None
+    reason: Note
+    override_token: Secret | None = None
+    override_pin: Secret | None = None
 
 
 class ReturnLineIn(msgspec.Struct, forbid_unknown_fields=True):
-    line_id: str
-    quantity: int
+    line_id: SafeId
+    quantity: Quantity
     restock: bool = True
 
 
 class ExchangeIn(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[LineIn]
-    tenders: list[TenderIn] = []
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)] = []
 
 
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[ReturnLineIn]
-    reason: str
+    lines: Annotated[list[ReturnLineIn], msgspec.Meta(max_length=MAX_LINES)]
+    reason: Note
     exchange: ExchangeIn | None = None
-    override_token: str | None = None
-    override_pin: str | None = None
+    override_token: Secret | None = None
+    override_pin: Secret | None = None
 
 
 def runtime(request: Request) -> Any:
