@@ -18,6 +18,7 @@ from cloud import metrics
 from cloud.api.guards import PUBLIC, READ, allow
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
+from cloud.api.openapi import document_api
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
@@ -137,7 +138,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", opt=PUBLIC)
+@get("/readyz", operation_id="readyz", opt={**PUBLIC, "problems": (503,)})
 async def readyz(request: Request) -> Response:
     state = request.app.state
     db_ok = await state.db.ping()
@@ -218,6 +219,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         request_class=BoundedRequest,
     )
     app.asgi_handler = reject_unsafe_paths(app.asgi_handler)
+    document_api(app)
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
     return app

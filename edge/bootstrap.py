@@ -30,6 +30,7 @@ from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
+from edge.api.openapi import document_api
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
@@ -155,6 +156,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         logging_config=None,
     )
     app.state.services = services
+    document_api(app)
     # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
     # 404s and 405s from the router would otherwise get no request id, metrics or log line.
     app.asgi_handler = context_middleware(services.security.tokens)(reject_unsafe_paths(app.asgi_handler))

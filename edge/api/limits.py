@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException
+from litestar.params import Parameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.api.problems import PROBLEM_JSON, problem_document
@@ -44,6 +45,8 @@ MAX_DB_INT = 2**63 - 1
 
 Cents = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT_CENTS)]
 """An amount in minor units: a float, a count, a discount."""
+CentsFilter = Annotated[int | None, Parameter(ge=0, le=MAX_AMOUNT_CENTS)]
+"""An optional amount in a query string (Litestar bounds query parameters with `Parameter`)."""
 PositiveCents = Annotated[int, msgspec.Meta(ge=1, le=MAX_AMOUNT_CENTS)]
 """A tender, a pay-in or a pay-out: more than zero."""
 PriceCents = Annotated[int, msgspec.Meta(ge=0, le=MAX_PRICE_CENTS)]

@@ -132,7 +132,8 @@ async def product_audit(request: Request, product_id: str, limit: int = 100) -> 
     return {"items": [present_audit(r) for r in rows]}
 
 
-@post("/api/v1/products/import", guards=[requires(*CATALOG_WRITE)], operation_id="importProducts",
+@post("/api/v1/products/import", guards=[requires(*CATALOG_WRITE)], operation_id="importProducts", status_code=200,
+      opt={"request_media_type": "text/csv"},
       request_max_body_size=MAX_CSV_BYTES)
 async def import_products(request: Request) -> Response:
     s, who = services(request), actor(request)

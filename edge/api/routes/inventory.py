@@ -141,7 +141,8 @@ async def transfer_in(request: Request, data: TransferInIn) -> Response:
         u, data.transfer_id, data.from_location, _items(data)))
 
 
-@post("/api/v1/inventory/import", guards=[requires(*MANAGERS)], operation_id="importStock",
+@post("/api/v1/inventory/import", guards=[requires(*MANAGERS)], operation_id="importStock", status_code=200,
+      opt={"request_media_type": "text/csv"},
       request_max_body_size=20 * 1024 * 1024)
 async def import_csv(request: Request) -> Response:
     s, who = services(request), actor(request)
@@ -152,7 +153,7 @@ async def import_csv(request: Request) -> Response:
     return await s.idempotency.run(request, who, lambda u: inventory.import_levels_csv(u, text), status_code=200)
 
 
-@get("/api/v1/inventory/export.csv", guards=[requires(*CATALOG_READ)], operation_id="exportStock")
+@get("/api/v1/inventory/export.csv", guards=[requires(*CATALOG_READ)], operation_id="exportStock", media_type="text/csv")
 async def export_csv(request: Request) -> Stream:
     s, who = services(request), actor(request)
 

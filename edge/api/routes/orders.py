@@ -18,6 +18,7 @@ from edge.api.limits import (
     MAX_LINES,
     Barcode,
     Cents,
+    CentsFilter,
     Note,
     PositiveCents,
     PriceCents,
@@ -216,7 +217,8 @@ def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -
     return Response(content=content, media_type=media_type, status_code=status_code)
 
 
-@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
+@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt",
+     opt={"media_types": ("text/plain", "text/html", "application/vnd.escpos")})
 async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text") -> Response:
     """The receipt as it would print now (read-only): marked COPY once a receipt was issued."""
     s, who = services(request), actor(request)
@@ -254,7 +256,7 @@ async def search_orders(
     request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
-    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+    min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> dict[str, Any]:
     s, who = services(request), actor(request)
@@ -270,12 +272,13 @@ EXPORT_COLUMNS = ("id", "number", "status", "business_day", "created_at", "lane_
                   "subtotal_cents", "discount_cents", "tax_cents", "total_cents", "refunded_cents", "lines")
 
 
-@get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders")
+@get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders",
+     media_type="text/csv")
 async def export_orders(
     request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
-    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+    min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
 ) -> Stream:
     s, who = services(request), actor(request)
     f = _filters(status, from_, to, q, lane_id, cashier, tender, product_id, sku, min_total_cents, max_total_cents,
