@@ -98,6 +98,8 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else TITLES.get(status, "Error")
     if status == 404 and detail == "Not Found":
         detail = f"nothing at {request.url.path}"
+    if status == 413:
+        detail = "the request body is larger than this endpoint accepts; send less, or split the file"
     if status >= 500:
         log.error("http.server_error", status=status, detail=detail)
         detail = "the server could not complete the request"

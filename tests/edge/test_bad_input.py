@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from edge.contracts.bounds import json_depth_exceeds
 from edge.domain.money import MAX_AMOUNT_CENTS
 from edge.domain.pricing import MAX_QUANTITY
 
@@ -52,6 +53,18 @@ def test_json_nested_too_deep_is_refused_before_decoding(client, as_user, depth)
                            headers={**headers, "content-type": "application/json"})
     assert "32 levels" in assert_problem(response, 400)["detail"]
     assert catalog_version(client, headers) == before
+
+
+@pytest.mark.parametrize(("raw", "too_deep"), [
+    (b"[" * 32 + b"]" * 32, False),
+    (b"[" * 33 + b"]" * 33, True),
+    (b'{"a": "' + b"[" * 100 + b'"}', False),
+    (rb'["\\", "\\\"[[[", ' + b"[]," * 100 + b"[]]", False),  # escaped quotes and backslashes
+    (b'{"a": [' * 20 + b"1" + b"]}" * 20, True),
+    (b"[]" * 10_000, False),
+])
+def test_depth_counts_only_brackets_outside_strings(raw, too_deep):
+    assert json_depth_exceeds(raw) is too_deep
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(client, as_user):
@@ -105,7 +118,7 @@ def test_a_10_mb_csv_import_is_too_large(client, as_user):
     headers = as_user("manager")
     before = catalog_version(client, headers)
     text = "sku,name,price_cents,tax_category\nBIG-1," + "x" * 10_000_000 + ",1,standard\n"
-    assert_problem(csv_import(client, headers, text), 413)
+    assert "split the file" in assert_problem(csv_import(client, headers, text), 413)["detail"]
     assert catalog_version(client, headers) == before
 
 
