@@ -86,6 +86,8 @@ def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:
             problems.append({"field": f"tenders[{i}].amount_cents", "message": f"at most {MAX_AMOUNT_CENTS}"})
         if not problems:
             requests.append(TenderRequest(TenderMethod(method), amount))  # type: ignore[arg-type]
+    if not problems and sum(r.amount_cents for r in requests) > MAX_AMOUNT_CENTS:
+        problems.append({"field": "tenders", "message": f"at most {MAX_AMOUNT_CENTS} in total"})
     if problems:
         raise ValidationFailed("the tenders are not valid", code="invalid-tender", errors=problems)
     return requests

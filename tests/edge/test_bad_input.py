@@ -140,6 +140,18 @@ def test_a_tender_beyond_the_cap_is_refused_and_sells_nothing(client, as_user, a
     assert order_count(client, headers) == before
 
 
+def test_tenders_adding_up_beyond_the_cap_are_refused(client, as_user):
+    headers = as_user("cashier")
+    before = order_count(client, headers)
+    sku = client.get("/api/v1/products?limit=1", headers=headers).json()["items"][0]["sku"]
+    response = client.post("/api/v1/orders", headers={**headers, **idem()}, json={
+        "lane_id": "1", "lines": [{"sku": sku, "quantity": 1}],
+        "tenders": [{"method": "cash", "amount_cents": MAX_AMOUNT_CENTS}] * 2})
+    assert assert_problem(response, 422)["errors"] == [{"field": "tenders",
+                                                        "message": f"at most {MAX_AMOUNT_CENTS} in total"}]
+    assert order_count(client, headers) == before
+
+
 def test_the_largest_allowed_cash_tender_still_sells(client, as_user):
     headers = as_user("cashier")
     sku = client.get("/api/v1/products?limit=1", headers=headers).json()["items"][0]["sku"]
