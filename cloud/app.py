@@ -19,7 +19,10 @@ from cloud import metrics
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
 from cloud.api.guards import PUBLIC, READ, allow
 from cloud.api.hq import hq_router
+from cloud.api.limits import BoundedRequest, reject_unsafe_paths
+from cloud.api.openapi import document_api
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
+from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
@@ -140,7 +143,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", opt=PUBLIC)
+@get("/readyz", operation_id="readyz", opt={**PUBLIC, "problems": (503,)})
 async def readyz(request: Request) -> Response:
     state = request.app.state
     db_ok = await state.db.ping()
@@ -219,9 +222,15 @@ def create_app(settings: CloudSettings) -> Litestar:
             AuthError: _auth_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
+            BopisOrderExists: lambda r, e: problem(409, "bopis-order-exists", "Order already placed",
+                                                   f"BOPIS order {e} was placed already"),
+            InvalidBopisLines: lambda r, e: problem(422, "bopis-invalid-lines", "Invalid order lines", str(e)),
             Exception: _unexpected,
         },
+        request_class=BoundedRequest,
     )
+    app.asgi_handler = reject_unsafe_paths(app.asgi_handler)
+    document_api(app)
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
     app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too

@@ -17,43 +17,45 @@ from sqlalchemy import Connection
 
 from cloud import bopis, commands, conflicts, queries
 from cloud.api.guards import ADMIN, READ, allow
+from cloud.bopis import MAX_BOPIS_LINES
 from cloud.clock import now_iso
 from cloud.ingest import seq_gaps
 from cloud.projections import dialect_insert
 from cloud.schema import stores
+from edge.contracts.bounds import Name, Note, Quantity, SafeId, Sku
 
 From = Annotated[str | None, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 To = Annotated[str | None, QueryParameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 
 
 class AssignBody(msgspec.Struct):
-    assignee: str
+    assignee: Name
 
 
 class ResolveBody(msgspec.Struct):
-    resolution: str
+    resolution: Note
 
 
 class CommandBody(msgspec.Struct):
-    type: str
-    payload: dict[str, Any]
-    store_id: str | None = None  # None: every store of the tenant
+    type: Annotated[str, msgspec.Meta(max_length=64)]
+    payload: dict[str, Any]  # nesting bounded for every body by cloud.api.limits.BoundedRequest
+    store_id: SafeId | None = None  # None: every store of the tenant
 
 
 class RegisterStoreBody(msgspec.Struct):
-    store_id: str
-    name: str | None = None
-    leaf_domain: str | None = None  # JetStream domain of the store's leaf node (leaf mode)
+    store_id: SafeId
+    name: Name | None = None
+    leaf_domain: SafeId | None = None  # JetStream domain of the store's leaf node (leaf mode)
 
 
 class BopisLine(msgspec.Struct):
-    sku: str
-    quantity: Annotated[int, msgspec.Meta(ge=1)]
+    sku: Sku
+    quantity: Quantity
 
 
 class BopisBody(msgspec.Struct):
-    order_id: str
-    lines: list[BopisLine]
+    order_id: SafeId
+    lines: Annotated[list[BopisLine], msgspec.Meta(min_length=1, max_length=MAX_BOPIS_LINES)]
 
 
 def _ctx(request: Request) -> tuple[Any, str, str]:

@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", opt=PUBLIC, operation_id="readyz")
+@get("/readyz", opt={**PUBLIC, "problems": (503,)}, operation_id="readyz")
 async def readyz(request: Request) -> Response:
     s = services(request)
     checks: dict[str, Any] = {}
@@ -39,7 +39,7 @@ async def readyz(request: Request) -> Response:
                     status_code=200 if ready else 503)
 
 
-@get("/metrics", opt=PUBLIC, operation_id="metrics")
+@get("/metrics", opt=PUBLIC, operation_id="metrics", media_type="text/plain")
 async def metrics(request: Request) -> Response:
     s = services(request)
     DB_COMMITS.set(s.db.commits)
