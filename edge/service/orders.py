@@ -38,10 +38,14 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "store_manager", "tenant_admin"})
 
 
 class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
+    """The rules sales follow. Built-in defaults; HQ's policy in force replaces them
+    (`edge.service.policy.sales_policy`), and routes read it per request, never at import."""
+
     reservation_ttl_s: int = 900
     rounding: Rounding = Rounding.HALF_UP
     discounts: DiscountPolicy = DiscountPolicy()  # over 20 % of a line or the order: a supervisor
     returns: ReturnPolicy = ReturnPolicy(override_over_cents=20_000)
+    payout_supervisor_over_cents: int | None = None  # a pay-out above this needs a supervisor
 
 
 POLICY = SalesPolicy()
