@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     _tenant_parsers(sub)
     _metrics_token_parser(sub)
     args = parser.parse_args(argv)
+    from cloud.logs import configure_logging
+
+    configure_logging()  # stderr: stdout carries only what a script reads (tokens, ids, URIs)
     if args.command == "metrics-token":
         return _metrics_token(args)
 

@@ -81,3 +81,11 @@ class EdgeServer:
                 self.proc.wait()
 
 
+
+
+def metrics_headers(client: TestClient) -> dict[str, str]:
+    """A scrape token for /metrics of an in-process edge app, as `novapos-edge token metrics` mints."""
+    from edge.api.routes.health import metrics_tokens
+
+    _, token = metrics_tokens(client.app.state.services).mint("test")
+    return {"Authorization": f"Bearer {token}"}

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.support import DEMO_PASSWORD, login
+from tests.support import DEMO_PASSWORD, login, metrics_headers
 
 
 def _login(client, username, password=DEMO_PASSWORD, **extra):
@@ -51,7 +51,7 @@ def test_repeated_failures_lock_the_account_with_backoff_and_it_is_audited(clien
     assert int(locked.headers["retry-after"]) >= 1
     audit = client.get("/api/v1/audit?action=auth.lockout", headers=as_user("manager")).json()["items"]
     assert audit and audit[0]["entity_id"] == "cashier"
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=metrics_headers(client)).text
     assert 'novapos_security_events_total{event="lockout"}' in metrics
 
 

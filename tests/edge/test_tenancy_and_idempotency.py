@@ -8,6 +8,7 @@ import time
 import pytest
 
 from edge.service.ports import Actor
+from tests.support import metrics_headers
 
 
 def _other_tenant_headers(client, roles=("store_manager",)):
@@ -33,7 +34,7 @@ def test_a_mismatched_x_tenant_id_header_is_forbidden_and_counted(client, as_use
     headers = as_user("manager") | {"X-Tenant-ID": "other"}
     response = client.get("/api/v1/products", headers=headers)
     assert response.status_code == 403
-    assert 'novapos_security_events_total{event="cross_tenant"}' in client.get("/metrics").text
+    assert 'novapos_security_events_total{event="cross_tenant"}' in client.get("/metrics", headers=metrics_headers(client)).text
     assert client.get("/api/v1/products", headers=as_user("manager") | {"X-Tenant-ID": "demo"}).status_code == 200
 
 
