@@ -112,14 +112,14 @@ async def test_a_login_session_at_hq_leaves_no_credential_or_body_in_the_logs(se
     db = CloudDB(f"sqlite:///{data / 'hq.db'}")
     await AuthService(db, None).create_user("ana", password, ["hq_analyst"], "acme")  # type: ignore[arg-type]
     await db.close()
-    with httpx.Client(base_url=url, timeout=10) as c:
-        assert c.post("/api/v1/auth/login", json={"username": "ana", "password": wrong}).status_code == 401
-        pair = c.post("/api/v1/auth/login", json={"username": "ana", "password": password}).json()
+    async with httpx.AsyncClient(base_url=url, timeout=10) as c:
+        assert (await c.post("/api/v1/auth/login", json={"username": "ana", "password": wrong})).status_code == 401
+        pair = (await c.post("/api/v1/auth/login", json={"username": "ana", "password": password})).json()
         bearer = {"Authorization": f"Bearer {pair['access_token']}", "Cookie": f"session={marker}"}
-        refreshed = c.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).json()
-        assert c.get("/api/v1/me", headers=bearer).status_code == 200
-        assert c.patch("/api/v1/hq/policies", json={"note": marker}, headers=bearer).status_code == 403
-        c.post("/api/v1/auth/logout", json={"refresh_token": refreshed["refresh_token"]})
+        refreshed = (await c.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})).json()
+        assert (await c.get("/api/v1/me", headers=bearer)).status_code == 200
+        assert (await c.patch("/api/v1/hq/policies", json={"note": marker}, headers=bearer)).status_code == 403
+        await c.post("/api/v1/auth/logout", json={"refresh_token": refreshed["refresh_token"]})
     logged = log.read_text()
     assert "auth.login" in logged
     for secret in (password, wrong, pair["access_token"], pair["refresh_token"], refreshed["refresh_token"], marker,
