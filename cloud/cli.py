@@ -220,8 +220,10 @@ def _tenant_command(args: argparse.Namespace) -> int:
     try:
         if args.tenant_command == "list":
             return asyncio.run(_tenant_list(args))
-        from cloud.tenants import password_problem
+        from cloud.tenants import name_problems, password_problem
 
+        if problems := name_problems(args.tenant_id, args.name or args.tenant_id, args.admin):
+            raise _Refused("; ".join(f"{p['field']}: {p['message']}" for p in problems))
         password = _admin_password(args.admin)
         if problem := password_problem(password, args.admin):
             raise _Refused(f"password refused: {problem}")

@@ -60,18 +60,24 @@ def password_problem(password: str, username: str = "") -> str | None:
 
 
 def check(new: NewTenant) -> None:
-    problems = []
-    if not TENANT_ID.match(new.tenant_id) or new.tenant_id in RESERVED:
-        problems.append({"field": "tenant_id", "message": "1-32 lower-case letters, digits or dashes (e.g. acme-retail);"
-                         f" not one of {', '.join(sorted(RESERVED))}"})
-    if not new.name.strip() or len(new.name) > 100 or not new.name.isprintable():
-        problems.append({"field": "name", "message": "1-100 printable characters"})
-    if not USERNAME.match(new.admin_username):
-        problems.append({"field": "admin_username", "message": "3-64 letters, digits, '.', '_', '@' or '-'"})
+    problems = name_problems(new.tenant_id, new.name, new.admin_username)
     if problem := password_problem(new.admin_password, new.admin_username):
         problems.append({"field": "admin_password", "message": problem})
     if problems:
         raise InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+
+
+def name_problems(tenant_id: str, name: str, admin_username: str) -> list[dict[str, str]]:
+    """What is wrong with the names, checked before anyone is asked for a password."""
+    problems = []
+    if not TENANT_ID.match(tenant_id) or tenant_id in RESERVED:
+        problems.append({"field": "tenant_id", "message": "1-32 lower-case letters, digits or dashes (e.g. acme-retail);"
+                         f" not one of {', '.join(sorted(RESERVED))}"})
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        problems.append({"field": "name", "message": "1-100 printable characters"})
+    if not USERNAME.match(admin_username):
+        problems.append({"field": "admin_username", "message": "3-64 letters, digits, '.', '_', '@' or '-'"})
+    return problems
 
 
 async def create_tenant(db: CloudDB, new: NewTenant, *, actor: str) -> dict[str, Any]:

@@ -65,6 +65,12 @@ def test_a_weak_password_is_one_clear_line_and_creates_nothing(tmp_path, passwor
     assert not (tmp_path / "hq.db").exists()  # refused before anything was opened or written
 
 
+def test_a_bad_tenant_id_is_refused_before_any_password_is_asked_for(tmp_path):
+    r = cli("tenant", "create", "Acme.EU", "--admin", "alice", stdin=None, db_url=f"sqlite:///{tmp_path / 'hq.db'}")
+    assert r.returncode == 2 and "tenant_id" in r.stderr and "standard input" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "hq.db").exists()
+
+
 def test_a_closed_or_empty_stdin_is_one_clear_line_not_a_traceback(tmp_path):
     url = f"sqlite:///{tmp_path / 'hq.db'}"
     r = cli("tenant", "create", "acme", "--admin", "alice", stdin=None, db_url=url)
