@@ -59,20 +59,24 @@ async def test_metrics_name_no_tenant_or_store_to_an_anonymous_caller(tmp_path):
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
 
 
-async def test_a_token_survives_a_restart_without_any_keys_flag(tmp_path):
-    url = f"sqlite:///{tmp_path / 'hq.db'}"
-    first = create_app(CloudSettings(db_url=url, demo=True))
-    async with AsyncTestClient(app=first) as client:
-        login = await client.post("/api/v1/auth/login", json={"username": "hq", "password": "novapos-demo"})
+def test_a_token_survives_a_restart_without_any_keys_flag(tmp_path):
+    """Two `novapos-cloud serve` processes one after the other, neither given --keys-dir."""
+    first = start_hub(tmp_path, "--demo")
+    try:
+        login = httpx.post(f"{first.url}/api/v1/auth/login", json={"username": "hq", "password": "novapos-demo"})
         token = login.json()["access_token"]
-    second = create_app(CloudSettings(db_url=url, demo=True))  # a restart: a new process would read the same files
-    async with AsyncTestClient(app=second) as client:
-        me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        first.stop()
+    second = start_hub(tmp_path, "--demo")
+    try:
+        me = httpx.get(f"{second.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["username"] == "hq"
+    finally:
+        second.stop()
     keys = tmp_path / "keys"
     assert stat.S_IMODE(keys.stat().st_mode) == 0o700
-    assert [stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()] == [0o600] * len(list(keys.iterdir()))
     assert list(keys.glob("*.pem"))
+    assert {stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()} == {0o600}
 
 
 def test_the_data_dir_defaults_to_the_database_directory_and_can_be_set():
@@ -81,29 +85,41 @@ def test_the_data_dir_defaults_to_the_database_directory_and_can_be_set():
     assert CloudSettings(db_url="postgresql://h/db", keys_dir="/k").resolved_keys_dir() == Path("/k")
 
 
-@pytest.fixture
-def served_hub(tmp_path: Path):
+class Hub:
+    def __init__(self, proc: subprocess.Popen, url: str):
+        self.proc, self.url = proc, url
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
+def start_hub(data: Path, *flags: str) -> Hub:
     port = free_port()
-    log = tmp_path / "cloud.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*CLI, "serve", "--db-url", f"sqlite:///{tmp_path / 'hq.db'}", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
+    log = data / "cloud.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*CLI, "serve", "--db-url", f"sqlite:///{data / 'hq.db'}", "--port", str(port), *flags],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=data)
+    hub = Hub(proc, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
     while True:
-        assert proc.poll() is None, log.read_text()
+        assert proc.poll() is None, log.read_text()[-2000:]
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+            if httpx.get(f"{hub.url}/healthz", timeout=1).status_code == 200:
+                return hub
         except httpx.HTTPError:
             pass
         assert time.monotonic() < deadline, "the hub never answered"
         time.sleep(0.1)
+
+
+@pytest.fixture
+def served_hub(tmp_path: Path):
+    hub = start_hub(tmp_path)
     try:
-        yield url, tmp_path, log
+        yield hub.url, tmp_path, tmp_path / "cloud.log"
     finally:
-        proc.terminate()
-        proc.wait(15)
+        hub.stop()
 
 
 async def test_a_login_session_at_hq_leaves_no_credential_or_body_in_the_logs(served_hub):
