@@ -48,7 +48,7 @@ def create_template(conn: Connection, tenant_id: str, *, actor: str, now: str) -
 def change(conn: Connection, tenant_id: str, fields: dict[str, Any], *, replace: bool, actor: str, now: str,
            expected_version: int | None = None) -> dict[str, Any]:
     """Apply an edit (PATCH merges `fields`, PUT replaces the document); audited and sent down."""
-    current = _current(conn, tenant_id)
+    current = _current(conn, tenant_id, lock=True)
     if expected_version is not None and (current["version"] if current else 0) != expected_version:
         raise VersionMismatch(f"the policy is at version {current['version'] if current else 0}, "
                               f"not {expected_version}; reload it and apply your change again")
@@ -68,9 +68,11 @@ async def get(conn: AsyncConnection, tenant_id: str) -> dict[str, Any]:
     return _shape(row)
 
 
-def _current(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(tenant_policies).where(
-        tenant_policies.c.tenant_id == tenant_id, tenant_policies.c.name == SALES)).first()
+def _current(conn: Connection, tenant_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    query = select(tenant_policies).where(tenant_policies.c.tenant_id == tenant_id, tenant_policies.c.name == SALES)
+    # On Postgres two admins' edits run concurrently: the row lock makes the second wait, so the
+    # versions they are given (max + 1 in `commands.issue`) never collide. SQLite has one writer.
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return _shape(row) if row is not None else None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pyotp
 import structlog
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
 from cloud import audit, policies
 from cloud.auth import HASHER
@@ -85,7 +86,10 @@ async def create_tenant(db: CloudDB, new: NewTenant, *, actor: str) -> dict[str,
     check(new)
     password_hash = await asyncio.to_thread(HASHER.hash, new.admin_password)
     totp_secret = pyotp.random_base32()  # admins need TOTP: enrolled now, handed over with the password
-    created = await db.write(_create, new, password_hash, totp_secret, actor, now_iso(), system=True)
+    try:
+        created = await db.write(_create, new, password_hash, totp_secret, actor, now_iso(), system=True)
+    except IntegrityError:  # a concurrent onboarding of the same id or username won the race
+        raise AlreadyExists(f"tenant {new.tenant_id!r} or username {new.admin_username!r} was just taken") from None
     log.info("tenant.created", tenant_id=new.tenant_id, admin_id=created["admin"]["id"], by=actor)
     pending = []
     for hook in on_tenant_created:

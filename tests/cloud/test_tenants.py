@@ -235,3 +235,22 @@ async def test_onboarding_and_policy_edits_hold_under_row_level_security(cloud_d
         assert (await policies.get(conn, "initech"))["policy"]["return_window_days"] == 7
     async with cloud_db.tenant("other", write=False) as conn:
         assert (await policies.get(conn, "other"))["version"] == 0  # nothing of initech's is visible
+
+
+async def test_concurrent_policy_edits_each_get_their_own_version(cloud_db):
+    """Two admins saving at once: every edit is a distinct version, so no store mistakes one for
+    a stale copy of the other."""
+    import asyncio
+
+    from cloud import policies
+    from cloud.clock import now_iso
+    from cloud.tenants import NewTenant, create_tenant
+
+    await create_tenant(cloud_db, NewTenant("umbrella", "Umbrella", "alice", STRONG), actor="ops")
+    changes = [cloud_db.write(policies.change, "umbrella", {"return_window_days": days}, replace=False,
+                              actor="alice", now=now_iso(), tenant_id="umbrella") for days in range(1, 7)]
+    versions = [c["version"] for c in await asyncio.gather(*changes)]
+    assert sorted(versions) == list(range(2, 8))
+    async with cloud_db.tenant("umbrella", write=False) as conn:
+        sent = (await conn.execute(select(commands.c.version).where(commands.c.type == "policy.set"))).scalars().all()
+    assert sorted(sent) == list(range(1, 8))
