@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get, patch, put
+from sqlalchemy.exc import IntegrityError
 
 from cloud import audit, policies
 from cloud.api.guards import ADMIN, READ, allow
 from cloud.clock import now_iso
-from cloud.errors import InvalidInput
+from cloud.errors import InvalidInput, VersionMismatch
 
 
 @get("/", guards=[allow(*READ)], operation_id="hqPolicies")
@@ -44,9 +45,12 @@ async def policy_history(request: Request) -> dict[str, Any]:
 async def _change(request: Request, data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
     tenant, actor = request.state.tenant_id, request.state.principal.username
     expected = _if_match(request.headers.get("if-match"))
-    changed = await request.app.state.db.write(
-        policies.change, tenant, data, replace=replace, actor=actor, now=now_iso(), expected_version=expected,
-        tenant_id=tenant)
+    try:
+        changed = await request.app.state.db.write(
+            policies.change, tenant, data, replace=replace, actor=actor, now=now_iso(), expected_version=expected,
+            tenant_id=tenant)
+    except IntegrityError:  # two first-ever edits of a tenant's policy at once: the other one won
+        raise VersionMismatch("the policy was changed meanwhile; reload it and apply your change again") from None
     await request.app.state.runtime.publish_commands()  # best effort now; the loop retries
     return changed
 
