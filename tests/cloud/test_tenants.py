@@ -254,3 +254,27 @@ async def test_concurrent_policy_edits_each_get_their_own_version(cloud_db):
     async with cloud_db.tenant("umbrella", write=False) as conn:
         sent = (await conn.execute(select(commands.c.version).where(commands.c.type == "policy.set"))).scalars().all()
     assert sorted(sent) == list(range(1, 8))
+
+
+async def test_tenant_hooks_run_after_the_commit_and_a_failing_one_is_reported(hub):
+    """Where the tenant's NATS account is created: after its rows exist; a failure is reported,
+    not hidden, and the tenant stays (a retry of the hook, not of the onboarding, is the fix)."""
+    from cloud import tenants
+
+    seen: list[str] = []
+
+    async def record_account(tenant_id: str) -> None:
+        seen.append(tenant_id)
+
+    async def broken_account(tenant_id: str) -> None:
+        raise RuntimeError("account server unreachable")
+
+    tenants.on_tenant_created[:] = [record_account, broken_account]
+    try:
+        ops = await hub.as_user("ops")
+        r = await hub.post("/api/v1/platform/tenants", json=new_tenant(), headers=ops)
+    finally:
+        tenants.on_tenant_created[:] = []
+    assert r.status_code == 201 and seen == ["globex"]
+    assert r.json()["setup_incomplete"] == ["broken_account"]
+    assert [t["id"] for t in (await hub.get("/api/v1/platform/tenants", headers=ops)).json()["items"]] == ["globex"]
