@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -10,26 +9,32 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Litestar, MediaType, Request, Response, get, post
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from cloud import metrics
+from cloud import tenants as tenants_
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
-from cloud.api.guards import PUBLIC, READ, allow
+from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
 from cloud.api.openapi import document_api
+from cloud.api.platform import platform_router
+from cloud.api.policies import policies_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
+from cloud.errors import HQError
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
 from cloud.settings import CloudSettings
+from edge.contracts.metrics_tokens import FILENAME as METRICS_TOKENS_FILE
+from edge.contracts.metrics_tokens import MetricsTokens
 from webui.security_headers import security_headers
 from webui.swagger import LocalSwaggerUI, swagger_assets_router
 
@@ -76,6 +81,10 @@ def _unexpected(_: Request, exc: Exception) -> Response:
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 
 
+def _hq_problem(_: Request, exc: HQError) -> Response:
+    return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+
+
 def _auth_problem(_: Request, exc: AuthError) -> Response:
     if isinstance(exc, LockedOut):
         response = problem(429, exc.code, "Too many attempts", str(exc))
@@ -113,15 +122,8 @@ async def rotate_keys(request: Request) -> dict[str, Any]:
     return {"active_kid": kid}
 
 
-@get("/metrics", operation_id="metrics", opt=PUBLIC, include_in_schema=False)
-async def metrics_endpoint(request: Request) -> Response:
-    # Public like /healthz, unless `metrics_token` is set: scrape over the ops network, or
-    # give Prometheus the token (per-store lag labels name tenants and stores).
-    expected = request.app.state.settings.metrics_token
-    if expected:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-        if not hmac.compare_digest(given, expected.encode()):
-            raise NotAuthorizedException("a metrics bearer token is required")
+@get("/metrics", guards=[metrics_scope], operation_id="metrics", include_in_schema=False)
+async def metrics_endpoint() -> Response:
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
 
@@ -174,11 +176,24 @@ async def seed_demo(db: CloudDB, auth: AuthService) -> None:
     log.warning("cloud.demo_mode", detail="demo tenant 'demo' with user hq / novapos-demo: never in production")
 
 
+def install_tenant_hooks(settings: CloudSettings) -> None:
+    """What else a new tenant needs beyond its rows, run after they commit (`cloud.tenants`).
+
+    The one place to wire it, for the API and for `novapos-cloud tenant create` alike; the
+    tenant's NATS account belongs here. Replaces the list, so a second app in one process
+    never runs a hook twice.
+    """
+    hooks: list[tenants_.TenantHook] = []
+    log.debug("tenant.hooks", hooks=len(hooks), nats=bool(settings.nats_url))
+    tenants_.on_tenant_created[:] = hooks
+
+
 def create_app(settings: CloudSettings) -> Litestar:
     db = CloudDB(settings.db_url, schema=settings.db_schema, app_role=settings.app_role)
-    keys = TokenKeys(Path(settings.keys_dir) if settings.keys_dir else None, keep_retired_s=settings.access_ttl_s + 60)
+    keys = TokenKeys(settings.resolved_keys_dir(), keep_retired_s=settings.access_ttl_s + 60)
     auth = AuthService(db, keys, access_ttl_s=settings.access_ttl_s, require_admin_mfa=not settings.demo)
     runtime = CloudRuntime(db, settings)
+    install_tenant_hooks(settings)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar):
@@ -205,6 +220,8 @@ def create_app(settings: CloudSettings) -> Litestar:
         readyz,
         root,
         hq_router,
+        policies_router,
+        platform_router,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
@@ -220,6 +237,7 @@ def create_app(settings: CloudSettings) -> Litestar:
                                                       e.errors),
             HTTPException: _http_problem,
             AuthError: _auth_problem,
+            HQError: _hq_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
             BopisOrderExists: lambda r, e: problem(409, "bopis-order-exists", "Order already placed",
@@ -233,5 +251,6 @@ def create_app(settings: CloudSettings) -> Litestar:
     document_api(app)
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
+    app.state.metrics_tokens = MetricsTokens(settings.resolved_keys_dir() / METRICS_TOKENS_FILE)
     app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too
     return app

@@ -4,12 +4,15 @@ novapos-cloud serve --nats-url nats://127.0.0.1:4222 --db-url sqlite:///./cloud.
 novapos-cloud add-user USERNAME --tenant acme --role tenant_admin   (password from NOVAPOS_PASSWORD)
 novapos-cloud mfa-reset USERNAME --db-url ...    (new TOTP secret; prints its otpauth URI)
 novapos-cloud leaf-config --store S --tenant T --hub nats-leaf://hub:7422 --out leaf.conf
+novapos-cloud tenant create acme --admin alice [--name "Acme Retail"]   (password piped on stdin, or asked)
+novapos-cloud metrics-token [--label L] | --list | --revoke ID   (the bearer token Prometheus scrapes with)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from typing import NoReturn
@@ -26,6 +29,7 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         host=args.host,
         port=args.port,
         demo=args.demo,
+        data_dir=args.data_dir or env("NOVAPOS_CLOUD_DATA_DIR"),
         keys_dir=args.keys_dir,
     )
 
@@ -58,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db-url", default=None, help="sqlite:///path or postgresql://user@host/db")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8090, help="TCP port to listen on")
-    serve.add_argument("--keys-dir", default=None, help="where the RS256 signing key is kept")
+    serve.add_argument("--data-dir", default=None, help="keys and metrics tokens (default: the SQLite file's directory)")
+    serve.add_argument("--keys-dir", default=None, help="where the RS256 signing keys are kept (default: DATA_DIR/keys)")
     serve.add_argument("--demo", action="store_true", help="seed tenant demo and user hq / novapos-demo")
     limits = ConnectionLimits()
     serve.add_argument("--header-timeout", type=float, default=limits.header_timeout_s, metavar="S",
@@ -85,20 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
     leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream", help="the leaf's JetStream directory")
     leaf.add_argument("--port", type=int, default=4222, help="the port the leaf node serves the store on")
     leaf.add_argument("--out", default="-", help="file to write (default: stdout)")
+    _tenant_parsers(sub)
+    _metrics_token_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from cloud.logs import configure_logging
 
+    configure_logging()  # stderr: stdout carries only what a script reads (tokens, ids, URIs)
+    if args.command == "metrics-token":
+        return _metrics_token(args)
+
+    if args.command == "tenant":
+        return _tenant_command(args)
     if args.command == "serve":
         import uvicorn
 
         from cloud.app import create_app
-        from cloud.logs import configure_logging
 
-        configure_logging()
         settings = _settings(args)
         try:
             _check(settings)
@@ -158,7 +170,8 @@ async def _add_user(args: argparse.Namespace) -> int:
             args.username, password, args.role, args.tenant, totp_secret=secret
         )
     except ValueError as exc:  # an unknown role
-        print(f"novapos-cloud: error: {exc} (roles: hq_analyst, tenant_admin, super_admin)", file=sys.stderr)
+        print(f"novapos-cloud: error: {exc} (roles: hq_analyst, tenant_admin, super_admin, platform_admin)",
+              file=sys.stderr)
         return 2
     finally:
         await db.close()
@@ -185,6 +198,152 @@ async def _mfa_reset(args: argparse.Namespace) -> int:
     finally:
         await db.close()
     print(pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="NovaPOS HQ"))
+    return 0
+
+
+# -- tenant onboarding ------------------------------------------------------------------------------
+def _tenant_parsers(sub: argparse._SubParsersAction) -> None:
+    tenant = sub.add_parser("tenant", help="onboard tenants")
+    tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
+    create = tenant_sub.add_parser("create", help="a tenant with its first admin and its policy template")
+    create.add_argument("tenant_id", metavar="NAME", help="the tenant id: lower-case letters, digits, dashes")
+    create.add_argument("--admin", required=True, help="the first tenant_admin's username")
+    create.add_argument("--name", default=None, help="display name (default: NAME)")
+    create.add_argument("--db-url", default=None)
+    tenant_sub.add_parser("list", help="the tenants on this hub").add_argument("--db-url", default=None)
+
+
+class _Refused(Exception):
+    """One line for the operator; exit 2."""
+
+
+def _admin_password(username: str) -> str:
+    """From stdin when piped (first line), else asked twice on the terminal; never echoed."""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        raise _Refused("no standard input: pipe the admin password in, or run in a terminal")
+    try:
+        if not stdin.isatty():
+            line = stdin.readline()
+            if not line:
+                raise _Refused("expected the admin password as the first line of standard input")
+            return line.rstrip("\r\n")
+        first = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass(f"Password for {username} again: ") != first:
+            raise _Refused("the two passwords differ; nothing was created")
+        return first
+    except (EOFError, OSError, ValueError):
+        raise _Refused("could not read the admin password from standard input") from None
+
+
+def _tenant_command(args: argparse.Namespace) -> int:
+    from cloud.errors import HQError
+
+    try:
+        if args.tenant_command == "list":
+            return asyncio.run(_tenant_list(args))
+        from cloud.tenants import name_problems, password_problem
+
+        if problems := name_problems(args.tenant_id, args.name or args.tenant_id, args.admin):
+            raise _Refused("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+        password = _admin_password(args.admin)
+        if problem := password_problem(password, args.admin):
+            raise _Refused(f"password refused: {problem}")
+        return asyncio.run(_tenant_create(args, password))
+    except _Refused as exc:
+        print(f"novapos-cloud: error: {exc}", file=sys.stderr)
+    except HQError as exc:
+        print(f"novapos-cloud: error: {exc.detail}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _settings_for_db(args: argparse.Namespace) -> CloudSettings:
+    return CloudSettings(db_url=args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+                         nats_url=os.environ.get("NOVAPOS_CLOUD_NATS_URL", ""))
+
+
+def _db(args: argparse.Namespace):
+    from cloud.db import CloudDB
+
+    return CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+
+
+async def _tenant_create(args: argparse.Namespace, password: str) -> int:
+    from cloud.app import install_tenant_hooks
+    from cloud.schema import create_schema
+    from cloud.tenants import NewTenant, create_tenant
+
+    db = _db(args)
+    install_tenant_hooks(_settings_for_db(args))
+    try:
+        await create_schema(db)
+        new = NewTenant(args.tenant_id, args.name or args.tenant_id, args.admin, password)
+        created = await create_tenant(db, new, actor=f"cli:{getpass.getuser()}")
+    finally:
+        await db.close()
+    print(f"created tenant {created['tenant_id']} (policy version {created['policy_version']}) "
+          f"with admin {args.admin}")
+    print(f"give {args.admin} this authenticator URI with the password: {created['admin']['otpauth_uri']}")
+    if created["setup_incomplete"]:
+        print(f"warning: not finished: {', '.join(created['setup_incomplete'])} (see the log)", file=sys.stderr)
+    return 0
+
+
+async def _tenant_list(args: argparse.Namespace) -> int:
+    from cloud.schema import create_schema
+    from cloud.tenants import list_tenants
+
+    db = _db(args)
+    try:
+        await create_schema(db)
+        for tenant in await list_tenants(db):
+            print(f"{tenant['id']}\t{tenant['name']}\t{tenant['created_at']}")
+    finally:
+        await db.close()
+    return 0
+
+
+# -- the scrape credential for /metrics -------------------------------------------------------------
+def _metrics_token_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("metrics-token", help="mint, list or revoke the bearer tokens /metrics accepts")
+    p.add_argument("--label", default="prometheus", help="what the token is for (shown by --list)")
+    p.add_argument("--list", action="store_true", help="list the tokens (ids and labels, never the tokens)")
+    p.add_argument("--revoke", metavar="ID", default=None, help="revoke a token by its id; the next scrape fails")
+    p.add_argument("--data-dir", default=None, help="as given to serve (default: the SQLite file's directory)")
+    p.add_argument("--keys-dir", default=None)
+    p.add_argument("--db-url", default=None)
+
+
+def _metrics_token(args: argparse.Namespace) -> int:
+    from edge.contracts.metrics_tokens import FILENAME, MetricsTokens
+
+    settings = CloudSettings(
+        db_url=args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+        data_dir=args.data_dir or os.environ.get("NOVAPOS_CLOUD_DATA_DIR"),
+        keys_dir=args.keys_dir,
+    )
+    tokens = MetricsTokens(settings.resolved_keys_dir() / FILENAME)
+    try:
+        if args.list:
+            for entry in tokens.list():
+                print(f"{entry['id']}\t{entry['label']}\t{entry['created_at']}")
+            return 0
+        if args.revoke:
+            if not tokens.revoke(args.revoke):
+                print(f"novapos-cloud: error: no metrics token {args.revoke!r} (see --list)", file=sys.stderr)
+                return 2
+            print(f"revoked metrics token {args.revoke}")
+            return 0
+        token_id, token = tokens.mint(args.label)
+    except OSError as exc:
+        print(f"novapos-cloud: error: {exc.strerror or exc}: {exc.filename or ''} (check --data-dir)",
+              file=sys.stderr)
+        return 2
+    print(f"metrics token {token_id} ({args.label}); store it where Prometheus reads it, it is shown once:",
+          file=sys.stderr)
+    print(token)
     return 0
 
 

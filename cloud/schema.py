@@ -246,6 +246,33 @@ commands = Table(
     Index("ix_commands_type", "tenant_id", "type", "version"),
 )
 
+# A tenant's policies as HQ decided them; `version` is the `policy.set` command version that
+# carried this document to the stores, so HQ and every store name the same version.
+tenant_policies = Table(
+    "tenant_policies",
+    Column("tenant_id", String, nullable=False),
+    Column("name", String, nullable=False),  # "sales"
+    Column("document", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Column("updated_by", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
+)
+# Who changed what at HQ, with before and after: tenants, policies (DESIGN §6).
+hq_audit = Table(
+    "hq_audit",
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("at", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("entity", String, nullable=False),
+    Column("entity_id", String, nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_hq_audit_entity", "tenant_id", "entity", "at"),
+)
+
 
 async def create_schema(db: CloudDB) -> None:
     """Create tables (idempotent). On Postgres also the app role, grants and RLS policies."""

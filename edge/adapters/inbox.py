@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from edge.domain.ids import now_iso
 log = structlog.get_logger()
 
 Handler = Callable[[Connection, Command], str]
+AfterCommit = Callable[[Command, str], Awaitable[None]]  # (command, outcome), once it is durable
 
 MAX_HANDLER_ATTEMPTS = 3  # a handler that keeps failing is recorded as "failed" and acked
 
@@ -78,6 +79,9 @@ class Inbox:
         self.applied = 0
         self.last_error: str | None = None
         self._trouble = LinkTrouble(log, "inbox", store_id=config.store_id)
+        # In-memory state derived from applied commands (the sales policy) refreshes here, so
+        # it never runs ahead of a transaction that might still roll back.
+        self.after_commit: list[AfterCommit] = []
 
     @property
     def durable(self) -> str:
@@ -176,6 +180,11 @@ class Inbox:
         if outcome != "duplicate":
             self.applied += 1
         log.info("inbox.command", command_id=command.command_id, type=command.type, outcome=outcome)
+        for hook in self.after_commit:
+            try:
+                await hook(command, outcome)
+            except Exception:  # the command is applied and acked; a reader refreshes on its own loop too
+                log.exception("inbox.after_commit_failed", command_id=command.command_id)
 
     def apply(self, conn: Connection, command: Command) -> str:
         """Apply once: runs in the writer's transaction; the inbox row commits with the effect."""

@@ -1,5 +1,6 @@
 // Store admin: inventory (with low stock), orders (search, export, detail, void), the review
-// queue, tills (X reports), users, devices (with test actions), the audit log and sync status.
+// queue, tills (X reports), users, devices (with test actions), the audit log, sync status and the
+// policy in force.
 // Pages over the edge API; every error shows the server's detail.
 
 import { ApiError, call, get, newIdempotencyKey, post, session } from "./api.js";
@@ -110,7 +111,8 @@ function enter() {
 
 // -- tabs ------------------------------------------------------------------------------------
 const LOADERS = { inventory: () => loadInventory(true), orders: () => loadOrders(true), reviews: () => loadReviews(true),
-                  tills: loadTills, users: loadUsers, devices: loadDevices, audit: () => loadAudit(true), sync: loadSync };
+                  tills: loadTills, users: loadUsers, devices: loadDevices, audit: () => loadAudit(true), sync: loadSync,
+                  policy: loadPolicy };
 
 function openTab(name) {
   if (!LOADERS[name]) name = "inventory";
@@ -611,6 +613,29 @@ async function loadSync() {
   if (!queues.items.length) $("queue-rows").replaceChildren(el("tr", {}, el("td", { colSpan: 4, className: "empty", textContent: "No lane has reported a queue." })));
 }
 
+// -- policy in force (read-only: HQ decides it) ---------------------------------------------------
+const POLICY_ROWS = [
+  ["Discount a cashier may give without a supervisor", (p) => `${p.discount_supervisor_over_bps / 100} %`],
+  ["Return window", (p) => `${p.return_window_days} days`],
+  ["Restocking fee", (p, c) => (p.restocking_fee_cents ? money(p.restocking_fee_cents, c) : `${p.restocking_fee_bps / 100} %`)],
+  ["Refunds above this need a manager", (p, c) => limit(p.return_supervisor_over_cents, c)],
+  ["Reservation hold", (p) => `${Math.round(p.reservation_ttl_s / 60)} min`],
+  ["Rounding", (p) => (p.rounding === "half_even" ? "half to even" : "half up")],
+  ["Pay-outs above this need a supervisor", (p, c) => (p.payout_supervisor_over_cents == null ? "store default"
+    : money(p.payout_supervisor_over_cents, c))],
+];
+const limit = (cents, currency) => (cents == null ? "no limit" : money(cents, currency));
+
+async function loadPolicy() {
+  const [shown, { currency }] = await Promise.all([get("/api/v1/policy"), loadStore()]);
+  $("policy-source").textContent = shown.source === "hq"
+    ? `From HQ: version ${shown.version}, applied ${when(shown.applied_at)} (command ${shown.command_id}).`
+    : "Built-in defaults: HQ has not sent a policy to this store yet.";
+  const rows = POLICY_ROWS.map(([label, show]) => el("tr", {}, cell(label), cell(show(shown.effective, currency))));
+  rows.push(el("tr", {}, cell("Managers need two-factor sign-in"), cell(shown.policy.manager_mfa_required ? "yes" : "no")));
+  $("policy-rows").replaceChildren(...rows);
+}
+
 function wire() {
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => {
@@ -627,6 +652,7 @@ function wire() {
   $("audit-filters").addEventListener("submit", (e) => { e.preventDefault(); loadAudit(true).catch(showError); });
   $("audit-more").addEventListener("click", () => loadAudit(false).catch(showError));
   $("sync-refresh").addEventListener("click", () => loadSync().catch(showError));
+  $("policy-refresh").addEventListener("click", () => loadPolicy().catch(showError));
   wireSales();
 }
 

@@ -75,11 +75,49 @@ function actions(c) {
   return span;
 }
 
+// -- store policy: edited here, sent to every store as a versioned command -----------------------
+let policyVersion = null;
+
+async function loadPolicy() {
+  const {items: [current]} = await api("/api/v1/hq/policies");
+  policyVersion = current.version;
+  $("policy-version").textContent = current.version
+    ? `version ${current.version}, by ${current.updated_by} at ${current.updated_at}` : "defaults, not sent yet";
+  for (const input of $("policy-form").elements) {
+    if (!input.name) continue;
+    const value = current.policy[input.name];
+    if (input.type === "checkbox") input.checked = Boolean(value);
+    else if (value == null) input.value = "";
+    else input.value = input.dataset.scale ? String(value / Number(input.dataset.scale)) : String(value);
+  }
+}
+
+async function savePolicy(ev) {
+  ev.preventDefault();
+  const body = {};
+  for (const input of ev.target.elements) {
+    if (!input.name) continue;
+    if (input.type === "checkbox") body[input.name] = input.checked;
+    else if (input.tagName === "SELECT") body[input.name] = input.value;
+    else if (input.value === "" && "nullable" in input.dataset) body[input.name] = null;
+    else body[input.name] = Math.round(Number(input.value) * Number(input.dataset.scale || 1));
+  }
+  $("policy-status").textContent = "";
+  try {
+    // If-Match: another admin's change in between is refused (412), not silently overwritten.
+    const saved = await api("/api/v1/hq/policies", {method: "PATCH", body: JSON.stringify(body),
+      headers: {"If-Match": `"${policyVersion}"`}});
+    await loadPolicy();
+    $("policy-status").textContent = `Saved as version ${saved.version}; the stores apply it with their next command.`;
+  } catch (e) { $("policy-status").textContent = e.message; }
+}
+
 function show(user) {
   $("login").hidden = true; $("dash").hidden = false; $("logout").hidden = false;
   $("who").textContent = user ? `${user.username} · ${user.tenant_id}` : "";
   $("tenant-switch").hidden = !(user && user.roles.includes("super_admin"));
   refresh().catch((e) => console.error(e));
+  loadPolicy().catch((e) => { $("policy-status").textContent = e.message; });
 }
 
 function logout() {
@@ -103,7 +141,8 @@ $("login").addEventListener("submit", async (ev) => {
   } catch (e) { $("login-error").textContent = "Sign-in failed"; }
 });
 $("range").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
+$("policy-form").addEventListener("submit", savePolicy);
 $("logout").addEventListener("click", logout);
-$("tenant").addEventListener("change", () => refresh());
+$("tenant").addEventListener("change", () => { refresh(); loadPolicy().catch(() => {}); });
 if (token) show(JSON.parse(sessionStorage.getItem("hq_user") || "null"));
 setInterval(() => { if (token) refresh().catch(() => {}); }, 15000);
