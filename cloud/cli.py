@@ -202,6 +202,9 @@ async def _mfa_reset(args: argparse.Namespace) -> int:
 
 
 # -- tenant onboarding ------------------------------------------------------------------------------
+_DB_URL_HELP = "sqlite:///path or postgresql://user@host/db (or NOVAPOS_CLOUD_DB_URL)"
+
+
 def _tenant_parsers(sub: argparse._SubParsersAction) -> None:
     tenant = sub.add_parser("tenant", help="onboard tenants")
     tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
@@ -209,8 +212,9 @@ def _tenant_parsers(sub: argparse._SubParsersAction) -> None:
     create.add_argument("tenant_id", metavar="NAME", help="the tenant id: lower-case letters, digits, dashes")
     create.add_argument("--admin", required=True, help="the first tenant_admin's username")
     create.add_argument("--name", default=None, help="display name (default: NAME)")
-    create.add_argument("--db-url", default=None)
-    tenant_sub.add_parser("list", help="the tenants on this hub").add_argument("--db-url", default=None)
+    create.add_argument("--db-url", default=None, help=_DB_URL_HELP)
+    tenant_sub.add_parser("list", help="the tenants on this hub").add_argument("--db-url", default=None,
+                                                                               help=_DB_URL_HELP)
 
 
 class _Refused(Exception):
@@ -312,8 +316,8 @@ def _metrics_token_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the tokens (ids and labels, never the tokens)")
     p.add_argument("--revoke", metavar="ID", default=None, help="revoke a token by its id; the next scrape fails")
     p.add_argument("--data-dir", default=None, help="as given to serve (default: the SQLite file's directory)")
-    p.add_argument("--keys-dir", default=None)
-    p.add_argument("--db-url", default=None)
+    p.add_argument("--keys-dir", default=None, help="as given to serve (default: DATA_DIR/keys)")
+    p.add_argument("--db-url", default=None, help=_DB_URL_HELP)
 
 
 def _metrics_token(args: argparse.Namespace) -> int:

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(token_sub.add_parser("list", help="the metrics tokens: ids and labels, never the tokens"))
     revoke = token_sub.add_parser("revoke", help="revoke a metrics token by id; its next scrape is refused")
     _common(revoke)
-    revoke.add_argument("token_id")
+    revoke.add_argument("token_id", help="the id that `token metrics` printed (see `token list`)")
     return parser
 
 
