@@ -49,6 +49,9 @@ function messageOf(err) {
   return err.message || String(err);
 }
 
+/** Why the edge is out of reach: it did not answer in time (hung), or it could not be reached. */
+const offlineReason = (err) => (err instanceof ServerTimeout ? "timeout" : "unreachable");
+
 function setOffline(offline, reason = "unreachable") {
   const backOnline = state.offline && !offline;
   state.offline = offline;
@@ -231,7 +234,7 @@ async function syncCatalog() {
     $("catalog-status").textContent = `catalog v${catalog.version}`;
     if (changed) runSearch();
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     $("catalog-status").textContent = catalog.list.length ? `cached catalog v${catalog.version}` : "catalog unavailable";
   }
 }
@@ -345,7 +348,7 @@ async function requestQuote() {
     pricing.quote = quote;
     pricing.quotedVersion = version;
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     if (version !== pricing.version) return;
     pricing.quote = null;
     pricing.error = err instanceof NetworkError ? "" : messageOf(err);
@@ -496,7 +499,7 @@ async function startPayment(method) {
       }
       // Pricing the cart moved no money: the sale simply continues offline.
       state.checkout = null;
-      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+      setOffline(true, offlineReason(err));
     } finally {
       setWaiting(button, false);
     }
@@ -570,7 +573,7 @@ async function tender(method) {
       // The edge may have recorded this payment (it hung, or the link broke after the request
       // left): the very same request is queued, same key, and its replay is answered duplicate
       // if it was. The cash is in the drawer either way.
-      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+      setOffline(true, offlineReason(err));
       await queueTimedOut({ path, body, key: state.tenderAttempt.key }, tenders);
     } else {
       $("tender-error").textContent = messageOf(err);
@@ -772,7 +775,7 @@ async function replayQueue() {
                                             v.needs_operator ? "warn" : "info"));
     setOffline(false);
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     else toast(`Queued sales could not be sent: ${messageOf(err)}`, "warn");
   }
   await refreshQueue();
