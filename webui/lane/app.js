@@ -216,7 +216,7 @@ async function syncCatalog() {
     $("catalog-status").textContent = `catalog v${catalog.version}`;
     if (changed) runSearch();
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
     $("catalog-status").textContent = catalog.list.length ? `cached catalog v${catalog.version}` : "catalog unavailable";
   }
 }
@@ -330,7 +330,7 @@ async function requestQuote() {
     pricing.quote = quote;
     pricing.quotedVersion = version;
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
     if (version !== pricing.version) return;
     pricing.quote = null;
     pricing.error = err instanceof NetworkError ? "" : messageOf(err);
@@ -755,7 +755,7 @@ async function replayQueue() {
                                             v.needs_operator ? "warn" : "info"));
     setOffline(false);
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
     else toast(`Queued sales could not be sent: ${messageOf(err)}`, "warn");
   }
   await refreshQueue();
