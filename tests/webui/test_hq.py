@@ -229,6 +229,8 @@ def test_an_expired_access_token_is_refreshed_without_the_analyst_noticing(page:
         sessionStorage.setItem('novapos.hq.session', JSON.stringify({...s, access_token: token}));
     }""", expired)
     hub.ingest([("west", 1, "order.completed", sale(4200, sku="C", location="west"))])
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if r.url.endswith("/api/v1/auth/refresh") else None)
 
     # Every panel loads at once and each finds the token expired: one refresh serves them all
     # (a second use of the rotated refresh token would revoke the session).
@@ -236,6 +238,7 @@ def test_an_expired_access_token_is_refreshed_without_the_analyst_noticing(page:
     expect(page.locator("#summary").get_by_role("row", name=re.compile(r"^west\b"))).to_contain_text("42.00")
     expect(page.locator("#dash-error")).to_be_hidden()
     expect(page.locator("#login")).to_be_hidden()
+    assert len(refreshes) == 1
     after = session(page)
     assert after["access_token"] not in (before["access_token"], expired)
     assert after["refresh_token"] != before["refresh_token"]
