@@ -41,6 +41,7 @@ from webui.swagger import LocalSwaggerUI, swagger_assets_router
 log = structlog.get_logger()
 
 WEBUI_HQ = Path(__file__).resolve().parent.parent / "webui" / "hq"
+WEBUI_COMMON = WEBUI_HQ.parent / "common"  # the web apps' shared modules (API client, DOM, money)
 PROBLEM = "application/problem+json"
 SWAGGER_ASSETS = "/schema/swagger-ui"
 
@@ -225,6 +226,9 @@ def create_app(settings: CloudSettings) -> Litestar:
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
+    if WEBUI_COMMON.is_dir():
+        handlers.append(create_static_files_router(path="/common", directories=[WEBUI_COMMON], name="webui-common",
+                                                   opt=PUBLIC, include_in_schema=False))
     handlers.append(swagger_assets_router(SWAGGER_ASSETS, **PUBLIC))
     app = Litestar(
         route_handlers=handlers,

@@ -7,12 +7,12 @@ import {
 } from "./api.js";
 import { Catalog } from "./catalog.js";
 import { connectLaneEvents } from "./events.js";
-import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
+import { $, el, messageOf } from "/common/dom.js";
+import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common/money.js";
 import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { VirtualList } from "./vlist.js";
 
-const $ = (id) => document.getElementById(id);
 const catalog = new Catalog();
 const state = {
   laneId: localStorage.getItem("novapos.lane.id") || "1",
@@ -25,13 +25,6 @@ const state = {
   stopEvents: null,
 };
 
-function el(tag, { dataset, ...props } = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  Object.assign(node.dataset, dataset);
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
-
 function toast(message, kind = "info") {
   const box = $("toast");
   box.textContent = message;
@@ -39,14 +32,6 @@ function toast(message, kind = "info") {
   box.hidden = false;
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
-}
-
-function messageOf(err) {
-  if (err instanceof ApiError) {
-    const fields = err.errors.map((e) => e.message).filter(Boolean).join("; ");
-    return fields ? `${err.message} (${fields})` : err.message;
-  }
-  return err.message || String(err);
 }
 
 /** Why the edge is out of reach: it did not answer in time (hung), or it could not be reached. */
@@ -313,7 +298,7 @@ function renderCart() {
     return el("li", { className: "line" },
       el("span", { className: "name", textContent: line.name }),
       qty,
-      el("span", { className: "amount", textContent: formatCents(lineNetCents(line)) }),
+      el("span", { className: "amount", textContent: formatCents(extendedCents(line)) }),
       el("button", { type: "button", className: "remove", textContent: "×", ariaLabel: `Remove ${line.name}`,
                      onclick: () => { state.cart.splice(index, 1); cartChanged(); } }));
   }));
@@ -362,9 +347,7 @@ function showTotals(empty) {
   if (quote) {
     totals = { tax_cents: quote.tax_cents, total_cents: quote.total_cents, discount_cents: quote.discount_cents };
   } else {
-    const estimate = estimateTotals(state.cart, catalog.taxRates);
-    totals = { tax_cents: estimate.tax_cents, discount_cents: state.discountCents,
-               total_cents: Math.max(0, estimate.total_cents - state.discountCents) };
+    totals = estimateTotals(state.cart, catalog.taxRates, { discountCents: state.discountCents });
   }
   // Subtotal − discount + tax = total, whichever figures are shown.
   const subtotal = totals.total_cents - totals.tax_cents + totals.discount_cents;
