@@ -172,7 +172,7 @@ def sign_in(page: Any, username: str, secret: str | None = None) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     if secret:
-        page.get_by_label("One-time code").fill(pyotp.TOTP(secret).now())
+        page.get_by_label("One-time code", exact=True).fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#dash")).to_be_visible()
 
@@ -211,7 +211,7 @@ def test_an_admin_needs_the_one_time_code_and_resolves_a_conflict(page: Any, hub
     case = page.locator("#conflicts tr", has_text="negative_stock").filter(has_text="north").first
     case.get_by_role("button", name="Resolve").click()
     page.get_by_label("Resolution").fill("stock counted, adjusted")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#conflict-dialog")).to_be_hidden()
     expect(page.locator("#conflicts tr", has_text="stock counted, adjusted")).to_have_count(1)
 
@@ -263,7 +263,7 @@ def test_a_refusal_is_shown_in_the_dialog_and_the_case_stays_as_it_is(page: Any,
     assert done.status_code == 200, done.text
 
     page.get_by_label("Resolution").fill("price corrected")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#conflict-error")).to_contain_text("resolved")
     expect(page.locator("#conflict-dialog")).to_be_visible()
     page.get_by_role("button", name="Cancel").click()
