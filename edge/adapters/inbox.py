@@ -28,7 +28,13 @@ from sqlalchemy import Connection, insert, select
 
 from edge.adapters.db import Database
 from edge.adapters.tables import inbox
-from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
+from edge.contracts.envelope import (
+    command_stream_name,
+    command_stream_subjects,
+    inbox_durable,
+    inbox_prefix,
+    subject_for_command,
+)
 from edge.contracts.events import Command, decode_command
 from edge.domain.ids import now_iso
 
@@ -37,11 +43,6 @@ log = structlog.get_logger()
 Handler = Callable[[Connection, Command], str]
 
 MAX_HANDLER_ATTEMPTS = 3  # a handler that keeps failing is recorded as "failed" and acked
-
-
-def _token(value: str) -> str:
-    # The durable's name follows the subject-token rule: no '.', '*', '>' or whitespace.
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value) or "_"
 
 
 def command_stream_config(tenant_id: str) -> StreamConfig:
@@ -61,6 +62,10 @@ class InboxConfig:
     store_id: str
     hub_domain: str | None = None  # set when the relay talks to a leaf node: the hub's JS domain
     manage_stream: bool = True  # create the command stream if missing (direct-to-hub mode)
+    # Create the durable consumer if missing. False when HQ provisions it: a store's NATS user
+    # may not create consumers, since the consumer's filter would be the store's to choose.
+    manage_consumer: bool = True
+    credentials: str | None = None  # the store's nkey seed file (accounts mode), as for the relay
     fetch_batch: int = 50
     fetch_timeout_s: float = 1.0
     retry_wait_s: float = 2.0
@@ -79,7 +84,7 @@ class Inbox:
 
     @property
     def durable(self) -> str:
-        return f"inbox_{_token(self.config.store_id)}"
+        return inbox_durable(self.config.tenant_id, self.config.store_id)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="command-inbox")
@@ -113,8 +118,12 @@ class Inbox:
     async def _bind(self) -> None:
         cfg = self.config
         if self._nc is None:
+            auth: dict[str, Any] = {}
+            if cfg.credentials:
+                auth = {"nkeys_seed": cfg.credentials, "inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
             self._nc = await nats.connect(
                 cfg.nats_url,
+                **auth,
                 name=f"novapos-inbox-{cfg.store_id}",
                 max_reconnect_attempts=-1,
                 ping_interval=20,
@@ -136,8 +145,9 @@ class Inbox:
                 subject_for_command(cfg.tenant_id, None, ">"),
             ],
         )
-        with contextlib.suppress(BadRequestError):
-            await js.add_consumer(stream, consumer)
+        if cfg.manage_consumer:
+            with contextlib.suppress(BadRequestError):
+                await js.add_consumer(stream, consumer)
         self._sub = await js.pull_subscribe_bind(durable=self.durable, stream=stream)
         log.info("inbox.bound", stream=stream, durable=self.durable)
 
