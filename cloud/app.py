@@ -15,12 +15,14 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from cloud import metrics
+from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow
 from cloud.api.hq import hq_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
+from cloud.enrollment import EnrollmentProblem
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
@@ -197,6 +199,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         readyz,
         root,
         hq_router,
+        enroll,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
@@ -208,6 +211,7 @@ def create_app(settings: CloudSettings) -> Litestar:
             AuthError: _auth_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
+            EnrollmentProblem: lambda r, e: problem(e.status, e.code, e.title, str(e)),
             Exception: _unexpected,
         },
     )

@@ -4,6 +4,7 @@ novapos-cloud serve --nats-url nats://127.0.0.1:4222 --db-url sqlite:///./cloud.
 novapos-cloud add-user USERNAME --tenant acme --role tenant_admin   (password from NOVAPOS_PASSWORD)
 novapos-cloud mfa-reset USERNAME --db-url ...    (new TOTP secret; prints its otpauth URI)
 novapos-cloud leaf-config --store S --tenant T --hub nats-leaf://hub:7422 --out leaf.conf
+novapos-cloud enroll-token --tenant T --store S [--ttl-min 60]   (a one-time store enrollment token)
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         port=args.port,
         demo=args.demo,
         keys_dir=args.keys_dir,
+        nats_auth_dir=args.nats_auth_dir or env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
+        nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE", ""),
+        nats_public_url=args.nats_public_url or env("NOVAPOS_CLOUD_NATS_PUBLIC_URL", ""),
+        nats_leaf_url=args.nats_leaf_url or env("NOVAPOS_CLOUD_NATS_LEAF_URL", ""),
     )
 
 
@@ -58,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8090)
     serve.add_argument("--keys-dir", default=None, help="where the RS256 signing key is kept")
     serve.add_argument("--demo", action="store_true", help="seed tenant demo and user hq / novapos-demo")
+    serve.add_argument("--nats-auth-dir", default=None, help="accounts mode: where the hub's accounts file is written")
+    serve.add_argument("--nats-pid-file", default=None, help="the hub's pid file (SIGHUP reloads its accounts)")
+    serve.add_argument("--nats-public-url", default=None, help="the hub URL enrolled stores connect to")
+    serve.add_argument("--nats-leaf-url", default=None, help="enrolled stores run a leaf node linking here")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
     add.add_argument("username")
     add.add_argument("--tenant", required=True)
@@ -73,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream")
     leaf.add_argument("--port", type=int, default=4222)
     leaf.add_argument("--out", default="-")
+    token = sub.add_parser("enroll-token", help="mint a one-time enrollment token for a store")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--store", required=True)
+    token.add_argument("--ttl-min", type=int, default=60, help="minutes it can be claimed (1-4320)")
+    token.add_argument("--db-url", default=None)
     args = parser.parse_args(argv)
 
+    if args.command == "enroll-token":
+        return asyncio.run(_enroll_token(args))
     if args.command == "serve":
         import uvicorn
 
@@ -161,6 +177,34 @@ async def _mfa_reset(args: argparse.Namespace) -> int:
     finally:
         await db.close()
     print(pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="NovaPOS HQ"))
+    return 0
+
+
+async def _enroll_token(args: argparse.Namespace) -> int:
+    import re
+
+    from cloud.db import CloudDB
+    from cloud.enrollment import MAX_TTL_S, MIN_TTL_S, EnrollmentProblem, mint_token
+    from cloud.schema import create_schema
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", args.store):
+        print(f"novapos-cloud: error: --store {args.store!r} must be letters, digits, '-' or '_' (example: demo-001)",
+              file=sys.stderr)
+        return 2
+    if not MIN_TTL_S <= args.ttl_min * 60 <= MAX_TTL_S:
+        print(f"novapos-cloud: error: --ttl-min must be between {MIN_TTL_S // 60} and {MAX_TTL_S // 60}", file=sys.stderr)
+        return 2
+    db = CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+    await create_schema(db)
+    try:
+        minted = await mint_token(db, args.tenant, args.store, actor="cli", ttl_s=args.ttl_min * 60)
+    except EnrollmentProblem as exc:
+        print(f"novapos-cloud: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(minted["token"])
+    print(f"store {args.store} of tenant {args.tenant}; one use, expires {minted['expires_at']}", file=sys.stderr)
     return 0
 
 

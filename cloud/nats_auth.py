@@ -208,6 +208,10 @@ class NatsAuth:
         try:
             pid = int(self.pid_file.read_text().strip())
             os.kill(pid, signal.SIGHUP)
+        except (FileNotFoundError, ProcessLookupError):
+            # The hub is not running: it reads the file as it is when it starts.
+            log.warning("nats_auth.hub_not_running", pid_file=str(self.pid_file))
+            return
         except (OSError, ValueError) as exc:
             raise NatsAuthError(f"cannot signal the hub through {self.pid_file}: {exc}") from exc
         log.info("nats_auth.hub_reloaded", pid=pid)
