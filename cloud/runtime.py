@@ -121,9 +121,14 @@ class CloudRuntime:
 
     async def reconcile(self) -> None:
         """Links for every account, the accounts file in line with the DB, aggregates in sync."""
-        wanted: list[str | None] = [None] if self.auth is None else list(await self.auth.tenants(self.db))
+        wanted: list[str | None] = [None]
         if self.auth is not None:
+            have = set(await self.auth.tenants(self.db))
+            for tenant in await self.tenant_ids():  # e.g. the demo seed, or a hub switched to accounts
+                if tenant not in have:
+                    await self.auth.ensure_tenant_account(self.db, tenant)
             await self.auth.apply(self.db)
+            wanted = list(await self.auth.tenants(self.db))
         for tenant in wanted:
             if tenant not in self.links:
                 await self.link(tenant)
@@ -153,6 +158,17 @@ class CloudRuntime:
             log.info("cloud.link_up", tenant_id=tenant_id)
             return link
 
+    async def _link_after_reload(self, tenant_id: str, *, within_s: float = 10.0) -> HubLink:
+        """A new account's HQ user is admitted once the hub has applied the reload."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            try:
+                return await self.link(tenant_id)
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
     async def _sync_sources(self, link: HubLink) -> None:
         leaf: dict[str, str] = {}
         for tenant in [link.tenant_id] if link.tenant_id else await self.tenant_ids():
@@ -170,7 +186,11 @@ class CloudRuntime:
         and its durable on the tenant's command stream, filtered to its own commands."""
         if not self.settings.nats_url:
             return
-        link = await self.link(tenant_id if self.auth is not None else None)
+        if self.auth is None:
+            link = await self.link(None)
+        else:
+            await self.auth.ensure_tenant_account(self.db, tenant_id)
+            link = await self._link_after_reload(tenant_id)
         js = link.js
         with contextlib.suppress(BadRequestError):
             await js.add_stream(command_stream_config(tenant_id))
