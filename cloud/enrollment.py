@@ -170,8 +170,11 @@ async def check_token(db: CloudDB, token: str) -> Any:
     return row
 
 
-def consume(conn: Connection, row: Any, public_key: str | None, now: str, client: str) -> list[str]:
-    """Spend the token and swap the store's NATS user, in one transaction. Returns revoked keys."""
+def consume(
+    conn: Connection, row: Any, public_key: str | None, now: str, client: str, leaf_domain: str | None = None
+) -> list[str]:
+    """Spend the token and swap the store's NATS user, in one transaction. Returns revoked keys.
+    In leaf mode the store is registered with its leaf's domain, so the hub sources it."""
     spent = conn.execute(
         update(enrollment_tokens)
         .where(enrollment_tokens.c.token_hash == row.token_hash, enrollment_tokens.c.claimed_at.is_(None))
@@ -179,8 +182,14 @@ def consume(conn: Connection, row: Any, public_key: str | None, now: str, client
     ).rowcount
     if spent != 1:
         raise TokenUsed(None)  # a concurrent claim of the same token won
-    revoked = replace_store_user(conn, row.tenant_id, row.store_id, public_key, now) if public_key else []
+    revoked = replace_store_user(conn, row.tenant_id, row.store_id, public_key, now, leaf_domain) if public_key else []
     set_tenant(conn, row.tenant_id)
+    if leaf_domain:
+        stmt = dialect_insert(conn, stores).values(
+            tenant_id=row.tenant_id, store_id=row.store_id, leaf_domain=leaf_domain, events_received=0, missing_seqs=0
+        )
+        conn.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "store_id"],
+                                                set_={"leaf_domain": leaf_domain}))
     audit.record(conn, row.tenant_id, actor=f"enrollment:{client}", action="store.enrolled", entity="store",
                  entity_id=row.store_id, at=now, after={"nats_user": public_key, "revoked": revoked})
     return revoked

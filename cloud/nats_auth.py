@@ -80,10 +80,12 @@ def store_permissions(tenant_id: str, store_id: str, *, leaf_domain: str | None 
         f"{inbox_prefix(tenant_id, store_id)}.>",
     ]
     if leaf_domain:
-        # The hub sources the store stream through the leaf's domain API; the leaf answers on
-        # the hub's reply subjects and delivers the sourced messages and flow control.
-        subscribe += [f"$JS.{leaf_domain}.API.>"]
-        publish += ["_INBOX.>", "$JS.FC.>", "$JS.S.>"]
+        # The link itself: the hub sources the store stream through the leaf's domain API, and
+        # the leaf answers on the hub's JetStream reply subjects and pushes the sourced messages
+        # and their flow control. Those reply and delivery subjects are random per consumer, so
+        # they cannot be narrowed to this store: ingest's origin check covers what they allow.
+        subscribe += [f"$JS.{leaf_domain}.API.>", "$JS.FC.>"]
+        publish += ["$JSC.R.>", "$JS.S.>"]
     return {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
 
 
@@ -92,9 +94,7 @@ def _conf_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def render_accounts(
-    users: list[dict[str, Any]], *, sentinel_key: str, leaf_domains: dict[str, str] | None = None
-) -> str:
+def render_accounts(users: list[dict[str, Any]], *, sentinel_key: str) -> str:
     """The include file: one account per tenant with its HQ user and its store users.
 
     `sentinel_key` is a user no one holds the seed of: with at least one user configured the
@@ -111,7 +111,7 @@ def render_accounts(
             if user["store_id"] is None:
                 entries.append(f'      {{ nkey: "{user["public_key"]}" }}')  # HQ: the whole account
                 continue
-            perms = store_permissions(tenant, user["store_id"], leaf_domain=(leaf_domains or {}).get(user["store_id"]))
+            perms = store_permissions(tenant, user["store_id"], leaf_domain=user.get("leaf_domain"))
             entries.append(f'      {{ nkey: "{user["public_key"]}", permissions: {_conf_value(perms)} }}')
         lines.append(f"  {_conf_value(account_name(tenant))}: {{")
         lines.append("    jetstream: enabled")
@@ -183,12 +183,12 @@ class NatsAuth:
             )
             return sorted(r[0] for r in rows)
 
-    async def apply(self, db: CloudDB, *, leaf_domains: dict[str, str] | None = None) -> bool:
+    async def apply(self, db: CloudDB) -> bool:
         """Render the accounts file from the DB; when it changed, write it and reload the hub."""
         async with db.system(write=False) as conn:
             rows = await conn.execute(select(nats_users).where(nats_users.c.revoked_at.is_(None)))
             users = [dict(r._mapping) for r in rows]
-        text = render_accounts(users, sentinel_key=self._sentinel_key(), leaf_domains=leaf_domains)
+        text = render_accounts(users, sentinel_key=self._sentinel_key())
         current = self.accounts_path.read_text() if self.accounts_path.exists() else None
         if text == current:
             return False
@@ -217,14 +217,18 @@ class NatsAuth:
         log.info("nats_auth.hub_reloaded", pid=pid)
 
 
-def _add_user(conn: Connection, public_key: str, tenant_id: str, store_id: str | None, now: str) -> None:
+def _add_user(
+    conn: Connection, public_key: str, tenant_id: str, store_id: str | None, now: str, leaf_domain: str | None = None
+) -> None:
     stmt = dialect_insert(conn, nats_users).values(
-        public_key=public_key, tenant_id=tenant_id, store_id=store_id, created_at=now
+        public_key=public_key, tenant_id=tenant_id, store_id=store_id, created_at=now, leaf_domain=leaf_domain
     )
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["public_key"]))
 
 
-def replace_store_user(conn: Connection, tenant_id: str, store_id: str, public_key: str, now: str) -> list[str]:
+def replace_store_user(
+    conn: Connection, tenant_id: str, store_id: str, public_key: str, now: str, leaf_domain: str | None = None
+) -> list[str]:
     """Give a store a new user and revoke the ones it had (a replaced box); in the caller's
     transaction. Returns the revoked public keys."""
     revoked = [
@@ -239,7 +243,7 @@ def replace_store_user(conn: Connection, tenant_id: str, store_id: str, public_k
     ]
     if revoked:
         conn.execute(update(nats_users).where(nats_users.c.public_key.in_(revoked)).values(revoked_at=now))
-    _add_user(conn, public_key, tenant_id, store_id, now)
+    _add_user(conn, public_key, tenant_id, store_id, now, leaf_domain)
     return revoked
 
 

@@ -264,6 +264,7 @@ nats_users = Table(
     Column("public_key", String, primary_key=True),
     Column("tenant_id", String, nullable=False),
     Column("store_id", String, nullable=True),  # None: the HQ user of the tenant's account
+    Column("leaf_domain", String, nullable=True),  # set when the user is a store leaf's link
     Column("created_at", String, nullable=False),
     Column("revoked_at", String, nullable=True),
     Index("ix_nats_users_tenant", "tenant_id", "store_id"),

@@ -21,7 +21,7 @@ from litestar.exceptions import TooManyRequestsException
 from cloud import enrollment, metrics
 from cloud.api.guards import PUBLIC
 from cloud.clock import now_iso
-from cloud.leafnode import LeafConfig, render_leaf_config
+from cloud.leafnode import LeafConfig, domain_for, render_leaf_config
 from cloud.nats_auth import HUB_JS_DOMAIN, new_user_key
 
 log = structlog.get_logger()
@@ -62,7 +62,8 @@ async def _claim(request: Request, data: EnrollBody, client: str) -> dict[str, A
     except Exception as exc:
         raise enrollment.HubUnavailable(type(exc).__name__) from exc
     seed, public = new_user_key() if runtime.auth is not None else (None, None)
-    revoked = await db.write(enrollment.consume, row, public, now_iso(), client, system=True)
+    leaf_domain = domain_for(row.store_id) if leaf else None
+    revoked = await db.write(enrollment.consume, row, public, now_iso(), client, leaf_domain, system=True)
     if runtime.auth is not None:
         await runtime.auth.apply(db)  # the hub reloads: the new user in, the replaced box out
     log.info("enrollment.claimed", tenant_id=row.tenant_id, store_id=row.store_id, revoked=len(revoked))

@@ -118,9 +118,10 @@ class Inbox:
     async def _bind(self) -> None:
         cfg = self.config
         if self._nc is None:
-            auth: dict[str, Any] = {}
+            # Replies come below the store's own prefix, as for the relay.
+            auth: dict[str, Any] = {"inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
             if cfg.credentials:
-                auth = {"nkeys_seed": cfg.credentials, "inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
+                auth["nkeys_seed"] = cfg.credentials
             self._nc = await nats.connect(
                 cfg.nats_url,
                 **auth,

@@ -174,9 +174,11 @@ class Relay:
         async def _error(exc: Exception) -> None:
             self._record_error("relay.nats", exc)
 
-        auth: dict[str, Any] = {}
+        # Replies come below the store's own prefix: its NATS user (or its leaf link) may
+        # receive nothing else.
+        auth: dict[str, Any] = {"inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
         if cfg.credentials:
-            auth = {"nkeys_seed": cfg.credentials, "inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
+            auth["nkeys_seed"] = cfg.credentials
         self._nc = await self._connect(
             cfg.nats_url,
             **auth,

@@ -12,17 +12,22 @@ from pathlib import Path
 
 import nats
 import pytest
-from conftest import sale, wait_until
+from conftest import free_port, sale, wait_until
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from cloud import metrics
+from cloud import commands, metrics
 from cloud.app import create_app
 from cloud.auth import AuthService
 from cloud.clock import now_iso
+from cloud.enrollment import register_store
+from cloud.leafnode import LeafConfig, render_leaf_config
 from cloud.nats_auth import hq_connect_options, new_user_key, render_accounts, replace_store_user
-from cloud.schema import hq_audit, store_owners
+from cloud.runtime import CloudRuntime
+from cloud.schema import events, hq_audit, store_owners
+from edge.adapters.inbox import Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
+from edge.adapters.tables import inbox
 from edge.contracts.envelope import EventEnvelope, encode_envelope, inbox_prefix, stream_name, subject_for_event
 
 pytestmark = pytest.mark.slow
@@ -235,6 +240,46 @@ async def test_registering_another_tenants_store_is_refused_and_demo_keeps_repli
         await demo_relay.stop()
 
 
+async def test_a_store_leaf_links_as_the_stores_own_user_and_hq_reaches_it_both_ways(
+    accounts_hub, make_nats, make_store, tmp_path
+):
+    """Leaf topology: the leaf link authenticates as the store's user; the hub sources the store
+    stream through the leaf's domain, and the store's inbox fetches its commands through it."""
+    hub = accounts_hub
+    runtime = CloudRuntime(hub.db, hub.settings(f"sqlite:///{tmp_path / 'cloud.db'}"))
+    await runtime.provision_store("acme", "leaf1", leaf=True)  # the account, command stream, durable
+    seed, public = new_user_key()
+    await hub.db.write(replace_store_user, "acme", "leaf1", public, now_iso(), "leaf1", system=True)
+    await hub.db.write(register_store, "acme", "leaf1", None, "leaf1", "test", now_iso(), system=True)
+    await hub.auth.apply(hub.db)
+    leaf_port = free_port()
+    leaf = make_nats("leaf", port=leaf_port, config=render_leaf_config(LeafConfig(
+        store_id="leaf1", tenant_id="acme", hub_url=f"nats-leaf://127.0.0.1:{hub.leaf_port}",
+        store_dir=str(tmp_path / "leaf-js"), port=leaf_port, nkey_seed=seed)))
+    store = make_store("leaf1", "acme")
+    relay = Relay(store.db, RelayConfig(nats_url=leaf.url, tenant_id="acme", store_id="leaf1",
+                                        reconnect_wait_s=0.2, idle_poll_s=0.05))
+    box = Inbox(store.db, InboxConfig(nats_url=leaf.url, tenant_id="acme", store_id="leaf1", hub_domain="hub",
+                                      manage_stream=False, manage_consumer=False, retry_wait_s=0.3),
+                handlers={"price.set": lambda conn, cmd: "applied"})
+    await relay.start()
+    await box.start()
+    ids = await store.emit([("order.completed", sale(700)) for _ in range(5)])
+    try:
+        await wait_until(lambda: _pending_is(store, 0), what="relay drained into the leaf")
+        await runtime.reconcile()  # links acme, sources the registered leaf stream, starts ingest
+        await wait_until(lambda: _ingested(hub.db, "acme", len(ids)), limit=60, what="hub sourced the leaf stream")
+
+        await hub.db.write(commands.issue, "acme", "leaf1", "price.set", {"sku": "SKU-1", "price_cents": 199},
+                           actor="test", now=now_iso(), tenant_id="acme")
+        await runtime.publish_commands()
+        await wait_until(lambda: _applied(store, 1), limit=30, what="the command fetched through the leaf")
+    finally:
+        await box.stop()
+        await relay.stop()
+        await runtime.stop()
+
+
 async def _pending_is(store, n: int) -> bool:
     return await store.pending() == n
 
@@ -254,3 +299,13 @@ async def _total_is(hq, tenant: str, cents: int) -> bool:
 async def _quarantined(hq, tenant: str, n: int) -> bool:
     r = await hq.get("/api/v1/hq/quarantine", headers=hq.tokens[tenant])
     return r.status_code == 200 and len(r.json()["items"]) >= n
+
+
+async def _ingested(db, tenant: str, n: int) -> bool:
+    async with db.tenant(tenant, write=False) as conn:
+        return len(list(await conn.execute(select(events.c.event_id)))) >= n
+
+
+async def _applied(store, n: int) -> bool:
+    rows = await store.db.read(lambda c: list(c.execute(select(inbox.c.command_id))))
+    return len(rows) >= n
