@@ -28,7 +28,7 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         demo=args.demo,
         keys_dir=args.keys_dir,
         nats_auth_dir=args.nats_auth_dir or env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
-        nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE", ""),
+        nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file,
         nats_public_url=args.nats_public_url or env("NOVAPOS_CLOUD_NATS_PUBLIC_URL", ""),
         nats_leaf_url=args.nats_leaf_url or env("NOVAPOS_CLOUD_NATS_LEAF_URL", ""),
     )

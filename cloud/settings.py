@@ -23,7 +23,7 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     aggregate_sync_interval_s: float = 5.0
     # Accounts mode (cloud.nats_auth): each tenant a NATS account, each store its own user.
     nats_auth_dir: str = ""  # where the hub's accounts file and HQ's account seeds live; empty: no-auth dev mode
-    nats_pid_file: str = ""  # the hub's pid file: SIGHUP makes it apply the accounts file without a restart
+    nats_pid_file: str = "/run/novapos/nats-hub.pid"  # SIGHUP to this pid applies the accounts file, no restart
     nats_public_url: str = ""  # the hub URL handed to enrolled stores (default: nats_url)
     nats_leaf_url: str = ""  # when set, enrolled stores run a leaf node that links here (nats-leaf://…)
     enroll_token_ttl_s: int = 3600  # how long a store enrollment token can be claimed
