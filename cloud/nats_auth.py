@@ -253,3 +253,13 @@ def hq_connect_options(auth: NatsAuth, tenant_id: str) -> dict[str, Any]:
     if not path.exists():
         raise NatsAuthError(f"no HQ seed for tenant {tenant_id!r} at {path}")
     return {"nkeys_seed": str(path)}
+
+
+async def create_tenant_account(db: CloudDB, settings: Any, tenant_id: str) -> str | None:
+    """Tenant onboarding's hook: the tenant's NATS account with its HQ user, when the hub runs
+    accounts mode (idempotent; None in the no-auth dev mode). A running cloud also creates the
+    account of any tenant it finds in `tenants` within `aggregate_sync_interval_s`."""
+    if not settings.nats_auth_dir:
+        return None
+    auth = NatsAuth(settings.nats_auth_dir, pid_file=settings.nats_pid_file or None)
+    return await auth.ensure_tenant_account(db, tenant_id)

@@ -23,7 +23,7 @@ import msgspec
 import nats
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy import Connection, insert, select
 
 from edge.adapters.db import Database
@@ -146,7 +146,8 @@ class Inbox:
                 subject_for_command(cfg.tenant_id, None, ">"),
             ],
         )
-        if cfg.manage_consumer:
+        if cfg.manage_consumer and not await _exists(js, stream, self.durable):
+            # Looked up first: where HQ provisioned it, the store's user may read but not create it.
             with contextlib.suppress(BadRequestError):
                 await js.add_consumer(stream, consumer)
         self._sub = await js.pull_subscribe_bind(durable=self.durable, stream=stream)
@@ -196,6 +197,14 @@ class Inbox:
             return _record(conn, command, "ignored", f"no handler for {command.type}")
         outcome = handler(conn, command) or "applied"
         return _record(conn, command, outcome, None)
+
+
+async def _exists(js: Any, stream: str, durable: str) -> bool:
+    try:
+        await js.consumer_info(stream, durable)
+        return True
+    except NotFoundError:
+        return False
 
 
 def _record(conn: Connection, command: Command, outcome: str, detail: str | None) -> str:

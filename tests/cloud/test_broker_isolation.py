@@ -33,17 +33,6 @@ from edge.contracts.envelope import EventEnvelope, encode_envelope, inbox_prefix
 pytestmark = pytest.mark.slow
 
 
-async def store_user(hub, tmp_path: Path, tenant: str, store: str) -> Path:
-    """Give a store its own NATS user, as enrollment does; returns its seed file."""
-    seed, public = new_user_key()
-    await hub.db.write(replace_store_user, tenant, store, public, now_iso(), system=True)
-    await hub.auth.apply(hub.db)
-    path = tmp_path / f"{tenant}-{store}.nk"
-    path.write_text(seed + "\n")
-    path.chmod(0o600)
-    return path
-
-
 async def connect_as(url: str, seed: Path, tenant: str, store: str, errors: list[str]):
     """Connect with a store's seed once the hub's reload has admitted it."""
 
@@ -260,7 +249,7 @@ async def test_a_store_leaf_links_as_the_stores_own_user_and_hq_reaches_it_both_
     relay = Relay(store.db, RelayConfig(nats_url=leaf.url, tenant_id="acme", store_id="leaf1",
                                         reconnect_wait_s=0.2, idle_poll_s=0.05))
     box = Inbox(store.db, InboxConfig(nats_url=leaf.url, tenant_id="acme", store_id="leaf1", hub_domain="hub",
-                                      manage_stream=False, manage_consumer=False, retry_wait_s=0.3),
+                                      manage_stream=False, retry_wait_s=0.3),
                 handlers={"price.set": lambda conn, cmd: "applied"})
     await relay.start()
     await box.start()
@@ -309,3 +298,34 @@ async def _ingested(db, tenant: str, n: int) -> bool:
 async def _applied(store, n: int) -> bool:
     rows = await store.db.read(lambda c: list(c.execute(select(inbox.c.command_id))))
     return len(rows) >= n
+
+
+async def test_creating_a_tenant_account_is_idempotent_and_admits_only_its_hq_user(accounts_hub, tmp_path):
+    from cloud.nats_auth import create_tenant_account
+    from cloud.settings import CloudSettings
+
+    hub = accounts_hub
+    settings = hub.settings(f"sqlite:///{tmp_path / 'cloud.db'}")
+    first = await create_tenant_account(hub.db, settings, "acme")
+    assert first and await create_tenant_account(hub.db, settings, "acme") == first
+    assert await create_tenant_account(hub.db, CloudSettings(), "acme") is None  # no-auth dev mode
+    assert mode_of(hub.auth.hq_seed_path("acme")) == 0o600
+    nc = await connect_hq_when_admitted(hub.url, hq_connect_options(hub.auth, "acme"))
+    await nc.close()
+    with pytest.raises(Exception, match="Authorization"):
+        await nats.connect(hub.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+async def connect_hq_when_admitted(url: str, options: dict):
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        try:
+            return await nats.connect(url, allow_reconnect=False, connect_timeout=2, **options)
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
