@@ -224,3 +224,23 @@ async def _refused(url: str, seed: Path) -> bool:
 async def _is_down(relay: Relay) -> bool:
     return relay.link == "down"
 
+
+
+async def test_without_accounts_mode_a_box_still_enrolls_but_gets_no_credentials(tmp_path):
+    from litestar.testing import AsyncTestClient
+
+    from cloud.app import create_app
+    from cloud.settings import CloudSettings
+
+    app = create_app(CloudSettings(db_url=f"sqlite:///{tmp_path / 'hq.db'}", demo=True,
+                                   nats_public_url="nats://hub.example:4222"))
+    async with AsyncTestClient(app=app) as client:
+        r = await client.post("/api/v1/auth/login", json={"username": "hq", "password": "novapos-demo"})
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        token = (await client.post("/api/v1/hq/stores/demo-009/enrollment-tokens", headers=headers)).json()["token"]
+        answer = (await client.post("/api/v1/enroll", json={"token": token})).json()
+        assert (answer["tenant_id"], answer["store_id"]) == ("demo", "demo-009")
+        assert answer["nats"]["credentials"] is None and answer["nats"]["url"] == "nats://hub.example:4222"
+        assert answer["jwks"]["keys"] and answer["policies"] == {}
+        bad = await client.post("/api/v1/enroll", json={"token": "x" * 500})
+        assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
