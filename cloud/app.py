@@ -22,7 +22,7 @@ from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired,
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
-from cloud.enrollment import EnrollmentProblem
+from cloud.errors import HQError
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
@@ -68,6 +68,10 @@ def _http_problem(_: Request, exc: HTTPException) -> Response:
 def _unexpected(_: Request, exc: Exception) -> Response:
     log.exception("http.unhandled", error=str(exc))
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
+
+
+def _hq_problem(_: Request, exc: HQError) -> Response:
+    return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
 
 
 def _auth_problem(_: Request, exc: AuthError) -> Response:
@@ -211,7 +215,7 @@ def create_app(settings: CloudSettings) -> Litestar:
             AuthError: _auth_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
-            EnrollmentProblem: lambda r, e: problem(e.status, e.code, e.title, str(e)),
+            HQError: _hq_problem,
             Exception: _unexpected,
         },
     )

@@ -10,9 +10,10 @@
   configuration, HQ's JWKS and the tenant's policies. The store's previous users are revoked
   in the same transaction, and the hub reloads, so a replaced box is cut off.
 
-Errors (one tree, mapped to problem+json by cloud.app):
+Errors (part of cloud.errors' tree, mapped to problem+json by cloud.app):
 
-    EnrollmentProblem
+    HQError
+    └── EnrollmentProblem
     ├── StoreOwnedByAnotherTenant  409
     ├── TokenInvalid               401  (unknown)
     ├── TokenExpired               401
@@ -33,6 +34,7 @@ from sqlalchemy import Connection, select, update
 from cloud import audit
 from cloud.clock import iso, now_iso, utc_now
 from cloud.db import CloudDB, set_tenant
+from cloud.errors import HQError
 from cloud.nats_auth import replace_store_user
 from cloud.projections import dialect_insert
 from cloud.schema import commands, enrollment_tokens, store_owners, stores
@@ -43,7 +45,7 @@ TOKEN_PREFIX = "npe_"  # noqa: S105 - makes a leaked token recognisable; not a s
 MIN_TTL_S, MAX_TTL_S = 60, 72 * 3600
 
 
-class EnrollmentProblem(Exception):
+class EnrollmentProblem(HQError):
     status = 400
     code = "enrollment"
     title = "Enrollment refused"
@@ -139,7 +141,7 @@ def _mint(conn: Connection, tenant_id: str, store_id: str, token_hash: str, acto
         )
     )
     audit.record(conn, tenant_id, actor=actor, action="enrollment_token.created", entity="store",
-                 entity_id=store_id, at=now, after={"expires_at": expires})
+                 entity_id=store_id, at=now, before=None, after={"expires_at": expires})
 
 
 async def mint_token(db: CloudDB, tenant_id: str, store_id: str, *, actor: str, ttl_s: int) -> dict[str, Any]:
@@ -191,7 +193,7 @@ def consume(
         conn.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "store_id"],
                                                 set_={"leaf_domain": leaf_domain}))
     audit.record(conn, row.tenant_id, actor=f"enrollment:{client}", action="store.enrolled", entity="store",
-                 entity_id=row.store_id, at=now, after={"nats_user": public_key, "revoked": revoked})
+                 entity_id=row.store_id, at=now, before=None, after={"nats_user": public_key, "revoked": revoked})
     return revoked
 
 

@@ -207,7 +207,7 @@ def _store_suspects(conn: Connection, suspects: list[Suspect], now: str) -> int:
             stored += 1
             audit.record(
                 conn, s.tenant_id, actor="ingest", action="event.quarantined", entity="event",
-                entity_id=env.event_id[:64] if env else row_id, at=now,
+                entity_id=env.event_id[:64] if env else row_id, at=now, before=None,
                 after={"reason": s.reason, "subject": s.subject[:300],
                        "claimed_tenant_id": env.tenant_id[:64] if env else None,
                        "claimed_store_id": env.store_id[:64] if env else None},

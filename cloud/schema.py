@@ -296,6 +296,7 @@ quarantined_events = Table(
     Column("received_at", String, nullable=False),
     Index("ix_quarantine_tenant", "tenant_id", "received_at"),
 )
+# Who changed what at HQ, with before and after: tenants, policies (DESIGN §6).
 hq_audit = Table(
     "hq_audit",
     Column("id", String, primary_key=True),
@@ -304,10 +305,10 @@ hq_audit = Table(
     Column("actor", String, nullable=False),
     Column("action", String, nullable=False),
     Column("entity", String, nullable=False),
-    Column("entity_id", String, nullable=False),
+    Column("entity_id", String, nullable=True),
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
-    Index("ix_hq_audit", "tenant_id", "at"),
+    Index("ix_hq_audit_entity", "tenant_id", "entity", "at"),
 )
 
 
