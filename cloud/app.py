@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from cloud import metrics
 from cloud import tenants as tenants_
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
+from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
@@ -29,6 +30,7 @@ from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
 from cloud.errors import HQError
+from cloud.nats_auth import create_tenant_account
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
@@ -177,15 +179,19 @@ async def seed_demo(db: CloudDB, auth: AuthService) -> None:
     log.warning("cloud.demo_mode", detail="demo tenant 'demo' with user hq / novapos-demo: never in production")
 
 
-def install_tenant_hooks(settings: CloudSettings) -> None:
+def install_tenant_hooks(settings: CloudSettings, db: CloudDB) -> None:
     """What else a new tenant needs beyond its rows, run after they commit (`cloud.tenants`).
 
-    The one place to wire it, for the API and for `novapos-cloud tenant create` alike; the
-    tenant's NATS account belongs here. Replaces the list, so a second app in one process
-    never runs a hook twice.
+    The one place to wire it, for the API and for `novapos-cloud tenant create` alike. Replaces
+    the list, so a second app in one process never runs a hook twice.
     """
-    hooks: list[tenants_.TenantHook] = []
-    log.debug("tenant.hooks", hooks=len(hooks), nats=bool(settings.nats_url))
+
+    async def nats_account(tenant_id: str) -> None:
+        # Accounts mode only: the tenant's NATS account with its HQ user (idempotent).
+        await create_tenant_account(db, settings, tenant_id)
+
+    hooks: list[tenants_.TenantHook] = [nats_account]
+    log.debug("tenant.hooks", hooks=len(hooks), nats_accounts=bool(settings.nats_auth_dir))
     tenants_.on_tenant_created[:] = hooks
 
 
@@ -194,7 +200,7 @@ def create_app(settings: CloudSettings) -> Litestar:
     keys = TokenKeys(settings.resolved_keys_dir(), keep_retired_s=settings.access_ttl_s + 60)
     auth = AuthService(db, keys, access_ttl_s=settings.access_ttl_s, require_admin_mfa=not settings.demo)
     runtime = CloudRuntime(db, settings)
-    install_tenant_hooks(settings)
+    install_tenant_hooks(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar):
@@ -223,6 +229,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         hq_router,
         policies_router,
         platform_router,
+        enroll,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))

@@ -6,6 +6,7 @@ novapos-cloud mfa-reset USERNAME --db-url ...    (new TOTP secret; prints its ot
 novapos-cloud leaf-config --store S --tenant T --hub nats-leaf://hub:7422 --out leaf.conf
 novapos-cloud tenant create acme --admin alice [--name "Acme Retail"]   (password piped on stdin, or asked)
 novapos-cloud metrics-token [--label L] | --list | --revoke ID   (the bearer token Prometheus scrapes with)
+novapos-cloud enroll-token --tenant T --store S [--ttl-min 60]   (a one-time store enrollment token)
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         demo=args.demo,
         data_dir=args.data_dir or env("NOVAPOS_CLOUD_DATA_DIR"),
         keys_dir=args.keys_dir,
+        nats_auth_dir=args.nats_auth_dir or env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
+        nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file,
+        nats_public_url=args.nats_public_url or env("NOVAPOS_CLOUD_NATS_PUBLIC_URL", ""),
+        nats_leaf_url=args.nats_leaf_url or env("NOVAPOS_CLOUD_NATS_LEAF_URL", ""),
     )
 
 
@@ -72,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"seconds for a request's body to arrive, else 408 (default {limits.body_timeout_s:g})")
     serve.add_argument("--max-connections", type=int, default=limits.max_connections, metavar="N",
                        help=f"open connections before new requests get 503 (default {limits.max_connections})")
+    serve.add_argument("--nats-auth-dir", default=None, help="accounts mode: where the hub's accounts file is written")
+    serve.add_argument("--nats-pid-file", default=None, help="the hub's pid file (SIGHUP reloads its accounts)")
+    serve.add_argument("--nats-public-url", default=None, help="the hub URL enrolled stores connect to")
+    serve.add_argument("--nats-leaf-url", default=None, help="enrolled stores run a leaf node linking here")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
     add.add_argument("username", help="the new user's login name")
     add.add_argument("--tenant", required=True, help="the tenant (retailer) the user works for, e.g. acme")
@@ -90,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream", help="the leaf's JetStream directory")
     leaf.add_argument("--port", type=int, default=4222, help="the port the leaf node serves the store on")
     leaf.add_argument("--out", default="-", help="file to write (default: stdout)")
+    token = sub.add_parser("enroll-token", help="mint a one-time enrollment token for a store")
+    token.add_argument("--tenant", required=True, help="the tenant that owns the store, e.g. acme")
+    token.add_argument("--store", required=True, help="the store id the token enrolls, e.g. store-017")
+    token.add_argument("--ttl-min", type=int, default=60, help="minutes it can be claimed (1-4320)")
+    token.add_argument("--db-url", default=None, help=_DB_URL_HELP)
     _tenant_parsers(sub)
     _metrics_token_parser(sub)
     return parser
@@ -103,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()  # stderr: stdout carries only what a script reads (tokens, ids, URIs)
     if args.command == "metrics-token":
         return _metrics_token(args)
-
     if args.command == "tenant":
         return _tenant_command(args)
+    if args.command == "enroll-token":
+        return asyncio.run(_enroll_token(args))
     if args.command == "serve":
         import uvicorn
 
@@ -264,8 +279,11 @@ def _tenant_command(args: argparse.Namespace) -> int:
 
 
 def _settings_for_db(args: argparse.Namespace) -> CloudSettings:
-    return CloudSettings(db_url=args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
-                         nats_url=os.environ.get("NOVAPOS_CLOUD_NATS_URL", ""))
+    env = os.environ.get
+    return CloudSettings(db_url=args.db_url or env("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+                         nats_url=env("NOVAPOS_CLOUD_NATS_URL", ""),
+                         nats_auth_dir=env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
+                         nats_pid_file=env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file)
 
 
 def _db(args: argparse.Namespace):
@@ -280,7 +298,7 @@ async def _tenant_create(args: argparse.Namespace, password: str) -> int:
     from cloud.tenants import NewTenant, create_tenant
 
     db = _db(args)
-    install_tenant_hooks(_settings_for_db(args))
+    install_tenant_hooks(_settings_for_db(args), db)
     try:
         await create_schema(db)
         new = NewTenant(args.tenant_id, args.name or args.tenant_id, args.admin, password)
@@ -348,6 +366,34 @@ def _metrics_token(args: argparse.Namespace) -> int:
     print(f"metrics token {token_id} ({args.label}); store it where Prometheus reads it, it is shown once:",
           file=sys.stderr)
     print(token)
+
+
+# -- store enrollment ------------------------------------------------------------------------------
+async def _enroll_token(args: argparse.Namespace) -> int:
+    import re
+
+    from cloud.db import CloudDB
+    from cloud.enrollment import MAX_TTL_S, MIN_TTL_S, EnrollmentProblem, mint_token
+    from cloud.schema import create_schema
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", args.store):
+        print(f"novapos-cloud: error: --store {args.store!r} must be letters, digits, '-' or '_' (example: demo-001)",
+              file=sys.stderr)
+        return 2
+    if not MIN_TTL_S <= args.ttl_min * 60 <= MAX_TTL_S:
+        print(f"novapos-cloud: error: --ttl-min must be between {MIN_TTL_S // 60} and {MAX_TTL_S // 60}", file=sys.stderr)
+        return 2
+    db = CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+    await create_schema(db)
+    try:
+        minted = await mint_token(db, args.tenant, args.store, actor="cli", ttl_s=args.ttl_min * 60)
+    except EnrollmentProblem as exc:
+        print(f"novapos-cloud: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(minted["token"])
+    print(f"store {args.store} of tenant {args.tenant}; one use, expires {minted['expires_at']}", file=sys.stderr)
     return 0
 
 

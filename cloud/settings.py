@@ -25,6 +25,12 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     low_stock_threshold: int = 5
     sweep_interval_s: float = 60.0
     aggregate_sync_interval_s: float = 5.0
+    # Accounts mode (cloud.nats_auth): each tenant a NATS account, each store its own user.
+    nats_auth_dir: str = ""  # where the hub's accounts file and HQ's account seeds live; empty: no-auth dev mode
+    nats_pid_file: str = "/run/novapos/nats-hub.pid"  # SIGHUP to this pid applies the accounts file, no restart
+    nats_public_url: str = ""  # the hub URL handed to enrolled stores (default: nats_url)
+    nats_leaf_url: str = ""  # when set, enrolled stores run a leaf node that links here (nats-leaf://…)
+    enroll_token_ttl_s: int = 3600  # how long a store enrollment token can be claimed
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir:

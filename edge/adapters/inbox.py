@@ -23,12 +23,18 @@ import msgspec
 import nats
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy import Connection, insert, select
 
 from edge.adapters.db import Database
 from edge.adapters.tables import inbox
-from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
+from edge.contracts.envelope import (
+    command_stream_name,
+    command_stream_subjects,
+    inbox_durable,
+    inbox_prefix,
+    subject_for_command,
+)
 from edge.contracts.events import Command, decode_command
 from edge.contracts.link_trouble import LinkTrouble
 from edge.domain.ids import now_iso
@@ -39,11 +45,6 @@ Handler = Callable[[Connection, Command], str]
 AfterCommit = Callable[[Command, str], Awaitable[None]]  # (command, outcome), once it is durable
 
 MAX_HANDLER_ATTEMPTS = 3  # a handler that keeps failing is recorded as "failed" and acked
-
-
-def _token(value: str) -> str:
-    # The durable's name follows the subject-token rule: no '.', '*', '>' or whitespace.
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value) or "_"
 
 
 def command_stream_config(tenant_id: str) -> StreamConfig:
@@ -63,6 +64,10 @@ class InboxConfig:
     store_id: str
     hub_domain: str | None = None  # set when the relay talks to a leaf node: the hub's JS domain
     manage_stream: bool = True  # create the command stream if missing (direct-to-hub mode)
+    # Create the durable consumer if missing. False when HQ provisions it: a store's NATS user
+    # may not create consumers, since the consumer's filter would be the store's to choose.
+    manage_consumer: bool = True
+    credentials: str | None = None  # the store's nkey seed file (accounts mode), as for the relay
     fetch_batch: int = 50
     fetch_timeout_s: float = 1.0
     retry_wait_s: float = 2.0
@@ -85,7 +90,7 @@ class Inbox:
 
     @property
     def durable(self) -> str:
-        return f"inbox_{_token(self.config.store_id)}"
+        return inbox_durable(self.config.tenant_id, self.config.store_id)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="command-inbox")
@@ -121,8 +126,13 @@ class Inbox:
     async def _bind(self) -> None:
         cfg = self.config
         if self._nc is None:
+            # Replies come below the store's own prefix, as for the relay.
+            auth: dict[str, Any] = {"inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
+            if cfg.credentials:
+                auth["nkeys_seed"] = cfg.credentials
             self._nc = await nats.connect(
                 cfg.nats_url,
+                **auth,
                 name=f"novapos-inbox-{cfg.store_id}",
                 max_reconnect_attempts=-1,
                 ping_interval=20,
@@ -145,8 +155,10 @@ class Inbox:
                 subject_for_command(cfg.tenant_id, None, ">"),
             ],
         )
-        with contextlib.suppress(BadRequestError):
-            await js.add_consumer(stream, consumer)
+        if cfg.manage_consumer and not await _exists(js, stream, self.durable):
+            # Looked up first: where HQ provisioned it, the store's user may read but not create it.
+            with contextlib.suppress(BadRequestError):
+                await js.add_consumer(stream, consumer)
         self._sub = await js.pull_subscribe_bind(durable=self.durable, stream=stream)
         log.info("inbox.bound", stream=stream, durable=self.durable)
 
@@ -199,6 +211,14 @@ class Inbox:
             return _record(conn, command, "ignored", f"no handler for {command.type}")
         outcome = handler(conn, command) or "applied"
         return _record(conn, command, outcome, None)
+
+
+async def _exists(js: Any, stream: str, durable: str) -> bool:
+    try:
+        await js.consumer_info(stream, durable)
+        return True
+    except NotFoundError:
+        return False
 
 
 def _record(conn: Connection, command: Command, outcome: str, detail: str | None) -> str:

@@ -77,12 +77,17 @@ async def start_replication(services: Any) -> None:
         log.info("replication.off", reason="no sync.nats_url configured")
         return
     cfg = settings.store
+    # With its own NATS user the store may publish and read, not create streams or consumers:
+    # HQ provisions both when the store enrolls.
+    credentials = settings.sync.credentials or None
+    manage = settings.sync.manage_stream and credentials is None
     services.relay = Relay(services.db, RelayConfig(
         nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id, store_id=cfg.store_id,
-        in_flight=settings.sync.in_flight, manage_stream=settings.sync.manage_stream))
+        in_flight=settings.sync.in_flight, manage_stream=manage, credentials=credentials))
     inbox = Inbox(services.db, InboxConfig(nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id,
                                            store_id=cfg.store_id, hub_domain=settings.sync.hub_domain or None,
-                                           manage_stream=settings.sync.manage_stream),
+                                           manage_stream=manage, manage_consumer=credentials is None,
+                                           credentials=credentials),
                   handlers=hq_handlers(settings))
     services.extras["inbox"] = inbox
     await services.relay.start()
