@@ -103,8 +103,9 @@ async def box_relay(box: Path, name: str):
 
 
 async def test_a_box_enrolls_with_a_token_and_replicates_with_its_own_credentials(cloud, capsys, tmp_path):
-    policy = {"type": "policy.set", "payload": {"name": "returns", "window_days": 14}}
-    assert cloud.http.post("/api/v1/hq/commands", json=policy, headers=cloud.demo).status_code == 202
+    # HQ's policy as the box should start with it: a 14-day return window.
+    changed = cloud.http.patch("/api/v1/hq/policies", json={"return_window_days": 14}, headers=cloud.demo)
+    assert changed.status_code == 200, changed.text
     token = cloud.mint(cloud.demo, "demo-001")
     box = tmp_path / "box1"
 
@@ -117,7 +118,7 @@ async def test_a_box_enrolls_with_a_token_and_replicates_with_its_own_credential
     assert mode(etc / "nats") == 0o700 and mode(etc / "nats" / "store.nk") == 0o600
     assert (etc / "nats" / "store.nk").read_text().startswith("SU")
     assert mode(etc / "novapos.toml") == 0o640 and mode(etc / "hq-jwks.json") == 0o644
-    assert '"window_days": 14' in (etc / "policies.json").read_text()
+    assert '"return_window_days": 14' in (etc / "policies.json").read_text()
     assert cloud.http.get("/.well-known/jwks.json").json()["keys"][0]["kid"] in (etc / "hq-jwks.json").read_text()
     settings = load_settings(etc / "novapos.toml", environ={})
     assert (settings.store.tenant_id, settings.store.store_id) == ("demo", "demo-001")
@@ -241,6 +242,6 @@ async def test_without_accounts_mode_a_box_still_enrolls_but_gets_no_credentials
         answer = (await client.post("/api/v1/enroll", json={"token": token})).json()
         assert (answer["tenant_id"], answer["store_id"]) == ("demo", "demo-009")
         assert answer["nats"]["credentials"] is None and answer["nats"]["url"] == "nats://hub.example:4222"
-        assert answer["jwks"]["keys"] and answer["policies"] == {}
+        assert answer["jwks"]["keys"] and answer["policies"]["sales"]["version"] == 0  # the defaults, not sent yet
         bad = await client.post("/api/v1/enroll", json={"token": "x" * 500})
         assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
