@@ -114,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from cloud.logs import configure_logging
 
-    # stderr: stdout carries only what a script reads (tokens, ids, URIs). A one-shot command
-    # answers in one line of its own; its log lines would only repeat it, so only errors show.
-    configure_logging(level="INFO" if args.command in ("serve", "tenant") else "ERROR")
+    configure_logging()  # stderr: stdout carries only what a script reads (tokens, ids, URIs)
     if args.command == "metrics-token":
         return _metrics_token(args)
     if args.command == "tenant":

@@ -254,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     en = sub.add_parser("enroll", help="join this box to HQ with an enrollment token")
     en.add_argument("--hq", required=True, help="HQ's URL, e.g. https://hq.example.com")
     en.add_argument("--token", required=True, help="the one-time token from HQ (novapos-cloud enroll-token)")
-    en.add_argument("--config", default=str(DEFAULT_CONFIG))
-    en.add_argument("--data-dir")
+    en.add_argument("--config", default=str(DEFAULT_CONFIG),
+                    help=f"the store configuration to update (default: {DEFAULT_CONFIG})")
+    en.add_argument("--data-dir", help="the store's data directory (default: the configured one)")
     en.add_argument("--no-restart", action="store_true", help="write the files, restart nothing")
 
     rs = sub.add_parser("restore", help="restore a backup (stop novapos-edge first)")

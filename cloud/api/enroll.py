@@ -35,7 +35,8 @@ class EnrollBody(msgspec.Struct, forbid_unknown_fields=True):
     jetstream_dir: AbsolutePath = "/var/lib/novapos/jetstream"  # the box's leaf node store (leaf mode)
 
 
-@post("/api/v1/enroll", status_code=200, operation_id="enrollStore", opt=PUBLIC, request_max_body_size=4096)
+@post("/api/v1/enroll", status_code=200, operation_id="enrollStore", request_max_body_size=4096,
+      opt={**PUBLIC, "problems": (401, 409, 429, 503)})  # unknown or expired, used, too many tries, hub down
 async def enroll(request: Request, data: EnrollBody) -> dict[str, Any]:
     client = request.client.host if request.client else "unknown"
     limiter = getattr(request.app.state, "enroll_limiter", None)

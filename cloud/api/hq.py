@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from sqlalchemy import select
 
@@ -77,7 +78,8 @@ async def list_stores(request: Request) -> dict[str, Any]:
         return {"items": await queries.store_list(conn, tenant)}
 
 
-@post("/stores", guards=[allow(*ADMIN)], operation_id="hqRegisterStore", status_code=201)
+@post("/stores", guards=[allow(*ADMIN)], operation_id="hqRegisterStore", status_code=201,
+      responses={200: ResponseSpec(data_container=dict[str, Any], description="the tenant's own store, registered again")})
 async def register_store(request: Request, data: RegisterStoreBody) -> Response[dict[str, Any]]:
     """A store id is one tenant's: another tenant's id is a 409 that changes nothing; the owner
     registering it again (e.g. a new leaf domain) is audited with before and after."""
