@@ -9,7 +9,6 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 orders = s.orders
@@ -39,8 +38,7 @@ _NEXT_NUMBER = Prepared(upsert(lane_counters).on_conflict_do_update(
 ).returning(lane_counters.c.last_seq))
 
 
-@repository("orders")
-class OrderRepository:
+class SqlOrdersRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
@@ -144,8 +142,7 @@ class OrderRepository:
         return found
 
 
-@repository("payments")
-class PaymentRepository:
+class SqlPaymentsRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
