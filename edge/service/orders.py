@@ -46,6 +46,7 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
+from edge.service.repository_ports import OrderRow
 
 log = structlog.get_logger()
 
@@ -159,7 +160,7 @@ def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> dict[str,
             "tax_cents": p.tax_cents, "total_cents": p.total_cents, "returned_quantity": 0}
 
 
-def order_from_rows(order: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
+def order_from_rows(order: OrderRow, lines: list[dict[str, Any]]) -> Order:
     """The stored order as the domain aggregate, for rules that need its state (void, return).
 
     Only the line discount total is stored, so it comes back as a line discount; no rule that
@@ -173,13 +174,13 @@ def order_from_rows(order: dict[str, Any], lines: list[dict[str, Any]]) -> Order
         net_cents=ln["total_cents"] - ln["tax_cents"], tax_cents=ln["tax_cents"], total_cents=ln["total_cents"],
     ) for ln in lines)
     priced = PricedOrder(lines=priced_lines, extended_cents=sum(ln.extended_cents for ln in priced_lines),
-                         discount_cents=order["discount_cents"], subtotal_cents=order["subtotal_cents"],
-                         tax_cents=order["tax_cents"], total_cents=order["total_cents"])
-    return Order(id=order["id"], number=order["number"], store_id=order["store_id"], lane_id=order["lane_id"],
-                 cashier_id=order["cashier_id"] or "", created_at=parse_iso(order["created_at"]),
-                 business_day=date.fromisoformat(order["business_day"]), priced=priced, currency=order["currency"],
-                 status=OrderStatus(order["status"]), paid_cents=order["paid_cents"],
-                 refunded_cents=order["refunded_cents"],
+                         discount_cents=order.discount_cents, subtotal_cents=order.subtotal_cents,
+                         tax_cents=order.tax_cents, total_cents=order.total_cents)
+    return Order(id=order.id, number=order.number, store_id=order.store_id, lane_id=order.lane_id,
+                 cashier_id=order.cashier_id or "", created_at=parse_iso(order.created_at),
+                 business_day=date.fromisoformat(order.business_day), priced=priced, currency=order.currency,
+                 status=OrderStatus(order.status), paid_cents=order.paid_cents,
+                 refunded_cents=order.refunded_cents,
                  returned_quantities={ln["id"]: ln["returned_quantity"] for ln in lines if ln["returned_quantity"]})
 
 
@@ -288,25 +289,23 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
                    override_by: str | None, policy: SalesPolicy
-                   ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+                   ) -> tuple[OrderRow, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
     c, actor, plan = checkout, uow.actor, checkout.tenders
     order_id = uuid7()
     number = order_number(c.lane_id, uow.orders.next_number(c.store_id, c.lane_id))
     immediate = c.completes_now
-    order = {"id": order_id, "store_id": c.store_id, "lane_id": c.lane_id, "number": number,
-             "status": c.status.value, "currency": c.currency, "cashier_id": actor.user_id, "cashier": actor.username,
-             "subtotal_cents": c.priced.subtotal_cents, "discount_cents": c.priced.discount_cents,
-             "tax_cents": c.priced.tax_cents, "total_cents": c.priced.total_cents,
-             "paid_cents": (plan.cash_kept_cents + c.credit_cents) if plan else 0,
-             "change_due_cents": plan.change_due_cents if plan else 0,
-             "refunded_cents": 0, "tender_methods": c.tender_methods,
-             "business_day": uow.business_day, "created_at": uow.now, "updated_at": uow.now,
-             "completed_at": uow.now if immediate else None, "voided_at": None, "void_reason": None,
-             "offline_created_at": offline_created_at,
-             "verdict": c.judgement.verdict.value if c.judgement is not None else None,
-             "exchange_of": exchange_of, "override_by": override_by, "receipt_prints": 0}
+    order = OrderRow(
+        id=order_id, store_id=c.store_id, lane_id=c.lane_id, number=number, status=c.status.value,
+        currency=c.currency, cashier_id=actor.user_id, cashier=actor.username,
+        subtotal_cents=c.priced.subtotal_cents, discount_cents=c.priced.discount_cents, tax_cents=c.priced.tax_cents,
+        total_cents=c.priced.total_cents, paid_cents=(plan.cash_kept_cents + c.credit_cents) if plan else 0,
+        change_due_cents=plan.change_due_cents if plan else 0, tender_methods=c.tender_methods,
+        business_day=uow.business_day, created_at=uow.now, updated_at=uow.now,
+        completed_at=uow.now if immediate else None, offline_created_at=offline_created_at,
+        verdict=c.judgement.verdict.value if c.judgement is not None else None, exchange_of=exchange_of,
+        override_by=override_by)
     stored_lines = [ln | {"order_id": order_id} for ln in c.lines]
     uow.orders.insert(order, stored_lines)
 
@@ -339,15 +338,15 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
     return order, stored_lines, payments, movements
 
 
-def _emit_order(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]],
+def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[dict[str, Any]],
                 payments: list[dict[str, Any]], movements: list[dict[str, Any]], *, override_by: str | None
                 ) -> dict[str, Any]:
     """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
     (it carries its lines, tenders and stock movements), `order.created` for one still to pay."""
     view = present(order, lines, payments)
-    order_id, number, status, total = order["id"], order["number"], order["status"], order["total_cents"]
+    order_id, number, status, total = order.id, order.number, order.status, order.total_cents
     uow.audit("order.created", "order", order_id, None, {"number": number, "status": status, "total_cents": total,
-                                                          "lane_id": order["lane_id"], "override_by": override_by})
+                                                          "lane_id": order.lane_id, "override_by": override_by})
     if status == OrderStatus.COMPLETED:
         uow.emit("order.completed", completed_payload(view, movements))
     else:
@@ -459,22 +458,22 @@ def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) 
     return [{**r, "items": items}]
 
 
-def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]],
+def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[dict[str, Any]],
                          judgement: OfflineJudgement, products: dict[str, Any]) -> None:
     reviews = uow.reviews
     for ln in lines:
         if ln["unit_price_cents"] != ln["catalog_price_cents"]:
-            reviews.open_case(uow, "price_variance", order["id"], ln["product_id"],
-                              f"{ln['sku']} sold offline at {format_cents(ln['unit_price_cents'], order['currency'])}, "
-                              f"today {format_cents(ln['catalog_price_cents'], order['currency'])}",
+            reviews.open_case(uow, "price_variance", order.id, ln["product_id"],
+                              f"{ln['sku']} sold offline at {format_cents(ln['unit_price_cents'], order.currency)}, "
+                              f"today {format_cents(ln['catalog_price_cents'], order.currency)}",
                               {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
-                               "catalog_cents": ln["catalog_price_cents"], "number": order["number"]})
+                               "catalog_cents": ln["catalog_price_cents"], "number": order.number})
     for conflict in judgement.stock_conflicts:
         sku = products[conflict.product_id]["sku"]
-        reviews.open_case(uow, "stock_conflict", order["id"], conflict.product_id,
+        reviews.open_case(uow, "stock_conflict", order.id, conflict.product_id,
                           f"{sku}: sold {conflict.quantity} offline with {conflict.available_before} available",
                           {"sku": sku, "sold": conflict.quantity, "available_before": conflict.available_before,
-                           "number": order["number"]})
+                           "number": order.number})
 
 
 # -- completing a pending order -----------------------------------------------------------------
@@ -489,20 +488,20 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     sale = [p for p in payments if p["kind"] == "sale"]
     paid = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
     lines = orders.lines(order_id)
-    if order["status"] != OrderStatus.PENDING or paid < order["total_cents"]:
-        if order["paid_cents"] != paid:
+    if order.status != OrderStatus.PENDING or paid < order.total_cents:
+        if order.paid_cents != paid:
             orders.update(order_id, {"paid_cents": paid, "updated_at": uow.now})
-            order["paid_cents"] = paid
+            order.paid_cents = paid
         return present(order, lines, payments)
-    require_transition(order["status"], OrderStatus.COMPLETED, action="complete", number=order["number"])
+    require_transition(order.status, OrderStatus.COMPLETED, action="complete", number=order.number)
     if not orders.update(order_id, {"status": OrderStatus.COMPLETED.value, "paid_cents": paid, "completed_at": uow.now,
                                     "updated_at": uow.now}, expect_status=OrderStatus.PENDING.value):
         raise Conflict("the order changed while it was being completed", code="order-changed")
     release_reservations(uow, order_id, "committed")
-    movements = append_movements(uow, order["store_id"], [
+    movements = append_movements(uow, order.store_id, [
         {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
         for ln in lines])
-    order.update(status=OrderStatus.COMPLETED.value, paid_cents=paid, completed_at=uow.now)
+    order.status, order.paid_cents, order.completed_at = OrderStatus.COMPLETED.value, paid, uow.now
     view = present(order, lines, payments)
     uow.audit("order.completed", "order", order_id, {"status": "PENDING"}, {"status": "COMPLETED"})
     uow.emit("order.completed", completed_payload(view, movements))
@@ -533,7 +532,7 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    require_transition(order["status"], OrderStatus.CANCELLED, action="cancel", number=order["number"])
+    require_transition(order.status, OrderStatus.CANCELLED, action="cancel", number=order.number)
     sale = [p for p in uow.payments.of_order(order_id) if p["kind"] == "sale"]
     if any(p["status"] in IN_FLIGHT for p in sale):
         raise Conflict("a payment for this order is still in progress; wait for its outcome before cancelling",
@@ -542,14 +541,14 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     aggregate.paid_cents = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
     aggregate.cancel(reason=reason, at=parse_iso(uow.now))
     if not orders.update(order_id, {"status": OrderStatus.CANCELLED.value, "voided_at": uow.now,
-                                    "void_reason": reason, "updated_at": uow.now}, expect_status=order["status"]):
+                                    "void_reason": reason, "updated_at": uow.now}, expect_status=order.status):
         raise Conflict("the order changed while it was being cancelled", code="order-changed")
     released = release_reservations(uow, order_id, "released")
-    uow.audit("order.cancelled", "order", order_id, {"status": order["status"]},
+    uow.audit("order.cancelled", "order", order_id, {"status": order.status},
               {"status": OrderStatus.CANCELLED.value, "reason": reason})
-    uow.emit("order.cancelled", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
-                                 "previous_status": order["status"], "reason": reason})
-    log.info("order.cancelled", order_id=order_id, number=order["number"], released=len(released))
+    uow.emit("order.cancelled", {"order_id": order_id, "number": order.number, "total_cents": order.total_cents,
+                                 "previous_status": order.status, "reason": reason})
+    log.info("order.cancelled", order_id=order_id, number=order.number, released=len(released))
     return get_order(uow, order_id)
 
 
@@ -602,34 +601,34 @@ def present_payment(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def present(order: dict[str, Any], lines: list[dict[str, Any]], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def present(order: OrderRow, lines: list[dict[str, Any]], payments: list[dict[str, Any]]) -> dict[str, Any]:
     view = {
-        "id": order["id"], "number": order["number"], "status": order["status"], "lane_id": order["lane_id"],
-        "cashier": order["cashier"], "currency": order["currency"],
+        "id": order.id, "number": order.number, "status": order.status, "lane_id": order.lane_id,
+        "cashier": order.cashier, "currency": order.currency,
         "lines": [{"id": ln["id"], "line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"],
                    "name": ln["name"], "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
                    "unit_price_cents": ln["unit_price_cents"], "discount_cents": ln["discount_cents"],
                    "tax_category": ln["tax_category"], "tax_inclusive": bool(ln["tax_inclusive"]),
                    "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
                    "returned_quantity": ln["returned_quantity"]} for ln in lines],
-        "subtotal_cents": order["subtotal_cents"], "discount_cents": order["discount_cents"],
-        "tax_cents": order["tax_cents"], "total_cents": order["total_cents"], "paid_cents": order["paid_cents"],
-        "due_cents": max(order["total_cents"] - order["paid_cents"], 0),
+        "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,
+        "tax_cents": order.tax_cents, "total_cents": order.total_cents, "paid_cents": order.paid_cents,
+        "due_cents": max(order.total_cents - order.paid_cents, 0),
         "tenders": [present_payment(p) for p in payments if p["kind"] == "sale"],
         "refunds": [present_payment(p) for p in payments if p["kind"] == "refund"],
-        "change_due_cents": order["change_due_cents"],
-        "business_day": order["business_day"], "created_at": order["created_at"],
-        "completed_at": order["completed_at"],
+        "change_due_cents": order.change_due_cents,
+        "business_day": order.business_day, "created_at": order.created_at,
+        "completed_at": order.completed_at,
     } | refund_summary(order, payments)
     for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
-        if order.get(key):
-            view[key] = order[key]
-    if order["status"] == OrderStatus.CANCELLED:  # the void columns hold when and why it was left
+        if getattr(order, key):
+            view[key] = getattr(order, key)
+    if order.status == OrderStatus.CANCELLED:  # the void columns hold when and why it was left
         view["cancelled_at"], view["cancel_reason"] = view.pop("voided_at", None), view.pop("void_reason", None)
     return view
 
 
-def refund_summary(order: dict[str, Any], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def refund_summary(order: OrderRow, payments: list[dict[str, Any]]) -> dict[str, Any]:
     """What the customer was actually paid back, from the refund rows' confirmed outcomes.
 
     The order's stored `refunded_cents` is what the void or returns granted; a refund still with
@@ -638,12 +637,12 @@ def refund_summary(order: dict[str, Any], payments: list[dict[str, Any]]) -> dic
     refunds = [p for p in payments if p["kind"] == "refund"]
     pending = sum(p["amount_cents"] for p in refunds if p["status"] in IN_FLIGHT)
     owed = sum(p["amount_cents"] for p in refunds if p["status"] == "failed")
-    granted = order["refunded_cents"]
+    granted = order.refunded_cents
     state = "failed" if owed else "pending" if pending else "refunded" if granted else "none"
     summary: dict[str, Any] = {"refunded_cents": max(granted - pending - owed, 0), "refund_state": state,
                                "refund_owed_cents": owed, "refund_pending_cents": pending}
     if owed or pending:
-        summary["refund_guidance"] = refund_state_guidance(owed, pending, order["currency"])
+        summary["refund_guidance"] = refund_state_guidance(owed, pending, order.currency)
     return summary
 
 
@@ -661,6 +660,6 @@ def search_orders(uow: UnitOfWork, filters: dict[str, Any], after: str | None, l
     rows = orders.search(filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    ids = [r["id"] for r in rows]
+    ids = [r.id for r in rows]
     lines, pays = orders.lines_of(ids), uow.payments.of_orders(ids)
-    return [present(r, lines[r["id"]], pays[r["id"]]) for r in rows], (rows[-1]["id"] if more and rows else None)
+    return [present(r, lines[r.id], pays[r.id]) for r in rows], (rows[-1].id if more and rows else None)

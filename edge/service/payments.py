@@ -59,29 +59,29 @@ def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn]) -> 
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    if order["status"] not in (OrderStatus.OPEN, OrderStatus.PENDING):
-        raise Conflict(f"an order that is {order['status']} takes no more tenders", code="illegal-transition")
+    if order.status not in (OrderStatus.OPEN, OrderStatus.PENDING):
+        raise Conflict(f"an order that is {order.status} takes no more tenders", code="illegal-transition")
     payments = uow.payments.of_order(order_id)
     if any(p["status"] in IN_FLIGHT for p in payments):
         raise Conflict("a payment for this order is still in progress; wait for its outcome",
                        code="payment-in-progress")
     paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale")
     requests = order_cases.tender_requests(tenders)
-    plan = plan_tenders(order["total_cents"], requests, already_paid_cents=paid)
+    plan = plan_tenders(order.total_cents, requests, already_paid_cents=paid)
     new = []
     if plan.cash_tendered_cents:
         new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                            approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
                                            change=plan.change_due_cents))
-        order_cases.record_drawer(uow, order["lane_id"], "cash_sale", plan.cash_kept_cents, ref=order_id)
+        order_cases.record_drawer(uow, order.lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id)
     for tender in plan.electronic:
         new.append(order_cases.new_payment(uow, order_id, tender.method.value, tender.amount_cents,
                                            status="created"))
     uow.payments.insert_many(new)
-    methods = ",".join(sorted(set(filter(None, order["tender_methods"].split(","))) | {t.method.value for t in requests}))
-    values = {"tender_methods": methods, "change_due_cents": order["change_due_cents"] + plan.change_due_cents,
+    methods = ",".join(sorted(set(filter(None, order.tender_methods.split(","))) | {t.method.value for t in requests}))
+    values = {"tender_methods": methods, "change_due_cents": order.change_due_cents + plan.change_due_cents,
               "updated_at": uow.now}
-    if order["status"] == OrderStatus.OPEN:
+    if order.status == OrderStatus.OPEN:
         values["status"] = OrderStatus.PENDING.value
     orders.update(order_id, values)
     uow.audit("order.tendered", "order", order_id, None,
@@ -150,7 +150,7 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
     repo = uow.payments
     failed = [p for p in repo.of_order(order_id) if p["kind"] == "refund" and p["status"] == SettlementStatus.FAILED]
     if not failed:
-        raise Conflict(f"order {order['number']} owes the customer no failed refund", code="no-failed-refund")
+        raise Conflict(f"order {order.number} owes the customer no failed refund", code="no-failed-refund")
     if how == "cash":
         if not (override_by or order_cases.is_supervisor(uow.actor.roles)):
             raise OverrideRequired("paying a refund in cash needs a supervisor", code="refund-cash-override-required")
@@ -167,7 +167,7 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
             row = order_cases.new_payment(uow, order_id, "cash", p["amount_cents"], status="refunded",
                                           approved=p["amount_cents"], kind="refund", original=p["original_payment_id"],
                                           return_id=p["return_id"])
-            order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -p["amount_cents"], ref=order_id)
+            order_cases.record_drawer(uow, order.lane_id, "cash_refund", -p["amount_cents"], ref=order_id)
         else:
             row = order_cases.new_payment(uow, order_id, p["method"], p["amount_cents"], status="created",
                                           kind="refund", original=p["original_payment_id"], return_id=p["return_id"])
@@ -179,7 +179,7 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
               {"settle": how, "reason": reason or None, "override_by": override_by,
                "payments": [r["id"] for r in replacements]})
     if how == "cash":
-        uow.emit("refund.settled_in_cash", {"order_id": order_id, "number": order["number"], "amount_cents": owed,
+        uow.emit("refund.settled_in_cash", {"order_id": order_id, "number": order.number, "amount_cents": owed,
                                             "refunds": [{"payment_id": r["id"], "method": "cash",
                                                          "amount_cents": r["amount_cents"],
                                                          "replaces": p["id"], "replaced_method": p["method"]}

@@ -2,13 +2,49 @@
 the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
-that implements only what its use case calls. Rows come back as `dict[str, Any]` where the
-caller passes a row on whole (to an audit entry, an event or a view).
+that implements only what its use case calls. An order comes back as an `OrderRow`; other rows
+still come back as `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an
+event).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
+
+import msgspec
+
+
+class OrderRow(msgspec.Struct, kw_only=True):
+    """An order as stored (its tenant is the repository's). Money in minor units of `currency`;
+    `status` is an `edge.domain.orders.OrderStatus` value."""
+
+    id: str
+    store_id: str
+    lane_id: str
+    number: str
+    status: str
+    currency: str
+    cashier_id: str | None
+    cashier: str
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+    total_cents: int
+    business_day: str
+    created_at: str
+    updated_at: str
+    paid_cents: int = 0
+    change_due_cents: int = 0  # cash handed back
+    refunded_cents: int = 0  # what voids and returns granted (see orders.refund_summary)
+    tender_methods: str = ""  # "card,cash": for search
+    completed_at: str | None = None
+    voided_at: str | None = None  # or cancelled
+    void_reason: str | None = None
+    offline_created_at: str | None = None  # when the lane rang up a sale it replayed later
+    verdict: str | None = None  # an offline replay's `OfflineVerdict`
+    exchange_of: str | None = None  # the return this sale is the new half of
+    override_by: str | None = None  # the supervisor who approved a discount or a void
+    receipt_prints: int = 0
 
 
 class AuditLogRepository(Protocol):
@@ -49,14 +85,14 @@ class IdempotencyRepository(Protocol):
 
 class OrdersRepository(Protocol):
     def next_number(self, store_id: str, lane_id: str) -> int: ...
-    def insert(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None: ...
-    def get(self, order_id: str) -> dict[str, Any] | None: ...
-    def by_number(self, number: str) -> dict[str, Any] | None: ...
+    def insert(self, order: OrderRow, lines: list[dict[str, Any]]) -> None: ...
+    def get(self, order_id: str) -> OrderRow | None: ...
+    def by_number(self, number: str) -> OrderRow | None: ...
     def lines(self, order_id: str) -> list[dict[str, Any]]: ...
     def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool: ...
     def add_returned(self, line_id: str, quantity: int) -> None: ...
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]: ...
+    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]: ...
     def pending_ids(self, limit: int = 500) -> list[str]: ...
     def count(self, status: str | None = None) -> int: ...
     def insert_return(self, ret: dict[str, Any], lines: list[dict[str, Any]]) -> None: ...

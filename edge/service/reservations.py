@@ -29,7 +29,7 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
             order = uow.orders.get(r["ref"])
             in_flight = order and any(p["status"] in ("created", "timed_out")
                                       for p in uow.payments.of_order(r["ref"]))
-            if order and order["status"] in ("OPEN", "PENDING") and not in_flight:
+            if order and order.status in ("OPEN", "PENDING") and not in_flight:
                 result = returns.void_order(uow, r["ref"], "reservation expired", system=True)
                 voided.append(r["ref"])
                 if result["refunds"]:

@@ -24,6 +24,7 @@ from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
 from edge.service.inventory import append_movements
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import OrderRow
 
 
 def _return_requests(wanted: Sequence[ReturnedLine]) -> list[ReturnRequest]:
@@ -51,10 +52,10 @@ def _approval(uow: UnitOfWork, override_by: str | None, *, system: bool = False)
     return Approval(approver_id=uow.actor.user_id or uow.actor.username, roles=frozenset(uow.actor.roles))
 
 
-def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: bool,
+def _refund_rows(uow: UnitOfWork, order: OrderRow, amount: int, *, void: bool,
                  return_id: str | None = None) -> list[dict[str, Any]]:
     """Refund `amount` to the order's approved tenders: electronic first, then cash."""
-    payments = uow.payments.of_order(order["id"])
+    payments = uow.payments.of_order(order.id)
     refunded: dict[str, int] = {}
     for p in payments:
         if p["kind"] == "refund" and p["status"] not in order_cases.REFUND_UNPAID:
@@ -70,19 +71,19 @@ def _refund_rows(uow: UnitOfWork, order: dict[str, Any], amount: int, *, void: b
             continue
         left -= take
         if src["method"] == "cash":
-            row = order_cases.new_payment(uow, order["id"], "cash", take, status="refunded", approved=take,
+            row = order_cases.new_payment(uow, order.id, "cash", take, status="refunded", approved=take,
                                           kind="refund", original=src["id"], return_id=return_id)
-            order_cases.record_drawer(uow, uow.actor.lane_id or order["lane_id"], "cash_refund", -take, ref=order["id"])
+            order_cases.record_drawer(uow, uow.actor.lane_id or order.lane_id, "cash_refund", -take, ref=order.id)
         else:
-            row = order_cases.new_payment(uow, order["id"], src["method"], take, status="created", kind="refund",
+            row = order_cases.new_payment(uow, order.id, src["method"], take, status="created", kind="refund",
                                           original=src["id"], return_id=return_id)
             if void and src["method"] == "card" and take == src["approved_cents"]:
                 row["provider_ref"] = "void"  # a same-day full reversal, not a refund
         rows.append(row)
     if left > 0:  # e.g. an exchange credit: what cannot go back to a tender is paid in cash
-        rows.append(order_cases.new_payment(uow, order["id"], "cash", left, status="refunded", approved=left,
+        rows.append(order_cases.new_payment(uow, order.id, "cash", left, status="refunded", approved=left,
                                             kind="refund", return_id=return_id))
-        order_cases.record_drawer(uow, uow.actor.lane_id or order["lane_id"], "cash_refund", -left, ref=order["id"])
+        order_cases.record_drawer(uow, uow.actor.lane_id or order.lane_id, "cash_refund", -left, ref=order.id)
     uow.payments.insert_many(rows)
     return rows
 
@@ -99,7 +100,7 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     aggregate = order_cases.order_from_rows(order, lines)
     payments = uow.payments.of_order(order_id)
     if any(p["status"] in ("created", "timed_out") for p in payments):
-        require_transition(order["status"], OrderStatus.VOIDED, action="void", number=order["number"])
+        require_transition(order.status, OrderStatus.VOIDED, action="void", number=order.number)
         raise Conflict("a payment for this order is still in progress; wait for its outcome before voiding",
                        code="payment-in-progress")
     aggregate.void(reason=reason, approval=_approval(uow, override_by, system=system), at=parse_iso(uow.now),
@@ -109,8 +110,8 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
             uow.payments.update(p["id"], {"status": "expired", "updated_at": uow.now,
                                                   "guidance": payment_cases.guidance(uow, p, "expired")})
     movements: list[dict[str, Any]] = []
-    if order["status"] == OrderStatus.COMPLETED:
-        movements = append_movements(uow, order["store_id"], [
+    if order.status == OrderStatus.COMPLETED:
+        movements = append_movements(uow, order.store_id, [
             {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "void", "delta": order_cases.stock_units(ln),
              "ref": order_id, "reason": reason} for ln in lines])
     else:
@@ -119,11 +120,11 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
                and p["status"] in CAPTURED_STATUSES)
     refunds = _refund_rows(uow, order, paid, void=True) if paid else []
     orders.update(order_id, {"status": aggregate.status.value, "voided_at": uow.now, "void_reason": reason,
-                             "override_by": override_by or order["override_by"], "updated_at": uow.now,
+                             "override_by": override_by or order.override_by, "updated_at": uow.now,
                              "refunded_cents": paid})
-    uow.audit("order.voided", "order", order_id, {"status": order["status"]},
+    uow.audit("order.voided", "order", order_id, {"status": order.status},
               {"status": aggregate.status.value, "reason": reason, "override_by": override_by})
-    uow.emit("order.voided", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
+    uow.emit("order.voided", {"order_id": order_id, "number": order.number, "total_cents": order.total_cents,
                               "reason": reason, "movements": movements,
                               "refunds": [{"payment_id": r["id"], "method": r["method"],
                                            "amount_cents": r["amount_cents"]} for r in refunds]})
@@ -155,13 +156,13 @@ def create_return(uow: UnitOfWork, order_id: str, cmd: ItemsReturned, *, overrid
     return _emit_return(uow, order, planned, refunds, movements, exchange_view, credit, override_by=override_by)
 
 
-def plan_items_return(order: dict[str, Any], line_rows: list[dict[str, Any]], cmd: ItemsReturned, *,
+def plan_items_return(order: OrderRow, line_rows: list[dict[str, Any]], cmd: ItemsReturned, *,
                       approval: Approval, now: datetime, policy: order_cases.SalesPolicy) -> PlannedReturn:
     """Check the return against the order and the policy, and price it (the domain's
     `plan_return`), with no I/O. Raises what refuses it."""
     # Checked before the quantities, so a fully returned order answers 409 rather than 422.
-    require_transition(order["status"], OrderStatus.PARTIALLY_REFUNDED, action="return items of",
-                       number=order["number"])
+    require_transition(order.status, OrderStatus.PARTIALLY_REFUNDED, action="return items of",
+                       number=order.number)
     reason = cmd.reason.strip()
     if not reason:
         raise ValidationFailed("a return needs a reason", errors=[{"field": "reason", "message": "required"}])
@@ -187,47 +188,47 @@ def plan_items_return(order: dict[str, Any], line_rows: list[dict[str, Any]], cm
                          restock=restock)
 
 
-def _exchange(uow: UnitOfWork, order: dict[str, Any], exchange: Exchange, planned: PlannedReturn, *,
+def _exchange(uow: UnitOfWork, order: OrderRow, exchange: Exchange, planned: PlannedReturn, *,
               override_by: str | None, policy: order_cases.SalesPolicy) -> tuple[dict[str, Any], int]:
     """The new sale of an exchange, in this transaction: the refund pays for it first."""
     priced, _, _ = order_cases.build_lines(uow, exchange.lines, order_discount_cents=0, honour_lane_prices=False,
                                            policy=policy)
     credit = min(planned.plan.refund_cents, priced.total_cents)
-    new_sale = Sale(lane_id=uow.actor.lane_id or order["lane_id"], lines=exchange.lines, tenders=exchange.tenders)
+    new_sale = Sale(lane_id=uow.actor.lane_id or order.lane_id, lines=exchange.lines, tenders=exchange.tenders)
     view = order_cases.create_order(uow, new_sale, override_by=override_by, policy=policy, credit_cents=credit,
                                     exchange_of=planned.plan.return_id)
     return view, credit
 
 
-def _persist_return(uow: UnitOfWork, order: dict[str, Any], planned: PlannedReturn,
+def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
                     exchange_view: dict[str, Any] | None, credit: int, *, override_by: str | None
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the return, the returned quantities, the restock movements and the refunds of what
     the exchange did not spend; the order moves to PARTIALLY_REFUNDED or REFUNDED."""
     plan, orders = planned.plan, uow.orders
-    orders.insert_return({"id": plan.return_id, "order_id": order["id"], "reason": planned.reason,
+    orders.insert_return({"id": plan.return_id, "order_id": order.id, "reason": planned.reason,
                           "refund_cents": plan.refund_cents, "fee_cents": plan.fee_cents,
                           "exchange_order_id": exchange_view["id"] if exchange_view else None,
                           "override_by": override_by, "actor": uow.actor.username, "created_at": uow.now},
                          planned.return_lines)
     for line_id, quantity in plan.quantities.items():
         orders.add_returned(line_id, quantity)
-    movements = append_movements(uow, order["store_id"], planned.restock) if planned.restock else []
+    movements = append_movements(uow, order.store_id, planned.restock) if planned.restock else []
     owed = plan.refund_cents - credit
     refunds = _refund_rows(uow, order, owed, void=False, return_id=plan.return_id) if owed > 0 else []
     apply_return(planned.order, plan, at=parse_iso(uow.now))
-    orders.update(order["id"], {"status": planned.order.status.value,
-                                "refunded_cents": order["refunded_cents"] + plan.refund_cents, "updated_at": uow.now})
+    orders.update(order.id, {"status": planned.order.status.value,
+                                "refunded_cents": order.refunded_cents + plan.refund_cents, "updated_at": uow.now})
     return refunds, movements
 
 
-def _emit_return(uow: UnitOfWork, order: dict[str, Any], planned: PlannedReturn, refunds: list[dict[str, Any]],
+def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refunds: list[dict[str, Any]],
                  movements: list[dict[str, Any]], exchange_view: dict[str, Any] | None, credit: int, *,
                  override_by: str | None) -> dict[str, Any]:
     """Audit the return, tell the outbox (`return.created`), and answer with the return."""
     plan, sold, status = planned.plan, planned.sold_lines, planned.order.status.value
-    order_id, return_id = order["id"], plan.return_id
-    uow.audit("return.created", "order", order_id, {"status": order["status"]},
+    order_id, return_id = order.id, plan.return_id
+    uow.audit("return.created", "order", order_id, {"status": order.status},
               {"status": status, "return_id": return_id, "refund_cents": plan.refund_cents,
                "override_by": override_by})
     uow.emit("return.created", {"order_id": order_id, "return_id": return_id, "refund_cents": plan.refund_cents,

@@ -32,7 +32,7 @@ REPOSITORIES = {name: hint for name, hint in typing.get_type_hints(UnitOfWork).i
 
 def test_every_repository_port_is_an_attribute_of_the_unit_of_work():
     declared = {cls for _, cls in inspect.getmembers(repository_ports, inspect.isclass)
-                if cls.__module__ == repository_ports.__name__}
+                if cls.__module__ == repository_ports.__name__ and getattr(cls, "_is_protocol", False)}
     assert set(REPOSITORIES.values()) == declared
     assert not hasattr(SqlUnitOfWork, "repo")  # no lookup by name beside the typed attributes
 
@@ -60,6 +60,34 @@ def test_a_repository_is_built_once_per_unit_of_work(tmp_path):
         assert uow.orders is uow.orders and uow.payments is not uow.orders
         other = SqlUnitOfWork(conn, Actor.system("t2", "s1"))
         assert other.orders is not uow.orders and other.orders.tenant_id == "t2"
+
+
+def test_an_order_row_holds_every_column_of_an_order_but_its_tenant():
+    from edge.adapters.tables_sales import orders
+    from edge.service.repository_ports import OrderRow
+
+    assert set(OrderRow.__struct_fields__) == {c.key for c in orders.columns} - {"tenant_id"}
+
+
+def test_an_order_reads_back_as_the_typed_row_it_was_written_as(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters.tables_sales import orders
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import OrderRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'orders.db'}")
+    orders.metadata.create_all(engine, tables=[orders])
+    row = OrderRow(id="o1", store_id="s1", lane_id="2", number="2-000001", status="COMPLETED", currency="EUR",
+                   cashier_id=None, cashier="ann", subtotal_cents=1000, discount_cents=0, tax_cents=200,
+                   total_cents=1200, business_day="2026-11-30", created_at="2026-11-30T10:00:00Z",
+                   updated_at="2026-11-30T10:00:00Z", paid_cents=1200, tender_methods="cash", verdict="accepted")
+    with engine.begin() as conn:
+        uow = SqlUnitOfWork(conn, Actor.system("t1", "s1"))
+        uow.orders.insert(row, [])
+        assert uow.orders.get("o1") == row
+        assert uow.orders.by_number("2-000001") == row
+        assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).orders.get("o1") is None  # another tenant's
 
 
 COMMANDS = [

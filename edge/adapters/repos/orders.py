@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
+from edge.service.repository_ports import OrderRow
 
 orders = s.orders
 order_lines = s.order_lines
@@ -26,7 +28,8 @@ _INSERT_LINES = Prepared(insert(order_lines))
 _INSERT_PAYMENTS = Prepared(insert(payments))
 # Reads of one order (the receipt printer reads every sale back): built once, so SQLAlchemy
 # reuses their cache key and compiled SQL; they keep its type processing (booleans, JSON).
-_GET = select(orders).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
+_ORDER_COLUMNS = [orders.c[name] for name in OrderRow.__struct_fields__]
+_GET = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
 _LINES = select(order_lines).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
 _PAYMENTS_OF = select(payments).where(payments.c.tenant_id == bindparam("b_tenant"),
                                       payments.c.order_id == bindparam("b_id")
@@ -48,18 +51,18 @@ class SqlOrdersRepository:
                                                  "lane_id": lane_id, "last_seq": 1}).fetchone()
         return int(seq)
 
-    def insert(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **order})
+    def insert(self, order: OrderRow, lines: list[dict[str, Any]]) -> None:
+        _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **msgspec.structs.asdict(order)})
         _INSERT_LINES.execute_many(self.conn, lines)
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str) -> OrderRow | None:
         row = self.conn.execute(_GET, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings().first()
-        return dict(row) if row else None
+        return OrderRow(**row) if row else None
 
-    def by_number(self, number: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(orders).where(orders.c.tenant_id == self.tenant_id, orders.c.number == number)
-                                ).mappings().first()
-        return dict(row) if row else None
+    def by_number(self, number: str) -> OrderRow | None:
+        row = self.conn.execute(select(*_ORDER_COLUMNS).where(orders.c.tenant_id == self.tenant_id,
+                                                              orders.c.number == number)).mappings().first()
+        return OrderRow(**row) if row else None
 
     def lines(self, order_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(_LINES, {"b_id": order_id}).mappings()
@@ -83,8 +86,8 @@ class SqlOrdersRepository:
         self.conn.execute(update(order_lines).where(order_lines.c.id == line_id)
                           .values(returned_quantity=order_lines.c.returned_quantity + quantity))
 
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(orders).where(orders.c.tenant_id == self.tenant_id)
+    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]:
+        stmt = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == self.tenant_id)
         if f.get("status"):
             stmt = stmt.where(orders.c.status.in_(f["status"]))
         if f.get("from"):
@@ -114,7 +117,7 @@ class SqlOrdersRepository:
                 select(order_lines.c.order_id).where(order_lines.c.name.like(like) | order_lines.c.sku.like(like))))
         if after:
             stmt = stmt.where(orders.c.id < after)  # newest first; ids are UUIDv7, so they sort by time
-        return [dict(r) for r in self.conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).mappings()]
+        return [OrderRow(**r) for r in self.conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).mappings()]
 
     def pending_ids(self, limit: int = 500) -> list[str]:
         return [r[0] for r in self.conn.execute(select(orders.c.id).where(orders.c.tenant_id == self.tenant_id,
