@@ -46,7 +46,7 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import OrderRow
+from edge.service.repository_ports import OrderLineRow, OrderRow
 
 log = structlog.get_logger()
 
@@ -87,7 +87,7 @@ def _reference(line: SaleLine) -> tuple[str, str]:
 
 def build_lines(uow: UnitOfWork, lines_in: Sequence[SaleLine], *, order_discount_cents: int,
                 honour_lane_prices: bool, policy: SalesPolicy = POLICY
-                ) -> tuple[PricedOrder, list[dict[str, Any]], dict[str, Any]]:
+                ) -> tuple[PricedOrder, list[OrderLineRow], dict[str, Any]]:
     """Resolve the lines and price them with the domain. Returns (priced, line rows, products by id)."""
     if not lines_in:
         raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
@@ -152,26 +152,26 @@ def tender_requests(tenders: Sequence[TenderIn]) -> list[TenderRequest]:
     return [TenderRequest(TenderMethod(tender.method), tender.amount_cents) for tender in tenders]
 
 
-def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> dict[str, Any]:
-    return {"id": p.line_id, "line_no": line_no, "product_id": p.product_id, "sku": p.sku, "name": p.name,
-            "quantity": p.quantity, "weight_grams": p.weight_grams, "unit_price_cents": p.unit_price_cents,
-            "catalog_price_cents": catalog_price_cents, "discount_cents": p.discount_cents,
-            "tax_category": p.tax_category, "tax_rate_bp": p.tax_rate_bps, "tax_inclusive": p.tax_inclusive,
-            "tax_cents": p.tax_cents, "total_cents": p.total_cents, "returned_quantity": 0}
+def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> OrderLineRow:
+    return OrderLineRow(id=p.line_id, line_no=line_no, product_id=p.product_id, sku=p.sku, name=p.name,
+                        quantity=p.quantity, weight_grams=p.weight_grams, unit_price_cents=p.unit_price_cents,
+                        catalog_price_cents=catalog_price_cents, discount_cents=p.discount_cents,
+                        tax_category=p.tax_category, tax_rate_bp=p.tax_rate_bps, tax_inclusive=p.tax_inclusive,
+                        tax_cents=p.tax_cents, total_cents=p.total_cents)
 
 
-def order_from_rows(order: OrderRow, lines: list[dict[str, Any]]) -> Order:
+def order_from_rows(order: OrderRow, lines: list[OrderLineRow]) -> Order:
     """The stored order as the domain aggregate, for rules that need its state (void, return).
 
     Only the line discount total is stored, so it comes back as a line discount; no rule that
     runs after the sale depends on how a discount was split."""
     priced_lines = tuple(PricedLine(
-        line_id=ln["id"], product_id=ln["product_id"], sku=ln["sku"], name=ln["name"], quantity=ln["quantity"],
-        weight_grams=ln["weight_grams"], unit_price_cents=ln["unit_price_cents"], tax_category=ln["tax_category"],
-        tax_rate_bps=ln["tax_rate_bp"], tax_inclusive=ln["tax_inclusive"],
-        extended_cents=ln["total_cents"] - (0 if ln["tax_inclusive"] else ln["tax_cents"]) + ln["discount_cents"],
-        line_discount_cents=ln["discount_cents"], order_discount_cents=0,
-        net_cents=ln["total_cents"] - ln["tax_cents"], tax_cents=ln["tax_cents"], total_cents=ln["total_cents"],
+        line_id=ln.id, product_id=ln.product_id, sku=ln.sku, name=ln.name, quantity=ln.quantity,
+        weight_grams=ln.weight_grams, unit_price_cents=ln.unit_price_cents, tax_category=ln.tax_category,
+        tax_rate_bps=ln.tax_rate_bp, tax_inclusive=ln.tax_inclusive,
+        extended_cents=ln.total_cents - (0 if ln.tax_inclusive else ln.tax_cents) + ln.discount_cents,
+        line_discount_cents=ln.discount_cents, order_discount_cents=0,
+        net_cents=ln.total_cents - ln.tax_cents, tax_cents=ln.tax_cents, total_cents=ln.total_cents,
     ) for ln in lines)
     priced = PricedOrder(lines=priced_lines, extended_cents=sum(ln.extended_cents for ln in priced_lines),
                          discount_cents=order.discount_cents, subtotal_cents=order.subtotal_cents,
@@ -181,17 +181,17 @@ def order_from_rows(order: OrderRow, lines: list[dict[str, Any]]) -> Order:
                  business_day=date.fromisoformat(order.business_day), priced=priced, currency=order.currency,
                  status=OrderStatus(order.status), paid_cents=order.paid_cents,
                  refunded_cents=order.refunded_cents,
-                 returned_quantities={ln["id"]: ln["returned_quantity"] for ln in lines if ln["returned_quantity"]})
+                 returned_quantities={ln.id: ln.returned_quantity for ln in lines if ln.returned_quantity})
 
 
-def stock_units(line: dict[str, Any]) -> int:
-    return units_of(line["quantity"], line["weight_grams"])
+def stock_units(line: OrderLineRow) -> int:
+    return units_of(line.quantity, line.weight_grams)
 
 
-def _needs(lines: list[dict[str, Any]]) -> dict[str, int]:
+def _needs(lines: list[OrderLineRow]) -> dict[str, int]:
     needs: dict[str, int] = {}
     for ln in lines:
-        needs[ln["product_id"]] = needs.get(ln["product_id"], 0) + stock_units(ln)
+        needs[ln.product_id] = needs.get(ln.product_id, 0) + stock_units(ln)
     return needs
 
 
@@ -204,7 +204,7 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
     lane_id: str
     currency: str
     priced: PricedOrder
-    lines: list[dict[str, Any]]  # the order's line rows, priced
+    lines: list[OrderLineRow]  # the order's line rows, priced
     products: dict[str, Any]  # by id
     needs: dict[str, int]  # stock units per product
     levels: dict[str, dict[str, Any]]  # stock levels as read, per product
@@ -251,7 +251,7 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
 
 
 def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[str, Any], priced: PricedOrder,
-                  lines: list[dict[str, Any]], products: dict[str, Any], levels: dict[str, dict[str, Any]],
+                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, dict[str, Any]],
                   tenders: Sequence[TenderIn], credit_cents: int, offline: bool, override_by: str | None,
                   policy: SalesPolicy) -> Checkout:
     """Decide the sale from what was read, with no I/O: the overrides it needs, its tenders, its
@@ -275,9 +275,9 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
                        errors=[{"field": "lines", "message": f"{products[p]['sku']}: {available[p]} available, "
                                 f"{q} wanted"} for p, q in short.items()])
     judgement = judge_offline_order(
-        [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
-                     lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines],
-        catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
+        [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
+                     lane_unit_price_cents=ln.unit_price_cents) for ln in lines],
+        catalog_prices={ln.product_id: ln.catalog_price_cents for ln in lines},
         available=available, already_recorded=False) if offline else None
     status = (OrderStatus.COMPLETED if plan is not None and plan.completes_immediately
               else OrderStatus.PENDING if plan is not None else OrderStatus.OPEN)
@@ -289,7 +289,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
                    override_by: str | None, policy: SalesPolicy
-                   ) -> tuple[OrderRow, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+                   ) -> tuple[OrderRow, list[OrderLineRow], list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
     c, actor, plan = checkout, uow.actor, checkout.tenders
@@ -306,7 +306,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
         completed_at=uow.now if immediate else None, offline_created_at=offline_created_at,
         verdict=c.judgement.verdict.value if c.judgement is not None else None, exchange_of=exchange_of,
         override_by=override_by)
-    stored_lines = [ln | {"order_id": order_id} for ln in c.lines]
+    stored_lines = [msgspec.structs.replace(ln, order_id=order_id) for ln in c.lines]
     uow.orders.insert(order, stored_lines)
 
     payments = []
@@ -329,7 +329,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
     movements: list[dict[str, Any]] = []
     if immediate:
         movements = append_movements(uow, c.store_id, [
-            {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln),
+            {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln),
              "ref": order_id} for ln in c.lines], c.levels, c.products)
     else:
         reserve(uow, c.store_id, "order", order_id, c.needs, c.products, c.levels, ttl_s=policy.reservation_ttl_s)
@@ -338,7 +338,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
     return order, stored_lines, payments, movements
 
 
-def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[dict[str, Any]],
+def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
                 payments: list[dict[str, Any]], movements: list[dict[str, Any]], *, override_by: str | None
                 ) -> dict[str, Any]:
     """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
@@ -366,16 +366,16 @@ def _check_offline_claim(uow: UnitOfWork, created_at: str | None, policy: SalesP
                        clock_skew_s=policy.offline_clock_skew_s)
 
 
-def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[dict[str, Any]], currency: str,
+def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[OrderLineRow], currency: str,
                                    policy: SalesPolicy) -> None:
     """A lane price far below today's is how a fake "offline" sale steals: it is never recorded
     without a supervisor. The lane keeps the sale queued until one approves it with their PIN."""
-    offline_lines = [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
-                                 lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines]
-    low = undercharged(offline_lines, catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
+    offline_lines = [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
+                                 lane_unit_price_cents=ln.unit_price_cents) for ln in lines]
+    low = undercharged(offline_lines, catalog_prices={ln.product_id: ln.catalog_price_cents for ln in lines},
                        threshold_bps=policy.offline_price_variance_bps)
     if low:
-        sku = {ln["product_id"]: ln["sku"] for ln in lines}
+        sku = {ln.product_id: ln.sku for ln in lines}
         # Loss prevention wants to see the attempts, not only the approved ones.
         log.warning("security.offline_undercharge_refused", user=actor.username, lane_id=lane_id,
                     request_id=actor.request_id, skus=[sku[v.product_id] for v in low],
@@ -458,16 +458,16 @@ def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) 
     return [{**r, "items": items}]
 
 
-def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[dict[str, Any]],
+def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
                          judgement: OfflineJudgement, products: dict[str, Any]) -> None:
     reviews = uow.reviews
     for ln in lines:
-        if ln["unit_price_cents"] != ln["catalog_price_cents"]:
-            reviews.open_case(uow, "price_variance", order.id, ln["product_id"],
-                              f"{ln['sku']} sold offline at {format_cents(ln['unit_price_cents'], order.currency)}, "
-                              f"today {format_cents(ln['catalog_price_cents'], order.currency)}",
-                              {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
-                               "catalog_cents": ln["catalog_price_cents"], "number": order.number})
+        if ln.unit_price_cents != ln.catalog_price_cents:
+            reviews.open_case(uow, "price_variance", order.id, ln.product_id,
+                              f"{ln.sku} sold offline at {format_cents(ln.unit_price_cents, order.currency)}, "
+                              f"today {format_cents(ln.catalog_price_cents, order.currency)}",
+                              {"line_id": ln.id, "sku": ln.sku, "charged_cents": ln.unit_price_cents,
+                               "catalog_cents": ln.catalog_price_cents, "number": order.number})
     for conflict in judgement.stock_conflicts:
         sku = products[conflict.product_id]["sku"]
         reviews.open_case(uow, "stock_conflict", order.id, conflict.product_id,
@@ -499,7 +499,7 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         raise Conflict("the order changed while it was being completed", code="order-changed")
     release_reservations(uow, order_id, "committed")
     movements = append_movements(uow, order.store_id, [
-        {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
+        {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
         for ln in lines])
     order.status, order.paid_cents, order.completed_at = OrderStatus.COMPLETED.value, paid, uow.now
     view = present(order, lines, payments)
@@ -518,11 +518,11 @@ def quote_order(uow: UnitOfWork, cart: Cart, *, policy: SalesPolicy = POLICY) ->
             "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
             "tax_cents": priced.tax_cents, "total_cents": priced.total_cents,
             "discount_needs_override": policy.discounts.needs_override(priced),
-            "lines": [{"line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
-                       "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
-                       "unit_price_cents": ln["unit_price_cents"], "extended_cents": p.extended_cents,
-                       "discount_cents": ln["discount_cents"], "subtotal_cents": p.net_cents,
-                       "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"]}
+            "lines": [{"line_no": ln.line_no, "product_id": ln.product_id, "sku": ln.sku, "name": ln.name,
+                       "quantity": ln.quantity, "weight_grams": ln.weight_grams,
+                       "unit_price_cents": ln.unit_price_cents, "extended_cents": p.extended_cents,
+                       "discount_cents": ln.discount_cents, "subtotal_cents": p.net_cents,
+                       "tax_cents": ln.tax_cents, "total_cents": ln.total_cents}
                       for ln, p in zip(lines, priced.lines, strict=True)]}
 
 
@@ -567,11 +567,11 @@ def refunds_owed(uow: UnitOfWork, lane_id: str | None = None) -> list[dict[str, 
 
 
 # -- presenting ---------------------------------------------------------------------------------
-def _event_line(ln: dict[str, Any]) -> dict[str, Any]:
-    return {"line_id": ln["id"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
-            "quantity": ln["quantity"], "weight_grams": ln["weight_grams"], "unit_price_cents": ln["unit_price_cents"],
-            "discount_cents": ln["discount_cents"], "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
-            "price_variance_cents": ln["unit_price_cents"] - ln["catalog_price_cents"]}
+def _event_line(ln: OrderLineRow) -> dict[str, Any]:
+    return {"line_id": ln.id, "product_id": ln.product_id, "sku": ln.sku, "name": ln.name,
+            "quantity": ln.quantity, "weight_grams": ln.weight_grams, "unit_price_cents": ln.unit_price_cents,
+            "discount_cents": ln.discount_cents, "tax_cents": ln.tax_cents, "total_cents": ln.total_cents,
+            "price_variance_cents": ln.unit_price_cents - ln.catalog_price_cents}
 
 
 def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -601,16 +601,16 @@ def present_payment(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def present(order: OrderRow, lines: list[dict[str, Any]], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def present(order: OrderRow, lines: list[OrderLineRow], payments: list[dict[str, Any]]) -> dict[str, Any]:
     view = {
         "id": order.id, "number": order.number, "status": order.status, "lane_id": order.lane_id,
         "cashier": order.cashier, "currency": order.currency,
-        "lines": [{"id": ln["id"], "line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"],
-                   "name": ln["name"], "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
-                   "unit_price_cents": ln["unit_price_cents"], "discount_cents": ln["discount_cents"],
-                   "tax_category": ln["tax_category"], "tax_inclusive": bool(ln["tax_inclusive"]),
-                   "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
-                   "returned_quantity": ln["returned_quantity"]} for ln in lines],
+        "lines": [{"id": ln.id, "line_no": ln.line_no, "product_id": ln.product_id, "sku": ln.sku,
+                   "name": ln.name, "quantity": ln.quantity, "weight_grams": ln.weight_grams,
+                   "unit_price_cents": ln.unit_price_cents, "discount_cents": ln.discount_cents,
+                   "tax_category": ln.tax_category, "tax_inclusive": bool(ln.tax_inclusive),
+                   "tax_cents": ln.tax_cents, "total_cents": ln.total_cents,
+                   "returned_quantity": ln.returned_quantity} for ln in lines],
         "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,
         "tax_cents": order.tax_cents, "total_cents": order.total_cents, "paid_cents": order.paid_cents,
         "due_cents": max(order.total_cents - order.paid_cents, 0),

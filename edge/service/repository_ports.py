@@ -2,8 +2,8 @@
 the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
-that implements only what its use case calls. An order comes back as an `OrderRow`; other rows
-still come back as `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an
+that implements only what its use case calls. An order comes back as an `OrderRow` and its
+lines as `OrderLineRow`s; other rows still come back as `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an
 event).
 """
 
@@ -47,6 +47,29 @@ class OrderRow(msgspec.Struct, kw_only=True):
     receipt_prints: int = 0
 
 
+class OrderLineRow(msgspec.Struct, kw_only=True):
+    """A priced line of an order as stored. Weighed goods: `quantity` 1, `weight_grams` set, and
+    `unit_price_cents` per kg."""
+
+    id: str
+    line_no: int
+    product_id: str
+    sku: str
+    name: str
+    quantity: int
+    weight_grams: int | None
+    unit_price_cents: int
+    catalog_price_cents: int  # today's price when the line was recorded
+    discount_cents: int
+    tax_category: str
+    tax_rate_bp: int
+    tax_inclusive: bool
+    tax_cents: int
+    total_cents: int  # what the customer pays for the line
+    returned_quantity: int = 0
+    order_id: str = ""  # set when the order is written
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
@@ -85,11 +108,11 @@ class IdempotencyRepository(Protocol):
 
 class OrdersRepository(Protocol):
     def next_number(self, store_id: str, lane_id: str) -> int: ...
-    def insert(self, order: OrderRow, lines: list[dict[str, Any]]) -> None: ...
+    def insert(self, order: OrderRow, lines: list[OrderLineRow]) -> None: ...
     def get(self, order_id: str) -> OrderRow | None: ...
     def by_number(self, number: str) -> OrderRow | None: ...
-    def lines(self, order_id: str) -> list[dict[str, Any]]: ...
-    def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
+    def lines(self, order_id: str) -> list[OrderLineRow]: ...
+    def lines_of(self, order_ids: list[str]) -> dict[str, list[OrderLineRow]]: ...
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool: ...
     def add_returned(self, line_id: str, quantity: int) -> None: ...
     def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]: ...

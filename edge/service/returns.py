@@ -24,7 +24,7 @@ from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
 from edge.service.inventory import append_movements
 from edge.service.ports import UnitOfWork
-from edge.service.repository_ports import OrderRow
+from edge.service.repository_ports import OrderLineRow, OrderRow
 
 
 def _return_requests(wanted: Sequence[ReturnedLine]) -> list[ReturnRequest]:
@@ -112,7 +112,7 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     movements: list[dict[str, Any]] = []
     if order.status == OrderStatus.COMPLETED:
         movements = append_movements(uow, order.store_id, [
-            {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "void", "delta": order_cases.stock_units(ln),
+            {"product_id": ln.product_id, "sku": ln.sku, "kind": "void", "delta": order_cases.stock_units(ln),
              "ref": order_id, "reason": reason} for ln in lines])
     else:
         order_cases.release_reservations(uow, order_id, "released")
@@ -138,7 +138,7 @@ class PlannedReturn(msgspec.Struct, frozen=True, kw_only=True):
     plan: ReturnPlan
     order: Order  # the aggregate the return is applied to
     reason: str
-    sold_lines: dict[str, dict[str, Any]]  # the order's line rows, by id
+    sold_lines: dict[str, OrderLineRow]  # the order's line rows, by id
     return_lines: list[dict[str, Any]]  # the return's line rows
     restock: list[dict[str, Any]]  # stock movements for what goes back on the shelf
 
@@ -156,7 +156,7 @@ def create_return(uow: UnitOfWork, order_id: str, cmd: ItemsReturned, *, overrid
     return _emit_return(uow, order, planned, refunds, movements, exchange_view, credit, override_by=override_by)
 
 
-def plan_items_return(order: OrderRow, line_rows: list[dict[str, Any]], cmd: ItemsReturned, *,
+def plan_items_return(order: OrderRow, line_rows: list[OrderLineRow], cmd: ItemsReturned, *,
                       approval: Approval, now: datetime, policy: order_cases.SalesPolicy) -> PlannedReturn:
     """Check the return against the order and the policy, and price it (the domain's
     `plan_return`), with no I/O. Raises what refuses it."""
@@ -169,7 +169,7 @@ def plan_items_return(order: OrderRow, line_rows: list[dict[str, Any]], cmd: Ite
     if not cmd.lines:
         raise ValidationFailed("a return needs lines", errors=[{"field": "lines", "message": "empty"}])
     requests = _return_requests(cmd.lines)
-    sold = {ln["id"]: ln for ln in line_rows}
+    sold = {ln.id: ln for ln in line_rows}
     if any(r.line_id not in sold for r in requests):
         raise ReturnExceedsSold("the return names a line that is not on this order", errors=[
             {"field": f"lines[{i}].line_id", "message": "not a line of this order"}
@@ -182,7 +182,7 @@ def plan_items_return(order: OrderRow, line_rows: list[dict[str, Any]], cmd: Ite
                      "restock": rl.disposition is Disposition.RESTOCK, "refund_cents": rl.refund_cents}
                     for rl in plan.lines]
     restock = [{"product_id": rl.product_id, "sku": rl.sku, "kind": "return",
-                "delta": stock_units(rl.quantity, sold[rl.line_id]["weight_grams"]),
+                "delta": stock_units(rl.quantity, sold[rl.line_id].weight_grams),
                 "ref": return_id, "reason": reason} for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
     return PlannedReturn(plan=plan, order=aggregate, reason=reason, sold_lines=sold, return_lines=return_lines,
                          restock=restock)
@@ -233,8 +233,8 @@ def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refun
                "override_by": override_by})
     uow.emit("return.created", {"order_id": order_id, "return_id": return_id, "refund_cents": plan.refund_cents,
                                 "fee_cents": plan.fee_cents, "credit_cents": credit, "reason": planned.reason,
-                                "lines": [{"line_id": rl["order_line_id"], "sku": sold[rl["order_line_id"]]["sku"],
-                                           "name": sold[rl["order_line_id"]]["name"], "quantity": rl["quantity"],
+                                "lines": [{"line_id": rl["order_line_id"], "sku": sold[rl["order_line_id"]].sku,
+                                           "name": sold[rl["order_line_id"]].name, "quantity": rl["quantity"],
                                            "restock": rl["restock"], "total_cents": rl["refund_cents"]}
                                           for rl in planned.return_lines],
                                 "movements": movements,

@@ -62,30 +62,35 @@ def test_a_repository_is_built_once_per_unit_of_work(tmp_path):
         assert other.orders is not uow.orders and other.orders.tenant_id == "t2"
 
 
-def test_an_order_row_holds_every_column_of_an_order_but_its_tenant():
-    from edge.adapters.tables_sales import orders
-    from edge.service.repository_ports import OrderRow
+def test_the_order_rows_hold_every_column_of_their_tables_but_the_tenant():
+    from edge.adapters.tables_sales import order_lines, orders
+    from edge.service.repository_ports import OrderLineRow, OrderRow
 
     assert set(OrderRow.__struct_fields__) == {c.key for c in orders.columns} - {"tenant_id"}
+    assert set(OrderLineRow.__struct_fields__) == {c.key for c in order_lines.columns}
 
 
-def test_an_order_reads_back_as_the_typed_row_it_was_written_as(tmp_path):
+def test_an_order_and_its_lines_read_back_as_the_typed_rows_they_were_written_as(tmp_path):
     from sqlalchemy import create_engine
 
-    from edge.adapters.tables_sales import orders
+    from edge.adapters.tables_sales import order_lines, orders
     from edge.service.ports import Actor
-    from edge.service.repository_ports import OrderRow
+    from edge.service.repository_ports import OrderLineRow, OrderRow
 
     engine = create_engine(f"sqlite:///{tmp_path / 'orders.db'}")
-    orders.metadata.create_all(engine, tables=[orders])
+    orders.metadata.create_all(engine, tables=[orders, order_lines])
     row = OrderRow(id="o1", store_id="s1", lane_id="2", number="2-000001", status="COMPLETED", currency="EUR",
                    cashier_id=None, cashier="ann", subtotal_cents=1000, discount_cents=0, tax_cents=200,
                    total_cents=1200, business_day="2026-11-30", created_at="2026-11-30T10:00:00Z",
                    updated_at="2026-11-30T10:00:00Z", paid_cents=1200, tender_methods="cash", verdict="accepted")
+    line = OrderLineRow(id="l1", order_id="o1", line_no=1, product_id="p1", sku="APPLE", name="Apple", quantity=1,
+                        weight_grams=1250, unit_price_cents=800, catalog_price_cents=800, discount_cents=0,
+                        tax_category="food", tax_rate_bp=2000, tax_inclusive=True, tax_cents=200, total_cents=1000)
     with engine.begin() as conn:
         uow = SqlUnitOfWork(conn, Actor.system("t1", "s1"))
-        uow.orders.insert(row, [])
+        uow.orders.insert(row, [line])
         assert uow.orders.get("o1") == row
+        assert uow.orders.lines("o1") == [line] and uow.orders.lines_of(["o1"]) == {"o1": [line]}
         assert uow.orders.by_number("2-000001") == row
         assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).orders.get("o1") is None  # another tenant's
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
-from edge.service.repository_ports import OrderRow
+from edge.service.repository_ports import OrderLineRow, OrderRow
 
 orders = s.orders
 order_lines = s.order_lines
@@ -30,7 +30,8 @@ _INSERT_PAYMENTS = Prepared(insert(payments))
 # reuses their cache key and compiled SQL; they keep its type processing (booleans, JSON).
 _ORDER_COLUMNS = [orders.c[name] for name in OrderRow.__struct_fields__]
 _GET = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
-_LINES = select(order_lines).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
+_LINE_COLUMNS = [order_lines.c[name] for name in OrderLineRow.__struct_fields__]
+_LINES = select(*_LINE_COLUMNS).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
 _PAYMENTS_OF = select(payments).where(payments.c.tenant_id == bindparam("b_tenant"),
                                       payments.c.order_id == bindparam("b_id")
                                  ).order_by(payments.c.id)
@@ -51,9 +52,9 @@ class SqlOrdersRepository:
                                                  "lane_id": lane_id, "last_seq": 1}).fetchone()
         return int(seq)
 
-    def insert(self, order: OrderRow, lines: list[dict[str, Any]]) -> None:
+    def insert(self, order: OrderRow, lines: list[OrderLineRow]) -> None:
         _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **msgspec.structs.asdict(order)})
-        _INSERT_LINES.execute_many(self.conn, lines)
+        _INSERT_LINES.execute_many(self.conn, [msgspec.structs.asdict(line) for line in lines])
 
     def get(self, order_id: str) -> OrderRow | None:
         row = self.conn.execute(_GET, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings().first()
@@ -64,16 +65,15 @@ class SqlOrdersRepository:
                                                               orders.c.number == number)).mappings().first()
         return OrderRow(**row) if row else None
 
-    def lines(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(_LINES, {"b_id": order_id}).mappings()
-        return [dict(r) for r in rows]
+    def lines(self, order_id: str) -> list[OrderLineRow]:
+        return [OrderLineRow(**r) for r in self.conn.execute(_LINES, {"b_id": order_id}).mappings()]
 
-    def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {i: [] for i in order_ids}
+    def lines_of(self, order_ids: list[str]) -> dict[str, list[OrderLineRow]]:
+        found: dict[str, list[OrderLineRow]] = {i: [] for i in order_ids}
         if order_ids:
-            for r in self.conn.execute(select(order_lines).where(order_lines.c.order_id.in_(order_ids))
+            for r in self.conn.execute(select(*_LINE_COLUMNS).where(order_lines.c.order_id.in_(order_ids))
                                        .order_by(order_lines.c.order_id, order_lines.c.line_no)).mappings():
-                found[r["order_id"]].append(dict(r))
+                found[r["order_id"]].append(OrderLineRow(**r))
         return found
 
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool:
