@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -10,29 +9,41 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Litestar, MediaType, Request, Response, get, post
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from cloud import metrics
+from cloud import tenants as tenants_
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
-from cloud.api.guards import PUBLIC, READ, allow
+from cloud.api.enroll import enroll
+from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
+from cloud.api.limits import BoundedRequest, reject_unsafe_paths
+from cloud.api.openapi import document_api
+from cloud.api.platform import platform_router
+from cloud.api.policies import policies_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
+from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
+from cloud.errors import HQError
+from cloud.nats_auth import create_tenant_account
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
 from cloud.settings import CloudSettings
+from edge.contracts.metrics_tokens import FILENAME as METRICS_TOKENS_FILE
+from edge.contracts.metrics_tokens import MetricsTokens
 from webui.security_headers import security_headers
 from webui.swagger import LocalSwaggerUI, swagger_assets_router
 
 log = structlog.get_logger()
 
 WEBUI_HQ = Path(__file__).resolve().parent.parent / "webui" / "hq"
+WEBUI_COMMON = WEBUI_HQ.parent / "common"  # the web apps' shared modules (API client, DOM, money)
 PROBLEM = "application/problem+json"
 SWAGGER_ASSETS = "/schema/swagger-ui"
 
@@ -73,6 +84,10 @@ def _unexpected(_: Request, exc: Exception) -> Response:
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 
 
+def _hq_problem(_: Request, exc: HQError) -> Response:
+    return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+
+
 def _auth_problem(_: Request, exc: AuthError) -> Response:
     if isinstance(exc, LockedOut):
         response = problem(429, exc.code, "Too many attempts", str(exc))
@@ -110,15 +125,8 @@ async def rotate_keys(request: Request) -> dict[str, Any]:
     return {"active_kid": kid}
 
 
-@get("/metrics", operation_id="metrics", opt=PUBLIC, include_in_schema=False)
-async def metrics_endpoint(request: Request) -> Response:
-    # Public like /healthz, unless `metrics_token` is set: scrape over the ops network, or
-    # give Prometheus the token (per-store lag labels name tenants and stores).
-    expected = request.app.state.settings.metrics_token
-    if expected:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-        if not hmac.compare_digest(given, expected.encode()):
-            raise NotAuthorizedException("a metrics bearer token is required")
+@get("/metrics", guards=[metrics_scope], operation_id="metrics", include_in_schema=False)
+async def metrics_endpoint() -> Response:
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
 
@@ -140,7 +148,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", opt=PUBLIC)
+@get("/readyz", operation_id="readyz", opt={**PUBLIC, "problems": (503,)})
 async def readyz(request: Request) -> Response:
     state = request.app.state
     db_ok = await state.db.ping()
@@ -171,11 +179,28 @@ async def seed_demo(db: CloudDB, auth: AuthService) -> None:
     log.warning("cloud.demo_mode", detail="demo tenant 'demo' with user hq / novapos-demo: never in production")
 
 
+def install_tenant_hooks(settings: CloudSettings, db: CloudDB) -> None:
+    """What else a new tenant needs beyond its rows, run after they commit (`cloud.tenants`).
+
+    The one place to wire it, for the API and for `novapos-cloud tenant create` alike. Replaces
+    the list, so a second app in one process never runs a hook twice.
+    """
+
+    async def nats_account(tenant_id: str) -> None:
+        # Accounts mode only: the tenant's NATS account with its HQ user (idempotent).
+        await create_tenant_account(db, settings, tenant_id)
+
+    hooks: list[tenants_.TenantHook] = [nats_account]
+    log.debug("tenant.hooks", hooks=len(hooks), nats_accounts=bool(settings.nats_auth_dir))
+    tenants_.on_tenant_created[:] = hooks
+
+
 def create_app(settings: CloudSettings) -> Litestar:
     db = CloudDB(settings.db_url, schema=settings.db_schema, app_role=settings.app_role)
-    keys = TokenKeys(Path(settings.keys_dir) if settings.keys_dir else None, keep_retired_s=settings.access_ttl_s + 60)
+    keys = TokenKeys(settings.resolved_keys_dir(), keep_retired_s=settings.access_ttl_s + 60)
     auth = AuthService(db, keys, access_ttl_s=settings.access_ttl_s, require_admin_mfa=not settings.demo)
     runtime = CloudRuntime(db, settings)
+    install_tenant_hooks(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar):
@@ -202,9 +227,15 @@ def create_app(settings: CloudSettings) -> Litestar:
         readyz,
         root,
         hq_router,
+        policies_router,
+        platform_router,
+        enroll,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
+    if WEBUI_COMMON.is_dir():
+        handlers.append(create_static_files_router(path="/common", directories=[WEBUI_COMMON], name="webui-common",
+                                                   opt=PUBLIC, include_in_schema=False))
     handlers.append(swagger_assets_router(SWAGGER_ASSETS, **PUBLIC))
     app = Litestar(
         route_handlers=handlers,
@@ -217,12 +248,20 @@ def create_app(settings: CloudSettings) -> Litestar:
                                                       e.errors),
             HTTPException: _http_problem,
             AuthError: _auth_problem,
+            HQError: _hq_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
+            BopisOrderExists: lambda r, e: problem(409, "bopis-order-exists", "Order already placed",
+                                                   f"BOPIS order {e} was placed already"),
+            InvalidBopisLines: lambda r, e: problem(422, "bopis-invalid-lines", "Invalid order lines", str(e)),
             Exception: _unexpected,
         },
+        request_class=BoundedRequest,
     )
+    app.asgi_handler = reject_unsafe_paths(app.asgi_handler)
+    document_api(app)
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
+    app.state.metrics_tokens = MetricsTokens(settings.resolved_keys_dir() / METRICS_TOKENS_FILE)
     app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too
     return app

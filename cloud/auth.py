@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import secrets
 import time
 import uuid
@@ -48,8 +49,10 @@ from cloud.schema import login_failures, refresh_tokens, users
 
 log = structlog.get_logger()
 
-ROLES = ("hq_analyst", "tenant_admin", "super_admin")
-MFA_ROLES = frozenset({"tenant_admin", "super_admin"})
+# platform_admin (a hosted HQ's operator) onboards tenants and sees the tenant list, never
+# a tenant's sales or stock: it is in no HQ route's guard.
+ROLES = ("hq_analyst", "tenant_admin", "super_admin", "platform_admin")
+MFA_ROLES = frozenset({"tenant_admin", "super_admin", "platform_admin"})
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)  # OWASP minimum for Argon2id
 _DUMMY_HASH = HASHER.hash("timing-equaliser")
 LOCKOUT_AFTER = 5
@@ -202,20 +205,16 @@ class TokenKeys:
     def _save(self) -> None:
         if self.directory is None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         meta = {"active": self.active_kid, "keys": {}}
         for kid, key in self.keys.items():
             pem_path = self.directory / f"{kid}.pem"
             if not pem_path.exists():
-                pem_path.write_bytes(
-                    key.private_key.private_bytes(
-                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                    )
-                )
-                pem_path.chmod(0o600)
+                _write_private(pem_path, key.private_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
             meta["keys"][kid] = {"created_at": key.created_at, "retired_at": key.retired_at}
         tmp = self.directory / "keys.json.tmp"
-        tmp.write_text(json.dumps(meta))
+        _write_private(tmp, json.dumps(meta).encode())
         tmp.replace(self.directory / "keys.json")
 
     def _load(self, directory: Path) -> None:
@@ -225,6 +224,14 @@ class TokenKeys:
             assert isinstance(private, rsa.RSAPrivateKey)
             self.keys[kid] = SigningKey(kid, private, info["created_at"], info.get("retired_at"))
         self.active_kid = meta["active"]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # Created 0600 from the start: a chmod after writing leaves a moment where umask rules.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def _rejected(reason: str) -> AuthError:

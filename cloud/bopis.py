@@ -15,7 +15,18 @@ from sqlalchemy import Connection, func, select, update
 
 from cloud import commands, conflicts
 from cloud.schema import bopis_orders, stock_levels
+from edge.contracts.bounds import MAX_LINE_QUANTITY
 from edge.contracts.envelope import EventEnvelope
+
+MAX_BOPIS_LINES = 100  # a web order's lines; each line is at most MAX_LINE_QUANTITY units
+
+
+class BopisOrderExists(Exception):
+    """An order id already placed: placing it again would allocate stock twice."""
+
+
+class InvalidBopisLines(ValueError):
+    """Lines that no store could fill: none, too many, or a quantity outside 1..MAX_LINE_QUANTITY."""
 
 
 def candidate_stores(conn: Connection, tenant_id: str, lines: list[dict[str, Any]], exclude: list[str]) -> list[str]:
@@ -40,6 +51,13 @@ def candidate_stores(conn: Connection, tenant_id: str, lines: list[dict[str, Any
 def place(
     conn: Connection, tenant_id: str, order_id: str, lines: list[dict[str, Any]], *, actor: str, now: str
 ) -> dict[str, Any]:
+    if not 1 <= len(lines) <= MAX_BOPIS_LINES or not all(1 <= int(ln["quantity"]) <= MAX_LINE_QUANTITY for ln in lines):
+        raise InvalidBopisLines(f"1 to {MAX_BOPIS_LINES} lines of 1 to {MAX_LINE_QUANTITY} units each")
+    existing = conn.execute(
+        select(bopis_orders.c.order_id).where(bopis_orders.c.tenant_id == tenant_id, bopis_orders.c.order_id == order_id)
+    ).first()
+    if existing is not None:
+        raise BopisOrderExists(order_id)
     stores = candidate_stores(conn, tenant_id, lines, exclude=[])
     status, store = ("reserved", stores[0]) if stores else ("cancelled", None)
     conn.execute(

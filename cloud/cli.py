@@ -4,12 +4,16 @@ novapos-cloud serve --nats-url nats://127.0.0.1:4222 --db-url sqlite:///./cloud.
 novapos-cloud add-user USERNAME --tenant acme --role tenant_admin   (password from NOVAPOS_PASSWORD)
 novapos-cloud mfa-reset USERNAME --db-url ...    (new TOTP secret; prints its otpauth URI)
 novapos-cloud leaf-config --store S --tenant T --hub nats-leaf://hub:7422 --out leaf.conf
+novapos-cloud tenant create acme --admin alice [--name "Acme Retail"]   (password piped on stdin, or asked)
+novapos-cloud metrics-token [--label L] | --list | --revoke ID   (the bearer token Prometheus scrapes with)
+novapos-cloud enroll-token --tenant T --store S [--ttl-min 60]   (a one-time store enrollment token)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from typing import NoReturn
@@ -26,7 +30,12 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         host=args.host,
         port=args.port,
         demo=args.demo,
+        data_dir=args.data_dir or env("NOVAPOS_CLOUD_DATA_DIR"),
         keys_dir=args.keys_dir,
+        nats_auth_dir=args.nats_auth_dir or env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
+        nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file,
+        nats_public_url=args.nats_public_url or env("NOVAPOS_CLOUD_NATS_PUBLIC_URL", ""),
+        nats_leaf_url=args.nats_leaf_url or env("NOVAPOS_CLOUD_NATS_LEAF_URL", ""),
     )
 
 
@@ -58,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db-url", default=None, help="sqlite:///path or postgresql://user@host/db")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8090, help="TCP port to listen on")
-    serve.add_argument("--keys-dir", default=None, help="where the RS256 signing key is kept")
+    serve.add_argument("--data-dir", default=None, help="keys and metrics tokens (default: the SQLite file's directory)")
+    serve.add_argument("--keys-dir", default=None, help="where the RS256 signing keys are kept (default: DATA_DIR/keys)")
     serve.add_argument("--demo", action="store_true", help="seed tenant demo and user hq / novapos-demo")
     limits = ConnectionLimits()
     serve.add_argument("--header-timeout", type=float, default=limits.header_timeout_s, metavar="S",
@@ -67,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"seconds for a request's body to arrive, else 408 (default {limits.body_timeout_s:g})")
     serve.add_argument("--max-connections", type=int, default=limits.max_connections, metavar="N",
                        help=f"open connections before new requests get 503 (default {limits.max_connections})")
+    serve.add_argument("--nats-auth-dir", default=None, help="accounts mode: where the hub's accounts file is written")
+    serve.add_argument("--nats-pid-file", default=None, help="the hub's pid file (SIGHUP reloads its accounts)")
+    serve.add_argument("--nats-public-url", default=None, help="the hub URL enrolled stores connect to")
+    serve.add_argument("--nats-leaf-url", default=None, help="enrolled stores run a leaf node linking here")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
     add.add_argument("username", help="the new user's login name")
     add.add_argument("--tenant", required=True, help="the tenant (retailer) the user works for, e.g. acme")
@@ -85,20 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
     leaf.add_argument("--store-dir", default="/var/lib/novapos/jetstream", help="the leaf's JetStream directory")
     leaf.add_argument("--port", type=int, default=4222, help="the port the leaf node serves the store on")
     leaf.add_argument("--out", default="-", help="file to write (default: stdout)")
+    token = sub.add_parser("enroll-token", help="mint a one-time enrollment token for a store")
+    token.add_argument("--tenant", required=True, help="the tenant that owns the store, e.g. acme")
+    token.add_argument("--store", required=True, help="the store id the token enrolls, e.g. store-017")
+    token.add_argument("--ttl-min", type=int, default=60, help="minutes it can be claimed (1-4320)")
+    token.add_argument("--db-url", default=None, help=_DB_URL_HELP)
+    _tenant_parsers(sub)
+    _metrics_token_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from cloud.logs import configure_logging
 
+    # stderr: stdout carries only what a script reads (tokens, ids, URIs). A one-shot command
+    # answers in one line of its own; its log lines would only repeat it, so only errors show.
+    configure_logging(level="INFO" if args.command in ("serve", "tenant") else "ERROR")
+    if args.command == "metrics-token":
+        return _metrics_token(args)
+    if args.command == "tenant":
+        return _tenant_command(args)
+    if args.command == "enroll-token":
+        return asyncio.run(_enroll_token(args))
     if args.command == "serve":
         import uvicorn
 
         from cloud.app import create_app
-        from cloud.logs import configure_logging
 
-        configure_logging()
         settings = _settings(args)
         try:
             _check(settings)
@@ -158,7 +187,8 @@ async def _add_user(args: argparse.Namespace) -> int:
             args.username, password, args.role, args.tenant, totp_secret=secret
         )
     except ValueError as exc:  # an unknown role
-        print(f"novapos-cloud: error: {exc} (roles: hq_analyst, tenant_admin, super_admin)", file=sys.stderr)
+        print(f"novapos-cloud: error: {exc} (roles: hq_analyst, tenant_admin, super_admin, platform_admin)",
+              file=sys.stderr)
         return 2
     finally:
         await db.close()
@@ -185,6 +215,187 @@ async def _mfa_reset(args: argparse.Namespace) -> int:
     finally:
         await db.close()
     print(pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="NovaPOS HQ"))
+    return 0
+
+
+# -- tenant onboarding ------------------------------------------------------------------------------
+_DB_URL_HELP = "sqlite:///path or postgresql://user@host/db (or NOVAPOS_CLOUD_DB_URL)"
+
+
+def _tenant_parsers(sub: argparse._SubParsersAction) -> None:
+    tenant = sub.add_parser("tenant", help="onboard tenants")
+    tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
+    create = tenant_sub.add_parser("create", help="a tenant with its first admin and its policy template")
+    create.add_argument("tenant_id", metavar="NAME", help="the tenant id: lower-case letters, digits, dashes")
+    create.add_argument("--admin", required=True, help="the first tenant_admin's username")
+    create.add_argument("--name", default=None, help="display name (default: NAME)")
+    create.add_argument("--db-url", default=None, help=_DB_URL_HELP)
+    tenant_sub.add_parser("list", help="the tenants on this hub").add_argument("--db-url", default=None,
+                                                                               help=_DB_URL_HELP)
+
+
+class _Refused(Exception):
+    """One line for the operator; exit 2."""
+
+
+def _admin_password(username: str) -> str:
+    """From stdin when piped (first line), else asked twice on the terminal; never echoed."""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        raise _Refused("no standard input: pipe the admin password in, or run in a terminal")
+    try:
+        if not stdin.isatty():
+            line = stdin.readline()
+            if not line:
+                raise _Refused("expected the admin password as the first line of standard input")
+            return line.rstrip("\r\n")
+        first = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass(f"Password for {username} again: ") != first:
+            raise _Refused("the two passwords differ; nothing was created")
+        return first
+    except (EOFError, OSError, ValueError):
+        raise _Refused("could not read the admin password from standard input") from None
+
+
+def _tenant_command(args: argparse.Namespace) -> int:
+    from cloud.errors import HQError
+
+    try:
+        if args.tenant_command == "list":
+            return asyncio.run(_tenant_list(args))
+        from cloud.tenants import name_problems, password_problem
+
+        if problems := name_problems(args.tenant_id, args.name or args.tenant_id, args.admin):
+            raise _Refused("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+        password = _admin_password(args.admin)
+        if problem := password_problem(password, args.admin):
+            raise _Refused(f"password refused: {problem}")
+        return asyncio.run(_tenant_create(args, password))
+    except _Refused as exc:
+        print(f"novapos-cloud: error: {exc}", file=sys.stderr)
+    except HQError as exc:
+        print(f"novapos-cloud: error: {exc.detail}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _settings_for_db(args: argparse.Namespace) -> CloudSettings:
+    env = os.environ.get
+    return CloudSettings(db_url=args.db_url or env("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+                         nats_url=env("NOVAPOS_CLOUD_NATS_URL", ""),
+                         nats_auth_dir=env("NOVAPOS_CLOUD_NATS_AUTH_DIR", ""),
+                         nats_pid_file=env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file)
+
+
+def _db(args: argparse.Namespace):
+    from cloud.db import CloudDB
+
+    return CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+
+
+async def _tenant_create(args: argparse.Namespace, password: str) -> int:
+    from cloud.app import install_tenant_hooks
+    from cloud.schema import create_schema
+    from cloud.tenants import NewTenant, create_tenant
+
+    db = _db(args)
+    install_tenant_hooks(_settings_for_db(args), db)
+    try:
+        await create_schema(db)
+        new = NewTenant(args.tenant_id, args.name or args.tenant_id, args.admin, password)
+        created = await create_tenant(db, new, actor=f"cli:{getpass.getuser()}")
+    finally:
+        await db.close()
+    print(f"created tenant {created['tenant_id']} (policy version {created['policy_version']}) "
+          f"with admin {args.admin}")
+    print(f"give {args.admin} this authenticator URI with the password: {created['admin']['otpauth_uri']}")
+    if created["setup_incomplete"]:
+        print(f"warning: not finished: {', '.join(created['setup_incomplete'])} (see the log)", file=sys.stderr)
+    return 0
+
+
+async def _tenant_list(args: argparse.Namespace) -> int:
+    from cloud.schema import create_schema
+    from cloud.tenants import list_tenants
+
+    db = _db(args)
+    try:
+        await create_schema(db)
+        for tenant in await list_tenants(db):
+            print(f"{tenant['id']}\t{tenant['name']}\t{tenant['created_at']}")
+    finally:
+        await db.close()
+    return 0
+
+
+# -- the scrape credential for /metrics -------------------------------------------------------------
+def _metrics_token_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("metrics-token", help="mint, list or revoke the bearer tokens /metrics accepts")
+    p.add_argument("--label", default="prometheus", help="what the token is for (shown by --list)")
+    p.add_argument("--list", action="store_true", help="list the tokens (ids and labels, never the tokens)")
+    p.add_argument("--revoke", metavar="ID", default=None, help="revoke a token by its id; the next scrape fails")
+    p.add_argument("--data-dir", default=None, help="as given to serve (default: the SQLite file's directory)")
+    p.add_argument("--keys-dir", default=None, help="as given to serve (default: DATA_DIR/keys)")
+    p.add_argument("--db-url", default=None, help=_DB_URL_HELP)
+
+
+def _metrics_token(args: argparse.Namespace) -> int:
+    from edge.contracts.metrics_tokens import FILENAME, MetricsTokens
+
+    settings = CloudSettings(
+        db_url=args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+        data_dir=args.data_dir or os.environ.get("NOVAPOS_CLOUD_DATA_DIR"),
+        keys_dir=args.keys_dir,
+    )
+    tokens = MetricsTokens(settings.resolved_keys_dir() / FILENAME)
+    try:
+        if args.list:
+            for entry in tokens.list():
+                print(f"{entry['id']}\t{entry['label']}\t{entry['created_at']}")
+            return 0
+        if args.revoke:
+            if not tokens.revoke(args.revoke):
+                print(f"novapos-cloud: error: no metrics token {args.revoke!r} (see --list)", file=sys.stderr)
+                return 2
+            print(f"revoked metrics token {args.revoke}")
+            return 0
+        token_id, token = tokens.mint(args.label)
+    except OSError as exc:
+        print(f"novapos-cloud: error: {exc.strerror or exc}: {exc.filename or ''} (check --data-dir)",
+              file=sys.stderr)
+        return 2
+    print(f"metrics token {token_id} ({args.label}); store it where Prometheus reads it, it is shown once:",
+          file=sys.stderr)
+    print(token)
+
+
+# -- store enrollment ------------------------------------------------------------------------------
+async def _enroll_token(args: argparse.Namespace) -> int:
+    import re
+
+    from cloud.db import CloudDB
+    from cloud.enrollment import MAX_TTL_S, MIN_TTL_S, EnrollmentProblem, mint_token
+    from cloud.schema import create_schema
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", args.store):
+        print(f"novapos-cloud: error: --store {args.store!r} must be letters, digits, '-' or '_' (example: demo-001)",
+              file=sys.stderr)
+        return 2
+    if not MIN_TTL_S <= args.ttl_min * 60 <= MAX_TTL_S:
+        print(f"novapos-cloud: error: --ttl-min must be between {MIN_TTL_S // 60} and {MAX_TTL_S // 60}", file=sys.stderr)
+        return 2
+    db = CloudDB(args.db_url or os.environ.get("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url)
+    await create_schema(db)
+    try:
+        minted = await mint_token(db, args.tenant, args.store, actor="cli", ttl_s=args.ttl_min * 60)
+    except EnrollmentProblem as exc:
+        print(f"novapos-cloud: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(minted["token"])
+    print(f"store {args.store} of tenant {args.tenant}; one use, expires {minted['expires_at']}", file=sys.stderr)
     return 0
 
 

@@ -26,11 +26,12 @@ from edge.contracts.events import Command, encode_command
 
 log = structlog.get_logger()
 
+# What `POST /api/v1/hq/commands` may send. `policy.set` is not among them: policies change only
+# through `/api/v1/hq/policies`, which validates, versions and audits them (cloud.policies).
 COMMAND_TYPES = (
     "catalog.upsert",
     "price.set",
     "tax.set",
-    "policy.set",
     "user.upsert",
     "role.set",
     "bopis.reserve",

@@ -7,6 +7,12 @@ RETURNING event_id`, then the projections for the returned (new) events only, ta
 then the store telemetry; commit, and only then ack. A crash before the commit redelivers and redoes everything; a crash after the
 commit but before the ack redelivers events that the insert now skips. JetStream's duplicate
 window is therefore an optimisation, not the guarantee.
+
+Ingest also checks what the broker cannot: the broker lets a store publish only on its own
+subjects, but the envelope inside is the store's to write. An envelope whose tenant or store
+differs from the subject it came on (or, in accounts mode, from the account it came from), or
+that names a store another tenant owns, is never projected: it is quarantined with a reason,
+audited and counted, under the tenant it *came from*, and acked like any handled message.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +32,18 @@ from nats.js.errors import BadRequestError
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cloud import metrics
+from cloud import audit, metrics
 from cloud.clock import now_iso, parse_iso
 from cloud.db import CloudDB, set_tenant
 from cloud.projections import dialect_insert, project_batch
-from cloud.schema import events, stores, tenants
-from edge.contracts.envelope import EventEnvelope, decode_envelope, encode_envelope
+from cloud.schema import events, quarantined_events, store_owners, stores, tenants
+from edge.contracts.envelope import (
+    EventEnvelope,
+    decode_envelope,
+    encode_envelope,
+    parse_event_subject,
+    subject_matches,
+)
 from edge.contracts.link_trouble import LinkTrouble
 from edge.contracts.pan import card_number_fields, mask_card_numbers_in
 
@@ -40,21 +53,70 @@ AGGREGATE_STREAM = "NOVAPOS_AGG"
 INGEST_DURABLE = "cloud_ingest"
 
 
+QUARANTINE_MAX_BYTES = 64 * 1024
+_QUARANTINE_IDS = uuid.UUID("6f1d8a52-3c7e-4e61-9a55-8f0c2b1d7e43")
+
+
 @dataclass
 class IngestResult:
     new: int = 0
     duplicates: int = 0
+    quarantined: int = 0
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """An event ingest refuses to project, and why."""
+
+    tenant_id: str  # where it came from: the account, else the subject's tenant
+    subject: str
+    reason: str  # tenant_mismatch | subject_mismatch | store_owned_elsewhere
+    raw: bytes
+    envelope: EventEnvelope | None = None
+
+
+def check_origin(subject: str, env: EventEnvelope, account_tenant: str | None) -> str | None:
+    """The reason an envelope may not be believed on this subject and account, or None."""
+    if account_tenant is not None and env.tenant_id != account_tenant:
+        return "tenant_mismatch"
+    if not subject_matches(subject, env.tenant_id, env.store_id):
+        return "subject_mismatch"
+    return None
+
+
+def origin_tenant(subject: str, env: EventEnvelope, account_tenant: str | None) -> str:
+    if account_tenant is not None:
+        return account_tenant
+    parsed = parse_event_subject(subject)
+    return parsed[0] if parsed else env.tenant_id
 
 
 class Ingestor:
     def __init__(self, db: CloudDB):
         self.db = db
         self._known_tenants: set[str] = set()
+        self._owners: dict[str, str] = {}
         self.total_new = 0
+        self.total_quarantined = 0
 
-    async def ingest(self, envelopes: list[EventEnvelope]) -> IngestResult:
-        """Store and project a batch in ONE transaction; returns only after it committed."""
+    async def ingest(self, envelopes: list[EventEnvelope], suspects: list[Suspect] | None = None) -> IngestResult:
+        """Store and project a batch in ONE transaction; returns only after it committed.
+
+        `suspects` (refused by the caller's origin check) and envelopes naming a store that
+        another tenant owns are quarantined instead, committed before this returns too.
+        """
         started = time.perf_counter()
+        suspects = list(suspects or [])
+        owners = await self._claim_owners({(e.tenant_id, e.store_id) for e in envelopes})
+        believed = []
+        for env in envelopes:
+            if owners.get(env.store_id, env.tenant_id) != env.tenant_id:
+                suspects.append(Suspect(env.tenant_id, subject="", reason="store_owned_elsewhere",
+                                        raw=encode_envelope(env), envelope=env))
+            else:
+                believed.append(env)
+        envelopes = believed
+        quarantined = await self.quarantine(suspects) if suspects else 0
         unique = {env.event_id: env for env in envelopes}  # one fetch can carry a replay twice
         by_tenant: dict[str, list[EventEnvelope]] = defaultdict(list)
         for env in unique.values():
@@ -62,11 +124,37 @@ class Ingestor:
         received_at = now_iso()
         await self._ensure_tenants(sorted(by_tenant), received_at)
         new_by_tenant = await self.db.write(store_batch, dict(by_tenant), received_at)
-        result = IngestResult(new=sum(new_by_tenant.values()))
+        result = IngestResult(new=sum(new_by_tenant.values()), quarantined=quarantined)
         result.duplicates = len(envelopes) - result.new
         self.total_new += result.new
         _observe(by_tenant, received_at, result, time.perf_counter() - started)
         return result
+
+    async def _claim_owners(self, pairs: set[tuple[str, str]]) -> dict[str, str]:
+        """The owning tenant of each store in the batch. A store first seen here is claimed by
+        the tenant its events came from; HQ's registration claims it the same way."""
+        unknown = {store: tenant for tenant, store in pairs if store not in self._owners}
+        if unknown:
+            self._owners.update(await self.db.write(_claim_stores, unknown, now_iso(), system=True))
+        return {store: self._owners[store] for _, store in pairs}
+
+    async def quarantine(self, suspects: list[Suspect]) -> int:
+        """File refused events under the tenant they came from, audited; returns how many."""
+        now = now_iso()
+        stored = await self.db.write(_store_suspects, suspects, now)
+        for s in suspects:
+            metrics.INGEST_QUARANTINED.labels(reason=s.reason).inc()
+            log.warning(
+                "ingest.quarantined",
+                reason=s.reason,
+                from_tenant=s.tenant_id,
+                subject=s.subject,
+                claimed_tenant=s.envelope.tenant_id if s.envelope else None,
+                claimed_store=s.envelope.store_id if s.envelope else None,
+                event_id=s.envelope.event_id if s.envelope else None,
+            )
+        self.total_quarantined += stored
+        return stored
 
     async def _ensure_tenants(self, tenant_ids: list[str], now: str) -> None:
         unknown = [t for t in tenant_ids if t not in self._known_tenants]
@@ -88,6 +176,46 @@ def store_batch(conn: Connection, by_tenant: dict[str, list[EventEnvelope]], rec
             _update_stores(conn, tenant, fresh, received_at)
         new_by_tenant[tenant] = len(fresh)
     return new_by_tenant
+
+
+def _claim_stores(conn: Connection, claims: dict[str, str], now: str) -> dict[str, str]:
+    stmt = dialect_insert(conn, store_owners).on_conflict_do_nothing(index_elements=["store_id"])
+    conn.execute(stmt, [{"store_id": s, "tenant_id": t, "claimed_at": now, "claimed_by": "ingest"}
+                        for s, t in claims.items()])
+    rows = conn.execute(select(store_owners.c.store_id, store_owners.c.tenant_id)
+                        .where(store_owners.c.store_id.in_(list(claims))))
+    return {r.store_id: r.tenant_id for r in rows}
+
+
+def _store_suspects(conn: Connection, suspects: list[Suspect], now: str) -> int:
+    """One quarantine row and one audit row per suspect, each scoped to the tenant it came from.
+    The row id is derived from subject and content, so a redelivery files it once."""
+    stored = 0
+    for s in sorted(suspects, key=lambda x: x.tenant_id):
+        set_tenant(conn, s.tenant_id)
+        env = s.envelope
+        row_id = str(uuid.uuid5(_QUARANTINE_IDS, f"{s.tenant_id}|{s.subject}|{s.raw!r}"))
+        stmt = dialect_insert(conn, quarantined_events).values(
+            id=row_id,
+            tenant_id=s.tenant_id,
+            subject=s.subject[:300],
+            event_id=env.event_id[:64] if env else None,
+            claimed_tenant_id=env.tenant_id[:64] if env else None,
+            claimed_store_id=env.store_id[:64] if env else None,
+            reason=s.reason,
+            envelope=s.raw[:QUARANTINE_MAX_BYTES].decode("utf-8", errors="replace"),
+            received_at=now,
+        )
+        if conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"])).rowcount:
+            stored += 1
+            audit.record(
+                conn, s.tenant_id, actor="ingest", action="event.quarantined", entity="event",
+                entity_id=env.event_id[:64] if env else row_id, at=now, before=None,
+                after={"reason": s.reason, "subject": s.subject[:300],
+                       "claimed_tenant_id": env.tenant_id[:64] if env else None,
+                       "claimed_store_id": env.store_id[:64] if env else None},
+            )
+    return stored
 
 
 def _insert_tenants(conn: Connection, tenant_ids: list[str], now: str) -> None:
@@ -240,6 +368,7 @@ class IngestConsumer:
         ack_wait_s: float = 30.0,
         durable: str = INGEST_DURABLE,
         top_up_s: float = 0.05,
+        account_tenant: str | None = None,
     ):
         self.ingestor = ingestor
         self.js = js
@@ -249,6 +378,7 @@ class IngestConsumer:
         self.durable = durable
         self.ack_wait_s = ack_wait_s
         self.top_up_s = top_up_s
+        self.account_tenant = account_tenant  # accounts mode: every message must be this tenant's
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
@@ -336,17 +466,25 @@ class IngestConsumer:
             return []
 
     async def _commit_then_ack(self, msgs: list[Any]) -> None:
-        envelopes, good = [], []
+        envelopes, suspects, good = [], [], []
         for msg in msgs:
             try:
-                envelopes.append(without_card_numbers(decode_envelope(msg.data)))
-                good.append(msg)
+                env = without_card_numbers(decode_envelope(msg.data))
             except msgspec.DecodeError as exc:
                 log.error("ingest.undecodable", subject=msg.subject, error=str(exc))
                 metrics.INGEST_EVENTS.labels(outcome="undecodable").inc()
                 await msg.term()
-        if envelopes:
-            result = await self.ingestor.ingest(envelopes)  # committed when this returns
-            log.debug("ingest.batch", new=result.new, duplicates=result.duplicates)
+                continue
+            good.append(msg)
+            reason = check_origin(msg.subject, env, self.account_tenant)
+            if reason is None:
+                envelopes.append(env)
+            else:
+                tenant = origin_tenant(msg.subject, env, self.account_tenant)
+                # Kept as decoded and masked: a quarantined event must not keep a card number either.
+                suspects.append(Suspect(tenant, msg.subject, reason, encode_envelope(env), env))
+        if envelopes or suspects:
+            result = await self.ingestor.ingest(envelopes, suspects)  # committed when this returns
+            log.debug("ingest.batch", new=result.new, duplicates=result.duplicates, quarantined=result.quarantined)
         for msg in good:
             await msg.ack()

@@ -1,5 +1,9 @@
-"""structlog setup for the cloud hub: JSON lines outside a terminal, pretty in one, and no card
-number in any line (the same masking as the store server's logs)."""
+"""structlog for the cloud hub: JSON lines outside a terminal, pretty in one, on stderr.
+
+Values under credential keys are replaced before rendering (the same rule as the store's
+`edge.logs`): a password, token, TOTP code, cookie or request body never reaches a log line.
+Card numbers are masked in every line, as on the store server.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,41 @@ import structlog
 
 from edge.contracts.pan import MaskCardNumbersFilter, mask_card_numbers_processor
 
+SECRET_KEYS = frozenset({"password", "admin_password", "totp", "code", "token", "access_token", "refresh_token",
+                         "authorization", "cookie", "set-cookie", "secret", "totp_secret", "otpauth_uri",
+                         "password_hash", "body", "request_body"})
+REDACTED = "[redacted]"
 
-def configure_logging(level: str = "INFO") -> None:
-    json_output = not sys.stderr.isatty()
+
+def redact_secrets(_logger: object, _method: str, event: dict) -> dict:
+    for key in event.keys() & SECRET_KEYS:
+        event[key] = REDACTED
+    return event
+
+
+class _CurrentStderr:
+    # Resolve sys.stderr at each write: tests (and pytest's capture) swap it after configuration.
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
+    json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            redact_secrets,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             mask_card_numbers_processor,  # last before rendering: tracebacks quote input too
             structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s %(message)s",

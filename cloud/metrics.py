@@ -23,6 +23,13 @@ INGEST_EVENTS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+INGEST_QUARANTINED = Counter(
+    "novapos_cloud_ingest_quarantined_total",
+    "Events refused by ingest's origin checks and quarantined, by reason (tenant_mismatch, "
+    "subject_mismatch, store_owned_elsewhere).",
+    ["reason"],
+    registry=REGISTRY,
+)
 INGEST_BATCH_SECONDS = Histogram(
     "novapos_cloud_ingest_batch_seconds",
     "Time to store, project and commit one fetched batch.",

@@ -1,6 +1,13 @@
-"""The cloud's background work: NATS link, aggregate-source sync, ingest, command publishing,
+"""The cloud's background work: NATS links, aggregate-source sync, ingest, command publishing,
 and the transfer sweep. Each loop survives errors and logs them; the API keeps serving even
-when NATS is down (readyz says so)."""
+when NATS is down (readyz says so).
+
+A *link* is one NATS connection with its aggregate stream, ingest consumer and command
+publisher:
+- no-auth dev mode (`nats_auth_dir` empty): one link for every tenant;
+- accounts mode: one link per tenant account, as that account's HQ user. The account is the
+  tenant, so the link tells ingest which tenant every message it reads must belong to.
+"""
 
 from __future__ import annotations
 
@@ -10,81 +17,97 @@ from typing import Any
 
 import nats
 import structlog
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
 from sqlalchemy import select
 
 from cloud import conflicts
 from cloud.clock import now_iso, seconds_ago
-from cloud.commands import CommandPublisher
+from cloud.commands import CommandPublisher, command_stream_config
 from cloud.db import CloudDB
 from cloud.ingest import IngestConsumer, Ingestor
+from cloud.nats_auth import NatsAuth, hq_connect_options
 from cloud.schema import stores, tenants
 from cloud.settings import CloudSettings
-from cloud.streams import sync_aggregate
-from edge.contracts.envelope import stream_name
+from cloud.streams import store_stream_config, sync_aggregate
+from edge.contracts.envelope import command_stream_name, inbox_durable, stream_name, subject_for_command
 from edge.contracts.link_trouble import LinkTrouble
 
 log = structlog.get_logger()
+
+
+class HubLink:
+    """One connection to the hub: all tenants (dev mode) or one tenant's account."""
+
+    def __init__(self, tenant_id: str | None, nc: Any, ingestor: Ingestor, db: CloudDB, batch: int,
+                 trouble: LinkTrouble | None = None):
+        self.tenant_id = tenant_id
+        self.nc = nc
+        self.trouble = trouble or LinkTrouble(log, "cloud.nats", tenant_id=tenant_id)
+        self.js = nc.jetstream()
+        self.consumer = IngestConsumer(ingestor, self.js, batch=batch, account_tenant=tenant_id)
+        self.publisher = CommandPublisher(db, self.js)
+
+    @property
+    def connected(self) -> bool:
+        return self.nc.is_connected
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        with contextlib.suppress(Exception):
+            await self.nc.close()
 
 
 class CloudRuntime:
     def __init__(self, db: CloudDB, settings: CloudSettings):
         self.db = db
         self.settings = settings
-        self.nc: Any = None
-        self.js: Any = None
         self.ingestor = Ingestor(db)
-        self.consumer: IngestConsumer | None = None
-        self.publisher: CommandPublisher | None = None
+        self.auth = (
+            NatsAuth(settings.nats_auth_dir, pid_file=settings.nats_pid_file or None)
+            if settings.nats_auth_dir
+            else None
+        )
+        self.links: dict[str | None, HubLink] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._link = LinkTrouble(log, "cloud.nats")
+        self._linking = asyncio.Lock()
         self._loop_trouble: dict[str, LinkTrouble] = {}
 
     @property
     def nats_up(self) -> bool:
-        return self.nc is not None and self.nc.is_connected
+        if not self.links:
+            return self.auth is not None  # accounts mode before the first tenant: nothing to reach
+        return all(link.connected for link in self.links.values())
+
+    # Kept for callers that want "the" connection in dev mode (tests, tools).
+    @property
+    def nc(self) -> Any:
+        link = self.links.get(None)
+        return link.nc if link else None
+
+    @property
+    def js(self) -> Any:
+        link = self.links.get(None)
+        return link.js if link else None
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._every(self.settings.sweep_interval_s, self.sweep)))
         if not self.settings.nats_url:
             log.warning("cloud.nats_disabled", reason="no --nats-url: ingest and commands are off")
             return
-        self._tasks.append(asyncio.create_task(self._connect_then_run()))
+        if self.auth is not None:
+            await self.auth.apply(self.db)  # the hub may have been (re)installed with an empty file
+        self._tasks.append(asyncio.create_task(self._every(self.settings.aggregate_sync_interval_s, self.reconcile)))
+        self._tasks.append(asyncio.create_task(self._every(1.0, self.publish_commands)))
 
     async def stop(self) -> None:
-        if self.consumer:
-            await self.consumer.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.close()
-
-    async def _connect_then_run(self) -> None:
-        while self.nc is None:
-            try:
-                self.nc = await nats.connect(
-                    self.settings.nats_url,
-                    name="novapos-cloud",
-                    max_reconnect_attempts=-1,
-                    ping_interval=20,
-                    max_outstanding_pings=3,
-                    **self._link.callbacks(),  # not nats-py's default: a traceback per retry
-                )
-            except Exception as exc:
-                self._link.report(exc)
-                await asyncio.sleep(2.0)
-        self._link.recovered()
-        self.js = self.nc.jetstream()
-        await self._sync_sources()
-        self.consumer = IngestConsumer(self.ingestor, self.js, batch=self.settings.ingest_batch)
-        await self.consumer.start()
-        self.publisher = CommandPublisher(self.db, self.js)
-        self._tasks.append(
-            asyncio.create_task(self._every(self.settings.aggregate_sync_interval_s, self._sync_sources))
-        )
-        self._tasks.append(asyncio.create_task(self._every(1.0, self.publish_commands)))
+        for link in list(self.links.values()):
+            await link.close()
+        self.links.clear()
 
     async def _every(self, interval: float, fn: Any) -> None:
         trouble = self._loop_trouble.setdefault(fn.__name__, LinkTrouble(log, "cloud.loop", loop=fn.__name__))
@@ -102,21 +125,103 @@ class CloudRuntime:
         async with self.db.system(write=False) as conn:
             return [r[0] for r in await conn.execute(select(tenants.c.id))]
 
-    async def _sync_sources(self) -> None:
+    async def reconcile(self) -> None:
+        """Links for every account, the accounts file in line with the DB, aggregates in sync."""
+        wanted: list[str | None] = [None]
+        if self.auth is not None:
+            have = set(await self.auth.tenants(self.db))
+            for tenant in await self.tenant_ids():  # e.g. the demo seed, or a hub switched to accounts
+                if tenant not in have:
+                    await self.auth.ensure_tenant_account(self.db, tenant)
+            await self.auth.apply(self.db)
+            wanted = list(await self.auth.tenants(self.db))
+        for tenant in wanted:
+            if tenant not in self.links:
+                await self.link(tenant)
+        for link in list(self.links.values()):
+            await self._sync_sources(link)
+
+    async def link(self, tenant_id: str | None) -> HubLink:
+        async with self._linking:
+            if tenant_id in self.links:
+                return self.links[tenant_id]
+            options: dict[str, Any] = {}
+            if self.auth is not None and tenant_id is not None:
+                options = hq_connect_options(self.auth, tenant_id)
+            trouble = LinkTrouble(log, "cloud.nats", tenant_id=tenant_id)
+            nc = await nats.connect(
+                self.settings.nats_url,
+                name=f"novapos-cloud-{tenant_id}" if tenant_id else "novapos-cloud",
+                max_reconnect_attempts=-1,
+                ping_interval=20,
+                max_outstanding_pings=3,
+                connect_timeout=5,
+                **trouble.callbacks(),  # not nats-py's default: a traceback per retry
+                **options,
+            )
+            link = HubLink(tenant_id, nc, self.ingestor, self.db, self.settings.ingest_batch, trouble)
+            await self._sync_sources(link)
+            await link.consumer.start()
+            self.links[tenant_id] = link
+            log.info("cloud.link_up", tenant_id=tenant_id)
+            return link
+
+    async def _link_after_reload(self, tenant_id: str, *, within_s: float = 10.0) -> HubLink:
+        """A new account's HQ user is admitted once the hub has applied the reload."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            try:
+                return await self.link(tenant_id)
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _sync_sources(self, link: HubLink) -> None:
         leaf: dict[str, str] = {}
-        for tenant in await self.tenant_ids():
+        for tenant in [link.tenant_id] if link.tenant_id else await self.tenant_ids():
             async with self.db.tenant(tenant, write=False) as conn:
                 rows = await conn.execute(
                     select(stores.c.store_id, stores.c.leaf_domain).where(
                         stores.c.tenant_id == tenant, stores.c.leaf_domain.is_not(None)
                     )
                 )
-                leaf.update({stream_name(s): d for s, d in rows})
-        await sync_aggregate(self.js, leaf)
+                leaf.update({stream_name(tenant, s): d for s, d in rows})
+        await sync_aggregate(link.js, leaf)
+
+    async def provision_store(self, tenant_id: str, store_id: str, *, leaf: bool) -> None:
+        """What a store's NATS user may not create itself: its stream on the hub (direct mode)
+        and its durable on the tenant's command stream, filtered to its own commands."""
+        if not self.settings.nats_url:
+            return
+        if self.auth is None:
+            link = await self.link(None)
+        else:
+            await self.auth.ensure_tenant_account(self.db, tenant_id)
+            link = await self._link_after_reload(tenant_id)
+        js = link.js
+        with contextlib.suppress(BadRequestError):
+            await js.add_stream(command_stream_config(tenant_id))
+        if not leaf:
+            with contextlib.suppress(BadRequestError):
+                await js.add_stream(store_stream_config(tenant_id, store_id))
+        consumer = ConsumerConfig(
+            durable_name=inbox_durable(tenant_id, store_id),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30.0,
+            filter_subjects=[
+                subject_for_command(tenant_id, store_id, ">"),
+                subject_for_command(tenant_id, None, ">"),
+            ],
+        )
+        with contextlib.suppress(BadRequestError):
+            await js.add_consumer(command_stream_name(tenant_id), consumer)
+        await self._sync_sources(link)
 
     async def publish_commands(self) -> None:
-        if self.publisher is not None:
-            await self.publisher.publish_pending(await self.tenant_ids())
+        for tenant, link in list(self.links.items()):
+            await link.publisher.publish_pending([tenant] if tenant else await self.tenant_ids())
 
     async def sweep(self) -> None:
         cutoff, now = seconds_ago(self.settings.transfer_timeout_s), now_iso()

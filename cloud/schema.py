@@ -246,6 +246,83 @@ commands = Table(
     Index("ix_commands_type", "tenant_id", "type", "version"),
 )
 
+# A tenant's policies as HQ decided them; `version` is the `policy.set` command version that
+# carried this document to the stores, so HQ and every store name the same version.
+tenant_policies = Table(
+    "tenant_policies",
+    Column("tenant_id", String, nullable=False),
+    Column("name", String, nullable=False),  # "sales"
+    Column("document", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Column("updated_by", String, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
+)
+# -- the trust boundary: store ownership, NATS users, enrollment, quarantine, audit ----------
+# A store id belongs to exactly one tenant, across all tenants: the primary key says so. It is
+# global (no RLS) because the check has to see other tenants' claims.
+store_owners = Table(
+    "store_owners",
+    Column("store_id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("claimed_at", String, nullable=False),
+    Column("claimed_by", String, nullable=False),  # an HQ user, or "ingest" for a store seen first
+    tenant=False,
+)
+# NATS users the hub's accounts file is rendered from. Public keys only: a store's seed goes
+# to the box once, at enrollment; the HQ seed per tenant lives in the auth directory (0600).
+nats_users = Table(
+    "nats_users",
+    Column("public_key", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=True),  # None: the HQ user of the tenant's account
+    Column("leaf_domain", String, nullable=True),  # set when the user is a store leaf's link
+    Column("created_at", String, nullable=False),
+    Column("revoked_at", String, nullable=True),
+    Index("ix_nats_users_tenant", "tenant_id", "store_id"),
+    tenant=False,
+)
+enrollment_tokens = Table(
+    "enrollment_tokens",
+    Column("token_hash", String, primary_key=True),  # SHA-256 of the token; never the token
+    Column("tenant_id", String, nullable=False),
+    Column("store_id", String, nullable=False),
+    Column("created_at", String, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("expires_at", String, nullable=False),
+    Column("claimed_at", String, nullable=True),
+    tenant=False,
+)
+# Events whose envelope names another tenant or store than the subject they came on. Filed
+# under the tenant the subject (the sender's account) belongs to, never the one claimed.
+quarantined_events = Table(
+    "quarantined_events",
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("subject", String, nullable=False),
+    Column("event_id", String, nullable=True),
+    Column("claimed_tenant_id", String, nullable=True),
+    Column("claimed_store_id", String, nullable=True),
+    Column("reason", String, nullable=False),
+    Column("envelope", Text, nullable=False),  # truncated to QUARANTINE_MAX_BYTES
+    Column("received_at", String, nullable=False),
+    Index("ix_quarantine_tenant", "tenant_id", "received_at"),
+)
+# Who changed what at HQ, with before and after: tenants, policies (DESIGN §6).
+hq_audit = Table(
+    "hq_audit",
+    Column("id", String, primary_key=True),
+    Column("tenant_id", String, nullable=False),
+    Column("at", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("entity", String, nullable=False),
+    Column("entity_id", String, nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_hq_audit_entity", "tenant_id", "entity", "at"),
+)
+
 
 async def create_schema(db: CloudDB) -> None:
     """Create tables (idempotent). On Postgres also the app role, grants and RLS policies."""

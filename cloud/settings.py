@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 
 
@@ -13,11 +15,29 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8090
     demo: bool = False
-    keys_dir: str | None = None
+    # Signing keys and metrics tokens live here (keys/, mode 0600), so a restart keeps everyone
+    # logged in. Default: the SQLite database's directory, else ./.novapos-cloud.
+    data_dir: str | None = None
+    keys_dir: str | None = None  # default: <data_dir>/keys
     access_ttl_s: int = 900
-    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
     ingest_batch: int = 500  # per fetch and per transaction: fixed costs amortise
     transfer_timeout_s: int = 48 * 3600  # an `out` with no `in` after this becomes a conflict case
     low_stock_threshold: int = 5
     sweep_interval_s: float = 60.0
     aggregate_sync_interval_s: float = 5.0
+    # Accounts mode (cloud.nats_auth): each tenant a NATS account, each store its own user.
+    nats_auth_dir: str = ""  # where the hub's accounts file and HQ's account seeds live; empty: no-auth dev mode
+    nats_pid_file: str = "/run/novapos/nats-hub.pid"  # SIGHUP to this pid applies the accounts file, no restart
+    nats_public_url: str = ""  # the hub URL handed to enrolled stores (default: nats_url)
+    nats_leaf_url: str = ""  # when set, enrolled stores run a leaf node that links here (nats-leaf://…)
+    enroll_token_ttl_s: int = 3600  # how long a store enrollment token can be claimed
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir:
+            return Path(self.data_dir)
+        if self.db_url.startswith("sqlite:///"):
+            return Path(self.db_url.removeprefix("sqlite:///")).parent
+        return Path(".novapos-cloud")
+
+    def resolved_keys_dir(self) -> Path:
+        return Path(self.keys_dir) if self.keys_dir else self.resolved_data_dir() / "keys"

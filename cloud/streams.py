@@ -9,6 +9,9 @@
 
 The aggregate never listens on the store subjects itself: a stream that both sources and
 captures them would store every event twice (nats-server#3161).
+
+In accounts mode (cloud.nats_auth) every tenant account has its own aggregate, under the same
+name: JetStream names are per account.
 """
 
 from __future__ import annotations
@@ -16,16 +19,36 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from nats.js.api import ExternalStream, StorageType, StreamConfig, StreamSource
+from nats.js.api import DiscardPolicy, ExternalStream, StorageType, StreamConfig, StreamSource
 from nats.js.errors import NotFoundError
 
 from cloud.ingest import AGGREGATE_STREAM
+from edge.contracts.envelope import parse_event_subject, stream_name, subject_for_event
 
 log = structlog.get_logger()
 
 
-def is_store_stream(name: str) -> bool:
-    return name.startswith("NOVAPOS_") and name != AGGREGATE_STREAM and not name.startswith("NOVAPOS_CMD_")
+def is_store_stream(name: str, subjects: list[str] | None = None) -> bool:
+    """A store's event stream: it captures one store's up subjects. Judged by what it captures,
+    so the pre-tenant names (NOVAPOS_<STORE>) are still sourced and their history still read."""
+    if name == AGGREGATE_STREAM or not name.startswith("NOVAPOS_"):
+        return False
+    return bool(subjects) and all(parse_event_subject(s) is not None for s in subjects or [])
+
+
+def store_stream_config(
+    tenant_id: str, store_id: str, *, duplicate_window_s: float = 120.0, max_age_s: float = 30 * 86400.0
+) -> StreamConfig:
+    """A store's stream on the hub, as HQ creates it for an enrolled store (its user may not):
+    the same settings as the relay's own (`discard: new` keeps unreplicated events in the outbox)."""
+    return StreamConfig(
+        name=stream_name(tenant_id, store_id),
+        subjects=[subject_for_event(tenant_id, store_id, ">")],
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW,
+        duplicate_window=duplicate_window_s,
+        max_age=max_age_s,
+    )
 
 
 def source_for(stream: str, leaf_domain: str | None) -> StreamSource:
@@ -47,7 +70,7 @@ def aggregate_config(sources: list[StreamSource], *, duplicate_window_s: float =
 
 async def local_store_streams(js: Any) -> list[str]:
     names = await js.streams_info()
-    return sorted(s.config.name for s in names if is_store_stream(s.config.name))
+    return sorted(s.config.name for s in names if is_store_stream(s.config.name, s.config.subjects))
 
 
 async def sync_aggregate(

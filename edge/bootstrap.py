@@ -24,7 +24,9 @@ from edge.adapters.uow import UnitOfWorkFactory
 from edge.api.card_numbers import refuse_card_numbers
 from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
+from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
+from edge.api.openapi import document_api
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
@@ -148,15 +150,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         before_request=refuse_card_numbers,  # every body, every route: no card number gets in
         lifespan=[lifespan],
         request_max_body_size=settings.server.max_body_bytes,
+        request_class=BoundedRequest,
         openapi_config=OpenAPIConfig(title="NovaPOS edge API", version="1", path="/api/v1/schema",
                                      render_plugins=[LocalSwaggerUI(SWAGGER_ASSETS)]),
         debug=False,
         logging_config=None,
     )
     app.state.services = services
+    document_api(app)
     # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
     # 404s and 405s from the router would otherwise get no request id, metrics or log line.
-    app.asgi_handler = security_headers(context_middleware(services.security.tokens)(app.asgi_handler))
+    app.asgi_handler = security_headers(
+        context_middleware(services.security.tokens)(reject_unsafe_paths(app.asgi_handler)))
     return app
 
 

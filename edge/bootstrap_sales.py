@@ -19,6 +19,7 @@ import structlog
 from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
+from edge.service import policy as policies
 from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.payments import PaymentProcessor
@@ -33,7 +34,8 @@ class SalesRuntime:
     provider: Any
     processor: PaymentProcessor
     alerts: LowStockHub
-    policy: SalesPolicy = POLICY
+    policy: SalesPolicy = POLICY  # replaced whole when HQ's policy changes: readers never see half of one
+    policy_in_force: policies.PolicyInForce = policies.DEFAULTS
     tasks: list[asyncio.Task] = field(default_factory=list)
 
 
@@ -51,6 +53,16 @@ def system_actor(services: Any, reason: str) -> Actor:
     return Actor.system(cfg.tenant_id, cfg.store_id, reason)
 
 
+async def refresh_policy(services: Any, runtime: SalesRuntime, *, force: bool = False) -> None:
+    """Follow the policy in force in the database; cheap when nothing changed (one key read)."""
+    actor = system_actor(services, "policy")
+    if not force and await services.uow.read(actor, policies.version_in_force) == runtime.policy_in_force.version:
+        return
+    current = await services.uow.read(actor, policies.in_force)
+    runtime.policy, runtime.policy_in_force = policies.sales_policy(current.document), current
+    log.info("policy.in_force", source=current.source, version=current.version, command_id=current.command_id)
+
+
 async def start_sales(services: Any) -> None:
     settings = services.settings
     pay = settings.payments
@@ -66,6 +78,14 @@ async def start_sales(services: Any) -> None:
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
                            alerts=LowStockHub(services.db))
     services.extras["sales"] = runtime
+    await refresh_policy(services, runtime, force=True)
+    inbox = services.extras.get("inbox")
+    if inbox is not None:  # the same process applies HQ commands: follow a new policy at once
+        async def _policy_applied(command: Any, outcome: str) -> None:
+            if command.type == "policy.set" and outcome == "applied":
+                await refresh_policy(services, runtime)
+
+        inbox.after_commit.append(_policy_applied)
     actor = system_actor(services, "recovery")
     # Before serving: nothing is left PENDING because of a crash, and no reservation outlives its TTL.
     try:
@@ -92,6 +112,9 @@ async def _sweeper(services: Any, runtime: SalesRuntime, every_s: float) -> None
                 await runtime.processor.drive_order(recovery, order_id)
             if n % 5 == 0:
                 await runtime.processor.recover(recovery)
+            # A separate relay process (`novapos-edge relay`) applies HQ commands to the same
+            # database: pick up its policy changes here.
+            await refresh_policy(services, runtime)
         except Exception:  # a background loop must keep going
             log.exception("sales.sweeper_failed")
 
@@ -113,11 +136,13 @@ import edge.adapters.tables_sales  # noqa: E402, F401
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
+from edge.api.routes import policy as policy_routes  # noqa: E402
 from edge.api.routes import reservations as reservation_routes  # noqa: E402
 from edge.api.routes import tills as till_routes  # noqa: E402
 from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
-SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes]
+SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
+                       policy_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

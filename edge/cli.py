@@ -6,6 +6,7 @@
     novapos-edge user passwd NAME [--password-stdin]
     novapos-edge user disable NAME
     novapos-edge keys rotate
+    novapos-edge token metrics [--label L] | token list | token revoke ID
     novapos-edge check-config
 
 Every failure a person can fix prints one line saying what to fix and exits 2; no tracebacks.
@@ -83,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     _common(keys_sub.add_parser("rotate", help="new signing key; the old one verifies until its tokens expire"))
+
+    token = sub.add_parser("token", help="scrape tokens for /metrics")
+    token_sub = token.add_subparsers(dest="scrape_action", required=True)
+    mint = token_sub.add_parser("metrics", help="mint a long-lived token with the metrics scope (shown once)")
+    _common(mint)
+    mint.add_argument("--label", default="prometheus", help="what it is for (shown by `token list`)")
+    _common(token_sub.add_parser("list", help="the metrics tokens: ids and labels, never the tokens"))
+    revoke = token_sub.add_parser("revoke", help="revoke a metrics token by id; its next scrape is refused")
+    _common(revoke)
+    revoke.add_argument("token_id", help="the id that `token metrics` printed (see `token list`)")
     return parser
 
 
@@ -311,6 +322,25 @@ def cmd_keys_rotate(settings: Settings) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from edge.contracts.metrics_tokens import FILENAME, MetricsTokens
+
+    tokens = MetricsTokens(settings.data_dir / "keys" / FILENAME)
+    if args.scrape_action == "metrics":
+        token_id, token = tokens.mint(args.label)
+        print(f"metrics token {token_id} ({args.label}); put it where Prometheus reads it, it is shown once:",
+              file=sys.stderr)
+        print(token)
+    elif args.scrape_action == "list":
+        for entry in tokens.list():
+            print(f"{entry['id']}\t{entry['label']}\t{entry['created_at']}")
+    elif not tokens.revoke(args.token_id):
+        raise CliError(f"no metrics token {args.token_id!r} (see `novapos-edge token list`)")
+    else:
+        print(f"revoked metrics token {args.token_id}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.umask(UMASK)
@@ -329,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_user(args, settings)
         if args.command == "keys":
             return cmd_keys_rotate(settings)
+        if args.command == "token":
+            return cmd_token(args, settings)
         if args.command == "relay":
             from edge.relay_main import run_relay
 

@@ -20,12 +20,27 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+# Keys whose values never reach a log line, whatever a caller passes: credentials and raw
+# request bodies. A last line of defence; call sites log ids and hashes in the first place.
+SECRET_KEYS = frozenset({"password", "new_password", "pin", "override_pin", "totp", "code", "token", "access_token",
+                         "refresh_token", "override_token", "authorization", "cookie", "set-cookie", "secret",
+                         "password_hash", "body", "request_body"})
+REDACTED = "[redacted]"
+
+
+def redact_secrets(_logger: object, _method: str, event: dict) -> dict:
+    for key in event.keys() & SECRET_KEYS:
+        event[key] = REDACTED
+    return event
+
+
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            redact_secrets,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

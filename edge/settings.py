@@ -85,6 +85,7 @@ class SyncSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     in_flight: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 256
     manage_stream: bool = True
     hub_domain: str = ""  # the hub's JetStream domain when nats_url is a local leaf node
+    credentials: str = ""  # the store's NATS nkey seed file (written by `novapos-provision enroll`)
 
 
 class HardwareSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -152,6 +153,7 @@ EXAMPLES = {
     "store.lanes": "lanes = 3",
     "auth.access_ttl_s": "access_ttl_s = 900",
     "sync.nats_url": 'nats_url = "nats://127.0.0.1:4222"',
+    "sync.credentials": 'credentials = "/etc/novapos/nats/store.nk"',
     "hardware.mode": 'mode = "embedded"',
     "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout, reversal_declined)',
     "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
@@ -265,6 +267,10 @@ def _check_semantics(settings: Settings) -> None:
     url = settings.sync.nats_url
     if url and not url.startswith(("nats://", "tls://", "ws://", "wss://")):
         raise ConfigError(f"config error: sync.nats_url: {url!r} is not a NATS URL (example: {EXAMPLES['sync.nats_url']})")
+    creds = settings.sync.credentials
+    if creds and not Path(creds).is_file():
+        raise ConfigError(f"config error: sync.credentials: {creds} is not a readable file "
+                          f"(run novapos-provision enroll, or example: {EXAMPLES['sync.credentials']})")
     if settings.hardware.mode == "remote" and not settings.hardware.url:
         raise ConfigError('config error: hardware.url: required when hardware.mode = "remote" '
                           '(example: url = "http://127.0.0.1:8090")')

@@ -7,6 +7,7 @@
     novapos-provision backup --out FILE [--config F]
     novapos-provision restore FILE [--config F]
     novapos-provision ticket [--config F]
+    novapos-provision enroll --hq URL --token TOKEN [--config F] [--data-dir D] [--no-restart]
 
 Every problem a technician can fix prints one line saying what to do and exits 2.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.settings import ConfigError, Settings, load_settings
-from provisioning import backup, checks
+from provisioning import backup, checks, enroll
 
 UNITS_DIR = Path(__file__).resolve().parent.parent / "systemd"
 DEFAULT_CONFIG = Path("/etc/novapos/novapos.toml")
@@ -35,14 +36,22 @@ class ProvisionError(Exception):
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_config(sections: dict[str, dict[str, Any]]) -> str:
-    lines = ["# NovaPOS store configuration, written by novapos-provision init.", ""]
+def render_config(sections: dict[str, Any], *, header: str = "# NovaPOS store configuration, written by novapos-provision init.") -> str:
+    lines = [header, ""]
+    top = {k: v for k, v in sections.items() if not isinstance(v, dict)}
+    lines += [f"{key} = {_toml_value(value)}" for key, value in top.items() if value is not None]
+    if top:
+        lines.append("")
     for section, values in sections.items():
+        if not isinstance(values, dict):
+            continue
         lines.append(f"[{section}]")
         lines += [f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None]
         lines.append("")
@@ -182,6 +191,29 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enroll(args: argparse.Namespace) -> int:
+    if not args.hq.startswith(("http://", "https://")):
+        raise ProvisionError(f"--hq {args.hq!r} is not an HQ URL (example: --hq https://hq.example.com)")
+    if args.hq.startswith("http://") and not args.hq.startswith(("http://127.", "http://localhost")):
+        print("novapos-provision: warning: --hq is not https; the store's credentials cross the network in clear",
+              file=sys.stderr)
+    config = Path(args.config)
+    jetstream = str(Path(args.data_dir or "/var/lib/novapos").resolve() / "jetstream")
+    answer = enroll.claim(args.hq, args.token, jetstream_dir=jetstream)
+    done = enroll.install(answer, config, data_dir=args.data_dir, render=render_config)
+    print(f"enrolled as store {done.store_id} of tenant {done.tenant_id}")
+    for path in done.written:
+        print(f"  wrote {path}")
+    if done.revoked:
+        print(f"  HQ revoked the NATS credentials of the box this one replaces ({done.revoked})")
+    if args.no_restart:
+        print("  not restarting services (--no-restart): restart novapos-edge to start replicating")
+    else:
+        for line in enroll.restart_services(leaf=bool(answer["nats"].get("leaf_config"))):
+            print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="novapos-provision", description="commission and look after a store box")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--out", required=True, help="the archive to write, e.g. /media/usb/store-017.tar.gz")
     _config_args(bk)
 
+    en = sub.add_parser("enroll", help="join this box to HQ with an enrollment token")
+    en.add_argument("--hq", required=True, help="HQ's URL, e.g. https://hq.example.com")
+    en.add_argument("--token", required=True, help="the one-time token from HQ (novapos-cloud enroll-token)")
+    en.add_argument("--config", default=str(DEFAULT_CONFIG))
+    en.add_argument("--data-dir")
+    en.add_argument("--no-restart", action="store_true", help="write the files, restart nothing")
+
     rs = sub.add_parser("restore", help="restore a backup (stop novapos-edge first)")
     rs.add_argument("archive", help="a .tar.gz written by novapos-provision backup")
     _config_args(rs)
@@ -230,7 +269,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="the data directory, if not the configured one")
 
 
-COMMANDS = {"init": cmd_init, "install-units": cmd_install_units, "doctor": cmd_doctor, "devices": cmd_devices,
+COMMANDS = {"enroll": cmd_enroll, "init": cmd_init, "install-units": cmd_install_units, "doctor": cmd_doctor, "devices": cmd_devices,
             "backup": cmd_backup, "restore": cmd_restore, "ticket": cmd_ticket}
 
 
@@ -239,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o027)  # configuration, backups and restored databases are not world-readable
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ProvisionError, backup.BackupError) as err:
+    except (ConfigError, ProvisionError, backup.BackupError, enroll.EnrollError) as err:
         print(f"novapos-provision: {err}", file=sys.stderr)
         return 2
     except PermissionError as err:

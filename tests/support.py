@@ -145,3 +145,9 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return 0.0
+def metrics_headers(client: TestClient) -> dict[str, str]:
+    """A scrape token for /metrics of an in-process edge app, as `novapos-edge token metrics` mints."""
+    from edge.api.routes.health import metrics_tokens
+
+    _, token = metrics_tokens(client.app.state.services).mint("test")
+    return {"Authorization": f"Bearer {token}"}

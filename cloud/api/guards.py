@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from cloud import metrics
 from cloud.auth import AuthError
+from edge.contracts.metrics_tokens import bearer
 
 log = structlog.get_logger()
 
@@ -18,6 +19,7 @@ READ = ("hq_analyst", "tenant_admin", "super_admin")
 PUBLIC = {"public": True}  # `opt=PUBLIC` marks a route that is deliberately unguarded (tested)
 PUBLIC_PREFIXES = ("/schema",)  # Litestar's OpenAPI documents: the API's shape, no data
 ADMIN = ("tenant_admin", "super_admin")
+PLATFORM = ("platform_admin",)  # tenants only; no tenant's data
 
 
 def allow(*roles: str) -> Callable[[ASGIConnection, Any], Awaitable[None]]:
@@ -46,3 +48,12 @@ def allow(*roles: str) -> Callable[[ASGIConnection, Any], Awaitable[None]]:
         connection.state.tenant_id = tenant
 
     return guard
+
+
+def metrics_scope(connection: ASGIConnection, _handler: Any) -> None:
+    """`/metrics` wants a metrics token (`novapos-cloud metrics-token`): the lag series name
+    every tenant and store, which no anonymous caller may learn."""
+    token = bearer(connection.headers.get("authorization", ""))
+    if connection.app.state.metrics_tokens.verify(token) is None:
+        metrics.security_event("metrics_refused")
+        raise NotAuthorizedException("a metrics token is required (novapos-cloud metrics-token)")

@@ -7,53 +7,63 @@ transaction (RLS on Postgres); writes go through `CloudDB.write`, the single wri
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
-from sqlalchemy import Connection
+from sqlalchemy import select
 
-from cloud import bopis, commands, conflicts, queries
+from cloud import bopis, commands, conflicts, enrollment, queries
 from cloud.api.guards import ADMIN, READ, allow
+from cloud.bopis import MAX_BOPIS_LINES
 from cloud.clock import now_iso
 from cloud.ingest import seq_gaps
-from cloud.projections import dialect_insert
-from cloud.schema import stores
+from cloud.schema import quarantined_events
+from edge.contracts.bounds import Name, Note, Quantity, SafeId, Sku
 
 From = Annotated[str | None, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 To = Annotated[str | None, QueryParameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 
 
 class AssignBody(msgspec.Struct):
-    assignee: str
+    assignee: Name
 
 
 class ResolveBody(msgspec.Struct):
-    resolution: str
+    resolution: Note
 
 
 class CommandBody(msgspec.Struct):
-    type: str
-    payload: dict[str, Any]
-    store_id: str | None = None  # None: every store of the tenant
+    type: Annotated[str, msgspec.Meta(max_length=64)]
+    payload: dict[str, Any]  # nesting bounded for every body by cloud.api.limits.BoundedRequest
+    store_id: SafeId | None = None  # None: every store of the tenant
+
+
+STORE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+StoreId = Annotated[str, msgspec.Meta(pattern=f"^{STORE_ID.pattern}$")]
 
 
 class RegisterStoreBody(msgspec.Struct):
-    store_id: str
-    name: str | None = None
-    leaf_domain: str | None = None  # JetStream domain of the store's leaf node (leaf mode)
+    store_id: SafeId
+    name: Name | None = None
+    leaf_domain: SafeId | None = None  # JetStream domain of the store's leaf node (leaf mode)
+
+
+class EnrollmentTokenBody(msgspec.Struct, forbid_unknown_fields=True):
+    ttl_s: Annotated[int, msgspec.Meta(ge=enrollment.MIN_TTL_S, le=enrollment.MAX_TTL_S)] | None = None
 
 
 class BopisLine(msgspec.Struct):
-    sku: str
-    quantity: Annotated[int, msgspec.Meta(ge=1)]
+    sku: Sku
+    quantity: Quantity
 
 
 class BopisBody(msgspec.Struct):
-    order_id: str
-    lines: list[BopisLine]
+    order_id: SafeId
+    lines: Annotated[list[BopisLine], msgspec.Meta(min_length=1, max_length=MAX_BOPIS_LINES)]
 
 
 def _ctx(request: Request) -> tuple[Any, str, str]:
@@ -68,26 +78,62 @@ async def list_stores(request: Request) -> dict[str, Any]:
 
 
 @post("/stores", guards=[allow(*ADMIN)], operation_id="hqRegisterStore", status_code=201)
-async def register_store(request: Request, data: RegisterStoreBody) -> dict[str, Any]:
+async def register_store(request: Request, data: RegisterStoreBody) -> Response[dict[str, Any]]:
+    """A store id is one tenant's: another tenant's id is a 409 that changes nothing; the owner
+    registering it again (e.g. a new leaf domain) is audited with before and after."""
+    db, tenant, actor = _ctx(request)
+    new = await db.write(
+        enrollment.register_store, tenant, data.store_id, data.name, data.leaf_domain, actor, now_iso(), system=True
+    )
+    body = {"store_id": data.store_id, "leaf_domain": data.leaf_domain}
+    return Response(body, status_code=201 if new else 200)
+
+
+@post(
+    "/stores/{store_id:str}/enrollment-tokens",
+    guards=[allow(*ADMIN)],
+    operation_id="hqMintEnrollmentToken",
+    status_code=201,
+)
+async def mint_enrollment_token(
+    request: Request, store_id: str, data: EnrollmentTokenBody | None = None
+) -> dict[str, Any]:
+    """A one-time, short-lived token a technician gives `novapos-provision enroll`."""
+    if not STORE_ID.fullmatch(store_id):
+        raise ValidationException("store_id must be 1-64 letters, digits, '-' or '_' (example: demo-001)")
+    db, tenant, actor = _ctx(request)
+    ttl = (data.ttl_s if data else None) or request.app.state.settings.enroll_token_ttl_s
+    minted = await enrollment.mint_token(db, tenant, store_id, actor=actor, ttl_s=ttl)
+    return {"token": minted["token"], "expires_at": minted["expires_at"], "store_id": store_id}
+
+
+@get("/quarantine", guards=[allow(*READ)], operation_id="hqQuarantine")
+async def quarantine_list(
+    request: Request, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100
+) -> dict[str, Any]:
+    """Events ingest refused to project, newest first: what came from this tenant's account or
+    subjects claiming to be someone else's."""
     db, tenant, _ = _ctx(request)
-    await db.write(_register_store, tenant, data, tenant_id=tenant)
-    return {"store_id": data.store_id, "leaf_domain": data.leaf_domain}
-
-
-def _register_store(conn: Connection, tenant: str, data: RegisterStoreBody) -> None:
-    stmt = dialect_insert(conn, stores).values(
-        tenant_id=tenant,
-        store_id=data.store_id,
-        name=data.name,
-        leaf_domain=data.leaf_domain,
-        events_received=0,
-        missing_seqs=0,
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "store_id"], set_={"name": data.name, "leaf_domain": data.leaf_domain}
+    async with db.tenant(tenant, write=False) as conn:
+        rows = await conn.execute(
+            select(quarantined_events)
+            .where(quarantined_events.c.tenant_id == tenant)
+            .order_by(quarantined_events.c.received_at.desc(), quarantined_events.c.id)
+            .limit(limit)
         )
-    )
+        items = [
+            {
+                "id": r.id,
+                "received_at": r.received_at,
+                "reason": r.reason,
+                "subject": r.subject,
+                "event_id": r.event_id,
+                "claimed_tenant_id": r.claimed_tenant_id,
+                "claimed_store_id": r.claimed_store_id,
+            }
+            for r in rows
+        ]
+    return {"items": items}
 
 
 @get("/stores/{store_id:str}/gaps", guards=[allow(*READ)], operation_id="hqStoreGaps")
@@ -235,6 +281,8 @@ hq_router = Router(
     route_handlers=[
         list_stores,
         register_store,
+        mint_enrollment_token,
+        quarantine_list,
         store_gaps,
         sync_health,
         sales_summary,

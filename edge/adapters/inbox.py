@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,18 @@ import msgspec
 import nats
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy import Connection, insert, select
 
 from edge.adapters.db import Database
 from edge.adapters.tables import inbox
-from edge.contracts.envelope import command_stream_name, command_stream_subjects, subject_for_command
+from edge.contracts.envelope import (
+    command_stream_name,
+    command_stream_subjects,
+    inbox_durable,
+    inbox_prefix,
+    subject_for_command,
+)
 from edge.contracts.events import Command, decode_command
 from edge.contracts.link_trouble import LinkTrouble
 from edge.domain.ids import now_iso
@@ -36,13 +42,9 @@ from edge.domain.ids import now_iso
 log = structlog.get_logger()
 
 Handler = Callable[[Connection, Command], str]
+AfterCommit = Callable[[Command, str], Awaitable[None]]  # (command, outcome), once it is durable
 
 MAX_HANDLER_ATTEMPTS = 3  # a handler that keeps failing is recorded as "failed" and acked
-
-
-def _token(value: str) -> str:
-    # The durable's name follows the subject-token rule: no '.', '*', '>' or whitespace.
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value) or "_"
 
 
 def command_stream_config(tenant_id: str) -> StreamConfig:
@@ -62,6 +64,10 @@ class InboxConfig:
     store_id: str
     hub_domain: str | None = None  # set when the relay talks to a leaf node: the hub's JS domain
     manage_stream: bool = True  # create the command stream if missing (direct-to-hub mode)
+    # Create the durable consumer if missing. False when HQ provisions it: a store's NATS user
+    # may not create consumers, since the consumer's filter would be the store's to choose.
+    manage_consumer: bool = True
+    credentials: str | None = None  # the store's nkey seed file (accounts mode), as for the relay
     fetch_batch: int = 50
     fetch_timeout_s: float = 1.0
     retry_wait_s: float = 2.0
@@ -78,10 +84,13 @@ class Inbox:
         self.applied = 0
         self.last_error: str | None = None
         self._trouble = LinkTrouble(log, "inbox", store_id=config.store_id)
+        # In-memory state derived from applied commands (the sales policy) refreshes here, so
+        # it never runs ahead of a transaction that might still roll back.
+        self.after_commit: list[AfterCommit] = []
 
     @property
     def durable(self) -> str:
-        return f"inbox_{_token(self.config.store_id)}"
+        return inbox_durable(self.config.tenant_id, self.config.store_id)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="command-inbox")
@@ -117,8 +126,13 @@ class Inbox:
     async def _bind(self) -> None:
         cfg = self.config
         if self._nc is None:
+            # Replies come below the store's own prefix, as for the relay.
+            auth: dict[str, Any] = {"inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
+            if cfg.credentials:
+                auth["nkeys_seed"] = cfg.credentials
             self._nc = await nats.connect(
                 cfg.nats_url,
+                **auth,
                 name=f"novapos-inbox-{cfg.store_id}",
                 max_reconnect_attempts=-1,
                 ping_interval=20,
@@ -141,8 +155,10 @@ class Inbox:
                 subject_for_command(cfg.tenant_id, None, ">"),
             ],
         )
-        with contextlib.suppress(BadRequestError):
-            await js.add_consumer(stream, consumer)
+        if cfg.manage_consumer and not await _exists(js, stream, self.durable):
+            # Looked up first: where HQ provisioned it, the store's user may read but not create it.
+            with contextlib.suppress(BadRequestError):
+                await js.add_consumer(stream, consumer)
         self._sub = await js.pull_subscribe_bind(durable=self.durable, stream=stream)
         log.info("inbox.bound", stream=stream, durable=self.durable)
 
@@ -176,6 +192,11 @@ class Inbox:
         if outcome != "duplicate":
             self.applied += 1
         log.info("inbox.command", command_id=command.command_id, type=command.type, outcome=outcome)
+        for hook in self.after_commit:
+            try:
+                await hook(command, outcome)
+            except Exception:  # the command is applied and acked; a reader refreshes on its own loop too
+                log.exception("inbox.after_commit_failed", command_id=command.command_id)
 
     def apply(self, conn: Connection, command: Command) -> str:
         """Apply once: runs in the writer's transaction; the inbox row commits with the effect."""
@@ -190,6 +211,14 @@ class Inbox:
             return _record(conn, command, "ignored", f"no handler for {command.type}")
         outcome = handler(conn, command) or "applied"
         return _record(conn, command, outcome, None)
+
+
+async def _exists(js: Any, stream: str, durable: str) -> bool:
+    try:
+        await js.consumer_info(stream, durable)
+        return True
+    except NotFoundError:
+        return False
 
 
 def _record(conn: Connection, command: Command, outcome: str, detail: str | None) -> str:

@@ -26,12 +26,12 @@ from typing import Any
 import nats
 import structlog
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy import Connection, func, select, update
 
 from edge.adapters.db import Database
 from edge.adapters.tables import outbox
-from edge.contracts.envelope import stream_name, subject_for_event
+from edge.contracts.envelope import inbox_prefix, legacy_stream_name, stream_name, subject_for_event
 from edge.contracts.link_trouble import LinkTrouble
 from edge.domain.ids import now_iso
 
@@ -56,6 +56,9 @@ class RelayConfig:
     ping_interval_s: int = 20
     max_outstanding_pings: int = 3
     reconnect_wait_s: float = 2.0
+    # The store's own NATS user (an nkey seed file) when the hub enforces accounts; None in
+    # the no-auth dev mode and behind a local leaf node (the leaf link carries it instead).
+    credentials: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -73,7 +76,7 @@ def stream_config(
     """The store stream. `discard: new` refuses new events when full instead of dropping old
     unreplicated ones; the relay then keeps them in the outbox and retries."""
     return StreamConfig(
-        name=stream_name(store_id),
+        name=stream_name(tenant_id, store_id),
         subjects=[subject_for_event(tenant_id, store_id, ">")],
         storage=StorageType.FILE,
         discard=DiscardPolicy.NEW,
@@ -82,12 +85,21 @@ def stream_config(
     )
 
 
-async def ensure_stream(js: Any, config: StreamConfig) -> None:
+async def ensure_stream(js: Any, config: StreamConfig, *, store_id: str | None = None) -> None:
     try:
         await js.add_stream(config)
     except BadRequestError:
         # Exists with other settings (e.g. a changed duplicate window): bring it in line.
-        await js.update_stream(config)
+        try:
+            await js.update_stream(config)
+        except NotFoundError:
+            # The subjects are held by the stream's pre-tenant name (NOVAPOS_<STORE>): keep
+            # publishing into it, so its history stays where the hub already sources it.
+            if store_id is None:
+                raise
+            legacy = legacy_stream_name(store_id)
+            await js.stream_info(legacy)
+            log.warning("relay.legacy_stream", stream=legacy, wanted=config.name)
 
 
 class Relay:
@@ -165,8 +177,14 @@ class Relay:
         async def _error(exc: Exception) -> None:
             self._record_error("relay.nats", exc)
 
+        # Replies come below the store's own prefix: its NATS user (or its leaf link) may
+        # receive nothing else.
+        auth: dict[str, Any] = {"inbox_prefix": inbox_prefix(cfg.tenant_id, cfg.store_id)}
+        if cfg.credentials:
+            auth["nkeys_seed"] = cfg.credentials
         self._nc = await self._connect(
             cfg.nats_url,
+            **auth,
             name=f"novapos-relay-{cfg.store_id}",
             max_reconnect_attempts=-1,
             reconnect_time_wait=cfg.reconnect_wait_s,
@@ -188,6 +206,7 @@ class Relay:
                     duplicate_window_s=cfg.duplicate_window_s,
                     max_age_s=cfg.max_age_s,
                 ),
+                store_id=cfg.store_id,
             )
         log.info("relay.connected", url=cfg.nats_url, store_id=cfg.store_id)
         self._trouble.recovered()

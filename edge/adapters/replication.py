@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
-from edge.adapters import tables as t
 from edge.adapters.inbox import Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.uow import SqlUnitOfWork
 from edge.contracts.events import Command
-from edge.service import catalog, users
+from edge.service import catalog, policy, users
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
@@ -52,22 +51,9 @@ def hq_handlers(settings: Any) -> dict[str, Any]:
         return "applied"
 
     def policy_command(conn: Connection, command: Command) -> str:
-        name = f"policy:{command.payload.get('name', 'default')}"
-        row = conn.execute(select(t.sync_state.c.value).where(t.sync_state.c.name == name)).first()
-        if row is not None and row[0].get("version", 0) >= command.version:
-            return "stale"
-        value = {"version": command.version, "policy": command.payload}
-        uow = _uow(conn, command, settings)
-        if row is None:
-            conn.execute(insert(t.sync_state).values(name=name, value=value, updated_at=uow.now))
-        else:
-            conn.execute(update(t.sync_state).where(t.sync_state.c.name == name).values(value=value,
-                                                                                        updated_at=uow.now))
-        if "require_mfa" in command.payload:
-            conn.execute(update(t.tenants).where(t.tenants.c.id == settings.store.tenant_id)
-                         .values(require_mfa=bool(command.payload["require_mfa"])))
-        uow.audit("policy.set", "policy", name, row[0] if row else None, value)
-        return "applied"
+        return policy.apply_hq_policy(_uow(conn, command, settings), command_id=command.command_id,
+                                      version=command.version, issued_at=command.issued_at,
+                                      payload=dict(command.payload))
 
     return {
         "catalog.upsert": catalog_command,
@@ -90,12 +76,17 @@ async def start_replication(services: Any) -> None:
         log.info("replication.off", reason="no sync.nats_url configured")
         return
     cfg = settings.store
+    # With its own NATS user the store may publish and read, not create streams or consumers:
+    # HQ provisions both when the store enrolls.
+    credentials = settings.sync.credentials or None
+    manage = settings.sync.manage_stream and credentials is None
     services.relay = Relay(services.db, RelayConfig(
         nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id, store_id=cfg.store_id,
-        in_flight=settings.sync.in_flight, manage_stream=settings.sync.manage_stream))
+        in_flight=settings.sync.in_flight, manage_stream=manage, credentials=credentials))
     inbox = Inbox(services.db, InboxConfig(nats_url=settings.sync.nats_url, tenant_id=cfg.tenant_id,
                                            store_id=cfg.store_id, hub_domain=settings.sync.hub_domain or None,
-                                           manage_stream=settings.sync.manage_stream),
+                                           manage_stream=manage, manage_consumer=credentials is None,
+                                           credentials=credentials),
                   handlers=hq_handlers(settings))
     services.extras["inbox"] = inbox
     await services.relay.start()

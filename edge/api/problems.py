@@ -51,23 +51,33 @@ STATUS_CODES = {
 }
 
 
-def problem(status: int, code: str, detail: str, *, request: Request | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> Response:
+def problem_document(status: int, code: str, detail: str, *, instance: str | None = None,
+                     request_id: str | None = None, errors: list[dict[str, Any]] | None = None,
+                     **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
-        request_id = request.scope.get("state", {}).get("request_id")
-        if request_id:
-            body["request_id"] = request_id
+    if instance is not None:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
     if errors:
         body["errors"] = errors
     body.update(extra)
+    return body
+
+
+def problem(status: int, code: str, detail: str, *, request: Request | None = None,
+            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:
+    instance = request_id = None
+    if request is not None:
+        instance = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+    body = problem_document(status, code, detail, instance=instance, request_id=request_id, errors=errors, **extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 
@@ -88,6 +98,8 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else TITLES.get(status, "Error")
     if status == 404 and detail == "Not Found":
         detail = f"nothing at {request.url.path}"
+    if status == 413:
+        detail = "the request body is larger than this endpoint accepts; send less, or split the file"
     if status >= 500:
         log.error("http.server_error", status=status, detail=detail)
         detail = "the server could not complete the request"

@@ -57,8 +57,39 @@ def subject_for_command(tenant_id: str, store_id: str | None, command_type: str)
     return f"novapos.{_token(tenant_id)}.{target}.cmd.{command_type}"
 
 
-def stream_name(store_id: str) -> str:
+def stream_name(tenant_id: str, store_id: str) -> str:
+    """The store's event stream. It carries the tenant as well as the store, so a store id
+    reused by another tenant can never name (and so never be sourced as) this store's stream."""
+    return f"NOVAPOS_{_token(tenant_id).upper()}_{_token(store_id).upper()}"
+
+
+def legacy_stream_name(store_id: str) -> str:
+    """The store stream's name before it carried the tenant; still read where it exists."""
     return f"NOVAPOS_{_token(store_id).upper()}"
+
+
+def inbox_durable(tenant_id: str, store_id: str) -> str:
+    """The store's durable consumer on its tenant's command stream."""
+    return f"inbox_{_token(tenant_id)}_{_token(store_id)}"
+
+
+def inbox_prefix(tenant_id: str, store_id: str) -> str:
+    """The store's private reply-subject prefix: its NATS user may subscribe only below it,
+    so no store can read another store's PubAcks or fetched commands."""
+    return f"_INBOX.{_token(tenant_id)}.{_token(store_id)}"
+
+
+def parse_event_subject(subject: str) -> tuple[str, str] | None:
+    """(tenant token, store token) of an up subject, or None when it is not one."""
+    parts = subject.split(".", 4)
+    if len(parts) < 5 or parts[0] != "novapos" or parts[3] != "evt":
+        return None
+    return parts[1], parts[2]
+
+
+def subject_matches(subject: str, tenant_id: str, store_id: str) -> bool:
+    """True when an up subject belongs to exactly this tenant and store."""
+    return parse_event_subject(subject) == (_token(tenant_id), _token(store_id))
 
 
 def command_stream_name(tenant_id: str) -> str:

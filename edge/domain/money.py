@@ -16,6 +16,10 @@ from edge.domain.errors import ValidationFailed
 
 BPS_PER_UNIT = 10_000  # basis points in 100 %
 GRAMS_PER_KG = 1_000
+# The most any one amount may be: a tender, an order, a float, a pay-in or a count. 10,000,000.00
+# in minor units is beyond any till; above it a figure is a typo or an attack (2^62 cents once
+# completed a sale and printed a 17-digit change), and it keeps every sum far inside 64 bits.
+MAX_AMOUNT_CENTS = 1_000_000_000
 
 
 class Rounding(enum.StrEnum):
@@ -78,6 +82,9 @@ def require_cents(value: object, field: str, *, allow_negative: bool = False) ->
     if value < 0 and not allow_negative:
         raise ValidationFailed(f"{field} must not be negative",
                                errors=[{"field": field, "message": "0 or more"}])
+    if abs(value) > MAX_AMOUNT_CENTS:
+        raise ValidationFailed(f"{field} must be at most {MAX_AMOUNT_CENTS} minor units",
+                               errors=[{"field": field, "message": f"at most {MAX_AMOUNT_CENTS}"}])
     return value
 
 

@@ -29,7 +29,7 @@ import msgspec
 # The one card-number detector, shared with the API, the logs and the cloud (re-exported here).
 from edge.contracts.pan import card_number_fields, looks_like_card_number, luhn_valid  # noqa: F401
 from edge.domain.errors import CardNumberRejected, IllegalTransition, InsufficientTender, ValidationFailed
-from edge.domain.money import format_cents
+from edge.domain.money import MAX_AMOUNT_CENTS, format_cents
 
 
 class TenderMethod(enum.StrEnum):
@@ -83,8 +83,12 @@ def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:
             problems.append({"field": f"tenders[{i}].method", "message": "cash, card or crypto"})
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             problems.append({"field": f"tenders[{i}].amount_cents", "message": "a positive whole number of cents"})
+        elif amount > MAX_AMOUNT_CENTS:
+            problems.append({"field": f"tenders[{i}].amount_cents", "message": f"at most {MAX_AMOUNT_CENTS}"})
         if not problems:
             requests.append(TenderRequest(TenderMethod(method), amount))  # type: ignore[arg-type]
+    if not problems and sum(r.amount_cents for r in requests) > MAX_AMOUNT_CENTS:
+        problems.append({"field": "tenders", "message": f"at most {MAX_AMOUNT_CENTS} in total"})
     if problems:
         raise ValidationFailed("the tenders are not valid", code="invalid-tender", errors=problems)
     return requests

@@ -7,15 +7,15 @@ outbox event in the same transaction.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
+from edge.contracts.bounds import json_depth_exceeds
 from edge.contracts.spreadsheet import formula_cells
-from edge.domain.catalog import override_problems, product_problems, require_valid_product
+from edge.domain.catalog import MAX_ATTRIBUTES_DEPTH, override_problems, product_problems, require_valid_product
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
+from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
 
 PRODUCT_FIELDS = ("sku", "name", "price_cents", "tax_category", "active", "attributes", "sold_by_weight",
@@ -215,13 +215,12 @@ CSV_COLUMNS = ("sku", "name", "price_cents", "tax_category")
 
 def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Parse rows into product fields; returns (rows, problems). Row numbers count the header as 1."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in CSV_COLUMNS if c not in header]
+    reader = BoundedCsv(text)
+    missing = [c for c in CSV_COLUMNS if c not in reader.fieldnames]
     if missing:
         return [], [{"row": 1, "errors": [{"field": c, "message": "missing column"} for c in missing]}]
     rows, problems = [], []
-    for index, raw in enumerate(reader, start=2):
+    for index, raw in reader:
         errors: list[dict[str, str]] = []
         fields: dict[str, Any] = {"sku": (raw.get("sku") or "").strip(), "name": (raw.get("name") or "").strip(),
                                   "tax_category": (raw.get("tax_category") or "").strip()}
@@ -238,13 +237,14 @@ def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, A
             errors.append({"field": "active", "message": "true or false"})
         fields["active"] = active in ("true", "1", "yes")
         if raw.get("attributes"):
-            try:
-                attributes = json.loads(raw["attributes"])
-                if not isinstance(attributes, dict):
-                    raise ValueError
-                fields["attributes"] = attributes
-            except ValueError:
-                errors.append({"field": "attributes", "message": "a JSON object"})
+            # Depth first: json.loads recurses, and 5,000 brackets end in a RecursionError.
+            if json_depth_exceeds(raw["attributes"], MAX_ATTRIBUTES_DEPTH):
+                errors.append({"field": "attributes", "message": f"at most {MAX_ATTRIBUTES_DEPTH} levels of nesting"})
+            else:
+                try:
+                    fields["attributes"] = json.loads(raw["attributes"])
+                except ValueError:
+                    errors.append({"field": "attributes", "message": "a JSON object"})
         errors += product_problems(fields)
         if errors:
             problems.append({"row": index, "sku": fields["sku"], "errors": errors})

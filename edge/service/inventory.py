@@ -9,7 +9,6 @@ it recovers above the threshold).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from edge.domain.errors import NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.domain.inventory import LowStockChange, low_stock_change
 from edge.domain.inventory import available as stock_available
+from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
 
 ADJUSTMENT_REASONS = ("damaged", "theft", "found", "correction", "expired", "sample", "internal_use", "write_off",
@@ -191,11 +191,11 @@ def _inbound_or_outbound(uow: UnitOfWork, kind: str, ref: str, items: list[dict[
 # -- CSV import / export ------------------------------------------------------------------------
 def import_levels_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
     """`sku,on_hand` rows set stock by count movements (reason "import"). All or nothing."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "sku" not in reader.fieldnames or "on_hand" not in reader.fieldnames:
+    reader = BoundedCsv(text)
+    if "sku" not in reader.fieldnames or "on_hand" not in reader.fieldnames:
         raise ValidationFailed("the CSV needs the columns sku and on_hand", code="csv-invalid")
     wanted, problems = [], []
-    for n, row in enumerate(reader, start=2):
+    for n, row in reader:
         sku, raw = (row.get("sku") or "").strip(), (row.get("on_hand") or "").strip()
         if not raw.lstrip("-").isdigit():
             problems.append({"row": n, "sku": sku, "errors": [{"field": "on_hand", "message": "a whole number"}]})

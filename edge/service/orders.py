@@ -58,6 +58,9 @@ REFUND_UNPAID = ("failed", "retried", "settled_in_cash")  # refund rows closed w
 
 
 class SalesPolicy(msgspec.Struct, kw_only=True, frozen=True):
+    """The rules sales follow. Built-in defaults; HQ's policy in force replaces them
+    (`edge.service.policy.sales_policy`), and routes read it per request, never at import."""
+
     reservation_ttl_s: int = 900
     rounding: Rounding = Rounding.HALF_UP
     discounts: DiscountPolicy = DiscountPolicy()  # over 20 % of a line or the order: a supervisor

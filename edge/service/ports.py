@@ -18,6 +18,7 @@ from edge.service.repository_ports import (
     IdempotencyRepository,
     OrdersRepository,
     PaymentsRepository,
+    PolicyRepository,
     ReservationsRepository,
     ReviewsRepository,
     SaleProductsRepository,
@@ -56,6 +57,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     orders: OrdersRepository
     payments: PaymentsRepository
+    policy: PolicyRepository
     reservations: ReservationsRepository
     reviews: ReviewsRepository
     sale_products: SaleProductsRepository

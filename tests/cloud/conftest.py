@@ -339,3 +339,62 @@ class CloudSide:
 
         async with self.db.tenant(tenant, write=False) as conn:
             return [r[0] for r in await conn.execute(select(events.c.event_id))]
+
+
+# -- accounts mode (cloud.nats_auth) ----------------------------------------------------------
+class AccountsHub:
+    """A hub whose accounts file cloud.nats_auth renders from a cloud DB, reloaded by SIGHUP."""
+
+    def __init__(self, tmp_path: Path, make_nats: Callable[..., NatsServer], db: Any):
+        from cloud.leafnode import render_hub_config
+        from cloud.nats_auth import NatsAuth
+
+        self.db = db
+        self.auth_dir = tmp_path / "nats-auth"
+        self.pid_file = tmp_path / "hub.pid"
+        self.auth = NatsAuth(self.auth_dir, pid_file=self.pid_file)
+        self.port, self.leaf_port = free_port(), free_port()
+        # NatsServer writes the config next to the store dir: the include is relative to it.
+        self._config = render_hub_config(
+            store_dir=str(tmp_path / "hub-js"),
+            port=self.port,
+            leaf_port=self.leaf_port,
+            accounts_include="nats-auth/accounts.conf",
+            pid_file=str(self.pid_file),
+        )
+        self._make_nats = make_nats
+        self.server: NatsServer | None = None
+
+    async def start(self) -> AccountsHub:
+        await self.auth.apply(self.db)  # the include must exist before the hub starts
+        self.server = self._make_nats("hub", config=self._config, port=self.port)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def settings(self, db_url: str, **over: Any) -> Any:
+        from cloud.settings import CloudSettings
+
+        return CloudSettings(
+            db_url=db_url,
+            nats_url=self.url,
+            nats_auth_dir=str(self.auth_dir),
+            nats_pid_file=str(self.pid_file),
+            aggregate_sync_interval_s=0.3,
+            **over,
+        )
+
+
+@pytest.fixture
+async def accounts_hub(tmp_path: Path, make_nats) -> AsyncIterator[AccountsHub]:
+    """A real nats-server in accounts mode over a fresh SQLite cloud DB (`hub.db`)."""
+    from cloud.db import CloudDB
+    from cloud.schema import create_schema
+
+    db = CloudDB(f"sqlite:///{tmp_path / 'cloud.db'}")
+    await create_schema(db)
+    hub = await AccountsHub(tmp_path, make_nats, db).start()
+    yield hub
+    await db.close()

@@ -71,7 +71,7 @@ async def test_relay_killed_between_publish_and_mark_sent_leaves_no_duplicates(n
     assert await store.pending() == 25  # nothing was marked: every row will be re-published
     await drain(store, nats_server.url)
     # Inside the duplicate window JetStream itself drops the re-publish.
-    assert await stream_messages(nats_server.url, stream_name("s1")) == 25
+    assert await stream_messages(nats_server.url, stream_name("acme", "s1")) == 25
     cloud = CloudSide(cloud_db, nats_server.url)
     await cloud.start()
     try:
@@ -93,7 +93,7 @@ async def test_replay_after_the_duplicate_window_is_still_applied_exactly_once(n
         await wait_until(lambda: _has(cloud, 10), what="first copies ingested")
         await asyncio.sleep(2.5)  # past both windows: JetStream stores the same ids again
         await drain(store, nats_server.url, duplicate_window_s=1.0)
-        assert await stream_messages(nats_server.url, stream_name("s1")) == 20
+        assert await stream_messages(nats_server.url, stream_name("acme", "s1")) == 20
         await wait_until(lambda: _consumed(cloud, 20), what="the replayed copies consumed")
         assert await stream_messages(nats_server.url, "NOVAPOS_AGG") == 20
         assert sorted(await cloud.event_ids()) == sorted(ids)

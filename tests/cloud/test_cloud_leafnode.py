@@ -71,7 +71,7 @@ async def test_store_events_reach_the_hub_through_the_leaf_and_commands_come_bac
     )
     try:
         await wait_until(lambda: _pending_is(store, 0), what="relay drained into the leaf")
-        await cloud.start(leaf_stores={stream_name("leaf1"): "leaf1"})
+        await cloud.start(leaf_stores={stream_name("acme", "leaf1"): "leaf1"})
         await wait_until(lambda: _has(cloud, 15), limit=60, what="hub sourced the leaf stream")
         assert sorted(await cloud.event_ids()) == sorted(ids)
 

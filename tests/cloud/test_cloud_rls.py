@@ -16,7 +16,7 @@ def env(tenant: str) -> EventEnvelope:
     return EventEnvelope(
         event_id=str(uuid.uuid4()),
         tenant_id=tenant,
-        store_id="s1",
+        store_id=f"{tenant}-s1",  # a store id belongs to one tenant
         seq=1,
         type="order.completed",
         occurred_at="2026-03-02T10:00:00.000Z",

@@ -42,6 +42,7 @@ async def client(tmp_path):
         await auth.create_user("ada", "admin-pass-1", ["tenant_admin"], "acme", totp_secret=c.totp_secret)
         await auth.create_user("nomfa", "admin-pass-2", ["tenant_admin"], "acme")
         c.db, c.app = db, app
+        c.metrics = {"Authorization": f"Bearer {app.state.metrics_tokens.mint('test')[1]}"}
         yield c
         await db.close()
 
@@ -136,7 +137,7 @@ async def test_a_refresh_token_is_not_an_access_token(client):
 
 
 async def rejected_tokens(client) -> float:
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=client.metrics)).text
     return metric_value(text, "novapos_cloud_security_events_total", event="token_rejected")
 
 
@@ -148,7 +149,7 @@ async def test_rejected_tokens_are_counted_for_alerting(client):
 
 # -- refresh rotation ----------------------------------------------------------------------------
 async def test_refresh_rotates_and_reuse_revokes_the_whole_family(client):
-    reuse_before = metric_value((await client.get("/metrics")).text, "novapos_cloud_security_events_total",
+    reuse_before = metric_value((await client.get("/metrics", headers=client.metrics)).text, "novapos_cloud_security_events_total",
                                 event="refresh_reuse")
     first = (await login(client)).json()
     r = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -161,7 +162,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(client):
     # The revocation committed although the request failed: the thief's fresh token is dead too.
     again = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
     assert again.status_code == 401
-    reuse = metric_value((await client.get("/metrics")).text, "novapos_cloud_security_events_total",
+    reuse = metric_value((await client.get("/metrics", headers=client.metrics)).text, "novapos_cloud_security_events_total",
                          event="refresh_reuse")
     assert reuse - reuse_before == 1
 
@@ -236,7 +237,7 @@ async def test_repeated_failures_lock_the_account_even_for_the_right_password(cl
         assert (await login(client, "ana", "wrong")).status_code == 401
     locked = await login(client, "ana", "analyst-pass-1")
     assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
-    assert 'event="lockout"' in (await client.get("/metrics")).text
+    assert 'event="lockout"' in (await client.get("/metrics", headers=client.metrics)).text
 
 
 async def test_an_unknown_user_gets_the_same_answers_as_a_real_one(client):
@@ -302,9 +303,9 @@ async def test_metrics_expose_ingest_counters_and_per_store_lag(client):
         business_day=an_hour_ago.date().isoformat(),
         payload=sale(100),
     )
-    before = (await client.get("/metrics")).text
+    before = (await client.get("/metrics", headers=client.metrics)).text
     await ingestor.ingest([envelope, envelope])
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=client.metrics)).text
 
     def moved(outcome: str) -> float:
         name = "novapos_cloud_ingest_events_total"
@@ -315,11 +316,9 @@ async def test_metrics_expose_ingest_counters_and_per_store_lag(client):
     assert 3600 <= lag < 3600 + 300  # the sale happened an hour before the hub received it
 
 
-async def test_metrics_want_the_token_when_one_is_configured(tmp_path):
-    app = create_app(CloudSettings(db_url=f"sqlite:///{tmp_path / 'm.db'}", metrics_token="s3cret"))
-    async with AsyncTestClient(app=app) as c:
-        assert (await c.get("/metrics")).status_code == 401
-        assert (await c.get("/metrics", headers={"Authorization": "Bearer s3cret"})).status_code == 200
+async def test_metrics_want_a_metrics_token(client):
+    assert (await client.get("/metrics")).status_code == 401
+    assert (await client.get("/metrics", headers=client.metrics)).status_code == 200
 
 
 async def test_a_hub_created_before_totp_upgrades_in_place_and_keeps_its_users(tmp_path):

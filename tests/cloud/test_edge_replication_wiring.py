@@ -63,7 +63,7 @@ def test_edge_changes_reach_jetstream_once_and_hq_commands_are_applied(synced_cl
     status = wait_for(lambda: (s := client.get("/api/v1/sync/status", headers=headers).json())["outbox_pending"] == 0
                       and s, what="the outbox to drain")
     assert status["link"] == "up" and status["last_ack_at"]
-    messages = _run(_stream_messages(nats_server.url, stream_name("demo-001")))
+    messages = _run(_stream_messages(nats_server.url, stream_name("demo", "demo-001")))
     ids = [m[0] for m in messages]
     assert len(ids) == len(set(ids))  # each event once
     assert all(mid == env.event_id for mid, env in messages)

@@ -106,8 +106,9 @@ async def _restored(logged: list[dict]) -> bool:
 
 
 async def _cloud_up(runtime) -> bool:
-    return runtime.nats_up and runtime.consumer is not None and runtime.consumer._sub is not None
+    link = runtime.links.get(None)
+    return runtime.nats_up and link is not None and link.consumer._sub is not None
 
 
 async def _cloud_failing(runtime, n: int) -> bool:
-    return runtime._link.failures >= n  # nats-py's reconnect attempts (the loops may fail too)
+    return runtime.links[None].trouble.failures >= n  # nats-py's reconnect attempts (the loops may fail too)

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.support import DEMO_PASSWORD, login, metric_value
+from tests.support import DEMO_PASSWORD, login, metric_value, metrics_headers
 
 
 def _login(client, username, password=DEMO_PASSWORD, **extra):
@@ -44,7 +44,7 @@ def test_unknown_user_and_wrong_password_get_the_same_answer_and_the_same_passwo
 
 
 def test_repeated_failures_lock_the_account_with_backoff_and_it_is_audited(client, as_user):
-    lockouts_before = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="lockout")
+    lockouts_before = metric_value(client.get("/metrics", headers=metrics_headers(client)).text, "novapos_security_events_total", event="lockout")
     for _ in range(5):
         assert _login(client, "cashier", "nope-nope").status_code == 401
     locked = _login(client, "cashier")  # even the right password is refused while locked
@@ -52,7 +52,7 @@ def test_repeated_failures_lock_the_account_with_backoff_and_it_is_audited(clien
     assert int(locked.headers["retry-after"]) >= 1
     audit = client.get("/api/v1/audit?action=auth.lockout", headers=as_user("manager")).json()["items"]
     assert audit and audit[0]["entity_id"] == "cashier"
-    lockouts = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="lockout")
+    lockouts = metric_value(client.get("/metrics", headers=metrics_headers(client)).text, "novapos_security_events_total", event="lockout")
     assert lockouts - lockouts_before == 1
 
 

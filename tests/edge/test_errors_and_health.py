@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from tests.support import metrics_headers
+
 PROBLEM = "application/problem+json"
 
 
@@ -64,7 +66,7 @@ def test_health_readiness_and_metrics(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
-    metrics = client.get("/metrics")
+    metrics = client.get("/metrics", headers=metrics_headers(client))
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "novapos_http_requests_total" in metrics.text
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from tests.support import metrics_headers
+
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 STORE = {"NOVAPOS_STORE_TENANT_ID": "acme", "NOVAPOS_STORE_STORE_ID": "store-017"}
@@ -119,7 +121,7 @@ def test_no_response_repeats_its_charset(client, as_user):
     paths = ["/metrics", "/api/v1/inventory/export.csv", "/api/v1/orders/export.csv",
              f"/api/v1/orders/{order_id}/receipt?format=html", f"/api/v1/orders/{order_id}/receipt?format=text"]
     for path in paths:
-        response = client.get(path, headers=manager)
+        response = client.get(path, headers=metrics_headers(client) if path == "/metrics" else manager)
         assert response.status_code == 200, (path, response.text)
         content_type = response.headers["content-type"]
         assert content_type.count("charset") == 1, (path, content_type)
@@ -161,6 +163,7 @@ async def test_the_cloud_metrics_do_not_repeat_their_charset(tmp_path):
 
     app = create_app(CloudSettings(db_url=f"sqlite:///{tmp_path / 'hq.db'}", keys_dir=str(tmp_path / "keys")))
     async with AsyncTestClient(app=app) as client:
-        response = await client.get("/metrics")
+        scrape = {"Authorization": f"Bearer {app.state.metrics_tokens.mint('test')[1]}"}
+        response = await client.get("/metrics", headers=scrape)
     assert response.status_code == 200
     assert response.headers["content-type"].count("charset") == 1, response.headers["content-type"]

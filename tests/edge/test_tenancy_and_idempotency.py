@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from edge.service.ports import Actor
-from tests.support import eventually, metric_value
+from tests.support import eventually, metric_value, metrics_headers
 
 
 def _other_tenant_headers(client, roles=("store_manager",)):
@@ -32,10 +32,10 @@ def test_another_tenants_product_is_not_found(client, as_user):
 
 def test_a_mismatched_x_tenant_id_header_is_forbidden_and_counted(client, as_user):
     headers = as_user("manager") | {"X-Tenant-ID": "other"}
-    counted_before = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="cross_tenant")
+    counted_before = metric_value(client.get("/metrics", headers=metrics_headers(client)).text, "novapos_security_events_total", event="cross_tenant")
     response = client.get("/api/v1/products", headers=headers)
     assert response.status_code == 403
-    counted = metric_value(client.get("/metrics").text, "novapos_security_events_total", event="cross_tenant")
+    counted = metric_value(client.get("/metrics", headers=metrics_headers(client)).text, "novapos_security_events_total", event="cross_tenant")
     assert counted - counted_before == 1
     assert client.get("/api/v1/products", headers=as_user("manager") | {"X-Tenant-ID": "demo"}).status_code == 200
 

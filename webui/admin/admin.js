@@ -1,36 +1,19 @@
 // Store admin: inventory (with low stock), orders (search, export, detail, void), the review
-// queue, tills (X reports), users, devices (with test actions), the audit log and sync status.
+// queue, tills (X reports), users, devices (with test actions), the audit log, sync status and the
+// policy in force.
 // Pages over the edge API; every error shows the server's detail.
 
 import { ApiError, call, get, newIdempotencyKey, post, session } from "./api.js";
+import { $, el, messageOf } from "/common/dom.js";
+import { formatCents } from "/common/money.js";
 
-const $ = (id) => document.getElementById(id);
 const cursors = { inventory: null, audit: null, orders: null, reviews: null };
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
 
 const cell = (text, className = "") => el("td", { textContent: text ?? "–", className });
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 
-const messageOf = (err) => (err instanceof ApiError ? err.message : `The store server cannot be reached (${err.message}).`);
-
 function showError(err) {
   $("tab-error").textContent = err ? messageOf(err) : "";
-}
-
-// Money is integer cents from the server; only the display formats it.
-const moneyFormats = new Map();
-
-function money(cents, currency) {
-  if (cents == null) return "–";
-  if (!moneyFormats.has(currency)) {
-    moneyFormats.set(currency, new Intl.NumberFormat(undefined, { style: "currency", currency }));
-  }
-  return moneyFormats.get(currency).format(cents / 100);
 }
 
 const pill = (text, kind = "") => el("span", { className: `pill ${kind}`, textContent: text });
@@ -110,7 +93,8 @@ function enter() {
 
 // -- tabs ------------------------------------------------------------------------------------
 const LOADERS = { inventory: () => loadInventory(true), orders: () => loadOrders(true), reviews: () => loadReviews(true),
-                  tills: loadTills, users: loadUsers, devices: loadDevices, audit: () => loadAudit(true), sync: loadSync };
+                  tills: loadTills, users: loadUsers, devices: loadDevices, audit: () => loadAudit(true), sync: loadSync,
+                  policy: loadPolicy };
 
 function openTab(name) {
   if (!LOADERS[name]) name = "inventory";
@@ -192,7 +176,7 @@ function orderRow(order) {
     el("td", {}, el("button", { type: "button", className: "link mono", textContent: order.number })),
     cell(when(order.created_at)), cell(order.lane_id), cell(order.cashier),
     el("td", {}, statusPill(order.status)),
-    cell(money(order.total_cents, order.currency), "num"), cell(tenderMethods(order) || null));
+    cell(formatCents(order.total_cents, order.currency), "num"), cell(tenderMethods(order) || null));
   orderRows.set(order.id, row);
   return row;
 }
@@ -271,7 +255,7 @@ function orderFacts(order) {
 }
 
 function orderLines(order) {
-  const price = (cents) => money(cents, order.currency);
+  const price = (cents) => formatCents(cents, order.currency);
   return el("table", {},
     el("thead", {}, el("tr", {}, ...["SKU", "Product", "Qty", "Unit price", "Discount", "Tax", "Total", "Returned"]
       .map((label, i) => el("th", { textContent: label, className: i >= 2 ? "num" : "" })))),
@@ -284,7 +268,7 @@ function orderLines(order) {
 }
 
 function orderTotals(order) {
-  const price = (cents) => money(cents, order.currency);
+  const price = (cents) => formatCents(cents, order.currency);
   return facts([
     ["Subtotal", price(order.subtotal_cents)],
     ["Discount", order.discount_cents ? price(order.discount_cents) : null],
@@ -342,7 +326,7 @@ async function settleRefund(orderId, body, button) {
 function orderPayments(order) {
   const payments = [...order.tenders.map((p) => ["Tender", p]), ...order.refunds.map((p) => ["Refund", p])];
   if (!payments.length) return el("p", { className: "note", textContent: "No payments yet." });
-  const price = (cents) => money(cents, order.currency);
+  const price = (cents) => formatCents(cents, order.currency);
   const method = (p) => [p.method.replace(/_/g, " "), p.card_brand, p.card_last4 && `•••• ${p.card_last4}`]
     .filter(Boolean).join(" ");
   return el("table", {},
@@ -453,7 +437,7 @@ function reviewRow(review, currency) {
 function summaryOf(review, currency) {
   const d = review.detail || {};
   if (review.kind === "price_variance" && Number.isInteger(d.charged_cents) && Number.isInteger(d.catalog_cents)) {
-    return `${d.sku} sold offline at ${money(d.charged_cents, currency)}; catalog price ${money(d.catalog_cents, currency)}`;
+    return `${d.sku} sold offline at ${formatCents(d.charged_cents, currency)}; catalog price ${formatCents(d.catalog_cents, currency)}`;
   }
   return review.summary;
 }
@@ -502,9 +486,9 @@ async function loadTills() {
   $("till-rows").replaceChildren(...items.map((till) => el("tr", {},
     cell(till.lane_id), el("td", {}, pill(till.status, till.status === "open" ? "ok" : "")),
     cell(till.business_day), cell(`${when(till.opened_at)} · ${till.opened_by}`),
-    cell(money(till.float_cents, currency), "num"),
+    cell(formatCents(till.float_cents, currency), "num"),
     cell(till.closed_at && `${when(till.closed_at)} · ${till.closed_by}`),
-    cell(money(till.counted_cents, currency), "num"), cell(money(till.variance_cents, currency), "num"),
+    cell(formatCents(till.counted_cents, currency), "num"), cell(formatCents(till.variance_cents, currency), "num"),
     el("td", {}, till.status === "open"
       ? el("button", { type: "button", textContent: "X report", onclick: () => showXReport(till.id).catch(showError) })
       : null))));
@@ -516,7 +500,7 @@ async function showXReport(sessionId) {
   // totals holds signed cents per kind of drawer movement, only for kinds that happened.
   const total = (kind) => report.totals[kind] ?? 0;
   const line = (label, cents, className = "") => el("tr", { className },
-    el("th", { scope: "row", textContent: label }), cell(money(cents, currency), "num"));
+    el("th", { scope: "row", textContent: label }), cell(formatCents(cents, currency), "num"));
   $("xreport-title").textContent = `X report · lane ${report.lane_id}`;
   $("xreport-note").textContent = `Opened by ${report.opened_by} at ${when(report.opened_at)}, business day ` +
     `${report.business_day}; ${report.movements} drawer movements; read at ${new Date().toLocaleTimeString()}.`;
@@ -611,6 +595,29 @@ async function loadSync() {
   if (!queues.items.length) $("queue-rows").replaceChildren(el("tr", {}, el("td", { colSpan: 4, className: "empty", textContent: "No lane has reported a queue." })));
 }
 
+// -- policy in force (read-only: HQ decides it) ---------------------------------------------------
+const POLICY_ROWS = [
+  ["Discount a cashier may give without a supervisor", (p) => `${p.discount_supervisor_over_bps / 100} %`],
+  ["Return window", (p) => `${p.return_window_days} days`],
+  ["Restocking fee", (p, c) => (p.restocking_fee_cents ? money(p.restocking_fee_cents, c) : `${p.restocking_fee_bps / 100} %`)],
+  ["Refunds above this need a manager", (p, c) => limit(p.return_supervisor_over_cents, c)],
+  ["Reservation hold", (p) => `${Math.round(p.reservation_ttl_s / 60)} min`],
+  ["Rounding", (p) => (p.rounding === "half_even" ? "half to even" : "half up")],
+  ["Pay-outs above this need a supervisor", (p, c) => (p.payout_supervisor_over_cents == null ? "store default"
+    : money(p.payout_supervisor_over_cents, c))],
+];
+const limit = (cents, currency) => (cents == null ? "no limit" : money(cents, currency));
+
+async function loadPolicy() {
+  const [shown, { currency }] = await Promise.all([get("/api/v1/policy"), loadStore()]);
+  $("policy-source").textContent = shown.source === "hq"
+    ? `From HQ: version ${shown.version}, applied ${when(shown.applied_at)} (command ${shown.command_id}).`
+    : "Built-in defaults: HQ has not sent a policy to this store yet.";
+  const rows = POLICY_ROWS.map(([label, show]) => el("tr", {}, cell(label), cell(show(shown.effective, currency))));
+  rows.push(el("tr", {}, cell("Managers need two-factor sign-in"), cell(shown.policy.manager_mfa_required ? "yes" : "no")));
+  $("policy-rows").replaceChildren(...rows);
+}
+
 function wire() {
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => {
@@ -627,6 +634,7 @@ function wire() {
   $("audit-filters").addEventListener("submit", (e) => { e.preventDefault(); loadAudit(true).catch(showError); });
   $("audit-more").addEventListener("click", () => loadAudit(false).catch(showError));
   $("sync-refresh").addEventListener("click", () => loadSync().catch(showError));
+  $("policy-refresh").addEventListener("click", () => loadPolicy().catch(showError));
   wireSales();
 }
 

@@ -1,13 +1,14 @@
-// The edge API for the store's web apps (lane and admin): bearer auth with one refresh on 401,
-// and problem+json turned into an ApiError whose message is the server's `detail` (what the
-// person at the screen should read).
+// The API client of every web app (the lane and the store admin against the edge, the HQ
+// dashboard against the cloud hub): bearer auth with one refresh on 401, and problem+json turned
+// into an ApiError whose message is the server's `detail` (what the person at the screen should
+// read).
 
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
     this.code = String(problem.type || "").split("/").pop();
-    this.errors = problem.errors || [];
+    this.errors = Array.isArray(problem.errors) ? problem.errors : [];
   }
 }
 
@@ -20,7 +21,8 @@ export class ServerTimeout extends NetworkError {}
 
 const DEFAULT_TIMEOUT_MS = 30000;
 
-async function send(path, { method = "GET", body, headers = {}, token, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+async function send(path, { method = "GET", body, headers = {}, token, timeoutMs = DEFAULT_TIMEOUT_MS,
+                             server = "the store server" } = {}) {
   const init = { method, headers: { Accept: "application/json, application/problem+json", ...headers } };
   if (token) init.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
@@ -36,11 +38,11 @@ async function send(path, { method = "GET", body, headers = {}, token, timeoutMs
   const late = new Promise((_, reject) => {
     timer = setTimeout(() => {
       controller?.abort();
-      reject(new ServerTimeout(`the store server did not answer within ${Math.round(timeoutMs / 1000)} s`));
+      reject(new ServerTimeout(`${server} did not answer within ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
   });
   const answered = fetch(path, init).catch((err) => {
-    throw new NetworkError(`the store server cannot be reached (${err.message})`);
+    throw new NetworkError(`${server} cannot be reached (${err.message})`);
   });
   try {
     return await Promise.race([answered, late]);
@@ -51,9 +53,9 @@ async function send(path, { method = "GET", body, headers = {}, token, timeoutMs
 
 /**
  * A client for one web app. Each app keeps its own session (lane and admin sign in separately
- * in the same browser), so the storage key is the only thing that differs between them.
+ * in the same browser) under its own storage key; `server` names the server in messages.
  */
-export function createClient(sessionKey, { timeoutMs = () => DEFAULT_TIMEOUT_MS } = {}) {
+export function createClient(sessionKey, { timeoutMs = () => DEFAULT_TIMEOUT_MS, server = "the store server" } = {}) {
   const session = {
     get() {
       try { return JSON.parse(sessionStorage.getItem(sessionKey)); } catch { return null; }
@@ -64,22 +66,37 @@ export function createClient(sessionKey, { timeoutMs = () => DEFAULT_TIMEOUT_MS 
     },
   };
 
-  async function refreshed() {
+  // Refresh tokens rotate, and the servers revoke the whole session when a used one is shown
+  // again. So the calls that find the access token expired together share one refresh, and a
+  // call refused with a token that has been replaced meanwhile just retries with the new one.
+  let refreshing = null;
+
+  async function rotate() {
     const current = session.get();
     if (!current?.refresh_token) return false;
     const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: current.refresh_token },
-                                                          timeoutMs: timeoutMs() });
+                                                          timeoutMs: timeoutMs(), server });
     if (!response.ok) return false;
     const pair = await response.json();
-    session.set({ ...current, access_token: pair.access_token, refresh_token: pair.refresh_token });
+    const now = session.get();
+    if (!now) return false; // signed out while the refresh was on its way
+    session.set({ ...now, access_token: pair.access_token, refresh_token: pair.refresh_token });
     return true;
+  }
+
+  async function refreshed(refusedToken) {
+    const current = session.get()?.access_token;
+    if (current && current !== refusedToken) return true;
+    refreshing ??= rotate().finally(() => { refreshing = null; });
+    return refreshing;
   }
 
   /** JSON call. Returns {data, response}; throws ApiError (answered) or NetworkError (not reached). */
   async function call(path, options = {}) {
-    const opts = { timeoutMs: timeoutMs(), ...options };
-    let response = await send(path, { ...opts, token: session.get()?.access_token });
-    if (response.status === 401 && options.auth !== false && (await refreshed())) {
+    const opts = { timeoutMs: timeoutMs(), server, ...options };
+    const token = session.get()?.access_token;
+    let response = await send(path, { ...opts, token });
+    if (response.status === 401 && options.auth !== false && (await refreshed(token))) {
       response = await send(path, { ...opts, token: session.get()?.access_token });
     }
     if (!response.ok) {

@@ -7,12 +7,12 @@ import {
 } from "./api.js";
 import { Catalog } from "./catalog.js";
 import { connectLaneEvents } from "./events.js";
-import { estimateTotals, formatCents, lineNetCents, parseAmount } from "./money.js";
+import { $, el, messageOf } from "/common/dom.js";
+import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common/money.js";
 import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { VirtualList } from "./vlist.js";
 
-const $ = (id) => document.getElementById(id);
 const catalog = new Catalog();
 const state = {
   laneId: localStorage.getItem("novapos.lane.id") || "1",
@@ -25,13 +25,6 @@ const state = {
   stopEvents: null,
 };
 
-function el(tag, { dataset, ...props } = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  Object.assign(node.dataset, dataset);
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
-
 function toast(message, kind = "info") {
   const box = $("toast");
   box.textContent = message;
@@ -41,13 +34,8 @@ function toast(message, kind = "info") {
   toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
-function messageOf(err) {
-  if (err instanceof ApiError) {
-    const fields = err.errors.map((e) => e.message).filter(Boolean).join("; ");
-    return fields ? `${err.message} (${fields})` : err.message;
-  }
-  return err.message || String(err);
-}
+/** Why the edge is out of reach: it did not answer in time (hung), or it could not be reached. */
+const offlineReason = (err) => (err instanceof ServerTimeout ? "timeout" : "unreachable");
 
 function setOffline(offline, reason = "unreachable") {
   const backOnline = state.offline && !offline;
@@ -231,7 +219,7 @@ async function syncCatalog() {
     $("catalog-status").textContent = `catalog v${catalog.version}`;
     if (changed) runSearch();
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     $("catalog-status").textContent = catalog.list.length ? `cached catalog v${catalog.version}` : "catalog unavailable";
   }
 }
@@ -310,7 +298,7 @@ function renderCart() {
     return el("li", { className: "line" },
       el("span", { className: "name", textContent: line.name }),
       qty,
-      el("span", { className: "amount", textContent: formatCents(lineNetCents(line)) }),
+      el("span", { className: "amount", textContent: formatCents(extendedCents(line)) }),
       el("button", { type: "button", className: "remove", textContent: "×", ariaLabel: `Remove ${line.name}`,
                      onclick: () => { state.cart.splice(index, 1); cartChanged(); } }));
   }));
@@ -345,7 +333,7 @@ async function requestQuote() {
     pricing.quote = quote;
     pricing.quotedVersion = version;
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     if (version !== pricing.version) return;
     pricing.quote = null;
     pricing.error = err instanceof NetworkError ? "" : messageOf(err);
@@ -359,9 +347,7 @@ function showTotals(empty) {
   if (quote) {
     totals = { tax_cents: quote.tax_cents, total_cents: quote.total_cents, discount_cents: quote.discount_cents };
   } else {
-    const estimate = estimateTotals(state.cart, catalog.taxRates);
-    totals = { tax_cents: estimate.tax_cents, discount_cents: state.discountCents,
-               total_cents: Math.max(0, estimate.total_cents - state.discountCents) };
+    totals = estimateTotals(state.cart, catalog.taxRates, { discountCents: state.discountCents });
   }
   // Subtotal − discount + tax = total, whichever figures are shown.
   const subtotal = totals.total_cents - totals.tax_cents + totals.discount_cents;
@@ -496,7 +482,7 @@ async function startPayment(method) {
       }
       // Pricing the cart moved no money: the sale simply continues offline.
       state.checkout = null;
-      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+      setOffline(true, offlineReason(err));
     } finally {
       setWaiting(button, false);
     }
@@ -570,7 +556,7 @@ async function tender(method) {
       // The edge may have recorded this payment (it hung, or the link broke after the request
       // left): the very same request is queued, same key, and its replay is answered duplicate
       // if it was. The cash is in the drawer either way.
-      setOffline(true, err instanceof ServerTimeout ? "timeout" : "unreachable");
+      setOffline(true, offlineReason(err));
       await queueTimedOut({ path, body, key: state.tenderAttempt.key }, tenders);
     } else {
       $("tender-error").textContent = messageOf(err);
@@ -772,7 +758,7 @@ async function replayQueue() {
                                             v.needs_operator ? "warn" : "info"));
     setOffline(false);
   } catch (err) {
-    if (err instanceof NetworkError) setOffline(true);
+    if (err instanceof NetworkError) setOffline(true, offlineReason(err));
     else toast(`Queued sales could not be sent: ${messageOf(err)}`, "warn");
   }
   await refreshQueue();

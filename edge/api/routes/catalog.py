@@ -10,44 +10,57 @@ from litestar.params import Parameter
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import AUDIT_READ, CATALOG_READ, CATALOG_WRITE, MANAGERS, TENANT_ADMIN, requires
+from edge.api.limits import (
+    MAX_CSV_BYTES,
+    MAX_DB_INT,
+    Barcode,
+    Code,
+    Name,
+    Sku,
+    StockUnits,
+    Timestamp,
+)
 from edge.domain.errors import ValidationFailed
 from edge.service import catalog
 
+Attributes = dict[Annotated[str, msgspec.Meta(max_length=64)], Any]  # depth and size: edge.domain.catalog
+Barcodes = Annotated[list[Barcode], msgspec.Meta(max_length=20)]
+
 
 class ProductBody(msgspec.Struct, forbid_unknown_fields=True):
-    sku: str
-    name: str
-    price_cents: int
-    tax_category: str
-    barcodes: list[str] = []
+    sku: Sku
+    name: Name
+    price_cents: int  # range checked with the other fields by edge.domain.catalog (one 422 lists all)
+    tax_category: Code
+    barcodes: Barcodes = []
     active: bool = True
-    attributes: dict[str, Any] = {}
+    attributes: Attributes = {}
     sold_by_weight: bool = False
-    low_stock_threshold: int = 0
+    low_stock_threshold: StockUnits = 0
 
 
 class ProductPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    sku: str | msgspec.UnsetType = msgspec.UNSET
-    name: str | msgspec.UnsetType = msgspec.UNSET
+    sku: Sku | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     price_cents: int | msgspec.UnsetType = msgspec.UNSET
-    tax_category: str | msgspec.UnsetType = msgspec.UNSET
-    barcodes: list[str] | msgspec.UnsetType = msgspec.UNSET
+    tax_category: Code | msgspec.UnsetType = msgspec.UNSET
+    barcodes: Barcodes | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
-    attributes: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    attributes: Attributes | msgspec.UnsetType = msgspec.UNSET
     sold_by_weight: bool | msgspec.UnsetType = msgspec.UNSET
-    low_stock_threshold: int | msgspec.UnsetType = msgspec.UNSET
+    low_stock_threshold: StockUnits | msgspec.UnsetType = msgspec.UNSET
 
 
 class TaxCategoryBody(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    rate_bp: int
+    name: Name
+    rate_bp: int  # 0-10000, checked by edge.domain.pricing.TaxCategory
     inclusive: bool = False
 
 
 class OverrideBody(msgspec.Struct, forbid_unknown_fields=True):
-    price_cents: int
-    valid_from: str | None = None
-    valid_to: str | None = None
+    price_cents: int  # range checked by edge.domain.catalog
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
 
 
 def _fields(struct: msgspec.Struct) -> dict[str, Any]:
@@ -60,7 +73,7 @@ async def list_products(
     q: Annotated[str | None, Parameter(max_length=100)] = None,
     barcode: Annotated[str | None, Parameter(max_length=48)] = None,
     sku: Annotated[str | None, Parameter(max_length=64)] = None,
-    since: Annotated[int | None, Parameter(ge=0)] = None,
+    since: Annotated[int | None, Parameter(ge=0, le=MAX_DB_INT)] = None,
     cursor: str | None = None,
     limit: int = 50,
     include_inactive: bool = False,
@@ -119,8 +132,9 @@ async def product_audit(request: Request, product_id: str, limit: int = 100) -> 
     return {"items": [present_audit(r) for r in rows]}
 
 
-@post("/api/v1/products/import", guards=[requires(*CATALOG_WRITE)], operation_id="importProducts",
-      request_max_body_size=50 * 1024 * 1024)
+@post("/api/v1/products/import", guards=[requires(*CATALOG_WRITE)], operation_id="importProducts", status_code=200,
+      opt={"request_media_type": "text/csv"},
+      request_max_body_size=MAX_CSV_BYTES)
 async def import_products(request: Request) -> Response:
     s, who = services(request), actor(request)
     raw = await request.body()

@@ -34,6 +34,7 @@ async def list_devices(request: Request, lane_id: str | None = None) -> dict[str
 
 
 @post("/api/v1/devices/{device_id:str}/actions/{action:str}", guards=[requires(*DEVICE_ADMIN)], status_code=200,
+      opt={"problems": (503,)},
       operation_id="testDevice")
 async def test_device(request: Request, device_id: str, action: str) -> dict[str, Any]:
     """test_print, drawer_kick, scale_read, terminal_diagnostics (display_test for displays).
@@ -58,6 +59,7 @@ async def list_jobs(request: Request, lane_id: str | None = None, status: str | 
 
 
 @post("/api/v1/devices/jobs/{job_id:str}/reprint", guards=[requires(*DEVICE_READ)], status_code=201,
+      opt={"problems": (503,)},
       operation_id="reprintJob")
 async def reprint(request: Request, job_id: str) -> dict[str, Any]:
     job = await reprint_job(services(request), actor(request), job_id)

@@ -1,15 +1,19 @@
-"""Liveness, readiness, Prometheus metrics, store facts."""
+"""Liveness, readiness, Prometheus metrics (with a metrics token), store facts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from edge.adapters.metrics import DB_COMMITS, DB_UNITS, REGISTRY
-from edge.api.deps import actor, services
+from edge.adapters.metrics import DB_COMMITS, DB_UNITS, REGISTRY, security_event
+from edge.api.deps import Services, actor, services
 from edge.api.guards import authenticated
+from edge.contracts.metrics_tokens import FILENAME, MetricsTokens, bearer
 
 # Litestar appends "; charset=utf-8" to every text/* type itself: prometheus_client's
 # CONTENT_TYPE_LATEST already carries one, which doubled it.
@@ -23,7 +27,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", opt=PUBLIC, operation_id="readyz")
+@get("/readyz", opt={**PUBLIC, "problems": (503,)}, operation_id="readyz")
 async def readyz(request: Request) -> Response:
     s = services(request)
     checks: dict[str, Any] = {}
@@ -39,7 +43,25 @@ async def readyz(request: Request) -> Response:
                     status_code=200 if ready else 503)
 
 
-@get("/metrics", opt=PUBLIC, operation_id="metrics")
+def metrics_tokens(s: Services) -> MetricsTokens:
+    """The scrape tokens minted by `novapos-edge token metrics`, beside the signing keys."""
+    extras = s.extras if s.extras is not None else {}
+    tokens = extras.get("metrics_tokens")
+    if tokens is None:
+        tokens = extras["metrics_tokens"] = MetricsTokens(s.settings.data_dir / "keys" / FILENAME)
+    return tokens
+
+
+async def metrics_scope(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Not a user token: a scrape credential with the metrics scope only, so a leaked Prometheus
+    # config opens no till, and no anonymous caller reads the store's figures.
+    token = bearer(connection.headers.get("authorization", ""))
+    if metrics_tokens(connection.app.state.services).verify(token) is None:
+        security_event("metrics_refused")
+        raise NotAuthorizedException("a metrics token is required (novapos-edge token metrics)")
+
+
+@get("/metrics", guards=[metrics_scope], operation_id="metrics", media_type="text/plain", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     s = services(request)
     DB_COMMITS.set(s.db.commits)

@@ -14,6 +14,7 @@ from litestar.response import Stream
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import CATALOG_READ, MANAGERS, STORE_STAFF, requires
+from edge.api.limits import MAX_LINES, Name, Note, Quantity, SafeId, Sku, StockDelta, StockUnits
 from edge.domain.errors import ValidationFailed
 from edge.service import inventory
 
@@ -21,46 +22,46 @@ STOCK_WRITE = (*MANAGERS, "supervisor")
 
 
 class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
-    delta: int
-    reason: str
-    sku: str | None = None
-    product_id: str | None = None
-    note: str | None = None
+    delta: StockDelta
+    reason: Note
+    sku: Sku | None = None
+    product_id: SafeId | None = None
+    note: Note | None = None
 
 
 class CountItem(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    counted: int
-    sku: str | None = None
-    product_id: str | None = None
-    expected_at_count: int | None = None
+    counted: StockUnits
+    sku: Sku | None = None
+    product_id: SafeId | None = None
+    expected_at_count: StockDelta | None = None
 
 
 class CountIn(msgspec.Struct, forbid_unknown_fields=True):
-    items: list[CountItem]
-    ref: str | None = None
+    items: Annotated[list[CountItem], msgspec.Meta(max_length=MAX_LINES)]
+    ref: Name | None = None
 
 
 class QtyItem(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    quantity: int
-    sku: str | None = None
-    product_id: str | None = None
+    quantity: Quantity
+    sku: Sku | None = None
+    product_id: SafeId | None = None
 
 
 class ReceiveIn(msgspec.Struct, forbid_unknown_fields=True):
-    ref: str
-    items: list[QtyItem]
+    ref: Name
+    items: Annotated[list[QtyItem], msgspec.Meta(max_length=MAX_LINES)]
 
 
 class TransferOutIn(msgspec.Struct, forbid_unknown_fields=True):
-    to_location: str
-    items: list[QtyItem]
-    transfer_id: str | None = None
+    to_location: SafeId
+    items: Annotated[list[QtyItem], msgspec.Meta(max_length=MAX_LINES)]
+    transfer_id: SafeId | None = None
 
 
 class TransferInIn(msgspec.Struct, forbid_unknown_fields=True):
-    transfer_id: str
-    from_location: str
-    items: list[QtyItem]
+    transfer_id: SafeId
+    from_location: SafeId
+    items: Annotated[list[QtyItem], msgspec.Meta(max_length=MAX_LINES)]
 
 
 def _items(data: Any) -> list[dict[str, Any]]:
@@ -140,7 +141,8 @@ async def transfer_in(request: Request, data: TransferInIn) -> Response:
         u, data.transfer_id, data.from_location, _items(data)))
 
 
-@post("/api/v1/inventory/import", guards=[requires(*MANAGERS)], operation_id="importStock",
+@post("/api/v1/inventory/import", guards=[requires(*MANAGERS)], operation_id="importStock", status_code=200,
+      opt={"request_media_type": "text/csv"},
       request_max_body_size=20 * 1024 * 1024)
 async def import_csv(request: Request) -> Response:
     s, who = services(request), actor(request)
@@ -151,7 +153,7 @@ async def import_csv(request: Request) -> Response:
     return await s.idempotency.run(request, who, lambda u: inventory.import_levels_csv(u, text), status_code=200)
 
 
-@get("/api/v1/inventory/export.csv", guards=[requires(*CATALOG_READ)], operation_id="exportStock")
+@get("/api/v1/inventory/export.csv", guards=[requires(*CATALOG_READ)], operation_id="exportStock", media_type="text/csv")
 async def export_csv(request: Request) -> Stream:
     s, who = services(request), actor(request)
 

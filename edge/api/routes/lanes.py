@@ -56,7 +56,8 @@ def grams(weight_milli: int, unit: str) -> int:
     return int(weight_milli * per_milli + Fraction(1, 2))  # half up, like money
 
 
-@get("/api/v1/lanes/{lane_id:str}/weight", guards=[requires(*STORE_STAFF), same_lane], operation_id="laneWeight")
+@get("/api/v1/lanes/{lane_id:str}/weight", guards=[requires(*STORE_STAFF), same_lane], operation_id="laneWeight",
+     opt={"problems": (409, 503)})
 async def lane_weight(request: Request, lane_id: str) -> Response:
     """A stable weight fills a weighed item (`weight_grams` goes on the order line)."""
     with device_errors(not_found="no-scale-on-lane"):

@@ -13,6 +13,21 @@ from litestar.response import Stream
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.api.limits import (
+    MAX_LINES,
+    Barcode,
+    Cents,
+    CentsFilter,
+    Note,
+    PositiveCents,
+    PriceCents,
+    Quantity,
+    SafeId,
+    Secret,
+    Sku,
+    Timestamp,
+    WeightGrams,
+)
 from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
@@ -25,78 +40,78 @@ VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override PIN
 
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    sku: str | None = None
-    barcode: str | None = None
-    product_id: str | None = None
-    quantity: int = 1
-    weight_grams: int | None = None
-    discount_cents: int = 0
-    unit_price_cents: int | None = None  # only honoured for offline replays (the price charged then)
+    sku: Sku | None = None
+    barcode: Barcode | None = None
+    product_id: SafeId | None = None
+    quantity: Quantity = 1
+    weight_grams: WeightGrams | None = None
+    discount_cents: Cents = 0
+    unit_price_cents: PriceCents | None = None  # only honoured for offline replays (the price charged then)
 
 
 class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
     method: Literal["cash", "card", "crypto"]
-    amount_cents: int
+    amount_cents: PositiveCents
 
 
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    lines: list[LineIn]
-    lane_id: str | None = None
-    tenders: list[TenderIn] = []
-    discount_cents: int = 0
-    override_token: str | None = None  # a supervisor's access token, for a large discount
-    override_pin: str | None = None  # or the supervisor's PIN, keyed in at the lane
-    offline_created_at: str | None = None  # set by a lane replaying a sale it queued offline
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    lane_id: SafeId | None = None
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)] = []
+    discount_cents: Cents = 0
+    override_token: Secret | None = None  # a supervisor's access token, for a large discount
+    override_pin: Secret | None = None  # or the supervisor's PIN, keyed in at the lane
+    offline_created_at: Timestamp | None = None  # set by a lane replaying a sale it queued offline
 
 
 class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
-    tenders: list[TenderIn]
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)]
 
 
 class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str
-    override_token: str | None = None
-    override_pin: str | None = None
+    reason: Note
+    override_token: Secret | None = None
+    override_pin: Secret | None = None
 
 
 class QuoteIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """The cart as checkout would take it; lane_id and tenders are accepted (and ignored) so a
     lane can send the body it will later post to `POST /orders`."""
 
-    lines: Annotated[list[LineIn], msgspec.Meta(max_length=500)]
-    lane_id: str | None = None
-    discount_cents: int = 0
-    tenders: list[TenderIn] = []
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    lane_id: SafeId | None = None
+    discount_cents: Cents = 0
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)] = []
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=200)] = "left at the lane before payment"
+    reason: Note = "left at the lane before payment"
 
 
 class SettleRefundIn(msgspec.Struct, forbid_unknown_fields=True):
     settle: Literal["original", "cash"]
-    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    override_token: str | None = None
-    override_pin: str | None = None
+    reason: Note = ""
+    override_token: Secret | None = None
+    override_pin: Secret | None = None
 
 
 class ReturnLineIn(msgspec.Struct, forbid_unknown_fields=True):
-    line_id: str
-    quantity: int
+    line_id: SafeId
+    quantity: Quantity
     restock: bool = True
 
 
 class ExchangeIn(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[LineIn]
-    tenders: list[TenderIn] = []
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)] = []
 
 
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
-    lines: list[ReturnLineIn]
-    reason: str
+    lines: Annotated[list[ReturnLineIn], msgspec.Meta(max_length=MAX_LINES)]
+    reason: Note
     exchange: ExchangeIn | None = None
-    override_token: str | None = None
-    override_pin: str | None = None
+    override_token: Secret | None = None
+    override_pin: Secret | None = None
 
 
 def runtime(request: Request) -> Any:
@@ -254,7 +269,8 @@ def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -
     return Response(content=content, media_type=media_type, status_code=status_code)
 
 
-@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt")
+@get("/api/v1/orders/{order_id:str}/receipt", guards=[requires(*ORDER_READ)], operation_id="orderReceipt",
+     opt={"media_types": ("text/plain", "text/html", "application/vnd.escpos")})
 async def receipt(request: Request, order_id: str, format: ReceiptFormat = "text", original: bool = False
                   ) -> Response:
     """The receipt as it would print now (read-only): marked COPY once a receipt was issued.
@@ -294,7 +310,7 @@ async def search_orders(
     request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
-    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+    min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> dict[str, Any]:
     s, who = services(request), actor(request)
@@ -310,12 +326,13 @@ EXPORT_COLUMNS = ("id", "number", "status", "business_day", "created_at", "lane_
                   "subtotal_cents", "discount_cents", "tax_cents", "total_cents", "refunded_cents", "lines")
 
 
-@get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders")
+@get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders",
+     media_type="text/csv")
 async def export_orders(
     request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
-    min_total_cents: int | None = None, max_total_cents: int | None = None, number: str | None = None,
+    min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
 ) -> Stream:
     s, who = services(request), actor(request)
     f = _filters(status, from_, to, q, lane_id, cashier, tender, product_id, sku, min_total_cents, max_total_cents,

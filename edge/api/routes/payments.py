@@ -15,7 +15,8 @@ from edge.service.orders import present_payment
 from edge.service.ports import Actor
 
 
-@post("/api/v1/payments/crypto/callback", opt={"public": True}, operation_id="cryptoCallback",
+@post("/api/v1/payments/crypto/callback", opt={"public": True, "request_media_type": "application/json"},
+      operation_id="cryptoCallback", status_code=200,
       request_max_body_size=64 * 1024)
 async def crypto_callback(request: Request) -> Response:
     """Public, but every byte is authenticated: HMAC over the raw body, ±300 s window,

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
 
 from edge.api.deps import actor, check_limit, services
 from edge.api.guards import INTEGRATION, STORE_STAFF, requires
+from edge.api.limits import MAX_HOLD_S, MAX_LINES, Name, Note, Quantity, SafeId, Sku
 from edge.service import reservations
 
 HOLDERS = (*STORE_STAFF, INTEGRATION)
 
 
 class HoldItem(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    quantity: int
-    sku: str | None = None
-    product_id: str | None = None
+    quantity: Quantity
+    sku: Sku | None = None
+    product_id: SafeId | None = None
 
 
 class HoldIn(msgspec.Struct, forbid_unknown_fields=True):
-    items: list[HoldItem]
+    items: Annotated[list[HoldItem], msgspec.Meta(max_length=MAX_LINES)]
     kind: Literal["bopis", "hold"] = "bopis"
-    ref: str | None = None
-    customer: str | None = None
-    ttl_s: int = 3600
+    ref: SafeId | None = None
+    customer: Name | None = None
+    ttl_s: Annotated[int, msgspec.Meta(ge=1, le=MAX_HOLD_S)] = 3600
 
 
 class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str | None = None
+    reason: Note | None = None
 
 
 @post("/api/v1/reservations", guards=[requires(*HOLDERS)], operation_id="createReservation")

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
+from edge.api.limits import (
+    MAX_BATCH,
+    MAX_LINES,
+    MAX_QUEUED,
+    Cents,
+    Code,
+    IdempotencyKey,
+    Note,
+    PositiveCents,
+    SafeId,
+    Secret,
+    Timestamp,
+)
 from edge.api.routes.orders import LineIn, TenderIn, override_by, runtime
 from edge.domain.errors import DomainError
 from edge.service import offline, reviews, tills
@@ -19,45 +32,45 @@ TILL_FIELDS = ("id", "lane_id", "status", "business_day", "float_cents", "opened
 
 
 class OpenTillIn(msgspec.Struct, forbid_unknown_fields=True):
-    lane_id: str
-    float_cents: int
+    lane_id: SafeId
+    float_cents: Cents
 
 
 class CashMoveIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
-    amount_cents: int
-    reason: str
-    override_token: str | None = None  # a supervisor's approval of a large pay-out: their token
-    override_pin: str | None = None  # or their PIN, keyed in at the lane
+    kind: Code
+    amount_cents: PositiveCents
+    reason: Note
+    override_token: Secret | None = None  # a supervisor's approval of a large pay-out: their token
+    override_pin: Secret | None = None  # or their PIN, keyed in at the lane
 
 
 class CloseTillIn(msgspec.Struct, forbid_unknown_fields=True):
-    counted_cents: int
+    counted_cents: Cents
 
 
 class QueueStatusIn(msgspec.Struct, forbid_unknown_fields=True):
-    queued: int
-    oldest_queued_at: str | None = None
+    queued: Annotated[int, msgspec.Meta(ge=0, le=MAX_QUEUED)]
+    oldest_queued_at: Timestamp | None = None
 
 
 class OfflineSaleIn(msgspec.Struct, forbid_unknown_fields=True):
-    idempotency_key: str
-    offline_created_at: str
-    lines: list[LineIn]
-    tenders: list[TenderIn]
-    lane_id: str | None = None
-    discount_cents: int = 0
-    override_token: str | None = None  # a supervisor approving lane prices far below today's
-    override_pin: str | None = None
+    idempotency_key: IdempotencyKey
+    offline_created_at: Timestamp
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=MAX_LINES)]
+    tenders: Annotated[list[TenderIn], msgspec.Meta(max_length=MAX_LINES)]
+    lane_id: SafeId | None = None
+    discount_cents: Cents = 0
+    override_token: Secret | None = None  # a supervisor approving lane prices far below today's
+    override_pin: Secret | None = None
 
 
 class OfflineBatchIn(msgspec.Struct, forbid_unknown_fields=True):
-    sales: list[OfflineSaleIn]
+    sales: Annotated[list[OfflineSaleIn], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 class ResolveIn(msgspec.Struct, forbid_unknown_fields=True):
-    resolution: str
-    note: str | None = None
+    resolution: Code
+    note: Note | None = None
 
 
 @post("/api/v1/tills", guards=[requires(*STORE_STAFF)], operation_id="openTill")

@@ -11,22 +11,25 @@ from litestar import Request, get, patch, post
 from edge.adapters.metrics import security_event
 from edge.api.deps import actor, services
 from edge.api.guards import USER_ADMIN, requires
+from edge.api.limits import Code, Secret, line
 from edge.domain.errors import ValidationFailed
 from edge.service import users
 
+Roles = Annotated[list[Code], msgspec.Meta(max_length=10)]
+
 
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
-    username: Annotated[str, msgspec.Meta(min_length=2, max_length=64)]
+    username: line(64, min_length=2)
     password: Annotated[str, msgspec.Meta(max_length=256)]
-    roles: list[str]
-    pin: str | None = None
+    roles: Roles
+    pin: Secret | None = None
 
 
 class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
-    roles: list[str] | None = None
+    roles: Roles | None = None
     disabled: bool | None = None
-    password: str | None = None
-    pin: str | None = None
+    password: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    pin: Secret | None = None
     reset_mfa: bool = False
 
 

@@ -5,13 +5,13 @@ lifetime (see `edge.adapters.security.revocation`); the list is re-read after ea
 and every few seconds, so the read must not scan every refresh token the store ever issued.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
