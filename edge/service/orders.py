@@ -35,12 +35,14 @@ from edge.domain.pricing import (
 from edge.domain.returns import ReturnPolicy
 from edge.domain.tenders import (
     CAPTURED_STATUSES,
-    TenderMethod,
     TenderPlan,
     TenderRequest,
     cashier_guidance,
     plan_tenders,
     refund_state_guidance,
+)
+from edge.domain.tenders import (
+    tender_requests as domain_tender_requests,
 )
 from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
@@ -146,13 +148,9 @@ def build_lines(uow: UnitOfWork, lines_in: Sequence[SaleLine], *, order_discount
 
 
 def tender_requests(tenders: Sequence[TenderIn]) -> list[TenderRequest]:
-    """The tenders as the domain plans them. The route's Struct fixed each method to cash, card
-    or crypto; a tender must also move money."""
-    problems = [{"field": f"tenders[{i}].amount_cents", "message": "a positive whole number of cents"}
-                for i, tender in enumerate(tenders) if tender.amount_cents <= 0]
-    if problems:
-        raise ValidationFailed("the tenders are not valid", code="invalid-tender", errors=problems)
-    return [TenderRequest(TenderMethod(tender.method), tender.amount_cents) for tender in tenders]
+    """The tenders as the domain plans them, checked by the domain's one rule (a known method, a
+    positive amount, each and all together within the cap)."""
+    return domain_tender_requests([{"method": t.method, "amount_cents": t.amount_cents} for t in tenders])
 
 
 def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> OrderLineRow:
