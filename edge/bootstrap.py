@@ -14,11 +14,6 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
-import edge.adapters.repos.audit
-import edge.adapters.repos.catalog
-import edge.adapters.repos.idempotency
-import edge.adapters.repos.stores
-import edge.adapters.repos.users  # noqa: F401  (repositories register themselves)
 from edge.adapters.db import Database
 from edge.adapters.hardware import start_hardware, stop_hardware
 from edge.adapters.migrations import migrate
@@ -79,7 +74,7 @@ def ensure_store(services: Services) -> None:
         seed_demo(services.uow, services.security, lanes=settings.store.lanes)
         return
     cfg = settings.store
-    services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.repo("stores").ensure(
+    services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.stores.ensure(
         tenant_name=cfg.tenant_id, store_id=cfg.store_id, store_name=cfg.name, timezone=cfg.timezone,
         day_start_hour=cfg.day_start_hour, currency=cfg.currency, lanes=cfg.lanes, require_mfa=True,
         now=u.now))

@@ -131,11 +131,7 @@ async def stop_sales(services: Any) -> None:
     await runtime.provider.close()
 
 
-# Registration (imported by edge.bootstrap): repositories, routes, demo stock.
-import edge.adapters.repos.orders  # noqa: E402
-import edge.adapters.repos.policy  # noqa: E402
-import edge.adapters.repos.stock  # noqa: E402
-import edge.adapters.repos.tills  # noqa: E402
+# Registration (imported by edge.bootstrap): routes, demo stock.
 import edge.adapters.tables_sales  # noqa: E402, F401
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402

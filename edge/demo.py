@@ -73,7 +73,7 @@ def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int =
     actor = Actor.system(DEMO_TENANT, DEMO_STORE, "demo-seed")
 
     def base(u: Any) -> bool:
-        return u.repo("stores").ensure(tenant_name="NovaPOS Demo", store_id=DEMO_STORE, store_name="Demo Store",
+        return u.stores.ensure(tenant_name="NovaPOS Demo", store_id=DEMO_STORE, store_name="Demo Store",
                                        timezone="UTC", day_start_hour=0, currency="USD", lanes=lanes,
                                        require_mfa=False, now=u.now)
 

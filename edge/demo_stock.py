@@ -10,8 +10,8 @@ from edge.service import inventory
 
 def seed_demo_stock(uow: Any) -> None:
     rng = random.Random(7)
-    products = uow.repo("stock").inventory(inventory.location(uow), limit=10_000)
-    weighed = {p["id"] for p in uow.repo("sale_products").resolve(
+    products = uow.stock.inventory(inventory.location(uow), limit=10_000)
+    weighed = {p["id"] for p in uow.sale_products.resolve(
         ids=[p["product_id"] for p in products], skus=[], barcodes=[]).values() if p["sold_by_weight"]}
     items = [{"product_id": p["product_id"],
               "quantity": rng.randrange(20_000, 100_000) if p["product_id"] in weighed else rng.randrange(50, 201)}

@@ -12,7 +12,6 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-import edge.adapters.repos.policy  # noqa: F401  (the policy handler's repository)
 from edge.adapters.inbox import Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.uow import SqlUnitOfWork
@@ -39,7 +38,7 @@ def hq_handlers(settings: Any) -> dict[str, Any]:
     def user_command(conn: Connection, command: Command) -> str:
         uow = _uow(conn, command, settings)
         payload = command.payload
-        existing = uow.repo("users").by_username(payload["username"])
+        existing = uow.users.by_username(payload["username"])
         if existing is None:
             # HQ never ships passwords: the account can sign in once a manager sets one locally.
             users.add_user(uow, username=payload["username"], password_hash=payload.get("password_hash") or "!",

@@ -7,19 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert
 
 from edge.adapters import tables as t
 from edge.adapters.db import Database
+from edge.adapters.repos.audit import SqlAuditLogRepository
+from edge.adapters.repos.catalog import SqlCatalogRepository
+from edge.adapters.repos.idempotency import SqlIdempotencyRepository
+from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
+from edge.adapters.repos.policy import SqlPolicyRepository
 from edge.adapters.repos.prepared import Prepared
+from edge.adapters.repos.stock import SqlReservationsRepository, SqlSaleProductsRepository, SqlStockRepository
+from edge.adapters.repos.stores import SqlStoresRepository
+from edge.adapters.repos.tills import SqlReviewsRepository, SqlTillsRepository
+from edge.adapters.repos.users import SqlUsersRepository
 from edge.contracts.envelope import EventEnvelope, encode_envelope
 from edge.domain.business_day import business_day
 from edge.domain.ids import iso, utc_now, uuid7
 from edge.service.ports import Actor
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Every change writes an audit row and most emit an event: built once and run prepared (see
 # `prepared`), since building the Core statement per call cost more than SQLite's own work.
@@ -28,19 +38,42 @@ _INSERT_OUTBOX = Prepared(insert(t.outbox))
 _SET_ENVELOPE = Prepared(t.outbox.update().where(t.outbox.c.seq == bindparam("_seq"))
                          .values(envelope=bindparam("envelope")))
 
-# Repositories register themselves by name; the unit of work builds them lazily per transaction.
-REPOSITORIES: dict[str, Callable[[Connection, Actor], Any]] = {}
+class _Repository(Generic[R]):
+    """A repository attribute of the unit of work, built on first use for its transaction.
 
+    The built repository is stored on the instance under the same name, so later reads are
+    plain attribute lookups (this descriptor defines no `__set__`): most units of work touch two
+    or three repositories, and the checkout reads them on the hot path."""
 
-def repository(name: str) -> Callable[[type], type]:
-    def register(cls: type) -> type:
-        REPOSITORIES[name] = cls
-        return cls
+    def __init__(self, build: Callable[[Connection, Actor], R]):
+        self.build = build
+        self.name = ""
 
-    return register
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type) -> R:
+        if uow is None:
+            return self  # type: ignore[return-value]
+        built = uow.__dict__[self.name] = self.build(uow.conn, uow.actor)
+        return built
 
 
 class SqlUnitOfWork:
+    audit_log = _Repository(SqlAuditLogRepository)
+    catalog = _Repository(SqlCatalogRepository)
+    idempotency = _Repository(SqlIdempotencyRepository)
+    orders = _Repository(SqlOrdersRepository)
+    payments = _Repository(SqlPaymentsRepository)
+    policy = _Repository(SqlPolicyRepository)
+    reservations = _Repository(SqlReservationsRepository)
+    reviews = _Repository(SqlReviewsRepository)
+    sale_products = _Repository(SqlSaleProductsRepository)
+    stock = _Repository(SqlStockRepository)
+    stores = _Repository(SqlStoresRepository)
+    tills = _Repository(SqlTillsRepository)
+    users = _Repository(SqlUsersRepository)
+
     def __init__(self, conn: Connection, actor: Actor, *, timezone: str = "UTC", day_start_hour: int = 0,
                  clock: Callable[[], datetime] = utc_now):
         self.conn = conn
@@ -51,7 +84,6 @@ class SqlUnitOfWork:
         self._clock: datetime | None = None
         self._now: str | None = None
         self._business_day: str | None = None
-        self._repos: dict[str, Any] = {}
         self.events: list[str] = []
 
     # The clock is read on first use, once per unit of work: a barcode lookup needs `now` for the
@@ -73,12 +105,6 @@ class SqlUnitOfWork:
         if self._clock is None:
             self._clock = self._read_clock()
         return self._clock
-
-    def repo(self, name: str) -> Any:
-        found = self._repos.get(name)
-        if found is None:
-            found = self._repos[name] = REPOSITORIES[name](self.conn, self.actor)
-        return found
 
     def audit(self, action, entity, entity_id, before, after) -> None:  # type: ignore[no-untyped-def]
         a = self.actor

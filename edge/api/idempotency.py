@@ -94,7 +94,7 @@ class Idempotency:
         self._in_flight.add(scope)
         try:
             def unit(uow: Any) -> tuple[int, str]:
-                repo = uow.repo("idempotency")
+                repo = uow.idempotency
                 stored = repo.find(scope)
                 if stored is not None:
                     raise _Replay(stored)

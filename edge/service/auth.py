@@ -92,7 +92,7 @@ class AuthService:
         # An indexed read of a handful of rows, on the caller's thread: it runs on the request
         # path at most once per refresh interval, and right after a revocation.
         since = _iso(self.clock() - timedelta(seconds=keep_s))
-        return self.uow.read_now(self._actor(), lambda u: u.repo("users").revoked_sessions(since))
+        return self.uow.read_now(self._actor(), lambda u: u.users.revoked_sessions(since))
 
     def sessions_changed(self) -> None:
         """After a committed write that revoked sessions elsewhere (user administration)."""
@@ -106,7 +106,7 @@ class AuthService:
     async def login(self, username: str, password: str, totp: str | None) -> dict[str, Any]:
         actor = self._actor(username)
         user, attempts = await self.uow.read(
-            actor, lambda u: (u.repo("users").by_username(username), u.repo("users").attempts(username))
+            actor, lambda u: (u.users.by_username(username), u.users.attempts(username))
         )
         self._refuse_if_locked(attempts)
         ok = await asyncio.to_thread(self.security.verify_secret, user["password_hash"] if user else None, password)
@@ -122,7 +122,7 @@ class AuthService:
                 await self._record_failure(actor, username, "mfa_failed")
                 raise Unauthorized("the one-time code is wrong or was already used", code="mfa-invalid")
         rehash = self.security.hash_secret(password) if self.security.needs_rehash(user["password_hash"]) else None
-        tenant = await self.uow.read(actor, lambda u: u.repo("users").tenant())
+        tenant = await self.uow.read(actor, lambda u: u.users.tenant())
         must_enroll = bool(
             not self.demo and tenant and tenant["require_mfa"] and not user["totp_confirmed"]
             and MANAGER_ROLES & set(user["roles"])
@@ -141,9 +141,9 @@ class AuthService:
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
 
         def _read(u: Any) -> tuple[bool, dict[str, Any] | None, Any, Any]:
-            users = u.repo("users")
+            users = u.users
             user = users.by_pin_lookup(self.store_id, lookup)
-            return (u.repo("stores").lane_exists(self.store_id, lane_id), user, users.attempts(subject),
+            return (u.stores.lane_exists(self.store_id, lane_id), user, users.attempts(subject),
                     users.attempts(user["username"]) if user else None)
 
         lane_ok, user, attempts, account_attempts = await self.uow.read(actor, _read)
@@ -173,14 +173,14 @@ class AuthService:
         subject = actor.username
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
         user, attempts = await self.uow.read(actor, lambda u: (
-            u.repo("users").by_pin_lookup(self.store_id, lookup), u.repo("users").attempts(subject)))
+            u.users.by_pin_lookup(self.store_id, lookup), u.users.attempts(subject)))
         self._refuse_if_locked(attempts)
         ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
         if not ok or user is None or user["disabled"] or not supervisor_roles.intersection(user["roles"]):
             await self._record_failure(actor, subject, "override_pin_failed", sign_out=actor.user_id)
             raise OverrideRequired("that is not a supervisor's PIN at this store", code="override-invalid")
         if attempts and attempts["failures"]:
-            await self.uow.run(actor, lambda u: u.repo("users").save_attempts(subject, 0, None, u.now))
+            await self.uow.run(actor, lambda u: u.users.save_attempts(subject, 0, None, u.now))
         return str(user["username"])
 
     # -- refresh and logout -----------------------------------------------------------------
@@ -196,7 +196,7 @@ class AuthService:
         return result
 
     def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any] | object:
-        users = uow.repo("users")
+        users = uow.users
         row = users.refresh_by_hash(token_hash)
         if row is None or row["revoked_at"] is not None or row["expires_at"] <= uow.now:
             raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
@@ -215,10 +215,10 @@ class AuthService:
         token_hash = self.security.hash_refresh_token(refresh_token)
 
         def _logout(uow: Any) -> bool:
-            row = uow.repo("users").refresh_by_hash(token_hash)
+            row = uow.users.refresh_by_hash(token_hash)
             if row is None:
                 return False
-            uow.repo("users").revoke_family(row["family_id"], uow.now)
+            uow.users.revoke_family(row["family_id"], uow.now)
             uow.audit("auth.logout", "user", row["user_id"], None, {"session": row["family_id"]})
             return True
 
@@ -230,13 +230,13 @@ class AuthService:
         secret = self.security.new_totp_secret()
 
         def _enroll(uow: Any) -> None:
-            user = uow.repo("users").by_id(actor.user_id)
+            user = uow.users.by_id(actor.user_id)
             if user is None:
                 raise Unauthorized("unknown account")
             if user["totp_confirmed"]:
                 raise Forbidden("MFA is already set up for this account; ask an admin to reset it",
                                 code="mfa-already-enrolled")
-            uow.repo("users").update(actor.user_id, totp_secret=secret, updated_at=uow.now)
+            uow.users.update(actor.user_id, totp_secret=secret, updated_at=uow.now)
             uow.audit("auth.mfa_enroll_started", "user", actor.user_id, None, None)
 
         await self.uow.run(actor, _enroll)
@@ -244,14 +244,14 @@ class AuthService:
 
     async def mfa_confirm(self, actor: Actor, code: str) -> None:
         def _confirm(uow: Any) -> None:
-            user = uow.repo("users").by_id(actor.user_id)
+            user = uow.users.by_id(actor.user_id)
             if user is None or not user["totp_secret"]:
                 raise ValidationFailed("start MFA enrolment first", code="mfa-not-started")
             step = self.security.totp_step(user["totp_secret"], code)
             if step is None:
                 raise ValidationFailed("the code does not match; check the authenticator's clock",
                                        code="mfa-invalid", errors=[{"field": "code", "message": "wrong code"}])
-            uow.repo("users").update(actor.user_id, totp_confirmed=True, totp_last_step=step, updated_at=uow.now)
+            uow.users.update(actor.user_id, totp_confirmed=True, totp_last_step=step, updated_at=uow.now)
             uow.audit("auth.mfa_enrolled", "user", actor.user_id, {"totp_confirmed": False},
                       {"totp_confirmed": True})
 
@@ -272,7 +272,7 @@ class AuthService:
         policy = self.policy
 
         def _fail(uow: Any) -> bool:
-            users = uow.repo("users")
+            users = uow.users
             prior = users.attempts(subject)
             failures = (prior["failures"] if prior else 0) + 1
             locked_until = None
@@ -291,7 +291,7 @@ class AuthService:
 
     def _grant(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, totp_step: int | None,
                rehash: str | None, must_enroll: bool, clear_subject: str | None = None) -> dict[str, Any]:
-        users = uow.repo("users")
+        users = uow.users
         changes: dict[str, Any] = {}
         if users.by_id(user["id"])["disabled"]:  # disabled after the credentials were read
             raise Unauthorized(INVALID, code="invalid-credentials")
@@ -328,7 +328,7 @@ class AuthService:
         access = self.security.issue_access(claims)
         refresh, refresh_hash = self.security.new_refresh_token()
         ttl = self.policy.pin_refresh_ttl_s if lane_id else self.policy.refresh_ttl_s
-        uow.repo("users").add_refresh({
+        uow.users.add_refresh({
             "token_hash": refresh_hash,
             "family_id": family_id,
             "user_id": user["id"],

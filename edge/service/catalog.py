@@ -47,7 +47,7 @@ def _event_payload(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str | None) -> None:
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     errors = []
     if "tax_category" in fields and catalog.tax_category(fields["tax_category"]) is None:
         errors.append({"field": "tax_category", "message": f"unknown tax category {fields['tax_category']!r}"})
@@ -66,7 +66,7 @@ def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str |
 def create_product(uow: UnitOfWork, fields: dict[str, Any]) -> dict[str, Any]:
     require_valid_product(fields)
     _check_references(uow, fields, None)
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     version = catalog.next_version()
     values = {
         "id": uuid7(),
@@ -92,7 +92,7 @@ def create_product(uow: UnitOfWork, fields: dict[str, Any]) -> dict[str, Any]:
 def update_product(uow: UnitOfWork, product_id: str, changes: dict[str, Any], *, expected_version: int | None = None
                    ) -> dict[str, Any]:
     require_valid_product(changes, partial=True)
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     before = catalog.get(product_id)
     if before is None:
         raise NotFound("no such product", code="product-not-found")
@@ -116,7 +116,7 @@ def update_product(uow: UnitOfWork, product_id: str, changes: dict[str, Any], *,
 
 # -- queries ------------------------------------------------------------------------------------
 def get_product(uow: UnitOfWork, product_id: str) -> dict[str, Any]:
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     product = catalog.get(product_id)
     if product is None:
         raise NotFound("no such product", code="product-not-found")
@@ -126,7 +126,7 @@ def get_product(uow: UnitOfWork, product_id: str) -> dict[str, Any]:
 def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
                     after: tuple[Any, str] | None, limit: int, include_inactive: bool = False
                     ) -> tuple[list[dict[str, Any]], tuple[Any, str] | None]:
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     if (barcode or sku) and not q and since is None:
         # The lane's hot path: an exact code is one index probe, never a filtered scan.
         found = catalog.lookup(barcode=barcode, sku=None if barcode else sku, at=uow.now)
@@ -163,7 +163,7 @@ def upsert_tax_category(uow: UnitOfWork, fields: dict[str, Any]) -> dict[str, An
         errors.append({"field": "inclusive", "message": "true or false"})
     if errors:
         raise ValidationFailed("the tax category is not valid", errors=errors)
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     before = catalog.tax_category(code)
     values = {"code": code, "name": fields.get("name") or code, "rate_bp": rate,
               "inclusive": fields.get("inclusive", False), "version": (before["version"] + 1) if before else 1,
@@ -180,13 +180,13 @@ def _tax(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tax_categories(uow: UnitOfWork) -> list[dict[str, Any]]:
-    return [_tax(r) for r in uow.repo("catalog").tax_categories()]
+    return [_tax(r) for r in uow.catalog.tax_categories()]
 
 
 # -- store price overrides ----------------------------------------------------------------------
 def add_price_override(uow: UnitOfWork, product_id: str, price_cents: int, valid_from: str | None,
                        valid_to: str | None) -> dict[str, Any]:
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     if catalog.get(product_id) is None:
         raise NotFound("no such product", code="product-not-found")
     start = valid_from or uow.now
@@ -204,9 +204,9 @@ def add_price_override(uow: UnitOfWork, product_id: str, price_cents: int, valid
 
 
 def list_price_overrides(uow: UnitOfWork, product_id: str) -> list[dict[str, Any]]:
-    if uow.repo("catalog").get(product_id) is None:
+    if uow.catalog.get(product_id) is None:
         raise NotFound("no such product", code="product-not-found")
-    return uow.repo("catalog").overrides(product_id)
+    return uow.catalog.overrides(product_id)
 
 
 # -- CSV import ---------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, A
 def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
     """All or nothing: a file with any bad row changes nothing and reports every bad row."""
     rows, problems = parse_catalog_csv(text)
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     seen_skus: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     for row in rows:
@@ -304,7 +304,7 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
 def apply_hq_catalog(uow: UnitOfWork, command_type: str, version: int, payload: dict[str, Any]) -> str:
     """Apply an HQ catalog/price/tax command. HQ is the single writer of the catalog and list
     prices; store price overrides are separate rows and are never touched here."""
-    catalog = uow.repo("catalog")
+    catalog = uow.catalog
     if command_type == "tax.set":
         upsert_tax_category(uow, payload)
         return "applied"

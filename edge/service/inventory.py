@@ -51,7 +51,7 @@ def append_movements(uow: UnitOfWork, loc: str, rows: list[dict[str, Any]],
                      products: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Append `rows` ({product_id, sku, kind, delta, ...}) and raise `stock.low` where a product
     crosses its threshold. `levels` (before the change) saves a read when the caller has them."""
-    stock = uow.repo("stock")
+    stock = uow.stock
     pids = list({r["product_id"] for r in rows})
     if levels is None:
         levels = stock.levels(loc, pids)
@@ -71,7 +71,7 @@ def append_movements(uow: UnitOfWork, loc: str, rows: list[dict[str, Any]],
 def check_low_stock(uow: UnitOfWork, loc: str, changes: dict[str, tuple[dict[str, Any], int, int]],
                     products: dict[str, dict[str, Any]] | None = None) -> None:
     """changes: {product_id: (level before, on-hand delta, reserved delta)}."""
-    stock = uow.repo("stock")
+    stock = uow.stock
     for pid, (before, on_hand_delta, reserved_delta) in changes.items():
         threshold = before["threshold"]
         on_hand = before["on_hand"] + on_hand_delta
@@ -87,7 +87,7 @@ def check_low_stock(uow: UnitOfWork, loc: str, changes: dict[str, tuple[dict[str
 
 
 def _product(uow: UnitOfWork, product_id: str | None, sku: str | None) -> dict[str, Any]:
-    refs = uow.repo("sale_products").resolve(ids=[product_id] if product_id else [], skus=[sku] if sku else [],
+    refs = uow.sale_products.resolve(ids=[product_id] if product_id else [], skus=[sku] if sku else [],
                                              barcodes=[])
     found = refs.get(("product_id", product_id)) if product_id else refs.get(("sku", sku or ""))
     if found is None:
@@ -131,7 +131,7 @@ def count(uow: UnitOfWork, items: list[dict[str, Any]], ref: str | None) -> dict
     rung up while the count was running still apply."""
     loc = location(uow)
     resolved = _items(uow, items)
-    levels = uow.repo("stock").levels(loc, [p["id"] for p, _ in resolved])
+    levels = uow.stock.levels(loc, [p["id"] for p, _ in resolved])
     rows = []
     for product, item in resolved:
         counted = item.get("counted")
@@ -201,7 +201,7 @@ def import_levels_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
             problems.append({"row": n, "sku": sku, "errors": [{"field": "on_hand", "message": "a whole number"}]})
             continue
         wanted.append((n, sku, int(raw)))
-    found = uow.repo("sale_products").resolve(ids=[], skus=[s for _, s, _ in wanted], barcodes=[])
+    found = uow.sale_products.resolve(ids=[], skus=[s for _, s, _ in wanted], barcodes=[])
     for n, sku, _ in wanted:
         if ("sku", sku) not in found:
             problems.append({"row": n, "sku": sku, "errors": [{"field": "sku", "message": "unknown SKU"}]})
@@ -231,7 +231,7 @@ def export_levels_csv(rows: list[dict[str, Any]], header: bool) -> Iterator[str]
 # -- queries ------------------------------------------------------------------------------------
 def inventory(uow: UnitOfWork, *, product_id: str | None, sku: str | None, low_only: bool, after: str | None,
               limit: int) -> list[dict[str, Any]]:
-    return uow.repo("stock").inventory(location(uow), product_id=product_id, sku=sku, low_only=low_only,
+    return uow.stock.inventory(location(uow), product_id=product_id, sku=sku, low_only=low_only,
                                        after=after, limit=limit)
 
 
@@ -240,5 +240,5 @@ def movements(uow: UnitOfWork, **filters: Any) -> list[dict[str, Any]]:
     sku = filters.pop("sku", None)
     if sku and not product_id:
         product_id = _product(uow, None, sku)["id"]
-    rows = uow.repo("stock").movements(location_id=location(uow), product_id=product_id, **filters)
+    rows = uow.stock.movements(location_id=location(uow), product_id=product_id, **filters)
     return [wire_movement(r) | {"actor": r["actor"]} for r in rows]

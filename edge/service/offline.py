@@ -15,30 +15,30 @@ from typing import Any
 from edge.domain.errors import DomainError
 from edge.domain.offline import OfflineVerdict
 from edge.service import orders as order_cases
+from edge.service.commands import OfflineSale
 from edge.service.ports import UnitOfWork
 
 ROUTE = "POST /api/v1/offline/sales#sale"
 
 
-def replay_sale(uow: UnitOfWork, sale: dict[str, Any], *, override_by: str | None = None,
+def replay_sale(uow: UnitOfWork, sale: OfflineSale, *, override_by: str | None = None,
                 policy: order_cases.SalesPolicy = order_cases.POLICY) -> dict[str, Any]:
     """One queued sale, in its own savepoint-backed unit of work (see the route). Its lane
     prices are honoured on the terms of `orders.create_order` (lane-bound sign-in, a plausible
     time, a supervisor for a steep undercharge)."""
-    idem = uow.repo("idempotency")
-    scope = (uow.actor.tenant_id, uow.actor.user_id or uow.actor.username, ROUTE, sale["idempotency_key"])
+    idem = uow.idempotency
+    scope = (uow.actor.tenant_id, uow.actor.user_id or uow.actor.username, ROUTE, sale.idempotency_key)
     stored = idem.find(scope)
     if stored is not None:
         previous = json.loads(stored["response_body"])
         return previous | {"verdict": OfflineVerdict.DUPLICATE.value}
-    cmd = {k: sale.get(k) for k in ("lane_id", "lines", "tenders", "discount_cents", "offline_created_at")}
-    view = order_cases.create_order(uow, cmd, offline=True, override_by=override_by, policy=policy)
-    result = {"idempotency_key": sale["idempotency_key"], "verdict": view["verdict"], "order_id": view["id"],
+    view = order_cases.create_order(uow, sale, offline=True, override_by=override_by, policy=policy)
+    result = {"idempotency_key": sale.idempotency_key, "verdict": view["verdict"], "order_id": view["id"],
               "number": view["number"], "status": view["status"], "total_cents": view["total_cents"]}
     idem.save(scope, "offline", 201, json.dumps(result), uow.now)
     return result
 
 
-def rejected(sale: dict[str, Any], err: DomainError) -> dict[str, Any]:
-    return {"idempotency_key": sale.get("idempotency_key"), "verdict": "rejected", "code": err.code,
+def rejected(sale: OfflineSale, err: DomainError) -> dict[str, Any]:
+    return {"idempotency_key": sale.idempotency_key, "verdict": "rejected", "code": err.code,
             "detail": err.detail, "errors": err.errors}

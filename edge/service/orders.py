@@ -9,6 +9,7 @@ payment rows are committed before any terminal or provider is called (see `payme
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,14 +35,20 @@ from edge.domain.pricing import (
 from edge.domain.returns import ReturnPolicy
 from edge.domain.tenders import (
     CAPTURED_STATUSES,
+    TenderPlan,
+    TenderRequest,
     cashier_guidance,
     plan_tenders,
     refund_state_guidance,
-    tender_requests,
 )
+from edge.domain.tenders import (
+    tender_requests as domain_tender_requests,
+)
+from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
+from edge.service.repository_ports import OrderLineRow, OrderRow
 
 log = structlog.get_logger()
 
@@ -75,22 +82,22 @@ def is_supervisor(roles: tuple[str, ...]) -> bool:
 
 
 # -- building an order (reads only) -------------------------------------------------------------
-def _reference(line: dict[str, Any]) -> tuple[str, str]:
-    for kind in ("product_id", "sku", "barcode"):
-        if line.get(kind):
-            return kind, str(line[kind])
+def _reference(line: SaleLine) -> tuple[str, str]:
+    for kind, value in (("product_id", line.product_id), ("sku", line.sku), ("barcode", line.barcode)):
+        if value:
+            return kind, value
     raise ValidationFailed("each line names a product", errors=[{"field": "lines", "message":
                                                                  "sku, barcode or product_id is required"}])
 
 
-def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discount_cents: int,
+def build_lines(uow: UnitOfWork, lines_in: Sequence[SaleLine], *, order_discount_cents: int,
                 honour_lane_prices: bool, policy: SalesPolicy = POLICY
-                ) -> tuple[PricedOrder, list[dict[str, Any]], dict[str, Any]]:
+                ) -> tuple[PricedOrder, list[OrderLineRow], dict[str, Any]]:
     """Resolve the lines and price them with the domain. Returns (priced, line rows, products by id)."""
     if not lines_in:
         raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
     refs = [_reference(ln) for ln in lines_in]
-    catalog = uow.repo("sale_products")
+    catalog = uow.sale_products
     # One query per kind of reference, each product with the store's price override in force now.
     found = catalog.resolve(ids=[v for k, v in refs if k == "product_id"], skus=[v for k, v in refs if k == "sku"],
                             barcodes=[v for k, v in refs if k == "barcode"], store_id=uow.actor.store_id, at=uow.now)
@@ -103,24 +110,24 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
         if product is None or not product["active"]:
             errors.append({"field": f"lines[{i}]", "message": f"no active product with {ref[0]} {ref[1]}"})
             continue
-        quantity, weight = ln.get("quantity", 1), ln.get("weight_grams")
+        quantity, weight = ln.quantity, ln.weight_grams
         if product["sold_by_weight"]:
-            if not isinstance(weight, int) or weight <= 0:
+            if weight is None or weight <= 0:
                 errors.append({"field": f"lines[{i}].weight_grams", "message": "a weighed item needs its weight"})
                 continue
             quantity = 1
         elif weight is not None:
             errors.append({"field": f"lines[{i}].weight_grams", "message": f"{product['sku']} is not sold by weight"})
             continue
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_LINE_QUANTITY:
+        if not 1 <= quantity <= MAX_LINE_QUANTITY:
             errors.append({"field": f"lines[{i}].quantity", "message": f"a whole number from 1 to {MAX_LINE_QUANTITY}"})
             continue
         override = product["override_cents"]
         catalog_price = override if override is not None else product["price_cents"]
-        lane_price = ln.get("unit_price_cents")
-        price = lane_price if honour_lane_prices and isinstance(lane_price, int) and lane_price >= 0 else catalog_price
-        discount = ln.get("discount_cents") or 0
-        if not isinstance(discount, int) or discount < 0:
+        lane_price = ln.unit_price_cents
+        price = lane_price if honour_lane_prices and lane_price is not None and lane_price >= 0 else catalog_price
+        discount = ln.discount_cents
+        if discount < 0:
             errors.append({"field": f"lines[{i}].discount_cents", "message": "a whole number >= 0"})
             continue
         products[product["id"]] = product
@@ -130,7 +137,7 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
                               weight_grams=weight, discount_cents=discount))
     if errors:
         raise ValidationFailed("some lines are not valid", code="lines-invalid", errors=errors)
-    if not isinstance(order_discount_cents, int) or order_discount_cents < 0:
+    if order_discount_cents < 0:
         raise ValidationFailed("discount_cents must be >= 0", errors=[{"field": "discount_cents", "message": ">= 0"}])
     # A category the store has not configured is taxed at 0 %; the rates come with the products.
     categories = {p["tax_category"]: TaxCategory(p["tax_category"], p["tax_rate_bp"] or 0, bool(p["tax_inclusive"]))
@@ -140,179 +147,236 @@ def build_lines(uow: UnitOfWork, lines_in: list[dict[str, Any]], *, order_discou
     return priced, lines, products
 
 
-def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> dict[str, Any]:
-    return {"id": p.line_id, "line_no": line_no, "product_id": p.product_id, "sku": p.sku, "name": p.name,
-            "quantity": p.quantity, "weight_grams": p.weight_grams, "unit_price_cents": p.unit_price_cents,
-            "catalog_price_cents": catalog_price_cents, "discount_cents": p.discount_cents,
-            "tax_category": p.tax_category, "tax_rate_bp": p.tax_rate_bps, "tax_inclusive": p.tax_inclusive,
-            "tax_cents": p.tax_cents, "total_cents": p.total_cents, "returned_quantity": 0}
+def tender_requests(tenders: Sequence[TenderIn]) -> list[TenderRequest]:
+    """The tenders as the domain plans them, checked by the domain's one rule (a known method, a
+    positive amount, each and all together within the cap)."""
+    return domain_tender_requests([{"method": t.method, "amount_cents": t.amount_cents} for t in tenders])
 
 
-def order_from_rows(order: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
+def line_row(line_no: int, p: PricedLine, catalog_price_cents: int) -> OrderLineRow:
+    return OrderLineRow(id=p.line_id, line_no=line_no, product_id=p.product_id, sku=p.sku, name=p.name,
+                        quantity=p.quantity, weight_grams=p.weight_grams, unit_price_cents=p.unit_price_cents,
+                        catalog_price_cents=catalog_price_cents, discount_cents=p.discount_cents,
+                        tax_category=p.tax_category, tax_rate_bp=p.tax_rate_bps, tax_inclusive=p.tax_inclusive,
+                        tax_cents=p.tax_cents, total_cents=p.total_cents)
+
+
+def order_from_rows(order: OrderRow, lines: list[OrderLineRow]) -> Order:
     """The stored order as the domain aggregate, for rules that need its state (void, return).
 
     Only the line discount total is stored, so it comes back as a line discount; no rule that
     runs after the sale depends on how a discount was split."""
     priced_lines = tuple(PricedLine(
-        line_id=ln["id"], product_id=ln["product_id"], sku=ln["sku"], name=ln["name"], quantity=ln["quantity"],
-        weight_grams=ln["weight_grams"], unit_price_cents=ln["unit_price_cents"], tax_category=ln["tax_category"],
-        tax_rate_bps=ln["tax_rate_bp"], tax_inclusive=ln["tax_inclusive"],
-        extended_cents=ln["total_cents"] - (0 if ln["tax_inclusive"] else ln["tax_cents"]) + ln["discount_cents"],
-        line_discount_cents=ln["discount_cents"], order_discount_cents=0,
-        net_cents=ln["total_cents"] - ln["tax_cents"], tax_cents=ln["tax_cents"], total_cents=ln["total_cents"],
+        line_id=ln.id, product_id=ln.product_id, sku=ln.sku, name=ln.name, quantity=ln.quantity,
+        weight_grams=ln.weight_grams, unit_price_cents=ln.unit_price_cents, tax_category=ln.tax_category,
+        tax_rate_bps=ln.tax_rate_bp, tax_inclusive=ln.tax_inclusive,
+        extended_cents=ln.total_cents - (0 if ln.tax_inclusive else ln.tax_cents) + ln.discount_cents,
+        line_discount_cents=ln.discount_cents, order_discount_cents=0,
+        net_cents=ln.total_cents - ln.tax_cents, tax_cents=ln.tax_cents, total_cents=ln.total_cents,
     ) for ln in lines)
     priced = PricedOrder(lines=priced_lines, extended_cents=sum(ln.extended_cents for ln in priced_lines),
-                         discount_cents=order["discount_cents"], subtotal_cents=order["subtotal_cents"],
-                         tax_cents=order["tax_cents"], total_cents=order["total_cents"])
-    return Order(id=order["id"], number=order["number"], store_id=order["store_id"], lane_id=order["lane_id"],
-                 cashier_id=order["cashier_id"] or "", created_at=parse_iso(order["created_at"]),
-                 business_day=date.fromisoformat(order["business_day"]), priced=priced, currency=order["currency"],
-                 status=OrderStatus(order["status"]), paid_cents=order["paid_cents"],
-                 refunded_cents=order["refunded_cents"],
-                 returned_quantities={ln["id"]: ln["returned_quantity"] for ln in lines if ln["returned_quantity"]})
+                         discount_cents=order.discount_cents, subtotal_cents=order.subtotal_cents,
+                         tax_cents=order.tax_cents, total_cents=order.total_cents)
+    return Order(id=order.id, number=order.number, store_id=order.store_id, lane_id=order.lane_id,
+                 cashier_id=order.cashier_id or "", created_at=parse_iso(order.created_at),
+                 business_day=date.fromisoformat(order.business_day), priced=priced, currency=order.currency,
+                 status=OrderStatus(order.status), paid_cents=order.paid_cents,
+                 refunded_cents=order.refunded_cents,
+                 returned_quantities={ln.id: ln.returned_quantity for ln in lines if ln.returned_quantity})
 
 
-def stock_units(line: dict[str, Any]) -> int:
-    return units_of(line["quantity"], line["weight_grams"])
+def stock_units(line: OrderLineRow) -> int:
+    return units_of(line.quantity, line.weight_grams)
 
 
-def _needs(lines: list[dict[str, Any]]) -> dict[str, int]:
+def _needs(lines: list[OrderLineRow]) -> dict[str, int]:
     needs: dict[str, int] = {}
     for ln in lines:
-        needs[ln["product_id"]] = needs.get(ln["product_id"], 0) + stock_units(ln)
+        needs[ln.product_id] = needs.get(ln.product_id, 0) + stock_units(ln)
     return needs
 
 
 # -- creating -----------------------------------------------------------------------------------
-def create_order(uow: UnitOfWork, cmd: dict[str, Any], *, override_by: str | None = None,
-                 offline: bool = False, policy: SalesPolicy = POLICY) -> dict[str, Any]:
-    """cmd: {lane_id, lines[], tenders[], discount_cents?, offline_created_at?}.
+class Checkout(msgspec.Struct, frozen=True, kw_only=True):
+    """A sale as it will be written, decided before anything is: the priced lines, the tender
+    plan, the stock it needs and the status it starts in (see `plan_checkout`)."""
+
+    store_id: str
+    lane_id: str
+    currency: str
+    priced: PricedOrder
+    lines: list[OrderLineRow]  # the order's line rows, priced
+    products: dict[str, Any]  # by id
+    needs: dict[str, int]  # stock units per product
+    levels: dict[str, dict[str, Any]]  # stock levels as read, per product
+    tenders: TenderPlan | None  # None: an OPEN order, nothing tendered yet
+    tender_methods: str
+    credit_cents: int  # an exchange's refund, spent on this sale
+    status: OrderStatus
+    judgement: OfflineJudgement | None  # for an offline replay
+    till_session_id: str | None
+
+    @property
+    def completes_now(self) -> bool:
+        return self.status is OrderStatus.COMPLETED
+
+
+def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = None,
+                 offline: bool = False, policy: SalesPolicy = POLICY, credit_cents: int = 0,
+                 exchange_of: str | None = None) -> dict[str, Any]:
+    """Ring up a sale: read, plan (no writes, so a refused sale changes nothing), persist, emit.
 
     The lane comes from a lane-bound token (see `lane_binding`). `offline`: a lane replays a
     sale it queued while the store server was unreachable, at the prices it charged then; only
     a lane's own sign-in may, only for a plausible time, and a steep undercharge needs a
-    supervisor (`_check_offline_claim`)."""
-    actor = uow.actor
-    loc = location(uow)
-    lane_id = acting_lane(actor, cmd.get("lane_id"))
+    supervisor (`_check_offline_claim`). An exchange (`returns`) passes the refund it credits to
+    this sale (`credit_cents`) and the return it came from (`exchange_of`)."""
+    store_id = location(uow)
+    lane_id = acting_lane(uow.actor, sale.lane_id)
     if offline:
-        _check_offline_claim(uow, cmd.get("offline_created_at"), policy)
-    context = uow.repo("sale_products").checkout_context(loc, lane_id)
+        _check_offline_claim(uow, sale.offline_created_at, policy)
+    context = uow.sale_products.checkout_context(store_id, lane_id)
     if not context["lane_exists"]:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
-    priced, lines, products = build_lines(uow, cmd.get("lines") or [],
-                                          order_discount_cents=cmd.get("discount_cents") or 0,
+    priced, lines, products = build_lines(uow, sale.lines, order_discount_cents=sale.discount_cents,
                                           honour_lane_prices=offline, policy=policy)
-    if policy.discounts.needs_override(priced) and not (override_by or is_supervisor(actor.roles)):
+    levels = uow.stock.levels(store_id, list(_needs(lines)))
+    checkout = plan_checkout(uow.actor, store_id=store_id, lane_id=lane_id, context=context, priced=priced,
+                             lines=lines, products=products, levels=levels, tenders=sale.tenders,
+                             credit_cents=credit_cents, offline=offline, override_by=override_by, policy=policy)
+    order, stored_lines, payments, movements = _persist_order(
+        uow, checkout, offline_created_at=sale.offline_created_at, exchange_of=exchange_of, override_by=override_by,
+        policy=policy)
+    return _emit_order(uow, order, stored_lines, payments, movements, override_by=override_by)
+
+
+def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[str, Any], priced: PricedOrder,
+                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, dict[str, Any]],
+                  tenders: Sequence[TenderIn], credit_cents: int, offline: bool, override_by: str | None,
+                  policy: SalesPolicy) -> Checkout:
+    """Decide the sale from what was read, with no I/O: the overrides it needs, its tenders, its
+    stock, and for an offline replay the domain's verdict. Raises what refuses it."""
+    approved = bool(override_by) or is_supervisor(actor.roles)
+    if policy.discounts.needs_override(priced) and not approved:
         raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
                                "supervisor override", code="discount-override-required")
-    if offline and not (override_by or is_supervisor(actor.roles)):
-        _refuse_unapproved_undercharge(actor, lane_id, lines, context["currency"], policy)
-    total = priced.total_cents
     currency = context["currency"]
-    tenders = list(cmd.get("tenders") or [])
-    credit = min(cmd.get("_credit_cents") or 0, total)  # an exchange's refund, spent on this sale
+    if offline and not approved:
+        _refuse_unapproved_undercharge(actor, lane_id, lines, currency, policy)
+    credit = min(credit_cents, priced.total_cents)
     requests = tender_requests(tenders)
-    plan = plan_tenders(total, requests, already_paid_cents=credit) if requests or credit else None
-
-    stock = uow.repo("stock")
+    plan = plan_tenders(priced.total_cents, requests, already_paid_cents=credit) if requests or credit else None
     needs = _needs(lines)
-    levels = stock.levels(loc, list(needs))
-    short = {pid: qty for pid, qty in needs.items() if levels[pid]["on_hand"] - levels[pid]["reserved"] < qty}
+    available = {pid: level["on_hand"] - level["reserved"] for pid, level in levels.items()}
+    short = {pid: qty for pid, qty in needs.items() if available[pid] < qty}
     if short and not offline:
         raise Conflict("not enough stock for " + ", ".join(products[p]["sku"] for p in short),
                        code="insufficient-stock",
-                       errors=[{"field": "lines", "message": f"{products[p]['sku']}: {levels[p]['on_hand'] - levels[p]['reserved']}"
-                                f" available, {q} wanted"} for p, q in short.items()])
+                       errors=[{"field": "lines", "message": f"{products[p]['sku']}: {available[p]} available, "
+                                f"{q} wanted"} for p, q in short.items()])
+    judgement = judge_offline_order(
+        [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
+                     lane_unit_price_cents=ln.unit_price_cents) for ln in lines],
+        catalog_prices={ln.product_id: ln.catalog_price_cents for ln in lines},
+        available=available, already_recorded=False) if offline else None
+    status = (OrderStatus.COMPLETED if plan is not None and plan.completes_immediately
+              else OrderStatus.PENDING if plan is not None else OrderStatus.OPEN)
+    return Checkout(store_id=store_id, lane_id=lane_id, currency=currency, priced=priced, lines=lines,
+                    products=products, needs=needs, levels=levels, tenders=plan,
+                    tender_methods=",".join(sorted({t.method.value for t in requests})), credit_cents=credit,
+                    status=status, judgement=judgement, till_session_id=context["till_session_id"])
 
-    # -- writes from here on ---------------------------------------------------------------
+
+def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
+                   override_by: str | None, policy: SalesPolicy
+                   ) -> tuple[OrderRow, list[OrderLineRow], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
+    (sale movements now, or a reservation until it is paid) and any offline review cases."""
+    c, actor, plan = checkout, uow.actor, checkout.tenders
     order_id = uuid7()
-    orders = uow.repo("orders")
-    number = order_number(lane_id, orders.next_number(loc, lane_id))
-    immediate = plan is not None and plan.completes_immediately
-    status = (OrderStatus.COMPLETED if immediate else OrderStatus.PENDING if plan else OrderStatus.OPEN).value
-    order = {"id": order_id, "store_id": loc, "lane_id": lane_id, "number": number, "status": status,
-             "currency": currency, "cashier_id": actor.user_id, "cashier": actor.username,
-             "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
-             "tax_cents": priced.tax_cents, "total_cents": total,
-             "paid_cents": (plan.cash_kept_cents + credit) if plan else 0,
-             "change_due_cents": plan.change_due_cents if plan else 0,
-             "refunded_cents": 0, "tender_methods": ",".join(sorted({t["method"] for t in tenders})),
-             "business_day": uow.business_day, "created_at": uow.now, "updated_at": uow.now,
-             "completed_at": uow.now if immediate else None, "voided_at": None, "void_reason": None,
-             "offline_created_at": cmd.get("offline_created_at"), "verdict": None, "exchange_of": cmd.get("_exchange_of"),
-             "override_by": override_by, "receipt_prints": 0}
-    judgement = None
-    if offline:
-        judgement = judge_offline_order(
-            [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
-                         lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines],
-            catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
-            available={pid: lv["on_hand"] - lv["reserved"] for pid, lv in levels.items()}, already_recorded=False)
-        order["verdict"] = judgement.verdict.value
-    stored_lines = [ln | {"order_id": order_id} for ln in lines]
-    orders.insert(order, stored_lines)
+    number = order_number(c.lane_id, uow.orders.next_number(c.store_id, c.lane_id))
+    immediate = c.completes_now
+    order = OrderRow(
+        id=order_id, store_id=c.store_id, lane_id=c.lane_id, number=number, status=c.status.value,
+        currency=c.currency, cashier_id=actor.user_id, cashier=actor.username,
+        subtotal_cents=c.priced.subtotal_cents, discount_cents=c.priced.discount_cents, tax_cents=c.priced.tax_cents,
+        total_cents=c.priced.total_cents, paid_cents=(plan.cash_kept_cents + c.credit_cents) if plan else 0,
+        change_due_cents=plan.change_due_cents if plan else 0, tender_methods=c.tender_methods,
+        business_day=uow.business_day, created_at=uow.now, updated_at=uow.now,
+        completed_at=uow.now if immediate else None, offline_created_at=offline_created_at,
+        verdict=c.judgement.verdict.value if c.judgement is not None else None, exchange_of=exchange_of,
+        override_by=override_by)
+    stored_lines = [msgspec.structs.replace(ln, order_id=order_id) for ln in c.lines]
+    uow.orders.insert(order, stored_lines)
 
     payments = []
     if plan is not None:
-        if credit:
-            payments.append(_payment(uow, order_id, "exchange_credit", credit, status="approved", approved=credit,
-                                     currency=currency))
+        if c.credit_cents:
+            payments.append(_payment(uow, order_id, "exchange_credit", c.credit_cents, status="approved",
+                                     approved=c.credit_cents, currency=c.currency))
         if plan.cash_tendered_cents:
             payments.append(_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                      approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
-                                     change=plan.change_due_cents, currency=currency))
+                                     change=plan.change_due_cents, currency=c.currency))
         for tender in plan.electronic:
             payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created",
-                                     currency=currency))
-        uow.repo("payments").insert_many(payments)
+                                     currency=c.currency))
+        uow.payments.insert_many(payments)
         if plan.cash_kept_cents:
-            record_drawer(uow, lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
-                          session_id=context["till_session_id"])
+            record_drawer(uow, c.lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
+                          session_id=c.till_session_id)
 
     movements: list[dict[str, Any]] = []
     if immediate:
-        movements = append_movements(uow, loc, [{"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale",
-                                                 "delta": -stock_units(ln), "ref": order_id} for ln in lines],
-                                     levels, products)
+        movements = append_movements(uow, c.store_id, [
+            {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln),
+             "ref": order_id} for ln in c.lines], c.levels, c.products)
     else:
-        reserve(uow, loc, "order", order_id, needs, products, levels, ttl_s=policy.reservation_ttl_s)
+        reserve(uow, c.store_id, "order", order_id, c.needs, c.products, c.levels, ttl_s=policy.reservation_ttl_s)
+    if c.judgement is not None:
+        _raise_offline_cases(uow, order, stored_lines, c.judgement, c.products)
+    return order, stored_lines, payments, movements
 
-    if judgement is not None:
-        _raise_offline_cases(uow, order, stored_lines, judgement, products)
-    view = present(order, stored_lines, payments)
+
+def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
+                payments: list[dict[str, Any]], movements: list[dict[str, Any]], *, override_by: str | None
+                ) -> dict[str, Any]:
+    """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
+    (it carries its lines, tenders and stock movements), `order.created` for one still to pay."""
+    view = present(order, lines, payments)
+    order_id, number, status, total = order.id, order.number, order.status, order.total_cents
     uow.audit("order.created", "order", order_id, None, {"number": number, "status": status, "total_cents": total,
-                                                          "lane_id": lane_id, "override_by": override_by})
-    if immediate:
+                                                          "lane_id": order.lane_id, "override_by": override_by})
+    if status == OrderStatus.COMPLETED:
         uow.emit("order.completed", completed_payload(view, movements))
     else:
         uow.emit("order.created", {"order_id": order_id, "number": number, "status": status, "total_cents": total,
-                                   "lines": [_event_line(ln) for ln in stored_lines]})
+                                   "lines": [_event_line(ln) for ln in lines]})
     return view
 
 
-def _check_offline_claim(uow: UnitOfWork, created_at: Any, policy: SalesPolicy) -> None:
+def _check_offline_claim(uow: UnitOfWork, created_at: str | None, policy: SalesPolicy) -> None:
     if uow.actor.lane_id is None:
         raise Forbidden("only a lane's own sign-in replays the sales it made offline", code="offline-needs-lane-session",
                         errors=[{"field": "offline_created_at", "message": "sign in at the lane with a PIN"}])
-    if not isinstance(created_at, str):
+    if created_at is None:
         raise ValidationFailed("offline_created_at is required for an offline sale", code="offline-time-invalid",
                                errors=[{"field": "offline_created_at", "message": "required"}])
     check_offline_time(created_at, now=parse_iso(uow.now), max_age_s=policy.offline_max_age_s,
                        clock_skew_s=policy.offline_clock_skew_s)
 
 
-def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[dict[str, Any]], currency: str,
+def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[OrderLineRow], currency: str,
                                    policy: SalesPolicy) -> None:
     """A lane price far below today's is how a fake "offline" sale steals: it is never recorded
     without a supervisor. The lane keeps the sale queued until one approves it with their PIN."""
-    offline_lines = [OfflineLine(product_id=ln["product_id"], quantity=ln["quantity"], weight_grams=ln["weight_grams"],
-                                 lane_unit_price_cents=ln["unit_price_cents"]) for ln in lines]
-    low = undercharged(offline_lines, catalog_prices={ln["product_id"]: ln["catalog_price_cents"] for ln in lines},
+    offline_lines = [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
+                                 lane_unit_price_cents=ln.unit_price_cents) for ln in lines]
+    low = undercharged(offline_lines, catalog_prices={ln.product_id: ln.catalog_price_cents for ln in lines},
                        threshold_bps=policy.offline_price_variance_bps)
     if low:
-        sku = {ln["product_id"]: ln["sku"] for ln in lines}
+        sku = {ln.product_id: ln.sku for ln in lines}
         # Loss prevention wants to see the attempts, not only the approved ones.
         log.warning("security.offline_undercharge_refused", user=actor.username, lane_id=lane_id,
                     request_id=actor.request_id, skus=[sku[v.product_id] for v in low],
@@ -326,7 +390,7 @@ def _refuse_unapproved_undercharge(actor: Actor, lane_id: str, lines: list[dict[
 
 
 def store_currency(uow: UnitOfWork) -> str:
-    return uow.repo("sale_products").currency()
+    return uow.sale_products.currency()
 
 
 def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status: str, approved: int = 0,
@@ -353,7 +417,7 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
                   session_id: str | None = LOOK_UP) -> None:
     """Cash into (+) or out of (-) the lane's open drawer session, if one is open (a caller that
     already read the open session in this transaction passes its id, or None for no session)."""
-    tills = uow.repo("tills")
+    tills = uow.tills
     if session_id == LOOK_UP:
         session = tills.open_session(uow.actor.store_id, lane_id)
         session_id = session["id"] if session is not None else None
@@ -369,8 +433,8 @@ def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int
     header = {"id": reservation_id, "location_id": loc, "kind": kind, "ref": ref, "customer": customer,
               "status": "active", "expires_at": expires, "created_at": uow.now, "closed_at": None}
     items = [{"product_id": pid, "sku": products[pid]["sku"], "quantity": qty} for pid, qty in needs.items()]
-    uow.repo("reservations").create(header, items)
-    uow.repo("stock").bump_reserved(loc, list(needs.items()), uow.now)
+    uow.reservations.create(header, items)
+    uow.stock.bump_reserved(loc, list(needs.items()), uow.now)
     check_low_stock(uow, loc, {pid: (levels[pid], 0, qty) for pid, qty in needs.items()}, products)
     return {**header, "items": items}
 
@@ -378,13 +442,13 @@ def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int
 def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[dict[str, Any]]:
     """Close the active reservations of `ref` (committed / released / expired), exactly once."""
     closed = []
-    for r in uow.repo("reservations").active_for(ref):
+    for r in uow.reservations.active_for(ref):
         closed.extend(release_reservations_by_id(uow, r, status))
     return closed
 
 
 def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) -> list[dict[str, Any]]:
-    repo, stock = uow.repo("reservations"), uow.repo("stock")
+    repo, stock = uow.reservations, uow.stock
     if not repo.close(r["id"], status, uow.now):
         return []
     items = repo.items(r["id"])
@@ -395,50 +459,50 @@ def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) 
     return [{**r, "items": items}]
 
 
-def _raise_offline_cases(uow: UnitOfWork, order: dict[str, Any], lines: list[dict[str, Any]],
+def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
                          judgement: OfflineJudgement, products: dict[str, Any]) -> None:
-    reviews = uow.repo("reviews")
+    reviews = uow.reviews
     for ln in lines:
-        if ln["unit_price_cents"] != ln["catalog_price_cents"]:
-            reviews.open_case(uow, "price_variance", order["id"], ln["product_id"],
-                              f"{ln['sku']} sold offline at {format_cents(ln['unit_price_cents'], order['currency'])}, "
-                              f"today {format_cents(ln['catalog_price_cents'], order['currency'])}",
-                              {"line_id": ln["id"], "sku": ln["sku"], "charged_cents": ln["unit_price_cents"],
-                               "catalog_cents": ln["catalog_price_cents"], "number": order["number"]})
+        if ln.unit_price_cents != ln.catalog_price_cents:
+            reviews.open_case(uow, "price_variance", order.id, ln.product_id,
+                              f"{ln.sku} sold offline at {format_cents(ln.unit_price_cents, order.currency)}, "
+                              f"today {format_cents(ln.catalog_price_cents, order.currency)}",
+                              {"line_id": ln.id, "sku": ln.sku, "charged_cents": ln.unit_price_cents,
+                               "catalog_cents": ln.catalog_price_cents, "number": order.number})
     for conflict in judgement.stock_conflicts:
         sku = products[conflict.product_id]["sku"]
-        reviews.open_case(uow, "stock_conflict", order["id"], conflict.product_id,
+        reviews.open_case(uow, "stock_conflict", order.id, conflict.product_id,
                           f"{sku}: sold {conflict.quantity} offline with {conflict.available_before} available",
                           {"sku": sku, "sold": conflict.quantity, "available_before": conflict.available_before,
-                           "number": order["number"]})
+                           "number": order.number})
 
 
 # -- completing a pending order -----------------------------------------------------------------
 def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     """Move a PENDING order on once its payments cover it: commit reservations into sale
     movements exactly once (the status guard makes a second call a no-op)."""
-    orders = uow.repo("orders")
+    orders = uow.orders
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    payments = uow.repo("payments").of_order(order_id)
+    payments = uow.payments.of_order(order_id)
     sale = [p for p in payments if p["kind"] == "sale"]
     paid = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
     lines = orders.lines(order_id)
-    if order["status"] != OrderStatus.PENDING or paid < order["total_cents"]:
-        if order["paid_cents"] != paid:
+    if order.status != OrderStatus.PENDING or paid < order.total_cents:
+        if order.paid_cents != paid:
             orders.update(order_id, {"paid_cents": paid, "updated_at": uow.now})
-            order["paid_cents"] = paid
+            order.paid_cents = paid
         return present(order, lines, payments)
-    require_transition(order["status"], OrderStatus.COMPLETED, action="complete", number=order["number"])
+    require_transition(order.status, OrderStatus.COMPLETED, action="complete", number=order.number)
     if not orders.update(order_id, {"status": OrderStatus.COMPLETED.value, "paid_cents": paid, "completed_at": uow.now,
                                     "updated_at": uow.now}, expect_status=OrderStatus.PENDING.value):
         raise Conflict("the order changed while it was being completed", code="order-changed")
     release_reservations(uow, order_id, "committed")
-    movements = append_movements(uow, order["store_id"], [
-        {"product_id": ln["product_id"], "sku": ln["sku"], "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
+    movements = append_movements(uow, order.store_id, [
+        {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
         for ln in lines])
-    order.update(status=OrderStatus.COMPLETED.value, paid_cents=paid, completed_at=uow.now)
+    order.status, order.paid_cents, order.completed_at = OrderStatus.COMPLETED.value, paid, uow.now
     view = present(order, lines, payments)
     uow.audit("order.completed", "order", order_id, {"status": "PENDING"}, {"status": "COMPLETED"})
     uow.emit("order.completed", completed_payload(view, movements))
@@ -446,31 +510,31 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
 
 
 # -- quoting and cancelling ---------------------------------------------------------------------
-def quote_order(uow: UnitOfWork, cmd: dict[str, Any], *, policy: SalesPolicy = POLICY) -> dict[str, Any]:
+def quote_order(uow: UnitOfWork, cart: Cart, *, policy: SalesPolicy = POLICY) -> dict[str, Any]:
     """Price a cart exactly as checkout would (the same `build_lines`), and write nothing: no
     order, no number, no reservation. The lane shows this total before it takes payment."""
-    priced, lines, _ = build_lines(uow, cmd.get("lines") or [], order_discount_cents=cmd.get("discount_cents") or 0,
+    priced, lines, _ = build_lines(uow, cart.lines, order_discount_cents=cart.discount_cents,
                                    honour_lane_prices=False, policy=policy)
     return {"currency": store_currency(uow), "extended_cents": priced.extended_cents,
             "subtotal_cents": priced.subtotal_cents, "discount_cents": priced.discount_cents,
             "tax_cents": priced.tax_cents, "total_cents": priced.total_cents,
             "discount_needs_override": policy.discounts.needs_override(priced),
-            "lines": [{"line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
-                       "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
-                       "unit_price_cents": ln["unit_price_cents"], "extended_cents": p.extended_cents,
-                       "discount_cents": ln["discount_cents"], "subtotal_cents": p.net_cents,
-                       "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"]}
+            "lines": [{"line_no": ln.line_no, "product_id": ln.product_id, "sku": ln.sku, "name": ln.name,
+                       "quantity": ln.quantity, "weight_grams": ln.weight_grams,
+                       "unit_price_cents": ln.unit_price_cents, "extended_cents": p.extended_cents,
+                       "discount_cents": ln.discount_cents, "subtotal_cents": p.net_cents,
+                       "tax_cents": ln.tax_cents, "total_cents": ln.total_cents}
                       for ln, p in zip(lines, priced.lines, strict=True)]}
 
 
 def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     """An order left at the lane before any money was taken: its stock is released at once."""
-    orders = uow.repo("orders")
+    orders = uow.orders
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    require_transition(order["status"], OrderStatus.CANCELLED, action="cancel", number=order["number"])
-    sale = [p for p in uow.repo("payments").of_order(order_id) if p["kind"] == "sale"]
+    require_transition(order.status, OrderStatus.CANCELLED, action="cancel", number=order.number)
+    sale = [p for p in uow.payments.of_order(order_id) if p["kind"] == "sale"]
     if any(p["status"] in IN_FLIGHT for p in sale):
         raise Conflict("a payment for this order is still in progress; wait for its outcome before cancelling",
                        code="payment-in-progress")
@@ -478,14 +542,14 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     aggregate.paid_cents = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
     aggregate.cancel(reason=reason, at=parse_iso(uow.now))
     if not orders.update(order_id, {"status": OrderStatus.CANCELLED.value, "voided_at": uow.now,
-                                    "void_reason": reason, "updated_at": uow.now}, expect_status=order["status"]):
+                                    "void_reason": reason, "updated_at": uow.now}, expect_status=order.status):
         raise Conflict("the order changed while it was being cancelled", code="order-changed")
     released = release_reservations(uow, order_id, "released")
-    uow.audit("order.cancelled", "order", order_id, {"status": order["status"]},
+    uow.audit("order.cancelled", "order", order_id, {"status": order.status},
               {"status": OrderStatus.CANCELLED.value, "reason": reason})
-    uow.emit("order.cancelled", {"order_id": order_id, "number": order["number"], "total_cents": order["total_cents"],
-                                 "previous_status": order["status"], "reason": reason})
-    log.info("order.cancelled", order_id=order_id, number=order["number"], released=len(released))
+    uow.emit("order.cancelled", {"order_id": order_id, "number": order.number, "total_cents": order.total_cents,
+                                 "previous_status": order.status, "reason": reason})
+    log.info("order.cancelled", order_id=order_id, number=order.number, released=len(released))
     return get_order(uow, order_id)
 
 
@@ -493,7 +557,7 @@ def refunds_owed(uow: UnitOfWork, lane_id: str | None = None) -> list[dict[str, 
     """Orders whose refund the processor refused, so the lane and the admin can say so until a
     person settles it (retry, or cash with a manager)."""
     owed = []
-    for order_id in uow.repo("payments").failed_refund_orders():
+    for order_id in uow.payments.failed_refund_orders():
         order = get_order(uow, order_id)
         if lane_id and order["lane_id"] != lane_id:
             continue
@@ -504,11 +568,11 @@ def refunds_owed(uow: UnitOfWork, lane_id: str | None = None) -> list[dict[str, 
 
 
 # -- presenting ---------------------------------------------------------------------------------
-def _event_line(ln: dict[str, Any]) -> dict[str, Any]:
-    return {"line_id": ln["id"], "product_id": ln["product_id"], "sku": ln["sku"], "name": ln["name"],
-            "quantity": ln["quantity"], "weight_grams": ln["weight_grams"], "unit_price_cents": ln["unit_price_cents"],
-            "discount_cents": ln["discount_cents"], "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
-            "price_variance_cents": ln["unit_price_cents"] - ln["catalog_price_cents"]}
+def _event_line(ln: OrderLineRow) -> dict[str, Any]:
+    return {"line_id": ln.id, "product_id": ln.product_id, "sku": ln.sku, "name": ln.name,
+            "quantity": ln.quantity, "weight_grams": ln.weight_grams, "unit_price_cents": ln.unit_price_cents,
+            "discount_cents": ln.discount_cents, "tax_cents": ln.tax_cents, "total_cents": ln.total_cents,
+            "price_variance_cents": ln.unit_price_cents - ln.catalog_price_cents}
 
 
 def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -538,34 +602,34 @@ def present_payment(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def present(order: dict[str, Any], lines: list[dict[str, Any]], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def present(order: OrderRow, lines: list[OrderLineRow], payments: list[dict[str, Any]]) -> dict[str, Any]:
     view = {
-        "id": order["id"], "number": order["number"], "status": order["status"], "lane_id": order["lane_id"],
-        "cashier": order["cashier"], "currency": order["currency"],
-        "lines": [{"id": ln["id"], "line_no": ln["line_no"], "product_id": ln["product_id"], "sku": ln["sku"],
-                   "name": ln["name"], "quantity": ln["quantity"], "weight_grams": ln["weight_grams"],
-                   "unit_price_cents": ln["unit_price_cents"], "discount_cents": ln["discount_cents"],
-                   "tax_category": ln["tax_category"], "tax_inclusive": bool(ln["tax_inclusive"]),
-                   "tax_cents": ln["tax_cents"], "total_cents": ln["total_cents"],
-                   "returned_quantity": ln["returned_quantity"]} for ln in lines],
-        "subtotal_cents": order["subtotal_cents"], "discount_cents": order["discount_cents"],
-        "tax_cents": order["tax_cents"], "total_cents": order["total_cents"], "paid_cents": order["paid_cents"],
-        "due_cents": max(order["total_cents"] - order["paid_cents"], 0),
+        "id": order.id, "number": order.number, "status": order.status, "lane_id": order.lane_id,
+        "cashier": order.cashier, "currency": order.currency,
+        "lines": [{"id": ln.id, "line_no": ln.line_no, "product_id": ln.product_id, "sku": ln.sku,
+                   "name": ln.name, "quantity": ln.quantity, "weight_grams": ln.weight_grams,
+                   "unit_price_cents": ln.unit_price_cents, "discount_cents": ln.discount_cents,
+                   "tax_category": ln.tax_category, "tax_inclusive": bool(ln.tax_inclusive),
+                   "tax_cents": ln.tax_cents, "total_cents": ln.total_cents,
+                   "returned_quantity": ln.returned_quantity} for ln in lines],
+        "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,
+        "tax_cents": order.tax_cents, "total_cents": order.total_cents, "paid_cents": order.paid_cents,
+        "due_cents": max(order.total_cents - order.paid_cents, 0),
         "tenders": [present_payment(p) for p in payments if p["kind"] == "sale"],
         "refunds": [present_payment(p) for p in payments if p["kind"] == "refund"],
-        "change_due_cents": order["change_due_cents"],
-        "business_day": order["business_day"], "created_at": order["created_at"],
-        "completed_at": order["completed_at"],
+        "change_due_cents": order.change_due_cents,
+        "business_day": order.business_day, "created_at": order.created_at,
+        "completed_at": order.completed_at,
     } | refund_summary(order, payments)
     for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
-        if order.get(key):
-            view[key] = order[key]
-    if order["status"] == OrderStatus.CANCELLED:  # the void columns hold when and why it was left
+        if getattr(order, key):
+            view[key] = getattr(order, key)
+    if order.status == OrderStatus.CANCELLED:  # the void columns hold when and why it was left
         view["cancelled_at"], view["cancel_reason"] = view.pop("voided_at", None), view.pop("void_reason", None)
     return view
 
 
-def refund_summary(order: dict[str, Any], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def refund_summary(order: OrderRow, payments: list[dict[str, Any]]) -> dict[str, Any]:
     """What the customer was actually paid back, from the refund rows' confirmed outcomes.
 
     The order's stored `refunded_cents` is what the void or returns granted; a refund still with
@@ -574,29 +638,29 @@ def refund_summary(order: dict[str, Any], payments: list[dict[str, Any]]) -> dic
     refunds = [p for p in payments if p["kind"] == "refund"]
     pending = sum(p["amount_cents"] for p in refunds if p["status"] in IN_FLIGHT)
     owed = sum(p["amount_cents"] for p in refunds if p["status"] == "failed")
-    granted = order["refunded_cents"]
+    granted = order.refunded_cents
     state = "failed" if owed else "pending" if pending else "refunded" if granted else "none"
     summary: dict[str, Any] = {"refunded_cents": max(granted - pending - owed, 0), "refund_state": state,
                                "refund_owed_cents": owed, "refund_pending_cents": pending}
     if owed or pending:
-        summary["refund_guidance"] = refund_state_guidance(owed, pending, order["currency"])
+        summary["refund_guidance"] = refund_state_guidance(owed, pending, order.currency)
     return summary
 
 
 def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
-    orders = uow.repo("orders")
+    orders = uow.orders
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    return present(order, orders.lines(order_id), uow.repo("payments").of_order(order_id))
+    return present(order, orders.lines(order_id), uow.payments.of_order(order_id))
 
 
 def search_orders(uow: UnitOfWork, filters: dict[str, Any], after: str | None, limit: int
                   ) -> tuple[list[dict[str, Any]], str | None]:
-    orders = uow.repo("orders")
+    orders = uow.orders
     rows = orders.search(filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    ids = [r["id"] for r in rows]
-    lines, pays = orders.lines_of(ids), uow.repo("payments").of_orders(ids)
-    return [present(r, lines[r["id"]], pays[r["id"]]) for r in rows], (rows[-1]["id"] if more and rows else None)
+    ids = [r.id for r in rows]
+    lines, pays = orders.lines_of(ids), uow.payments.of_orders(ids)
+    return [present(r, lines[r.id], pays[r.id]) for r in rows], (rows[-1].id if more and rows else None)

@@ -20,7 +20,7 @@ settled by asking about that reference — a second SALE is never sent for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import structlog
@@ -34,9 +34,9 @@ from edge.domain.tenders import (
     cashier_guidance,
     plan_tenders,
     settle_hosted_charge,
-    tender_requests,
 )
 from edge.service import orders as order_cases
+from edge.service.commands import TenderIn
 from edge.service.payment_ports import HostedCharge, HostedChargeProvider, PaymentTerminal, TerminalOutcome
 from edge.service.ports import Actor, UnitOfWork
 
@@ -53,44 +53,46 @@ CHARGE_STATUS = {"pending": "awaiting", "confirmed": "approved", "expired": "exp
 
 
 # -- use cases (one transaction each) -----------------------------------------------------------
-def add_tenders(uow: UnitOfWork, order_id: str, tenders: list[dict[str, Any]]) -> dict[str, Any]:
+def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn]) -> dict[str, Any]:
     """More tenders for an OPEN or PENDING order (after a decline or a partial approval)."""
-    orders = uow.repo("orders")
+    orders = uow.orders
     order = orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    if order["status"] not in (OrderStatus.OPEN, OrderStatus.PENDING):
-        raise Conflict(f"an order that is {order['status']} takes no more tenders", code="illegal-transition")
-    payments = uow.repo("payments").of_order(order_id)
+    if order.status not in (OrderStatus.OPEN, OrderStatus.PENDING):
+        raise Conflict(f"an order that is {order.status} takes no more tenders", code="illegal-transition")
+    payments = uow.payments.of_order(order_id)
     if any(p["status"] in IN_FLIGHT for p in payments):
         raise Conflict("a payment for this order is still in progress; wait for its outcome",
                        code="payment-in-progress")
     paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale")
-    plan = plan_tenders(order["total_cents"], tender_requests(tenders), already_paid_cents=paid)
+    requests = order_cases.tender_requests(tenders)
+    plan = plan_tenders(order.total_cents, requests, already_paid_cents=paid)
     new = []
     if plan.cash_tendered_cents:
         new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                            approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
                                            change=plan.change_due_cents))
-        order_cases.record_drawer(uow, order["lane_id"], "cash_sale", plan.cash_kept_cents, ref=order_id)
+        order_cases.record_drawer(uow, order.lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id)
     for tender in plan.electronic:
         new.append(order_cases.new_payment(uow, order_id, tender.method.value, tender.amount_cents,
                                            status="created"))
-    uow.repo("payments").insert_many(new)
-    methods = ",".join(sorted(set(filter(None, order["tender_methods"].split(","))) | {t["method"] for t in tenders}))
-    values = {"tender_methods": methods, "change_due_cents": order["change_due_cents"] + plan.change_due_cents,
+    uow.payments.insert_many(new)
+    methods = ",".join(sorted(set(filter(None, order.tender_methods.split(","))) | {t.method.value for t in requests}))
+    values = {"tender_methods": methods, "change_due_cents": order.change_due_cents + plan.change_due_cents,
               "updated_at": uow.now}
-    if order["status"] == OrderStatus.OPEN:
+    if order.status == OrderStatus.OPEN:
         values["status"] = OrderStatus.PENDING.value
     orders.update(order_id, values)
-    uow.audit("order.tendered", "order", order_id, None, {"tenders": tenders})
+    uow.audit("order.tendered", "order", order_id, None,
+              {"tenders": [{"method": t.method.value, "amount_cents": t.amount_cents} for t in requests]})
     return order_cases.complete_if_paid(uow, order_id)
 
 
 def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[str, Any]) -> dict[str, Any]:
     """Record a terminal or provider answer. Only an in-flight payment changes, so a late or
     repeated answer is harmless."""
-    repo = uow.repo("payments")
+    repo = uow.payments
     payment = repo.get(payment_id)
     if payment is None:
         raise NotFound("no such payment", code="payment-not-found")
@@ -113,7 +115,7 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
                                    "approved_cents": after["approved_cents"], "status": status})
     if payment["kind"] == "sale" and status == SettlementStatus.OVERPAID:
         surplus = after["tendered_cents"] - after["amount_cents"]
-        uow.repo("reviews").open_case(uow, "payment_overpaid", payment["order_id"], None,
+        uow.reviews.open_case(uow, "payment_overpaid", payment["order_id"], None,
                                       f"a {payment['method']} payment was overpaid by "
                                       f"{format_cents(surplus, order_cases.store_currency(uow))}: owed back",
                                       {"payment_id": payment_id, "method": payment["method"],
@@ -127,7 +129,7 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
             repo.update(original["id"], {"status": "reversed", "guidance": guidance(uow, original, "reversed"),
                                          "updated_at": uow.now})
     elif payment["kind"] == "refund" and status == "failed":
-        uow.repo("reviews").open_case(uow, "payment_unresolved", payment["order_id"], None,
+        uow.reviews.open_case(uow, "payment_unresolved", payment["order_id"], None,
                                       f"a {payment['method']} refund of {payment['amount_cents']} cents failed",
                                       {"payment_id": payment_id, "method": payment["method"],
                                        "amount_cents": payment["amount_cents"]})
@@ -142,13 +144,13 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
     if how not in ("original", "cash"):
         raise ValidationFailed("settle a failed refund by retrying it (original) or in cash",
                                errors=[{"field": "settle", "message": "original or cash"}])
-    order = uow.repo("orders").get(order_id)
+    order = uow.orders.get(order_id)
     if order is None:
         raise NotFound("no such order", code="order-not-found")
-    repo = uow.repo("payments")
+    repo = uow.payments
     failed = [p for p in repo.of_order(order_id) if p["kind"] == "refund" and p["status"] == SettlementStatus.FAILED]
     if not failed:
-        raise Conflict(f"order {order['number']} owes the customer no failed refund", code="no-failed-refund")
+        raise Conflict(f"order {order.number} owes the customer no failed refund", code="no-failed-refund")
     if how == "cash":
         if not (override_by or order_cases.is_supervisor(uow.actor.roles)):
             raise OverrideRequired("paying a refund in cash needs a supervisor", code="refund-cash-override-required")
@@ -165,7 +167,7 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
             row = order_cases.new_payment(uow, order_id, "cash", p["amount_cents"], status="refunded",
                                           approved=p["amount_cents"], kind="refund", original=p["original_payment_id"],
                                           return_id=p["return_id"])
-            order_cases.record_drawer(uow, order["lane_id"], "cash_refund", -p["amount_cents"], ref=order_id)
+            order_cases.record_drawer(uow, order.lane_id, "cash_refund", -p["amount_cents"], ref=order_id)
         else:
             row = order_cases.new_payment(uow, order_id, p["method"], p["amount_cents"], status="created",
                                           kind="refund", original=p["original_payment_id"], return_id=p["return_id"])
@@ -177,7 +179,7 @@ def settle_failed_refunds(uow: UnitOfWork, order_id: str, how: str, *, reason: s
               {"settle": how, "reason": reason or None, "override_by": override_by,
                "payments": [r["id"] for r in replacements]})
     if how == "cash":
-        uow.emit("refund.settled_in_cash", {"order_id": order_id, "number": order["number"], "amount_cents": owed,
+        uow.emit("refund.settled_in_cash", {"order_id": order_id, "number": order.number, "amount_cents": owed,
                                             "refunds": [{"payment_id": r["id"], "method": "cash",
                                                          "amount_cents": r["amount_cents"],
                                                          "replaces": p["id"], "replaced_method": p["method"]}
@@ -212,7 +214,7 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
     if charge.checkout_url:
         details["checkout_url"] = charge.checkout_url
     if status == "approved":
-        payment = uow.repo("payments").get(payment_id)
+        payment = uow.payments.get(payment_id)
         asked = payment["amount_cents"] if payment else charge.amount_cents
         settled = settle_hosted_charge(asked, charge.amount_cents)
         status = str(settled.status)
@@ -221,7 +223,7 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
             log.warning("payment.amount_mismatch", payment_id=payment_id, asked_cents=asked,
                         received_cents=settled.received_cents, status=status)
     if status == "awaiting":
-        repo = uow.repo("payments")
+        repo = uow.payments
         payment = repo.get(payment_id)
         if payment and payment["status"] == "created":
             repo.update(payment_id, {"status": "awaiting", "guidance": guidance(uow, payment, "awaiting"),
@@ -234,7 +236,7 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> dic
 
 def provider_callback(uow: UnitOfWork, provider: str, event: dict[str, Any]) -> dict[str, Any]:
     """A verified provider callback. Deduplicated on the provider's event id."""
-    repo = uow.repo("payments")
+    repo = uow.payments
     payment_id = event.get("ref")
     if not repo.record_provider_event(provider, str(event["id"]), payment_id, uow.now):
         return {"status": "duplicate"}
@@ -260,7 +262,7 @@ class PaymentProcessor:
 
     async def drive_order(self, actor: Actor, order_id: str) -> None:
         """Send every `created` payment of an order to its terminal or provider, once."""
-        payments = await self.runner.read(actor, lambda u: u.repo("payments").of_order(order_id))
+        payments = await self.runner.read(actor, lambda u: u.payments.of_order(order_id))
         for p in payments:
             if p["status"] == "created":
                 await self.drive(actor, p)
@@ -331,7 +333,7 @@ class PaymentProcessor:
 
     async def recover(self, actor: Actor) -> int:
         """Settle every payment whose outcome is unknown by asking about its reference."""
-        pending = await self.runner.read(actor, lambda u: u.repo("payments").in_flight())
+        pending = await self.runner.read(actor, lambda u: u.payments.in_flight())
         settled = 0
         for p in pending:
             if p["id"] in self._busy:

@@ -58,7 +58,7 @@ def sales_policy(document: PolicyDocument, base: SalesPolicy = POLICY) -> SalesP
 
 
 def in_force(uow: UnitOfWork) -> PolicyInForce:
-    row = uow.repo("policy").get(SALES)
+    row = uow.policy.get(SALES)
     if row is None:
         return DEFAULTS
     return PolicyInForce(document=decode_policy(row["document"]), version=row["version"], source=row["source"],
@@ -66,7 +66,7 @@ def in_force(uow: UnitOfWork) -> PolicyInForce:
 
 
 def version_in_force(uow: UnitOfWork) -> int:
-    row = uow.repo("policy").get(SALES)
+    row = uow.policy.get(SALES)
     return row["version"] if row else 0
 
 
@@ -82,7 +82,7 @@ def apply_hq_policy(uow: UnitOfWork, *, command_id: str, version: int, issued_at
         return "stale"  # an older or repeated decision never replaces a newer one
     after = PolicyInForce(document=document, version=version, source="hq", command_id=command_id,
                           issued_at=issued_at, applied_at=uow.now)
-    repo = uow.repo("policy")
+    repo = uow.policy
     repo.put(SALES, {"document": policy_dict(document), "version": version, "source": "hq",
                      "command_id": command_id, "issued_at": issued_at, "applied_at": uow.now})
     repo.set_manager_mfa(document.manager_mfa_required)

@@ -2,7 +2,8 @@
 
 A use case is a plain function `def handler(uow: UnitOfWork, cmd) -> result`. It runs inside
 one transaction in the writer thread: everything it writes (state, audit row, outbox events,
-the idempotency record) commits together or not at all.
+the idempotency record) commits together or not at all. It reaches storage through the unit
+of work's repositories (`uow.orders`, `uow.stock`, ...), typed by `repository_ports`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,22 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import msgspec
+
+from edge.service.repository_ports import (
+    AuditLogRepository,
+    CatalogRepository,
+    IdempotencyRepository,
+    OrdersRepository,
+    PaymentsRepository,
+    PolicyRepository,
+    ReservationsRepository,
+    ReviewsRepository,
+    SaleProductsRepository,
+    StockRepository,
+    StoresRepository,
+    TillsRepository,
+    UsersRepository,
+)
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +49,22 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 class UnitOfWork(Protocol):
     actor: Actor
     now: str  # the transaction's timestamp (UTC ISO 8601), one value for every row it writes
+    business_day: str  # the store-local business day of `now` (ISO date)
+
+    # Repositories, built on first use and living as long as the transaction.
+    audit_log: AuditLogRepository
+    catalog: CatalogRepository
+    idempotency: IdempotencyRepository
+    orders: OrdersRepository
+    payments: PaymentsRepository
+    policy: PolicyRepository
+    reservations: ReservationsRepository
+    reviews: ReviewsRepository
+    sale_products: SaleProductsRepository
+    stock: StockRepository
+    stores: StoresRepository
+    tills: TillsRepository
+    users: UsersRepository
 
     def audit(
         self,
@@ -44,8 +77,4 @@ class UnitOfWork(Protocol):
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
         """Append an event to the outbox in this transaction; returns its event_id."""
-        ...
-
-    def repo(self, name: str) -> Any:
-        """A repository by name ("users", "catalog", "orders", ...)."""
         ...

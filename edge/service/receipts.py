@@ -24,8 +24,8 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> d
     `original` is the lane's own screen right after the sale: the receipt issued with the sale,
     shown not printed, so never a COPY (whether the lane printer got there first is a race)."""
     order = get_order(uow, order_id)
-    prints = uow.repo("orders").get(order_id)["receipt_prints"]
-    store = uow.repo("stores").store(uow.actor.store_id) or {"name": uow.actor.store_id}
+    prints = uow.orders.get(order_id).receipt_prints
+    store = uow.stores.store(uow.actor.store_id) or {"name": uow.actor.store_id}
     return {"order": order, "copy": prints > 0 and not original, "print_no": prints + 1, "store_name": store["name"],
             "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
 
@@ -33,7 +33,7 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> d
 def record_print(uow: UnitOfWork, order_id: str, *, source: str = "request") -> dict[str, Any]:
     """Issue a receipt: the view as it stands, then count it, so the next one is a COPY."""
     view = receipt_view(uow, order_id)
-    uow.repo("orders").update(order_id, {"receipt_prints": view["print_no"]})
+    uow.orders.update(order_id, {"receipt_prints": view["print_no"]})
     uow.audit("receipt.printed", "order", order_id, None,
               {"copy": view["copy"], "print_no": view["print_no"], "source": source})
     return view

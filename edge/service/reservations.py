@@ -22,14 +22,14 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     abandoned); any part already paid is refunded by the payment processor afterwards."""
     from edge.service import returns  # voids live with returns
 
-    repo = uow.repo("reservations")
+    repo = uow.reservations
     expired, voided, with_refunds = 0, [], []
     for r in repo.expired(uow.now):
         if r["kind"] == "order" and r["ref"]:
-            order = uow.repo("orders").get(r["ref"])
+            order = uow.orders.get(r["ref"])
             in_flight = order and any(p["status"] in ("created", "timed_out")
-                                      for p in uow.repo("payments").of_order(r["ref"]))
-            if order and order["status"] in ("OPEN", "PENDING") and not in_flight:
+                                      for p in uow.payments.of_order(r["ref"]))
+            if order and order.status in ("OPEN", "PENDING") and not in_flight:
                 result = returns.void_order(uow, r["ref"], "reservation expired", system=True)
                 voided.append(r["ref"])
                 if result["refunds"]:
@@ -53,7 +53,7 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
     items = cmd.get("items") or []
     if not items:
         raise ValidationFailed("a hold needs items", errors=[{"field": "items", "message": "empty"}])
-    catalog = uow.repo("sale_products")
+    catalog = uow.sale_products
     found = catalog.resolve(ids=[i["product_id"] for i in items if i.get("product_id")],
                             skus=[i["sku"] for i in items if i.get("sku")], barcodes=[])
     needs: dict[str, int] = {}
@@ -67,7 +67,7 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
                                                                      "message": "unknown product or bad quantity"}])
         products[product["id"]] = product
         needs[product["id"]] = needs.get(product["id"], 0) + qty
-    levels = uow.repo("stock").levels(loc, list(needs))
+    levels = uow.stock.levels(loc, list(needs))
     short = [products[p]["sku"] for p, q in needs.items() if levels[p]["on_hand"] - levels[p]["reserved"] < q]
     if short:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
@@ -79,7 +79,7 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
-    r = uow.repo("reservations").get(reservation_id)
+    r = uow.reservations.get(reservation_id)
     if r is None:
         raise NotFound("no such reservation", code="reservation-not-found")
     return r
@@ -96,7 +96,7 @@ def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> di
     uow.audit("reservation.released", "reservation", reservation_id, {"status": "active"},
               {"status": "released", "reason": reason})
     uow.emit("reservation.released", {"reservation_id": reservation_id, "ref": r["ref"], "reason": reason})
-    return present(after | {"items": uow.repo("reservations").items(reservation_id)})
+    return present(after | {"items": uow.reservations.items(reservation_id)})
 
 
 def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
@@ -122,11 +122,11 @@ def present(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_hold(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
-    return present(_get(uow, reservation_id) | {"items": uow.repo("reservations").items(reservation_id)})
+    return present(_get(uow, reservation_id) | {"items": uow.reservations.items(reservation_id)})
 
 
 def list_holds(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
                ) -> list[dict[str, Any]]:
-    repo = uow.repo("reservations")
+    repo = uow.reservations
     return [present(r | {"items": repo.items(r["id"])}) for r in repo.search(status=status, kind=kind, after=after,
                                                                              limit=limit)]

@@ -17,13 +17,13 @@ def present(case: dict[str, Any]) -> dict[str, Any]:
 
 def list_cases(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
                ) -> list[dict[str, Any]]:
-    return [present(c) for c in uow.repo("reviews").search(status=status, kind=kind, after=after, limit=limit)]
+    return [present(c) for c in uow.reviews.search(status=status, kind=kind, after=after, limit=limit)]
 
 
 def resolve(uow: UnitOfWork, case_id: str, resolution: str, note: str | None) -> dict[str, Any]:
     if resolution not in RESOLUTIONS:
         raise ValidationFailed("unknown resolution", errors=[{"field": "resolution", "message": "|".join(RESOLUTIONS)}])
-    repo = uow.repo("reviews")
+    repo = uow.reviews
     case = repo.get(case_id)
     if case is None:
         raise NotFound("no such review case", code="review-not-found")

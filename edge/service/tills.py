@@ -32,9 +32,9 @@ def _positive(value: Any, field: str) -> int:
 def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]:
     loc = location(uow)
     lane_id = acting_lane(uow.actor, lane_id)
-    if not uow.repo("stores").lane_exists(loc, lane_id):
+    if not uow.stores.lane_exists(loc, lane_id):
         raise NotFound(f"no lane {lane_id}", code="lane-unknown")
-    tills = uow.repo("tills")
+    tills = uow.tills
     if tills.open_session(loc, lane_id) is not None:
         raise Conflict(f"lane {lane_id} already has an open drawer session", code="till-already-open")
     session = {"id": uuid7(), "store_id": loc, "lane_id": lane_id, "status": "open",
@@ -50,7 +50,7 @@ def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]
 
 def _session(uow: UnitOfWork, session_id: str, *, at_lane: bool = False) -> dict[str, Any]:
     """at_lane: the action changes the drawer, so a lane-bound sign-in must be at its lane."""
-    session = uow.repo("tills").get(session_id)
+    session = uow.tills.get(session_id)
     if session is None:
         raise NotFound("no such drawer session", code="till-not-found")
     if at_lane:
@@ -65,7 +65,7 @@ def _drawer(uow: UnitOfWork, session: dict[str, Any]) -> DrawerSession:
         opened_at=parse_iso(session["opened_at"]),
         movements=[CashMovement(kind=CashMovementKind(m["kind"]), amount_cents=abs(m["amount_cents"]),
                                 at=parse_iso(m["at"]), by=m["actor"] or "", reason=m["reason"] or "",
-                                ref=m["ref"] or "") for m in uow.repo("tills").movements(session["id"])],
+                                ref=m["ref"] or "") for m in uow.tills.movements(session["id"])],
         closed_at=None if session["status"] == "open" else parse_iso(session.get("closed_at") or session["opened_at"]))
 
 
@@ -88,7 +88,7 @@ def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int
     moved = take(amount, reason=reason or "", by=uow.actor.username, at=parse_iso(uow.now))
     movement = {"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": moved.signed_cents,
                 "reason": moved.reason, "ref": None, "actor": uow.actor.username, "at": uow.now}
-    uow.repo("tills").add_movement(movement)
+    uow.tills.add_movement(movement)
     uow.audit(f"till.{kind}", "till", session_id, None, movement | {"override_by": override_by})
     uow.emit(f"till.{kind}", movement | {"lane_id": session["lane_id"], "override_by": override_by})
     return movement | {"override_by": override_by}
@@ -115,10 +115,10 @@ def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str
     counted = _positive(counted_cents, "counted_cents")
     session = _session(uow, session_id, at_lane=True)
     drawer = _drawer(uow, session)
-    queued = {q["lane_id"]: q["queued"] for q in uow.repo("tills").queues(session["store_id"])}
+    queued = {q["lane_id"]: q["queued"] for q in uow.tills.queues(session["store_id"])}
     closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
     z = _present(session, drawer, "Z", counted)
-    uow.repo("tills").update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,
+    uow.tills.update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,
                                                   "closed_at": uow.now, "counted_cents": counted,
                                                   "expected_cents": closed.expected_cash_cents,
                                                   "variance_cents": closed.variance_cents, "z_report": z})
@@ -131,7 +131,7 @@ def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str
 def report_lane_queue(uow: UnitOfWork, lane_id: str, queued: int, oldest: str | None) -> dict[str, Any]:
     loc = location(uow)
     lane_id = acting_lane(uow.actor, lane_id)  # a lane reports only its own queue
-    if not uow.repo("stores").lane_exists(loc, lane_id):
+    if not uow.stores.lane_exists(loc, lane_id):
         raise NotFound(f"no lane {lane_id}", code="lane-unknown")
-    uow.repo("tills").report_queue(loc, lane_id, _positive(queued, "queued"), oldest, uow.now)
+    uow.tills.report_queue(loc, lane_id, _positive(queued, "queued"), oldest, uow.now)
     return {"lane_id": lane_id, "queued": queued, "oldest_queued_at": oldest, "reported_at": uow.now}

@@ -59,7 +59,7 @@ def add_user(uow: UnitOfWork, *, username: str, password_hash: str, roles: list[
         raise ValidationFailed("the username is not valid", errors=[{"field": "username", "message":
                                "2-64 lowercase letters, digits, . _ -"}])
     check_roles(roles, granted_by)
-    users = uow.repo("users")
+    users = uow.users
     if users.by_username(username) is not None:
         raise Conflict(f"user {username} already exists", code="duplicate-user")
     if pin_lookup and users.by_pin_lookup(store_id, pin_lookup) is not None:
@@ -75,7 +75,7 @@ def add_user(uow: UnitOfWork, *, username: str, password_hash: str, roles: list[
 
 
 def _load(uow: UnitOfWork, user_id: str | None = None, username: str | None = None) -> dict[str, Any]:
-    users = uow.repo("users")
+    users = uow.users
     row = users.by_id(user_id) if user_id else users.by_username(username or "")
     if row is None:
         raise NotFound("no such user", code="user-not-found")
@@ -86,7 +86,7 @@ def change_user(uow: UnitOfWork, *, user_id: str | None = None, username: str | 
                 roles: list[str] | None = None, disabled: bool | None = None, password_hash: str | None = None,
                 pin_hash: str | None = None, pin_lookup: str | None = None, reset_mfa: bool = False,
                 granted_by: tuple[str, ...] | None = None, security_event: Any = None) -> dict[str, Any]:
-    users = uow.repo("users")
+    users = uow.users
     before = _load(uow, user_id, username)
     if granted_by is not None and "tenant_admin" not in granted_by and set(before["roles"]) - STORE_MANAGER_GRANTS:
         raise Forbidden("a store manager may not change a manager's or admin's account")

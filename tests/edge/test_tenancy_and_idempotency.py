@@ -13,7 +13,7 @@ from tests.support import eventually, metric_value, metrics_headers
 
 def _other_tenant_headers(client, roles=("store_manager",)):
     services = client.app.state.services
-    services.uow.run_sync(Actor.system("other", "other-001"), lambda u: u.repo("stores").ensure(
+    services.uow.run_sync(Actor.system("other", "other-001"), lambda u: u.stores.ensure(
         tenant_name="Other", store_id="other-001", store_name="Other", timezone="UTC", day_start_hour=0,
         currency="USD", lanes=1, require_mfa=False, now=u.now))
     token = services.security.issue_access({"sub": "other-user", "username": "other", "tenant_id": "other",

@@ -7,14 +7,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from edge.adapters import tables as t
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 audit_log = t.audit_log
 
 
-@repository("audit")
-class AuditRepository:
+class SqlAuditLogRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

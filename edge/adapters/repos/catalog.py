@@ -8,7 +8,6 @@ import msgspec
 from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, or_, select, update
 
 from edge.adapters import tables as t
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 products = t.products
@@ -81,8 +80,7 @@ _LOOKUP_BY_SKU = _PreparedLookup(LOOKUP_BY_SKU)
 _decode_json = msgspec.json.Decoder().decode
 
 
-@repository("catalog")
-class CatalogRepository:
+class SqlCatalogRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from edge.adapters import tables as t
 from edge.adapters.repos.prepared import Prepared
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 idempotency_keys = t.idempotency_keys
@@ -23,8 +22,7 @@ _FIND = Prepared(
 _SAVE = Prepared(insert(idempotency_keys))
 
 
-@repository("idempotency")
-class IdempotencyRepository:
+class SqlIdempotencyRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
 

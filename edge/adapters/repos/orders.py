@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
+from edge.service.repository_ports import OrderLineRow, OrderRow
 
 orders = s.orders
 order_lines = s.order_lines
@@ -27,8 +28,10 @@ _INSERT_LINES = Prepared(insert(order_lines))
 _INSERT_PAYMENTS = Prepared(insert(payments))
 # Reads of one order (the receipt printer reads every sale back): built once, so SQLAlchemy
 # reuses their cache key and compiled SQL; they keep its type processing (booleans, JSON).
-_GET = select(orders).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
-_LINES = select(order_lines).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
+_ORDER_COLUMNS = [orders.c[name] for name in OrderRow.__struct_fields__]
+_GET = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
+_LINE_COLUMNS = [order_lines.c[name] for name in OrderLineRow.__struct_fields__]
+_LINES = select(*_LINE_COLUMNS).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
 _PAYMENTS_OF = select(payments).where(payments.c.tenant_id == bindparam("b_tenant"),
                                       payments.c.order_id == bindparam("b_id")
                                  ).order_by(payments.c.id)
@@ -39,8 +42,7 @@ _NEXT_NUMBER = Prepared(upsert(lane_counters).on_conflict_do_update(
 ).returning(lane_counters.c.last_seq))
 
 
-@repository("orders")
-class OrderRepository:
+class SqlOrdersRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
@@ -50,29 +52,28 @@ class OrderRepository:
                                                  "lane_id": lane_id, "last_seq": 1}).fetchone()
         return int(seq)
 
-    def insert(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **order})
-        _INSERT_LINES.execute_many(self.conn, lines)
+    def insert(self, order: OrderRow, lines: list[OrderLineRow]) -> None:
+        _INSERT_ORDER.execute(self.conn, {"tenant_id": self.tenant_id, **msgspec.structs.asdict(order)})
+        _INSERT_LINES.execute_many(self.conn, [msgspec.structs.asdict(line) for line in lines])
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str) -> OrderRow | None:
         row = self.conn.execute(_GET, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings().first()
-        return dict(row) if row else None
+        return OrderRow(**row) if row else None
 
-    def by_number(self, number: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(orders).where(orders.c.tenant_id == self.tenant_id, orders.c.number == number)
-                                ).mappings().first()
-        return dict(row) if row else None
+    def by_number(self, number: str) -> OrderRow | None:
+        row = self.conn.execute(select(*_ORDER_COLUMNS).where(orders.c.tenant_id == self.tenant_id,
+                                                              orders.c.number == number)).mappings().first()
+        return OrderRow(**row) if row else None
 
-    def lines(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(_LINES, {"b_id": order_id}).mappings()
-        return [dict(r) for r in rows]
+    def lines(self, order_id: str) -> list[OrderLineRow]:
+        return [OrderLineRow(**r) for r in self.conn.execute(_LINES, {"b_id": order_id}).mappings()]
 
-    def lines_of(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {i: [] for i in order_ids}
+    def lines_of(self, order_ids: list[str]) -> dict[str, list[OrderLineRow]]:
+        found: dict[str, list[OrderLineRow]] = {i: [] for i in order_ids}
         if order_ids:
-            for r in self.conn.execute(select(order_lines).where(order_lines.c.order_id.in_(order_ids))
+            for r in self.conn.execute(select(*_LINE_COLUMNS).where(order_lines.c.order_id.in_(order_ids))
                                        .order_by(order_lines.c.order_id, order_lines.c.line_no)).mappings():
-                found[r["order_id"]].append(dict(r))
+                found[r["order_id"]].append(OrderLineRow(**r))
         return found
 
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool:
@@ -85,8 +86,8 @@ class OrderRepository:
         self.conn.execute(update(order_lines).where(order_lines.c.id == line_id)
                           .values(returned_quantity=order_lines.c.returned_quantity + quantity))
 
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(orders).where(orders.c.tenant_id == self.tenant_id)
+    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]:
+        stmt = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == self.tenant_id)
         if f.get("status"):
             stmt = stmt.where(orders.c.status.in_(f["status"]))
         if f.get("from"):
@@ -116,7 +117,7 @@ class OrderRepository:
                 select(order_lines.c.order_id).where(order_lines.c.name.like(like) | order_lines.c.sku.like(like))))
         if after:
             stmt = stmt.where(orders.c.id < after)  # newest first; ids are UUIDv7, so they sort by time
-        return [dict(r) for r in self.conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).mappings()]
+        return [OrderRow(**r) for r in self.conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).mappings()]
 
     def pending_ids(self, limit: int = 500) -> list[str]:
         return [r[0] for r in self.conn.execute(select(orders.c.id).where(orders.c.tenant_id == self.tenant_id,
@@ -144,8 +145,7 @@ class OrderRepository:
         return found
 
 
-@repository("payments")
-class PaymentRepository:
+class SqlPaymentsRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

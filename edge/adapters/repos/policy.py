@@ -8,12 +8,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from edge.adapters import tables as t
 from edge.adapters.tables_policy import policy_in_force
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 
-@repository("policy")
-class PolicyRepository:
+class SqlPolicyRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

@@ -10,7 +10,6 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 stock_levels = s.stock_levels
@@ -58,8 +57,7 @@ _RESERVATION_ITEMS = (select(reservation_items.c.product_id, reservation_items.c
                       .where(reservation_items.c.reservation_id == bindparam("b_id")))
 
 
-@repository("stock")
-class StockRepository:
+class SqlStockRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
@@ -145,8 +143,7 @@ class StockRepository:
         return {pid: int(total) for pid, total in rows}
 
 
-@repository("reservations")
-class ReservationRepository:
+class SqlReservationsRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
@@ -253,8 +250,7 @@ def _checkout_context_statement() -> Any:
 _CHECKOUT_CONTEXT = Prepared(_checkout_context_statement())
 
 
-@repository("sale_products")
-class SaleProductRepository:
+class SqlSaleProductsRepository:
     """Products looked up the way a lane names them (SKU, barcode or id), in one query each."""
 
     def __init__(self, conn: Connection, actor: Actor):

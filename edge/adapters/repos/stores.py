@@ -7,12 +7,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from edge.adapters import tables as t
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 
-@repository("stores")
-class StoreRepository:
+class SqlStoresRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

@@ -9,7 +9,6 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
-from edge.adapters.uow import repository
 from edge.domain.ids import uuid7
 from edge.service.ports import Actor
 
@@ -21,8 +20,7 @@ review_cases = s.review_cases
 _INSERT_TILL_MOVEMENT = Prepared(insert(till_movements))  # built once, run prepared: a cash sale adds one per order
 
 
-@repository("tills")
-class TillRepository:
+class SqlTillsRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id
@@ -82,8 +80,7 @@ class TillRepository:
             .order_by(lane_queue_status.c.lane_id)).mappings()]
 
 
-@repository("reviews")
-class ReviewRepository:
+class SqlReviewsRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 
 from edge.adapters import tables as t
-from edge.adapters.uow import repository
 from edge.service.ports import Actor
 
 PUBLIC_USER_FIELDS = ("id", "username", "roles", "tenant_id", "store_id", "disabled", "totp_confirmed")
@@ -17,8 +16,7 @@ def public_user(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in PUBLIC_USER_FIELDS}
 
 
-@repository("users")
-class UserRepository:
+class SqlUsersRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
         self.tenant_id = actor.tenant_id

@@ -26,7 +26,7 @@ async def list_audit(request: Request, entity: str | None = None, entity_id: str
     actor_filter = actor_name or params.get("actor")
     since = from_ or params.get("from")
     before_id = decode_cursor(cursor, int)
-    rows = await services(request).uow.read(actor(request), lambda u: u.repo("audit").query(
+    rows = await services(request).uow.read(actor(request), lambda u: u.audit_log.query(
         entity=entity, entity_id=entity_id, actor=actor_filter, action=action, lane_id=lane_id, since=since,
         until=to, before_id=before_id, limit=limit + 1))
     more = len(rows) > limit

@@ -127,7 +127,7 @@ async def product_audit(request: Request, product_id: str, limit: int = 100) -> 
     s, who = services(request), actor(request)
     check_limit(limit)
     await s.uow.read(who, lambda u: catalog.get_product(u, product_id))  # 404 for another tenant's product
-    rows = await s.uow.read(who, lambda u: u.repo("audit").query(entity="product", entity_id=product_id,
+    rows = await s.uow.read(who, lambda u: u.audit_log.query(entity="product", entity_id=product_id,
                                                                   limit=limit))
     return {"items": [present_audit(r) for r in rows]}
 

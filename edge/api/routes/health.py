@@ -72,7 +72,7 @@ async def metrics(request: Request) -> Response:
 @get("/api/v1/store", guards=[authenticated], operation_id="store")
 async def store(request: Request) -> dict[str, Any]:
     s, who = services(request), actor(request)
-    lanes = await s.uow.read(who, lambda u: u.repo("stores").lanes(s.settings.store.store_id))
+    lanes = await s.uow.read(who, lambda u: u.stores.lanes(s.settings.store.store_id))
     cfg = s.settings.store
     return {"tenant_id": cfg.tenant_id, "store_id": cfg.store_id, "name": cfg.name, "timezone": cfg.timezone,
             "currency": cfg.currency, "demo": s.settings.demo,

@@ -142,10 +142,6 @@ def was_replayed(response: Response) -> bool:
     return any(k.lower() == "idempotent-replayed" for k in (response.headers or {}))
 
 
-def as_cmd(data: msgspec.Struct) -> dict[str, Any]:
-    return msgspec.to_builtins(data)
-
-
 async def respond_with_order(request: Request, response: Response, status_code: int = 201) -> Response:
     """After the order's transaction committed: drive its card/crypto payments (outside any
     transaction), then answer with the order as it stands now. A replay answers the same way."""
@@ -169,11 +165,10 @@ async def respond_with_order(request: Request, response: Response, status_code: 
 @post("/api/v1/orders", guards=[requires(*STORE_STAFF)], operation_id="createOrder")
 async def create_order(request: Request, data: OrderIn) -> Response:
     s, who = services(request), actor(request)
-    cmd = as_cmd(data)
-    approved_by = await override_by(request, cmd.pop("override_token", None), cmd.pop("override_pin", None))
+    approved_by = await override_by(request, data.override_token, data.override_pin)
     offline = data.offline_created_at is not None
     response = await s.idempotency.run(request, who, lambda u: orders.create_order(
-        u, cmd, override_by=approved_by, offline=offline, policy=runtime(request).policy))
+        u, data, override_by=approved_by, offline=offline, policy=runtime(request).policy))
     return await respond_with_order(request, response)
 
 
@@ -182,8 +177,7 @@ async def add_tenders(request: Request, order_id: str, data: TendersIn) -> Respo
     from edge.service import payments
 
     s, who = services(request), actor(request)
-    tenders = as_cmd(data)["tenders"]
-    response = await s.idempotency.run(request, who, lambda u: payments.add_tenders(u, order_id, tenders),
+    response = await s.idempotency.run(request, who, lambda u: payments.add_tenders(u, order_id, data.tenders),
                                        status_code=200)
     return await respond_with_order(request, response, 200)
 
@@ -205,9 +199,8 @@ async def void_order(request: Request, order_id: str, data: VoidIn) -> Response:
 @post("/api/v1/orders/quote", guards=[requires(*STORE_STAFF)], status_code=200, operation_id="quoteOrder")
 async def quote_order(request: Request, data: QuoteIn) -> dict[str, Any]:
     """Price a cart with checkout's own code; writes nothing, holds no stock (so no Idempotency-Key)."""
-    cmd = as_cmd(data)
     return await services(request).uow.read(actor(request), lambda u: orders.quote_order(
-        u, cmd, policy=runtime(request).policy))
+        u, data, policy=runtime(request).policy))
 
 
 @post("/api/v1/orders/{order_id:str}/cancel", guards=[requires(*STORE_STAFF)], operation_id="cancelOrder")
@@ -244,10 +237,9 @@ async def refunds_owed(request: Request, lane_id: Annotated[str | None, Paramete
 @post("/api/v1/orders/{order_id:str}/returns", guards=[requires(*STORE_STAFF)], operation_id="createReturn")
 async def create_return(request: Request, order_id: str, data: ReturnIn) -> Response:
     s, who = services(request), actor(request)
-    cmd = as_cmd(data)
-    approved_by = await override_by(request, cmd.pop("override_token", None), cmd.pop("override_pin", None))
+    approved_by = await override_by(request, data.override_token, data.override_pin)
     response = await s.idempotency.run(request, who, lambda u: returns.create_return(
-        u, order_id, cmd, override_by=approved_by, policy=runtime(request).policy))
+        u, order_id, data, override_by=approved_by, policy=runtime(request).policy))
     if response.status_code == 201 and not was_replayed(response):
         body = msgspec.json.decode(response.content)
         if any(r["status"] == "created" for r in body["refunds"]):
@@ -262,7 +254,7 @@ async def create_return(request: Request, order_id: str, data: ReturnIn) -> Resp
 async def list_returns(request: Request, order_id: str) -> dict[str, Any]:
     s, who = services(request), actor(request)
     await s.uow.read(who, lambda u: orders.get_order(u, order_id))
-    return {"items": await s.uow.read(who, lambda u: u.repo("orders").returns_of(order_id))}
+    return {"items": await s.uow.read(who, lambda u: u.orders.returns_of(order_id))}
 
 
 def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -> Response:

@@ -39,7 +39,7 @@ async def crypto_callback(request: Request) -> Response:
 
 @get("/api/v1/payments/{payment_id:str}", guards=[requires(*STORE_STAFF)], operation_id="getPayment")
 async def get_payment(request: Request, payment_id: str) -> dict[str, Any]:
-    row = await services(request).uow.read(actor(request), lambda u: u.repo("payments").get(payment_id))
+    row = await services(request).uow.read(actor(request), lambda u: u.payments.get(payment_id))
     if row is None:
         raise NotFound("no such payment", code="payment-not-found")
     return present_payment(row) | {"order_id": row["order_id"], "kind": row["kind"]}

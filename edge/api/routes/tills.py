@@ -107,7 +107,7 @@ async def list_tills(request: Request, lane_id: str | None = None,
     """The store's drawer sessions, newest first (the latest 100), with their drawer figures:
     float, and once closed the counted and expected cash and the variance."""
     who = actor(request)
-    rows = await services(request).uow.read(who, lambda u: u.repo("tills").sessions(who.store_id, lane_id=lane_id,
+    rows = await services(request).uow.read(who, lambda u: u.tills.sessions(who.store_id, lane_id=lane_id,
                                                                                      status=status))
     return {"items": [{k: r[k] for k in TILL_FIELDS} for r in rows]}
 
@@ -123,7 +123,7 @@ async def lane_queue_status(request: Request, lane_id: str, data: QueueStatusIn)
 @get("/api/v1/lanes/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueues")
 async def lane_queues(request: Request) -> dict[str, Any]:
     who = actor(request)
-    return {"items": await services(request).uow.read(who, lambda u: u.repo("tills").queues(who.store_id))}
+    return {"items": await services(request).uow.read(who, lambda u: u.tills.queues(who.store_id))}
 
 
 @post("/api/v1/offline/sales", guards=[requires(*STORE_STAFF)], operation_id="replayOfflineSales", status_code=200)
@@ -133,9 +133,9 @@ async def replay_offline(request: Request, data: OfflineBatchIn) -> dict[str, An
     s, who = services(request), actor(request)
     policy = runtime(request).policy
     results = []
-    for sale in msgspec.to_builtins(data.sales):
+    for sale in data.sales:
         try:
-            approved_by = await override_by(request, sale.pop("override_token", None), sale.pop("override_pin", None))
+            approved_by = await override_by(request, sale.override_token, sale.override_pin)
             results.append(await s.uow.run(who, lambda u, sale=sale, by=approved_by: offline.replay_sale(
                 u, sale, override_by=by, policy=policy)))
         except DomainError as err:

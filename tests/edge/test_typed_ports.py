@@ -1,0 +1,114 @@
+"""Types travel: the unit of work's repositories implement the ports the use cases are typed
+against, and each route's request Struct is the command its use case reads."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+
+from edge.adapters.uow import SqlUnitOfWork
+from edge.api.routes import orders as order_routes
+from edge.api.routes import tills as till_routes
+from edge.service import commands, repository_ports
+from edge.service.ports import UnitOfWork
+
+
+def _members(protocol: type) -> set[str]:
+    """What a Protocol declares: its fields and its methods and properties, own and inherited."""
+    names: set[str] = set()
+    for cls in protocol.__mro__:
+        if cls in (object, typing.Protocol, typing.Generic):
+            continue
+        names |= set(getattr(cls, "__annotations__", {}))
+        names |= {n for n, v in vars(cls).items() if not n.startswith("_") and (callable(v) or isinstance(v, property))}
+    return names
+
+
+REPOSITORIES = {name: hint for name, hint in typing.get_type_hints(UnitOfWork).items()
+                if isinstance(hint, type) and hint.__module__ == repository_ports.__name__}
+
+
+def test_every_repository_port_is_an_attribute_of_the_unit_of_work():
+    declared = {cls for _, cls in inspect.getmembers(repository_ports, inspect.isclass)
+                if cls.__module__ == repository_ports.__name__ and getattr(cls, "_is_protocol", False)}
+    assert set(REPOSITORIES.values()) == declared
+    assert not hasattr(SqlUnitOfWork, "repo")  # no lookup by name beside the typed attributes
+
+
+@pytest.mark.parametrize("name", sorted(REPOSITORIES))
+def test_the_sql_repository_has_every_method_of_its_port_with_the_same_parameters(name):
+    port = REPOSITORIES[name]
+    adapter = vars(SqlUnitOfWork)[name].build
+    for method in sorted(_members(port)):
+        assert hasattr(adapter, method), f"{adapter.__name__} lacks {method}"
+        expected = inspect.signature(getattr(port, method))
+        actual = inspect.signature(getattr(adapter, method))
+        assert [(p.name, p.kind, p.default) for p in actual.parameters.values()] == \
+            [(p.name, p.kind, p.default) for p in expected.parameters.values()], f"{adapter.__name__}.{method}"
+
+
+def test_a_repository_is_built_once_per_unit_of_work(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.service.ports import Actor
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'uow.db'}")
+    with engine.connect() as conn:
+        uow = SqlUnitOfWork(conn, Actor.system("t1", "s1"))
+        assert uow.orders is uow.orders and uow.payments is not uow.orders
+        other = SqlUnitOfWork(conn, Actor.system("t2", "s1"))
+        assert other.orders is not uow.orders and other.orders.tenant_id == "t2"
+
+
+def test_the_order_rows_hold_every_column_of_their_tables_but_the_tenant():
+    from edge.adapters.tables_sales import order_lines, orders
+    from edge.service.repository_ports import OrderLineRow, OrderRow
+
+    assert set(OrderRow.__struct_fields__) == {c.key for c in orders.columns} - {"tenant_id"}
+    assert set(OrderLineRow.__struct_fields__) == {c.key for c in order_lines.columns}
+
+
+def test_an_order_and_its_lines_read_back_as_the_typed_rows_they_were_written_as(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters.tables_sales import order_lines, orders
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import OrderLineRow, OrderRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'orders.db'}")
+    orders.metadata.create_all(engine, tables=[orders, order_lines])
+    row = OrderRow(id="o1", store_id="s1", lane_id="2", number="2-000001", status="COMPLETED", currency="EUR",
+                   cashier_id=None, cashier="ann", subtotal_cents=1000, discount_cents=0, tax_cents=200,
+                   total_cents=1200, business_day="2026-11-30", created_at="2026-11-30T10:00:00Z",
+                   updated_at="2026-11-30T10:00:00Z", paid_cents=1200, tender_methods="cash", verdict="accepted")
+    line = OrderLineRow(id="l1", order_id="o1", line_no=1, product_id="p1", sku="APPLE", name="Apple", quantity=1,
+                        weight_grams=1250, unit_price_cents=800, catalog_price_cents=800, discount_cents=0,
+                        tax_category="food", tax_rate_bp=2000, tax_inclusive=True, tax_cents=200, total_cents=1000)
+    with engine.begin() as conn:
+        uow = SqlUnitOfWork(conn, Actor.system("t1", "s1"))
+        uow.orders.insert(row, [line])
+        assert uow.orders.get("o1") == row
+        assert uow.orders.lines("o1") == [line] and uow.orders.lines_of(["o1"]) == {"o1": [line]}
+        assert uow.orders.by_number("2-000001") == row
+        assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).orders.get("o1") is None  # another tenant's
+
+
+COMMANDS = [
+    (order_routes.OrderIn, commands.NewSale),
+    (order_routes.QuoteIn, commands.Cart),
+    (order_routes.LineIn, commands.SaleLine),
+    (order_routes.TenderIn, commands.TenderIn),
+    (order_routes.ReturnIn, commands.ItemsReturned),
+    (order_routes.ReturnLineIn, commands.ReturnedLine),
+    (order_routes.ExchangeIn, commands.Exchange),
+    (till_routes.OfflineSaleIn, commands.OfflineSale),
+    (commands.Sale, commands.NewSale),
+]
+
+
+@pytest.mark.parametrize(("struct", "command"), COMMANDS,
+                         ids=lambda c: getattr(c, "__name__", ""))
+def test_the_request_struct_carries_every_field_its_use_case_reads(struct, command):
+    assert _members(command) <= set(struct.__struct_fields__)
