@@ -26,10 +26,20 @@ DEMO_PASSWORD = "novapos-demo"
 T = TypeVar("T")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, never one this test process was given before: the
+    kernel may hand a just-closed port out again, and a server asking for two (client and
+    monitor) would then collide with itself."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def demo_settings(data_dir: Path, **env: str):

@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from edge.adapters.migrations import migrate
 from edge.adapters.tables import outbox
 from edge.contracts.envelope import EventEnvelope, encode_envelope
 from edge.domain.ids import now_iso, uuid7
+from tests.support import free_port
 
 
 def nats_server_binary() -> str:
@@ -38,12 +38,6 @@ def nats_server_binary() -> str:
     if not found:
         pytest.skip("nats-server binary not found (.venv/bin or PATH)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class NatsServer:

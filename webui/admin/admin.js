@@ -599,14 +599,14 @@ async function loadSync() {
 const POLICY_ROWS = [
   ["Discount a cashier may give without a supervisor", (p) => `${p.discount_supervisor_over_bps / 100} %`],
   ["Return window", (p) => `${p.return_window_days} days`],
-  ["Restocking fee", (p, c) => (p.restocking_fee_cents ? money(p.restocking_fee_cents, c) : `${p.restocking_fee_bps / 100} %`)],
+  ["Restocking fee", (p, c) => (p.restocking_fee_cents ? formatCents(p.restocking_fee_cents, c) : `${p.restocking_fee_bps / 100} %`)],
   ["Refunds above this need a manager", (p, c) => limit(p.return_supervisor_over_cents, c)],
   ["Reservation hold", (p) => `${Math.round(p.reservation_ttl_s / 60)} min`],
   ["Rounding", (p) => (p.rounding === "half_even" ? "half to even" : "half up")],
   ["Pay-outs above this need a supervisor", (p, c) => (p.payout_supervisor_over_cents == null ? "store default"
-    : money(p.payout_supervisor_over_cents, c))],
+    : formatCents(p.payout_supervisor_over_cents, c))],
 ];
-const limit = (cents, currency) => (cents == null ? "no limit" : money(cents, currency));
+const limit = (cents, currency) => (cents == null ? "no limit" : formatCents(cents, currency));
 
 async function loadPolicy() {
   const [shown, { currency }] = await Promise.all([get("/api/v1/policy"), loadStore()]);
