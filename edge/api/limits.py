@@ -58,6 +58,8 @@ Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_LINE_QUANTITY)]
 StockUnits = Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK_UNITS)]
 """A counted or expected quantity, or a low-stock threshold."""
 StockDelta = Annotated[int, msgspec.Meta(ge=-MAX_STOCK_UNITS, le=MAX_STOCK_UNITS)]
+StockMove = Annotated[int, msgspec.Meta(ge=1, le=MAX_STOCK_UNITS)]
+"""Units received or transferred in one line: a pallet can hold more than a sale line."""
 WeightGrams = Annotated[int, msgspec.Meta(ge=1, le=MAX_WEIGHT_GRAMS)]
 Barcode = Annotated[str, msgspec.Meta(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9-]+(?!\n)$")]
 Code = line(32)
@@ -100,6 +102,7 @@ __all__ = [
     "Secret",
     "Sku",
     "StockDelta",
+    "StockMove",
     "StockUnits",
     "Timestamp",
     "WeightGrams",

@@ -14,7 +14,7 @@ from litestar.response import Stream
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import CATALOG_READ, MANAGERS, STORE_STAFF, requires
-from edge.api.limits import MAX_LINES, Name, Note, Quantity, SafeId, Sku, StockDelta, StockUnits
+from edge.api.limits import MAX_LINES, Name, Note, SafeId, Sku, StockDelta, StockMove, StockUnits
 from edge.domain.errors import ValidationFailed
 from edge.service import inventory
 
@@ -42,7 +42,7 @@ class CountIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class QtyItem(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    quantity: Quantity
+    quantity: StockMove
     sku: Sku | None = None
     product_id: SafeId | None = None
 
