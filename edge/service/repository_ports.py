@@ -2,9 +2,9 @@
 the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
-that implements only what its use case calls. An order comes back as an `OrderRow` and its
-lines as `OrderLineRow`s; other rows still come back as `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an
-event).
+that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
+as `OrderLineRow`s and its payments as `PaymentRow`s; other rows still come back as
+`dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
 """
 
 from __future__ import annotations
@@ -70,6 +70,33 @@ class OrderLineRow(msgspec.Struct, kw_only=True):
     order_id: str = ""  # set when the order is written
 
 
+class PaymentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A payment as stored (its tenant is the repository's); see `edge.service.payments` for the
+    states `status` moves through. Its `id` is the reference the terminal or provider is given."""
+
+    id: str
+    order_id: str
+    kind: str  # sale | refund
+    method: str  # cash | card | crypto | exchange_credit
+    status: str
+    amount_cents: int  # requested
+    approved_cents: int = 0
+    tendered_cents: int = 0  # cash handed over, or what a hosted charge actually received
+    change_cents: int = 0
+    original_payment_id: str | None = None  # the sale a refund pays back
+    return_id: str | None = None
+    provider_ref: str | None = None  # "void": a same-day reversal of the original sale
+    auth_code: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    entry_mode: str | None = None
+    checkout_url: str | None = None
+    guidance: str | None = None  # what the cashier is told to do next
+    attempts: int = 0
+    created_at: str
+    updated_at: str
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
@@ -133,13 +160,13 @@ class PolicyRepository(Protocol):
 
 
 class PaymentsRepository(Protocol):
-    def insert_many(self, rows: list[dict[str, Any]]) -> None: ...
-    def get(self, payment_id: str) -> dict[str, Any] | None: ...
-    def of_order(self, order_id: str) -> list[dict[str, Any]]: ...
-    def of_orders(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
+    def insert_many(self, rows: list[PaymentRow]) -> None: ...
+    def get(self, payment_id: str) -> PaymentRow | None: ...
+    def of_order(self, order_id: str) -> list[PaymentRow]: ...
+    def of_orders(self, order_ids: list[str]) -> dict[str, list[PaymentRow]]: ...
     def update(self, payment_id: str, values: dict[str, Any], *, expect_status: tuple[str,
             ...] | None = None) -> bool: ...
-    def in_flight(self, limit: int = 500) -> list[dict[str, Any]]: ...
+    def in_flight(self, limit: int = 500) -> list[PaymentRow]: ...
     def failed_refund_orders(self, limit: int = 200) -> list[str]: ...
     def record_provider_event(self, provider: str, event_id: str, payment_id: str | None, now: str) -> bool: ...
 

@@ -27,7 +27,7 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     for r in repo.expired(uow.now):
         if r["kind"] == "order" and r["ref"]:
             order = uow.orders.get(r["ref"])
-            in_flight = order and any(p["status"] in ("created", "timed_out")
+            in_flight = order and any(p.status in ("created", "timed_out")
                                       for p in uow.payments.of_order(r["ref"]))
             if order and order.status in ("OPEN", "PENDING") and not in_flight:
                 result = returns.void_order(uow, r["ref"], "reservation expired", system=True)

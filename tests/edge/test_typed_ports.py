@@ -95,6 +95,44 @@ def test_an_order_and_its_lines_read_back_as_the_typed_rows_they_were_written_as
         assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).orders.get("o1") is None  # another tenant's
 
 
+
+def test_the_payment_row_holds_every_column_of_its_table_but_the_tenant():
+    from edge.adapters.tables_sales import payments
+    from edge.service.repository_ports import PaymentRow
+
+    assert set(PaymentRow.__struct_fields__) == {c.key for c in payments.columns} - {"tenant_id"}
+
+
+def test_payments_read_back_as_the_typed_rows_they_were_written_as_and_only_for_their_tenant(tmp_path):
+    import msgspec
+    from sqlalchemy import create_engine
+
+    from edge.adapters.tables_sales import payments, provider_events
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import PaymentRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'payments.db'}")
+    payments.metadata.create_all(engine, tables=[payments, provider_events])
+    cash = PaymentRow(id="p1", order_id="o1", kind="sale", method="cash", status="approved", amount_cents=1200,
+                      approved_cents=1200, tendered_cents=2000, change_cents=800, guidance="Give 8.00 change",
+                      created_at="2026-11-30T10:00:00Z", updated_at="2026-11-30T10:00:00Z")
+    card = PaymentRow(id="p2", order_id="o1", kind="sale", method="card", status="created", amount_cents=500,
+                      created_at="2026-11-30T10:00:00Z", updated_at="2026-11-30T10:00:00Z")
+    with engine.begin() as conn:
+        repo = SqlUnitOfWork(conn, Actor.system("t1", "s1")).payments
+        repo.insert_many([cash, card])
+        assert repo.get("p1") == cash and repo.of_order("o1") == [cash, card]
+        assert repo.of_orders(["o1", "o2"]) == {"o1": [cash, card], "o2": []}
+        assert repo.in_flight() == [card]
+        assert repo.update("p2", {"status": "approved", "approved_cents": 500, "card_last4": "4242"},
+                           expect_status=("created",))
+        assert repo.get("p2") == msgspec.structs.replace(card, status="approved", approved_cents=500,
+                                                         card_last4="4242")
+        with pytest.raises(AttributeError):  # a row read is a snapshot; changes go through `update`
+            repo.get("p1").status = "refunded"  # type: ignore[misc]
+        other = SqlUnitOfWork(conn, Actor.system("t2", "s1")).payments
+        assert other.get("p1") is None and other.of_order("o1") == []  # another tenant's
+
 COMMANDS = [
     (order_routes.OrderIn, commands.NewSale),
     (order_routes.QuoteIn, commands.Cart),
