@@ -48,7 +48,7 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
+from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow, TillMovementRow
 
 log = structlog.get_logger()
 
@@ -420,10 +420,10 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
     tills = uow.tills
     if session_id == LOOK_UP:
         session = tills.open_session(uow.actor.store_id, lane_id)
-        session_id = session["id"] if session is not None else None
+        session_id = session.id if session is not None else None
     if session_id is not None:
-        tills.add_movement({"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": amount_cents,
-                            "reason": None, "ref": ref, "actor": uow.actor.username, "at": uow.now})
+        tills.add_movement(TillMovementRow(id=uuid7(), session_id=session_id, kind=kind, amount_cents=amount_cents,
+                                           reason=None, ref=ref, actor=uow.actor.username, at=uow.now))
 
 
 def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, Any],

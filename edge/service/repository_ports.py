@@ -3,7 +3,8 @@ the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
 that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
-as `OrderLineRow`s and its payments as `PaymentRow`s; other rows still come back as
+as `OrderLineRow`s, its payments as `PaymentRow`s, and a drawer session and its cash
+movements as `TillSessionRow` and `TillMovementRow`; other rows still come back as
 `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
 """
 
@@ -95,6 +96,39 @@ class PaymentRow(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 0
     created_at: str
     updated_at: str
+
+
+class TillSessionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A lane's drawer session as stored (its tenant is the repository's): `open` from its float
+    until the Z report closes it with the counted cash."""
+
+    id: str
+    store_id: str
+    lane_id: str
+    status: str  # open | closed
+    float_cents: int
+    opened_by: str
+    opened_at: str
+    business_day: str
+    closed_by: str | None = None
+    closed_at: str | None = None
+    counted_cents: int | None = None
+    expected_cents: int | None = None
+    variance_cents: int | None = None
+    z_report: dict[str, Any] | None = None  # the Z report as shown when the session closed
+
+
+class TillMovementRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Cash into (positive) or out of (negative) a drawer session."""
+
+    id: str
+    session_id: str
+    kind: str  # float | pay_in | pay_out | cash_sale | cash_refund
+    amount_cents: int
+    reason: str | None
+    ref: str | None  # the order a cash sale or refund belongs to
+    actor: str
+    at: str
 
 
 class AuditLogRepository(Protocol):
@@ -212,14 +246,14 @@ class StoresRepository(Protocol):
 
 
 class TillsRepository(Protocol):
-    def open_session(self, store_id: str | None, lane_id: str) -> dict[str, Any] | None: ...
-    def get(self, session_id: str) -> dict[str, Any] | None: ...
-    def insert_session(self, values: dict[str, Any]) -> None: ...
+    def open_session(self, store_id: str | None, lane_id: str) -> TillSessionRow | None: ...
+    def get(self, session_id: str) -> TillSessionRow | None: ...
+    def insert_session(self, session: TillSessionRow) -> None: ...
     def update_session(self, session_id: str, values: dict[str, Any]) -> bool: ...
-    def add_movement(self, values: dict[str, Any]) -> None: ...
-    def movements(self, session_id: str) -> list[dict[str, Any]]: ...
+    def add_movement(self, movement: TillMovementRow) -> None: ...
+    def movements(self, session_id: str) -> list[TillMovementRow]: ...
     def sessions(self, store_id: str | None, *, lane_id: str | None, status: str | None,
-            limit: int = 100) -> list[dict[str, Any]]: ...
+            limit: int = 100) -> list[TillSessionRow]: ...
     def report_queue(self, store_id: str, lane_id: str, queued: int, oldest: str | None, now: str) -> None: ...
     def queues(self, store_id: str | None) -> list[dict[str, Any]]: ...
 

@@ -133,6 +133,48 @@ def test_payments_read_back_as_the_typed_rows_they_were_written_as_and_only_for_
         other = SqlUnitOfWork(conn, Actor.system("t2", "s1")).payments
         assert other.get("p1") is None and other.of_order("o1") == []  # another tenant's
 
+
+def test_the_till_rows_hold_every_column_of_their_tables_but_the_tenant():
+    from edge.adapters.tables_sales import till_movements, till_sessions
+    from edge.service.repository_ports import TillMovementRow, TillSessionRow
+
+    assert set(TillSessionRow.__struct_fields__) == {c.key for c in till_sessions.columns} - {"tenant_id"}
+    assert set(TillMovementRow.__struct_fields__) == {c.key for c in till_movements.columns}
+
+
+def test_a_drawer_session_and_its_cash_read_back_as_typed_rows_and_only_for_their_tenant(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters.tables_sales import till_movements, till_sessions
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import TillMovementRow, TillSessionRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tills.db'}")
+    till_sessions.metadata.create_all(engine, tables=[till_sessions, till_movements])
+    session = TillSessionRow(id="t1", store_id="s1", lane_id="2", status="open", float_cents=10000,
+                             opened_by="ann", opened_at="2026-11-30T08:00:00Z", business_day="2026-11-30")
+    float_in = TillMovementRow(id="m1", session_id="t1", kind="float", amount_cents=10000, reason="opening float",
+                               ref=None, actor="ann", at="2026-11-30T08:00:00Z")
+    pay_out = TillMovementRow(id="m2", session_id="t1", kind="pay_out", amount_cents=-1500, reason="window cleaner",
+                              ref=None, actor="ann", at="2026-11-30T09:00:00Z")
+    with engine.begin() as conn:
+        tills = SqlUnitOfWork(conn, Actor.system("t1", "s1")).tills
+        tills.insert_session(session)
+        tills.add_movement(float_in)
+        tills.add_movement(pay_out)
+        assert tills.get("t1") == session and tills.open_session("s1", "2") == session
+        assert tills.movements("t1") == [float_in, pay_out]
+        z = {"kind": "Z", "counted_cents": 8500, "variance_cents": 0}
+        assert tills.update_session("t1", {"status": "closed", "closed_by": "bob", "closed_at": "2026-11-30T20:00:00Z",
+                                           "counted_cents": 8500, "expected_cents": 8500, "variance_cents": 0,
+                                           "z_report": z})
+        closed = tills.get("t1")
+        assert closed is not None and (closed.status, closed.variance_cents, closed.z_report) == ("closed", 0, z)
+        assert tills.open_session("s1", "2") is None
+        assert tills.sessions("s1", lane_id="2", status="closed") == [closed]
+        other = SqlUnitOfWork(conn, Actor.system("t2", "s1")).tills
+        assert other.get("t1") is None and other.sessions("s1", lane_id=None, status=None) == []
+
 COMMANDS = [
     (order_routes.OrderIn, commands.NewSale),
     (order_routes.QuoteIn, commands.Cart),
