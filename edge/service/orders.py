@@ -48,7 +48,7 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow, TillMovementRow
+from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow, StockLevel, TillMovementRow
 
 log = structlog.get_logger()
 
@@ -208,7 +208,7 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[OrderLineRow]  # the order's line rows, priced
     products: dict[str, Any]  # by id
     needs: dict[str, int]  # stock units per product
-    levels: dict[str, dict[str, Any]]  # stock levels as read, per product
+    levels: dict[str, StockLevel]  # stock levels as read, per product
     tenders: TenderPlan | None  # None: an OPEN order, nothing tendered yet
     tender_methods: str
     credit_cents: int  # an exchange's refund, spent on this sale
@@ -252,7 +252,7 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
 
 
 def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[str, Any], priced: PricedOrder,
-                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, dict[str, Any]],
+                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, StockLevel],
                   tenders: Sequence[TenderIn], credit_cents: int, offline: bool, override_by: str | None,
                   policy: SalesPolicy) -> Checkout:
     """Decide the sale from what was read, with no I/O: the overrides it needs, its tenders, its
@@ -268,7 +268,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
     requests = tender_requests(tenders)
     plan = plan_tenders(priced.total_cents, requests, already_paid_cents=credit) if requests or credit else None
     needs = _needs(lines)
-    available = {pid: level["on_hand"] - level["reserved"] for pid, level in levels.items()}
+    available = {pid: level.on_hand - level.reserved for pid, level in levels.items()}
     short = {pid: qty for pid, qty in needs.items() if available[pid] < qty}
     if short and not offline:
         raise Conflict("not enough stock for " + ", ".join(products[p]["sku"] for p in short),
@@ -427,7 +427,7 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
 
 
 def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, Any],
-            levels: dict[str, Any], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
+            levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
     reservation_id = uuid7()
     expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
     header = {"id": reservation_id, "location_id": loc, "kind": kind, "ref": ref, "customer": customer,

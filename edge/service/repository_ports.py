@@ -4,7 +4,8 @@ the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
 that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
 as `OrderLineRow`s, its payments as `PaymentRow`s, and a drawer session and its cash
-movements as `TillSessionRow` and `TillMovementRow`; other rows still come back as
+movements as `TillSessionRow` and `TillMovementRow`, stock as `StockLevel` and
+`StockMovementRow`; other rows still come back as
 `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
 """
 
@@ -131,6 +132,33 @@ class TillMovementRow(msgspec.Struct, frozen=True, kw_only=True):
     at: str
 
 
+class StockLevel(msgspec.Struct, frozen=True, kw_only=True):
+    """A product's cached stock at one location (zeros for a product never moved there), with
+    the product's low-stock `threshold` and whether `stock.low` was raised and not yet cleared."""
+
+    on_hand: int = 0
+    reserved: int = 0
+    low: bool = False
+    threshold: int = 0
+
+
+class StockMovementRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the stock ledger (its tenant is the repository's); on hand is their sum."""
+
+    id: str
+    location_id: str
+    product_id: str
+    sku: str
+    kind: str  # see edge.service.inventory.MOVEMENT_KINDS
+    delta: int  # signed: into stock is positive
+    reason: str | None = None
+    ref: str | None = None  # the order, return, transfer or reservation it belongs to
+    counted: int | None = None  # a count: what was counted, and what the lane expected then
+    expected_at_count: int | None = None
+    actor: str
+    at: str
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
@@ -206,14 +234,14 @@ class PaymentsRepository(Protocol):
 
 
 class StockRepository(Protocol):
-    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]: ...
-    def append(self, movements: list[dict[str, Any]], now: str) -> None: ...
+    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, StockLevel]: ...
+    def append(self, movements: list[StockMovementRow], now: str) -> None: ...
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None: ...
     def set_low(self, location_id: str, product_id: str, low: bool) -> None: ...
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
             low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-            start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]: ...
+            start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]: ...
     def ledger_sums(self, location_id: str) -> dict[str, int]: ...
 
 

@@ -175,6 +175,47 @@ def test_a_drawer_session_and_its_cash_read_back_as_typed_rows_and_only_for_thei
         other = SqlUnitOfWork(conn, Actor.system("t2", "s1")).tills
         assert other.get("t1") is None and other.sessions("s1", lane_id=None, status=None) == []
 
+
+def test_the_stock_movement_row_holds_every_column_of_the_ledger_but_the_tenant():
+    from edge.adapters.tables_sales import stock_movements
+    from edge.service.repository_ports import StockMovementRow
+
+    assert set(StockMovementRow.__struct_fields__) == {c.key for c in stock_movements.columns} - {"tenant_id"}
+
+
+def test_stock_moves_read_back_as_typed_rows_and_levels_follow_them(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters import tables, tables_sales
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import StockLevel, StockMovementRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'stock.db'}")
+    tables.metadata.create_all(engine)
+    tables_sales.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for pid, sku, threshold in (("p1", "APPLE", 5), ("p2", "PEAR", 0)):
+            conn.execute(tables.products.insert().values(
+                id=pid, tenant_id="t1", sku=sku, name=sku.title(), price_cents=100, tax_category="food",
+                low_stock_threshold=threshold, attributes={}, version=1, created_at="2026-11-30T08:00:00Z",
+                updated_at="2026-11-30T08:00:00Z"))
+        stock = SqlUnitOfWork(conn, Actor.system("t1", "s1")).stock
+        received = StockMovementRow(id="m1", location_id="s1", product_id="p1", sku="APPLE", kind="receive",
+                                    delta=12, ref="delivery-7", actor="ann", at="2026-11-30T09:00:00Z")
+        counted = StockMovementRow(id="m2", location_id="s1", product_id="p1", sku="APPLE", kind="count", delta=-2,
+                                   counted=10, expected_at_count=12, actor="ann", at="2026-11-30T10:00:00Z")
+        stock.append([received, counted], "2026-11-30T10:00:00Z")
+        stock.bump_reserved("s1", [("p1", 3)], "2026-11-30T10:00:00Z")
+        assert stock.levels("s1", ["p1", "p2"]) == {"p1": StockLevel(on_hand=10, reserved=3, threshold=5),
+                                                    "p2": StockLevel()}  # never moved here: zeros
+        assert stock.movements(location_id="s1", product_id=None, kind=None, ref=None, start=None, end=None,
+                               after=None, limit=10) == [received, counted]
+        assert stock.movements(location_id="s1", product_id="p1", kind="count", ref=None, start=None, end=None,
+                               after=None, limit=10) == [counted]
+        assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).stock.movements(
+            location_id="s1", product_id=None, kind=None, ref=None, start=None, end=None, after=None,
+            limit=10) == []  # another tenant's
+
 COMMANDS = [
     (order_routes.OrderIn, commands.NewSale),
     (order_routes.QuoteIn, commands.Cart),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
@@ -11,6 +12,7 @@ from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
+from edge.service.repository_ports import StockLevel, StockMovementRow
 
 stock_levels = s.stock_levels
 stock_movements = s.stock_movements
@@ -32,6 +34,7 @@ _LEVELS = Prepared(
     .where(products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_ids", expanding=True))),
     expanding=["b_ids"])
 _INSERT_MOVEMENTS = Prepared(insert(stock_movements))
+_MOVEMENT_COLUMNS = [stock_movements.c[name] for name in StockMovementRow.__struct_fields__]
 
 
 def _bump_statement(column: str) -> Any:
@@ -62,22 +65,22 @@ class SqlStockRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """{product_id: {on_hand, reserved, low, threshold}}; products without a row are at 0."""
+    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, StockLevel]:
+        """Per product id; products without a row are at 0."""
         if not product_ids:
             return {}
         rows = _LEVELS.execute(self.conn, {"b_location": location_id, "b_tenant": self.tenant_id,
                                            "b_ids": product_ids}).fetchall()
-        return {pid: {"on_hand": on_hand or 0, "reserved": reserved or 0, "low": bool(low),
-                      "threshold": threshold or 0}
+        return {pid: StockLevel(on_hand=on_hand or 0, reserved=reserved or 0, low=bool(low), threshold=threshold or 0)
                 for pid, threshold, on_hand, reserved, low in rows}
 
-    def append(self, movements: list[dict[str, Any]], now: str) -> None:
+    def append(self, movements: list[StockMovementRow], now: str) -> None:
         """Append movements and move the level cache by the same deltas, in this transaction."""
         if not movements:
             return
-        _INSERT_MOVEMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **m} for m in movements])
-        self._bump("on_hand", [(m["location_id"], m["product_id"], m["delta"]) for m in movements], now)
+        _INSERT_MOVEMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **msgspec.structs.asdict(m)}
+                                                   for m in movements])
+        self._bump("on_hand", [(m.location_id, m.product_id, m.delta) for m in movements], now)
 
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None:
         self._bump("reserved", [(location_id, pid, d) for pid, d in deltas], now)
@@ -121,8 +124,8 @@ class SqlStockRepository:
         return [dict(r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-                  start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(stock_movements).where(stock_movements.c.tenant_id == self.tenant_id)
+                  start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]:
+        stmt = select(*_MOVEMENT_COLUMNS).where(stock_movements.c.tenant_id == self.tenant_id)
         for column, value in ((stock_movements.c.location_id, location_id), (stock_movements.c.product_id, product_id),
                               (stock_movements.c.kind, kind),
                               (stock_movements.c.ref, ref)):
@@ -134,7 +137,8 @@ class SqlStockRepository:
             stmt = stmt.where(stock_movements.c.at < end)
         if after:
             stmt = stmt.where(stock_movements.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit)).mappings()]
+        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit))
+                .mappings()]
 
     def ledger_sums(self, location_id: str) -> dict[str, int]:
         rows = self.conn.execute(select(stock_movements.c.product_id, func.sum(stock_movements.c.delta)).where(
