@@ -48,7 +48,15 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow, StockLevel, TillMovementRow
+from edge.service.repository_ports import (
+    OrderLineRow,
+    OrderRow,
+    PaymentRow,
+    ReservationItem,
+    ReservationRow,
+    StockLevel,
+    TillMovementRow,
+)
 
 log = structlog.get_logger()
 
@@ -430,33 +438,35 @@ def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int
             levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
     reservation_id = uuid7()
     expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
-    header = {"id": reservation_id, "location_id": loc, "kind": kind, "ref": ref, "customer": customer,
-              "status": "active", "expires_at": expires, "created_at": uow.now, "closed_at": None}
-    items = [{"product_id": pid, "sku": products[pid]["sku"], "quantity": qty} for pid, qty in needs.items()]
-    uow.reservations.create(header, items)
+    hold = ReservationRow(id=reservation_id, location_id=loc, kind=kind, ref=ref, customer=customer, status="active",
+                          expires_at=expires, created_at=uow.now)
+    items = [ReservationItem(product_id=pid, sku=products[pid]["sku"], quantity=qty) for pid, qty in needs.items()]
+    uow.reservations.create(hold, items)
     uow.stock.bump_reserved(loc, list(needs.items()), uow.now)
     check_low_stock(uow, loc, {pid: (levels[pid], 0, qty) for pid, qty in needs.items()}, products)
-    return {**header, "items": items}
+    return hold_view(hold, items)
 
 
-def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[dict[str, Any]]:
+def hold_view(hold: ReservationRow, items: list[ReservationItem]) -> dict[str, Any]:
+    """A reservation with what it holds, as shown, audited and sent in events."""
+    return msgspec.structs.asdict(hold) | {"items": [msgspec.structs.asdict(i) for i in items]}
+
+
+def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[ReservationRow]:
     """Close the active reservations of `ref` (committed / released / expired), exactly once."""
-    closed = []
-    for r in uow.reservations.active_for(ref):
-        closed.extend(release_reservations_by_id(uow, r, status))
-    return closed
+    return [r for r in uow.reservations.active_for(ref) if release_reservations_by_id(uow, r, status) is not None]
 
 
-def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) -> list[dict[str, Any]]:
+def release_reservations_by_id(uow: UnitOfWork, r: ReservationRow, status: str) -> list[ReservationItem] | None:
+    """Close one reservation and give its stock back; what it held, or None if it was closed already."""
     repo, stock = uow.reservations, uow.stock
-    if not repo.close(r["id"], status, uow.now):
-        return []
-    items = repo.items(r["id"])
-    levels = stock.levels(r["location_id"], [i["product_id"] for i in items])
-    stock.bump_reserved(r["location_id"], [(i["product_id"], -i["quantity"]) for i in items], uow.now)
-    check_low_stock(uow, r["location_id"], {i["product_id"]: (levels[i["product_id"]], 0, -i["quantity"])
-                                            for i in items})
-    return [{**r, "items": items}]
+    if not repo.close(r.id, status, uow.now):
+        return None
+    items = repo.items(r.id)
+    levels = stock.levels(r.location_id, [i.product_id for i in items])
+    stock.bump_reserved(r.location_id, [(i.product_id, -i.quantity) for i in items], uow.now)
+    check_low_stock(uow, r.location_id, {i.product_id: (levels[i.product_id], 0, -i.quantity) for i in items})
+    return items
 
 
 def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],

@@ -5,7 +5,8 @@ The SQL repositories in `edge/adapters/repos` implement them; a unit test may ha
 that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
 as `OrderLineRow`s, its payments as `PaymentRow`s, and a drawer session and its cash
 movements as `TillSessionRow` and `TillMovementRow`, stock as `StockLevel` and
-`StockMovementRow`; other rows still come back as
+`StockMovementRow`, holds as `ReservationRow` with their `ReservationItem`s; other rows still come
+back as
 `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
 """
 
@@ -159,6 +160,29 @@ class StockMovementRow(msgspec.Struct, frozen=True, kw_only=True):
     at: str
 
 
+class ReservationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Stock held at a location (its tenant is the repository's) until `expires_at`: for an order
+    until it is paid, or for a customer (BOPIS, a manual hold)."""
+
+    id: str
+    location_id: str
+    kind: str  # order | bopis | hold
+    ref: str | None  # the order id, or the BOPIS order reference
+    customer: str | None
+    status: str  # active | committed | released | expired
+    expires_at: str
+    created_at: str
+    closed_at: str | None = None
+
+
+class ReservationItem(msgspec.Struct, frozen=True, kw_only=True):
+    """What one reservation holds of one product (stored with its reservation's id)."""
+
+    product_id: str
+    sku: str
+    quantity: int
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
@@ -246,14 +270,14 @@ class StockRepository(Protocol):
 
 
 class ReservationsRepository(Protocol):
-    def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None: ...
-    def get(self, reservation_id: str) -> dict[str, Any] | None: ...
-    def active_for(self, ref: str) -> list[dict[str, Any]]: ...
-    def items(self, reservation_id: str) -> list[dict[str, Any]]: ...
+    def create(self, reservation: ReservationRow, items: list[ReservationItem]) -> None: ...
+    def get(self, reservation_id: str) -> ReservationRow | None: ...
+    def active_for(self, ref: str) -> list[ReservationRow]: ...
+    def items(self, reservation_id: str) -> list[ReservationItem]: ...
     def close(self, reservation_id: str, status: str, now: str) -> bool: ...
-    def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]: ...
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str,
-            Any]]: ...
+    def expired(self, now: str, limit: int = 200) -> list[ReservationRow]: ...
+    def search(self, *, status: str | None, kind: str | None, after: str | None,
+            limit: int) -> list[ReservationRow]: ...
     def active_count_past(self, now: str) -> int: ...
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import typing
 
+import msgspec
 import pytest
 
 from edge.adapters.uow import SqlUnitOfWork
@@ -215,6 +216,39 @@ def test_stock_moves_read_back_as_typed_rows_and_levels_follow_them(tmp_path):
         assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).stock.movements(
             location_id="s1", product_id=None, kind=None, ref=None, start=None, end=None, after=None,
             limit=10) == []  # another tenant's
+
+
+def test_the_reservation_rows_hold_every_column_of_their_tables_but_the_keys_the_repository_owns():
+    from edge.adapters.tables_sales import reservation_items, reservations
+    from edge.service.repository_ports import ReservationItem, ReservationRow
+
+    assert set(ReservationRow.__struct_fields__) == {c.key for c in reservations.columns} - {"tenant_id"}
+    assert set(ReservationItem.__struct_fields__) == {c.key for c in reservation_items.columns} - {"reservation_id"}
+
+
+def test_a_hold_reads_back_as_typed_rows_closes_once_and_only_for_its_tenant(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters.tables_sales import reservation_items, reservations
+    from edge.service.ports import Actor
+    from edge.service.repository_ports import ReservationItem, ReservationRow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'holds.db'}")
+    reservations.metadata.create_all(engine, tables=[reservations, reservation_items])
+    hold = ReservationRow(id="r1", location_id="s1", kind="bopis", ref="web-42", customer="Ann", status="active",
+                          expires_at="2026-11-30T12:00:00Z", created_at="2026-11-30T10:00:00Z")
+    items = [ReservationItem(product_id="p1", sku="APPLE", quantity=3)]
+    with engine.begin() as conn:
+        repo = SqlUnitOfWork(conn, Actor.system("t1", "s1")).reservations
+        repo.create(hold, items)
+        assert repo.get("r1") == hold and repo.active_for("web-42") == [hold] and repo.items("r1") == items
+        assert repo.expired("2026-11-30T12:00:00Z") == [hold] and repo.expired("2026-11-30T11:59:59Z") == []
+        assert repo.close("r1", "committed", "2026-11-30T11:00:00Z")
+        assert not repo.close("r1", "released", "2026-11-30T11:00:01Z")  # exactly once
+        assert repo.search(status="committed", kind=None, after=None, limit=10) == [
+            ReservationRow(**{**msgspec.structs.asdict(hold), "status": "committed",
+                              "closed_at": "2026-11-30T11:00:00Z"})]
+        assert SqlUnitOfWork(conn, Actor.system("t2", "s1")).reservations.get("r1") is None  # another tenant's
 
 COMMANDS = [
     (order_routes.OrderIn, commands.NewSale),

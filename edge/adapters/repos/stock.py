@@ -12,7 +12,7 @@ from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
-from edge.service.repository_ports import StockLevel, StockMovementRow
+from edge.service.repository_ports import ReservationItem, ReservationRow, StockLevel, StockMovementRow
 
 stock_levels = s.stock_levels
 stock_movements = s.stock_movements
@@ -53,7 +53,8 @@ _INSERT_RESERVATION = insert(reservations)
 _INSERT_RESERVATION_ITEMS = insert(reservation_items)
 _CLOSE_RESERVATION = update(reservations).where(reservations.c.id == bindparam("b_id"),
                                                 reservations.c.status == "active")
-_ACTIVE_RESERVATIONS = select(reservations).where(reservations.c.tenant_id == bindparam("b_tenant"),
+_RESERVATION_COLUMNS = [reservations.c[name] for name in ReservationRow.__struct_fields__]
+_ACTIVE_RESERVATIONS = select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == bindparam("b_tenant"),
                                                   reservations.c.ref == bindparam("b_ref"),
                                                   reservations.c.status == "active")
 _RESERVATION_ITEMS = (select(reservation_items.c.product_id, reservation_items.c.sku, reservation_items.c.quantity)
@@ -152,44 +153,47 @@ class SqlReservationsRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_RESERVATION, {"tenant_id": self.tenant_id, **header})
-        self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": header["id"], **i} for i in items])
+    def create(self, reservation: ReservationRow, items: list[ReservationItem]) -> None:
+        self.conn.execute(_INSERT_RESERVATION, {"tenant_id": self.tenant_id, **msgspec.structs.asdict(reservation)})
+        self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": reservation.id, **msgspec.structs.asdict(i)}
+                                                      for i in items])
 
-    def get(self, reservation_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(reservations).where(reservations.c.tenant_id == self.tenant_id,
-                                                           reservations.c.id == reservation_id)
+    def get(self, reservation_id: str) -> ReservationRow | None:
+        row = self.conn.execute(select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == self.tenant_id,
+                                                                    reservations.c.id == reservation_id)
                                 ).mappings().first()
-        return dict(row) if row else None
+        return ReservationRow(**row) if row else None
 
-    def active_for(self, ref: str) -> list[dict[str, Any]]:
+    def active_for(self, ref: str) -> list[ReservationRow]:
         rows = self.conn.execute(_ACTIVE_RESERVATIONS, {"b_tenant": self.tenant_id, "b_ref": ref}).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationRow(**r) for r in rows]
 
-    def items(self, reservation_id: str) -> list[dict[str, Any]]:
+    def items(self, reservation_id: str) -> list[ReservationItem]:
         rows = self.conn.execute(_RESERVATION_ITEMS, {"b_id": reservation_id}).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationItem(**r) for r in rows]
 
     def close(self, reservation_id: str, status: str, now: str) -> bool:
         """Active -> committed/released/expired exactly once; False if it was already closed."""
         result = self.conn.execute(_CLOSE_RESERVATION, {"b_id": reservation_id, "status": status, "closed_at": now})
         return result.rowcount == 1
 
-    def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(reservations).where(reservations.c.status == "active",
+    def expired(self, now: str, limit: int = 200) -> list[ReservationRow]:
+        rows = self.conn.execute(select(*_RESERVATION_COLUMNS).where(reservations.c.status == "active",
                                                             reservations.c.expires_at <= now)
                                  .order_by(reservations.c.expires_at).limit(limit)).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationRow(**r) for r in rows]
 
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(reservations).where(reservations.c.tenant_id == self.tenant_id)
+    def search(self, *, status: str | None, kind: str | None, after: str | None,
+               limit: int) -> list[ReservationRow]:
+        stmt = select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == self.tenant_id)
         if status:
             stmt = stmt.where(reservations.c.status == status)
         if kind:
             stmt = stmt.where(reservations.c.kind == kind)
         if after:
             stmt = stmt.where(reservations.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(reservations.c.id).limit(limit)).mappings()]
+        return [ReservationRow(**r) for r in self.conn.execute(stmt.order_by(reservations.c.id).limit(limit))
+                .mappings()]
 
     def active_count_past(self, now: str) -> int:
         return int(self.conn.execute(select(func.count()).select_from(reservations).where(
