@@ -20,6 +20,7 @@ from edge.domain.inventory import LowStockChange, low_stock_change
 from edge.domain.inventory import available as stock_available
 from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import StockLevel, StockMovementRow
 
 ADJUSTMENT_REASONS = ("damaged", "theft", "found", "correction", "expired", "sample", "internal_use", "write_off",
                       "supplier_return")
@@ -34,20 +35,20 @@ def location(uow: UnitOfWork) -> str:
     return store
 
 
-def wire_movement(m: dict[str, Any]) -> dict[str, Any]:
+def wire_movement(m: StockMovementRow) -> dict[str, Any]:
     """The StockMovement contract shape (edge.contracts.events.StockMovement), plus extras."""
-    out = {"id": m["id"], "location_id": m["location_id"], "product_id": m["product_id"], "sku": m["sku"],
-           "kind": m["kind"], "delta": m["delta"], "ref": m.get("ref"), "at": m["at"]}
-    if m.get("reason"):
-        out["reason"] = m["reason"]
-    if m.get("counted") is not None:
-        out["counted"] = m["counted"]
-        out["expected_at_count"] = m["expected_at_count"]
+    out = {"id": m.id, "location_id": m.location_id, "product_id": m.product_id, "sku": m.sku,
+           "kind": m.kind, "delta": m.delta, "ref": m.ref, "at": m.at}
+    if m.reason:
+        out["reason"] = m.reason
+    if m.counted is not None:
+        out["counted"] = m.counted
+        out["expected_at_count"] = m.expected_at_count
     return out
 
 
 def append_movements(uow: UnitOfWork, loc: str, rows: list[dict[str, Any]],
-                     levels: dict[str, dict[str, Any]] | None = None,
+                     levels: dict[str, StockLevel] | None = None,
                      products: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Append `rows` ({product_id, sku, kind, delta, ...}) and raise `stock.low` where a product
     crosses its threshold. `levels` (before the change) saves a read when the caller has them."""
@@ -55,28 +56,26 @@ def append_movements(uow: UnitOfWork, loc: str, rows: list[dict[str, Any]],
     pids = list({r["product_id"] for r in rows})
     if levels is None:
         levels = stock.levels(loc, pids)
-    movements = []
-    for r in rows:
-        movements.append({"id": uuid7(), "location_id": loc, "reason": None, "ref": None, "counted": None,
-                          "expected_at_count": None, "actor": uow.actor.username, "at": uow.now, **r})
+    movements = [StockMovementRow(id=uuid7(), location_id=loc, actor=uow.actor.username, at=uow.now, **r)
+                 for r in rows]
     stock.append(movements, uow.now)
     deltas: dict[str, int] = {}
     for m in movements:
-        deltas[m["product_id"]] = deltas.get(m["product_id"], 0) + m["delta"]
+        deltas[m.product_id] = deltas.get(m.product_id, 0) + m.delta
     check_low_stock(uow, loc, {pid: (levels[pid], deltas.get(pid, 0), 0) for pid in pids if pid in levels},
                     products)
     return [wire_movement(m) for m in movements]
 
 
-def check_low_stock(uow: UnitOfWork, loc: str, changes: dict[str, tuple[dict[str, Any], int, int]],
+def check_low_stock(uow: UnitOfWork, loc: str, changes: dict[str, tuple[StockLevel, int, int]],
                     products: dict[str, dict[str, Any]] | None = None) -> None:
     """changes: {product_id: (level before, on-hand delta, reserved delta)}."""
     stock = uow.stock
     for pid, (before, on_hand_delta, reserved_delta) in changes.items():
-        threshold = before["threshold"]
-        on_hand = before["on_hand"] + on_hand_delta
-        available = stock_available(on_hand, before["reserved"] + reserved_delta)
-        change = low_stock_change(available, threshold, flagged=before["low"])
+        threshold = before.threshold
+        on_hand = before.on_hand + on_hand_delta
+        available = stock_available(on_hand, before.reserved + reserved_delta)
+        change = low_stock_change(available, threshold, flagged=before.low)
         if change is LowStockChange.RAISED:
             stock.set_low(loc, pid, True)
             sku = (products or {}).get(pid, {}).get("sku")
@@ -140,7 +139,7 @@ def count(uow: UnitOfWork, items: list[dict[str, Any]], ref: str | None) -> dict
                                                                                   "message": product["sku"]}])
         expected = item.get("expected_at_count")
         if expected is None:
-            expected = levels[product["id"]]["on_hand"]
+            expected = levels[product["id"]].on_hand
         rows.append({"product_id": product["id"], "sku": product["sku"], "kind": "count",
                      "delta": counted - expected, "counted": counted, "expected_at_count": expected,
                      "ref": ref, "reason": "count"})
@@ -241,4 +240,4 @@ def movements(uow: UnitOfWork, **filters: Any) -> list[dict[str, Any]]:
     if sku and not product_id:
         product_id = _product(uow, None, sku)["id"]
     rows = uow.stock.movements(location_id=location(uow), product_id=product_id, **filters)
-    return [wire_movement(r) | {"actor": r["actor"]} for r in rows]
+    return [wire_movement(r) | {"actor": r.actor} for r in rows]

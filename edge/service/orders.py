@@ -48,7 +48,15 @@ from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow
+from edge.service.repository_ports import (
+    OrderLineRow,
+    OrderRow,
+    PaymentRow,
+    ReservationItem,
+    ReservationRow,
+    StockLevel,
+    TillMovementRow,
+)
 
 log = structlog.get_logger()
 
@@ -208,7 +216,7 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[OrderLineRow]  # the order's line rows, priced
     products: dict[str, Any]  # by id
     needs: dict[str, int]  # stock units per product
-    levels: dict[str, dict[str, Any]]  # stock levels as read, per product
+    levels: dict[str, StockLevel]  # stock levels as read, per product
     tenders: TenderPlan | None  # None: an OPEN order, nothing tendered yet
     tender_methods: str
     credit_cents: int  # an exchange's refund, spent on this sale
@@ -252,7 +260,7 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
 
 
 def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[str, Any], priced: PricedOrder,
-                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, dict[str, Any]],
+                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, StockLevel],
                   tenders: Sequence[TenderIn], credit_cents: int, offline: bool, override_by: str | None,
                   policy: SalesPolicy) -> Checkout:
     """Decide the sale from what was read, with no I/O: the overrides it needs, its tenders, its
@@ -268,7 +276,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
     requests = tender_requests(tenders)
     plan = plan_tenders(priced.total_cents, requests, already_paid_cents=credit) if requests or credit else None
     needs = _needs(lines)
-    available = {pid: level["on_hand"] - level["reserved"] for pid, level in levels.items()}
+    available = {pid: level.on_hand - level.reserved for pid, level in levels.items()}
     short = {pid: qty for pid, qty in needs.items() if available[pid] < qty}
     if short and not offline:
         raise Conflict("not enough stock for " + ", ".join(products[p]["sku"] for p in short),
@@ -290,7 +298,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
                    override_by: str | None, policy: SalesPolicy
-                   ) -> tuple[OrderRow, list[OrderLineRow], list[dict[str, Any]], list[dict[str, Any]]]:
+                   ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[dict[str, Any]]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
     c, actor, plan = checkout, uow.actor, checkout.tenders
@@ -310,7 +318,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
     stored_lines = [msgspec.structs.replace(ln, order_id=order_id) for ln in c.lines]
     uow.orders.insert(order, stored_lines)
 
-    payments = []
+    payments: list[PaymentRow] = []
     if plan is not None:
         if c.credit_cents:
             payments.append(_payment(uow, order_id, "exchange_credit", c.credit_cents, status="approved",
@@ -340,7 +348,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
 
 
 def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
-                payments: list[dict[str, Any]], movements: list[dict[str, Any]], *, override_by: str | None
+                payments: list[PaymentRow], movements: list[dict[str, Any]], *, override_by: str | None
                 ) -> dict[str, Any]:
     """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
     (it carries its lines, tenders and stock movements), `order.created` for one still to pay."""
@@ -395,18 +403,18 @@ def store_currency(uow: UnitOfWork) -> str:
 
 def _payment(uow: UnitOfWork, order_id: str, method: str, amount: int, *, status: str, approved: int = 0,
              tendered: int = 0, change: int = 0, kind: str = "sale", original: str | None = None,
-             return_id: str | None = None, currency: str | None = None) -> dict[str, Any]:
+             return_id: str | None = None, provider_ref: str | None = None,
+             currency: str | None = None) -> PaymentRow:
     currency = currency or store_currency(uow)
-    return {"id": uuid7(), "order_id": order_id, "kind": kind, "method": method, "status": status,
-            "amount_cents": amount, "approved_cents": approved, "tendered_cents": tendered, "change_cents": change,
-            "original_payment_id": original, "return_id": return_id, "provider_ref": None, "auth_code": None,
-            "card_brand": None, "card_last4": None, "entry_mode": None, "checkout_url": None,
-            "guidance": cashier_guidance(status, method, amount_cents=amount, approved_cents=approved,
-                                         currency=currency, kind=kind),
-            "attempts": 0, "created_at": uow.now, "updated_at": uow.now}
+    return PaymentRow(id=uuid7(), order_id=order_id, kind=kind, method=method, status=status, amount_cents=amount,
+                      approved_cents=approved, tendered_cents=tendered, change_cents=change,
+                      original_payment_id=original, return_id=return_id, provider_ref=provider_ref,
+                      guidance=cashier_guidance(status, method, amount_cents=amount, approved_cents=approved,
+                                                currency=currency, kind=kind),
+                      created_at=uow.now, updated_at=uow.now)
 
 
-def new_payment(uow: UnitOfWork, order_id: str, method: str, amount: int, **kw: Any) -> dict[str, Any]:
+def new_payment(uow: UnitOfWork, order_id: str, method: str, amount: int, **kw: Any) -> PaymentRow:
     return _payment(uow, order_id, method, amount, **kw)
 
 
@@ -420,43 +428,45 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
     tills = uow.tills
     if session_id == LOOK_UP:
         session = tills.open_session(uow.actor.store_id, lane_id)
-        session_id = session["id"] if session is not None else None
+        session_id = session.id if session is not None else None
     if session_id is not None:
-        tills.add_movement({"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": amount_cents,
-                            "reason": None, "ref": ref, "actor": uow.actor.username, "at": uow.now})
+        tills.add_movement(TillMovementRow(id=uuid7(), session_id=session_id, kind=kind, amount_cents=amount_cents,
+                                           reason=None, ref=ref, actor=uow.actor.username, at=uow.now))
 
 
 def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, Any],
-            levels: dict[str, Any], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
+            levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
     reservation_id = uuid7()
     expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
-    header = {"id": reservation_id, "location_id": loc, "kind": kind, "ref": ref, "customer": customer,
-              "status": "active", "expires_at": expires, "created_at": uow.now, "closed_at": None}
-    items = [{"product_id": pid, "sku": products[pid]["sku"], "quantity": qty} for pid, qty in needs.items()]
-    uow.reservations.create(header, items)
+    hold = ReservationRow(id=reservation_id, location_id=loc, kind=kind, ref=ref, customer=customer, status="active",
+                          expires_at=expires, created_at=uow.now)
+    items = [ReservationItem(product_id=pid, sku=products[pid]["sku"], quantity=qty) for pid, qty in needs.items()]
+    uow.reservations.create(hold, items)
     uow.stock.bump_reserved(loc, list(needs.items()), uow.now)
     check_low_stock(uow, loc, {pid: (levels[pid], 0, qty) for pid, qty in needs.items()}, products)
-    return {**header, "items": items}
+    return hold_view(hold, items)
 
 
-def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[dict[str, Any]]:
+def hold_view(hold: ReservationRow, items: list[ReservationItem]) -> dict[str, Any]:
+    """A reservation with what it holds, as shown, audited and sent in events."""
+    return msgspec.structs.asdict(hold) | {"items": [msgspec.structs.asdict(i) for i in items]}
+
+
+def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[ReservationRow]:
     """Close the active reservations of `ref` (committed / released / expired), exactly once."""
-    closed = []
-    for r in uow.reservations.active_for(ref):
-        closed.extend(release_reservations_by_id(uow, r, status))
-    return closed
+    return [r for r in uow.reservations.active_for(ref) if release_reservations_by_id(uow, r, status) is not None]
 
 
-def release_reservations_by_id(uow: UnitOfWork, r: dict[str, Any], status: str) -> list[dict[str, Any]]:
+def release_reservations_by_id(uow: UnitOfWork, r: ReservationRow, status: str) -> list[ReservationItem] | None:
+    """Close one reservation and give its stock back; what it held, or None if it was closed already."""
     repo, stock = uow.reservations, uow.stock
-    if not repo.close(r["id"], status, uow.now):
-        return []
-    items = repo.items(r["id"])
-    levels = stock.levels(r["location_id"], [i["product_id"] for i in items])
-    stock.bump_reserved(r["location_id"], [(i["product_id"], -i["quantity"]) for i in items], uow.now)
-    check_low_stock(uow, r["location_id"], {i["product_id"]: (levels[i["product_id"]], 0, -i["quantity"])
-                                            for i in items})
-    return [{**r, "items": items}]
+    if not repo.close(r.id, status, uow.now):
+        return None
+    items = repo.items(r.id)
+    levels = stock.levels(r.location_id, [i.product_id for i in items])
+    stock.bump_reserved(r.location_id, [(i.product_id, -i.quantity) for i in items], uow.now)
+    check_low_stock(uow, r.location_id, {i.product_id: (levels[i.product_id], 0, -i.quantity) for i in items})
+    return items
 
 
 def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
@@ -486,8 +496,8 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     if order is None:
         raise NotFound("no such order", code="order-not-found")
     payments = uow.payments.of_order(order_id)
-    sale = [p for p in payments if p["kind"] == "sale"]
-    paid = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
+    sale = [p for p in payments if p.kind == "sale"]
+    paid = sum(p.approved_cents for p in sale if p.status in CAPTURED_STATUSES)
     lines = orders.lines(order_id)
     if order.status != OrderStatus.PENDING or paid < order.total_cents:
         if order.paid_cents != paid:
@@ -534,12 +544,12 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
     if order is None:
         raise NotFound("no such order", code="order-not-found")
     require_transition(order.status, OrderStatus.CANCELLED, action="cancel", number=order.number)
-    sale = [p for p in uow.payments.of_order(order_id) if p["kind"] == "sale"]
-    if any(p["status"] in IN_FLIGHT for p in sale):
+    sale = [p for p in uow.payments.of_order(order_id) if p.kind == "sale"]
+    if any(p.status in IN_FLIGHT for p in sale):
         raise Conflict("a payment for this order is still in progress; wait for its outcome before cancelling",
                        code="payment-in-progress")
     aggregate = order_from_rows(order, orders.lines(order_id))
-    aggregate.paid_cents = sum(p["approved_cents"] for p in sale if p["status"] in CAPTURED_STATUSES)
+    aggregate.paid_cents = sum(p.approved_cents for p in sale if p.status in CAPTURED_STATUSES)
     aggregate.cancel(reason=reason, at=parse_iso(uow.now))
     if not orders.update(order_id, {"status": OrderStatus.CANCELLED.value, "voided_at": uow.now,
                                     "void_reason": reason, "updated_at": uow.now}, expect_status=order.status):
@@ -587,22 +597,22 @@ def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> 
             "movements": movements}
 
 
-def present_payment(p: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": p["id"], "method": p["method"], "status": p["status"], "amount_cents": p["amount_cents"],
-           "approved_cents": p["approved_cents"], "guidance": p["guidance"]}
-    if p["method"] == "cash":
-        out["tendered_cents"] = p["tendered_cents"]
-        out["change_cents"] = p["change_cents"]
-    elif p["method"] == "crypto" and p["tendered_cents"]:  # what the customer actually sent
-        out["received_cents"] = p["tendered_cents"]
-        out["difference_cents"] = p["tendered_cents"] - p["amount_cents"]
+def present_payment(p: PaymentRow) -> dict[str, Any]:
+    out = {"id": p.id, "method": p.method, "status": p.status, "amount_cents": p.amount_cents,
+           "approved_cents": p.approved_cents, "guidance": p.guidance}
+    if p.method == "cash":
+        out["tendered_cents"] = p.tendered_cents
+        out["change_cents"] = p.change_cents
+    elif p.method == "crypto" and p.tendered_cents:  # what the customer actually sent
+        out["received_cents"] = p.tendered_cents
+        out["difference_cents"] = p.tendered_cents - p.amount_cents
     for key in ("card_brand", "card_last4", "auth_code", "entry_mode", "checkout_url", "original_payment_id"):
-        if p.get(key):
-            out[key] = p[key]
+        if value := getattr(p, key):
+            out[key] = value
     return out
 
 
-def present(order: OrderRow, lines: list[OrderLineRow], payments: list[dict[str, Any]]) -> dict[str, Any]:
+def present(order: OrderRow, lines: list[OrderLineRow], payments: list[PaymentRow]) -> dict[str, Any]:
     view = {
         "id": order.id, "number": order.number, "status": order.status, "lane_id": order.lane_id,
         "cashier": order.cashier, "currency": order.currency,
@@ -615,8 +625,8 @@ def present(order: OrderRow, lines: list[OrderLineRow], payments: list[dict[str,
         "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,
         "tax_cents": order.tax_cents, "total_cents": order.total_cents, "paid_cents": order.paid_cents,
         "due_cents": max(order.total_cents - order.paid_cents, 0),
-        "tenders": [present_payment(p) for p in payments if p["kind"] == "sale"],
-        "refunds": [present_payment(p) for p in payments if p["kind"] == "refund"],
+        "tenders": [present_payment(p) for p in payments if p.kind == "sale"],
+        "refunds": [present_payment(p) for p in payments if p.kind == "refund"],
         "change_due_cents": order.change_due_cents,
         "business_day": order.business_day, "created_at": order.created_at,
         "completed_at": order.completed_at,
@@ -629,15 +639,15 @@ def present(order: OrderRow, lines: list[OrderLineRow], payments: list[dict[str,
     return view
 
 
-def refund_summary(order: OrderRow, payments: list[dict[str, Any]]) -> dict[str, Any]:
+def refund_summary(order: OrderRow, payments: list[PaymentRow]) -> dict[str, Any]:
     """What the customer was actually paid back, from the refund rows' confirmed outcomes.
 
     The order's stored `refunded_cents` is what the void or returns granted; a refund still with
     the processor or refused by it is not money the customer has, so it is shown as pending or
     owed, never as refunded."""
-    refunds = [p for p in payments if p["kind"] == "refund"]
-    pending = sum(p["amount_cents"] for p in refunds if p["status"] in IN_FLIGHT)
-    owed = sum(p["amount_cents"] for p in refunds if p["status"] == "failed")
+    refunds = [p for p in payments if p.kind == "refund"]
+    pending = sum(p.amount_cents for p in refunds if p.status in IN_FLIGHT)
+    owed = sum(p.amount_cents for p in refunds if p.status == "failed")
     granted = order.refunded_cents
     state = "failed" if owed else "pending" if pending else "refunded" if granted else "none"
     summary: dict[str, Any] = {"refunded_cents": max(granted - pending - owed, 0), "refund_state": state,

@@ -2,9 +2,12 @@
 the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
-that implements only what its use case calls. An order comes back as an `OrderRow` and its
-lines as `OrderLineRow`s; other rows still come back as `dict[str, Any]` (most are passed on whole, to a view, an audit entry or an
-event).
+that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
+as `OrderLineRow`s, its payments as `PaymentRow`s, and a drawer session and its cash
+movements as `TillSessionRow` and `TillMovementRow`, stock as `StockLevel` and
+`StockMovementRow`, holds as `ReservationRow` with their `ReservationItem`s; other rows still come
+back as
+`dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
 """
 
 from __future__ import annotations
@@ -70,6 +73,116 @@ class OrderLineRow(msgspec.Struct, kw_only=True):
     order_id: str = ""  # set when the order is written
 
 
+class PaymentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A payment as stored (its tenant is the repository's); see `edge.service.payments` for the
+    states `status` moves through. Its `id` is the reference the terminal or provider is given."""
+
+    id: str
+    order_id: str
+    kind: str  # sale | refund
+    method: str  # cash | card | crypto | exchange_credit
+    status: str
+    amount_cents: int  # requested
+    approved_cents: int = 0
+    tendered_cents: int = 0  # cash handed over, or what a hosted charge actually received
+    change_cents: int = 0
+    original_payment_id: str | None = None  # the sale a refund pays back
+    return_id: str | None = None
+    provider_ref: str | None = None  # "void": a same-day reversal of the original sale
+    auth_code: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    entry_mode: str | None = None
+    checkout_url: str | None = None
+    guidance: str | None = None  # what the cashier is told to do next
+    attempts: int = 0
+    created_at: str
+    updated_at: str
+
+
+class TillSessionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A lane's drawer session as stored (its tenant is the repository's): `open` from its float
+    until the Z report closes it with the counted cash."""
+
+    id: str
+    store_id: str
+    lane_id: str
+    status: str  # open | closed
+    float_cents: int
+    opened_by: str
+    opened_at: str
+    business_day: str
+    closed_by: str | None = None
+    closed_at: str | None = None
+    counted_cents: int | None = None
+    expected_cents: int | None = None
+    variance_cents: int | None = None
+    z_report: dict[str, Any] | None = None  # the Z report as shown when the session closed
+
+
+class TillMovementRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Cash into (positive) or out of (negative) a drawer session."""
+
+    id: str
+    session_id: str
+    kind: str  # float | pay_in | pay_out | cash_sale | cash_refund
+    amount_cents: int
+    reason: str | None
+    ref: str | None  # the order a cash sale or refund belongs to
+    actor: str
+    at: str
+
+
+class StockLevel(msgspec.Struct, frozen=True, kw_only=True):
+    """A product's cached stock at one location (zeros for a product never moved there), with
+    the product's low-stock `threshold` and whether `stock.low` was raised and not yet cleared."""
+
+    on_hand: int = 0
+    reserved: int = 0
+    low: bool = False
+    threshold: int = 0
+
+
+class StockMovementRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the stock ledger (its tenant is the repository's); on hand is their sum."""
+
+    id: str
+    location_id: str
+    product_id: str
+    sku: str
+    kind: str  # see edge.service.inventory.MOVEMENT_KINDS
+    delta: int  # signed: into stock is positive
+    reason: str | None = None
+    ref: str | None = None  # the order, return, transfer or reservation it belongs to
+    counted: int | None = None  # a count: what was counted, and what the lane expected then
+    expected_at_count: int | None = None
+    actor: str
+    at: str
+
+
+class ReservationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Stock held at a location (its tenant is the repository's) until `expires_at`: for an order
+    until it is paid, or for a customer (BOPIS, a manual hold)."""
+
+    id: str
+    location_id: str
+    kind: str  # order | bopis | hold
+    ref: str | None  # the order id, or the BOPIS order reference
+    customer: str | None
+    status: str  # active | committed | released | expired
+    expires_at: str
+    created_at: str
+    closed_at: str | None = None
+
+
+class ReservationItem(msgspec.Struct, frozen=True, kw_only=True):
+    """What one reservation holds of one product (stored with its reservation's id)."""
+
+    product_id: str
+    sku: str
+    quantity: int
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
@@ -133,38 +246,38 @@ class PolicyRepository(Protocol):
 
 
 class PaymentsRepository(Protocol):
-    def insert_many(self, rows: list[dict[str, Any]]) -> None: ...
-    def get(self, payment_id: str) -> dict[str, Any] | None: ...
-    def of_order(self, order_id: str) -> list[dict[str, Any]]: ...
-    def of_orders(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]: ...
+    def insert_many(self, rows: list[PaymentRow]) -> None: ...
+    def get(self, payment_id: str) -> PaymentRow | None: ...
+    def of_order(self, order_id: str) -> list[PaymentRow]: ...
+    def of_orders(self, order_ids: list[str]) -> dict[str, list[PaymentRow]]: ...
     def update(self, payment_id: str, values: dict[str, Any], *, expect_status: tuple[str,
             ...] | None = None) -> bool: ...
-    def in_flight(self, limit: int = 500) -> list[dict[str, Any]]: ...
+    def in_flight(self, limit: int = 500) -> list[PaymentRow]: ...
     def failed_refund_orders(self, limit: int = 200) -> list[str]: ...
     def record_provider_event(self, provider: str, event_id: str, payment_id: str | None, now: str) -> bool: ...
 
 
 class StockRepository(Protocol):
-    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]: ...
-    def append(self, movements: list[dict[str, Any]], now: str) -> None: ...
+    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, StockLevel]: ...
+    def append(self, movements: list[StockMovementRow], now: str) -> None: ...
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None: ...
     def set_low(self, location_id: str, product_id: str, low: bool) -> None: ...
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
             low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-            start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]: ...
+            start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]: ...
     def ledger_sums(self, location_id: str) -> dict[str, int]: ...
 
 
 class ReservationsRepository(Protocol):
-    def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None: ...
-    def get(self, reservation_id: str) -> dict[str, Any] | None: ...
-    def active_for(self, ref: str) -> list[dict[str, Any]]: ...
-    def items(self, reservation_id: str) -> list[dict[str, Any]]: ...
+    def create(self, reservation: ReservationRow, items: list[ReservationItem]) -> None: ...
+    def get(self, reservation_id: str) -> ReservationRow | None: ...
+    def active_for(self, ref: str) -> list[ReservationRow]: ...
+    def items(self, reservation_id: str) -> list[ReservationItem]: ...
     def close(self, reservation_id: str, status: str, now: str) -> bool: ...
-    def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]: ...
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str,
-            Any]]: ...
+    def expired(self, now: str, limit: int = 200) -> list[ReservationRow]: ...
+    def search(self, *, status: str | None, kind: str | None, after: str | None,
+            limit: int) -> list[ReservationRow]: ...
     def active_count_past(self, now: str) -> int: ...
 
 
@@ -185,14 +298,14 @@ class StoresRepository(Protocol):
 
 
 class TillsRepository(Protocol):
-    def open_session(self, store_id: str | None, lane_id: str) -> dict[str, Any] | None: ...
-    def get(self, session_id: str) -> dict[str, Any] | None: ...
-    def insert_session(self, values: dict[str, Any]) -> None: ...
+    def open_session(self, store_id: str | None, lane_id: str) -> TillSessionRow | None: ...
+    def get(self, session_id: str) -> TillSessionRow | None: ...
+    def insert_session(self, session: TillSessionRow) -> None: ...
     def update_session(self, session_id: str, values: dict[str, Any]) -> bool: ...
-    def add_movement(self, values: dict[str, Any]) -> None: ...
-    def movements(self, session_id: str) -> list[dict[str, Any]]: ...
+    def add_movement(self, movement: TillMovementRow) -> None: ...
+    def movements(self, session_id: str) -> list[TillMovementRow]: ...
     def sessions(self, store_id: str | None, *, lane_id: str | None, status: str | None,
-            limit: int = 100) -> list[dict[str, Any]]: ...
+            limit: int = 100) -> list[TillSessionRow]: ...
     def report_queue(self, store_id: str, lane_id: str, queued: int, oldest: str | None, now: str) -> None: ...
     def queues(self, store_id: str | None) -> list[dict[str, Any]]: ...
 

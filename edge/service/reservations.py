@@ -13,6 +13,7 @@ from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.service import orders as order_cases
 from edge.service.inventory import append_movements, location
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import ReservationRow
 
 MAX_TTL_S = 7 * 24 * 3600
 
@@ -25,19 +26,19 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     repo = uow.reservations
     expired, voided, with_refunds = 0, [], []
     for r in repo.expired(uow.now):
-        if r["kind"] == "order" and r["ref"]:
-            order = uow.orders.get(r["ref"])
-            in_flight = order and any(p["status"] in ("created", "timed_out")
-                                      for p in uow.payments.of_order(r["ref"]))
+        if r.kind == "order" and r.ref:
+            order = uow.orders.get(r.ref)
+            in_flight = order and any(p.status in ("created", "timed_out")
+                                      for p in uow.payments.of_order(r.ref))
             if order and order.status in ("OPEN", "PENDING") and not in_flight:
-                result = returns.void_order(uow, r["ref"], "reservation expired", system=True)
-                voided.append(r["ref"])
+                result = returns.void_order(uow, r.ref, "reservation expired", system=True)
+                voided.append(r.ref)
                 if result["refunds"]:
-                    with_refunds.append(r["ref"])
+                    with_refunds.append(r.ref)
                 continue
         order_cases.release_reservations_by_id(uow, r, "expired")
-        uow.audit("reservation.expired", "reservation", r["id"], {"status": "active"}, {"status": "expired"})
-        uow.emit("reservation.expired", {"reservation_id": r["id"], "kind": r["kind"], "ref": r["ref"]})
+        uow.audit("reservation.expired", "reservation", r.id, {"status": "active"}, {"status": "expired"})
+        uow.emit("reservation.expired", {"reservation_id": r.id, "kind": r.kind, "ref": r.ref})
         expired += 1
     return {"expired": expired, "orders_voided": voided, "orders_with_refunds": with_refunds}
 
@@ -68,17 +69,17 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
         products[product["id"]] = product
         needs[product["id"]] = needs.get(product["id"], 0) + qty
     levels = uow.stock.levels(loc, list(needs))
-    short = [products[p]["sku"] for p, q in needs.items() if levels[p]["on_hand"] - levels[p]["reserved"] < q]
+    short = [products[p]["sku"] for p, q in needs.items() if levels[p].on_hand - levels[p].reserved < q]
     if short:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
     hold = order_cases.reserve(uow, loc, cmd.get("kind") or "bopis", cmd.get("ref") or "", needs, products, levels,
                                ttl_s=ttl, customer=cmd.get("customer"))
     uow.audit("reservation.created", "reservation", hold["id"], None, hold)
     uow.emit("reservation.created", hold)
-    return present(hold)
+    return hold
 
 
-def _get(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+def _get(uow: UnitOfWork, reservation_id: str) -> ReservationRow:
     r = uow.reservations.get(reservation_id)
     if r is None:
         raise NotFound("no such reservation", code="reservation-not-found")
@@ -87,46 +88,43 @@ def _get(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
 
 def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> dict[str, Any]:
     r = _get(uow, reservation_id)
-    if r["kind"] == "order":
+    if r.kind == "order":
         raise Conflict("an order's reservation is released by voiding the order", code="reservation-owned-by-order")
-    if r["status"] != "active":
-        raise Conflict(f"the reservation is already {r['status']}", code="illegal-transition")
+    if r.status != "active":
+        raise Conflict(f"the reservation is already {r.status}", code="illegal-transition")
     order_cases.release_reservations_by_id(uow, r, "released")
     after = _get(uow, reservation_id)
     uow.audit("reservation.released", "reservation", reservation_id, {"status": "active"},
               {"status": "released", "reason": reason})
-    uow.emit("reservation.released", {"reservation_id": reservation_id, "ref": r["ref"], "reason": reason})
-    return present(after | {"items": uow.reservations.items(reservation_id)})
+    uow.emit("reservation.released", {"reservation_id": reservation_id, "ref": r.ref, "reason": reason})
+    return order_cases.hold_view(after, uow.reservations.items(reservation_id))
 
 
 def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
     """The customer collected a BOPIS hold: the hold becomes sale movements exactly once."""
     r = _get(uow, reservation_id)
-    if r["kind"] == "order":
+    if r.kind == "order":
         raise Conflict("an order's reservation is committed by completing the order",
                        code="reservation-owned-by-order")
-    if r["status"] != "active":
-        raise Conflict(f"the reservation is already {r['status']}", code="illegal-transition")
-    [closed] = order_cases.release_reservations_by_id(uow, r, "committed")
-    movements = append_movements(uow, r["location_id"], [
-        {"product_id": i["product_id"], "sku": i["sku"], "kind": "sale", "delta": -i["quantity"],
-         "ref": r["ref"] or reservation_id, "reason": "bopis_pickup"} for i in closed["items"]])
+    if r.status != "active":
+        raise Conflict(f"the reservation is already {r.status}", code="illegal-transition")
+    items = order_cases.release_reservations_by_id(uow, r, "committed")
+    if items is None:
+        raise Conflict("the reservation changed while it was being picked up", code="illegal-transition")
+    movements = append_movements(uow, r.location_id, [
+        {"product_id": i.product_id, "sku": i.sku, "kind": "sale", "delta": -i.quantity,
+         "ref": r.ref or reservation_id, "reason": "bopis_pickup"} for i in items])
     uow.audit("reservation.picked_up", "reservation", reservation_id, {"status": "active"}, {"status": "committed"})
-    uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r["ref"], "movements": movements})
-    return present(_get(uow, reservation_id) | {"items": closed["items"]}) | {"movements": movements}
-
-
-def present(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: r.get(k) for k in ("id", "kind", "ref", "customer", "status", "location_id", "expires_at",
-                                  "created_at", "closed_at")} | {"items": r.get("items", [])}
+    uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r.ref, "movements": movements})
+    return order_cases.hold_view(_get(uow, reservation_id), items) | {"movements": movements}
 
 
 def get_hold(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
-    return present(_get(uow, reservation_id) | {"items": uow.reservations.items(reservation_id)})
+    return order_cases.hold_view(_get(uow, reservation_id), uow.reservations.items(reservation_id))
 
 
 def list_holds(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
                ) -> list[dict[str, Any]]:
     repo = uow.reservations
-    return [present(r | {"items": repo.items(r["id"])}) for r in repo.search(status=status, kind=kind, after=after,
-                                                                             limit=limit)]
+    return [order_cases.hold_view(r, repo.items(r.id))
+            for r in repo.search(status=status, kind=kind, after=after, limit=limit)]

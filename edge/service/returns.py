@@ -24,7 +24,7 @@ from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
 from edge.service.inventory import append_movements
 from edge.service.ports import UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow
+from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
 
 
 def _return_requests(wanted: Sequence[ReturnedLine]) -> list[ReturnRequest]:
@@ -53,32 +53,33 @@ def _approval(uow: UnitOfWork, override_by: str | None, *, system: bool = False)
 
 
 def _refund_rows(uow: UnitOfWork, order: OrderRow, amount: int, *, void: bool,
-                 return_id: str | None = None) -> list[dict[str, Any]]:
+                 return_id: str | None = None) -> list[PaymentRow]:
     """Refund `amount` to the order's approved tenders: electronic first, then cash."""
     payments = uow.payments.of_order(order.id)
     refunded: dict[str, int] = {}
     for p in payments:
-        if p["kind"] == "refund" and p["status"] not in order_cases.REFUND_UNPAID:
-            refunded[p["original_payment_id"]] = refunded.get(p["original_payment_id"], 0) + p["amount_cents"]
-    sources = [p for p in payments if p["kind"] == "sale" and p["status"] in CAPTURED_STATUSES
-               and p["method"] != "exchange_credit"]
-    sources.sort(key=lambda p: (p["method"] == "cash", p["id"]))
-    rows, left = [], amount
+        if p.kind == "refund" and p.status not in order_cases.REFUND_UNPAID:
+            refunded[p.original_payment_id] = refunded.get(p.original_payment_id, 0) + p.amount_cents
+    sources = [p for p in payments if p.kind == "sale" and p.status in CAPTURED_STATUSES
+               and p.method != "exchange_credit"]
+    sources.sort(key=lambda p: (p.method == "cash", p.id))
+    rows: list[PaymentRow] = []
+    left = amount
     for src in sources:
-        room = src["approved_cents"] - refunded.get(src["id"], 0)
+        room = src.approved_cents - refunded.get(src.id, 0)
         take = min(room, left)
         if take <= 0:
             continue
         left -= take
-        if src["method"] == "cash":
+        if src.method == "cash":
             row = order_cases.new_payment(uow, order.id, "cash", take, status="refunded", approved=take,
-                                          kind="refund", original=src["id"], return_id=return_id)
+                                          kind="refund", original=src.id, return_id=return_id)
             order_cases.record_drawer(uow, uow.actor.lane_id or order.lane_id, "cash_refund", -take, ref=order.id)
         else:
-            row = order_cases.new_payment(uow, order.id, src["method"], take, status="created", kind="refund",
-                                          original=src["id"], return_id=return_id)
-            if void and src["method"] == "card" and take == src["approved_cents"]:
-                row["provider_ref"] = "void"  # a same-day full reversal, not a refund
+            reversal = void and src.method == "card" and take == src.approved_cents  # same day, in full
+            row = order_cases.new_payment(uow, order.id, src.method, take, status="created", kind="refund",
+                                          original=src.id, return_id=return_id,
+                                          provider_ref="void" if reversal else None)
         rows.append(row)
     if left > 0:  # e.g. an exchange credit: what cannot go back to a tender is paid in cash
         rows.append(order_cases.new_payment(uow, order.id, "cash", left, status="refunded", approved=left,
@@ -99,16 +100,16 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     lines = orders.lines(order_id)
     aggregate = order_cases.order_from_rows(order, lines)
     payments = uow.payments.of_order(order_id)
-    if any(p["status"] in ("created", "timed_out") for p in payments):
+    if any(p.status in ("created", "timed_out") for p in payments):
         require_transition(order.status, OrderStatus.VOIDED, action="void", number=order.number)
         raise Conflict("a payment for this order is still in progress; wait for its outcome before voiding",
                        code="payment-in-progress")
     aggregate.void(reason=reason, approval=_approval(uow, override_by, system=system), at=parse_iso(uow.now),
                    today=date.fromisoformat(uow.business_day))
     for p in payments:
-        if p["status"] == "awaiting":  # the crypto checkout is abandoned
-            uow.payments.update(p["id"], {"status": "expired", "updated_at": uow.now,
-                                                  "guidance": payment_cases.guidance(uow, p, "expired")})
+        if p.status == "awaiting":  # the crypto checkout is abandoned
+            uow.payments.update(p.id, {"status": "expired", "updated_at": uow.now,
+                                       "guidance": payment_cases.guidance(uow, p, "expired")})
     movements: list[dict[str, Any]] = []
     if order.status == OrderStatus.COMPLETED:
         movements = append_movements(uow, order.store_id, [
@@ -116,8 +117,8 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
              "ref": order_id, "reason": reason} for ln in lines])
     else:
         order_cases.release_reservations(uow, order_id, "released")
-    paid = sum(p["approved_cents"] for p in payments if p["kind"] == "sale"
-               and p["status"] in CAPTURED_STATUSES)
+    paid = sum(p.approved_cents for p in payments if p.kind == "sale"
+               and p.status in CAPTURED_STATUSES)
     refunds = _refund_rows(uow, order, paid, void=True) if paid else []
     orders.update(order_id, {"status": aggregate.status.value, "voided_at": uow.now, "void_reason": reason,
                              "override_by": override_by or order.override_by, "updated_at": uow.now,
@@ -126,8 +127,8 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
               {"status": aggregate.status.value, "reason": reason, "override_by": override_by})
     uow.emit("order.voided", {"order_id": order_id, "number": order.number, "total_cents": order.total_cents,
                               "reason": reason, "movements": movements,
-                              "refunds": [{"payment_id": r["id"], "method": r["method"],
-                                           "amount_cents": r["amount_cents"]} for r in refunds]})
+                              "refunds": [{"payment_id": r.id, "method": r.method,
+                                           "amount_cents": r.amount_cents} for r in refunds]})
     view = order_cases.get_order(uow, order_id)
     return view | {"refunds": [order_cases.present_payment(r) for r in refunds] or view["refunds"]}
 
@@ -202,7 +203,7 @@ def _exchange(uow: UnitOfWork, order: OrderRow, exchange: Exchange, planned: Pla
 
 def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
                     exchange_view: dict[str, Any] | None, credit: int, *, override_by: str | None
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                    ) -> tuple[list[PaymentRow], list[dict[str, Any]]]:
     """Write the return, the returned quantities, the restock movements and the refunds of what
     the exchange did not spend; the order moves to PARTIALLY_REFUNDED or REFUNDED."""
     plan, orders = planned.plan, uow.orders
@@ -222,7 +223,7 @@ def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
     return refunds, movements
 
 
-def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refunds: list[dict[str, Any]],
+def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refunds: list[PaymentRow],
                  movements: list[dict[str, Any]], exchange_view: dict[str, Any] | None, credit: int, *,
                  override_by: str | None) -> dict[str, Any]:
     """Audit the return, tell the outbox (`return.created`), and answer with the return."""
@@ -238,8 +239,8 @@ def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refun
                                            "restock": rl["restock"], "total_cents": rl["refund_cents"]}
                                           for rl in planned.return_lines],
                                 "movements": movements,
-                                "refunds": [{"payment_id": r["id"], "method": r["method"],
-                                             "amount_cents": r["amount_cents"]} for r in refunds],
+                                "refunds": [{"payment_id": r.id, "method": r.method,
+                                             "amount_cents": r.amount_cents} for r in refunds],
                                 "exchange_order_id": exchange_view["id"] if exchange_view else None})
     return {"id": return_id, "order_id": order_id, "order_status": status, "reason": planned.reason,
             "refund_cents": plan.refund_cents, "fee_cents": plan.fee_cents, "credit_cents": credit,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from edge.domain.errors import Conflict, NotFound, OverrideRequired, ValidationFailed
 from edge.domain.ids import parse_iso, uuid7
 from edge.domain.tills import CashMovement, CashMovementKind, DrawerSession
@@ -20,6 +22,10 @@ from edge.service.inventory import location
 from edge.service.lane_binding import acting_lane
 from edge.service.orders import is_supervisor
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import TillMovementRow, TillSessionRow
+
+# What `till.opened` tells the audit trail and the outbox: the session as it opened.
+OPENED_FIELDS = ("id", "store_id", "lane_id", "status", "float_cents", "opened_by", "opened_at", "business_day")
 
 
 def _positive(value: Any, field: str) -> int:
@@ -37,36 +43,37 @@ def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]
     tills = uow.tills
     if tills.open_session(loc, lane_id) is not None:
         raise Conflict(f"lane {lane_id} already has an open drawer session", code="till-already-open")
-    session = {"id": uuid7(), "store_id": loc, "lane_id": lane_id, "status": "open",
-               "float_cents": _positive(float_cents, "float_cents"), "opened_by": uow.actor.username,
-               "opened_at": uow.now, "business_day": uow.business_day}
+    session = TillSessionRow(id=uuid7(), store_id=loc, lane_id=lane_id, status="open",
+                             float_cents=_positive(float_cents, "float_cents"), opened_by=uow.actor.username,
+                             opened_at=uow.now, business_day=uow.business_day)
     tills.insert_session(session)
-    tills.add_movement({"id": uuid7(), "session_id": session["id"], "kind": "float", "amount_cents": float_cents,
-                        "reason": "opening float", "ref": None, "actor": uow.actor.username, "at": uow.now})
-    uow.audit("till.opened", "till", session["id"], None, session)
-    uow.emit("till.opened", session)
-    return report(uow, session["id"], "X")
+    tills.add_movement(TillMovementRow(id=uuid7(), session_id=session.id, kind="float", amount_cents=float_cents,
+                                       reason="opening float", ref=None, actor=uow.actor.username, at=uow.now))
+    opened = {k: getattr(session, k) for k in OPENED_FIELDS}
+    uow.audit("till.opened", "till", session.id, None, opened)
+    uow.emit("till.opened", opened)
+    return report(uow, session.id, "X")
 
 
-def _session(uow: UnitOfWork, session_id: str, *, at_lane: bool = False) -> dict[str, Any]:
+def _session(uow: UnitOfWork, session_id: str, *, at_lane: bool = False) -> TillSessionRow:
     """at_lane: the action changes the drawer, so a lane-bound sign-in must be at its lane."""
     session = uow.tills.get(session_id)
     if session is None:
         raise NotFound("no such drawer session", code="till-not-found")
     if at_lane:
-        acting_lane(uow.actor, session["lane_id"])
+        acting_lane(uow.actor, session.lane_id)
     return session
 
 
-def _drawer(uow: UnitOfWork, session: dict[str, Any]) -> DrawerSession:
+def _drawer(uow: UnitOfWork, session: TillSessionRow) -> DrawerSession:
     """The stored session as the domain's drawer; rows keep signed cents, the domain a kind and a size."""
     return DrawerSession(
-        id=session["id"], drawer_id=session["lane_id"], store_id=session["store_id"], opened_by=session["opened_by"],
-        opened_at=parse_iso(session["opened_at"]),
-        movements=[CashMovement(kind=CashMovementKind(m["kind"]), amount_cents=abs(m["amount_cents"]),
-                                at=parse_iso(m["at"]), by=m["actor"] or "", reason=m["reason"] or "",
-                                ref=m["ref"] or "") for m in uow.tills.movements(session["id"])],
-        closed_at=None if session["status"] == "open" else parse_iso(session.get("closed_at") or session["opened_at"]))
+        id=session.id, drawer_id=session.lane_id, store_id=session.store_id, opened_by=session.opened_by,
+        opened_at=parse_iso(session.opened_at),
+        movements=[CashMovement(kind=CashMovementKind(m.kind), amount_cents=abs(m.amount_cents),
+                                at=parse_iso(m.at), by=m.actor or "", reason=m.reason or "",
+                                ref=m.ref or "") for m in uow.tills.movements(session.id)],
+        closed_at=None if session.status == "open" else parse_iso(session.closed_at or session.opened_at))
 
 
 def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str, *,
@@ -86,19 +93,21 @@ def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int
     drawer = _drawer(uow, session)
     take = drawer.pay_in if kind == "pay_in" else drawer.pay_out
     moved = take(amount, reason=reason or "", by=uow.actor.username, at=parse_iso(uow.now))
-    movement = {"id": uuid7(), "session_id": session_id, "kind": kind, "amount_cents": moved.signed_cents,
-                "reason": moved.reason, "ref": None, "actor": uow.actor.username, "at": uow.now}
+    movement = TillMovementRow(id=uuid7(), session_id=session_id, kind=kind, amount_cents=moved.signed_cents,
+                               reason=moved.reason, ref=None, actor=uow.actor.username, at=uow.now)
     uow.tills.add_movement(movement)
-    uow.audit(f"till.{kind}", "till", session_id, None, movement | {"override_by": override_by})
-    uow.emit(f"till.{kind}", movement | {"lane_id": session["lane_id"], "override_by": override_by})
-    return movement | {"override_by": override_by}
+    shown = msgspec.structs.asdict(movement) | {"override_by": override_by}
+    uow.audit(f"till.{kind}", "till", session_id, None, shown)
+    uow.emit(f"till.{kind}", shown | {"lane_id": session.lane_id})
+    return shown
 
 
-def _present(session: dict[str, Any], drawer: DrawerSession, kind: str, counted_cents: int | None) -> dict[str, Any]:
+def _present(session: TillSessionRow, drawer: DrawerSession, kind: str, counted_cents: int | None
+             ) -> dict[str, Any]:
     expected = drawer.expected_cash_cents
-    out = {"kind": kind, "session_id": session["id"], "lane_id": session["lane_id"], "status": session["status"],
-           "business_day": session["business_day"], "opened_by": session["opened_by"],
-           "opened_at": session["opened_at"], "float_cents": session["float_cents"],
+    out = {"kind": kind, "session_id": session.id, "lane_id": session.lane_id, "status": session.status,
+           "business_day": session.business_day, "opened_by": session.opened_by,
+           "opened_at": session.opened_at, "float_cents": session.float_cents,
            "totals": drawer.totals_by_kind(), "expected_cents": expected, "movements": len(drawer.movements)}
     if counted_cents is not None:
         out |= {"counted_cents": counted_cents, "variance_cents": counted_cents - expected}
@@ -115,7 +124,7 @@ def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str
     counted = _positive(counted_cents, "counted_cents")
     session = _session(uow, session_id, at_lane=True)
     drawer = _drawer(uow, session)
-    queued = {q["lane_id"]: q["queued"] for q in uow.tills.queues(session["store_id"])}
+    queued = {q["lane_id"]: q["queued"] for q in uow.tills.queues(session.store_id)}
     closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
     z = _present(session, drawer, "Z", counted)
     uow.tills.update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
-from edge.service.repository_ports import OrderLineRow, OrderRow
+from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
 
 orders = s.orders
 order_lines = s.order_lines
@@ -32,7 +32,8 @@ _ORDER_COLUMNS = [orders.c[name] for name in OrderRow.__struct_fields__]
 _GET = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == bindparam("b_tenant"), orders.c.id == bindparam("b_id"))
 _LINE_COLUMNS = [order_lines.c[name] for name in OrderLineRow.__struct_fields__]
 _LINES = select(*_LINE_COLUMNS).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
-_PAYMENTS_OF = select(payments).where(payments.c.tenant_id == bindparam("b_tenant"),
+_PAYMENT_COLUMNS = [payments.c[name] for name in PaymentRow.__struct_fields__]
+_PAYMENTS_OF = select(*_PAYMENT_COLUMNS).where(payments.c.tenant_id == bindparam("b_tenant"),
                                       payments.c.order_id == bindparam("b_id")
                                  ).order_by(payments.c.id)
 # One round trip for the lane's next number: the first order of a lane inserts 1, later ones add 1.
@@ -150,27 +151,28 @@ class SqlPaymentsRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: list[PaymentRow]) -> None:
         if rows:
-            _INSERT_PAYMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **r} for r in rows])
+            _INSERT_PAYMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **msgspec.structs.asdict(r)}
+                                                      for r in rows])
 
-    def get(self, payment_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(payments).where(payments.c.tenant_id == self.tenant_id,
-                                                       payments.c.id == payment_id)
+    def get(self, payment_id: str) -> PaymentRow | None:
+        row = self.conn.execute(select(*_PAYMENT_COLUMNS).where(payments.c.tenant_id == self.tenant_id,
+                                                                payments.c.id == payment_id)
                                 ).mappings().first()
-        return dict(row) if row else None
+        return PaymentRow(**row) if row else None
 
-    def of_order(self, order_id: str) -> list[dict[str, Any]]:
+    def of_order(self, order_id: str) -> list[PaymentRow]:
         rows = self.conn.execute(_PAYMENTS_OF, {"b_tenant": self.tenant_id, "b_id": order_id}).mappings()
-        return [dict(r) for r in rows]
+        return [PaymentRow(**r) for r in rows]
 
-    def of_orders(self, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {i: [] for i in order_ids}
+    def of_orders(self, order_ids: list[str]) -> dict[str, list[PaymentRow]]:
+        found: dict[str, list[PaymentRow]] = {i: [] for i in order_ids}
         if order_ids:
-            for r in self.conn.execute(select(payments).where(payments.c.tenant_id == self.tenant_id,
-                                                              payments.c.order_id.in_(order_ids))
+            for r in self.conn.execute(select(*_PAYMENT_COLUMNS).where(payments.c.tenant_id == self.tenant_id,
+                                                                       payments.c.order_id.in_(order_ids))
                                        .order_by(payments.c.id)).mappings():
-                found[r["order_id"]].append(dict(r))
+                found[r["order_id"]].append(PaymentRow(**r))
         return found
 
     def update(self, payment_id: str, values: dict[str, Any], *, expect_status: tuple[str, ...] | None = None) -> bool:
@@ -179,11 +181,11 @@ class SqlPaymentsRepository:
             stmt = stmt.where(payments.c.status.in_(expect_status))
         return self.conn.execute(stmt.values(**values)).rowcount == 1
 
-    def in_flight(self, limit: int = 500) -> list[dict[str, Any]]:
+    def in_flight(self, limit: int = 500) -> list[PaymentRow]:
         """Payments whose outcome is not known yet: what recovery must ask about."""
-        rows = self.conn.execute(select(payments).where(payments.c.status.in_(("created", "timed_out", "awaiting")))
-                                 .order_by(payments.c.id).limit(limit)).mappings()
-        return [dict(r) for r in rows]
+        rows = self.conn.execute(select(*_PAYMENT_COLUMNS).where(
+            payments.c.status.in_(("created", "timed_out", "awaiting"))).order_by(payments.c.id).limit(limit)).mappings()
+        return [PaymentRow(**r) for r in rows]
 
     def failed_refund_orders(self, limit: int = 200) -> list[str]:
         """Orders owing a customer a refund the processor refused (oldest first)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
@@ -11,6 +12,7 @@ from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
+from edge.service.repository_ports import ReservationItem, ReservationRow, StockLevel, StockMovementRow
 
 stock_levels = s.stock_levels
 stock_movements = s.stock_movements
@@ -32,6 +34,7 @@ _LEVELS = Prepared(
     .where(products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_ids", expanding=True))),
     expanding=["b_ids"])
 _INSERT_MOVEMENTS = Prepared(insert(stock_movements))
+_MOVEMENT_COLUMNS = [stock_movements.c[name] for name in StockMovementRow.__struct_fields__]
 
 
 def _bump_statement(column: str) -> Any:
@@ -50,7 +53,8 @@ _INSERT_RESERVATION = insert(reservations)
 _INSERT_RESERVATION_ITEMS = insert(reservation_items)
 _CLOSE_RESERVATION = update(reservations).where(reservations.c.id == bindparam("b_id"),
                                                 reservations.c.status == "active")
-_ACTIVE_RESERVATIONS = select(reservations).where(reservations.c.tenant_id == bindparam("b_tenant"),
+_RESERVATION_COLUMNS = [reservations.c[name] for name in ReservationRow.__struct_fields__]
+_ACTIVE_RESERVATIONS = select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == bindparam("b_tenant"),
                                                   reservations.c.ref == bindparam("b_ref"),
                                                   reservations.c.status == "active")
 _RESERVATION_ITEMS = (select(reservation_items.c.product_id, reservation_items.c.sku, reservation_items.c.quantity)
@@ -62,22 +66,22 @@ class SqlStockRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """{product_id: {on_hand, reserved, low, threshold}}; products without a row are at 0."""
+    def levels(self, location_id: str, product_ids: list[str]) -> dict[str, StockLevel]:
+        """Per product id; products without a row are at 0."""
         if not product_ids:
             return {}
         rows = _LEVELS.execute(self.conn, {"b_location": location_id, "b_tenant": self.tenant_id,
                                            "b_ids": product_ids}).fetchall()
-        return {pid: {"on_hand": on_hand or 0, "reserved": reserved or 0, "low": bool(low),
-                      "threshold": threshold or 0}
+        return {pid: StockLevel(on_hand=on_hand or 0, reserved=reserved or 0, low=bool(low), threshold=threshold or 0)
                 for pid, threshold, on_hand, reserved, low in rows}
 
-    def append(self, movements: list[dict[str, Any]], now: str) -> None:
+    def append(self, movements: list[StockMovementRow], now: str) -> None:
         """Append movements and move the level cache by the same deltas, in this transaction."""
         if not movements:
             return
-        _INSERT_MOVEMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **m} for m in movements])
-        self._bump("on_hand", [(m["location_id"], m["product_id"], m["delta"]) for m in movements], now)
+        _INSERT_MOVEMENTS.execute_many(self.conn, [{"tenant_id": self.tenant_id, **msgspec.structs.asdict(m)}
+                                                   for m in movements])
+        self._bump("on_hand", [(m.location_id, m.product_id, m.delta) for m in movements], now)
 
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None:
         self._bump("reserved", [(location_id, pid, d) for pid, d in deltas], now)
@@ -121,8 +125,8 @@ class SqlStockRepository:
         return [dict(r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-                  start: str | None, end: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(stock_movements).where(stock_movements.c.tenant_id == self.tenant_id)
+                  start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]:
+        stmt = select(*_MOVEMENT_COLUMNS).where(stock_movements.c.tenant_id == self.tenant_id)
         for column, value in ((stock_movements.c.location_id, location_id), (stock_movements.c.product_id, product_id),
                               (stock_movements.c.kind, kind),
                               (stock_movements.c.ref, ref)):
@@ -134,7 +138,8 @@ class SqlStockRepository:
             stmt = stmt.where(stock_movements.c.at < end)
         if after:
             stmt = stmt.where(stock_movements.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit)).mappings()]
+        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit))
+                .mappings()]
 
     def ledger_sums(self, location_id: str) -> dict[str, int]:
         rows = self.conn.execute(select(stock_movements.c.product_id, func.sum(stock_movements.c.delta)).where(
@@ -148,44 +153,47 @@ class SqlReservationsRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def create(self, header: dict[str, Any], items: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_RESERVATION, {"tenant_id": self.tenant_id, **header})
-        self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": header["id"], **i} for i in items])
+    def create(self, reservation: ReservationRow, items: list[ReservationItem]) -> None:
+        self.conn.execute(_INSERT_RESERVATION, {"tenant_id": self.tenant_id, **msgspec.structs.asdict(reservation)})
+        self.conn.execute(_INSERT_RESERVATION_ITEMS, [{"reservation_id": reservation.id, **msgspec.structs.asdict(i)}
+                                                      for i in items])
 
-    def get(self, reservation_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(reservations).where(reservations.c.tenant_id == self.tenant_id,
-                                                           reservations.c.id == reservation_id)
+    def get(self, reservation_id: str) -> ReservationRow | None:
+        row = self.conn.execute(select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == self.tenant_id,
+                                                                    reservations.c.id == reservation_id)
                                 ).mappings().first()
-        return dict(row) if row else None
+        return ReservationRow(**row) if row else None
 
-    def active_for(self, ref: str) -> list[dict[str, Any]]:
+    def active_for(self, ref: str) -> list[ReservationRow]:
         rows = self.conn.execute(_ACTIVE_RESERVATIONS, {"b_tenant": self.tenant_id, "b_ref": ref}).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationRow(**r) for r in rows]
 
-    def items(self, reservation_id: str) -> list[dict[str, Any]]:
+    def items(self, reservation_id: str) -> list[ReservationItem]:
         rows = self.conn.execute(_RESERVATION_ITEMS, {"b_id": reservation_id}).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationItem(**r) for r in rows]
 
     def close(self, reservation_id: str, status: str, now: str) -> bool:
         """Active -> committed/released/expired exactly once; False if it was already closed."""
         result = self.conn.execute(_CLOSE_RESERVATION, {"b_id": reservation_id, "status": status, "closed_at": now})
         return result.rowcount == 1
 
-    def expired(self, now: str, limit: int = 200) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(reservations).where(reservations.c.status == "active",
+    def expired(self, now: str, limit: int = 200) -> list[ReservationRow]:
+        rows = self.conn.execute(select(*_RESERVATION_COLUMNS).where(reservations.c.status == "active",
                                                             reservations.c.expires_at <= now)
                                  .order_by(reservations.c.expires_at).limit(limit)).mappings()
-        return [dict(r) for r in rows]
+        return [ReservationRow(**r) for r in rows]
 
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(reservations).where(reservations.c.tenant_id == self.tenant_id)
+    def search(self, *, status: str | None, kind: str | None, after: str | None,
+               limit: int) -> list[ReservationRow]:
+        stmt = select(*_RESERVATION_COLUMNS).where(reservations.c.tenant_id == self.tenant_id)
         if status:
             stmt = stmt.where(reservations.c.status == status)
         if kind:
             stmt = stmt.where(reservations.c.kind == kind)
         if after:
             stmt = stmt.where(reservations.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(reservations.c.id).limit(limit)).mappings()]
+        return [ReservationRow(**r) for r in self.conn.execute(stmt.order_by(reservations.c.id).limit(limit))
+                .mappings()]
 
     def active_count_past(self, now: str) -> int:
         return int(self.conn.execute(select(func.count()).select_from(reservations).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
 
@@ -11,6 +12,7 @@ from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.domain.ids import uuid7
 from edge.service.ports import Actor
+from edge.service.repository_ports import TillMovementRow, TillSessionRow
 
 till_sessions = s.till_sessions
 till_movements = s.till_movements
@@ -18,6 +20,8 @@ lane_queue_status = s.lane_queue_status
 review_cases = s.review_cases
 
 _INSERT_TILL_MOVEMENT = Prepared(insert(till_movements))  # built once, run prepared: a cash sale adds one per order
+_SESSION_COLUMNS = [till_sessions.c[name] for name in TillSessionRow.__struct_fields__]
+_MOVEMENT_COLUMNS = [till_movements.c[name] for name in TillMovementRow.__struct_fields__]
 
 
 class SqlTillsRepository:
@@ -25,44 +29,45 @@ class SqlTillsRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def open_session(self, store_id: str | None, lane_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(till_sessions).where(till_sessions.c.tenant_id == self.tenant_id,
-                                                            till_sessions.c.store_id == store_id,
-                                                            till_sessions.c.lane_id == lane_id,
-                                                            till_sessions.c.status == "open")).mappings().first()
-        return dict(row) if row else None
+    def open_session(self, store_id: str | None, lane_id: str) -> TillSessionRow | None:
+        row = self.conn.execute(select(*_SESSION_COLUMNS).where(till_sessions.c.tenant_id == self.tenant_id,
+                                                                till_sessions.c.store_id == store_id,
+                                                                till_sessions.c.lane_id == lane_id,
+                                                                till_sessions.c.status == "open")).mappings().first()
+        return TillSessionRow(**row) if row else None
 
-    def get(self, session_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(till_sessions).where(till_sessions.c.tenant_id == self.tenant_id,
-                                                            till_sessions.c.id == session_id)
+    def get(self, session_id: str) -> TillSessionRow | None:
+        row = self.conn.execute(select(*_SESSION_COLUMNS).where(till_sessions.c.tenant_id == self.tenant_id,
+                                                                till_sessions.c.id == session_id)
                                 ).mappings().first()
-        return dict(row) if row else None
+        return TillSessionRow(**row) if row else None
 
-    def insert_session(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(till_sessions).values(tenant_id=self.tenant_id, **values))
+    def insert_session(self, session: TillSessionRow) -> None:
+        self.conn.execute(insert(till_sessions).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(session)))
 
     def update_session(self, session_id: str, values: dict[str, Any]) -> bool:
         return self.conn.execute(update(till_sessions).where(till_sessions.c.id == session_id,
                                                              till_sessions.c.status == "open")
                                  .values(**values)).rowcount == 1
 
-    def add_movement(self, values: dict[str, Any]) -> None:
-        _INSERT_TILL_MOVEMENT.execute(self.conn, values)
+    def add_movement(self, movement: TillMovementRow) -> None:
+        _INSERT_TILL_MOVEMENT.execute(self.conn, msgspec.structs.asdict(movement))
 
-    def movements(self, session_id: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute(
-            select(till_movements).where(till_movements.c.session_id == session_id)
+    def movements(self, session_id: str) -> list[TillMovementRow]:
+        return [TillMovementRow(**r) for r in self.conn.execute(
+            select(*_MOVEMENT_COLUMNS).where(till_movements.c.session_id == session_id)
             .order_by(till_movements.c.id)).mappings()]
 
     def sessions(self, store_id: str | None, *, lane_id: str | None, status: str | None,
-                 limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(till_sessions).where(till_sessions.c.tenant_id == self.tenant_id,
-                                           till_sessions.c.store_id == store_id)
+                 limit: int = 100) -> list[TillSessionRow]:
+        stmt = select(*_SESSION_COLUMNS).where(till_sessions.c.tenant_id == self.tenant_id,
+                                               till_sessions.c.store_id == store_id)
         if lane_id:
             stmt = stmt.where(till_sessions.c.lane_id == lane_id)
         if status:
             stmt = stmt.where(till_sessions.c.status == status)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(till_sessions.c.id.desc()).limit(limit)).mappings()]
+        return [TillSessionRow(**r) for r in self.conn.execute(stmt.order_by(till_sessions.c.id.desc()).limit(limit))
+                .mappings()]
 
     # -- lanes' offline queues -------------------------------------------------------------------
     def report_queue(self, store_id: str, lane_id: str, queued: int, oldest: str | None, now: str) -> None:

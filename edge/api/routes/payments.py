@@ -42,7 +42,7 @@ async def get_payment(request: Request, payment_id: str) -> dict[str, Any]:
     row = await services(request).uow.read(actor(request), lambda u: u.payments.get(payment_id))
     if row is None:
         raise NotFound("no such payment", code="payment-not-found")
-    return present_payment(row) | {"order_id": row["order_id"], "kind": row["kind"]}
+    return present_payment(row) | {"order_id": row.order_id, "kind": row.kind}
 
 
 ROUTES = [crypto_callback, get_payment]

@@ -109,7 +109,7 @@ async def list_tills(request: Request, lane_id: str | None = None,
     who = actor(request)
     rows = await services(request).uow.read(who, lambda u: u.tills.sessions(who.store_id, lane_id=lane_id,
                                                                                      status=status))
-    return {"items": [{k: r[k] for k in TILL_FIELDS} for r in rows]}
+    return {"items": [{k: getattr(r, k) for k in TILL_FIELDS} for r in rows]}
 
 
 @post("/api/v1/lanes/{lane_id:str}/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueueStatus",
