@@ -21,7 +21,6 @@ from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
-from cloud.api.openapi import document_api
 from cloud.api.platform import platform_router
 from cloud.api.policies import policies_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
@@ -37,6 +36,7 @@ from cloud.schema import create_schema, tenants
 from cloud.settings import CloudSettings
 from edge.contracts.metrics_tokens import FILENAME as METRICS_TOKENS_FILE
 from edge.contracts.metrics_tokens import MetricsTokens
+from webui.openapi import document_api
 from webui.security_headers import security_headers
 from webui.swagger import LocalSwaggerUI, swagger_assets_router
 

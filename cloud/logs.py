@@ -12,18 +12,8 @@ import sys
 
 import structlog
 
+from edge.contracts.log_redaction import redact_secrets
 from edge.contracts.pan import MaskCardNumbersFilter, mask_card_numbers_processor
-
-SECRET_KEYS = frozenset({"password", "admin_password", "totp", "code", "token", "access_token", "refresh_token",
-                         "authorization", "cookie", "set-cookie", "secret", "totp_secret", "otpauth_uri",
-                         "password_hash", "body", "request_body"})
-REDACTED = "[redacted]"
-
-
-def redact_secrets(_logger: object, _method: str, event: dict) -> dict:
-    for key in event.keys() & SECRET_KEYS:
-        event[key] = REDACTED
-    return event
 
 
 class _CurrentStderr:

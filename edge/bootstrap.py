@@ -26,7 +26,6 @@ from edge.api.deps import Services
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
-from edge.api.openapi import document_api
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
@@ -35,6 +34,7 @@ from edge.domain.ids import iso
 from edge.service.auth import AuthService
 from edge.service.ports import Actor
 from edge.settings import Settings
+from webui.openapi import document_api
 from webui.security_headers import security_headers
 from webui.swagger import LocalSwaggerUI, swagger_assets_router
 

@@ -7,6 +7,7 @@ import sys
 
 import structlog
 
+from edge.contracts.log_redaction import redact_secrets
 from edge.contracts.pan import MaskCardNumbersFilter, mask_card_numbers_processor
 
 
@@ -18,20 +19,6 @@ class _CurrentStderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
-
-
-# Keys whose values never reach a log line, whatever a caller passes: credentials and raw
-# request bodies. A last line of defence; call sites log ids and hashes in the first place.
-SECRET_KEYS = frozenset({"password", "new_password", "pin", "override_pin", "totp", "code", "token", "access_token",
-                         "refresh_token", "override_token", "authorization", "cookie", "set-cookie", "secret",
-                         "password_hash", "body", "request_body"})
-REDACTED = "[redacted]"
-
-
-def redact_secrets(_logger: object, _method: str, event: dict) -> dict:
-    for key in event.keys() & SECRET_KEYS:
-        event[key] = REDACTED
-    return event
 
 
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:

@@ -1,7 +1,8 @@
-"""The edge's OpenAPI document tells the truth about errors, media types and status codes.
+"""Both servers' OpenAPI documents tell the truth about errors, media types and status codes.
 
-`document_api(app)` runs once per app (in `edge.bootstrap`): the first time the document is
-rendered, `edge.contracts.openapi.document_errors` adds the problem+json responses that follow
+`document_api(app)` runs once per app (in `edge.bootstrap` and `cloud.app`; it lives in `webui`
+beside the other HTTP plumbing both servers share, since the cloud imports nothing from `edge`
+but its contracts). The first time the document is rendered, `edge.contracts.openapi.document_errors` adds the problem+json responses that follow
 from each route's guards, method, parameters and body. A route adds what the rules cannot know
 in its `opt`:
 
