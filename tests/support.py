@@ -54,6 +54,60 @@ def login(client: TestClient | httpx.Client, username: str, password: str = DEMO
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float = 30) -> None:
+    """Until the server process answers `/readyz` with 200; its log's tail if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"server did not become ready: {log.read_text()[-2000:]}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM and wait, then SIGKILL if it will not stop."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class CloudServer:
+    """A real `novapos-cloud serve` on a random loopback port (API and dashboard, no NATS), with its
+    SQLite file and keys in `directory`; it can be stopped and started again on the same port,
+    database and keys."""
+
+    def __init__(self, directory: Path, *, demo: bool = True):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = directory / "cloud.log"
+        self.db_url = f"sqlite:///{directory / 'cloud.db'}"
+        self.keys_dir = directory / "keys"
+        self.args = [str(BIN / "novapos-cloud"), "serve", *(["--demo"] if demo else []), "--host", "127.0.0.1",
+                     "--port", str(self.port), "--db-url", self.db_url, "--keys-dir", str(self.keys_dir)]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, extra: list[str] | None = None, *, timeout: float = 60) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NOVAPOS_CLOUD_")}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([*self.args, *(extra or [])], stdout=log, stderr=subprocess.STDOUT,
+                                         env=env, cwd=ROOT)
+        wait_ready(self.proc, self.url, self.log, timeout=timeout)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
 class EdgeServer:
     """A real `novapos-edge serve` process, for kill -9 and restart tests."""
 
@@ -72,17 +126,7 @@ class EdgeServer:
                  "127.0.0.1", "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not become ready: {self.log.read_text()[-2000:]}")
+        wait_ready(self.proc, self.url, self.log, timeout=timeout)
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -90,13 +134,7 @@ class EdgeServer:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 

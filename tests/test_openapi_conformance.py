@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import BIN, DEMO_PASSWORD, EdgeServer, free_port
+from tests.support import BIN, DEMO_PASSWORD, CloudServer, EdgeServer
 
 CHECKS = "status_code_conformance,content_type_conformance,response_schema_conformance,not_a_server_error"
 EXAMPLES_PER_OPERATION = "5"
@@ -49,43 +48,10 @@ def assert_conforms(run: subprocess.CompletedProcess[str]) -> None:
     assert run.returncode == 0, failures[:6000] or run.stdout[-3000:] + run.stderr[-2000:]
 
 
-class CloudServer:
-    """A real `novapos-cloud serve --demo` process (API only: no NATS)."""
-
-    def __init__(self, directory: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "cloud.log"
-        self.proc = subprocess.Popen(
-            [str(BIN / "novapos-cloud"), "serve", "--demo", "--host", "127.0.0.1", "--port", str(self.port),
-             "--db-url", f"sqlite:///{directory / 'cloud.db'}", "--keys-dir", str(directory / "keys")],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env={**os.environ, "NOVAPOS_CLOUD_NATS_URL": ""},
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"cloud exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"cloud did not become ready: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.fixture
 def cloud_server(tmp_path: Path) -> Iterator[CloudServer]:
     server = CloudServer(tmp_path)
+    server.start()
     try:
         yield server
     finally:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import BIN, ROOT, EdgeServer, free_port
+from tests.support import BIN, ROOT, CloudServer, EdgeServer, free_port
 from tests.webui.helpers import api, shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
 
@@ -119,44 +119,6 @@ def test_the_edge_api_docs_render_from_the_box_itself(page: Any, web_server: Edg
     shot(page, "csp-edge-swagger")
     assert violations == []
     assert requested and all(url.startswith(web_server.url) or url.startswith("data:") for url in requested), requested
-
-
-class CloudServer:
-    """A real `novapos-cloud serve --demo` process (SQLite, no NATS) for the HQ dashboard."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "cloud.log"
-        self.args = [str(BIN / "novapos-cloud"), "serve", "--demo", "--host", "127.0.0.1", "--port", str(self.port),
-                     "--db-url", f"sqlite:///{directory / 'cloud.db'}", "--keys-dir", str(directory / "keys")]
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, extra: list[str] | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NOVAPOS_CLOUD_")}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([*self.args, *(extra or [])], stdout=log, stderr=subprocess.STDOUT,
-                                         env=env, cwd=ROOT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"cloud exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"cloud did not become ready: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from cloud.auth import AuthService, TokenKeys
 from cloud.db import CloudDB
 from cloud.ingest import Ingestor
 from edge.contracts.envelope import EventEnvelope
-from tests.support import free_port, wait_until
+from tests.support import CloudServer, wait_until
 from tests.webui.helpers import ARTIFACTS
 
 T = TypeVar("T")
@@ -40,43 +40,12 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result(timeout=60)
 
 
-class CloudHub:
-    """`novapos-cloud serve` on a random port with a SQLite file and a keys directory; it can be
-    stopped and started again on the same port, database and keys."""
+class CloudHub(CloudServer):
+    """`novapos-cloud serve` in production mode (admins need TOTP), restartable on the same port,
+    database and keys, with what the tests need to seed it."""
 
     def __init__(self, root: Path):
-        self.db_url = f"sqlite:///{root / 'cloud.db'}"
-        self.keys_dir = root / "keys"
-        self.log = root / "cloud.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NOVAPOS_CLOUD_")}
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [str(BIN / "novapos-cloud"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--db-url", self.db_url, "--keys-dir", str(self.keys_dir)],
-                stdout=out, stderr=subprocess.STDOUT, env=env)
-        wait_until(self._ready, timeout=60, what="the HQ hub to answer /healthz")
-
-    def _ready(self) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-2000:]
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        super().__init__(root, demo=False)
 
     def keys(self) -> TokenKeys:
         return TokenKeys(self.keys_dir)  # the hub's own signing key, read from its directory
