@@ -177,13 +177,21 @@ def _check_port_free(host: str, port: int) -> None:
 def cmd_serve(settings: Settings) -> int:
     import uvicorn
 
+    from edge.adapters.memory import limit_malloc_arenas
+    from edge.adapters.migrations import MigrationFailed, migrate
     from edge.bootstrap import create_app
     from edge.demo import DEMO_PASSWORD, DEMO_PIN
     from edge.logs import configure_logging
     from webui.slow_clients import ConnectionLimits, uvicorn_options
 
+    limit_malloc_arenas(settings.server.malloc_arenas)  # before the first thread
     _check_port_free(settings.server.host, settings.server.port)
     configure_logging(settings.log_format)
+    try:  # in a child process: the server never loads Alembic (edge/adapters/migrations)
+        migrate(settings.db_path, in_child=True)
+    except MigrationFailed as err:
+        raise CliError(f"{err}; the server did not start (each upgrade first backs the database up into "
+                       f"{settings.db_path.parent / 'backups'})") from None
     app = create_app(settings)
     url = f"http://{settings.server.host}:{settings.server.port}"
     print(f"NovaPOS store server: {url}  (data: {settings.data_dir})", flush=True)

@@ -41,6 +41,10 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     keep_alive_s: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5
     max_connections: Annotated[int, msgspec.Meta(ge=8, le=65536)] = 256
     max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1024 * 1024)] = 64 * 1024
+    # glibc gives every thread that allocates its own malloc arena (up to 8 per core) and keeps
+    # what it frees there: the writer thread, the SQLite reader threads and the thread pool held
+    # ~20 MB that way after a few thousand sales. 0 keeps glibc's default (edge/adapters/memory.py).
+    malloc_arenas: Annotated[int, msgspec.Meta(ge=0, le=64)] = 2
 
 
 class LaneSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

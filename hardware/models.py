@@ -75,3 +75,9 @@ class ActionResult(msgspec.Struct, frozen=True):
 WeightReading = ScaleReading
 
 __all__ = ["KINDS", "ActionResult", "Device", "PrintJob", "ScaleReading", "TerminalResult", "WeightReading"]
+
+
+# What a technician's "test" button may ask of each kind of device. Here rather than in
+# `hardware.service`, so a store server that only lists devices need not load the drivers.
+TEST_ACTIONS = {"printer": ("test_print",), "drawer": ("drawer_kick",), "scale": ("scale_read",),
+                "terminal": ("terminal_diagnostics",), "display": ("display_test",), "scanner": ()}

@@ -33,7 +33,7 @@ from hardware.drivers.scanner import ScannerDriver
 from hardware.drivers.terminal import TerminalDriver
 from hardware.errors import DeviceError, UnknownLane, UnsupportedAction
 from hardware.journal import JobJournal
-from hardware.models import ActionResult, Device, PrintJob, TerminalResult
+from hardware.models import TEST_ACTIONS, ActionResult, Device, PrintJob, TerminalResult
 from hardware.printing import PrintService
 from hardware.registry import Registry, RegistryEntry
 from hardware.transports.base import Transport
@@ -43,8 +43,6 @@ from hardware.transports.serial import PortSettings
 
 log = structlog.get_logger()
 
-TEST_ACTIONS = {"printer": ("test_print",), "drawer": ("drawer_kick",), "scale": ("scale_read",),
-                "terminal": ("terminal_diagnostics",), "display": ("display_test",), "scanner": ()}
 
 TransportFactory = Callable[[DeviceConfig], Transport]
 

@@ -33,7 +33,6 @@ from edge.domain.errors import DomainError, NotFound, ValidationFailed
 from hardware.client import RemoteHardwareHub
 from hardware.config import HubConfig
 from hardware.errors import DeviceError, HardwareError, UnknownDevice, UnknownLane, UnsupportedAction
-from hardware.service import HardwareHub
 
 log = structlog.get_logger()
 
@@ -81,6 +80,10 @@ async def open_hub(settings: Any) -> Any | None:
             # The hardware service may start after us or restart; sales never wait for it.
             log.warning("hardware.remote_unreachable", url=hw.url, error=str(err))
         return hub
+    # The in-process hub brings its drivers (python-escpos with Pillow, evdev, pyserial): only a
+    # box that drives its devices itself pays for them, not one whose hub runs elsewhere or is off.
+    from hardware.service import HardwareHub
+
     data_dir = settings.data_dir / "hardware"
     if mode == "simulated":
         return await HardwareHub.simulated(lanes=settings.store.lanes, data_dir=data_dir)

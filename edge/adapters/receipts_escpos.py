@@ -10,12 +10,14 @@ import contextlib
 import io
 from typing import Any
 
-from escpos.printer import Dummy
-
 from edge.service.receipts import WIDTH, header_of, lines_of
 
 
 def render_escpos(r: dict[str, Any]) -> bytes:
+    # python-escpos pulls in Pillow, qrcode and python-barcode (9 MB): load them with the first
+    # receipt, not in a store server whose receipts print elsewhere or not at all.
+    from escpos.printer import Dummy
+
     printer = Dummy(profile="default")
     printer._raw(b"\x1b@")
     printer.set(align="center", bold=True)

@@ -3,30 +3,47 @@
 `migrate(path)` is what `novapos-edge migrate` and `serve` call. Before it upgrades a database
 that already has data, it copies the file with SQLite's online backup API into
 `<data_dir>/backups/`, so a field upgrade that goes wrong can be rolled back by a technician.
+
+Alembic (with Mako) costs the process about 10 MB it never gives back, and a store server only
+needs it on the start that upgrades. So this module imports Alembic only inside the functions
+that run it; `migrate` returns at once, reading the version table with `sqlite3`, when the file
+is already at `HEAD`; and `serve` upgrades in a child process (`migrate(..., in_child=True)`,
+which runs `python -m edge.adapters.migrations`), so the long-running server never loads it.
+`HEAD` is the revision this code's tables are at; a test holds it to Alembic's own head.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from edge.adapters.db import make_engine, make_private
+from edge.adapters.db import make_private
 from edge.adapters.tables import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = structlog.get_logger()
 
 HERE = Path(__file__).parent
+HEAD = "0004"  # the newest revision in versions/; tests/edge/test_memory_footprint.py checks it
+
+
+class MigrationFailed(RuntimeError):
+    """The child process that upgrades the database failed; the message says why."""
 
 
 def alembic_config(path: Path) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
     cfg.set_main_option("sqlalchemy.url", f"sqlite:///{path}")
@@ -35,18 +52,30 @@ def alembic_config(path: Path) -> Config:
 
 
 def head_revision() -> str:
+    """Alembic's own head, from the scripts in versions/ (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(Path("unused.db"))).get_current_head() or "base"
 
 
 def current_revision(path: Path) -> str | None:
+    """The revision stamped in the file's `alembic_version` table; None for a new or unstamped file."""
     if not path.exists():
         return None
-    engine = make_engine(path, writer=False)
+    conn = sqlite3.connect(path)
     try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):  # a database Alembic never touched
+            return None
+        raise MigrationFailed(f"{path} cannot be read ({err})") from None
+    except sqlite3.DatabaseError as err:
+        raise MigrationFailed(f"{path} is not a store database ({err})") from None
     finally:
-        engine.dispose()
+        conn.close()
+    if len(rows) > 1:
+        raise MigrationFailed(f"{path} is stamped with several revisions ({', '.join(r[0] for r in rows)})")
+    return rows[0][0] if rows else None
 
 
 def backup(path: Path, label: str) -> Path:
@@ -65,9 +94,18 @@ def backup(path: Path, label: str) -> Path:
     return target
 
 
-def migrate(path: Path, *, revision: str = "head") -> str | None:
-    """Upgrade the database at `path`; returns the backup file made, if any."""
+def migrate(path: Path, *, revision: str = "head", in_child: bool = False) -> str | None:
+    """Upgrade the database at `path`; returns the backup file made, if any.
+
+    `in_child` runs the upgrade in a separate interpreter, so this process never imports
+    Alembic (what `serve` does); errors come back as `MigrationFailed` with the child's reason."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if revision == "head" and current_revision(path) == HEAD:
+        return None
+    if in_child:
+        return _migrate_in_child(path, revision)
+    from alembic import command
+
     before = current_revision(path)
     head = head_revision()
     backup_path = None
@@ -81,7 +119,19 @@ def migrate(path: Path, *, revision: str = "head") -> str | None:
     return str(backup_path) if backup_path else None
 
 
+def _migrate_in_child(path: Path, revision: str) -> str | None:
+    done = subprocess.run([sys.executable, "-m", "edge.adapters.migrations", str(path), revision],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MigrationFailed(f"upgrading {path} failed: {reason}")
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]).get("backup") if lines else None
+
+
 def downgrade(path: Path, revision: str) -> None:
+    from alembic import command
+
     backup(path, f"before-downgrade-{revision}")
     command.downgrade(alembic_config(path), revision)
 

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from edge.adapters.hardware import device_errors, reprint_job, require_hub, runtime_of
 from edge.api.deps import actor, check_limit, services
 from edge.api.guards import DEVICE_ADMIN, STORE_STAFF, TECHNICIAN, requires
-from hardware.service import TEST_ACTIONS
+from hardware.models import TEST_ACTIONS
 
 DEVICE_READ = (*STORE_STAFF, TECHNICIAN)  # lanes show device status; technicians diagnose
 
