@@ -25,8 +25,9 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> d
     shown not printed, so never a COPY (whether the lane printer got there first is a race)."""
     order = get_order(uow, order_id)
     prints = uow.orders.get(order_id).receipt_prints
-    store = uow.stores.store(uow.actor.store_id) or {"name": uow.actor.store_id}
-    return {"order": order, "copy": prints > 0 and not original, "print_no": prints + 1, "store_name": store["name"],
+    store = uow.stores.store(uow.actor.store_id) if uow.actor.store_id else None
+    return {"order": order, "copy": prints > 0 and not original, "print_no": prints + 1,
+            "store_name": store.name if store is not None else uow.actor.store_id,
             "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
 
 

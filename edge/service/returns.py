@@ -22,7 +22,7 @@ from edge.domain.tenders import CAPTURED_STATUSES
 from edge.service import orders as order_cases
 from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
-from edge.service.inventory import append_movements
+from edge.service.inventory import StockMove, append_movements
 from edge.service.ports import UnitOfWork
 from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
 
@@ -113,8 +113,8 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     movements: list[dict[str, Any]] = []
     if order.status == OrderStatus.COMPLETED:
         movements = append_movements(uow, order.store_id, [
-            {"product_id": ln.product_id, "sku": ln.sku, "kind": "void", "delta": order_cases.stock_units(ln),
-             "ref": order_id, "reason": reason} for ln in lines])
+            StockMove(product_id=ln.product_id, sku=ln.sku, kind="void", delta=order_cases.stock_units(ln),
+                      ref=order_id, reason=reason) for ln in lines])
     else:
         order_cases.release_reservations(uow, order_id, "released")
     paid = sum(p.approved_cents for p in payments if p.kind == "sale"
@@ -141,7 +141,7 @@ class PlannedReturn(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     sold_lines: dict[str, OrderLineRow]  # the order's line rows, by id
     return_lines: list[dict[str, Any]]  # the return's line rows
-    restock: list[dict[str, Any]]  # stock movements for what goes back on the shelf
+    restock: list[StockMove]  # stock movements for what goes back on the shelf
 
 
 def create_return(uow: UnitOfWork, order_id: str, cmd: ItemsReturned, *, override_by: str | None = None,
@@ -182,9 +182,9 @@ def plan_items_return(order: OrderRow, line_rows: list[OrderLineRow], cmd: Items
     return_lines = [{"id": uuid7(), "return_id": return_id, "order_line_id": rl.line_id, "quantity": rl.quantity,
                      "restock": rl.disposition is Disposition.RESTOCK, "refund_cents": rl.refund_cents}
                     for rl in plan.lines]
-    restock = [{"product_id": rl.product_id, "sku": rl.sku, "kind": "return",
-                "delta": stock_units(rl.quantity, sold[rl.line_id].weight_grams),
-                "ref": return_id, "reason": reason} for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
+    restock = [StockMove(product_id=rl.product_id, sku=rl.sku, kind="return",
+                         delta=stock_units(rl.quantity, sold[rl.line_id].weight_grams),
+                         ref=return_id, reason=reason) for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
     return PlannedReturn(plan=plan, order=aggregate, reason=reason, sold_lines=sold, return_lines=return_lines,
                          restock=restock)
 

@@ -124,7 +124,7 @@ def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str
     counted = _positive(counted_cents, "counted_cents")
     session = _session(uow, session_id, at_lane=True)
     drawer = _drawer(uow, session)
-    queued = {q["lane_id"]: q["queued"] for q in uow.tills.queues(session.store_id)}
+    queued = {q.lane_id: q.queued for q in uow.tills.queues(session.store_id)}
     closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
     z = _present(session, drawer, "Z", counted)
     uow.tills.update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,

@@ -133,9 +133,9 @@ async def override_by(request: Request, token: str | None, pin: str | None) -> s
         claims = s.security.tokens.verify_access(token)
     except Exception:
         raise OverrideRequired("the override token is not valid", code="override-invalid") from None
-    if claims.get("tenant_id") != who.tenant_id or not SUPERVISOR_ROLES.intersection(claims.get("roles", ())):
+    if claims.tenant_id != who.tenant_id or not SUPERVISOR_ROLES.intersection(claims.roles):
         raise OverrideRequired("the override must come from a supervisor of this store", code="override-invalid")
-    return str(claims.get("username") or claims.get("sub"))
+    return claims.username or claims.sub
 
 
 def was_replayed(response: Response) -> bool:
