@@ -96,23 +96,32 @@ def given(cmd: NewProduct | ProductChange) -> dict[str, Any]:
     return {f: v for f in PRODUCT_FIELDS if (v := getattr(cmd, f)) is not UNSET}
 
 
-def present(product: ProductRow, override_cents: int | None = None) -> dict[str, Any]:
-    """The wire shape of a product. `price_cents` is the price in force at this store."""
-    return {
-        "id": product.id,
-        "sku": product.sku,
-        "name": product.name,
-        "barcodes": product.barcodes,
-        "price_cents": override_cents if override_cents is not None else product.price_cents,
-        "list_price_cents": product.price_cents,
-        "price_overridden": override_cents is not None,
-        "tax_category": product.tax_category,
-        "active": product.active,
-        "attributes": product.attributes,
-        "sold_by_weight": product.sold_by_weight,
-        "low_stock_threshold": product.low_stock_threshold,
-        "version": product.version,
-    }
+class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+    """A product as answers and audit rows show it. `price_cents` is the price in force at this
+    store (`list_price_cents` unless a store override is in force)."""
+
+    id: str
+    sku: str
+    name: str
+    barcodes: list[str]
+    price_cents: int
+    list_price_cents: int
+    price_overridden: bool
+    tax_category: str
+    active: bool
+    attributes: dict[str, Any]  # JSON
+    sold_by_weight: bool
+    low_stock_threshold: int
+    version: int
+
+
+def present(product: ProductRow, override_cents: int | None = None) -> ProductView:
+    return ProductView(id=product.id, sku=product.sku, name=product.name, barcodes=product.barcodes,
+                       price_cents=override_cents if override_cents is not None else product.price_cents,
+                       list_price_cents=product.price_cents, price_overridden=override_cents is not None,
+                       tax_category=product.tax_category, active=product.active, attributes=product.attributes,
+                       sold_by_weight=product.sold_by_weight, low_stock_threshold=product.low_stock_threshold,
+                       version=product.version)
 
 
 def _event_payload(p: ProductRow) -> dict[str, Any]:
@@ -145,7 +154,7 @@ def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
     return product
 
 
-def create_product(uow: UnitOfWork, cmd: NewProduct) -> dict[str, Any]:
+def create_product(uow: UnitOfWork, cmd: NewProduct) -> ProductView:
     fields = given(cmd)
     require_valid_product(fields)
     _check_references(uow, fields, None)
@@ -156,13 +165,14 @@ def create_product(uow: UnitOfWork, cmd: NewProduct) -> dict[str, Any]:
                          version=catalog.next_version(), created_at=uow.now, updated_at=uow.now,
                          barcodes=sorted(cmd.barcodes))
     catalog.insert(product)
-    uow.audit("product.created", "product", product.id, None, present(product))
+    view = present(product)
+    uow.audit("product.created", "product", product.id, None, view)
     uow.emit("product.changed", _event_payload(product))
-    return present(product)
+    return view
 
 
 def update_product(uow: UnitOfWork, product_id: str, cmd: ProductChange, *, expected_version: int | None = None
-                   ) -> dict[str, Any]:
+                   ) -> ProductView:
     changes = given(cmd)
     require_valid_product(changes, partial=True)
     catalog = uow.catalog
@@ -178,20 +188,21 @@ def update_product(uow: UnitOfWork, product_id: str, cmd: ProductChange, *, expe
     if barcodes is not None:
         catalog.set_barcodes(product_id, list(barcodes))
     after = _stored(uow, product_id)
-    uow.audit("product.updated", "product", product_id, present(before), present(after))
+    view = present(after)
+    uow.audit("product.updated", "product", product_id, present(before), view)
     uow.emit("product.changed", _event_payload(after))
-    return present(after)
+    return view
 
 
 # -- queries ------------------------------------------------------------------------------------
-def get_product(uow: UnitOfWork, product_id: str) -> dict[str, Any]:
+def get_product(uow: UnitOfWork, product_id: str) -> ProductView:
     product = _stored(uow, product_id)
     return present(product, uow.catalog.active_overrides([product_id], uow.now).get(product_id))
 
 
 def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
                     after: tuple[Any, str] | None, limit: int, include_inactive: bool = False
-                    ) -> tuple[list[dict[str, Any]], tuple[Any, str] | None]:
+                    ) -> tuple[list[ProductView], tuple[Any, str] | None]:
     catalog = uow.catalog
     if (barcode or sku) and not q and since is None:
         # The lane's hot path: an exact code is one index probe, never a filtered scan.
@@ -230,7 +241,7 @@ class TaxCategoryFields(msgspec.Struct, frozen=True, kw_only=True):
     inclusive: bool = False
 
 
-def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> dict[str, Any]:
+def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> TaxCategoryView:
     errors = []
     if not cmd.code or len(cmd.code) > 32:
         errors.append({"field": "code", "message": "1-32 characters"})
@@ -244,27 +255,60 @@ def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> dict[str, Any]:
                            version=(before.version + 1) if before else 1, updated_at=uow.now)
     catalog.upsert_tax_category(after)
     uow.audit("tax_category.saved", "tax_category", cmd.code, _tax(before) if before else None, _tax(after))
-    uow.emit("tax_category.changed", _tax(after))
-    return _tax(after)
+    view = _tax(after)
+    uow.emit("tax_category.changed", msgspec.structs.asdict(view))
+    return view
 
 
-def _tax(row: TaxCategoryRow) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "rate_bp": row.rate_bp, "inclusive": row.inclusive,
-            "version": row.version}
+class TaxCategoryView(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+    rate_bp: int
+    inclusive: bool
+    version: int
 
 
-def list_tax_categories(uow: UnitOfWork) -> list[dict[str, Any]]:
+def _tax(row: TaxCategoryRow) -> TaxCategoryView:
+    return TaxCategoryView(code=row.code, name=row.name, rate_bp=row.rate_bp, inclusive=row.inclusive,
+                           version=row.version)
+
+
+def list_tax_categories(uow: UnitOfWork) -> list[TaxCategoryView]:
     return [_tax(r) for r in uow.catalog.tax_categories()]
 
 
 # -- store price overrides ----------------------------------------------------------------------
-def _override(row: PriceOverrideRow) -> dict[str, Any]:
-    return {"id": row.id, "product_id": row.product_id, "price_cents": row.price_cents,
-            "valid_from": row.valid_from, "valid_to": row.valid_to, "created_at": row.created_at}
+class OverrideView(msgspec.Struct, frozen=True, kw_only=True):
+    """A store price override as answers show it."""
+
+    id: str
+    product_id: str
+    price_cents: int
+    valid_from: str
+    valid_to: str | None
+    created_at: str
+
+
+class StoreOverrideView(msgspec.Struct, frozen=True, kw_only=True):
+    """An override in a product's list, with the tenant and store it belongs to."""
+
+    id: str
+    tenant_id: str
+    store_id: str
+    product_id: str
+    price_cents: int
+    valid_from: str
+    valid_to: str | None
+    created_at: str
+
+
+def _override(row: PriceOverrideRow) -> OverrideView:
+    return OverrideView(id=row.id, product_id=row.product_id, price_cents=row.price_cents, valid_from=row.valid_from,
+                        valid_to=row.valid_to, created_at=row.created_at)
 
 
 def add_price_override(uow: UnitOfWork, product_id: str, price_cents: int, valid_from: str | None,
-                       valid_to: str | None) -> dict[str, Any]:
+                       valid_to: str | None) -> OverrideView:
     catalog = uow.catalog
     _stored(uow, product_id)
     store_id = uow.actor.store_id
@@ -281,13 +325,13 @@ def add_price_override(uow: UnitOfWork, product_id: str, price_cents: int, valid
     catalog.update(product_id, {"version": catalog.next_version(), "updated_at": uow.now})
     view = _override(override)
     uow.audit("price_override.created", "product", product_id, None, view)
-    uow.emit("price_override.created", view | {"store_id": store_id})
+    uow.emit("price_override.created", msgspec.structs.asdict(view) | {"store_id": store_id})
     return view
 
 
-def list_price_overrides(uow: UnitOfWork, product_id: str) -> list[dict[str, Any]]:
+def list_price_overrides(uow: UnitOfWork, product_id: str) -> list[StoreOverrideView]:
     _stored(uow, product_id)
-    return [{"id": o.id, "tenant_id": uow.actor.tenant_id, "store_id": o.store_id} | _override(o)
+    return [StoreOverrideView(tenant_id=uow.actor.tenant_id, **msgspec.structs.asdict(o))
             for o in uow.catalog.overrides(product_id)]
 
 
@@ -343,7 +387,30 @@ def parse_catalog_csv(text: str) -> tuple[list[CsvProduct], list[dict[str, Any]]
     return rows, problems
 
 
-def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
+class ImportedRow(msgspec.Struct, frozen=True, kw_only=True):
+    row: int
+    sku: str
+    status: str  # created | updated
+
+
+class CsvWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """Imported, but someone should look (`code` names why)."""
+
+    row: int
+    sku: str
+    field: str
+    code: str
+    message: str
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    created: int
+    updated: int
+    rows: list[ImportedRow]
+    warnings: list[CsvWarning]
+
+
+def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
     """All or nothing: a file with any bad row changes nothing and reports every bad row."""
     rows, problems = parse_catalog_csv(text)
     catalog = uow.catalog
@@ -371,7 +438,8 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
         problems.sort(key=lambda p: p["row"])
         raise ValidationFailed(f"{len(problems)} row(s) are not valid; nothing was imported",
                                code="csv-invalid", errors=problems)
-    report, warnings = [], []
+    report: list[ImportedRow] = []
+    warnings: list[CsvWarning] = []
     created = updated = 0
     for row in rows:
         sku = str(row.product.sku)
@@ -379,17 +447,17 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
         if existing is None:
             create_product(uow, Product(**given(row.product)))
             created += 1
-            report.append({"row": row.row, "sku": sku, "status": "created"})
+            report.append(ImportedRow(row=row.row, sku=sku, status="created"))
         else:
             update_product(uow, existing.id, row.product)
             updated += 1
-            report.append({"row": row.row, "sku": sku, "status": "updated"})
+            report.append(ImportedRow(row=row.row, sku=sku, status="updated"))
         # Imported as typed (it may be a real name), but someone should look: the same text
         # pasted into a spreadsheet by hand would run. Exports escape it.
-        warnings += [{"row": row.row, "sku": sku, "field": column, "code": "csv-formula",
-                      "message": "starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
-                                 "CSV exports escape it"} for column in row.formula_columns]
-    return {"created": created, "updated": updated, "rows": report, "warnings": warnings}
+        warnings += [CsvWarning(row=row.row, sku=sku, field=column, code="csv-formula",
+                                message="starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
+                                        "CSV exports escape it") for column in row.formula_columns]
+    return ImportReport(created=created, updated=updated, rows=report, warnings=warnings)
 
 
 # -- HQ commands (down replication) -------------------------------------------------------------

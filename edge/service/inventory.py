@@ -87,21 +87,35 @@ def location(uow: UnitOfWork) -> str:
     return store
 
 
-def wire_movement(m: StockMovementRow) -> dict[str, Any]:
-    """The StockMovement contract shape (edge.contracts.events.StockMovement), plus extras."""
-    out = {"id": m.id, "location_id": m.location_id, "product_id": m.product_id, "sku": m.sku,
-           "kind": m.kind, "delta": m.delta, "ref": m.ref, "at": m.at}
-    if m.reason:
-        out["reason"] = m.reason
-    if m.counted is not None:
-        out["counted"] = m.counted
-        out["expected_at_count"] = m.expected_at_count
-    return out
+class Movement(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A ledger entry as events and answers carry it: the StockMovement contract
+    (edge.contracts.events.StockMovement), plus its reason, a count's figures and, in the
+    ledger listing, who moved it."""
+
+    id: str
+    location_id: str
+    product_id: str
+    sku: str
+    kind: str
+    delta: int
+    ref: str | None
+    at: str
+    reason: str | None = None
+    counted: int | None = None
+    expected_at_count: int | None = None
+    actor: str | None = None
+
+
+def wire_movement(m: StockMovementRow, *, with_actor: bool = False) -> Movement:
+    return Movement(id=m.id, location_id=m.location_id, product_id=m.product_id, sku=m.sku, kind=m.kind,
+                    delta=m.delta, ref=m.ref, at=m.at, reason=m.reason or None, counted=m.counted,
+                    expected_at_count=m.expected_at_count if m.counted is not None else None,
+                    actor=m.actor if with_actor else None)
 
 
 def append_movements(uow: UnitOfWork, loc: str, moves: list[StockMove],
                      levels: dict[str, StockLevel] | None = None,
-                     products: dict[str, SaleProduct] | None = None) -> list[dict[str, Any]]:
+                     products: dict[str, SaleProduct] | None = None) -> list[Movement]:
     """Append `moves` and raise `stock.low` where a product crosses its threshold; returns the
     movements as events carry them (`wire_movement`). `levels` (before the change) saves a read
     when the caller has them."""
@@ -156,15 +170,15 @@ def _resolved(uow: UnitOfWork, items: Sequence[_Item]) -> list[tuple[SaleProduct
     return [(_product(uow, i.product_id, i.sku), i) for i in items]
 
 
-def _emit_and_audit(uow: UnitOfWork, event: str, movements: list[dict[str, Any]], extra: dict[str, str | None]) -> None:
+def _emit_and_audit(uow: UnitOfWork, event: str, movements: list[Movement], extra: dict[str, str | None]) -> None:
     for m in movements:
-        uow.audit(event, "stock", m["product_id"], None, m)
+        uow.audit(event, "stock", m.product_id, None, m)
     uow.emit(event, {"movements": movements, **extra})
 
 
 # -- operations ---------------------------------------------------------------------------------
 def adjust(uow: UnitOfWork, *, product_id: str | None, sku: str | None, delta: int, reason: str,
-           note: str | None = None) -> dict[str, Any]:
+           note: str | None = None) -> Movement:
     if reason not in ADJUSTMENT_REASONS:
         raise ValidationFailed("unknown reason code", code="reason-invalid",
                                errors=[{"field": "reason", "message": "one of " + ", ".join(ADJUSTMENT_REASONS)}])
@@ -264,7 +278,7 @@ def import_levels_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
     if not items:
         return {"rows": 0, "movements": []}
     result = count(uow, items, ref="csv-import")
-    return {"rows": len(items), "movements": [m for m in result["movements"] if m["delta"] != 0]}
+    return {"rows": len(items), "movements": [m for m in result["movements"] if m.delta != 0]}
 
 
 CSV_HEADER = ("sku", "name", "on_hand", "reserved", "available", "threshold")
@@ -287,10 +301,10 @@ def inventory(uow: UnitOfWork, *, product_id: str | None, sku: str | None, low_o
                                        after=after, limit=limit)
 
 
-def movements(uow: UnitOfWork, **filters: Any) -> list[dict[str, Any]]:
+def movements(uow: UnitOfWork, **filters: Any) -> list[Movement]:
     product_id = filters.pop("product_id", None)
     sku = filters.pop("sku", None)
     if sku and not product_id:
         product_id = _product(uow, None, sku).id
     rows = uow.stock.movements(location_id=location(uow), product_id=product_id, **filters)
-    return [wire_movement(r) | {"actor": r.actor} for r in rows]
+    return [wire_movement(r, with_actor=True) for r in rows]

@@ -45,11 +45,12 @@ from edge.domain.tenders import (
     tender_requests as domain_tender_requests,
 )
 from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
-from edge.service.inventory import StockMove, append_movements, check_low_stock, location
+from edge.service.inventory import Movement, StockMove, append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
 from edge.service.repository_ports import (
     CheckoutContext,
+    OrderFilter,
     OrderLineRow,
     OrderRow,
     PaymentRow,
@@ -300,7 +301,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: Checkou
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
                    override_by: str | None, policy: SalesPolicy
-                   ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[dict[str, Any]]]:
+                   ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[Movement]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
     c, actor, plan = checkout, uow.actor, checkout.tenders
@@ -337,7 +338,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
             record_drawer(uow, c.lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
                           session_id=c.till_session_id)
 
-    movements: list[dict[str, Any]] = []
+    movements: list[Movement] = []
     if immediate:
         movements = append_movements(uow, c.store_id, [
             StockMove(product_id=ln.product_id, sku=ln.sku, kind="sale", delta=-stock_units(ln),
@@ -350,7 +351,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
 
 
 def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
-                payments: list[PaymentRow], movements: list[dict[str, Any]], *, override_by: str | None
+                payments: list[PaymentRow], movements: list[Movement], *, override_by: str | None
                 ) -> dict[str, Any]:
     """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
     (it carries its lines, tenders and stock movements), `order.created` for one still to pay."""
@@ -587,7 +588,7 @@ def _event_line(ln: OrderLineRow) -> dict[str, Any]:
             "price_variance_cents": ln.unit_price_cents - ln.catalog_price_cents}
 
 
-def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> dict[str, Any]:
+def completed_payload(view: dict[str, Any], movements: list[Movement]) -> dict[str, Any]:
     return {"order_id": view["id"], "number": view["number"], "lane_id": view["lane_id"],
             "cashier": view["cashier"], "currency": view["currency"], "subtotal_cents": view["subtotal_cents"],
             "discount_cents": view["discount_cents"], "tax_cents": view["tax_cents"],
@@ -667,7 +668,7 @@ def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     return present(order, orders.lines(order_id), uow.payments.of_order(order_id))
 
 
-def search_orders(uow: UnitOfWork, filters: dict[str, Any], after: str | None, limit: int
+def search_orders(uow: UnitOfWork, filters: OrderFilter, after: str | None, limit: int
                   ) -> tuple[list[dict[str, Any]], str | None]:
     orders = uow.orders
     rows = orders.search(filters, after, limit + 1)

@@ -90,8 +90,8 @@ class UnitOfWork(Protocol):
         action: str,
         entity: str,
         entity_id: str | None,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
+        before: dict[str, Any] | msgspec.Struct | None,  # JSON snapshots: a dict or a Struct of JSON values
+        after: dict[str, Any] | msgspec.Struct | None,
     ) -> None: ...
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:

@@ -73,6 +73,46 @@ class OrderLineRow(msgspec.Struct, kw_only=True):
     order_id: str = ""  # set when the order is written
 
 
+class OrderFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What an order search keeps (None: any); every condition given must hold."""
+
+    status: list[str] | None = None  # any of these
+    first_day: str | None = None  # business days, inclusive
+    last_day: str | None = None
+    q: str | None = None  # in the number, or a line's name or SKU
+    lane_id: str | None = None
+    cashier: str | None = None
+    tender: str | None = None  # a tender method the order was paid with
+    product_id: str | None = None  # an order with a line of this product
+    sku: str | None = None
+    min_total_cents: int | None = None
+    max_total_cents: int | None = None
+    number: str | None = None
+
+
+class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A return of an order's lines as stored (its tenant is the repository's)."""
+
+    id: str
+    order_id: str
+    reason: str
+    refund_cents: int
+    fee_cents: int  # the restocking fee kept
+    exchange_order_id: str | None  # the new sale of an exchange
+    override_by: str | None  # the supervisor who approved a return outside policy
+    actor: str
+    created_at: str
+
+
+class ReturnLineRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    return_id: str
+    order_line_id: str
+    quantity: int
+    restock: bool  # back on the shelf
+    refund_cents: int
+
+
 class PaymentRow(msgspec.Struct, frozen=True, kw_only=True):
     """A payment as stored (its tenant is the repository's); see `edge.service.payments` for the
     states `status` moves through. Its `id` is the reference the terminal or provider is given."""
@@ -438,11 +478,11 @@ class OrdersRepository(Protocol):
     def lines_of(self, order_ids: list[str]) -> dict[str, list[OrderLineRow]]: ...
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool: ...
     def add_returned(self, line_id: str, quantity: int) -> None: ...
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]: ...
+    def search(self, f: OrderFilter, after: str | None, limit: int) -> list[OrderRow]: ...
     def pending_ids(self, limit: int = 500) -> list[str]: ...
     def count(self, status: str | None = None) -> int: ...
-    def insert_return(self, ret: dict[str, Any], lines: list[dict[str, Any]]) -> None: ...
-    def returns_of(self, order_id: str) -> list[dict[str, Any]]: ...
+    def insert_return(self, ret: ReturnRow, lines: list[ReturnLineRow]) -> None: ...
+    def returns_of(self, order_id: str) -> list[tuple[ReturnRow, list[ReturnLineRow]]]: ...
 
 
 class PolicyRepository(Protocol):

@@ -78,7 +78,7 @@ async def list_products(
     check_limit(limit)
     after = decode_cursor(cursor, tuple[int | str, str])  # (sku or catalog version, id)
 
-    def query(uow: Any) -> tuple[list[dict[str, Any]], Any]:
+    def query(uow: Any) -> tuple[list[catalog.ProductView], Any]:
         return catalog.search_products(uow, q=q, sku=sku, barcode=barcode, since=since,
                                        after=tuple(after) if after else None, limit=limit,
                                        include_inactive=include_inactive)
@@ -90,12 +90,12 @@ async def list_products(
         items, next_after = await s.uow.read(who, query)
     result: dict[str, Any] = {"items": items, "next_cursor": encode_cursor(next_after)}
     if since is not None:
-        result["catalog_version"] = max([since, *(i["version"] for i in items)])
+        result["catalog_version"] = max([since, *(i.version for i in items)])
     return result
 
 
 @get("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_READ)], operation_id="getProduct")
-async def get_product(request: Request, product_id: str) -> dict[str, Any]:
+async def get_product(request: Request, product_id: str) -> catalog.ProductView:
     return await services(request).uow.read(actor(request), lambda u: catalog.get_product(u, product_id))
 
 
@@ -106,7 +106,7 @@ async def create_product(request: Request, data: ProductBody) -> Response:
 
 
 @patch("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_WRITE)], operation_id="updateProduct")
-async def update_product(request: Request, product_id: str, data: ProductPatch) -> dict[str, Any]:
+async def update_product(request: Request, product_id: str, data: ProductPatch) -> catalog.ProductView:
     s, who = services(request), actor(request)
     expected = request.headers.get("if-match")
     expected_version = int(expected.strip('"')) if expected and expected.strip('"').isdigit() else None
@@ -146,7 +146,7 @@ async def list_tax_categories(request: Request) -> dict[str, Any]:
 
 
 @put("/api/v1/tax-categories/{code:str}", guards=[requires(TENANT_ADMIN)], operation_id="saveTaxCategory")
-async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> dict[str, Any]:
+async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> catalog.TaxCategoryView:
     fields = catalog.TaxCategoryFields(code=code, name=data.name, rate_bp=data.rate_bp, inclusive=data.inclusive)
     return await services(request).uow.run(actor(request), lambda u: catalog.upsert_tax_category(u, fields))
 
