@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any
 
 from escpos.printer import Dummy
 
-from edge.service.receipts import WIDTH, header_of, lines_of
+from edge.service.receipts import WIDTH, ReceiptView, header_of, lines_of
 
 
-def render_escpos(r: dict[str, Any]) -> bytes:
+def render_escpos(r: ReceiptView) -> bytes:
     printer = Dummy(profile="default")
     printer._raw(b"\x1b@")
     printer.set(align="center", bold=True)
@@ -28,8 +27,8 @@ def render_escpos(r: dict[str, Any]) -> bytes:
     printer.textln("-" * WIDTH)
     printer.set(align="center")
     with contextlib.redirect_stdout(io.StringIO()):  # the library prints renderer notes to stdout
-        printer.qr(r["url"], size=4, native=True)
-    if r["copy"]:
+        printer.qr(r.url, size=4, native=True)
+    if r.copy:
         printer.textln("*** COPY ***")
     printer.cut()
     return bytes(printer.output)

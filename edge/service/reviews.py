@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
@@ -13,16 +11,12 @@ from edge.service.repository_ports import ReviewCaseRow
 RESOLUTIONS = ("accepted", "adjusted", "written_off", "refunded", "dismissed")
 
 
-def present(case: ReviewCaseRow) -> dict[str, Any]:
-    return msgspec.structs.asdict(case)
-
-
 def list_cases(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
                ) -> list[ReviewCaseRow]:
     return uow.reviews.search(status=status, kind=kind, after=after, limit=limit)
 
 
-def resolve(uow: UnitOfWork, case_id: str, resolution: str, note: str | None) -> dict[str, Any]:
+def resolve(uow: UnitOfWork, case_id: str, resolution: str, note: str | None) -> ReviewCaseRow:
     if resolution not in RESOLUTIONS:
         raise ValidationFailed("unknown resolution", errors=[{"field": "resolution", "message": "|".join(RESOLUTIONS)}])
     repo = uow.reviews
@@ -32,8 +26,8 @@ def resolve(uow: UnitOfWork, case_id: str, resolution: str, note: str | None) ->
     if case.status != "open" or not repo.resolve(case_id, resolution=resolution, note=note,
                                                   resolved_by=uow.actor.username, at=uow.now):
         raise Conflict("the case is already resolved", code="review-resolved")
-    after = present(msgspec.structs.replace(case, status="resolved", resolution=resolution, note=note,
-                                            resolved_by=uow.actor.username, resolved_at=uow.now))
+    after = msgspec.structs.replace(case, status="resolved", resolution=resolution, note=note,
+                                    resolved_by=uow.actor.username, resolved_at=uow.now)
     uow.audit("review.resolved", "review_case", case_id, {"status": "open"}, after)
-    uow.emit("review.resolved", after)
+    uow.emit("review.resolved", msgspec.structs.asdict(after))
     return after

@@ -260,7 +260,7 @@ async def list_returns(request: Request, order_id: str) -> dict[str, Any]:
                       | {"lines": [msgspec.structs.asdict(line) for line in lines]} for ret, lines in found]}
 
 
-def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -> Response:
+def _render(receipt_data: receipts.ReceiptView, format: str, status_code: int = 200) -> Response:
     from edge.adapters.receipts_escpos import render_escpos
 
     if format == "html":
