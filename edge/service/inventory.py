@@ -80,6 +80,32 @@ class Moved(msgspec.Struct, frozen=True, kw_only=True):
     quantity: int
 
 
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """A count or a delivery received, under its reference, with the movements it appended."""
+
+    ref: str | None
+    movements: list[Movement]
+
+
+class TransferredOut(msgspec.Struct, frozen=True, kw_only=True):
+    transfer_id: str
+    to_location: str
+    movements: list[Movement]
+
+
+class TransferredIn(msgspec.Struct, frozen=True, kw_only=True):
+    transfer_id: str
+    from_location: str
+    movements: list[Movement]
+
+
+class Imported(msgspec.Struct, frozen=True, kw_only=True):
+    """A stock CSV import: its rows, and the corrections they made (unchanged levels move nothing)."""
+
+    rows: int
+    movements: list[Movement]
+
+
 def location(uow: UnitOfWork) -> str:
     store = uow.actor.store_id
     if not store:
@@ -194,7 +220,7 @@ def adjust(uow: UnitOfWork, *, product_id: str | None, sku: str | None, delta: i
     return movement
 
 
-def count(uow: UnitOfWork, items: Sequence[CountedItem], ref: str | None) -> dict[str, Any]:
+def count(uow: UnitOfWork, items: Sequence[CountedItem], ref: str | None) -> Recorded:
     """A physical count. Each item carries `counted` and, ideally, `expected_at_count` (what the
     system said when the shelf was counted): the correction is counted - expected, so sales
     rung up while the count was running still apply."""
@@ -213,33 +239,36 @@ def count(uow: UnitOfWork, items: Sequence[CountedItem], ref: str | None) -> dic
                                counted=item.counted, expected_at_count=expected, ref=ref, reason="count"))
     movements = append_movements(uow, loc, moves, levels, {p.id: p for p, _ in resolved})
     _emit_and_audit(uow, "stock.counted", movements, {"ref": ref})
-    return {"ref": ref, "movements": movements}
+    return Recorded(ref=ref, movements=movements)
 
 
-def receive(uow: UnitOfWork, ref: str, items: Sequence[MovedItem]) -> dict[str, Any]:
+def receive(uow: UnitOfWork, ref: str, items: Sequence[MovedItem]) -> Recorded:
     if not ref:
         raise ValidationFailed("receiving needs a reference (PO or delivery note)", errors=[{"field": "ref",
                                                                                             "message": "required"}])
-    return _inbound_or_outbound(uow, "receive", ref, items, +1, "stock.received", {"ref": ref})
+    return Recorded(ref=ref, movements=_inbound_or_outbound(uow, "receive", ref, items, +1, "stock.received",
+                                                             {"ref": ref}))
 
 
 def transfer_out(uow: UnitOfWork, to_location: str, items: Sequence[MovedItem],
-                 transfer_id: str | None = None) -> dict[str, Any]:
+                 transfer_id: str | None = None) -> TransferredOut:
     transfer_id = transfer_id or uuid7()
-    return _inbound_or_outbound(uow, "transfer_out", transfer_id, items, -1, "stock.transferred_out",
-                                {"transfer_id": transfer_id, "to_location": to_location})
+    moved = _inbound_or_outbound(uow, "transfer_out", transfer_id, items, -1, "stock.transferred_out",
+                                 {"transfer_id": transfer_id, "to_location": to_location})
+    return TransferredOut(transfer_id=transfer_id, to_location=to_location, movements=moved)
 
 
-def transfer_in(uow: UnitOfWork, transfer_id: str, from_location: str, items: Sequence[MovedItem]) -> dict[str, Any]:
+def transfer_in(uow: UnitOfWork, transfer_id: str, from_location: str, items: Sequence[MovedItem]) -> TransferredIn:
     if not transfer_id:
         raise ValidationFailed("a transfer in names its transfer id", errors=[{"field": "transfer_id",
                                                                                "message": "required"}])
-    return _inbound_or_outbound(uow, "transfer_in", transfer_id, items, +1, "stock.transferred_in",
-                                {"transfer_id": transfer_id, "from_location": from_location})
+    moved = _inbound_or_outbound(uow, "transfer_in", transfer_id, items, +1, "stock.transferred_in",
+                                 {"transfer_id": transfer_id, "from_location": from_location})
+    return TransferredIn(transfer_id=transfer_id, from_location=from_location, movements=moved)
 
 
 def _inbound_or_outbound(uow: UnitOfWork, kind: str, ref: str, items: Sequence[MovedItem], sign: int,
-                         event: str, extra: dict[str, str | None]) -> dict[str, Any]:
+                         event: str, extra: dict[str, str | None]) -> list[Movement]:
     loc = location(uow)
     resolved = _resolved(uow, items)
     moves = []
@@ -251,11 +280,11 @@ def _inbound_or_outbound(uow: UnitOfWork, kind: str, ref: str, items: Sequence[M
                                ref=ref))
     movements = append_movements(uow, loc, moves, products={p.id: p for p, _ in resolved})
     _emit_and_audit(uow, event, movements, extra)
-    return {**extra, "movements": movements}
+    return movements
 
 
 # -- CSV import / export ------------------------------------------------------------------------
-def import_levels_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
+def import_levels_csv(uow: UnitOfWork, text: str) -> Imported:
     """`sku,on_hand` rows set stock by count movements (reason "import"). All or nothing."""
     reader = BoundedCsv(text)
     if "sku" not in reader.fieldnames or "on_hand" not in reader.fieldnames:
@@ -276,9 +305,9 @@ def import_levels_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
                                errors=sorted(problems, key=lambda p: p["row"]))
     items = [Counted(sku=sku, counted=qty) for _, sku, qty in wanted]
     if not items:
-        return {"rows": 0, "movements": []}
+        return Imported(rows=0, movements=[])
     result = count(uow, items, ref="csv-import")
-    return {"rows": len(items), "movements": [m for m in result["movements"] if m.delta != 0]}
+    return Imported(rows=len(items), movements=[m for m in result.movements if m.delta != 0])
 
 
 CSV_HEADER = ("sku", "name", "on_hand", "reserved", "available", "threshold")

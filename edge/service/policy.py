@@ -46,16 +46,13 @@ def sales_policy(document: PolicyDocument, base: SalesPolicy = POLICY) -> SalesP
         base.returns, window_days=document.return_window_days, restocking_fee_bps=document.restocking_fee_bps,
         restocking_fee_cents=document.restocking_fee_cents,
         override_over_cents=document.return_supervisor_over_cents)
-    changes: dict[str, Any] = {
-        "reservation_ttl_s": document.reservation_ttl_s,
-        "rounding": Rounding(document.rounding),
-        "discounts": DiscountPolicy(override_over_bps=document.discount_supervisor_over_bps,
-                                    override_over_cents=base.discounts.override_over_cents),
-        "returns": returns,
-    }
-    if document.payout_supervisor_over_cents is not None:
-        changes["payout_supervisor_over_cents"] = document.payout_supervisor_over_cents
-    return msgspec.structs.replace(base, **changes)
+    payout_limit = document.payout_supervisor_over_cents
+    return msgspec.structs.replace(
+        base, reservation_ttl_s=document.reservation_ttl_s, rounding=Rounding(document.rounding),
+        discounts=DiscountPolicy(override_over_bps=document.discount_supervisor_over_bps,
+                                 override_over_cents=base.discounts.override_over_cents),
+        returns=returns,
+        payout_supervisor_over_cents=base.payout_supervisor_over_cents if payout_limit is None else payout_limit)
 
 
 def in_force(uow: UnitOfWork) -> PolicyInForce:

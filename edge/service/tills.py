@@ -53,6 +53,20 @@ class DrawerReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     variance_cents: int | None = None
 
 
+class CashMoved(msgspec.Struct, frozen=True, kw_only=True):
+    """A pay-in or pay-out as recorded (`TillMovementRow`), with the supervisor who approved it."""
+
+    id: str
+    session_id: str
+    kind: str
+    amount_cents: int
+    reason: str | None
+    ref: str | None
+    actor: str
+    at: str
+    override_by: str | None
+
+
 class QueueReport(msgspec.Struct, frozen=True, kw_only=True):
     lane_id: str
     queued: int
@@ -103,7 +117,7 @@ def _drawer(uow: UnitOfWork, session: TillSessionRow) -> DrawerSession:
 
 def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str, *,
                   override_by: str | None = None, payout_supervisor_over_cents: int | None = None
-                  ) -> dict[str, Any]:
+                  ) -> CashMoved:
     """A pay-in or pay-out. override_by: the supervisor who approved at the lane, if any."""
     if kind not in ("pay_in", "pay_out"):
         raise ValidationFailed("kind is pay_in or pay_out", errors=[{"field": "kind", "message": "pay_in|pay_out"}])
@@ -121,9 +135,9 @@ def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int
     movement = TillMovementRow(id=uuid7(), session_id=session_id, kind=kind, amount_cents=moved.signed_cents,
                                reason=moved.reason, ref=None, actor=uow.actor.username, at=uow.now)
     uow.tills.add_movement(movement)
-    shown = msgspec.structs.asdict(movement) | {"override_by": override_by}
+    shown = CashMoved(**msgspec.structs.asdict(movement), override_by=override_by)
     uow.audit(f"till.{kind}", "till", session_id, None, shown)
-    uow.emit(f"till.{kind}", shown | {"lane_id": session.lane_id})
+    uow.emit(f"till.{kind}", msgspec.structs.asdict(shown) | {"lane_id": session.lane_id})
     return shown
 
 
