@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import structlog
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert
@@ -37,6 +37,30 @@ CURSOR = "device_reactor"
 REACTS_TO = ("order.completed",)
 FINAL_JOB_STATES = ("printed", "failed")
 SKIP_SAVE_EVERY_S = 5.0
+
+
+class _Tender(msgspec.Struct):
+    method: str = ""
+
+
+class SaleCompleted(msgspec.Struct):
+    """What the devices need of an `order.completed` payload (the rest is ignored)."""
+
+    order_id: str = ""
+    lane_id: str | None = None
+    tenders: list[_Tender] = []
+    offline_created_at: str | None = None
+    currency: str = ""
+    total_cents: int = 0
+    change_due_cents: int = 0
+
+
+class _Envelope(msgspec.Struct):
+    payload: SaleCompleted
+    occurred_at: str | None = None
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode
 
 
 class DeviceReactor:
@@ -106,12 +130,12 @@ class DeviceReactor:
                 if asyncio.get_running_loop().time() - self._saved_at > SKIP_SAVE_EVERY_S:
                     await self._save(head)
             return 0
-        by_lane: dict[str, list[dict[str, Any]]] = {}
+        by_lane: dict[str, list[SaleCompleted]] = {}
         now = self.services.uow.clock()
         for _seq, envelope in rows:
-            sale = completed_sale(envelope.get("payload") or {}, envelope.get("occurred_at"))
+            sale = completed_sale(envelope.payload, envelope.occurred_at)
             if self._should_react(sale, now) and sale.lane_id:
-                by_lane.setdefault(sale.lane_id, []).append(envelope)
+                by_lane.setdefault(sale.lane_id, []).append(envelope.payload)
         # Lanes react side by side; within one lane, sales react in the order they completed.
         await asyncio.gather(*(self._react_lane(lane, envelopes) for lane, envelopes in by_lane.items()))
         last = rows[-1][0] if len(rows) == self.batch else max(head, rows[-1][0])
@@ -133,17 +157,16 @@ class DeviceReactor:
         return reason is None
 
     # --- reactions ---
-    async def _react_lane(self, lane_id: str, envelopes: list[dict[str, Any]]) -> None:
+    async def _react_lane(self, lane_id: str, sales: list[SaleCompleted]) -> None:
         kinds = await self._lane_kinds(lane_id)
-        for envelope in envelopes:
+        for sale in sales:
             try:
-                await self.react(lane_id, envelope["payload"], kinds)
+                await self.react(lane_id, sale, kinds)
             except Exception:  # one bad sale must not hold back the next one's receipt
-                log.exception("device_reactor.reaction_failed", lane_id=lane_id,
-                              order_id=envelope["payload"].get("order_id"))
+                log.exception("device_reactor.reaction_failed", lane_id=lane_id, order_id=sale.order_id)
 
-    async def react(self, lane_id: str, sale: dict[str, Any], kinds: set[str]) -> None:
-        order_id = sale["order_id"]
+    async def react(self, lane_id: str, sale: SaleCompleted, kinds: set[str]) -> None:
+        order_id = sale.order_id
         if "drawer" in kinds and opens_drawer(completed_sale(sale)):
             kicked = await self._device_call(self.hub.kick_drawer(lane_id))
             if kicked is not None and not kicked.ok:
@@ -211,7 +234,7 @@ class DeviceReactor:
             return None
 
 
-def completed_sale(payload: dict[str, Any], occurred_at: str | None = None) -> CompletedSale:
+def completed_sale(payload: SaleCompleted, occurred_at: str | None = None) -> CompletedSale:
     """The device rules' view of an `order.completed` payload read from the outbox."""
     try:
         completed_at: datetime | None = datetime.fromisoformat(occurred_at) if occurred_at else None
@@ -219,15 +242,14 @@ def completed_sale(payload: dict[str, Any], occurred_at: str | None = None) -> C
         completed_at = None
     if completed_at is not None and completed_at.tzinfo is None:
         completed_at = None  # an age against a guessed zone would be a guess too
-    return CompletedSale(order_id=str(payload.get("order_id") or ""),
-                         lane_id=str(payload["lane_id"]) if payload.get("lane_id") else None,
-                         tender_methods=frozenset(str(t.get("method")) for t in payload.get("tenders") or []),
-                         offline_created_at=payload.get("offline_created_at") or None, completed_at=completed_at)
+    return CompletedSale(order_id=payload.order_id, lane_id=payload.lane_id or None,
+                         tender_methods=frozenset(t.method for t in payload.tenders),
+                         offline_created_at=payload.offline_created_at or None, completed_at=completed_at)
 
 
-def _display_lines(sale: dict[str, Any]) -> tuple[str, str]:
-    total = f"TOTAL {sale.get('currency', '')} {money(sale['total_cents'])}".strip()
-    change = sale.get("change_due_cents") or 0
+def _display_lines(sale: SaleCompleted) -> tuple[str, str]:
+    total = f"TOTAL {sale.currency} {money(sale.total_cents)}".strip()
+    change = sale.change_due_cents
     return total, (f"CHANGE {money(change)}" if change else "Thank you!")
 
 
@@ -247,7 +269,7 @@ def _save_cursor(conn: Connection, seq: int) -> None:
                  .on_conflict_do_update(index_elements=["name"], set_={"value": {"seq": seq}, "updated_at": now}))
 
 
-def _events_after(conn: Connection, after: int, limit: int) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
+def _events_after(conn: Connection, after: int, limit: int) -> tuple[int, list[tuple[int, _Envelope]]]:
     """The head and the next events we react to, from one snapshot: every seq up to that head
     has committed (one writer), so skipping to it never jumps over a late commit."""
     head = _head(conn)
@@ -255,4 +277,12 @@ def _events_after(conn: Connection, after: int, limit: int) -> tuple[int, list[t
     rows = conn.exec_driver_sql(
         f"SELECT seq, envelope FROM outbox WHERE seq > ? AND seq <= ? AND type IN ({marks}) "  # noqa: S608 (constant)
         "ORDER BY seq LIMIT ?", (after, head, *REACTS_TO, limit)).all()
-    return head, [(seq, json.loads(envelope)) for seq, envelope in rows]
+    return head, [(seq, _read(seq, envelope)) for seq, envelope in rows]
+
+
+def _read(seq: int, envelope: str) -> _Envelope:
+    try:
+        return _decode_envelope(envelope)
+    except msgspec.DecodeError as err:  # not a sale the devices can act on: kept in line, it names no lane
+        log.warning("device_reactor.unreadable_event", seq=seq, error=str(err))
+        return _Envelope(payload=SaleCompleted())

@@ -193,7 +193,7 @@ async def reprint_job(services: Any, actor: Any, job_id: str) -> Any:
             except NotFound:
                 receipt = None  # not an order (a test page): resend it as it was
             if receipt is not None:
-                job = await hub.print_receipt(original.lane_id, render_escpos({**receipt, "copy": True}),
+                job = await hub.print_receipt(original.lane_id, render_escpos(msgspec.structs.replace(receipt, copy=True)),
                                               ref=original.ref)
         if job is None:
             job = await hub.reprint(job_id)

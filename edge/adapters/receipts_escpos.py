@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any
 
-from edge.service.receipts import WIDTH, header_of, lines_of
+from edge.service.receipts import WIDTH, ReceiptView, header_of, lines_of
 
 
-def render_escpos(r: dict[str, Any]) -> bytes:
+def render_escpos(r: ReceiptView) -> bytes:
     # python-escpos pulls in Pillow, qrcode and python-barcode (9 MB): load them with the first
     # receipt, not in a store server whose receipts print elsewhere or not at all.
     from escpos.printer import Dummy
@@ -30,8 +29,8 @@ def render_escpos(r: dict[str, Any]) -> bytes:
     printer.textln("-" * WIDTH)
     printer.set(align="center")
     with contextlib.redirect_stdout(io.StringIO()):  # the library prints renderer notes to stdout
-        printer.qr(r["url"], size=4, native=True)
-    if r["copy"]:
+        printer.qr(r.url, size=4, native=True)
+    if r.copy:
         printer.textln("*** COPY ***")
     printer.cut()
     return bytes(printer.output)

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from edge.adapters.inbox import Inbox, InboxConfig
+from edge.adapters.inbox import Handler, Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.uow import SqlUnitOfWork
 from edge.contracts.events import Command
@@ -28,7 +28,7 @@ def _uow(conn: Connection, command: Command, settings: Any) -> SqlUnitOfWork:
     return SqlUnitOfWork(conn, actor, timezone=settings.store.timezone, day_start_hour=settings.store.day_start_hour)
 
 
-def hq_handlers(settings: Any) -> dict[str, Any]:
+def hq_handlers(settings: Any) -> dict[str, Handler]:
     """Down-command handlers: (conn, command) -> outcome, run in the inbox's transaction."""
 
     def catalog_command(conn: Connection, command: Command) -> str:
@@ -67,7 +67,7 @@ def hq_handlers(settings: Any) -> dict[str, Any]:
 
 
 # Feature packages (e.g. BOPIS reservations) add their command handlers here.
-EXTRA_HANDLERS: dict[str, Any] = {}
+EXTRA_HANDLERS: dict[str, Handler] = {}
 
 
 async def start_replication(services: Any) -> None:

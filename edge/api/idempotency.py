@@ -27,6 +27,7 @@ from edge.adapters.uow import UnitOfWorkFactory
 from edge.contracts.pan import looks_like_card_number
 from edge.domain.errors import Conflict, DomainError, ValidationFailed
 from edge.service.ports import Actor
+from edge.service.repository_ports import StoredResponse
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 RETENTION_DAYS = 30
@@ -112,9 +113,9 @@ class Idempotency:
         return Response(content=body.encode(), status_code=status, media_type="application/json",
                         headers={"Idempotency-Key": key})
 
-    def _replay(self, stored: dict[str, Any], body_hash: str) -> Response:
-        if stored["body_sha256"] != body_hash:
+    def _replay(self, stored: StoredResponse, body_hash: str) -> Response:
+        if stored.body_sha256 != body_hash:
             raise ValidationFailed("this Idempotency-Key was already used with a different request body",
                                    code="idempotency-key-reused")
-        return Response(content=stored["response_body"].encode(), status_code=stored["status_code"],
+        return Response(content=stored.response_body.encode(), status_code=stored.status_code,
                         media_type="application/json", headers={"Idempotent-Replayed": "true"})

@@ -18,7 +18,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from edge.adapters.metrics import observe_request
 from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
 from edge.contracts.pan import looks_like_card_number
-from edge.service.ports import Actor
 
 log = structlog.get_logger()
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -69,12 +68,8 @@ def context_middleware(tokens: TokenService):
                     state["auth_error"] = str(err)
                     state["auth_revoked"] = isinstance(err, RevokedToken)
                 else:
-                    state["actor"] = Actor(
-                        tenant_id=claims["tenant_id"], store_id=claims.get("store_id"), user_id=claims["sub"],
-                        username=claims.get("username", claims["sub"]), roles=tuple(claims.get("roles", ())),
-                        lane_id=claims.get("lane_id"), request_id=request_id,
-                    )
-                    state["mfa_enroll"] = bool(claims.get("mfa_enroll"))
+                    state["actor"] = claims.actor(request_id)
+                    state["mfa_enroll"] = claims.mfa_enroll
             started = time.perf_counter()
             status = 500
             request_id_header = (b"x-request-id", request_id.encode())

@@ -27,7 +27,8 @@ from edge.domain.errors import Forbidden, OverrideRequired, Unauthorized, Valida
 from edge.domain.ids import iso as _iso
 from edge.domain.ids import parse_iso
 from edge.domain.ids import uuid7 as new_id
-from edge.service.ports import Actor
+from edge.service.ports import AccessClaims, Actor
+from edge.service.repository_ports import LoginAttempts, RefreshTokenRow, UserRow
 
 MANAGER_ROLES = {"store_manager", "tenant_admin", "supervisor"}
 INVALID = "invalid username or password"
@@ -49,7 +50,7 @@ class Security(Protocol):
     def verify_secret(self, stored_hash: str | None, secret: str) -> bool: ...
     def hash_secret(self, secret: str) -> str: ...
     def needs_rehash(self, stored_hash: str) -> bool: ...
-    def issue_access(self, claims: dict[str, Any]) -> str: ...
+    def issue_access(self, claims: AccessClaims) -> str: ...
     def new_refresh_token(self) -> tuple[str, str]: ...
     def hash_refresh_token(self, token: str) -> str: ...
     def totp_step(self, secret: str, code: str) -> int | None: ...
@@ -109,26 +110,26 @@ class AuthService:
             actor, lambda u: (u.users.by_username(username), u.users.attempts(username))
         )
         self._refuse_if_locked(attempts)
-        ok = await asyncio.to_thread(self.security.verify_secret, user["password_hash"] if user else None, password)
-        if not ok or user is None or user["disabled"]:
+        ok = await asyncio.to_thread(self.security.verify_secret, user.password_hash if user else None, password)
+        if not ok or user is None or user.disabled:
             await self._record_failure(actor, username, "login_failed")
             raise Unauthorized(INVALID, code="invalid-credentials")
         step = None
-        if user["totp_confirmed"]:
+        if user.totp_confirmed:
             if not totp:
                 raise Unauthorized("a one-time code from your authenticator app is required", code="mfa-required")
-            step = self.security.totp_step(user["totp_secret"], totp)
-            if step is None or (user["totp_last_step"] is not None and step <= user["totp_last_step"]):
+            step = self.security.totp_step(user.totp_secret or "", totp)
+            if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
                 await self._record_failure(actor, username, "mfa_failed")
                 raise Unauthorized("the one-time code is wrong or was already used", code="mfa-invalid")
-        rehash = self.security.hash_secret(password) if self.security.needs_rehash(user["password_hash"]) else None
+        rehash = self.security.hash_secret(password) if self.security.needs_rehash(user.password_hash) else None
         tenant = await self.uow.read(actor, lambda u: u.users.tenant())
         must_enroll = bool(
-            not self.demo and tenant and tenant["require_mfa"] and not user["totp_confirmed"]
-            and MANAGER_ROLES & set(user["roles"])
+            not self.demo and tenant and tenant.require_mfa and not user.totp_confirmed
+            and MANAGER_ROLES & set(user.roles)
         )
         return await self.uow.run(
-            self._actor(user["username"]),
+            self._actor(user.username),
             lambda u: self._grant(u, user, lane_id=None, totp_step=step, rehash=rehash, must_enroll=must_enroll),
         )
 
@@ -140,23 +141,23 @@ class AuthService:
             raise ValidationFailed("a PIN is 4 to 8 digits", errors=[{"field": "pin", "message": "4 to 8 digits"}])
         lookup = self.security.pin_lookup(self.tenant_id, self.store_id, pin)
 
-        def _read(u: Any) -> tuple[bool, dict[str, Any] | None, Any, Any]:
+        def _read(u: Any) -> tuple[bool, UserRow | None, LoginAttempts | None, LoginAttempts | None]:
             users = u.users
             user = users.by_pin_lookup(self.store_id, lookup)
             return (u.stores.lane_exists(self.store_id, lane_id), user, users.attempts(subject),
-                    users.attempts(user["username"]) if user else None)
+                    users.attempts(user.username) if user else None)
 
         lane_ok, user, attempts, account_attempts = await self.uow.read(actor, _read)
         self._refuse_if_locked(attempts)
-        ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
-        if not lane_ok or not ok or user is None or user["disabled"]:
+        ok = await asyncio.to_thread(self.security.verify_secret, user.pin_hash if user else None, pin)
+        if not lane_ok or not ok or user is None or user.disabled:
             await self._record_failure(actor, subject, "pin_failed")
             raise Unauthorized("invalid lane or PIN", code="invalid-credentials")
         # The account's own lockout (wrong passwords, or supervisor PINs guessed at a lane) holds
         # for PIN sign-in too; told only to someone who just keyed the right PIN.
         self._refuse_if_locked(account_attempts)
         return await self.uow.run(
-            self._actor(user["username"], lane_id),
+            self._actor(user.username, lane_id),
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
                                   clear_subject=subject),
         )
@@ -175,13 +176,13 @@ class AuthService:
         user, attempts = await self.uow.read(actor, lambda u: (
             u.users.by_pin_lookup(self.store_id, lookup), u.users.attempts(subject)))
         self._refuse_if_locked(attempts)
-        ok = await asyncio.to_thread(self.security.verify_secret, user["pin_hash"] if user else None, pin)
-        if not ok or user is None or user["disabled"] or not supervisor_roles.intersection(user["roles"]):
+        ok = await asyncio.to_thread(self.security.verify_secret, user.pin_hash if user else None, pin)
+        if not ok or user is None or user.disabled or not supervisor_roles.intersection(user.roles):
             await self._record_failure(actor, subject, "override_pin_failed", sign_out=actor.user_id)
             raise OverrideRequired("that is not a supervisor's PIN at this store", code="override-invalid")
-        if attempts and attempts["failures"]:
+        if attempts and attempts.failures:
             await self.uow.run(actor, lambda u: u.users.save_attempts(subject, 0, None, u.now))
-        return str(user["username"])
+        return user.username
 
     # -- refresh and logout -----------------------------------------------------------------
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
@@ -198,18 +199,18 @@ class AuthService:
     def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any] | object:
         users = uow.users
         row = users.refresh_by_hash(token_hash)
-        if row is None or row["revoked_at"] is not None or row["expires_at"] <= uow.now:
+        if row is None or row.revoked_at is not None or row.expires_at <= uow.now:
             raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
         if not users.mark_rotated(token_hash, uow.now):
             # A rotated token came back: someone holds a copy. Revoke the whole family.
-            users.revoke_family(row["family_id"], uow.now)
+            users.revoke_family(row.family_id, uow.now)
             self.security.security_event("refresh_reuse")
-            uow.audit("auth.refresh_reuse", "user", row["user_id"], None, {"family_id": row["family_id"]})
+            uow.audit("auth.refresh_reuse", "user", row.user_id, None, {"family_id": row.family_id})
             return REUSED
-        user = users.by_id(row["user_id"])
-        if user is None or user["disabled"]:
+        user = users.by_id(row.user_id)
+        if user is None or user.disabled:
             raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
-        return self._tokens(uow, user, lane_id=row["lane_id"], family_id=row["family_id"], must_enroll=False)
+        return self._tokens(uow, user, lane_id=row.lane_id, family_id=row.family_id, must_enroll=False)
 
     async def logout(self, refresh_token: str) -> None:
         token_hash = self.security.hash_refresh_token(refresh_token)
@@ -218,8 +219,8 @@ class AuthService:
             row = uow.users.refresh_by_hash(token_hash)
             if row is None:
                 return False
-            uow.users.revoke_family(row["family_id"], uow.now)
-            uow.audit("auth.logout", "user", row["user_id"], None, {"session": row["family_id"]})
+            uow.users.revoke_family(row.family_id, uow.now)
+            uow.audit("auth.logout", "user", row.user_id, None, {"session": row.family_id})
             return True
 
         if await self.uow.run(self._actor(), _logout):
@@ -233,7 +234,7 @@ class AuthService:
             user = uow.users.by_id(actor.user_id)
             if user is None:
                 raise Unauthorized("unknown account")
-            if user["totp_confirmed"]:
+            if user.totp_confirmed:
                 raise Forbidden("MFA is already set up for this account; ask an admin to reset it",
                                 code="mfa-already-enrolled")
             uow.users.update(actor.user_id, totp_secret=secret, updated_at=uow.now)
@@ -245,9 +246,9 @@ class AuthService:
     async def mfa_confirm(self, actor: Actor, code: str) -> None:
         def _confirm(uow: Any) -> None:
             user = uow.users.by_id(actor.user_id)
-            if user is None or not user["totp_secret"]:
+            if user is None or not user.totp_secret:
                 raise ValidationFailed("start MFA enrolment first", code="mfa-not-started")
-            step = self.security.totp_step(user["totp_secret"], code)
+            step = self.security.totp_step(user.totp_secret, code)
             if step is None:
                 raise ValidationFailed("the code does not match; check the authenticator's clock",
                                        code="mfa-invalid", errors=[{"field": "code", "message": "wrong code"}])
@@ -258,12 +259,12 @@ class AuthService:
         await self.uow.run(actor, _confirm)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _refuse_if_locked(self, attempts: dict[str, Any] | None) -> None:
-        if attempts and attempts["locked_until"]:
+    def _refuse_if_locked(self, attempts: LoginAttempts | None) -> None:
+        if attempts and attempts.locked_until:
             now = _iso(self.clock())
-            if attempts["locked_until"] > now:
+            if attempts.locked_until > now:
                 self.security.security_event("login_while_locked")
-                remaining = _seconds_between(now, attempts["locked_until"])
+                remaining = _seconds_between(now, attempts.locked_until)
                 raise TooManyAttempts(max(1, remaining))
 
     async def _record_failure(self, actor: Actor, subject: str, event: str, *, sign_out: str | None = None) -> None:
@@ -274,7 +275,7 @@ class AuthService:
         def _fail(uow: Any) -> bool:
             users = uow.users
             prior = users.attempts(subject)
-            failures = (prior["failures"] if prior else 0) + 1
+            failures = (prior.failures if prior else 0) + 1
             locked_until = None
             if failures >= policy.lockout_threshold:
                 # Exponential backoff: 30 s, 60 s, 120 s ... capped.
@@ -289,64 +290,51 @@ class AuthService:
         if await self.uow.run(actor, _fail):
             self.security.sessions_revoked()
 
-    def _grant(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, totp_step: int | None,
+    def _grant(self, uow: Any, user: UserRow, *, lane_id: str | None, totp_step: int | None,
                rehash: str | None, must_enroll: bool, clear_subject: str | None = None) -> dict[str, Any]:
         users = uow.users
         changes: dict[str, Any] = {}
-        if users.by_id(user["id"])["disabled"]:  # disabled after the credentials were read
+        if users.by_id(user.id).disabled:  # disabled after the credentials were read
             raise Unauthorized(INVALID, code="invalid-credentials")
         if totp_step is not None:
             # Re-check inside the writer: two logins racing with the same code get one success.
-            fresh = users.by_id(user["id"])
-            if fresh["totp_last_step"] is not None and totp_step <= fresh["totp_last_step"]:
+            fresh = users.by_id(user.id)
+            if fresh.totp_last_step is not None and totp_step <= fresh.totp_last_step:
                 raise Unauthorized("the one-time code is wrong or was already used", code="mfa-invalid")
             changes["totp_last_step"] = totp_step
         if rehash:
             changes["password_hash"] = rehash
         if changes:
-            users.update(user["id"], **changes, updated_at=uow.now)
-        users.save_attempts(clear_subject or user["username"], 0, None, uow.now)
-        uow.audit("auth.login", "user", user["id"], None, {"lane_id": lane_id, "pin": clear_subject is not None})
+            users.update(user.id, **changes, updated_at=uow.now)
+        users.save_attempts(clear_subject or user.username, 0, None, uow.now)
+        uow.audit("auth.login", "user", user.id, None, {"lane_id": lane_id, "pin": clear_subject is not None})
         return self._tokens(uow, user, lane_id=lane_id, family_id=None, must_enroll=must_enroll)
 
-    def _tokens(self, uow: Any, user: dict[str, Any], *, lane_id: str | None, family_id: str | None,
+    def _tokens(self, uow: Any, user: UserRow, *, lane_id: str | None, family_id: str | None,
                 must_enroll: bool) -> dict[str, Any]:
-        roles = [] if must_enroll else list(user["roles"])
+        roles = [] if must_enroll else list(user.roles)
         family_id = family_id or new_id()
-        claims = {
-            "sub": user["id"],
-            "sid": family_id,  # the session: revoking it refuses this token (see `revocation`)
-            "username": user["username"],
-            "tenant_id": user["tenant_id"],
-            "store_id": user["store_id"] or self.store_id,
-            "roles": roles,
-        }
-        if lane_id:
-            claims["lane_id"] = lane_id
-        if must_enroll:
-            claims["mfa_enroll"] = True
-        access = self.security.issue_access(claims)
+        # The session (`sid`): revoking it refuses this token (see `revocation`).
+        access = self.security.issue_access(AccessClaims(
+            sub=user.id, sid=family_id, username=user.username, tenant_id=self.tenant_id,
+            store_id=user.store_id or self.store_id, roles=tuple(roles), lane_id=lane_id or None,
+            mfa_enroll=must_enroll))
         refresh, refresh_hash = self.security.new_refresh_token()
         ttl = self.policy.pin_refresh_ttl_s if lane_id else self.policy.refresh_ttl_s
-        uow.users.add_refresh({
-            "token_hash": refresh_hash,
-            "family_id": family_id,
-            "user_id": user["id"],
-            "lane_id": lane_id,
-            "issued_at": uow.now,
-            "expires_at": _iso(self.clock() + timedelta(seconds=ttl)),
-        })
+        uow.users.add_refresh(RefreshTokenRow(token_hash=refresh_hash, family_id=family_id, user_id=user.id,
+                                              lane_id=lane_id, issued_at=uow.now,
+                                              expires_at=_iso(self.clock() + timedelta(seconds=ttl))))
         result: dict[str, Any] = {
             "access_token": access,
             "refresh_token": refresh,
             "token_type": "Bearer",
             "expires_in": self.policy.access_ttl_s,
             "user": {
-                "id": user["id"],
-                "username": user["username"],
-                "roles": roles if must_enroll else list(user["roles"]),
-                "tenant_id": user["tenant_id"],
-                "store_id": user["store_id"] or self.store_id,
+                "id": user.id,
+                "username": user.username,
+                "roles": roles if must_enroll else list(user.roles),
+                "tenant_id": self.tenant_id,
+                "store_id": user.store_id or self.store_id,
             },
         }
         if must_enroll:

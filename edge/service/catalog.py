@@ -8,7 +8,10 @@ outbox event in the same transaction.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from edge.contracts.bounds import json_depth_exceeds
 from edge.contracts.spreadsheet import formula_cells
@@ -17,33 +20,114 @@ from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCategoryRow
 
-PRODUCT_FIELDS = ("sku", "name", "price_cents", "tax_category", "active", "attributes", "sold_by_weight",
+PRODUCT_FIELDS = ("sku", "name", "price_cents", "tax_category", "barcodes", "active", "attributes", "sold_by_weight",
                   "low_stock_threshold")
+UNSET = msgspec.UNSET
 
 
-def present(product: dict[str, Any], override_cents: int | None = None) -> dict[str, Any]:
-    """The wire shape of a product. `price_cents` is the price in force at this store."""
-    return {
-        "id": product["id"],
-        "sku": product["sku"],
-        "name": product["name"],
-        "barcodes": product["barcodes"],
-        "price_cents": override_cents if override_cents is not None else product["price_cents"],
-        "list_price_cents": product["price_cents"],
-        "price_overridden": override_cents is not None,
-        "tax_category": product["tax_category"],
-        "active": bool(product["active"]),
-        "attributes": product["attributes"],
-        "sold_by_weight": bool(product["sold_by_weight"]),
-        "low_stock_threshold": product["low_stock_threshold"],
-        "version": product["version"],
-    }
+class NewProduct(Protocol):
+    """A product to create, as the create route decodes it (or a CSV row, or HQ's command)."""
+
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    active: bool
+    sold_by_weight: bool
+    low_stock_threshold: int
+
+    @property
+    def barcodes(self) -> Sequence[str]: ...
+
+    @property
+    def attributes(self) -> dict[str, Any]: ...  # JSON
 
 
-def _event_payload(p: dict[str, Any]) -> dict[str, Any]:
-    return {k: p[k] for k in ("sku", "name", "barcodes", "price_cents", "tax_category", "active", "version",
-                              "attributes")} | {"product_id": p["id"]}
+class ProductChange(Protocol):
+    """The fields a product patch sets; the others are `msgspec.UNSET`."""
+
+    sku: str | msgspec.UnsetType
+    name: str | msgspec.UnsetType
+    price_cents: int | msgspec.UnsetType
+    tax_category: str | msgspec.UnsetType
+    active: bool | msgspec.UnsetType
+    sold_by_weight: bool | msgspec.UnsetType
+    low_stock_threshold: int | msgspec.UnsetType
+
+    @property
+    def barcodes(self) -> Sequence[str] | msgspec.UnsetType: ...
+
+    @property
+    def attributes(self) -> dict[str, Any] | msgspec.UnsetType: ...
+
+
+class Product(msgspec.Struct, frozen=True, kw_only=True):
+    """A `NewProduct` built inside the service (a CSV row, an HQ command, the demo catalog)."""
+
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    barcodes: list[str] = []
+    active: bool = True
+    attributes: dict[str, Any] = {}
+    sold_by_weight: bool = False
+    low_stock_threshold: int = 0
+
+
+class Changes(msgspec.Struct, frozen=True, kw_only=True):
+    """A `ProductChange` built inside the service."""
+
+    sku: str | msgspec.UnsetType = UNSET
+    name: str | msgspec.UnsetType = UNSET
+    price_cents: int | msgspec.UnsetType = UNSET
+    tax_category: str | msgspec.UnsetType = UNSET
+    barcodes: list[str] | msgspec.UnsetType = UNSET
+    active: bool | msgspec.UnsetType = UNSET
+    attributes: dict[str, Any] | msgspec.UnsetType = UNSET
+    sold_by_weight: bool | msgspec.UnsetType = UNSET
+    low_stock_threshold: int | msgspec.UnsetType = UNSET
+
+
+def given(cmd: NewProduct | ProductChange) -> dict[str, Any]:
+    """The fields a command sets, by name: what the domain's product rules check."""
+    return {f: v for f in PRODUCT_FIELDS if (v := getattr(cmd, f)) is not UNSET}
+
+
+class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+    """A product as answers and audit rows show it. `price_cents` is the price in force at this
+    store (`list_price_cents` unless a store override is in force)."""
+
+    id: str
+    sku: str
+    name: str
+    barcodes: list[str]
+    price_cents: int
+    list_price_cents: int
+    price_overridden: bool
+    tax_category: str
+    active: bool
+    attributes: dict[str, Any]  # JSON
+    sold_by_weight: bool
+    low_stock_threshold: int
+    version: int
+
+
+def present(product: ProductRow, override_cents: int | None = None) -> ProductView:
+    return ProductView(id=product.id, sku=product.sku, name=product.name, barcodes=product.barcodes,
+                       price_cents=override_cents if override_cents is not None else product.price_cents,
+                       list_price_cents=product.price_cents, price_overridden=override_cents is not None,
+                       tax_category=product.tax_category, active=product.active, attributes=product.attributes,
+                       sold_by_weight=product.sold_by_weight, low_stock_threshold=product.low_stock_threshold,
+                       version=product.version)
+
+
+def _event_payload(p: ProductRow) -> dict[str, Any]:
+    return {"sku": p.sku, "name": p.name, "barcodes": p.barcodes, "price_cents": p.price_cents,
+            "tax_category": p.tax_category, "active": p.active, "version": p.version, "attributes": p.attributes,
+            "product_id": p.id}
 
 
 def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str | None) -> None:
@@ -59,162 +143,213 @@ def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str |
         raise ValidationFailed("the product is not valid", errors=errors)
     if "sku" in fields:
         same = catalog.by_sku(fields["sku"])
-        if same is not None and same["id"] != product_id:
+        if same is not None and same.id != product_id:
             raise Conflict(f"SKU {fields['sku']} already exists", code="duplicate-sku")
 
 
-def create_product(uow: UnitOfWork, fields: dict[str, Any]) -> dict[str, Any]:
+def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
+    product = uow.catalog.get(product_id)
+    if product is None:
+        raise NotFound("no such product", code="product-not-found")
+    return product
+
+
+def create_product(uow: UnitOfWork, cmd: NewProduct) -> ProductView:
+    fields = given(cmd)
     require_valid_product(fields)
     _check_references(uow, fields, None)
     catalog = uow.catalog
-    version = catalog.next_version()
-    values = {
-        "id": uuid7(),
-        "sku": fields["sku"],
-        "name": fields["name"].strip(),
-        "price_cents": fields["price_cents"],
-        "tax_category": fields["tax_category"],
-        "active": fields.get("active", True),
-        "attributes": fields.get("attributes") or {},
-        "sold_by_weight": fields.get("sold_by_weight", False),
-        "low_stock_threshold": fields.get("low_stock_threshold", 0),
-        "version": version,
-        "created_at": uow.now,
-        "updated_at": uow.now,
-    }
-    catalog.insert(values, list(fields.get("barcodes") or []))
-    product = catalog.get(values["id"])
-    uow.audit("product.created", "product", product["id"], None, present(product))
+    product = ProductRow(id=uuid7(), sku=cmd.sku, name=cmd.name.strip(), price_cents=cmd.price_cents,
+                         tax_category=cmd.tax_category, active=cmd.active, attributes=dict(cmd.attributes),
+                         sold_by_weight=cmd.sold_by_weight, low_stock_threshold=cmd.low_stock_threshold,
+                         version=catalog.next_version(), created_at=uow.now, updated_at=uow.now,
+                         barcodes=sorted(cmd.barcodes))
+    catalog.insert(product)
+    view = present(product)
+    uow.audit("product.created", "product", product.id, None, view)
     uow.emit("product.changed", _event_payload(product))
-    return present(product)
+    return view
 
 
-def update_product(uow: UnitOfWork, product_id: str, changes: dict[str, Any], *, expected_version: int | None = None
-                   ) -> dict[str, Any]:
+def update_product(uow: UnitOfWork, product_id: str, cmd: ProductChange, *, expected_version: int | None = None
+                   ) -> ProductView:
+    changes = given(cmd)
     require_valid_product(changes, partial=True)
     catalog = uow.catalog
-    before = catalog.get(product_id)
-    if before is None:
-        raise NotFound("no such product", code="product-not-found")
-    if expected_version is not None and before["version"] != expected_version:
-        raise Conflict(f"the product changed (version {before['version']}); reload and try again",
+    before = _stored(uow, product_id)
+    if expected_version is not None and before.version != expected_version:
+        raise Conflict(f"the product changed (version {before.version}); reload and try again",
                        code="version-mismatch")
     _check_references(uow, changes, product_id)
-    values = {k: v for k, v in changes.items() if k in PRODUCT_FIELDS}
-    if "name" in values:
-        values["name"] = values["name"].strip()
-    values["version"] = catalog.next_version()
-    values["updated_at"] = uow.now
-    catalog.update(product_id, values)
-    if "barcodes" in changes:
-        catalog.set_barcodes(product_id, list(changes["barcodes"]))
-    after = catalog.get(product_id)
-    uow.audit("product.updated", "product", product_id, present(before), present(after))
+    barcodes = changes.pop("barcodes", None)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    catalog.update(product_id, changes | {"version": catalog.next_version(), "updated_at": uow.now})
+    if barcodes is not None:
+        catalog.set_barcodes(product_id, list(barcodes))
+    after = _stored(uow, product_id)
+    view = present(after)
+    uow.audit("product.updated", "product", product_id, present(before), view)
     uow.emit("product.changed", _event_payload(after))
-    return present(after)
+    return view
 
 
 # -- queries ------------------------------------------------------------------------------------
-def get_product(uow: UnitOfWork, product_id: str) -> dict[str, Any]:
-    catalog = uow.catalog
-    product = catalog.get(product_id)
-    if product is None:
-        raise NotFound("no such product", code="product-not-found")
-    return present(product, catalog.active_overrides([product_id], uow.now).get(product_id))
+def get_product(uow: UnitOfWork, product_id: str) -> ProductView:
+    product = _stored(uow, product_id)
+    return present(product, uow.catalog.active_overrides([product_id], uow.now).get(product_id))
 
 
 def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
                     after: tuple[Any, str] | None, limit: int, include_inactive: bool = False
-                    ) -> tuple[list[dict[str, Any]], tuple[Any, str] | None]:
+                    ) -> tuple[list[ProductView], tuple[Any, str] | None]:
     catalog = uow.catalog
     if (barcode or sku) and not q and since is None:
         # The lane's hot path: an exact code is one index probe, never a filtered scan.
         found = catalog.lookup(barcode=barcode, sku=None if barcode else sku, at=uow.now)
-        if found is not None and sku and found["sku"] != sku:
-            found = None
-        if found is not None and not include_inactive and not found["active"]:
-            found = None
-        if found is None or after is not None:
+        if found is None or (sku and found[0].sku != sku) or (not include_inactive and not found[0].active) \
+                or after is not None:
             return [], None
-        return [present(found, found.pop("override_cents"))], None
+        return [present(*found)], None
     rows = catalog.search(q=q, sku=sku, barcode=barcode, since=since, after=after, limit=limit + 1,
                           active_only=not include_inactive)
     more = len(rows) > limit
     rows = rows[:limit]
-    overrides = catalog.active_overrides([r["id"] for r in rows], uow.now)
-    items = [present(r, overrides.get(r["id"])) for r in rows]
+    overrides = catalog.active_overrides([r.id for r in rows], uow.now)
+    items = [present(r, overrides.get(r.id)) for r in rows]
     next_after = None
     if more and rows:
         last = rows[-1]
-        next_after = ((last["version"] if since is not None else last["sku"]), last["id"])
+        next_after = ((last.version if since is not None else last.sku), last.id)
     return items, next_after
 
 
 # -- tax categories -----------------------------------------------------------------------------
-def upsert_tax_category(uow: UnitOfWork, fields: dict[str, Any]) -> dict[str, Any]:
+class TaxCategoryIn(Protocol):
+    code: str
+    name: str | None
+    rate_bp: int
+    inclusive: bool
+
+
+class TaxCategoryFields(msgspec.Struct, frozen=True, kw_only=True):
+    """A `TaxCategoryIn` built inside the service (HQ's `tax.set`, the demo's categories)."""
+
+    code: str
+    rate_bp: int
+    name: str | None = None
+    inclusive: bool = False
+
+
+def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> TaxCategoryView:
     errors = []
-    code = fields.get("code")
-    if not isinstance(code, str) or not code or len(code) > 32:
+    if not cmd.code or len(cmd.code) > 32:
         errors.append({"field": "code", "message": "1-32 characters"})
-    rate = fields.get("rate_bp")
-    if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
+    if not 0 <= cmd.rate_bp <= 10_000:
         errors.append({"field": "rate_bp", "message": "basis points from 0 to 10000 (825 = 8.25 %)"})
-    if not isinstance(fields.get("inclusive", False), bool):
-        errors.append({"field": "inclusive", "message": "true or false"})
     if errors:
         raise ValidationFailed("the tax category is not valid", errors=errors)
     catalog = uow.catalog
-    before = catalog.tax_category(code)
-    values = {"code": code, "name": fields.get("name") or code, "rate_bp": rate,
-              "inclusive": fields.get("inclusive", False), "version": (before["version"] + 1) if before else 1,
-              "updated_at": uow.now}
-    catalog.upsert_tax_category(values)
-    after = catalog.tax_category(code)
-    uow.audit("tax_category.saved", "tax_category", code, _tax(before) if before else None, _tax(after))
-    uow.emit("tax_category.changed", _tax(after))
-    return _tax(after)
+    before = catalog.tax_category(cmd.code)
+    after = TaxCategoryRow(code=cmd.code, name=cmd.name or cmd.code, rate_bp=cmd.rate_bp, inclusive=cmd.inclusive,
+                           version=(before.version + 1) if before else 1, updated_at=uow.now)
+    catalog.upsert_tax_category(after)
+    uow.audit("tax_category.saved", "tax_category", cmd.code, _tax(before) if before else None, _tax(after))
+    view = _tax(after)
+    uow.emit("tax_category.changed", msgspec.structs.asdict(view))
+    return view
 
 
-def _tax(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("code", "name", "rate_bp", "inclusive", "version")}
+class TaxCategoryView(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+    rate_bp: int
+    inclusive: bool
+    version: int
 
 
-def list_tax_categories(uow: UnitOfWork) -> list[dict[str, Any]]:
+def _tax(row: TaxCategoryRow) -> TaxCategoryView:
+    return TaxCategoryView(code=row.code, name=row.name, rate_bp=row.rate_bp, inclusive=row.inclusive,
+                           version=row.version)
+
+
+def list_tax_categories(uow: UnitOfWork) -> list[TaxCategoryView]:
     return [_tax(r) for r in uow.catalog.tax_categories()]
 
 
 # -- store price overrides ----------------------------------------------------------------------
+class OverrideView(msgspec.Struct, frozen=True, kw_only=True):
+    """A store price override as answers show it."""
+
+    id: str
+    product_id: str
+    price_cents: int
+    valid_from: str
+    valid_to: str | None
+    created_at: str
+
+
+class StoreOverrideView(msgspec.Struct, frozen=True, kw_only=True):
+    """An override in a product's list, with the tenant and store it belongs to."""
+
+    id: str
+    tenant_id: str
+    store_id: str
+    product_id: str
+    price_cents: int
+    valid_from: str
+    valid_to: str | None
+    created_at: str
+
+
+def _override(row: PriceOverrideRow) -> OverrideView:
+    return OverrideView(id=row.id, product_id=row.product_id, price_cents=row.price_cents, valid_from=row.valid_from,
+                        valid_to=row.valid_to, created_at=row.created_at)
+
+
 def add_price_override(uow: UnitOfWork, product_id: str, price_cents: int, valid_from: str | None,
-                       valid_to: str | None) -> dict[str, Any]:
+                       valid_to: str | None) -> OverrideView:
     catalog = uow.catalog
-    if catalog.get(product_id) is None:
-        raise NotFound("no such product", code="product-not-found")
+    _stored(uow, product_id)
+    store_id = uow.actor.store_id
+    if not store_id:
+        raise ValidationFailed("this account is not bound to a store", code="store-required")
     start = valid_from or uow.now
     errors = override_problems(price_cents, start, valid_to)
     if errors:
         raise ValidationFailed("the price override is not valid", errors=errors)
-    override = {"id": uuid7(), "product_id": product_id, "price_cents": price_cents, "valid_from": start,
-                "valid_to": valid_to, "created_at": uow.now}
+    override = PriceOverrideRow(id=uuid7(), store_id=store_id, product_id=product_id, price_cents=price_cents,
+                                valid_from=start, valid_to=valid_to, created_at=uow.now)
     catalog.add_override(override)
     # Bump the product's version so lanes' delta sync picks the new store price up.
     catalog.update(product_id, {"version": catalog.next_version(), "updated_at": uow.now})
-    uow.audit("price_override.created", "product", product_id, None, override)
-    uow.emit("price_override.created", override | {"store_id": uow.actor.store_id})
-    return override
+    view = _override(override)
+    uow.audit("price_override.created", "product", product_id, None, view)
+    uow.emit("price_override.created", msgspec.structs.asdict(view) | {"store_id": store_id})
+    return view
 
 
-def list_price_overrides(uow: UnitOfWork, product_id: str) -> list[dict[str, Any]]:
-    if uow.catalog.get(product_id) is None:
-        raise NotFound("no such product", code="product-not-found")
-    return uow.catalog.overrides(product_id)
+def list_price_overrides(uow: UnitOfWork, product_id: str) -> list[StoreOverrideView]:
+    _stored(uow, product_id)
+    return [StoreOverrideView(tenant_id=uow.actor.tenant_id, **msgspec.structs.asdict(o))
+            for o in uow.catalog.overrides(product_id)]
 
 
 # -- CSV import ---------------------------------------------------------------------------------
 CSV_COLUMNS = ("sku", "name", "price_cents", "tax_category")
 
 
-def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Parse rows into product fields; returns (rows, problems). Row numbers count the header as 1."""
+class CsvProduct(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of a catalog CSV file (`row` counts the header as 1), with the columns a
+    spreadsheet would run as a formula."""
+
+    row: int
+    product: Changes  # every column the file has; `attributes` only when given
+    formula_columns: list[str]
+
+
+def parse_catalog_csv(text: str) -> tuple[list[CsvProduct], list[dict[str, Any]]]:
+    """Parse rows into products; returns (rows, problems). Row numbers count the header as 1."""
     reader = BoundedCsv(text)
     missing = [c for c in CSV_COLUMNS if c not in reader.fieldnames]
     if missing:
@@ -222,37 +357,60 @@ def parse_catalog_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, A
     rows, problems = [], []
     for index, raw in reader:
         errors: list[dict[str, str]] = []
-        fields: dict[str, Any] = {"sku": (raw.get("sku") or "").strip(), "name": (raw.get("name") or "").strip(),
-                                  "tax_category": (raw.get("tax_category") or "").strip()}
-        price = (raw.get("price_cents") or "").strip()
-        if price.isdigit():
-            fields["price_cents"] = int(price)
-        else:
-            errors.append({"field": "price_cents", "message": f"{price!r} is not a whole number of cents"})
-            fields["price_cents"] = 0
-        codes = [c.strip() for c in (raw.get("barcodes") or "").replace(";", "|").split("|") if c.strip()]
-        fields["barcodes"] = codes
+        sku = (raw.get("sku") or "").strip()
+        price_text = (raw.get("price_cents") or "").strip()
+        if not price_text.isdigit():
+            errors.append({"field": "price_cents", "message": f"{price_text!r} is not a whole number of cents"})
         active = (raw.get("active") or "true").strip().lower()
         if active not in ("true", "false", "1", "0", "yes", "no"):
             errors.append({"field": "active", "message": "true or false"})
-        fields["active"] = active in ("true", "1", "yes")
+        attributes: dict[str, Any] | msgspec.UnsetType = UNSET
         if raw.get("attributes"):
             # Depth first: json.loads recurses, and 5,000 brackets end in a RecursionError.
             if json_depth_exceeds(raw["attributes"], MAX_ATTRIBUTES_DEPTH):
                 errors.append({"field": "attributes", "message": f"at most {MAX_ATTRIBUTES_DEPTH} levels of nesting"})
             else:
                 try:
-                    fields["attributes"] = json.loads(raw["attributes"])
+                    attributes = json.loads(raw["attributes"])
                 except ValueError:
                     errors.append({"field": "attributes", "message": "a JSON object"})
-        errors += product_problems(fields)
+        product = Changes(sku=sku, name=(raw.get("name") or "").strip(),
+                          price_cents=int(price_text) if price_text.isdigit() else 0,
+                          tax_category=(raw.get("tax_category") or "").strip(),
+                          barcodes=[c.strip() for c in (raw.get("barcodes") or "").replace(";", "|").split("|")
+                                    if c.strip()],
+                          active=active in ("true", "1", "yes"), attributes=attributes)
+        errors += product_problems(given(product))
         if errors:
-            problems.append({"row": index, "sku": fields["sku"], "errors": errors})
-        rows.append({"row": index, **fields, "formula_columns": formula_cells(raw)})
+            problems.append({"row": index, "sku": sku, "errors": errors})
+        rows.append(CsvProduct(row=index, product=product, formula_columns=formula_cells(raw)))
     return rows, problems
 
 
-def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
+class ImportedRow(msgspec.Struct, frozen=True, kw_only=True):
+    row: int
+    sku: str
+    status: str  # created | updated
+
+
+class CsvWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """Imported, but someone should look (`code` names why)."""
+
+    row: int
+    sku: str
+    field: str
+    code: str
+    message: str
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    created: int
+    updated: int
+    rows: list[ImportedRow]
+    warnings: list[CsvWarning]
+
+
+def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
     """All or nothing: a file with any bad row changes nothing and reports every bad row."""
     rows, problems = parse_catalog_csv(text)
     catalog = uow.catalog
@@ -260,44 +418,46 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> dict[str, Any]:
     seen_codes: dict[str, int] = {}
     for row in rows:
         errors = []
-        if row["sku"] in seen_skus:
-            errors.append({"field": "sku", "message": f"also on row {seen_skus[row['sku']]}"})
-        seen_skus.setdefault(row["sku"], row["row"])
-        existing = catalog.by_sku(row["sku"]) if row["sku"] else None
-        if row["tax_category"] and catalog.tax_category(row["tax_category"]) is None:
-            errors.append({"field": "tax_category", "message": f"unknown tax category {row['tax_category']!r}"})
-        for code in row["barcodes"]:
+        sku, tax, codes = str(row.product.sku), str(row.product.tax_category), list(row.product.barcodes or [])
+        if sku in seen_skus:
+            errors.append({"field": "sku", "message": f"also on row {seen_skus[sku]}"})
+        seen_skus.setdefault(sku, row.row)
+        existing = catalog.by_sku(sku) if sku else None
+        if tax and catalog.tax_category(tax) is None:
+            errors.append({"field": "tax_category", "message": f"unknown tax category {tax!r}"})
+        for code in codes:
             if code in seen_codes:
                 errors.append({"field": "barcodes", "message": f"{code} also on row {seen_codes[code]}"})
-            seen_codes.setdefault(code, row["row"])
+            seen_codes.setdefault(code, row.row)
             owner = catalog.barcode_owner(code)
-            if owner is not None and (existing is None or owner != existing["id"]):
+            if owner is not None and (existing is None or owner != existing.id):
                 errors.append({"field": "barcodes", "message": f"{code} belongs to another product"})
         if errors:
-            problems.append({"row": row["row"], "sku": row["sku"], "errors": errors})
+            problems.append({"row": row.row, "sku": sku, "errors": errors})
     if problems:
         problems.sort(key=lambda p: p["row"])
         raise ValidationFailed(f"{len(problems)} row(s) are not valid; nothing was imported",
                                code="csv-invalid", errors=problems)
-    report, warnings = [], []
+    report: list[ImportedRow] = []
+    warnings: list[CsvWarning] = []
     created = updated = 0
     for row in rows:
-        fields = {k: v for k, v in row.items() if k not in ("row", "formula_columns")}
-        existing = catalog.by_sku(row["sku"])
+        sku = str(row.product.sku)
+        existing = catalog.by_sku(sku)
         if existing is None:
-            create_product(uow, fields)
+            create_product(uow, Product(**given(row.product)))
             created += 1
-            report.append({"row": row["row"], "sku": row["sku"], "status": "created"})
+            report.append(ImportedRow(row=row.row, sku=sku, status="created"))
         else:
-            update_product(uow, existing["id"], fields)
+            update_product(uow, existing.id, row.product)
             updated += 1
-            report.append({"row": row["row"], "sku": row["sku"], "status": "updated"})
+            report.append(ImportedRow(row=row.row, sku=sku, status="updated"))
         # Imported as typed (it may be a real name), but someone should look: the same text
         # pasted into a spreadsheet by hand would run. Exports escape it.
-        warnings += [{"row": row["row"], "sku": row["sku"], "field": column, "code": "csv-formula",
-                      "message": "starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
-                                 "CSV exports escape it"} for column in row["formula_columns"]]
-    return {"created": created, "updated": updated, "rows": report, "warnings": warnings}
+        warnings += [CsvWarning(row=row.row, sku=sku, field=column, code="csv-formula",
+                                message="starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
+                                        "CSV exports escape it") for column in row.formula_columns]
+    return ImportReport(created=created, updated=updated, rows=report, warnings=warnings)
 
 
 # -- HQ commands (down replication) -------------------------------------------------------------
@@ -306,25 +466,38 @@ def apply_hq_catalog(uow: UnitOfWork, command_type: str, version: int, payload: 
     prices; store price overrides are separate rows and are never touched here."""
     catalog = uow.catalog
     if command_type == "tax.set":
-        upsert_tax_category(uow, payload)
+        upsert_tax_category(uow, _decoded(payload, TaxCategoryFields, "tax category"))
         return "applied"
     if command_type not in ("catalog.upsert", "price.set"):
         return "ignored"
     existing = catalog.by_sku(payload["sku"])
-    hq_version = (existing or {}).get("attributes", {}).get("hq_version", 0) if existing else 0
-    if existing is not None and hq_version >= version:
+    if existing is not None and existing.attributes.get("hq_version", 0) >= version:
         return "stale"
     if command_type == "price.set":
         if existing is None:
             return "unknown-sku"
-        attributes = dict(existing["attributes"]) | {"hq_version": version}
-        update_product(uow, existing["id"], {"price_cents": payload["price_cents"], "attributes": attributes})
+        update_product(uow, existing.id, Changes(price_cents=_decoded(payload, _Price, "price").price_cents,
+                                                 attributes=existing.attributes | {"hq_version": version}))
         return "applied"
     fields = {k: payload[k] for k in ("sku", "name", "price_cents", "tax_category", "barcodes", "active")
               if k in payload}
     fields["attributes"] = dict(payload.get("attributes") or {}) | {"hq_version": version}
     if existing is None:
-        create_product(uow, fields)
+        create_product(uow, _decoded(fields, Product, "product"))
     else:
-        update_product(uow, existing["id"], fields)
+        update_product(uow, existing.id, _decoded(fields, Changes, "product"))
     return "applied"
+
+
+_T = TypeVar("_T")
+
+
+class _Price(msgspec.Struct):
+    price_cents: int
+
+
+def _decoded(payload: dict[str, Any], into: type[_T], what: str) -> _T:
+    try:
+        return msgspec.convert(payload, into)
+    except msgspec.ValidationError as err:
+        raise ValidationFailed(f"HQ {what} refused: {err}", code=f"invalid-{what.replace(' ', '-')}") from None

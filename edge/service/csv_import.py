@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any
 
 from edge.domain.errors import ValidationFailed
 
@@ -46,7 +45,7 @@ class BoundedCsv:
         if header is not None:
             self.fieldnames = header
 
-    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         row = 1
         while True:
             row += 1

@@ -30,7 +30,7 @@ def replay_sale(uow: UnitOfWork, sale: OfflineSale, *, override_by: str | None =
     scope = (uow.actor.tenant_id, uow.actor.user_id or uow.actor.username, ROUTE, sale.idempotency_key)
     stored = idem.find(scope)
     if stored is not None:
-        previous = json.loads(stored["response_body"])
+        previous = json.loads(stored.response_body)
         return previous | {"verdict": OfflineVerdict.DUPLICATE.value}
     view = order_cases.create_order(uow, sale, offline=True, override_by=override_by, policy=policy)
     result = {"idempotency_key": sale.idempotency_key, "verdict": view["verdict"], "order_id": view["id"],

@@ -45,15 +45,18 @@ from edge.domain.tenders import (
     tender_requests as domain_tender_requests,
 )
 from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
-from edge.service.inventory import append_movements, check_low_stock, location
+from edge.service.inventory import Movement, StockMove, append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
 from edge.service.ports import Actor, UnitOfWork
 from edge.service.repository_ports import (
+    CheckoutContext,
+    OrderFilter,
     OrderLineRow,
     OrderRow,
     PaymentRow,
     ReservationItem,
     ReservationRow,
+    SaleProduct,
     StockLevel,
     TillMovementRow,
 )
@@ -100,7 +103,7 @@ def _reference(line: SaleLine) -> tuple[str, str]:
 
 def build_lines(uow: UnitOfWork, lines_in: Sequence[SaleLine], *, order_discount_cents: int,
                 honour_lane_prices: bool, policy: SalesPolicy = POLICY
-                ) -> tuple[PricedOrder, list[OrderLineRow], dict[str, Any]]:
+                ) -> tuple[PricedOrder, list[OrderLineRow], dict[str, SaleProduct]]:
     """Resolve the lines and price them with the domain. Returns (priced, line rows, products by id)."""
     if not lines_in:
         raise ValidationFailed("an order needs at least one line", errors=[{"field": "lines", "message": "empty"}])
@@ -110,45 +113,45 @@ def build_lines(uow: UnitOfWork, lines_in: Sequence[SaleLine], *, order_discount
     found = catalog.resolve(ids=[v for k, v in refs if k == "product_id"], skus=[v for k, v in refs if k == "sku"],
                             barcodes=[v for k, v in refs if k == "barcode"], store_id=uow.actor.store_id, at=uow.now)
     errors: list[dict[str, str]] = []
-    products: dict[str, Any] = {}
+    products: dict[str, SaleProduct] = {}
     catalog_prices: dict[str, int] = {}
     items: list[LineItem] = []
     for i, (ref, ln) in enumerate(zip(refs, lines_in, strict=True)):
         product = found.get(ref)
-        if product is None or not product["active"]:
+        if product is None or not product.active:
             errors.append({"field": f"lines[{i}]", "message": f"no active product with {ref[0]} {ref[1]}"})
             continue
         quantity, weight = ln.quantity, ln.weight_grams
-        if product["sold_by_weight"]:
+        if product.sold_by_weight:
             if weight is None or weight <= 0:
                 errors.append({"field": f"lines[{i}].weight_grams", "message": "a weighed item needs its weight"})
                 continue
             quantity = 1
         elif weight is not None:
-            errors.append({"field": f"lines[{i}].weight_grams", "message": f"{product['sku']} is not sold by weight"})
+            errors.append({"field": f"lines[{i}].weight_grams", "message": f"{product.sku} is not sold by weight"})
             continue
         if not 1 <= quantity <= MAX_LINE_QUANTITY:
             errors.append({"field": f"lines[{i}].quantity", "message": f"a whole number from 1 to {MAX_LINE_QUANTITY}"})
             continue
-        override = product["override_cents"]
-        catalog_price = override if override is not None else product["price_cents"]
+        override = product.override_cents
+        catalog_price = override if override is not None else product.price_cents
         lane_price = ln.unit_price_cents
         price = lane_price if honour_lane_prices and lane_price is not None and lane_price >= 0 else catalog_price
         discount = ln.discount_cents
         if discount < 0:
             errors.append({"field": f"lines[{i}].discount_cents", "message": "a whole number >= 0"})
             continue
-        products[product["id"]] = product
-        catalog_prices[product["id"]] = catalog_price
-        items.append(LineItem(line_id=uuid7(), product_id=product["id"], sku=product["sku"], name=product["name"],
-                              unit_price_cents=price, tax_category=product["tax_category"], quantity=quantity,
+        products[product.id] = product
+        catalog_prices[product.id] = catalog_price
+        items.append(LineItem(line_id=uuid7(), product_id=product.id, sku=product.sku, name=product.name,
+                              unit_price_cents=price, tax_category=product.tax_category, quantity=quantity,
                               weight_grams=weight, discount_cents=discount))
     if errors:
         raise ValidationFailed("some lines are not valid", code="lines-invalid", errors=errors)
     if order_discount_cents < 0:
         raise ValidationFailed("discount_cents must be >= 0", errors=[{"field": "discount_cents", "message": ">= 0"}])
     # A category the store has not configured is taxed at 0 %; the rates come with the products.
-    categories = {p["tax_category"]: TaxCategory(p["tax_category"], p["tax_rate_bp"] or 0, bool(p["tax_inclusive"]))
+    categories = {p.tax_category: TaxCategory(p.tax_category, p.tax_rate_bp or 0, bool(p.tax_inclusive))
                   for p in products.values()}
     priced = price_order(items, PricingRules(categories, policy.rounding), OrderDiscount(cents=order_discount_cents))
     lines = [line_row(n, p, catalog_prices[p.product_id]) for n, p in enumerate(priced.lines, start=1)]
@@ -214,7 +217,7 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     priced: PricedOrder
     lines: list[OrderLineRow]  # the order's line rows, priced
-    products: dict[str, Any]  # by id
+    products: dict[str, SaleProduct]  # by id
     needs: dict[str, int]  # stock units per product
     levels: dict[str, StockLevel]  # stock levels as read, per product
     tenders: TenderPlan | None  # None: an OPEN order, nothing tendered yet
@@ -244,7 +247,7 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
     if offline:
         _check_offline_claim(uow, sale.offline_created_at, policy)
     context = uow.sale_products.checkout_context(store_id, lane_id)
-    if not context["lane_exists"]:
+    if not context.lane_exists:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
     priced, lines, products = build_lines(uow, sale.lines, order_discount_cents=sale.discount_cents,
@@ -259,8 +262,8 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
     return _emit_order(uow, order, stored_lines, payments, movements, override_by=override_by)
 
 
-def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[str, Any], priced: PricedOrder,
-                  lines: list[OrderLineRow], products: dict[str, Any], levels: dict[str, StockLevel],
+def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: CheckoutContext, priced: PricedOrder,
+                  lines: list[OrderLineRow], products: dict[str, SaleProduct], levels: dict[str, StockLevel],
                   tenders: Sequence[TenderIn], credit_cents: int, offline: bool, override_by: str | None,
                   policy: SalesPolicy) -> Checkout:
     """Decide the sale from what was read, with no I/O: the overrides it needs, its tenders, its
@@ -269,7 +272,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
     if policy.discounts.needs_override(priced) and not approved:
         raise OverrideRequired(f"a discount of {priced.discount_cents} cents on {priced.extended_cents} needs a "
                                "supervisor override", code="discount-override-required")
-    currency = context["currency"]
+    currency = context.currency
     if offline and not approved:
         _refuse_unapproved_undercharge(actor, lane_id, lines, currency, policy)
     credit = min(credit_cents, priced.total_cents)
@@ -279,9 +282,9 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
     available = {pid: level.on_hand - level.reserved for pid, level in levels.items()}
     short = {pid: qty for pid, qty in needs.items() if available[pid] < qty}
     if short and not offline:
-        raise Conflict("not enough stock for " + ", ".join(products[p]["sku"] for p in short),
+        raise Conflict("not enough stock for " + ", ".join(products[p].sku for p in short),
                        code="insufficient-stock",
-                       errors=[{"field": "lines", "message": f"{products[p]['sku']}: {available[p]} available, "
+                       errors=[{"field": "lines", "message": f"{products[p].sku}: {available[p]} available, "
                                 f"{q} wanted"} for p, q in short.items()])
     judgement = judge_offline_order(
         [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
@@ -293,12 +296,12 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: dict[st
     return Checkout(store_id=store_id, lane_id=lane_id, currency=currency, priced=priced, lines=lines,
                     products=products, needs=needs, levels=levels, tenders=plan,
                     tender_methods=",".join(sorted({t.method.value for t in requests})), credit_cents=credit,
-                    status=status, judgement=judgement, till_session_id=context["till_session_id"])
+                    status=status, judgement=judgement, till_session_id=context.till_session_id)
 
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
                    override_by: str | None, policy: SalesPolicy
-                   ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[dict[str, Any]]]:
+                   ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[Movement]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
     c, actor, plan = checkout, uow.actor, checkout.tenders
@@ -335,11 +338,11 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
             record_drawer(uow, c.lane_id, "cash_sale", plan.cash_kept_cents, ref=order_id,
                           session_id=c.till_session_id)
 
-    movements: list[dict[str, Any]] = []
+    movements: list[Movement] = []
     if immediate:
         movements = append_movements(uow, c.store_id, [
-            {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln),
-             "ref": order_id} for ln in c.lines], c.levels, c.products)
+            StockMove(product_id=ln.product_id, sku=ln.sku, kind="sale", delta=-stock_units(ln),
+                      ref=order_id) for ln in c.lines], c.levels, c.products)
     else:
         reserve(uow, c.store_id, "order", order_id, c.needs, c.products, c.levels, ttl_s=policy.reservation_ttl_s)
     if c.judgement is not None:
@@ -348,7 +351,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
 
 
 def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
-                payments: list[PaymentRow], movements: list[dict[str, Any]], *, override_by: str | None
+                payments: list[PaymentRow], movements: list[Movement], *, override_by: str | None
                 ) -> dict[str, Any]:
     """Audit the new order and tell the outbox: `order.completed` for a sale paid in full now
     (it carries its lines, tenders and stock movements), `order.created` for one still to pay."""
@@ -434,13 +437,13 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
                                            reason=None, ref=ref, actor=uow.actor.username, at=uow.now))
 
 
-def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, Any],
+def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, SaleProduct],
             levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
     reservation_id = uuid7()
     expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
     hold = ReservationRow(id=reservation_id, location_id=loc, kind=kind, ref=ref, customer=customer, status="active",
                           expires_at=expires, created_at=uow.now)
-    items = [ReservationItem(product_id=pid, sku=products[pid]["sku"], quantity=qty) for pid, qty in needs.items()]
+    items = [ReservationItem(product_id=pid, sku=products[pid].sku, quantity=qty) for pid, qty in needs.items()]
     uow.reservations.create(hold, items)
     uow.stock.bump_reserved(loc, list(needs.items()), uow.now)
     check_low_stock(uow, loc, {pid: (levels[pid], 0, qty) for pid, qty in needs.items()}, products)
@@ -470,7 +473,7 @@ def release_reservations_by_id(uow: UnitOfWork, r: ReservationRow, status: str) 
 
 
 def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
-                         judgement: OfflineJudgement, products: dict[str, Any]) -> None:
+                         judgement: OfflineJudgement, products: dict[str, SaleProduct]) -> None:
     reviews = uow.reviews
     for ln in lines:
         if ln.unit_price_cents != ln.catalog_price_cents:
@@ -480,7 +483,7 @@ def _raise_offline_cases(uow: UnitOfWork, order: OrderRow, lines: list[OrderLine
                               {"line_id": ln.id, "sku": ln.sku, "charged_cents": ln.unit_price_cents,
                                "catalog_cents": ln.catalog_price_cents, "number": order.number})
     for conflict in judgement.stock_conflicts:
-        sku = products[conflict.product_id]["sku"]
+        sku = products[conflict.product_id].sku
         reviews.open_case(uow, "stock_conflict", order.id, conflict.product_id,
                           f"{sku}: sold {conflict.quantity} offline with {conflict.available_before} available",
                           {"sku": sku, "sold": conflict.quantity, "available_before": conflict.available_before,
@@ -510,7 +513,7 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         raise Conflict("the order changed while it was being completed", code="order-changed")
     release_reservations(uow, order_id, "committed")
     movements = append_movements(uow, order.store_id, [
-        {"product_id": ln.product_id, "sku": ln.sku, "kind": "sale", "delta": -stock_units(ln), "ref": order_id}
+        StockMove(product_id=ln.product_id, sku=ln.sku, kind="sale", delta=-stock_units(ln), ref=order_id)
         for ln in lines])
     order.status, order.paid_cents, order.completed_at = OrderStatus.COMPLETED.value, paid, uow.now
     view = present(order, lines, payments)
@@ -585,7 +588,7 @@ def _event_line(ln: OrderLineRow) -> dict[str, Any]:
             "price_variance_cents": ln.unit_price_cents - ln.catalog_price_cents}
 
 
-def completed_payload(view: dict[str, Any], movements: list[dict[str, Any]]) -> dict[str, Any]:
+def completed_payload(view: dict[str, Any], movements: list[Movement]) -> dict[str, Any]:
     return {"order_id": view["id"], "number": view["number"], "lane_id": view["lane_id"],
             "cashier": view["cashier"], "currency": view["currency"], "subtotal_cents": view["subtotal_cents"],
             "discount_cents": view["discount_cents"], "tax_cents": view["tax_cents"],
@@ -665,7 +668,7 @@ def get_order(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     return present(order, orders.lines(order_id), uow.payments.of_order(order_id))
 
 
-def search_orders(uow: UnitOfWork, filters: dict[str, Any], after: str | None, limit: int
+def search_orders(uow: UnitOfWork, filters: OrderFilter, after: str | None, limit: int
                   ) -> tuple[list[dict[str, Any]], str | None]:
     orders = uow.orders
     rows = orders.search(filters, after, limit + 1)

@@ -19,6 +19,7 @@ from edge.domain.money import Rounding
 from edge.domain.orders import DiscountPolicy
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import PolicyRow
 
 SALES = "sales"
 
@@ -45,29 +46,27 @@ def sales_policy(document: PolicyDocument, base: SalesPolicy = POLICY) -> SalesP
         base.returns, window_days=document.return_window_days, restocking_fee_bps=document.restocking_fee_bps,
         restocking_fee_cents=document.restocking_fee_cents,
         override_over_cents=document.return_supervisor_over_cents)
-    changes: dict[str, Any] = {
-        "reservation_ttl_s": document.reservation_ttl_s,
-        "rounding": Rounding(document.rounding),
-        "discounts": DiscountPolicy(override_over_bps=document.discount_supervisor_over_bps,
-                                    override_over_cents=base.discounts.override_over_cents),
-        "returns": returns,
-    }
-    if document.payout_supervisor_over_cents is not None:
-        changes["payout_supervisor_over_cents"] = document.payout_supervisor_over_cents
-    return msgspec.structs.replace(base, **changes)
+    payout_limit = document.payout_supervisor_over_cents
+    return msgspec.structs.replace(
+        base, reservation_ttl_s=document.reservation_ttl_s, rounding=Rounding(document.rounding),
+        discounts=DiscountPolicy(override_over_bps=document.discount_supervisor_over_bps,
+                                 override_over_cents=base.discounts.override_over_cents),
+        returns=returns,
+        payout_supervisor_over_cents=base.payout_supervisor_over_cents if payout_limit is None else payout_limit)
 
 
 def in_force(uow: UnitOfWork) -> PolicyInForce:
     row = uow.policy.get(SALES)
     if row is None:
         return DEFAULTS
-    return PolicyInForce(document=decode_policy(row["document"]), version=row["version"], source=row["source"],
-                         command_id=row["command_id"], issued_at=row["issued_at"], applied_at=row["applied_at"])
+    # Only `apply_hq_policy` writes the table, so a stored policy is always HQ's.
+    return PolicyInForce(document=decode_policy(row.document), version=row.version, source="hq",
+                         command_id=row.command_id, issued_at=row.issued_at, applied_at=row.applied_at)
 
 
 def version_in_force(uow: UnitOfWork) -> int:
     row = uow.policy.get(SALES)
-    return row["version"] if row else 0
+    return row.version if row else 0
 
 
 def apply_hq_policy(uow: UnitOfWork, *, command_id: str, version: int, issued_at: str | None,
@@ -83,8 +82,8 @@ def apply_hq_policy(uow: UnitOfWork, *, command_id: str, version: int, issued_at
     after = PolicyInForce(document=document, version=version, source="hq", command_id=command_id,
                           issued_at=issued_at, applied_at=uow.now)
     repo = uow.policy
-    repo.put(SALES, {"document": policy_dict(document), "version": version, "source": "hq",
-                     "command_id": command_id, "issued_at": issued_at, "applied_at": uow.now})
+    repo.put(PolicyRow(name=SALES, document=policy_dict(document), version=version, source="hq",
+                       command_id=command_id, issued_at=issued_at, applied_at=uow.now))
     repo.set_manager_mfa(document.manager_mfa_required)
     uow.audit("policy.set", "policy", SALES, before.as_dict(), after.as_dict())
     return "applied"

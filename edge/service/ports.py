@@ -46,6 +46,25 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return cls(tenant_id=tenant_id, store_id=store_id, user_id=None, username=reason, roles=("system",))
 
 
+class AccessClaims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a signed access token says about its holder: the only source of an `Actor`'s tenant,
+    store and roles. The token service adds and checks the registered claims (iss, aud, exp, ...)."""
+
+    sub: str  # the user id
+    sid: str | None = None  # the session (refresh-token family): revoking it refuses the token
+    username: str | None = None
+    tenant_id: str
+    store_id: str | None = None
+    roles: tuple[str, ...] = ()
+    lane_id: str | None = None  # a lane-bound sign-in (PIN at a lane)
+    mfa_enroll: bool = False  # may only enrol MFA until it has
+
+    def actor(self, request_id: str | None = None) -> Actor:
+        return Actor(tenant_id=self.tenant_id, store_id=self.store_id, user_id=self.sub,
+                     username=self.username or self.sub, roles=self.roles, lane_id=self.lane_id,
+                     request_id=request_id)
+
+
 class UnitOfWork(Protocol):
     actor: Actor
     now: str  # the transaction's timestamp (UTC ISO 8601), one value for every row it writes
@@ -71,8 +90,8 @@ class UnitOfWork(Protocol):
         action: str,
         entity: str,
         entity_id: str | None,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
+        before: dict[str, Any] | msgspec.Struct | None,  # JSON snapshots: a dict or a Struct of JSON values
+        after: dict[str, Any] | msgspec.Struct | None,
     ) -> None: ...
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import msgspec
+
 from edge.service.orders import get_order
 from edge.service.ports import UnitOfWork
 
@@ -18,24 +20,35 @@ E_RECEIPT_BASE = "https://receipts.novapos.dev"
 WIDTH = 42
 
 
-def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> dict[str, Any]:
+class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
+    """A receipt to render: the order as answers show it (`orders.present`), and how it prints."""
+
+    order: dict[str, Any]  # the order's JSON view
+    copy: bool  # a receipt was issued before: marked COPY
+    print_no: int
+    store_name: str | None
+    url: str  # the e-receipt
+
+
+def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> ReceiptView:
     """The receipt as it would print now, read-only: a COPY once any receipt was issued.
 
     `original` is the lane's own screen right after the sale: the receipt issued with the sale,
     shown not printed, so never a COPY (whether the lane printer got there first is a race)."""
     order = get_order(uow, order_id)
     prints = uow.orders.get(order_id).receipt_prints
-    store = uow.stores.store(uow.actor.store_id) or {"name": uow.actor.store_id}
-    return {"order": order, "copy": prints > 0 and not original, "print_no": prints + 1, "store_name": store["name"],
-            "url": f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}"}
+    store = uow.stores.store(uow.actor.store_id) if uow.actor.store_id else None
+    return ReceiptView(order=order, copy=prints > 0 and not original, print_no=prints + 1,
+                       store_name=store.name if store is not None else uow.actor.store_id,
+                       url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}")
 
 
-def record_print(uow: UnitOfWork, order_id: str, *, source: str = "request") -> dict[str, Any]:
+def record_print(uow: UnitOfWork, order_id: str, *, source: str = "request") -> ReceiptView:
     """Issue a receipt: the view as it stands, then count it, so the next one is a COPY."""
     view = receipt_view(uow, order_id)
-    uow.orders.update(order_id, {"receipt_prints": view["print_no"]})
+    uow.orders.update(order_id, {"receipt_prints": view.print_no})
     uow.audit("receipt.printed", "order", order_id, None,
-              {"copy": view["copy"], "print_no": view["print_no"], "source": source})
+              {"copy": view.copy, "print_no": view.print_no, "source": source})
     return view
 
 
@@ -44,14 +57,14 @@ def money(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def lines_of(r: dict[str, Any]) -> list[tuple[str, str]]:
+def lines_of(r: ReceiptView) -> list[tuple[str, str]]:
     """(left, right) rows shared by the text and ESC/POS renderings.
 
     Line amounts are what the customer pays for the line (tax and discount included), so the
     figure above the tax is labelled as the net excluding tax, and a discount row says it is
     already in the line above. Refunds show only what the processor confirmed; a refund still
     pending or refused shows as such, with what is still owed to the customer."""
-    o = r["order"]
+    o = r.order
     cur = o["currency"]
     rows: list[tuple[str, str]] = []
     for ln in o["lines"]:
@@ -84,36 +97,36 @@ def lines_of(r: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def header_of(r: dict[str, Any]) -> list[str]:
-    o = r["order"]
-    out = [r["store_name"], f"Order {o['number']}  Lane {o['lane_id']}", f"{o['created_at'][:19].replace('T', ' ')} UTC",
+def header_of(r: ReceiptView) -> list[str]:
+    o = r.order
+    out = [r.store_name or "", f"Order {o['number']}  Lane {o['lane_id']}", f"{o['created_at'][:19].replace('T', ' ')} UTC",
            f"Cashier {o['cashier']}"]
     if o["status"] not in ("COMPLETED",):
         out.append(f"*** {o['status'].replace('_', ' ')} ***")
     if o.get("refund_state") == "failed":
         out.append("*** REFUND NOT PROCESSED ***")
-    if r["copy"]:
+    if r.copy:
         out.insert(0, "*** COPY ***")
     return out
 
 
-def render_text(r: dict[str, Any]) -> str:
+def render_text(r: ReceiptView) -> str:
     out = [h.center(WIDTH) for h in header_of(r)] + ["-" * WIDTH]
     for left, right in lines_of(r):
         out.append(left.ljust(WIDTH - len(right)) + right if left or right else "")
-    out += ["-" * WIDTH, "E-receipt: " + r["url"]]
-    if r["copy"]:
+    out += ["-" * WIDTH, "E-receipt: " + r.url]
+    if r.copy:
         out.append("*** COPY ***".center(WIDTH))
     return "\n".join(out) + "\n"
 
 
-def render_html(r: dict[str, Any]) -> str:
+def render_html(r: ReceiptView) -> str:
     e = html.escape
     head = "".join(f"<div>{e(h)}</div>" for h in header_of(r))
     # `align`, not a style attribute: receipts show in a srcdoc frame under the app's CSP, which
     # refuses inline styles.
     rows = "".join(f"<tr><td>{e(left)}</td><td align='right'>{e(right)}</td></tr>"
                    for left, right in lines_of(r))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Receipt {e(r['order']['number'])}</title>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Receipt {e(r.order['number'])}</title>"
             f"</head><body><header>{head}</header><table>{rows}</table>"
-            f"<p><a href='{e(r['url'])}'>E-receipt</a></p></body></html>")
+            f"<p><a href='{e(r.url)}'>E-receipt</a></p></body></html>")

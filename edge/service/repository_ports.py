@@ -73,6 +73,46 @@ class OrderLineRow(msgspec.Struct, kw_only=True):
     order_id: str = ""  # set when the order is written
 
 
+class OrderFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What an order search keeps (None: any); every condition given must hold."""
+
+    status: list[str] | None = None  # any of these
+    first_day: str | None = None  # business days, inclusive
+    last_day: str | None = None
+    q: str | None = None  # in the number, or a line's name or SKU
+    lane_id: str | None = None
+    cashier: str | None = None
+    tender: str | None = None  # a tender method the order was paid with
+    product_id: str | None = None  # an order with a line of this product
+    sku: str | None = None
+    min_total_cents: int | None = None
+    max_total_cents: int | None = None
+    number: str | None = None
+
+
+class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A return of an order's lines as stored (its tenant is the repository's)."""
+
+    id: str
+    order_id: str
+    reason: str
+    refund_cents: int
+    fee_cents: int  # the restocking fee kept
+    exchange_order_id: str | None  # the new sale of an exchange
+    override_by: str | None  # the supervisor who approved a return outside policy
+    actor: str
+    created_at: str
+
+
+class ReturnLineRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    return_id: str
+    order_line_id: str
+    quantity: int
+    restock: bool  # back on the shelf
+    refund_cents: int
+
+
 class PaymentRow(msgspec.Struct, frozen=True, kw_only=True):
     """A payment as stored (its tenant is the repository's); see `edge.service.payments` for the
     states `status` moves through. Its `id` is the reference the terminal or provider is given."""
@@ -183,37 +223,247 @@ class ReservationItem(msgspec.Struct, frozen=True, kw_only=True):
     quantity: int
 
 
+class ProductRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A catalog product as stored (its tenant is the repository's), with its barcodes (kept in
+    `product_barcodes`, sorted). `price_cents` is the list price (per kg when `sold_by_weight`);
+    `version` is the tenant's catalog version at its last change, which lanes' delta sync reads."""
+
+    id: str
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    active: bool = True
+    attributes: dict[str, Any] = {}  # free-form JSON (brand, size, HQ's version, ...)
+    sold_by_weight: bool = False
+    low_stock_threshold: int = 0
+    version: int
+    created_at: str
+    updated_at: str
+    barcodes: list[str] = []
+
+
+class SaleProduct(msgspec.Struct, frozen=True, kw_only=True):
+    """What a sale, a hold or a stock move needs of a product, read with its tax category's rate
+    and the store's price override in force (None without one) in the same query."""
+
+    id: str
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    active: bool
+    sold_by_weight: bool
+    low_stock_threshold: int
+    tax_rate_bp: int | None  # None: the category is unknown (pricing then refuses the line)
+    tax_inclusive: bool | None
+    override_cents: int | None = None
+
+
+class CheckoutContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What a checkout needs to know about its store, in one round trip."""
+
+    lane_exists: bool
+    currency: str
+    till_session_id: str | None  # the lane's open drawer session
+
+
+class TaxCategoryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A tax category as stored; `rate_bp` in basis points (825 = 8.25 %)."""
+
+    code: str
+    name: str
+    rate_bp: int
+    inclusive: bool = False
+    version: int = 1
+    updated_at: str
+
+
+class PriceOverrideRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A store's own price for a product from `valid_from` until `valid_to` (open-ended: None)."""
+
+    id: str
+    store_id: str
+    product_id: str
+    price_cents: int
+    valid_from: str
+    valid_to: str | None = None
+    created_at: str
+
+
+class InventoryLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A product's stock at a location as the stock list shows it (zeros if never moved there)."""
+
+    product_id: str
+    sku: str
+    name: str
+    threshold: int
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class UserRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An account as stored (its tenant is the repository's). Secrets only as hashes: Argon2id
+    PHC strings for the password and PIN, and the PIN's keyed lookup digest."""
+
+    id: str
+    store_id: str | None  # None: a tenant-wide account
+    username: str
+    password_hash: str
+    pin_hash: str | None = None
+    pin_lookup: str | None = None
+    roles: list[str]
+    disabled: bool = False
+    totp_secret: str | None = None  # pending until confirmed
+    totp_confirmed: bool = False
+    totp_last_step: int | None = None
+    created_at: str
+    updated_at: str
+
+
+class RefreshTokenRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A refresh token of a session (`family_id`), stored by its SHA-256 only."""
+
+    token_hash: str
+    family_id: str
+    user_id: str
+    lane_id: str | None
+    issued_at: str
+    expires_at: str
+    rotated_at: str | None = None  # exchanged: a second use is reuse
+    revoked_at: str | None = None
+
+
+class LoginAttempts(msgspec.Struct, frozen=True, kw_only=True):
+    """Failed sign-ins counted per login name (or "lane:<id>"), and the lockout they caused."""
+
+    subject: str
+    failures: int
+    locked_until: str | None
+    updated_at: str
+
+
+class TenantRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    require_mfa: bool
+    currency: str
+    created_at: str
+
+
+class StoreRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    timezone: str
+    day_start_hour: int
+    created_at: str
+
+
+class LaneRow(msgspec.Struct, frozen=True, kw_only=True):
+    store_id: str
+    id: str
+    name: str
+
+
+class LaneQueueRow(msgspec.Struct, frozen=True, kw_only=True):
+    """What a lane last reported of its offline queue."""
+
+    store_id: str
+    lane_id: str
+    queued: int
+    oldest_queued_at: str | None
+    reported_at: str
+
+
+class ReviewCaseRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A case for a manager to look at (an offline price variance, a stock conflict, a refund
+    that could not be paid back), open until resolved."""
+
+    id: str
+    kind: str  # price_variance | stock_conflict | payment_unresolved
+    status: str  # open | resolved
+    order_id: str | None
+    product_id: str | None
+    summary: str
+    detail: dict[str, Any]  # JSON: what the case is about, as the use case that opened it saw it
+    resolution: str | None = None
+    note: str | None = None
+    resolved_by: str | None = None
+    created_at: str
+    resolved_at: str | None = None
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the audit log; `before` and `after` are the JSON snapshots the use case gave."""
+
+    id: int
+    store_id: str | None
+    at: str
+    actor: str
+    actor_id: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    lane_id: str | None
+    device_id: str | None
+    request_id: str | None
+
+
+class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer kept for an idempotency key, with the hash of the body it answered."""
+
+    body_sha256: str
+    status_code: int
+    response_body: str
+
+
+class PolicyRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A policy in force at the store, as HQ sent it (its tenant is the repository's)."""
+
+    name: str
+    document: dict[str, Any]  # JSON: the PolicyDocument (edge.contracts.policy)
+    version: int  # HQ's: an older one never replaces a newer
+    source: str
+    command_id: str | None
+    issued_at: str | None
+    applied_at: str
+
+
 class AuditLogRepository(Protocol):
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
             action: str | None = None, lane_id: str | None = None, since: str | None = None,
-            until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
+            until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEntry]: ...
 
 
 class CatalogRepository(Protocol):
     def next_version(self) -> int: ...
     def current_version(self) -> int: ...
-    def get(self, product_id: str) -> dict[str, Any] | None: ...
-    def by_sku(self, sku: str) -> dict[str, Any] | None: ...
-    def by_barcode(self, barcode: str) -> dict[str, Any] | None: ...
-    def lookup(self, *, barcode: str | None = None, sku: str | None = None, at: str) -> dict[str, Any] | None: ...
+    def get(self, product_id: str) -> ProductRow | None: ...
+    def by_sku(self, sku: str) -> ProductRow | None: ...
+    def by_barcode(self, barcode: str) -> ProductRow | None: ...
+    def lookup(self, *, barcode: str | None = None, sku: str | None = None, at: str
+            ) -> tuple[ProductRow, int | None] | None: ...
     def barcode_owner(self, barcode: str) -> str | None: ...
     def search(self, *, q: str | None, sku: str | None, barcode: str | None, since: int | None, after: tuple[Any,
-            str] | None, limit: int, active_only: bool) -> list[dict[str, Any]]: ...
-    def insert(self, values: dict[str, Any], barcodes: list[str]) -> None: ...
+            str] | None, limit: int, active_only: bool) -> list[ProductRow]: ...
+    def insert(self, product: ProductRow) -> None: ...
     def update(self, product_id: str, values: dict[str, Any]) -> None: ...
     def set_barcodes(self, product_id: str, barcodes: list[str]) -> None: ...
     def count(self) -> int: ...
-    def tax_categories(self) -> list[dict[str, Any]]: ...
-    def tax_category(self, code: str) -> dict[str, Any] | None: ...
-    def upsert_tax_category(self, values: dict[str, Any]) -> None: ...
-    def overrides(self, product_id: str) -> list[dict[str, Any]]: ...
+    def tax_categories(self) -> list[TaxCategoryRow]: ...
+    def tax_category(self, code: str) -> TaxCategoryRow | None: ...
+    def upsert_tax_category(self, category: TaxCategoryRow) -> None: ...
+    def overrides(self, product_id: str) -> list[PriceOverrideRow]: ...
     def active_overrides(self, product_ids: list[str], at: str) -> dict[str, int]: ...
-    def add_override(self, values: dict[str, Any]) -> None: ...
-    def end_override(self, override_id: str, at: str) -> dict[str, Any] | None: ...
+    def add_override(self, override: PriceOverrideRow) -> None: ...
+    def end_override(self, override_id: str, at: str) -> PriceOverrideRow | None: ...
 
 
 class IdempotencyRepository(Protocol):
-    def find(self, scope: tuple[str, str, str, str]) -> dict[str, Any] | None: ...
+    def find(self, scope: tuple[str, str, str, str]) -> StoredResponse | None: ...
     def save(self, scope: tuple[str, str, str, str], body_sha256: str, status: int, body: str,
             now: str) -> None: ...
     def purge_before(self, cutoff: str) -> int: ...
@@ -228,19 +478,19 @@ class OrdersRepository(Protocol):
     def lines_of(self, order_ids: list[str]) -> dict[str, list[OrderLineRow]]: ...
     def update(self, order_id: str, values: dict[str, Any], *, expect_status: str | None = None) -> bool: ...
     def add_returned(self, line_id: str, quantity: int) -> None: ...
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]: ...
+    def search(self, f: OrderFilter, after: str | None, limit: int) -> list[OrderRow]: ...
     def pending_ids(self, limit: int = 500) -> list[str]: ...
     def count(self, status: str | None = None) -> int: ...
-    def insert_return(self, ret: dict[str, Any], lines: list[dict[str, Any]]) -> None: ...
-    def returns_of(self, order_id: str) -> list[dict[str, Any]]: ...
+    def insert_return(self, ret: ReturnRow, lines: list[ReturnLineRow]) -> None: ...
+    def returns_of(self, order_id: str) -> list[tuple[ReturnRow, list[ReturnLineRow]]]: ...
 
 
 class PolicyRepository(Protocol):
     """The policy in force at this store, per policy name (a row, or None before any)."""
 
-    def get(self, name: str) -> dict[str, Any] | None: ...
+    def get(self, name: str) -> PolicyRow | None: ...
 
-    def put(self, name: str, values: dict[str, Any]) -> None: ...
+    def put(self, policy: PolicyRow) -> None: ...
 
     def set_manager_mfa(self, required: bool) -> None: ...
 
@@ -263,7 +513,7 @@ class StockRepository(Protocol):
     def bump_reserved(self, location_id: str, deltas: list[tuple[str, int]], now: str) -> None: ...
     def set_low(self, location_id: str, product_id: str, low: bool) -> None: ...
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
-            low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]: ...
+            low_only: bool = False, after: str | None = None, limit: int = 500) -> list[InventoryLine]: ...
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
             start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]: ...
     def ledger_sums(self, location_id: str) -> dict[str, int]: ...
@@ -282,17 +532,17 @@ class ReservationsRepository(Protocol):
 
 
 class SaleProductsRepository(Protocol):
-    def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]: ...
+    def checkout_context(self, store_id: str, lane_id: str) -> CheckoutContext: ...
     def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str], store_id: str | None = None,
-            at: str | None = None) -> dict[tuple[str, str], dict[str, Any]]: ...
+            at: str | None = None) -> dict[tuple[str, str], SaleProduct]: ...
     def tax_rates(self) -> dict[str, tuple[int, bool]]: ...
     def currency(self) -> str: ...
 
 
 class StoresRepository(Protocol):
     def lane_exists(self, store_id: str, lane_id: str) -> bool: ...
-    def lanes(self, store_id: str) -> list[dict[str, Any]]: ...
-    def store(self, store_id: str) -> dict[str, Any] | None: ...
+    def lanes(self, store_id: str) -> list[LaneRow]: ...
+    def store(self, store_id: str) -> StoreRow | None: ...
     def ensure(self, *, tenant_name: str, store_id: str, store_name: str, timezone: str, day_start_hour: int,
             currency: str, lanes: int, require_mfa: bool, now: str) -> bool: ...
 
@@ -307,32 +557,31 @@ class TillsRepository(Protocol):
     def sessions(self, store_id: str | None, *, lane_id: str | None, status: str | None,
             limit: int = 100) -> list[TillSessionRow]: ...
     def report_queue(self, store_id: str, lane_id: str, queued: int, oldest: str | None, now: str) -> None: ...
-    def queues(self, store_id: str | None) -> list[dict[str, Any]]: ...
+    def queues(self, store_id: str | None) -> list[LaneQueueRow]: ...
 
 
 class ReviewsRepository(Protocol):
     def open_case(self, uow: Any, kind: str, order_id: str | None, product_id: str | None, summary: str,
-            detail: dict[str, Any]) -> dict[str, Any]: ...
-    def get(self, case_id: str) -> dict[str, Any] | None: ...
-    def resolve(self, case_id: str, values: dict[str, Any]) -> bool: ...
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str,
-            Any]]: ...
+            detail: dict[str, Any]) -> ReviewCaseRow: ...
+    def get(self, case_id: str) -> ReviewCaseRow | None: ...
+    def resolve(self, case_id: str, *, resolution: str, note: str | None, resolved_by: str, at: str) -> bool: ...
+    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[ReviewCaseRow]: ...
 
 
 class UsersRepository(Protocol):
-    def by_username(self, username: str) -> dict[str, Any] | None: ...
-    def by_id(self, user_id: str) -> dict[str, Any] | None: ...
-    def by_pin_lookup(self, store_id: str, pin_lookup: str) -> dict[str, Any] | None: ...
-    def list(self) -> list[dict[str, Any]]: ...
-    def add(self, values: dict[str, Any]) -> None: ...
+    def by_username(self, username: str) -> UserRow | None: ...
+    def by_id(self, user_id: str) -> UserRow | None: ...
+    def by_pin_lookup(self, store_id: str, pin_lookup: str) -> UserRow | None: ...
+    def list(self) -> list[UserRow]: ...
+    def add(self, user: UserRow) -> None: ...
     def update(self, user_id: str, **values: Any) -> None: ...
-    def attempts(self, subject: str) -> dict[str, Any] | None: ...
+    def attempts(self, subject: str) -> LoginAttempts | None: ...
     def save_attempts(self, subject: str, failures: int, locked_until: str | None, now: str) -> None: ...
-    def add_refresh(self, values: dict[str, Any]) -> None: ...
-    def refresh_by_hash(self, token_hash: str) -> dict[str, Any] | None: ...
+    def add_refresh(self, token: RefreshTokenRow) -> None: ...
+    def refresh_by_hash(self, token_hash: str) -> RefreshTokenRow | None: ...
     def mark_rotated(self, token_hash: str, now: str) -> bool: ...
     def revoke_family(self, family_id: str, now: str) -> int: ...
     def revoke_user(self, user_id: str, now: str) -> int: ...
     def revoked_sessions(self, since: str) -> list[str]: ...
-    def tenant(self) -> dict[str, Any] | None: ...
+    def tenant(self) -> TenantRow | None: ...
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.service import orders as order_cases
-from edge.service.inventory import append_movements, location
+from edge.service.inventory import StockMove, append_movements, location
 from edge.service.ports import UnitOfWork
-from edge.service.repository_ports import ReservationRow
+from edge.service.repository_ports import ReservationRow, SaleProduct
 
 MAX_TTL_S = 7 * 24 * 3600
 
@@ -58,7 +58,7 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
     found = catalog.resolve(ids=[i["product_id"] for i in items if i.get("product_id")],
                             skus=[i["sku"] for i in items if i.get("sku")], barcodes=[])
     needs: dict[str, int] = {}
-    products: dict[str, Any] = {}
+    products: dict[str, SaleProduct] = {}
     for i, item in enumerate(items):
         key = ("product_id", item["product_id"]) if item.get("product_id") else ("sku", item.get("sku") or "")
         product = found.get(key)
@@ -66,10 +66,10 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
         if product is None or not isinstance(qty, int) or qty <= 0:
             raise ValidationFailed("an item is not valid", errors=[{"field": f"items[{i}]",
                                                                      "message": "unknown product or bad quantity"}])
-        products[product["id"]] = product
-        needs[product["id"]] = needs.get(product["id"], 0) + qty
+        products[product.id] = product
+        needs[product.id] = needs.get(product.id, 0) + qty
     levels = uow.stock.levels(loc, list(needs))
-    short = [products[p]["sku"] for p, q in needs.items() if levels[p].on_hand - levels[p].reserved < q]
+    short = [products[p].sku for p, q in needs.items() if levels[p].on_hand - levels[p].reserved < q]
     if short:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
     hold = order_cases.reserve(uow, loc, cmd.get("kind") or "bopis", cmd.get("ref") or "", needs, products, levels,
@@ -112,8 +112,8 @@ def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
     if items is None:
         raise Conflict("the reservation changed while it was being picked up", code="illegal-transition")
     movements = append_movements(uow, r.location_id, [
-        {"product_id": i.product_id, "sku": i.sku, "kind": "sale", "delta": -i.quantity,
-         "ref": r.ref or reservation_id, "reason": "bopis_pickup"} for i in items])
+        StockMove(product_id=i.product_id, sku=i.sku, kind="sale", delta=-i.quantity,
+                  ref=r.ref or reservation_id, reason="bopis_pickup") for i in items])
     uow.audit("reservation.picked_up", "reservation", reservation_id, {"status": "active"}, {"status": "committed"})
     uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r.ref, "movements": movements})
     return order_cases.hold_view(_get(uow, reservation_id), items) | {"movements": movements}

@@ -22,9 +22,9 @@ from edge.domain.tenders import CAPTURED_STATUSES
 from edge.service import orders as order_cases
 from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
-from edge.service.inventory import append_movements
+from edge.service.inventory import Movement, StockMove, append_movements
 from edge.service.ports import UnitOfWork
-from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
+from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow, ReturnLineRow, ReturnRow
 
 
 def _return_requests(wanted: Sequence[ReturnedLine]) -> list[ReturnRequest]:
@@ -110,11 +110,11 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
         if p.status == "awaiting":  # the crypto checkout is abandoned
             uow.payments.update(p.id, {"status": "expired", "updated_at": uow.now,
                                        "guidance": payment_cases.guidance(uow, p, "expired")})
-    movements: list[dict[str, Any]] = []
+    movements: list[Movement] = []
     if order.status == OrderStatus.COMPLETED:
         movements = append_movements(uow, order.store_id, [
-            {"product_id": ln.product_id, "sku": ln.sku, "kind": "void", "delta": order_cases.stock_units(ln),
-             "ref": order_id, "reason": reason} for ln in lines])
+            StockMove(product_id=ln.product_id, sku=ln.sku, kind="void", delta=order_cases.stock_units(ln),
+                      ref=order_id, reason=reason) for ln in lines])
     else:
         order_cases.release_reservations(uow, order_id, "released")
     paid = sum(p.approved_cents for p in payments if p.kind == "sale"
@@ -140,8 +140,8 @@ class PlannedReturn(msgspec.Struct, frozen=True, kw_only=True):
     order: Order  # the aggregate the return is applied to
     reason: str
     sold_lines: dict[str, OrderLineRow]  # the order's line rows, by id
-    return_lines: list[dict[str, Any]]  # the return's line rows
-    restock: list[dict[str, Any]]  # stock movements for what goes back on the shelf
+    return_lines: list[ReturnLineRow]
+    restock: list[StockMove]  # stock movements for what goes back on the shelf
 
 
 def create_return(uow: UnitOfWork, order_id: str, cmd: ItemsReturned, *, override_by: str | None = None,
@@ -179,12 +179,12 @@ def plan_items_return(order: OrderRow, line_rows: list[OrderLineRow], cmd: Items
     return_id = uuid7()
     plan = plan_return(aggregate, requests, policy.returns, return_id=return_id, now=now, approval=approval,
                        rounding=policy.rounding, reason=reason)
-    return_lines = [{"id": uuid7(), "return_id": return_id, "order_line_id": rl.line_id, "quantity": rl.quantity,
-                     "restock": rl.disposition is Disposition.RESTOCK, "refund_cents": rl.refund_cents}
+    return_lines = [ReturnLineRow(id=uuid7(), return_id=return_id, order_line_id=rl.line_id, quantity=rl.quantity,
+                                  restock=rl.disposition is Disposition.RESTOCK, refund_cents=rl.refund_cents)
                     for rl in plan.lines]
-    restock = [{"product_id": rl.product_id, "sku": rl.sku, "kind": "return",
-                "delta": stock_units(rl.quantity, sold[rl.line_id].weight_grams),
-                "ref": return_id, "reason": reason} for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
+    restock = [StockMove(product_id=rl.product_id, sku=rl.sku, kind="return",
+                         delta=stock_units(rl.quantity, sold[rl.line_id].weight_grams),
+                         ref=return_id, reason=reason) for rl in plan.lines if rl.disposition is Disposition.RESTOCK]
     return PlannedReturn(plan=plan, order=aggregate, reason=reason, sold_lines=sold, return_lines=return_lines,
                          restock=restock)
 
@@ -203,14 +203,14 @@ def _exchange(uow: UnitOfWork, order: OrderRow, exchange: Exchange, planned: Pla
 
 def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
                     exchange_view: dict[str, Any] | None, credit: int, *, override_by: str | None
-                    ) -> tuple[list[PaymentRow], list[dict[str, Any]]]:
+                    ) -> tuple[list[PaymentRow], list[Movement]]:
     """Write the return, the returned quantities, the restock movements and the refunds of what
     the exchange did not spend; the order moves to PARTIALLY_REFUNDED or REFUNDED."""
     plan, orders = planned.plan, uow.orders
-    orders.insert_return({"id": plan.return_id, "order_id": order.id, "reason": planned.reason,
-                          "refund_cents": plan.refund_cents, "fee_cents": plan.fee_cents,
-                          "exchange_order_id": exchange_view["id"] if exchange_view else None,
-                          "override_by": override_by, "actor": uow.actor.username, "created_at": uow.now},
+    orders.insert_return(ReturnRow(id=plan.return_id, order_id=order.id, reason=planned.reason,
+                                   refund_cents=plan.refund_cents, fee_cents=plan.fee_cents,
+                                   exchange_order_id=exchange_view["id"] if exchange_view else None,
+                                   override_by=override_by, actor=uow.actor.username, created_at=uow.now),
                          planned.return_lines)
     for line_id, quantity in plan.quantities.items():
         orders.add_returned(line_id, quantity)
@@ -224,7 +224,7 @@ def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
 
 
 def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refunds: list[PaymentRow],
-                 movements: list[dict[str, Any]], exchange_view: dict[str, Any] | None, credit: int, *,
+                 movements: list[Movement], exchange_view: dict[str, Any] | None, credit: int, *,
                  override_by: str | None) -> dict[str, Any]:
     """Audit the return, tell the outbox (`return.created`), and answer with the return."""
     plan, sold, status = planned.plan, planned.sold_lines, planned.order.status.value
@@ -234,9 +234,9 @@ def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refun
                "override_by": override_by})
     uow.emit("return.created", {"order_id": order_id, "return_id": return_id, "refund_cents": plan.refund_cents,
                                 "fee_cents": plan.fee_cents, "credit_cents": credit, "reason": planned.reason,
-                                "lines": [{"line_id": rl["order_line_id"], "sku": sold[rl["order_line_id"]].sku,
-                                           "name": sold[rl["order_line_id"]].name, "quantity": rl["quantity"],
-                                           "restock": rl["restock"], "total_cents": rl["refund_cents"]}
+                                "lines": [{"line_id": rl.order_line_id, "sku": sold[rl.order_line_id].sku,
+                                           "name": sold[rl.order_line_id].name, "quantity": rl.quantity,
+                                           "restock": rl.restock, "total_cents": rl.refund_cents}
                                           for rl in planned.return_lines],
                                 "movements": movements,
                                 "refunds": [{"payment_id": r.id, "method": r.method,
@@ -244,6 +244,7 @@ def _emit_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn, refun
                                 "exchange_order_id": exchange_view["id"] if exchange_view else None})
     return {"id": return_id, "order_id": order_id, "order_status": status, "reason": planned.reason,
             "refund_cents": plan.refund_cents, "fee_cents": plan.fee_cents, "credit_cents": credit,
-            "lines": [{k: v for k, v in rl.items() if k != "return_id"} for rl in planned.return_lines],
+            "lines": [{"id": rl.id, "order_line_id": rl.order_line_id, "quantity": rl.quantity, "restock": rl.restock,
+                       "refund_cents": rl.refund_cents} for rl in planned.return_lines],
             "refunds": [order_cases.present_payment(r) for r in refunds], "movements": movements,
             "exchange_order": exchange_view, "created_at": uow.now}

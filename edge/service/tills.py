@@ -35,7 +35,46 @@ def _positive(value: Any, field: str) -> int:
     return value
 
 
-def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> dict[str, Any]:
+class DrawerReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An X report (the drawer now) or a Z report (as it closed, with the count and variance)."""
+
+    kind: str  # X | Z
+    session_id: str
+    lane_id: str
+    status: str
+    business_day: str
+    opened_by: str
+    opened_at: str
+    float_cents: int
+    totals: dict[str, int]  # signed cents per kind of cash movement
+    expected_cents: int
+    movements: int
+    counted_cents: int | None = None
+    variance_cents: int | None = None
+
+
+class CashMoved(msgspec.Struct, frozen=True, kw_only=True):
+    """A pay-in or pay-out as recorded (`TillMovementRow`), with the supervisor who approved it."""
+
+    id: str
+    session_id: str
+    kind: str
+    amount_cents: int
+    reason: str | None
+    ref: str | None
+    actor: str
+    at: str
+    override_by: str | None
+
+
+class QueueReport(msgspec.Struct, frozen=True, kw_only=True):
+    lane_id: str
+    queued: int
+    oldest_queued_at: str | None
+    reported_at: str
+
+
+def open_till(uow: UnitOfWork, lane_id: str, float_cents: int) -> DrawerReport:
     loc = location(uow)
     lane_id = acting_lane(uow.actor, lane_id)
     if not uow.stores.lane_exists(loc, lane_id):
@@ -78,7 +117,7 @@ def _drawer(uow: UnitOfWork, session: TillSessionRow) -> DrawerSession:
 
 def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int, reason: str, *,
                   override_by: str | None = None, payout_supervisor_over_cents: int | None = None
-                  ) -> dict[str, Any]:
+                  ) -> CashMoved:
     """A pay-in or pay-out. override_by: the supervisor who approved at the lane, if any."""
     if kind not in ("pay_in", "pay_out"):
         raise ValidationFailed("kind is pay_in or pay_out", errors=[{"field": "kind", "message": "pay_in|pay_out"}])
@@ -96,51 +135,50 @@ def cash_movement(uow: UnitOfWork, session_id: str, kind: str, amount_cents: int
     movement = TillMovementRow(id=uuid7(), session_id=session_id, kind=kind, amount_cents=moved.signed_cents,
                                reason=moved.reason, ref=None, actor=uow.actor.username, at=uow.now)
     uow.tills.add_movement(movement)
-    shown = msgspec.structs.asdict(movement) | {"override_by": override_by}
+    shown = CashMoved(**msgspec.structs.asdict(movement), override_by=override_by)
     uow.audit(f"till.{kind}", "till", session_id, None, shown)
-    uow.emit(f"till.{kind}", shown | {"lane_id": session.lane_id})
+    uow.emit(f"till.{kind}", msgspec.structs.asdict(shown) | {"lane_id": session.lane_id})
     return shown
 
 
-def _present(session: TillSessionRow, drawer: DrawerSession, kind: str, counted_cents: int | None
-             ) -> dict[str, Any]:
+def _present(session: TillSessionRow, drawer: DrawerSession, kind: str, counted_cents: int | None,
+             status: str | None = None) -> DrawerReport:
     expected = drawer.expected_cash_cents
-    out = {"kind": kind, "session_id": session.id, "lane_id": session.lane_id, "status": session.status,
-           "business_day": session.business_day, "opened_by": session.opened_by,
-           "opened_at": session.opened_at, "float_cents": session.float_cents,
-           "totals": drawer.totals_by_kind(), "expected_cents": expected, "movements": len(drawer.movements)}
-    if counted_cents is not None:
-        out |= {"counted_cents": counted_cents, "variance_cents": counted_cents - expected}
-    return out
+    return DrawerReport(kind=kind, session_id=session.id, lane_id=session.lane_id, status=status or session.status,
+                        business_day=session.business_day, opened_by=session.opened_by, opened_at=session.opened_at,
+                        float_cents=session.float_cents, totals=drawer.totals_by_kind(), expected_cents=expected,
+                        movements=len(drawer.movements), counted_cents=counted_cents,
+                        variance_cents=None if counted_cents is None else counted_cents - expected)
 
 
-def report(uow: UnitOfWork, session_id: str, kind: str = "X", counted_cents: int | None = None) -> dict[str, Any]:
+def report(uow: UnitOfWork, session_id: str, kind: str = "X", counted_cents: int | None = None) -> DrawerReport:
     session = _session(uow, session_id)
     return _present(session, _drawer(uow, session), kind, counted_cents)
 
 
-def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> dict[str, Any]:
+def close_till(uow: UnitOfWork, session_id: str, counted_cents: int) -> DrawerReport:
     """The Z report: count the drawer, record the variance, close the session."""
     counted = _positive(counted_cents, "counted_cents")
     session = _session(uow, session_id, at_lane=True)
     drawer = _drawer(uow, session)
-    queued = {q["lane_id"]: q["queued"] for q in uow.tills.queues(session.store_id)}
+    queued = {q.lane_id: q.queued for q in uow.tills.queues(session.store_id)}
     closed = drawer.close(counted_cash_cents=counted, at=parse_iso(uow.now), unsynced_by_lane=queued)
-    z = _present(session, drawer, "Z", counted)
+    # Stored as shown while open (the status it closed from), answered as closed.
+    shown = msgspec.to_builtins(_present(session, drawer, "Z", counted))
     uow.tills.update_session(session_id, {"status": "closed", "closed_by": uow.actor.username,
                                                   "closed_at": uow.now, "counted_cents": counted,
                                                   "expected_cents": closed.expected_cash_cents,
-                                                  "variance_cents": closed.variance_cents, "z_report": z})
-    z["status"] = "closed"
+                                                  "variance_cents": closed.variance_cents, "z_report": shown})
+    z = _present(session, drawer, "Z", counted, status="closed")
     uow.audit("till.closed", "till", session_id, {"status": "open"}, z)
-    uow.emit("till.closed", z)
+    uow.emit("till.closed", msgspec.to_builtins(z))
     return z
 
 
-def report_lane_queue(uow: UnitOfWork, lane_id: str, queued: int, oldest: str | None) -> dict[str, Any]:
+def report_lane_queue(uow: UnitOfWork, lane_id: str, queued: int, oldest: str | None) -> QueueReport:
     loc = location(uow)
     lane_id = acting_lane(uow.actor, lane_id)  # a lane reports only its own queue
     if not uow.stores.lane_exists(loc, lane_id):
         raise NotFound(f"no lane {lane_id}", code="lane-unknown")
     uow.tills.report_queue(loc, lane_id, _positive(queued, "queued"), oldest, uow.now)
-    return {"lane_id": lane_id, "queued": queued, "oldest_queued_at": oldest, "reported_at": uow.now}
+    return QueueReport(lane_id=lane_id, queued=queued, oldest_queued_at=oldest, reported_at=uow.now)

@@ -13,6 +13,7 @@ from typing import Any
 from edge.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.service.ports import UnitOfWork
+from edge.service.repository_ports import UserRow
 
 KNOWN_ROLES = {"cashier", "supervisor", "store_manager", "tenant_admin", "hq_analyst", "technician", "integration"}
 # A store manager may grant only store-floor roles; tenant-wide roles need a tenant admin.
@@ -21,10 +22,11 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 
 
-def public(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "username": row["username"], "roles": list(row["roles"]), "tenant_id": row["tenant_id"],
-            "store_id": row["store_id"], "disabled": bool(row["disabled"]), "mfa_enabled": bool(row["totp_confirmed"]),
-            "has_pin": row["pin_hash"] is not None}
+def public(row: UserRow, tenant_id: str) -> dict[str, Any]:
+    """An account as answers, audit rows and events show it: never a secret or its hash."""
+    return {"id": row.id, "username": row.username, "roles": list(row.roles), "tenant_id": tenant_id,
+            "store_id": row.store_id, "disabled": row.disabled, "mfa_enabled": row.totp_confirmed,
+            "has_pin": row.pin_hash is not None}
 
 
 def password_problem(password: str) -> str | None:
@@ -65,16 +67,16 @@ def add_user(uow: UnitOfWork, *, username: str, password_hash: str, roles: list[
     if pin_lookup and users.by_pin_lookup(store_id, pin_lookup) is not None:
         raise Conflict("that PIN is taken at this store; choose another", code="duplicate-pin")
     user_id = uuid7()
-    users.add({"id": user_id, "store_id": store_id, "username": username, "password_hash": password_hash,
-               "pin_hash": pin_hash, "pin_lookup": pin_lookup, "roles": roles, "disabled": False,
-               "totp_confirmed": False, "created_at": uow.now, "updated_at": uow.now})
-    row = users.by_id(user_id)
-    uow.audit("user.created", "user", user_id, None, public(row))
-    uow.emit("user.changed", public(row))
-    return public(row)
+    row = UserRow(id=user_id, store_id=store_id, username=username, password_hash=password_hash, pin_hash=pin_hash,
+                  pin_lookup=pin_lookup, roles=list(roles), created_at=uow.now, updated_at=uow.now)
+    users.add(row)
+    view = public(row, uow.actor.tenant_id)
+    uow.audit("user.created", "user", user_id, None, view)
+    uow.emit("user.changed", view)
+    return view
 
 
-def _load(uow: UnitOfWork, user_id: str | None = None, username: str | None = None) -> dict[str, Any]:
+def _load(uow: UnitOfWork, user_id: str | None = None, username: str | None = None) -> UserRow:
     users = uow.users
     row = users.by_id(user_id) if user_id else users.by_username(username or "")
     if row is None:
@@ -88,14 +90,14 @@ def change_user(uow: UnitOfWork, *, user_id: str | None = None, username: str | 
                 granted_by: tuple[str, ...] | None = None, security_event: Any = None) -> dict[str, Any]:
     users = uow.users
     before = _load(uow, user_id, username)
-    if granted_by is not None and "tenant_admin" not in granted_by and set(before["roles"]) - STORE_MANAGER_GRANTS:
+    if granted_by is not None and "tenant_admin" not in granted_by and set(before.roles) - STORE_MANAGER_GRANTS:
         raise Forbidden("a store manager may not change a manager's or admin's account")
     values: dict[str, Any] = {"updated_at": uow.now}
     revoke = False
     if roles is not None:
         check_roles(roles, granted_by)
         values["roles"] = roles
-        revoke = set(roles) != set(before["roles"])
+        revoke = set(roles) != set(before.roles)
         if revoke and security_event:
             security_event("role_change")
     if disabled is not None:
@@ -105,15 +107,16 @@ def change_user(uow: UnitOfWork, *, user_id: str | None = None, username: str | 
         values["password_hash"] = password_hash
         revoke = True
     if pin_hash is not None:
-        if pin_lookup and (other := users.by_pin_lookup(before["store_id"], pin_lookup)) and other["id"] != before["id"]:
+        if pin_lookup and (other := users.by_pin_lookup(before.store_id, pin_lookup)) and other.id != before.id:
             raise Conflict("that PIN is taken at this store; choose another", code="duplicate-pin")
         values["pin_hash"], values["pin_lookup"] = pin_hash, pin_lookup
     if reset_mfa:
         values.update(totp_secret=None, totp_confirmed=False, totp_last_step=None)
-    users.update(before["id"], **values)
+    users.update(before.id, **values)
     if revoke:
-        users.revoke_user(before["id"], uow.now)
-    after = users.by_id(before["id"])
-    uow.audit("user.updated", "user", before["id"], public(before), public(after))
-    uow.emit("user.changed", public(after))
-    return public(after)
+        users.revoke_user(before.id, uow.now)
+    after = users.by_id(before.id)
+    tenant_id = uow.actor.tenant_id
+    uow.audit("user.updated", "user", before.id, public(before, tenant_id), public(after, tenant_id))
+    uow.emit("user.changed", public(after, tenant_id))
+    return public(after, tenant_id)

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from edge.service.ports import Actor
+from edge.service import catalog
+from edge.service.ports import AccessClaims, Actor
 from tests.support import eventually, metric_value, metrics_headers
 
 
@@ -16,8 +17,8 @@ def _other_tenant_headers(client, roles=("store_manager",)):
     services.uow.run_sync(Actor.system("other", "other-001"), lambda u: u.stores.ensure(
         tenant_name="Other", store_id="other-001", store_name="Other", timezone="UTC", day_start_hour=0,
         currency="USD", lanes=1, require_mfa=False, now=u.now))
-    token = services.security.issue_access({"sub": "other-user", "username": "other", "tenant_id": "other",
-                                            "store_id": "other-001", "roles": list(roles)})
+    token = services.security.issue_access(AccessClaims(sub="other-user", username="other", tenant_id="other",
+                                                        store_id="other-001", roles=tuple(roles)))
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -93,8 +94,8 @@ def test_keys_are_scoped_so_two_tenants_never_collide(client, as_user):
     # The other tenant gets its own product to act on.
     other_actor = Actor(tenant_id="other", store_id="other-001", user_id="other-user", username="other",
                         roles=("store_manager",))
-    services.uow.run_sync(other_actor, lambda u: __import__("edge.service.catalog", fromlist=["x"]).upsert_tax_category(
-        u, {"code": "standard", "rate_bp": 0}))
+    services.uow.run_sync(other_actor, lambda u: catalog.upsert_tax_category(
+        u, catalog.TaxCategoryFields(code="standard", rate_bp=0)))
     created = client.post("/api/v1/products", json={"sku": "O-1", "name": "o", "price_cents": 5,
                                                     "tax_category": "standard"}, headers=other).json()
     key = {"Idempotency-Key": "shared-key-0001"}

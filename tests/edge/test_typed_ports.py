@@ -267,3 +267,221 @@ COMMANDS = [
                          ids=lambda c: getattr(c, "__name__", ""))
 def test_the_request_struct_carries_every_field_its_use_case_reads(struct, command):
     assert _members(command) <= set(struct.__struct_fields__)
+
+
+# -- the catalog, accounts, reviews, audit, policy, stores, idempotency and returns ------------------
+
+def _row_tables():
+    from edge.adapters import tables as t
+    from edge.adapters import tables_policy as tp
+    from edge.adapters import tables_sales as ts
+    from edge.service import repository_ports as rp
+
+    # (row, table, columns the repository owns rather than the row)
+    return [
+        (rp.ProductRow, t.products, {"tenant_id"}),
+        (rp.TaxCategoryRow, t.tax_categories, {"tenant_id"}),
+        (rp.PriceOverrideRow, t.price_overrides, {"tenant_id"}),
+        (rp.UserRow, t.users, {"tenant_id"}),
+        (rp.RefreshTokenRow, t.refresh_tokens, {"tenant_id"}),
+        (rp.LoginAttempts, t.login_attempts, {"tenant_id"}),
+        (rp.TenantRow, t.tenants, set()),
+        (rp.StoreRow, t.stores, {"tenant_id"}),
+        (rp.LaneRow, t.lanes, {"tenant_id"}),
+        (rp.LaneQueueRow, ts.lane_queue_status, {"tenant_id"}),
+        (rp.ReviewCaseRow, ts.review_cases, {"tenant_id"}),
+        (rp.AuditEntry, t.audit_log, {"tenant_id"}),
+        (rp.PolicyRow, tp.policy_in_force, {"tenant_id"}),
+        (rp.ReturnRow, ts.returns, {"tenant_id"}),
+        (rp.ReturnLineRow, ts.return_lines, set()),
+    ]
+
+
+@pytest.mark.parametrize(("row", "table", "owned"), _row_tables(), ids=lambda x: getattr(x, "__name__", ""))
+def test_each_row_holds_every_column_of_its_table_but_what_the_repository_owns(row, table, owned):
+    fields = set(row.__struct_fields__) - ({"barcodes"} if row.__name__ == "ProductRow" else set())
+    assert fields == {c.key for c in table.columns} - owned
+
+
+@pytest.fixture
+def store_db(tmp_path):
+    from sqlalchemy import create_engine
+
+    from edge.adapters import tables, tables_policy, tables_sales  # noqa: F401 - every table on the metadata
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    tables.metadata.create_all(engine)
+    return engine
+
+
+def _uow(conn, tenant="t1", store="s1"):
+    from edge.service.ports import Actor
+
+    return SqlUnitOfWork(conn, Actor.system(tenant, store))
+
+
+def test_products_tax_categories_and_overrides_read_back_as_typed_rows_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import PriceOverrideRow, ProductRow, SaleProduct, TaxCategoryRow
+
+    food = TaxCategoryRow(code="food", name="Groceries", rate_bp=200, updated_at="2026-11-30T08:00:00Z")
+    apple = ProductRow(id="p1", sku="APPLE", name="Apple", price_cents=120, tax_category="food",
+                       attributes={"origin": {"country": "NZ"}}, sold_by_weight=True, low_stock_threshold=5,
+                       version=1, created_at="2026-11-30T08:00:00Z", updated_at="2026-11-30T08:00:00Z",
+                       barcodes=["2000000000015", "4006381333931"])
+    sale = PriceOverrideRow(id="o1", store_id="s1", product_id="p1", price_cents=99,
+                            valid_from="2026-11-30T09:00:00Z", created_at="2026-11-30T08:30:00Z")
+    with store_db.begin() as conn:
+        catalog = _uow(conn).catalog
+        catalog.upsert_tax_category(food)
+        catalog.insert(apple)
+        catalog.add_override(sale)
+        assert catalog.tax_category("food") == food and catalog.tax_categories() == [food]
+        assert catalog.get("p1") == apple and catalog.by_sku("APPLE") == apple
+        assert catalog.by_barcode("4006381333931") == apple
+        assert catalog.search(q="app", sku=None, barcode=None, since=None, after=None, limit=10,
+                              active_only=True) == [apple]
+        assert catalog.lookup(sku="APPLE", at="2026-11-30T08:59:59Z") == (apple, None)
+        assert catalog.lookup(barcode="2000000000015", at="2026-11-30T10:00:00Z") == (apple, 99)  # the hot path
+        assert catalog.overrides("p1") == [sale]
+        assert catalog.end_override("o1", "2026-11-30T12:00:00Z") == sale
+        assert catalog.overrides("p1") == [msgspec.structs.replace(sale, valid_to="2026-11-30T12:00:00Z")]
+        assert _uow(conn).sale_products.resolve(ids=["p1"], skus=[], barcodes=["4006381333931"], store_id="s1",
+                                                at="2026-11-30T10:00:00Z") == {
+            ("product_id", "p1"): SaleProduct(id="p1", sku="APPLE", name="Apple", price_cents=120,
+                                              tax_category="food", active=True, sold_by_weight=True,
+                                              low_stock_threshold=5, tax_rate_bp=200, tax_inclusive=False,
+                                              override_cents=99),
+            ("barcode", "4006381333931"): SaleProduct(id="p1", sku="APPLE", name="Apple", price_cents=120,
+                                                      tax_category="food", active=True, sold_by_weight=True,
+                                                      low_stock_threshold=5, tax_rate_bp=200, tax_inclusive=False,
+                                                      override_cents=99)}
+        other = _uow(conn, tenant="t2").catalog
+        assert other.get("p1") is None and other.by_barcode("4006381333931") is None
+        assert other.tax_categories() == [] and other.lookup(sku="APPLE", at="2026-11-30T10:00:00Z") is None
+
+
+def test_accounts_sessions_and_lockouts_read_back_as_typed_rows_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import LaneRow, LoginAttempts, RefreshTokenRow, StoreRow, TenantRow, UserRow
+
+    with store_db.begin() as conn:
+        uow = _uow(conn)
+        assert uow.stores.ensure(tenant_name="Acme", store_id="s1", store_name="Main St", timezone="Europe/Berlin",
+                                 day_start_hour=4, currency="EUR", lanes=2, require_mfa=True,
+                                 now="2026-11-30T08:00:00Z")
+        assert uow.users.tenant() == TenantRow(id="t1", name="Acme", require_mfa=True, currency="EUR",
+                                               created_at="2026-11-30T08:00:00Z")
+        assert uow.stores.store("s1") == StoreRow(id="s1", name="Main St", timezone="Europe/Berlin",
+                                                  day_start_hour=4, created_at="2026-11-30T08:00:00Z")
+        assert uow.stores.lanes("s1") == [LaneRow(store_id="s1", id="1", name="Lane 1"),
+                                          LaneRow(store_id="s1", id="2", name="Lane 2")]
+        ann = UserRow(id="u1", store_id="s1", username="ann", password_hash="$argon2id$v=19$x", pin_hash="$argon2id$y",
+                      pin_lookup="abc", roles=["cashier", "supervisor"], created_at="2026-11-30T08:00:00Z",
+                      updated_at="2026-11-30T08:00:00Z")
+        uow.users.add(ann)
+        assert uow.users.by_id("u1") == ann and uow.users.by_username("ann") == ann
+        assert uow.users.by_pin_lookup("s1", "abc") == ann and uow.users.list() == [ann]
+        uow.users.update("u1", disabled=True, updated_at="2026-11-30T09:00:00Z")
+        assert uow.users.by_id("u1") == msgspec.structs.replace(ann, disabled=True, updated_at="2026-11-30T09:00:00Z")
+        token = RefreshTokenRow(token_hash="h1", family_id="f1", user_id="u1", lane_id="2",
+                                issued_at="2026-11-30T08:00:00Z", expires_at="2026-12-01T08:00:00Z")
+        uow.users.add_refresh(token)
+        assert uow.users.refresh_by_hash("h1") == token
+        assert uow.users.mark_rotated("h1", "2026-11-30T08:05:00Z")
+        assert uow.users.refresh_by_hash("h1").rotated_at == "2026-11-30T08:05:00Z"
+        uow.users.save_attempts("ann", 3, "2026-11-30T08:10:00Z", "2026-11-30T08:09:00Z")
+        assert uow.users.attempts("ann") == LoginAttempts(subject="ann", failures=3, locked_until="2026-11-30T08:10:00Z",
+                                                          updated_at="2026-11-30T08:09:00Z")
+        other = _uow(conn, tenant="t2")
+        assert other.users.by_id("u1") is None and other.users.list() == [] and other.users.tenant() is None
+        assert other.users.refresh_by_hash("h1") is None and other.users.attempts("ann") is None
+        assert other.stores.store("s1") is None and other.stores.lanes("s1") == []
+
+
+def test_review_cases_audit_entries_policies_and_stored_answers_read_back_as_typed_rows(store_db):
+    from edge.service.repository_ports import AuditEntry, PolicyRow, ReviewCaseRow, StoredResponse
+
+    with store_db.begin() as conn:
+        uow = _uow(conn)
+        case = uow.reviews.open_case(uow, "price_variance", "o1", "p1", "APPLE sold offline at 1.00",
+                                     {"charged_cents": 100, "catalog_cents": 120})
+        assert uow.reviews.get(case.id) == case == ReviewCaseRow(
+            id=case.id, kind="price_variance", status="open", order_id="o1", product_id="p1",
+            summary="APPLE sold offline at 1.00", detail={"charged_cents": 100, "catalog_cents": 120},
+            created_at=uow.now)
+        assert uow.reviews.resolve(case.id, resolution="accepted", note="ok", resolved_by="bob", at=uow.now)
+        assert not uow.reviews.resolve(case.id, resolution="dismissed", note=None, resolved_by="bob", at=uow.now)
+        assert uow.reviews.search(status="resolved", kind=None, after=None, limit=10) == [msgspec.structs.replace(
+            case, status="resolved", resolution="accepted", note="ok", resolved_by="bob", resolved_at=uow.now)]
+
+        uow.audit("product.updated", "product", "p1", {"price_cents": 120}, {"price_cents": 99})
+        [entry] = uow.audit_log.query(entity="product", entity_id="p1")
+        assert entry == AuditEntry(id=entry.id, store_id="s1", at=uow.now, actor="system", actor_id=None,
+                                   action="product.updated", entity="product", entity_id="p1",
+                                   before={"price_cents": 120}, after={"price_cents": 99}, lane_id=None,
+                                   device_id=None, request_id=None)
+
+        policy = PolicyRow(name="sales", document={"return_window_days": 14}, version=3, source="hq",
+                           command_id="c1", issued_at="2026-11-30T07:00:00Z", applied_at=uow.now)
+        uow.policy.put(policy)
+        uow.policy.put(msgspec.structs.replace(policy, version=4))
+        assert uow.policy.get("sales") == msgspec.structs.replace(policy, version=4)
+
+        scope = ("t1", "u1", "POST /api/v1/orders", "key-1")
+        uow.idempotency.save(scope, "abc", 201, '{"id":"o1"}', uow.now)
+        assert uow.idempotency.find(scope) == StoredResponse(body_sha256="abc", status_code=201,
+                                                            response_body='{"id":"o1"}')
+        other = _uow(conn, tenant="t2")
+        assert other.reviews.get(case.id) is None and other.audit_log.query(entity="product") == []
+        assert other.policy.get("sales") is None and other.idempotency.find(("t2", *scope[1:])) is None
+
+
+def test_a_return_and_its_lines_read_back_as_typed_rows_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import ReturnLineRow, ReturnRow
+
+    ret = ReturnRow(id="r1", order_id="o1", reason="damaged", refund_cents=1000, fee_cents=0, exchange_order_id=None,
+                    override_by="bob", actor="ann", created_at="2026-11-30T10:00:00Z")
+    lines = [ReturnLineRow(id="rl1", return_id="r1", order_line_id="l1", quantity=1, restock=False, refund_cents=600),
+             ReturnLineRow(id="rl2", return_id="r1", order_line_id="l2", quantity=2, restock=True, refund_cents=400)]
+    with store_db.begin() as conn:
+        _uow(conn).orders.insert_return(ret, lines)
+        assert _uow(conn).orders.returns_of("o1") == [(ret, lines)]
+        assert _uow(conn, tenant="t2").orders.returns_of("o1") == []
+
+
+def test_an_access_token_carries_typed_claims_and_a_token_with_claims_of_the_wrong_type_is_refused(tmp_path):
+    import time
+
+    import jwt
+
+    from edge.adapters.security.keys import KeyStore
+    from edge.adapters.security.tokens import InvalidToken, TokenService
+    from edge.service.ports import AccessClaims, Actor
+
+    keys = KeyStore(tmp_path / "keys", keep_retired_s=60).load()
+    tokens = TokenService(keys, issuer="novapos-edge", audience="novapos", access_ttl_s=300)
+    claims = AccessClaims(sub="u1", sid="f1", username="ann", tenant_id="t1", store_id="s1",
+                          roles=("cashier",), lane_id="2")
+    verified = tokens.verify_access(tokens.issue_access(claims))
+    assert verified == claims and tokens.verify_access(tokens.issue_access(claims)) == claims
+    assert verified.actor("req-1") == Actor(tenant_id="t1", store_id="s1", user_id="u1", username="ann",
+                                            roles=("cashier",), lane_id="2", request_id="req-1")
+    key, now = keys.active(), int(time.time())
+    forged_shape = jwt.encode({"sub": "u1", "tenant_id": "t1", "roles": "tenant_admin", "iss": "novapos-edge",
+                               "aud": "novapos", "iat": now, "nbf": now, "exp": now + 300, "typ": "access"},
+                              key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    with pytest.raises(InvalidToken):  # signed, but roles is not a list: never an Actor
+        tokens.verify_access(forged_shape)
+
+
+def test_the_catalog_and_stock_commands_are_what_their_routes_decode():
+    from edge.api.routes import catalog as catalog_routes
+    from edge.api.routes import inventory as inventory_routes
+    from edge.service import catalog, inventory
+
+    for struct, command in [(catalog_routes.ProductBody, catalog.NewProduct), (catalog.Product, catalog.NewProduct),
+                            (catalog_routes.ProductPatch, catalog.ProductChange),
+                            (catalog.Changes, catalog.ProductChange), (catalog.TaxCategoryFields, catalog.TaxCategoryIn),
+                            (inventory_routes.CountItem, inventory.CountedItem),
+                            (inventory.Counted, inventory.CountedItem),
+                            (inventory_routes.QtyItem, inventory.MovedItem), (inventory.Moved, inventory.MovedItem)]:
+        assert _members(command) <= set(struct.__struct_fields__), struct.__name__

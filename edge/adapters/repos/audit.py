@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, select
 
 from edge.adapters import tables as t
 from edge.service.ports import Actor
+from edge.service.repository_ports import AuditEntry
 
 audit_log = t.audit_log
+_COLUMNS = [audit_log.c[name] for name in AuditEntry.__struct_fields__]
 
 
 class SqlAuditLogRepository:
@@ -19,8 +19,8 @@ class SqlAuditLogRepository:
 
     def query(self, *, entity: str | None = None, entity_id: str | None = None, actor: str | None = None,
               action: str | None = None, lane_id: str | None = None, since: str | None = None,
-              until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        stmt = select(audit_log).where(audit_log.c.tenant_id == self.tenant_id)
+              until: str | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+        stmt = select(*_COLUMNS).where(audit_log.c.tenant_id == self.tenant_id)
         for column, value in ((audit_log.c.entity, entity), (audit_log.c.entity_id, entity_id),
                               (audit_log.c.actor, actor), (audit_log.c.lane_id, lane_id)):
             if value is not None:
@@ -34,4 +34,4 @@ class SqlAuditLogRepository:
         if before_id is not None:
             stmt = stmt.where(audit_log.c.id < before_id)
         rows = self.conn.execute(stmt.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
-        return [dict(r) for r in rows]
+        return [AuditEntry(**r) for r in rows]

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, func, insert, or_, select, update
 
 from edge.adapters import tables as t
 from edge.service.ports import Actor
+from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCategoryRow
 
 products = t.products
 product_barcodes = t.product_barcodes
 price_overrides = t.price_overrides
 tax_categories = t.tax_categories
 catalog_versions = t.catalog_versions
+
+_PRODUCT_COLUMNS = [products.c[name] for name in ProductRow.__struct_fields__ if name != "barcodes"]
+_TAX_COLUMNS = [tax_categories.c[name] for name in TaxCategoryRow.__struct_fields__]
+_OVERRIDE_COLUMNS = [price_overrides.c[name] for name in PriceOverrideRow.__struct_fields__]
 
 # The lane's hot path (a scan at the till) as one pre-built statement: building a Core
 # construct per request cost more CPU than SQLite's whole lookup (measured in bench_catalog).
@@ -37,13 +43,13 @@ _OVERRIDE_AT = (
     .scalar_subquery()
 )
 LOOKUP_BY_BARCODE = (
-    select(products, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
+    select(*_PRODUCT_COLUMNS, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
     .select_from(product_barcodes.join(products, and_(product_barcodes.c.product_id == products.c.id,
                                                       product_barcodes.c.tenant_id == products.c.tenant_id)))
     .where(product_barcodes.c.tenant_id == bindparam("tenant_id"), product_barcodes.c.barcode == bindparam("code"))
 )
 LOOKUP_BY_SKU = (
-    select(products, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
+    select(*_PRODUCT_COLUMNS, _BARCODES_OF.label("barcode_list"), _OVERRIDE_AT.label("override_cents"))
     .where(products.c.tenant_id == bindparam("tenant_id"), products.c.sku == bindparam("code"))
 )
 
@@ -61,7 +67,7 @@ class _PreparedLookup:
         self.columns = tuple(c.key for c in statement.selected_columns)
         self._compiled: tuple[Any, str, tuple[str, ...], dict[str, Any]] | None = None
 
-    def first(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         compiled = self._compiled
         if compiled is None or compiled[0] is not conn.dialect:
             done = self.statement.compile(dialect=conn.dialect)
@@ -71,8 +77,9 @@ class _PreparedLookup:
         values = defaults | params
         # pysqlite: the pool's dbapi_connection is the sqlite3 connection itself (a plain attribute,
         # unlike driver_connection, which walks the pool record on every call).
-        row = conn.connection.dbapi_connection.execute(sql, [values[n] for n in names]).fetchone()
-        return dict(zip(self.columns, row, strict=True)) if row is not None else None
+        row: tuple[Any, ...] | None = conn.connection.dbapi_connection.execute(
+            sql, [values[n] for n in names]).fetchone()
+        return row
 
 
 _LOOKUP_BY_BARCODE = _PreparedLookup(LOOKUP_BY_BARCODE)
@@ -105,38 +112,39 @@ class SqlCatalogRepository:
         return int(v or 0)
 
     # -- products ------------------------------------------------------------------------
-    def get(self, product_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(products).where(products.c.tenant_id == self.tenant_id,
-                                                       products.c.id == product_id)).mappings().first()
-        return self._with_barcodes([dict(row)])[0] if row else None
+    def get(self, product_id: str) -> ProductRow | None:
+        return self._first(select(*_PRODUCT_COLUMNS).where(products.c.tenant_id == self.tenant_id,
+                                                           products.c.id == product_id))
 
-    def by_sku(self, sku: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(products).where(products.c.tenant_id == self.tenant_id,
-                                                       products.c.sku == sku)).mappings().first()
-        return self._with_barcodes([dict(row)])[0] if row else None
+    def by_sku(self, sku: str) -> ProductRow | None:
+        return self._first(select(*_PRODUCT_COLUMNS).where(products.c.tenant_id == self.tenant_id,
+                                                           products.c.sku == sku))
 
-    def by_barcode(self, barcode: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(products).join(product_barcodes, and_(product_barcodes.c.product_id == products.c.id,
-                                                         product_barcodes.c.tenant_id == products.c.tenant_id))
-            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.barcode == barcode)
-        ).mappings().first()
-        return self._with_barcodes([dict(row)])[0] if row else None
+    def by_barcode(self, barcode: str) -> ProductRow | None:
+        return self._first(
+            select(*_PRODUCT_COLUMNS).join(product_barcodes, and_(product_barcodes.c.product_id == products.c.id,
+                                                                  product_barcodes.c.tenant_id == products.c.tenant_id))
+            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.barcode == barcode))
 
-    def lookup(self, *, barcode: str | None = None, sku: str | None = None, at: str) -> dict[str, Any] | None:
-        """One round trip: the product, its barcodes and the store price in force at `at`."""
+    def _first(self, stmt: Select[Any]) -> ProductRow | None:
+        found = self._with_barcodes(self.conn.execute(stmt.limit(1)).all())
+        return found[0] if found else None
+
+    def lookup(self, *, barcode: str | None = None, sku: str | None = None, at: str
+               ) -> tuple[ProductRow, int | None] | None:
+        """One round trip: the product with its barcodes, and the store price in force at `at`."""
         statement = _LOOKUP_BY_BARCODE if barcode else _LOOKUP_BY_SKU
-        product = statement.first(self.conn, {"tenant_id": self.tenant_id, "code": barcode or sku,
-                                              "store_id": self.store_id, "at": at})
-        if product is None:
+        row = statement.first(self.conn, {"tenant_id": self.tenant_id, "code": barcode or sku,
+                                          "store_id": self.store_id, "at": at})
+        if row is None:
             return None
+        fields = dict(zip(statement.columns, row, strict=True))
+        codes, override_cents = fields.pop("barcode_list"), fields.pop("override_cents")
         # The column types' work, done by hand: JSON text and SQLite's 0/1 booleans.
-        product["attributes"] = _decode_json(product["attributes"])
-        product["active"] = bool(product["active"])
-        product["sold_by_weight"] = bool(product["sold_by_weight"])
-        codes = product.pop("barcode_list")
-        product["barcodes"] = sorted(codes.split(" ")) if codes else []
-        return product
+        fields["attributes"] = _decode_json(fields["attributes"])
+        fields["active"], fields["sold_by_weight"] = bool(fields["active"]), bool(fields["sold_by_weight"])
+        product = ProductRow(**fields, barcodes=sorted(codes.split(" ")) if codes else [])
+        return product, override_cents
 
     def barcode_owner(self, barcode: str) -> str | None:
         return self.conn.execute(
@@ -145,8 +153,8 @@ class SqlCatalogRepository:
         ).scalar()
 
     def search(self, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
-               after: tuple[Any, str] | None, limit: int, active_only: bool) -> list[dict[str, Any]]:
-        stmt = select(products).where(products.c.tenant_id == self.tenant_id)
+               after: tuple[Any, str] | None, limit: int, active_only: bool) -> list[ProductRow]:
+        stmt = select(*_PRODUCT_COLUMNS).where(products.c.tenant_id == self.tenant_id)
         if since is not None:
             # Delta sync: inactive products are included, so lanes can drop them from their cache.
             stmt = stmt.where(products.c.version > since)
@@ -167,27 +175,25 @@ class SqlCatalogRepository:
             stmt = stmt.where(or_(products.c.name.ilike(like, escape="\\"), products.c.sku.ilike(like, escape="\\")))
         if after is not None:
             stmt = stmt.where((order[0] > after[0]) | ((order[0] == after[0]) & (order[1] > after[1])))
-        rows = self.conn.execute(stmt.order_by(*order).limit(limit)).mappings()
-        return self._with_barcodes([dict(r) for r in rows])
+        return self._with_barcodes(self.conn.execute(stmt.order_by(*order).limit(limit)).all())
 
-    def _with_barcodes(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_barcodes(self, rows: Sequence[Row[Any]]) -> list[ProductRow]:
         if not rows:
-            return rows
-        ids = [p["id"] for p in rows]
-        codes: dict[str, list[str]] = {i: [] for i in ids}
+            return []
+        codes: dict[str, list[str]] = {r.id: [] for r in rows}
         for pid, code in self.conn.execute(
             select(product_barcodes.c.product_id, product_barcodes.c.barcode)
-            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.product_id.in_(ids))
+            .where(product_barcodes.c.tenant_id == self.tenant_id, product_barcodes.c.product_id.in_(list(codes)))
             .order_by(product_barcodes.c.barcode)
         ):
             codes[pid].append(code)
-        for p in rows:
-            p["barcodes"] = codes[p["id"]]
-        return rows
+        return [ProductRow(**r._mapping, barcodes=codes[r.id]) for r in rows]
 
-    def insert(self, values: dict[str, Any], barcodes: list[str]) -> None:
+    def insert(self, product: ProductRow) -> None:
+        values = msgspec.structs.asdict(product)
+        barcodes = values.pop("barcodes")
         self.conn.execute(insert(products).values(tenant_id=self.tenant_id, **values))
-        self.set_barcodes(values["id"], barcodes)
+        self.set_barcodes(product.id, barcodes)
 
     def update(self, product_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(products).where(products.c.tenant_id == self.tenant_id,
@@ -206,30 +212,31 @@ class SqlCatalogRepository:
                                      .where(products.c.tenant_id == self.tenant_id)).scalar() or 0)
 
     # -- tax categories --------------------------------------------------------------------
-    def tax_categories(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute(
-            select(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id)
+    def tax_categories(self) -> list[TaxCategoryRow]:
+        return [TaxCategoryRow(**r) for r in self.conn.execute(
+            select(*_TAX_COLUMNS).where(tax_categories.c.tenant_id == self.tenant_id)
             .order_by(tax_categories.c.code)).mappings()]
 
-    def tax_category(self, code: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id,
-                                                             tax_categories.c.code == code)).mappings().first()
-        return dict(row) if row else None
+    def tax_category(self, code: str) -> TaxCategoryRow | None:
+        row = self.conn.execute(select(*_TAX_COLUMNS).where(tax_categories.c.tenant_id == self.tenant_id,
+                                                            tax_categories.c.code == code)).mappings().first()
+        return TaxCategoryRow(**row) if row else None
 
-    def upsert_tax_category(self, values: dict[str, Any]) -> None:
-        if self.tax_category(values["code"]) is None:
+    def upsert_tax_category(self, category: TaxCategoryRow) -> None:
+        values = msgspec.structs.asdict(category)
+        if self.tax_category(category.code) is None:
             self.conn.execute(insert(tax_categories).values(tenant_id=self.tenant_id, **values))
         else:
             self.conn.execute(update(tax_categories).where(tax_categories.c.tenant_id == self.tenant_id,
-                                                           tax_categories.c.code == values["code"])
+                                                           tax_categories.c.code == category.code)
                               .values(**values))
 
     # -- store price overrides -------------------------------------------------------------
-    def overrides(self, product_id: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute(
-            select(price_overrides).where(price_overrides.c.tenant_id == self.tenant_id,
-                                          price_overrides.c.store_id == self.store_id,
-                                          price_overrides.c.product_id == product_id)
+    def overrides(self, product_id: str) -> list[PriceOverrideRow]:
+        return [PriceOverrideRow(**r) for r in self.conn.execute(
+            select(*_OVERRIDE_COLUMNS).where(price_overrides.c.tenant_id == self.tenant_id,
+                                             price_overrides.c.store_id == self.store_id,
+                                             price_overrides.c.product_id == product_id)
             .order_by(price_overrides.c.valid_from)).mappings()]
 
     def active_overrides(self, product_ids: list[str], at: str) -> dict[str, int]:
@@ -246,14 +253,16 @@ class SqlCatalogRepository:
         )
         return {pid: price for pid, price in rows}
 
-    def add_override(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.price_overrides).values(tenant_id=self.tenant_id, store_id=self.store_id, **values))
+    def add_override(self, override: PriceOverrideRow) -> None:
+        self.conn.execute(insert(t.price_overrides).values(tenant_id=self.tenant_id,
+                                                           **msgspec.structs.asdict(override)))
 
-    def end_override(self, override_id: str, at: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(price_overrides).where(price_overrides.c.tenant_id == self.tenant_id,
-                                                              price_overrides.c.store_id == self.store_id,
-                                                              price_overrides.c.id == override_id)).mappings().first()
+    def end_override(self, override_id: str, at: str) -> PriceOverrideRow | None:
+        row = self.conn.execute(select(*_OVERRIDE_COLUMNS).where(
+            price_overrides.c.tenant_id == self.tenant_id, price_overrides.c.store_id == self.store_id,
+            price_overrides.c.id == override_id)).mappings().first()
         if row is None:
             return None
-        self.conn.execute(update(price_overrides).where(price_overrides.c.id == override_id).values(valid_to=at))
-        return dict(row)
+        self.conn.execute(update(price_overrides).where(price_overrides.c.tenant_id == self.tenant_id,
+                                                        price_overrides.c.id == override_id).values(valid_to=at))
+        return PriceOverrideRow(**row)

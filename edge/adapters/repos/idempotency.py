@@ -5,13 +5,12 @@ Every checkout looks its key up and stores its response, so both statements run 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from edge.adapters import tables as t
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
+from edge.service.repository_ports import StoredResponse
 
 idempotency_keys = t.idempotency_keys
 
@@ -26,13 +25,13 @@ class SqlIdempotencyRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
 
-    def find(self, scope: tuple[str, str, str, str]) -> dict[str, Any] | None:
+    def find(self, scope: tuple[str, str, str, str]) -> StoredResponse | None:
         tenant_id, principal, route, key = scope
         row = _FIND.execute(self.conn, {"tenant_id": tenant_id, "principal": principal, "route": route,
                                         "key": key}).fetchone()
         if row is None:
             return None
-        return {"body_sha256": row[0], "status_code": row[1], "response_body": row[2]}
+        return StoredResponse(body_sha256=row[0], status_code=row[1], response_body=row[2])
 
     def save(self, scope: tuple[str, str, str, str], body_sha256: str, status: int, body: str, now: str) -> None:
         tenant_id, principal, route, key = scope

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as upsert
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
-from edge.service.repository_ports import OrderLineRow, OrderRow, PaymentRow
+from edge.service.repository_ports import OrderFilter, OrderLineRow, OrderRow, PaymentRow, ReturnLineRow, ReturnRow
 
 orders = s.orders
 order_lines = s.order_lines
@@ -33,6 +33,8 @@ _GET = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == bindparam("b_tenant")
 _LINE_COLUMNS = [order_lines.c[name] for name in OrderLineRow.__struct_fields__]
 _LINES = select(*_LINE_COLUMNS).where(order_lines.c.order_id == bindparam("b_id")).order_by(order_lines.c.line_no)
 _PAYMENT_COLUMNS = [payments.c[name] for name in PaymentRow.__struct_fields__]
+_RETURN_COLUMNS = [returns.c[name] for name in ReturnRow.__struct_fields__]
+_RETURN_LINE_COLUMNS = [return_lines.c[name] for name in ReturnLineRow.__struct_fields__]
 _PAYMENTS_OF = select(*_PAYMENT_COLUMNS).where(payments.c.tenant_id == bindparam("b_tenant"),
                                       payments.c.order_id == bindparam("b_id")
                                  ).order_by(payments.c.id)
@@ -87,33 +89,33 @@ class SqlOrdersRepository:
         self.conn.execute(update(order_lines).where(order_lines.c.id == line_id)
                           .values(returned_quantity=order_lines.c.returned_quantity + quantity))
 
-    def search(self, f: dict[str, Any], after: str | None, limit: int) -> list[OrderRow]:
+    def search(self, f: OrderFilter, after: str | None, limit: int) -> list[OrderRow]:
         stmt = select(*_ORDER_COLUMNS).where(orders.c.tenant_id == self.tenant_id)
-        if f.get("status"):
-            stmt = stmt.where(orders.c.status.in_(f["status"]))
-        if f.get("from"):
-            stmt = stmt.where(orders.c.business_day >= f["from"])
-        if f.get("to"):
-            stmt = stmt.where(orders.c.business_day <= f["to"])
-        if f.get("lane_id"):
-            stmt = stmt.where(orders.c.lane_id == f["lane_id"])
-        if f.get("cashier"):
-            stmt = stmt.where(orders.c.cashier == f["cashier"])
-        if f.get("tender"):
-            stmt = stmt.where(orders.c.tender_methods.like(f"%{f['tender']}%"))
-        if f.get("min_total_cents") is not None:
-            stmt = stmt.where(orders.c.total_cents >= f["min_total_cents"])
-        if f.get("max_total_cents") is not None:
-            stmt = stmt.where(orders.c.total_cents <= f["max_total_cents"])
-        if f.get("number"):
-            stmt = stmt.where(orders.c.number == f["number"])
-        if f.get("product_id") or f.get("sku"):
+        if f.status:
+            stmt = stmt.where(orders.c.status.in_(f.status))
+        if f.first_day:
+            stmt = stmt.where(orders.c.business_day >= f.first_day)
+        if f.last_day:
+            stmt = stmt.where(orders.c.business_day <= f.last_day)
+        if f.lane_id:
+            stmt = stmt.where(orders.c.lane_id == f.lane_id)
+        if f.cashier:
+            stmt = stmt.where(orders.c.cashier == f.cashier)
+        if f.tender:
+            stmt = stmt.where(orders.c.tender_methods.like(f"%{f.tender}%"))
+        if f.min_total_cents is not None:
+            stmt = stmt.where(orders.c.total_cents >= f.min_total_cents)
+        if f.max_total_cents is not None:
+            stmt = stmt.where(orders.c.total_cents <= f.max_total_cents)
+        if f.number:
+            stmt = stmt.where(orders.c.number == f.number)
+        if f.product_id or f.sku:
             sub = select(order_lines.c.order_id)
-            sub = sub.where(order_lines.c.product_id == f["product_id"]) if f.get("product_id") else \
-                sub.where(order_lines.c.sku == f["sku"])
+            sub = sub.where(order_lines.c.product_id == f.product_id) if f.product_id else \
+                sub.where(order_lines.c.sku == f.sku)
             stmt = stmt.where(orders.c.id.in_(sub))
-        if f.get("q"):
-            like = "%" + f["q"].replace("%", "").replace("_", "") + "%"
+        if f.q:
+            like = "%" + f.q.replace("%", "").replace("_", "") + "%"
             stmt = stmt.where(orders.c.number.like(like) | orders.c.id.in_(
                 select(order_lines.c.order_id).where(order_lines.c.name.like(like) | order_lines.c.sku.like(like))))
         if after:
@@ -131,20 +133,18 @@ class SqlOrdersRepository:
         return int(self.conn.execute(stmt).scalar() or 0)
 
     # -- returns ---------------------------------------------------------------------------------
-    def insert_return(self, ret: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        self.conn.execute(insert(returns).values(tenant_id=self.tenant_id, **ret))
-        self.conn.execute(insert(return_lines), lines)
+    def insert_return(self, ret: ReturnRow, lines: list[ReturnLineRow]) -> None:
+        self.conn.execute(insert(returns).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(ret)))
+        self.conn.execute(insert(return_lines), [msgspec.structs.asdict(ln) for ln in lines])
 
-    def returns_of(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(returns).where(returns.c.tenant_id == self.tenant_id,
-                                                       returns.c.order_id == order_id)
+    def returns_of(self, order_id: str) -> list[tuple[ReturnRow, list[ReturnLineRow]]]:
+        rows = self.conn.execute(select(*_RETURN_COLUMNS).where(returns.c.tenant_id == self.tenant_id,
+                                                                returns.c.order_id == order_id)
                                  .order_by(returns.c.id)).mappings()
-        found = [dict(r) for r in rows]
-        for ret in found:
-            ret["lines"] = [dict(r) for r in self.conn.execute(
-                select(return_lines).where(return_lines.c.return_id == ret["id"])).mappings()]
-        return found
-
+        found = [ReturnRow(**r) for r in rows]
+        return [(ret, [ReturnLineRow(**r) for r in self.conn.execute(
+            select(*_RETURN_LINE_COLUMNS).where(return_lines.c.return_id == ret.id)).mappings()])
+            for ret in found]
 
 class SqlPaymentsRepository:
     def __init__(self, conn: Connection, actor: Actor):

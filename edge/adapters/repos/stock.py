@@ -12,7 +12,15 @@ from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.service.ports import Actor
-from edge.service.repository_ports import ReservationItem, ReservationRow, StockLevel, StockMovementRow
+from edge.service.repository_ports import (
+    CheckoutContext,
+    InventoryLine,
+    ReservationItem,
+    ReservationRow,
+    SaleProduct,
+    StockLevel,
+    StockMovementRow,
+)
 
 stock_levels = s.stock_levels
 stock_movements = s.stock_movements
@@ -100,7 +108,7 @@ class SqlStockRepository:
                                      "low": low})
 
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
-                  low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+                  low_only: bool = False, after: str | None = None, limit: int = 500) -> list[InventoryLine]:
         available = func.coalesce(stock_levels.c.on_hand, 0) - func.coalesce(stock_levels.c.reserved, 0)
         stmt = (select(products.c.id.label("product_id"), products.c.sku, products.c.name,
                        products.c.low_stock_threshold.label("threshold"),
@@ -122,7 +130,7 @@ class SqlStockRepository:
             stmt = stmt.where(threshold > 0, available <= threshold)
         if after:
             stmt = stmt.where(products.c.sku > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
+        return [InventoryLine(**r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
                   start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]:
@@ -234,12 +242,12 @@ _BY_BARCODE = Prepared(select(product_barcodes.c.barcode, *_SALE_COLUMNS).select
     expanding=["b_values"])
 
 
-def _sale_product(values: tuple[Any, ...]) -> dict[str, Any]:
+def _sale_product(values: tuple[Any, ...]) -> SaleProduct:
     product = dict(zip(_SALE_KEYS, values, strict=True))
     for key in _SALE_BOOLEANS:
         if product[key] is not None:
             product[key] = bool(product[key])
-    return product
+    return SaleProduct(**product)
 
 
 def _checkout_context_statement() -> Any:
@@ -266,29 +274,30 @@ class SqlSaleProductsRepository:
         self.tenant_id = actor.tenant_id
         self._currency: str | None = None
 
-    def checkout_context(self, store_id: str, lane_id: str) -> dict[str, Any]:
+    def checkout_context(self, store_id: str, lane_id: str) -> CheckoutContext:
         """What a checkout needs to know about its store in one round trip: whether the lane
         exists, the tenant's currency, and the lane's open drawer session (None if none)."""
         lane, currency, till_session_id = _CHECKOUT_CONTEXT.execute(
             self.conn, {"b_tenant": self.tenant_id, "b_store": store_id, "b_lane": lane_id}).fetchone()
-        return {"lane_exists": lane is not None, "currency": currency or "USD", "till_session_id": till_session_id}
+        return CheckoutContext(lane_exists=lane is not None, currency=currency or "USD",
+                               till_session_id=till_session_id)
 
     def resolve(self, *, ids: list[str], skus: list[str], barcodes: list[str], store_id: str | None = None,
-                at: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+                at: str | None = None) -> dict[tuple[str, str], SaleProduct]:
         """{("product_id"|"sku"|"barcode", value): product}; unknown references are absent.
 
         Each product carries `override_cents`: with `store_id` and `at`, the store's price
         override in force at `at` (the latest-starting one), else None."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
+        found: dict[tuple[str, str], SaleProduct] = {}
         params = {"b_tenant": self.tenant_id, "b_store": store_id, "b_at": at}
         if ids:
             for r in _BY_ID.execute(self.conn, params | {"b_values": list(set(ids))}):
                 product = _sale_product(r)
-                found[("product_id", product["id"])] = product
+                found[("product_id", product.id)] = product
         if skus:
             for r in _BY_SKU.execute(self.conn, params | {"b_values": list(set(skus))}):
                 product = _sale_product(r)
-                found[("sku", product["sku"])] = product
+                found[("sku", product.sku)] = product
         if barcodes:
             for r in _BY_BARCODE.execute(self.conn, params | {"b_values": list(set(barcodes))}):
                 found[("barcode", r[0])] = _sale_product(r[1:])

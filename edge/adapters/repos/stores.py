@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, insert, select
 
 from edge.adapters import tables as t
 from edge.service.ports import Actor
+from edge.service.repository_ports import LaneRow, StoreRow
+
+_LANE_COLUMNS = [t.lanes.c[name] for name in LaneRow.__struct_fields__]
+_STORE_COLUMNS = [t.stores.c[name] for name in StoreRow.__struct_fields__]
 
 
 class SqlStoresRepository:
@@ -22,18 +24,18 @@ class SqlStoresRepository:
             )
         ).first() is not None
 
-    def lanes(self, store_id: str) -> list[dict[str, Any]]:
+    def lanes(self, store_id: str) -> list[LaneRow]:
         rows = self.conn.execute(
-            select(t.lanes).where(t.lanes.c.tenant_id == self.tenant_id, t.lanes.c.store_id == store_id)
+            select(*_LANE_COLUMNS).where(t.lanes.c.tenant_id == self.tenant_id, t.lanes.c.store_id == store_id)
             .order_by(t.lanes.c.id)
         ).mappings()
-        return [dict(r) for r in rows]
+        return [LaneRow(**r) for r in rows]
 
-    def store(self, store_id: str) -> dict[str, Any] | None:
+    def store(self, store_id: str) -> StoreRow | None:
         row = self.conn.execute(
-            select(t.stores).where(t.stores.c.tenant_id == self.tenant_id, t.stores.c.id == store_id)
+            select(*_STORE_COLUMNS).where(t.stores.c.tenant_id == self.tenant_id, t.stores.c.id == store_id)
         ).mappings().first()
-        return dict(row) if row else None
+        return StoreRow(**row) if row else None
 
     def ensure(self, *, tenant_name: str, store_id: str, store_name: str, timezone: str, day_start_hour: int,
                currency: str, lanes: int, require_mfa: bool, now: str) -> bool:

@@ -12,12 +12,14 @@ from edge.adapters import tables_sales as s
 from edge.adapters.repos.prepared import Prepared
 from edge.domain.ids import uuid7
 from edge.service.ports import Actor
-from edge.service.repository_ports import TillMovementRow, TillSessionRow
+from edge.service.repository_ports import LaneQueueRow, ReviewCaseRow, TillMovementRow, TillSessionRow
 
 till_sessions = s.till_sessions
 till_movements = s.till_movements
 lane_queue_status = s.lane_queue_status
 review_cases = s.review_cases
+_QUEUE_COLUMNS = [lane_queue_status.c[name] for name in LaneQueueRow.__struct_fields__]
+_CASE_COLUMNS = [review_cases.c[name] for name in ReviewCaseRow.__struct_fields__]
 
 _INSERT_TILL_MOVEMENT = Prepared(insert(till_movements))  # built once, run prepared: a cash sale adds one per order
 _SESSION_COLUMNS = [till_sessions.c[name] for name in TillSessionRow.__struct_fields__]
@@ -78,10 +80,10 @@ class SqlTillsRepository:
             index_elements=[lane_queue_status.c.tenant_id, lane_queue_status.c.store_id, lane_queue_status.c.lane_id],
             set_={"queued": queued, "oldest_queued_at": oldest, "reported_at": now}))
 
-    def queues(self, store_id: str | None) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute(
-            select(lane_queue_status).where(lane_queue_status.c.tenant_id == self.tenant_id,
-                                            lane_queue_status.c.store_id == store_id)
+    def queues(self, store_id: str | None) -> list[LaneQueueRow]:
+        return [LaneQueueRow(**r) for r in self.conn.execute(
+            select(*_QUEUE_COLUMNS).where(lane_queue_status.c.tenant_id == self.tenant_id,
+                                          lane_queue_status.c.store_id == store_id)
             .order_by(lane_queue_status.c.lane_id)).mappings()]
 
 
@@ -91,31 +93,37 @@ class SqlReviewsRepository:
         self.tenant_id = actor.tenant_id
 
     def open_case(self, uow: Any, kind: str, order_id: str | None, product_id: str | None, summary: str,
-                  detail: dict[str, Any]) -> dict[str, Any]:
-        case = {"id": uuid7(), "kind": kind, "status": "open", "order_id": order_id, "product_id": product_id,
-                "summary": summary, "detail": detail, "created_at": uow.now}
-        self.conn.execute(insert(review_cases).values(tenant_id=self.tenant_id, **case))
-        uow.emit("review.opened", case)
+                  detail: dict[str, Any]) -> ReviewCaseRow:
+        """Open a case and announce it (`review.opened`) in the caller's unit of work."""
+        case = ReviewCaseRow(id=uuid7(), kind=kind, status="open", order_id=order_id, product_id=product_id,
+                             summary=summary, detail=detail, created_at=uow.now)
+        self.conn.execute(insert(review_cases).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(case)))
+        uow.emit("review.opened", {"id": case.id, "kind": kind, "status": case.status, "order_id": order_id,
+                                   "product_id": product_id, "summary": summary, "detail": detail,
+                                   "created_at": case.created_at})
         return case
 
-    def get(self, case_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(review_cases).where(review_cases.c.tenant_id == self.tenant_id,
-                                                           review_cases.c.id == case_id)
+    def get(self, case_id: str) -> ReviewCaseRow | None:
+        row = self.conn.execute(select(*_CASE_COLUMNS).where(review_cases.c.tenant_id == self.tenant_id,
+                                                             review_cases.c.id == case_id)
                                 ).mappings().first()
-        return dict(row) if row else None
+        return ReviewCaseRow(**row) if row else None
 
-    def resolve(self, case_id: str, values: dict[str, Any]) -> bool:
+    def resolve(self, case_id: str, *, resolution: str, note: str | None, resolved_by: str, at: str) -> bool:
+        """Open -> resolved exactly once; False if it was already resolved."""
         return self.conn.execute(update(review_cases).where(review_cases.c.tenant_id == self.tenant_id,
                                                             review_cases.c.id == case_id,
                                                             review_cases.c.status == "open")
-                                 .values(**values)).rowcount == 1
+                                 .values(status="resolved", resolution=resolution, note=note,
+                                         resolved_by=resolved_by, resolved_at=at)).rowcount == 1
 
-    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[dict[str, Any]]:
-        stmt = select(review_cases).where(review_cases.c.tenant_id == self.tenant_id)
+    def search(self, *, status: str | None, kind: str | None, after: str | None, limit: int) -> list[ReviewCaseRow]:
+        stmt = select(*_CASE_COLUMNS).where(review_cases.c.tenant_id == self.tenant_id)
         if status:
             stmt = stmt.where(review_cases.c.status == status)
         if kind:
             stmt = stmt.where(review_cases.c.kind == kind)
         if after:
             stmt = stmt.where(review_cases.c.id > after)
-        return [dict(r) for r in self.conn.execute(stmt.order_by(review_cases.c.id).limit(limit)).mappings()]
+        return [ReviewCaseRow(**r) for r in self.conn.execute(stmt.order_by(review_cases.c.id).limit(limit))
+                .mappings()]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+import msgspec
+from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 
 from edge.adapters import tables as t
 from edge.service.ports import Actor
+from edge.service.repository_ports import LoginAttempts, RefreshTokenRow, TenantRow, UserRow
 
-PUBLIC_USER_FIELDS = ("id", "username", "roles", "tenant_id", "store_id", "disabled", "totp_confirmed")
-
-
-def public_user(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in PUBLIC_USER_FIELDS}
+_USER_COLUMNS = [t.users.c[name] for name in UserRow.__struct_fields__]
+_ATTEMPT_COLUMNS = [t.login_attempts.c[name] for name in LoginAttempts.__struct_fields__]
+_REFRESH_COLUMNS = [t.refresh_tokens.c[name] for name in RefreshTokenRow.__struct_fields__]
+_TENANT_COLUMNS = [t.tenants.c[name] for name in TenantRow.__struct_fields__]
 
 
 class SqlUsersRepository:
@@ -21,36 +22,28 @@ class SqlUsersRepository:
         self.conn = conn
         self.tenant_id = actor.tenant_id
 
-    def by_username(self, username: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(t.users).where(t.users.c.tenant_id == self.tenant_id, t.users.c.username == username)
-        ).mappings().first()
-        return dict(row) if row else None
+    def _user(self, *where: ColumnElement[bool]) -> UserRow | None:
+        row = self.conn.execute(select(*_USER_COLUMNS).where(t.users.c.tenant_id == self.tenant_id, *where)
+                                ).mappings().first()
+        return UserRow(**row) if row else None
 
-    def by_id(self, user_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(t.users).where(t.users.c.tenant_id == self.tenant_id, t.users.c.id == user_id)
-        ).mappings().first()
-        return dict(row) if row else None
+    def by_username(self, username: str) -> UserRow | None:
+        return self._user(t.users.c.username == username)
 
-    def by_pin_lookup(self, store_id: str, pin_lookup: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(t.users).where(
-                t.users.c.tenant_id == self.tenant_id,
-                t.users.c.store_id == store_id,
-                t.users.c.pin_lookup == pin_lookup,
-            )
-        ).mappings().first()
-        return dict(row) if row else None
+    def by_id(self, user_id: str) -> UserRow | None:
+        return self._user(t.users.c.id == user_id)
 
-    def list(self) -> list[dict[str, Any]]:
+    def by_pin_lookup(self, store_id: str, pin_lookup: str) -> UserRow | None:
+        return self._user(t.users.c.store_id == store_id, t.users.c.pin_lookup == pin_lookup)
+
+    def list(self) -> list[UserRow]:
         rows = self.conn.execute(
-            select(t.users).where(t.users.c.tenant_id == self.tenant_id).order_by(t.users.c.username)
+            select(*_USER_COLUMNS).where(t.users.c.tenant_id == self.tenant_id).order_by(t.users.c.username)
         ).mappings()
-        return [dict(r) for r in rows]
+        return [UserRow(**r) for r in rows]
 
-    def add(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.users).values(tenant_id=self.tenant_id, **values))
+    def add(self, user: UserRow) -> None:
+        self.conn.execute(insert(t.users).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(user)))
 
     def update(self, user_id: str, **values: Any) -> None:
         self.conn.execute(
@@ -58,13 +51,13 @@ class SqlUsersRepository:
         )
 
     # -- login attempts ------------------------------------------------------------------
-    def attempts(self, subject: str) -> dict[str, Any] | None:
+    def attempts(self, subject: str) -> LoginAttempts | None:
         row = self.conn.execute(
-            select(t.login_attempts).where(
+            select(*_ATTEMPT_COLUMNS).where(
                 t.login_attempts.c.tenant_id == self.tenant_id, t.login_attempts.c.subject == subject
             )
         ).mappings().first()
-        return dict(row) if row else None
+        return LoginAttempts(**row) if row else None
 
     def save_attempts(self, subject: str, failures: int, locked_until: str | None, now: str) -> None:
         existing = self.attempts(subject)
@@ -79,16 +72,16 @@ class SqlUsersRepository:
             )
 
     # -- refresh tokens ------------------------------------------------------------------
-    def add_refresh(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.refresh_tokens).values(tenant_id=self.tenant_id, **values))
+    def add_refresh(self, token: RefreshTokenRow) -> None:
+        self.conn.execute(insert(t.refresh_tokens).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(token)))
 
-    def refresh_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+    def refresh_by_hash(self, token_hash: str) -> RefreshTokenRow | None:
         row = self.conn.execute(
-            select(t.refresh_tokens).where(
+            select(*_REFRESH_COLUMNS).where(
                 t.refresh_tokens.c.tenant_id == self.tenant_id, t.refresh_tokens.c.token_hash == token_hash
             )
         ).mappings().first()
-        return dict(row) if row else None
+        return RefreshTokenRow(**row) if row else None
 
     def mark_rotated(self, token_hash: str, now: str) -> bool:
         """Atomically claim a refresh token; False if someone already exchanged it."""
@@ -128,6 +121,6 @@ class SqlUsersRepository:
         )
         return [r[0] for r in rows]
 
-    def tenant(self) -> dict[str, Any] | None:
-        row = self.conn.execute(select(t.tenants).where(t.tenants.c.id == self.tenant_id)).mappings().first()
-        return dict(row) if row else None
+    def tenant(self) -> TenantRow | None:
+        row = self.conn.execute(select(*_TENANT_COLUMNS).where(t.tenants.c.id == self.tenant_id)).mappings().first()
+        return TenantRow(**row) if row else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from edge.adapters.metrics import security_event
 from edge.adapters.security import passwords, totp
@@ -12,6 +11,7 @@ from edge.adapters.security.keys import KeyStore
 from edge.adapters.security.pins import PinPepper
 from edge.adapters.security.revocation import RevocationList
 from edge.adapters.security.tokens import TokenService, hash_refresh_token, new_refresh_token
+from edge.service.ports import AccessClaims
 
 
 class SecurityAdapter:
@@ -33,7 +33,7 @@ class SecurityAdapter:
     new_totp_secret = staticmethod(totp.new_secret)
     security_event = staticmethod(security_event)
 
-    def issue_access(self, claims: dict[str, Any]) -> str:
+    def issue_access(self, claims: AccessClaims) -> str:
         return self.tokens.issue_access(claims)
 
     def totp_step(self, secret: str, code: str) -> int | None:

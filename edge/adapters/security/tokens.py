@@ -16,9 +16,11 @@ from collections import OrderedDict
 from typing import Any
 
 import jwt
+import msgspec
 
 from edge.adapters.security.keys import KeyStore
 from edge.adapters.security.revocation import RevocationList
+from edge.service.ports import AccessClaims
 
 ALGORITHMS = ["RS256"]
 
@@ -41,14 +43,14 @@ class TokenService:
         self.access_ttl_s = access_ttl_s
         # Verified-token cache: RS256 verification is the largest per-request cost on hot
         # lookups. Entries are keyed by the exact token text and still checked for expiry.
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[AccessClaims, int, str]] = OrderedDict()  # claims, exp, kid
         self._cache_max = 4096
 
-    def issue_access(self, claims: dict[str, Any]) -> str:
+    def issue_access(self, claims: AccessClaims) -> str:
         key = self.keys.active()
         now = int(time.time())
         payload = {
-            **claims,
+            **msgspec.to_builtins(claims),
             "iss": self.issuer,
             "aud": self.audience,
             "iat": now,
@@ -59,12 +61,13 @@ class TokenService:
         }
         return jwt.encode(payload, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
-    def verify_access(self, token: str) -> dict[str, Any]:
+    def verify_access(self, token: str) -> AccessClaims:
         cached = self._cache.get(token)
         if cached is not None:
-            if cached["exp"] > time.time() and self.keys.verification_key(cached["_kid"]) is not None:
-                self._refuse_if_revoked(cached)
-                return cached
+            claims, exp, kid = cached
+            if exp > time.time() and self.keys.verification_key(kid) is not None:
+                self._refuse_if_revoked(claims)
+                return claims
             self._cache.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
@@ -77,7 +80,7 @@ class TokenService:
         if key is None:
             raise InvalidToken("unknown signing key")
         try:
-            claims = jwt.decode(
+            registered: dict[str, Any] = jwt.decode(
                 token,
                 key.public_key,
                 algorithms=ALGORITHMS,
@@ -87,17 +90,20 @@ class TokenService:
             )
         except jwt.PyJWTError as err:
             raise InvalidToken(str(err)) from err
-        if claims.get("typ") != "access":
+        if registered.get("typ") != "access":
             raise InvalidToken("not an access token")
-        claims["_kid"] = kid
+        try:
+            claims = msgspec.convert(registered, AccessClaims)
+        except msgspec.ValidationError as err:
+            raise InvalidToken(f"unexpected claims: {err}") from None
         self._refuse_if_revoked(claims)
-        self._cache[token] = claims
+        self._cache[token] = (claims, int(registered["exp"]), kid)
         if len(self._cache) > self._cache_max:
             self._cache.popitem(last=False)
         return claims
 
-    def _refuse_if_revoked(self, claims: dict[str, Any]) -> None:
-        if self.revocations.is_revoked(claims.get("sid")):
+    def _refuse_if_revoked(self, claims: AccessClaims) -> None:
+        if self.revocations.is_revoked(claims.sid):
             raise RevokedToken("the session was signed out or the account was disabled; sign in again")
 
 

@@ -8,12 +8,13 @@ from litestar import Request, get
 
 from edge.api.deps import actor, check_limit, decode_cursor, encode_cursor, services
 from edge.api.guards import AUDIT_READ, requires
+from edge.service.repository_ports import AuditEntry
 
 
-def present_audit(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "at": row["at"], "actor": row["actor"], "action": row["action"],
-            "entity": row["entity"], "entity_id": row["entity_id"], "before": row["before"], "after": row["after"],
-            "lane_id": row["lane_id"], "device_id": row["device_id"], "request_id": row["request_id"]}
+def present_audit(row: AuditEntry) -> dict[str, Any]:
+    return {"id": row.id, "at": row.at, "actor": row.actor, "action": row.action, "entity": row.entity,
+            "entity_id": row.entity_id, "before": row.before, "after": row.after, "lane_id": row.lane_id,
+            "device_id": row.device_id, "request_id": row.request_id}
 
 
 @get("/api/v1/audit", guards=[requires(*AUDIT_READ)], operation_id="listAudit")
@@ -32,7 +33,7 @@ async def list_audit(request: Request, entity: str | None = None, entity_id: str
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [present_audit(r) for r in rows],
-            "next_cursor": encode_cursor(rows[-1]["id"]) if more and rows else None}
+            "next_cursor": encode_cursor(rows[-1].id) if more and rows else None}
 
 
 ROUTES = [list_audit]

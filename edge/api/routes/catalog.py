@@ -63,10 +63,6 @@ class OverrideBody(msgspec.Struct, forbid_unknown_fields=True):
     valid_to: Timestamp | None = None
 
 
-def _fields(struct: msgspec.Struct) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(struct).items() if v is not msgspec.UNSET}
-
-
 @get("/api/v1/products", guards=[requires(*CATALOG_READ)], operation_id="listProducts")
 async def list_products(
     request: Request,
@@ -82,7 +78,7 @@ async def list_products(
     check_limit(limit)
     after = decode_cursor(cursor, tuple[int | str, str])  # (sku or catalog version, id)
 
-    def query(uow: Any) -> tuple[list[dict[str, Any]], Any]:
+    def query(uow: Any) -> tuple[list[catalog.ProductView], Any]:
         return catalog.search_products(uow, q=q, sku=sku, barcode=barcode, since=since,
                                        after=tuple(after) if after else None, limit=limit,
                                        include_inactive=include_inactive)
@@ -94,29 +90,27 @@ async def list_products(
         items, next_after = await s.uow.read(who, query)
     result: dict[str, Any] = {"items": items, "next_cursor": encode_cursor(next_after)}
     if since is not None:
-        result["catalog_version"] = max([since, *(i["version"] for i in items)])
+        result["catalog_version"] = max([since, *(i.version for i in items)])
     return result
 
 
 @get("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_READ)], operation_id="getProduct")
-async def get_product(request: Request, product_id: str) -> dict[str, Any]:
+async def get_product(request: Request, product_id: str) -> catalog.ProductView:
     return await services(request).uow.read(actor(request), lambda u: catalog.get_product(u, product_id))
 
 
 @post("/api/v1/products", guards=[requires(*CATALOG_WRITE)], operation_id="createProduct")
 async def create_product(request: Request, data: ProductBody) -> Response:
     s, who = services(request), actor(request)
-    fields = _fields(data)
-    return await s.idempotency.run(request, who, lambda u: catalog.create_product(u, fields), required=False)
+    return await s.idempotency.run(request, who, lambda u: catalog.create_product(u, data), required=False)
 
 
 @patch("/api/v1/products/{product_id:str}", guards=[requires(*CATALOG_WRITE)], operation_id="updateProduct")
-async def update_product(request: Request, product_id: str, data: ProductPatch) -> dict[str, Any]:
+async def update_product(request: Request, product_id: str, data: ProductPatch) -> catalog.ProductView:
     s, who = services(request), actor(request)
     expected = request.headers.get("if-match")
     expected_version = int(expected.strip('"')) if expected and expected.strip('"').isdigit() else None
-    changes = _fields(data)
-    return await s.uow.run(who, lambda u: catalog.update_product(u, product_id, changes,
+    return await s.uow.run(who, lambda u: catalog.update_product(u, product_id, data,
                                                                 expected_version=expected_version))
 
 
@@ -152,8 +146,8 @@ async def list_tax_categories(request: Request) -> dict[str, Any]:
 
 
 @put("/api/v1/tax-categories/{code:str}", guards=[requires(TENANT_ADMIN)], operation_id="saveTaxCategory")
-async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> dict[str, Any]:
-    fields = {"code": code, **_fields(data)}
+async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> catalog.TaxCategoryView:
+    fields = catalog.TaxCategoryFields(code=code, name=data.name, rate_bp=data.rate_bp, inclusive=data.inclusive)
     return await services(request).uow.run(actor(request), lambda u: catalog.upsert_tax_category(u, fields))
 
 

@@ -76,7 +76,7 @@ async def store(request: Request) -> dict[str, Any]:
     cfg = s.settings.store
     return {"tenant_id": cfg.tenant_id, "store_id": cfg.store_id, "name": cfg.name, "timezone": cfg.timezone,
             "currency": cfg.currency, "demo": s.settings.demo,
-            "lanes": [{"id": lane["id"], "name": lane["name"]} for lane in lanes]}
+            "lanes": [{"id": lane.id, "name": lane.name} for lane in lanes]}
 
 
 ROUTES = [healthz, readyz, metrics, store]

@@ -64,10 +64,6 @@ class TransferInIn(msgspec.Struct, forbid_unknown_fields=True):
     items: Annotated[list[QtyItem], msgspec.Meta(max_length=MAX_LINES)]
 
 
-def _items(data: Any) -> list[dict[str, Any]]:
-    return msgspec.to_builtins(data.items)
-
-
 @get("/api/v1/inventory", guards=[requires(*CATALOG_READ)], operation_id="listInventory")
 async def list_inventory(request: Request, product_id: str | None = None, sku: str | None = None,
                          low_stock: bool = False, cursor: str | None = None, limit: int = 200) -> dict[str, Any]:
@@ -78,7 +74,7 @@ async def list_inventory(request: Request, product_id: str | None = None, sku: s
                                                                after=after, limit=limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": rows, "next_cursor": encode_cursor(rows[-1]["sku"]) if more and rows else None}
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].sku) if more and rows else None}
 
 
 @get("/api/v1/inventory/low-stock", guards=[requires(*CATALOG_READ)], operation_id="lowStock")
@@ -118,27 +114,27 @@ async def adjust(request: Request, data: AdjustmentIn) -> Response:
 @post("/api/v1/inventory/counts", guards=[requires(*STOCK_WRITE)], operation_id="countStock")
 async def count(request: Request, data: CountIn) -> Response:
     s, who = services(request), actor(request)
-    return await s.idempotency.run(request, who, lambda u: inventory.count(u, _items(data), data.ref))
+    return await s.idempotency.run(request, who, lambda u: inventory.count(u, data.items, data.ref))
 
 
 @post("/api/v1/inventory/receipts", guards=[requires(*STOCK_WRITE)], operation_id="receiveStock")
 async def receive(request: Request, data: ReceiveIn) -> Response:
     s, who = services(request), actor(request)
-    return await s.idempotency.run(request, who, lambda u: inventory.receive(u, data.ref, _items(data)))
+    return await s.idempotency.run(request, who, lambda u: inventory.receive(u, data.ref, data.items))
 
 
 @post("/api/v1/inventory/transfers/out", guards=[requires(*STOCK_WRITE)], operation_id="transferOut")
 async def transfer_out(request: Request, data: TransferOutIn) -> Response:
     s, who = services(request), actor(request)
     return await s.idempotency.run(request, who, lambda u: inventory.transfer_out(
-        u, data.to_location, _items(data), data.transfer_id))
+        u, data.to_location, data.items, data.transfer_id))
 
 
 @post("/api/v1/inventory/transfers/in", guards=[requires(*STOCK_WRITE)], operation_id="transferIn")
 async def transfer_in(request: Request, data: TransferInIn) -> Response:
     s, who = services(request), actor(request)
     return await s.idempotency.run(request, who, lambda u: inventory.transfer_in(
-        u, data.transfer_id, data.from_location, _items(data)))
+        u, data.transfer_id, data.from_location, data.items))
 
 
 @post("/api/v1/inventory/import", guards=[requires(*MANAGERS)], operation_id="importStock", status_code=200,
@@ -167,7 +163,7 @@ async def export_csv(request: Request) -> Stream:
             first = False
             if len(page) < 1000:
                 return
-            after = page[-1]["sku"]
+            after = page[-1].sku
 
     return Stream(chunks(), media_type="text/csv",
                   headers={"Content-Disposition": 'attachment; filename="stock.csv"'})

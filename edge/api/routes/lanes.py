@@ -80,7 +80,7 @@ async def lane_events(socket: WebSocket, lane_id: str, since: int = 0, epoch: st
     await socket.accept(subprotocols=next((p.strip() for p in proto.split(",") if p.strip().startswith("bearer.")),
                                           None))
     lanes = await s.uow.read(actor(socket), lambda u: u.stores.lanes(s.settings.store.store_id))  # type: ignore[arg-type]
-    if lane_id not in {lane["id"] for lane in lanes}:
+    if lane_id not in {lane.id for lane in lanes}:
         await socket.close(code=4404, reason=f"no lane {lane_id}")
         return
     hardware = runtime_of(s)

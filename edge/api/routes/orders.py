@@ -33,6 +33,7 @@ from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
 from edge.service import orders, receipts, returns
 from edge.service.orders import SUPERVISOR_ROLES
+from edge.service.repository_ports import OrderFilter
 
 ORDER_READ = (*STORE_STAFF, "hq_analyst")
 ReceiptFormat = Literal["text", "html", "escpos"]
@@ -133,9 +134,9 @@ async def override_by(request: Request, token: str | None, pin: str | None) -> s
         claims = s.security.tokens.verify_access(token)
     except Exception:
         raise OverrideRequired("the override token is not valid", code="override-invalid") from None
-    if claims.get("tenant_id") != who.tenant_id or not SUPERVISOR_ROLES.intersection(claims.get("roles", ())):
+    if claims.tenant_id != who.tenant_id or not SUPERVISOR_ROLES.intersection(claims.roles):
         raise OverrideRequired("the override must come from a supervisor of this store", code="override-invalid")
-    return str(claims.get("username") or claims.get("sub"))
+    return claims.username or claims.sub
 
 
 def was_replayed(response: Response) -> bool:
@@ -254,10 +255,12 @@ async def create_return(request: Request, order_id: str, data: ReturnIn) -> Resp
 async def list_returns(request: Request, order_id: str) -> dict[str, Any]:
     s, who = services(request), actor(request)
     await s.uow.read(who, lambda u: orders.get_order(u, order_id))
-    return {"items": await s.uow.read(who, lambda u: u.orders.returns_of(order_id))}
+    found = await s.uow.read(who, lambda u: u.orders.returns_of(order_id))
+    return {"items": [{"id": ret.id, "tenant_id": who.tenant_id} | msgspec.structs.asdict(ret)
+                      | {"lines": [msgspec.structs.asdict(line) for line in lines]} for ret, lines in found]}
 
 
-def _render(receipt_data: dict[str, Any], format: str, status_code: int = 200) -> Response:
+def _render(receipt_data: receipts.ReceiptView, format: str, status_code: int = 200) -> Response:
     from edge.adapters.receipts_escpos import render_escpos
 
     if format == "html":
@@ -290,16 +293,16 @@ async def issue_receipt(request: Request, order_id: str, format: ReceiptFormat =
 
 def _filters(status: str | None, from_: str | None, to: str | None, q: str | None, lane_id: str | None,
              cashier: str | None, tender: str | None, product_id: str | None, sku: str | None,
-             min_total_cents: int | None, max_total_cents: int | None, number: str | None) -> dict[str, Any]:
+             min_total_cents: int | None, max_total_cents: int | None, number: str | None) -> OrderFilter:
     statuses = [x for x in (status or "").upper().split(",") if x] or None
     unknown = sorted(set(statuses or ()) - {st.value for st in OrderStatus})
     if unknown:  # a typo must not look like "no such orders"
         raise ValidationFailed(f"unknown order status {', '.join(unknown)}; use "
                                + ", ".join(st.value for st in OrderStatus),
                                errors=[{"field": "status", "message": "unknown status"}])
-    return {"status": statuses, "from": from_, "to": to, "q": q,
-            "lane_id": lane_id, "cashier": cashier, "tender": tender, "product_id": product_id, "sku": sku,
-            "min_total_cents": min_total_cents, "max_total_cents": max_total_cents, "number": number}
+    return OrderFilter(status=statuses, first_day=from_, last_day=to, q=q, lane_id=lane_id, cashier=cashier,
+                       tender=tender, product_id=product_id, sku=sku, min_total_cents=min_total_cents,
+                       max_total_cents=max_total_cents, number=number)
 
 
 Day = Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]

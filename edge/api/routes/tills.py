@@ -90,7 +90,7 @@ async def cash_movement(request: Request, session_id: str, data: CashMoveIn) -> 
 
 
 @get("/api/v1/tills/{session_id:str}/x-report", guards=[requires(*STORE_STAFF)], operation_id="tillXReport")
-async def x_report(request: Request, session_id: str) -> dict[str, Any]:
+async def x_report(request: Request, session_id: str) -> tills.DrawerReport:
     return await services(request).uow.read(actor(request), lambda u: tills.report(u, session_id, "X"))
 
 
@@ -114,7 +114,7 @@ async def list_tills(request: Request, lane_id: str | None = None,
 
 @post("/api/v1/lanes/{lane_id:str}/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueueStatus",
       status_code=200)
-async def lane_queue_status(request: Request, lane_id: str, data: QueueStatusIn) -> dict[str, Any]:
+async def lane_queue_status(request: Request, lane_id: str, data: QueueStatusIn) -> tills.QueueReport:
     # A gauge, not money: the latest report simply replaces the previous one.
     return await services(request).uow.run(actor(request), lambda u: tills.report_lane_queue(
         u, lane_id, data.queued, data.oldest_queued_at))
@@ -123,7 +123,8 @@ async def lane_queue_status(request: Request, lane_id: str, data: QueueStatusIn)
 @get("/api/v1/lanes/queue-status", guards=[requires(*STORE_STAFF)], operation_id="laneQueues")
 async def lane_queues(request: Request) -> dict[str, Any]:
     who = actor(request)
-    return {"items": await services(request).uow.read(who, lambda u: u.tills.queues(who.store_id))}
+    queues = await services(request).uow.read(who, lambda u: u.tills.queues(who.store_id))
+    return {"items": [{"tenant_id": who.tenant_id} | msgspec.structs.asdict(q) for q in queues]}
 
 
 @post("/api/v1/offline/sales", guards=[requires(*STORE_STAFF)], operation_id="replayOfflineSales", status_code=200)
@@ -152,7 +153,7 @@ async def list_reviews(request: Request, status: str | None = "open", kind: str 
                                                                                           limit + 1))
     more = len(items) > limit
     items = items[:limit]
-    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more and items else None}
+    return {"items": items, "next_cursor": encode_cursor(items[-1].id) if more and items else None}
 
 
 @post("/api/v1/reviews/{case_id:str}/resolve", guards=[requires(*MANAGERS, SUPERVISOR)],

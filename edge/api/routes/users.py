@@ -53,7 +53,7 @@ async def _secrets(request: Request, password: str | None, pin: str | None) -> d
 @get("/api/v1/users", guards=[requires(*USER_ADMIN)], operation_id="listUsers")
 async def list_users(request: Request) -> dict[str, Any]:
     rows = await services(request).uow.read(actor(request), lambda u: u.users.list())
-    return {"items": [users.public(r) for r in rows]}
+    return {"items": [users.public(r, actor(request).tenant_id) for r in rows]}
 
 
 @post("/api/v1/users", guards=[requires(*USER_ADMIN)], operation_id="createUser")
