@@ -100,7 +100,9 @@ class SqlStockRepository:
                                      "low": low})
 
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
-                  low_only: bool = False, after: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+                  low_only: bool = False, after: str | None = None, limit: int = 500,
+                  q: str | None = None) -> list[dict[str, Any]]:
+        """`sku` matches part of a SKU, `q` part of a SKU or a name; both ignore case."""
         available = func.coalesce(stock_levels.c.on_hand, 0) - func.coalesce(stock_levels.c.reserved, 0)
         stmt = (select(products.c.id.label("product_id"), products.c.sku, products.c.name,
                        products.c.low_stock_threshold.label("threshold"),
@@ -114,7 +116,10 @@ class SqlStockRepository:
         if product_id:
             stmt = stmt.where(products.c.id == product_id)
         if sku:
-            stmt = stmt.where(products.c.sku == sku)
+            stmt = stmt.where(products.c.sku.icontains(sku, autoescape=True))
+        if q:
+            stmt = stmt.where(products.c.sku.icontains(q, autoescape=True)
+                              | products.c.name.icontains(q, autoescape=True))
         if low_only:
             # edge.domain.inventory.is_low_stock, as SQL so the listing can page: a threshold
             # of 0 (or none) watches nothing. A unit test holds the two to the same answers.

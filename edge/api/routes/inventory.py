@@ -69,13 +69,17 @@ def _items(data: Any) -> list[dict[str, Any]]:
 
 
 @get("/api/v1/inventory", guards=[requires(*CATALOG_READ)], operation_id="listInventory")
-async def list_inventory(request: Request, product_id: str | None = None, sku: str | None = None,
+async def list_inventory(request: Request, product_id: str | None = None,
+                         sku: Annotated[str | None, Parameter(max_length=64)] = None,
+                         q: Annotated[str | None, Parameter(max_length=100)] = None,
                          low_stock: bool = False, cursor: str | None = None, limit: int = 200) -> dict[str, Any]:
+    """Stock per product, by SKU. `sku` matches part of a SKU and `q` part of a SKU or a name,
+    ignoring case (`q=bagel` finds the bagels)."""
     s, who = services(request), actor(request)
     check_limit(limit, 1000)
     after = decode_cursor(cursor)
     rows = await s.uow.read(who, lambda u: inventory.inventory(u, product_id=product_id, sku=sku, low_only=low_stock,
-                                                               after=after, limit=limit + 1))
+                                                               after=after, limit=limit + 1, q=q))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1]["sku"]) if more and rows else None}
