@@ -187,8 +187,8 @@ function showReportBody(report, movements, kind) {
   $("xreport-rows").replaceChildren(...rows);
   $("journal-rows").replaceChildren(...movements.map((m) => el("tr", {}, cell(when(m.at)),
     cell(MOVEMENT_NAMES[m.kind] || m.kind), cell(money(m.amount_cents), "num"), cell(m.reason || m.ref), cell(m.actor))));
-  if (!movements.length) $("journal-rows").replaceChildren(emptyRow(5, "Not shown."));
   $("xreport").hidden = false;
+  $("till-journal").hidden = !movements.length;
   $("xreport").scrollIntoView({ block: "nearest" });
 }
 
