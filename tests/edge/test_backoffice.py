@@ -220,3 +220,21 @@ def test_a_cashier_cannot_read_z_reports_or_the_drawer_journal(client, as_user):
     assert response.status_code == 403
     response = client.get("/api/v1/tills/nope/z-report", headers=as_user("manager"))
     assert response.status_code == 404
+
+
+# -- stock history, newest first -----------------------------------------------------------------
+def test_a_products_history_can_be_read_newest_first_page_by_page(client, as_user):
+    manager = as_user("manager")
+    for delta in (1, 2, 3):
+        response = client.post("/api/v1/inventory/adjustments", headers=manager | key(),
+                               json={"sku": "HOU-0029", "delta": delta, "reason": "found"})
+        assert response.status_code == 201, response.text
+    newest = client.get("/api/v1/inventory/movements", headers=manager,
+                        params={"sku": "HOU-0029", "order": "newest", "limit": 2}).json()
+    assert [m["delta"] for m in newest["items"]] == [3, 2]
+    rest = client.get("/api/v1/inventory/movements", headers=manager,
+                      params={"sku": "HOU-0029", "order": "newest", "limit": 2, "cursor": newest["next_cursor"]}).json()
+    assert [m["delta"] for m in rest["items"]][:1] == [1]
+    oldest = client.get("/api/v1/inventory/movements", headers=manager, params={"sku": "HOU-0029"}).json()["items"]
+    assert [m["delta"] for m in oldest][-3:] == [1, 2, 3]
+    assert client.get("/api/v1/inventory/movements", headers=manager, params={"order": "sideways"}).status_code == 400

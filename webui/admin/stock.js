@@ -80,7 +80,7 @@ let historyCursor = null;
 
 async function showHistory(item, reset) {
   historyOf = item;
-  const params = new URLSearchParams({ product_id: item.product_id, limit: "50" });
+  const params = new URLSearchParams({ product_id: item.product_id, limit: "50", order: "newest" });
   if (!reset && historyCursor) params.set("cursor", historyCursor);
   const current = newLoad("history");
   const page = await get(`/api/v1/inventory/movements?${params}`);

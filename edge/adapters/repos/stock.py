@@ -130,7 +130,8 @@ class SqlStockRepository:
         return [dict(r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-                  start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]:
+                  start: str | None, end: str | None, after: str | None, limit: int,
+                  newest_first: bool = False) -> list[StockMovementRow]:
         stmt = select(*_MOVEMENT_COLUMNS).where(stock_movements.c.tenant_id == self.tenant_id)
         for column, value in ((stock_movements.c.location_id, location_id), (stock_movements.c.product_id, product_id),
                               (stock_movements.c.kind, kind),
@@ -141,10 +142,10 @@ class SqlStockRepository:
             stmt = stmt.where(stock_movements.c.at >= start)
         if end:
             stmt = stmt.where(stock_movements.c.at < end)
-        if after:
-            stmt = stmt.where(stock_movements.c.id > after)
-        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit))
-                .mappings()]
+        if after:  # ids are UUIDv7: their order is the ledger's
+            stmt = stmt.where(stock_movements.c.id < after if newest_first else stock_movements.c.id > after)
+        order = stock_movements.c.id.desc() if newest_first else stock_movements.c.id
+        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(order).limit(limit)).mappings()]
 
     def ledger_sums(self, location_id: str) -> dict[str, int]:
         rows = self.conn.execute(select(stock_movements.c.product_id, func.sum(stock_movements.c.delta)).where(

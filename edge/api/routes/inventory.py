@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, WebSocket, get, post, websocket
@@ -97,8 +97,10 @@ async def low_stock(request: Request) -> dict[str, Any]:
 async def list_movements(
     request: Request, sku: str | None = None, product_id: str | None = None, kind: str | None = None,
     ref: str | None = None, from_: Annotated[str | None, Parameter(query="from")] = None, to: str | None = None,
-    cursor: str | None = None, limit: int = 200,
+    cursor: str | None = None, limit: int = 200, order: Literal["oldest", "newest"] = "oldest",
 ) -> dict[str, Any]:
+    """The stock ledger, oldest first (replaying it adds up to on hand) or `order=newest` (a
+    product's recent history)."""
     s, who = services(request), actor(request)
     check_limit(limit, 1000)
     if kind and kind not in inventory.MOVEMENT_KINDS:
@@ -106,7 +108,8 @@ async def list_movements(
             inventory.MOVEMENT_KINDS)}])
     after = decode_cursor(cursor)
     rows = await s.uow.read(who, lambda u: inventory.movements(u, product_id=product_id, sku=sku, kind=kind, ref=ref,
-                                                               start=from_, end=to, after=after, limit=limit + 1))
+                                                               start=from_, end=to, after=after, limit=limit + 1,
+                                                               newest_first=order == "newest"))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1]["id"]) if more and rows else None}
