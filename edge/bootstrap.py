@@ -28,6 +28,7 @@ from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
+from edge.api.routes import backoffice as backoffice_routes
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
 from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
@@ -42,6 +43,7 @@ log = structlog.get_logger()
 
 SWAGGER_ASSETS = "/api/v1/schema/swagger-ui"  # under the schema path: public like the document itself
 ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes]
+ROUTE_MODULES.append(backoffice_routes)
 
 
 def effective_settings(settings: Settings) -> Settings:

@@ -325,9 +325,10 @@ def export_levels_csv(rows: list[InventoryLine], header: bool) -> Iterator[str]:
 
 # -- queries ------------------------------------------------------------------------------------
 def inventory(uow: UnitOfWork, *, product_id: str | None, sku: str | None, low_only: bool, after: str | None,
-              limit: int) -> list[InventoryLine]:
+              limit: int, q: str | None = None) -> list[InventoryLine]:
+    """Stock rows by SKU; `sku` finds part of a SKU, `q` part of a SKU or a product name."""
     return uow.stock.inventory(location(uow), product_id=product_id, sku=sku, low_only=low_only,
-                                       after=after, limit=limit)
+                                       after=after, limit=limit, q=q)
 
 
 def movements(uow: UnitOfWork, **filters: Any) -> list[Movement]:

@@ -108,7 +108,9 @@ class SqlStockRepository:
                                      "low": low})
 
     def inventory(self, location_id: str, *, product_id: str | None = None, sku: str | None = None,
-                  low_only: bool = False, after: str | None = None, limit: int = 500) -> list[InventoryLine]:
+                  low_only: bool = False, after: str | None = None, limit: int = 500,
+                  q: str | None = None) -> list[InventoryLine]:
+        """`sku` matches part of a SKU, `q` part of a SKU or a name; both ignore case."""
         available = func.coalesce(stock_levels.c.on_hand, 0) - func.coalesce(stock_levels.c.reserved, 0)
         stmt = (select(products.c.id.label("product_id"), products.c.sku, products.c.name,
                        products.c.low_stock_threshold.label("threshold"),
@@ -122,7 +124,10 @@ class SqlStockRepository:
         if product_id:
             stmt = stmt.where(products.c.id == product_id)
         if sku:
-            stmt = stmt.where(products.c.sku == sku)
+            stmt = stmt.where(products.c.sku.icontains(sku, autoescape=True))
+        if q:
+            stmt = stmt.where(products.c.sku.icontains(q, autoescape=True)
+                              | products.c.name.icontains(q, autoescape=True))
         if low_only:
             # edge.domain.inventory.is_low_stock, as SQL so the listing can page: a threshold
             # of 0 (or none) watches nothing. A unit test holds the two to the same answers.
@@ -133,7 +138,8 @@ class SqlStockRepository:
         return [InventoryLine(**r) for r in self.conn.execute(stmt.order_by(products.c.sku).limit(limit)).mappings()]
 
     def movements(self, *, location_id: str | None, product_id: str | None, kind: str | None, ref: str | None,
-                  start: str | None, end: str | None, after: str | None, limit: int) -> list[StockMovementRow]:
+                  start: str | None, end: str | None, after: str | None, limit: int,
+                  newest_first: bool = False) -> list[StockMovementRow]:
         stmt = select(*_MOVEMENT_COLUMNS).where(stock_movements.c.tenant_id == self.tenant_id)
         for column, value in ((stock_movements.c.location_id, location_id), (stock_movements.c.product_id, product_id),
                               (stock_movements.c.kind, kind),
@@ -144,10 +150,10 @@ class SqlStockRepository:
             stmt = stmt.where(stock_movements.c.at >= start)
         if end:
             stmt = stmt.where(stock_movements.c.at < end)
-        if after:
-            stmt = stmt.where(stock_movements.c.id > after)
-        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(stock_movements.c.id).limit(limit))
-                .mappings()]
+        if after:  # ids are UUIDv7: their order is the ledger's
+            stmt = stmt.where(stock_movements.c.id < after if newest_first else stock_movements.c.id > after)
+        order = stock_movements.c.id.desc() if newest_first else stock_movements.c.id
+        return [StockMovementRow(**r) for r in self.conn.execute(stmt.order_by(order).limit(limit)).mappings()]
 
     def ledger_sums(self, location_id: str) -> dict[str, int]:
         rows = self.conn.execute(select(stock_movements.c.product_id, func.sum(stock_movements.c.delta)).where(

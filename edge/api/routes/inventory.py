@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, WebSocket, get, post, websocket
@@ -65,13 +65,17 @@ class TransferInIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @get("/api/v1/inventory", guards=[requires(*CATALOG_READ)], operation_id="listInventory")
-async def list_inventory(request: Request, product_id: str | None = None, sku: str | None = None,
+async def list_inventory(request: Request, product_id: str | None = None,
+                         sku: Annotated[str | None, Parameter(max_length=64)] = None,
+                         q: Annotated[str | None, Parameter(max_length=100)] = None,
                          low_stock: bool = False, cursor: str | None = None, limit: int = 200) -> dict[str, Any]:
+    """Stock per product, by SKU. `sku` matches part of a SKU and `q` part of a SKU or a name,
+    ignoring case (`q=bagel` finds the bagels)."""
     s, who = services(request), actor(request)
     check_limit(limit, 1000)
     after = decode_cursor(cursor)
     rows = await s.uow.read(who, lambda u: inventory.inventory(u, product_id=product_id, sku=sku, low_only=low_stock,
-                                                               after=after, limit=limit + 1))
+                                                               after=after, limit=limit + 1, q=q))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1].sku) if more and rows else None}
@@ -89,8 +93,10 @@ async def low_stock(request: Request) -> dict[str, Any]:
 async def list_movements(
     request: Request, sku: str | None = None, product_id: str | None = None, kind: str | None = None,
     ref: str | None = None, from_: Annotated[str | None, Parameter(query="from")] = None, to: str | None = None,
-    cursor: str | None = None, limit: int = 200,
+    cursor: str | None = None, limit: int = 200, order: Literal["oldest", "newest"] = "oldest",
 ) -> dict[str, Any]:
+    """The stock ledger, oldest first (replaying it adds up to on hand) or `order=newest` (a
+    product's recent history)."""
     s, who = services(request), actor(request)
     check_limit(limit, 1000)
     if kind and kind not in inventory.MOVEMENT_KINDS:
@@ -98,7 +104,8 @@ async def list_movements(
             inventory.MOVEMENT_KINDS)}])
     after = decode_cursor(cursor)
     rows = await s.uow.read(who, lambda u: inventory.movements(u, product_id=product_id, sku=sku, kind=kind, ref=ref,
-                                                               start=from_, end=to, after=after, limit=limit + 1))
+                                                               start=from_, end=to, after=after, limit=limit + 1,
+                                                               newest_first=order == "newest"))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1]["id"]) if more and rows else None}

@@ -305,12 +305,16 @@ def _filters(status: str | None, from_: str | None, to: str | None, q: str | Non
                        max_total_cents=max_total_cents, number=number)
 
 
-Day = Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+Day = Annotated[str | None, Parameter(pattern=DAY_PATTERN)]
+# One Parameter naming both the query key and the pattern: nesting `Day` in another Annotated
+# keeps only the inner Parameter, which silently dropped `from` (it was read as `from_`).
+FromDay = Annotated[str | None, Parameter(query="from", pattern=DAY_PATTERN)]
 
 
 @get("/api/v1/orders", guards=[requires(*ORDER_READ)], operation_id="searchOrders")
 async def search_orders(
-    request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
+    request: Request, status: str | None = None, from_: FromDay = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
     min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
@@ -332,7 +336,7 @@ EXPORT_COLUMNS = ("id", "number", "status", "business_day", "created_at", "lane_
 @get("/api/v1/orders/export.csv", guards=[requires(*MANAGERS, SUPERVISOR, "hq_analyst")], operation_id="exportOrders",
      media_type="text/csv")
 async def export_orders(
-    request: Request, status: str | None = None, from_: Annotated[Day, Parameter(query="from")] = None,
+    request: Request, status: str | None = None, from_: FromDay = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
     tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
     min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,

@@ -13,7 +13,7 @@ from edge.api.deps import actor, services
 from edge.api.guards import USER_ADMIN, requires
 from edge.api.limits import Code, Secret, line
 from edge.domain.errors import ValidationFailed
-from edge.service import users
+from edge.service import user_admin, users
 
 Roles = Annotated[list[Code], msgspec.Meta(max_length=10)]
 
@@ -69,9 +69,9 @@ async def create_user(request: Request, data: NewUser) -> dict[str, Any]:
 async def update_user(request: Request, user_id: str, data: UserPatch) -> dict[str, Any]:
     s, who = services(request), actor(request)
     hashed = await _secrets(request, data.password, data.pin)
-    changed = await s.uow.run(who, lambda u: users.change_user(
+    changed = await s.uow.run(who, lambda u: user_admin.change_user(
         u, user_id=user_id, roles=data.roles, disabled=data.disabled, reset_mfa=data.reset_mfa,
-        granted_by=who.roles, security_event=security_event, **hashed))
+        security_event=security_event, **hashed))
     s.auth.sessions_changed()  # a disabled account's open lanes stop on their next request
     return changed
 
