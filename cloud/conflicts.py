@@ -136,8 +136,19 @@ def list_cases(
         q = q.where(conflicts.c.kind == kind)
     if store_id:
         q = q.where(conflicts.c.store_id == store_id)
-    rows = conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))
-    return [_with_choices(dict(r._mapping)) for r in rows]
+    cases = [_with_choices(dict(r._mapping)) for r in conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))]
+    resolved = [c["id"] for c in cases if c["status"] == "resolved"]
+    notes: dict[str, str] = {}
+    if resolved:  # the closing note lives in the case trail; one read for the whole page
+        trail = conn.execute(
+            select(conflict_audit.c.conflict_id, conflict_audit.c.detail).where(
+                conflict_audit.c.tenant_id == tenant_id, conflict_audit.c.conflict_id.in_(resolved),
+                conflict_audit.c.action == "resolved")
+        )
+        notes = {cid: detail["note"] for cid, detail in trail if isinstance(detail, dict) and detail.get("note")}
+    for case in cases:
+        case["resolution_note"] = notes.get(case["id"])
+    return cases
 
 
 def _with_choices(case: dict[str, Any]) -> dict[str, Any]:
