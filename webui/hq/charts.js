@@ -77,8 +77,8 @@ function drawStores(answer) {
           `<br>average ticket ${enc(formatCents(r.avg_ticket_cents, currency))} · ${pct(r.share_bp)}%`;
       },
     },
-    grid: { left: 110, right: 150, top: 10, bottom: 28 },
-    xAxis: { type: "value", axisLabel: { formatter: (v) => formatCents(v, currency) } },
+    grid: { left: 110, right: 150, top: 10, bottom: 10 },
+    xAxis: { type: "value", axisLabel: { show: false } }, // each bar carries its amount
     yAxis: { type: "category", data: rows.map((r) => r.store_id) },
     series: [{
       type: "bar", barMaxWidth: 22, data: rows.map((r) => r.gross_cents),
@@ -90,12 +90,15 @@ function drawStores(answer) {
 
 function drawTenders(answer) {
   const rows = answer.items.filter((i) => i.currency === currency && i.amount_cents !== 0);
+  const total = rows.reduce((sum, r) => sum + r.amount_cents, 0);
+  const amounts = new Map(rows.map((r) => [r.method, r.amount_cents]));
   draw("chart-tenders", rows.length ? "" : `No payments ${between(answer)}.`, {
     tooltip: { trigger: "item", valueFormatter: (v) => formatCents(v, currency) },
-    legend: { orient: "vertical", left: 0, top: "middle" },
+    legend: { orient: "vertical", left: 0, top: "middle",
+      formatter: (name) => `${name}  ${formatCents(amounts.get(name), currency)}` +
+        (total > 0 ? `  ${(amounts.get(name) * 100 / total).toFixed(1)}%` : "") },
     series: [{
-      type: "pie", radius: ["40%", "70%"], center: ["60%", "50%"],
-      label: { formatter: (p) => `${p.name}\n${formatCents(p.value, currency)} · ${p.percent}%` },
+      type: "pie", radius: ["38%", "68%"], center: ["70%", "50%"], label: { show: false },
       data: rows.map((r) => ({ name: r.method, value: r.amount_cents })),
     }],
   });
