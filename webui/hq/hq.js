@@ -110,6 +110,15 @@ async function refresh() {
   }
 }
 
+/** One panel on its own (a stock page turned): the rest of the dashboard stays as it is. */
+async function refreshPanel([title, path, draw]) {
+  try {
+    draw(await api(path(query())));
+  } catch (err) {
+    showError(`Could not load ${title}: ${messageOf(err)}`);
+  }
+}
+
 function showError(message) {
   $("dash-error").textContent = message;
   $("dash-error").hidden = !message;
@@ -253,6 +262,6 @@ $("conflict-cancel").addEventListener("click", () => $("conflict-dialog").close(
 $("currency").addEventListener("change", () => setCurrency($("currency").value, refresh));
 $("mfa-setup").addEventListener("click", () => openMfaSetup({ done: enrolled }));
 window.addEventListener("resize", resizeCharts);
-installStockBrowser(refresh);
+installStockBrowser(() => refreshPanel(STOCK_PANEL));
 installMfaSetup();
 if (client.session.get()) show(currentUser());
