@@ -136,8 +136,9 @@ function drawHeatmap(answer) {
 
 function drawCover(answer) {
   const rows = [...answer.items].reverse(); // shortest cover at the top
-  $("cover-note").textContent = `${answer.selling} products selling; ${answer.not_selling} in stock did not sell ` +
-    `${between(answer)}; ${answer.out_of_stock} out of stock.`;
+  const products = (n) => `${n} product${n === 1 ? "" : "s"}`;
+  $("cover-note").textContent = `${products(answer.selling)} selling; ${products(answer.not_selling)} in stock did ` +
+    `not sell ${between(answer)}; ${answer.out_of_stock} out of stock.`;
   draw("chart-cover", rows.length ? "" : `No product was both stocked and sold ${between(answer)}.`, {
     tooltip: {
       trigger: "item",
