@@ -35,13 +35,30 @@ $(SWAGGER_UI):
 	     "$$tmp"/package/swagger-ui.css "$$tmp"/package/LICENSE "$(SWAGGER_UI_DIR)/"
 	@touch $@
 
-install: $(STAMP) $(SWAGGER_UI)
+# Apache ECharts for the HQ dashboard's charts (heatmap built in), same rules as Swagger UI:
+# from the npm registry at install time, pinned, served by the cloud hub from webui/vendor.
+ECHARTS_VERSION := 5.6.0
+ECHARTS_DIR     := webui/vendor/echarts
+ECHARTS         := $(ECHARTS_DIR)/.version-$(ECHARTS_VERSION)
 
-run: $(STAMP) $(SWAGGER_UI)
+$(ECHARTS):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch ECharts (apt-get install npm)" >&2; exit 1; }
+	@rm -rf $(ECHARTS_DIR) && mkdir -p $(ECHARTS_DIR)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent echarts@$(ECHARTS_VERSION) >/dev/null && \
+	   tar -xzf echarts-$(ECHARTS_VERSION).tgz) && \
+	  cp "$$tmp"/package/dist/echarts.min.js "$$tmp"/package/LICENSE "$(ECHARTS_DIR)/"
+	@touch $@
+
+VENDOR := $(SWAGGER_UI) $(ECHARTS)
+
+install: $(STAMP) $(VENDOR)
+
+run: $(STAMP) $(VENDOR)
 	$(BIN)/novapos-edge serve --demo --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-test: $(STAMP) $(SWAGGER_UI)
+test: $(STAMP) $(VENDOR)
 	@$(BIN)/pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -52,4 +69,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(SWAGGER_UI_DIR) .novapos-demo .pytest_cache .ruff_cache *.egg-info test-artifacts
+	rm -rf $(VENV) $(SWAGGER_UI_DIR) $(ECHARTS_DIR) .novapos-demo .pytest_cache .ruff_cache *.egg-info test-artifacts

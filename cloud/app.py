@@ -16,13 +16,17 @@ from litestar.static_files import create_static_files_router
 
 from cloud import metrics
 from cloud import tenants as tenants_
+from cloud.api.analytics import analytics_router
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
 from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
+from cloud.api.mfa import mfa_router
 from cloud.api.platform import platform_router
 from cloud.api.policies import policies_router
+from cloud.api.stock import stock_router
+from cloud.api.team import team_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
@@ -39,6 +43,7 @@ from edge.contracts.metrics_tokens import MetricsTokens
 from webui.openapi import document_api
 from webui.security_headers import security_headers
 from webui.swagger import LocalSwaggerUI, swagger_assets_router
+from webui.vendor_assets import vendor_router
 
 log = structlog.get_logger()
 
@@ -94,7 +99,10 @@ def _auth_problem(_: Request, exc: AuthError) -> Response:
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     if isinstance(exc, MfaEnrollmentRequired):
-        return problem(403, exc.code, "MFA enrolment required", str(exc))
+        response = problem(403, exc.code, "MFA enrolment required", str(exc))
+        if exc.enrollment_token:  # an RFC 9457 extension member: what the client needs to act on it
+            response.content["enrollment_token"] = exc.enrollment_token
+        return response
     return problem(401, exc.code, "Not authenticated", str(exc))
 
 
@@ -230,6 +238,10 @@ def create_app(settings: CloudSettings) -> Litestar:
         policies_router,
         platform_router,
         enroll,
+        analytics_router,
+        stock_router,
+        team_router,
+        mfa_router,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
@@ -237,6 +249,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         handlers.append(create_static_files_router(path="/common", directories=[WEBUI_COMMON], name="webui-common",
                                                    opt=PUBLIC, include_in_schema=False))
     handlers.append(swagger_assets_router(SWAGGER_ASSETS, **PUBLIC))
+    handlers.append(vendor_router("echarts", **PUBLIC))  # the dashboard's chart library
     app = Litestar(
         route_handlers=handlers,
         openapi_config=OpenAPIConfig(title="NovaPOS cloud API", version="1",

@@ -59,6 +59,8 @@ LOCKOUT_AFTER = 5
 LOCKOUT_BASE_S = 30
 LOCKOUT_MAX_S = 3600
 TOTP_STEP_S = 30
+ENROLMENT_TOKEN_TTL_S = 600  # long enough to install an authenticator app, short enough to be useless later
+ACCESS, ENROLMENT = "access", "mfa-enroll"  # token purposes (`typ`): each route accepts one
 ISSUER, AUDIENCE = "novapos-cloud", "novapos"
 INVALID = "invalid credentials"
 
@@ -80,10 +82,13 @@ class LockedOut(AuthError):
 
 
 class MfaEnrollmentRequired(AuthError):
-    """An admin without TOTP: ask an operator for `novapos-cloud add-user` / `mfa-reset` (403)."""
+    """An admin without TOTP (403). The password was right, so the answer carries a short-lived
+    token that can only set up TOTP (`cloud.mfa`); `novapos-cloud mfa-reset` is the operator's way."""
 
-    def __init__(self) -> None:
-        super().__init__("this role requires TOTP; ask an operator to enrol it", "mfa-enrollment-required")
+    def __init__(self, enrollment_token: str | None = None) -> None:
+        super().__init__("this role requires two-step sign-in: set up an authenticator app first",
+                         "mfa-enrollment-required")
+        self.enrollment_token = enrollment_token
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class TokenKeys:
                 keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
         return {"keys": keys}
 
-    def issue(self, claims: dict[str, Any], ttl_s: int) -> str:
+    def issue(self, claims: dict[str, Any], ttl_s: int, *, typ: str = ACCESS) -> str:
         key = self.keys[self.active_kid]
         now = utc_now()
         body = {
@@ -167,12 +172,12 @@ class TokenKeys:
             "iat": now,
             "nbf": now,
             "exp": now + timedelta(seconds=ttl_s),
-            "typ": "access",
+            "typ": typ,
             "jti": secrets.token_hex(8),
         }
         return jwt.encode(body, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str, *, typ: str = ACCESS) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -195,8 +200,8 @@ class TokenKeys:
             )
         except jwt.PyJWTError as exc:
             raise _rejected(str(exc)) from exc
-        if claims.get("typ") != "access":
-            raise _rejected("not an access token")
+        if claims.get("typ") != typ:
+            raise _rejected(f"not an {typ} token")
         return Principal(
             claims["sub"], claims["username"], tuple(claims["roles"]), claims["tenant_id"], claims.get("store_id"),
             claims.get("sid"),
@@ -340,7 +345,8 @@ class AuthService:
                 await self._failed(username, "mfa_failed")
                 raise AuthError("the one-time code is wrong or was already used", "mfa-invalid")
         elif self.require_admin_mfa and MFA_ROLES & set(user.roles):
-            raise MfaEnrollmentRequired()
+            claims = {"sub": user.id, "username": user.username, "roles": [], "tenant_id": user.tenant_id}
+            raise MfaEnrollmentRequired(self.keys.issue(claims, ENROLMENT_TOKEN_TTL_S, typ=ENROLMENT))
         rehash = HASHER.hash(password) if HASHER.check_needs_rehash(user.password_hash) else None
         refresh = secrets.token_urlsafe(32)
         family = await self.db.write(
@@ -351,6 +357,10 @@ class AuthService:
             raise AuthError("the one-time code is wrong or was already used", "mfa-invalid")
         log.info("auth.login", user_id=user.id)
         return self._pair(user, refresh, family)
+
+    async def record_failure(self, username: str, event: str) -> None:
+        """Count a failed proof of identity outside login (a wrong TOTP set-up code) like a login."""
+        await self._failed(username, event)
 
     async def _failed(self, username: str, event: str) -> None:
         locked = await self.db.write(_record_failure, username, utc_now(), system=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from cloud import conflict_resolutions
 from cloud.schema import conflict_audit, conflicts, transfers
 
 STATUSES = ("open", "assigned", "resolved")
@@ -135,15 +136,33 @@ def list_cases(
         q = q.where(conflicts.c.kind == kind)
     if store_id:
         q = q.where(conflicts.c.store_id == store_id)
-    rows = conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    cases = [_with_choices(dict(r._mapping)) for r in conn.execute(q.order_by(conflicts.c.created_at.desc()).limit(limit))]
+    resolved = [c["id"] for c in cases if c["status"] == "resolved"]
+    notes: dict[str, str] = {}
+    if resolved:  # the closing note lives in the case trail; one read for the whole page
+        trail = conn.execute(
+            select(conflict_audit.c.conflict_id, conflict_audit.c.detail).where(
+                conflict_audit.c.tenant_id == tenant_id, conflict_audit.c.conflict_id.in_(resolved),
+                conflict_audit.c.action == "resolved")
+        )
+        notes = {cid: detail["note"] for cid, detail in trail if isinstance(detail, dict) and detail.get("note")}
+    for case in cases:
+        case["resolution_note"] = notes.get(case["id"])
+    return cases
+
+
+def _with_choices(case: dict[str, Any]) -> dict[str, Any]:
+    """The resolutions a case of this kind allows, and the words for the one it has."""
+    case["resolutions"] = conflict_resolutions.choices(case["kind"])
+    case["resolution_label"] = conflict_resolutions.label(case["kind"], case["resolution"])
+    return case
 
 
 def get_case(conn: Connection, tenant_id: str, case_id: str) -> dict[str, Any]:
     row = (conn.execute(select(conflicts).where(conflicts.c.tenant_id == tenant_id, conflicts.c.id == case_id))).first()
     if row is None:
         raise ConflictNotFound(case_id)
-    case = dict(row._mapping)
+    case = _with_choices(dict(row._mapping))
     audit = conn.execute(
         select(conflict_audit)
         .where(conflict_audit.c.tenant_id == tenant_id, conflict_audit.c.conflict_id == case_id)
@@ -153,7 +172,11 @@ def get_case(conn: Connection, tenant_id: str, case_id: str) -> dict[str, Any]:
     return case
 
 
-def assign(conn: Connection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str) -> dict[str, Any]:
+def assign(
+    conn: Connection, tenant_id: str, case_id: str, assignee: str, actor: str, now: str, note: str | None = None
+) -> dict[str, Any]:
+    """Hand the case to `assignee`, a user of the tenant (the caller checks: users are global
+    rows this tenant-scoped transaction does not read)."""
     case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("a resolved case cannot be reassigned")
@@ -162,20 +185,26 @@ def assign(conn: Connection, tenant_id: str, case_id: str, assignee: str, actor:
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)
         .values(status="assigned", assignee=assignee, updated_at=now)
     )
-    _audit(conn, tenant_id, case_id, now, actor, "assigned", {"assignee": assignee, "was": case["assignee"]})
+    _audit(conn, tenant_id, case_id, now, actor, "assigned",
+           {"assignee": assignee, "was": case["assignee"], **({"note": note} if note else {})})
     return get_case(conn, tenant_id, case_id)
 
 
-def resolve(conn: Connection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str) -> dict[str, Any]:
+def resolve(
+    conn: Connection, tenant_id: str, case_id: str, resolution: str, actor: str, now: str, note: str | None = None
+) -> dict[str, Any]:
+    """Close the case with one of its kind's resolutions; the note goes to the case trail."""
     case = get_case(conn, tenant_id, case_id)
     if case["status"] == "resolved":
         raise InvalidTransition("the case is already resolved")
+    conflict_resolutions.check(case["kind"], resolution)
     conn.execute(
         update(conflicts)
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)
         .values(status="resolved", resolution=resolution, updated_at=now)
     )
-    _audit(conn, tenant_id, case_id, now, actor, "resolved", {"resolution": resolution})
+    _audit(conn, tenant_id, case_id, now, actor, "resolved",
+           {"resolution": resolution, **({"note": note} if note else {})})
     return get_case(conn, tenant_id, case_id)
 
 

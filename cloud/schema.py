@@ -369,3 +369,6 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
             "USING (tenant_id = current_setting('app.tenant_id', true)) "
             "WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
         )
+
+
+from cloud import schema_mfa  # noqa: E402,F401  (its tables join `metadata` before create_all)

@@ -9,6 +9,10 @@ What the web apps need, and why each source is allowed:
 - scripts and styles: only the servers' own files. No inline script, no inline handler, no
   `style` attribute anywhere in `webui` (elements are styled through classes or the CSSOM,
   which CSP does not restrict).
+- third-party browser libraries (Swagger UI, the HQ dashboard's ECharts) are files of our own
+  origin too, fetched at install time into `webui/vendor` (`webui/vendor_assets.py`), so
+  `script-src 'self'` covers them; ECharts draws on a canvas and styles its elements through
+  the CSSOM, which the policy allows, and its tooltips are built without inline handlers.
 - `connect-src 'self'`: the API and the lane's event WebSocket (CSP 3 lets 'self' match ws:
   and wss: on the same host and port).
 - `img-src 'self' data:`: icons and QR codes rendered as data: URLs.

@@ -17,7 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from sqlalchemy import select
 
-from cloud import bopis, commands, conflicts, enrollment, queries
+from cloud import bopis, commands, conflicts, enrollment, queries, tenant_users
 from cloud.api.guards import ADMIN, READ, allow
 from cloud.bopis import MAX_BOPIS_LINES
 from cloud.clock import now_iso
@@ -29,12 +29,14 @@ From = Annotated[str | None, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}
 To = Annotated[str | None, QueryParameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$", required=False)]
 
 
-class AssignBody(msgspec.Struct):
-    assignee: Name
+class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
+    assignee: Name  # a username from GET /api/v1/hq/users
+    note: Note | None = None
 
 
-class ResolveBody(msgspec.Struct):
-    resolution: Note
+class ResolveBody(msgspec.Struct, forbid_unknown_fields=True):
+    resolution: Annotated[str, msgspec.Meta(max_length=64, pattern="^[a-z][a-z_]*$")]  # a code its kind allows
+    note: Note | None = None
 
 
 class CommandBody(msgspec.Struct):
@@ -241,13 +243,18 @@ async def conflict_detail(request: Request, case_id: str) -> dict[str, Any]:
 @post("/conflicts/{case_id:str}/assign", guards=[allow(*ADMIN)], operation_id="hqAssignConflict", status_code=200)
 async def conflict_assign(request: Request, case_id: str, data: AssignBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
-    return await db.write(conflicts.assign, tenant, case_id, data.assignee, actor, now_iso(), tenant_id=tenant)
+    await tenant_users.require_hq_user(db, tenant, data.assignee)
+    return await db.write(
+        conflicts.assign, tenant, case_id, data.assignee, actor, now_iso(), data.note, tenant_id=tenant
+    )
 
 
 @post("/conflicts/{case_id:str}/resolve", guards=[allow(*ADMIN)], operation_id="hqResolveConflict", status_code=200)
 async def conflict_resolve(request: Request, case_id: str, data: ResolveBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
-    return await db.write(conflicts.resolve, tenant, case_id, data.resolution, actor, now_iso(), tenant_id=tenant)
+    return await db.write(
+        conflicts.resolve, tenant, case_id, data.resolution, actor, now_iso(), data.note, tenant_id=tenant
+    )
 
 
 @post("/commands", guards=[allow(*ADMIN)], operation_id="hqIssueCommand", status_code=202)

@@ -112,7 +112,8 @@ async def test_conflict_queue_lists_assigns_and_resolves_with_an_audit_trail(cli
     cases = (await client.get("/api/v1/hq/conflicts?status=open", headers=h)).json()["items"]
     assert {c["kind"] for c in cases} == {"negative_stock", "price_variance"}
     case_id = next(c["id"] for c in cases if c["kind"] == "price_variance")
-    r = await client.post(f"/api/v1/hq/conflicts/{case_id}/assign", json={"assignee": "ops-1"}, headers=h)
+    # The assignee is a user of the tenant (a made-up name is refused: test_hq_dashboard_api.py).
+    r = await client.post(f"/api/v1/hq/conflicts/{case_id}/assign", json={"assignee": "hq"}, headers=h)
     assert r.status_code == 200 and r.json()["status"] == "assigned"
     r = await client.post(f"/api/v1/hq/conflicts/{case_id}/resolve", json={"resolution": "accepted"}, headers=h)
     assert [a["action"] for a in r.json()["audit"]] == ["raised", "assigned", "resolved"]

@@ -179,7 +179,8 @@ def test_an_admin_needs_the_one_time_code_and_resolves_a_conflict(page: Any, hub
     sign_in(page, admin, secret)
     case = page.locator("#conflicts tr", has_text="negative_stock").filter(has_text="north").first
     case.get_by_role("button", name="Resolve").click()
-    page.get_by_label("Resolution").fill("stock counted, adjusted")
+    page.get_by_label("Resolution").select_option("counted")  # a resolution its kind allows, not free text
+    page.get_by_label("Note").fill("stock counted, adjusted")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#conflict-dialog")).to_be_hidden()
     expect(page.locator("#conflicts tr", has_text="stock counted, adjusted")).to_have_count(1)
@@ -231,7 +232,7 @@ def test_a_refusal_is_shown_in_the_dialog_and_the_case_stays_as_it_is(page: Any,
                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert done.status_code == 200, done.text
 
-    page.get_by_label("Resolution").fill("price corrected")
+    page.get_by_label("Resolution").select_option("price_corrected")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#conflict-error")).to_contain_text("resolved")
     expect(page.locator("#conflict-dialog")).to_be_visible()

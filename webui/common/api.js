@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = String(problem.type || "").split("/").pop();
     this.errors = Array.isArray(problem.errors) ? problem.errors : [];
+    this.problem = problem; // extension members a caller may act on (e.g. an enrolment token)
   }
 }
 

@@ -2,27 +2,21 @@
 // apps' shared client (bearer token, one shared refresh when it expires, problem+json details).
 // Every failure is shown to the analyst: a panel that could not be loaded says so and why,
 // rather than keeping figures that look current.
+//
+// This module signs in and out, holds the panels and refreshes them; the views with more to
+// them live beside it: charts.js, stock.js (stock across locations), conflicts.js (the case
+// dialog), mfa.js (two-step sign-in set-up), session.js (the API client and session).
 
-import { ApiError, createClient } from "/common/api.js";
+import { ApiError } from "/common/api.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { formatAmount } from "/common/money.js";
+import { CHART_PANELS, resizeCharts, setCurrency } from "/hq/charts.js";
+import { caseActions } from "/hq/conflicts.js";
+import { installMfaSetup, openMfaSetup } from "/hq/mfa.js";
+import { api, client, currentUser, onSessionEnded, query } from "/hq/session.js";
+import { installStockBrowser, setStores, STOCK_PANEL } from "/hq/stock.js";
 
-const client = createClient("novapos.hq.session", { server: "the HQ server" });
 const REFRESH_MS = 15000;
-const ADMIN_ROLES = ["tenant_admin", "super_admin"];
-
-async function api(path, { method = "GET", body, headers: extra = {} } = {}) {
-  const tenant = $("tenant").value.trim();
-  const headers = tenant ? { ...extra, "X-Tenant-ID": tenant } : extra;
-  try {
-    return (await client.call(path, { method, body, headers })).data;
-  } catch (err) {
-    // The client has already tried a refresh: a 401 now means the session itself has ended
-    // (signed out elsewhere, revoked, expired).
-    if (err instanceof ApiError && err.status === 401 && client.session.get()) sessionEnded(err);
-    throw err;
-  }
-}
 
 function table(id, cols, rows) {
   const node = $(id);
@@ -41,14 +35,13 @@ function table(id, cols, rows) {
   if (!rows.length) node.insertRow().append(el("td", { colSpan: cols.length, className: "empty", textContent: "None." }));
 }
 
-function range() {
-  const q = new URLSearchParams();
-  if ($("from").value) q.set("from", $("from").value);
-  if ($("to").value) q.set("to", $("to").value);
-  return q.toString() ? "?" + q : "";
+/** The range form's own check, before anything is asked of the hub (which checks again). */
+function rangeProblem() {
+  const from = $("from").value, to = $("to").value;
+  if ($("from").validity.badInput || $("to").validity.badInput) return "Type a whole date, or leave it empty.";
+  if (from && to && from > to) return `The range starts (${from}) after it ends (${to}).`;
+  return "";
 }
-
-const isAdmin = () => (client.session.get()?.user?.roles || []).some((r) => ADMIN_ROLES.includes(r));
 
 // Each panel: its title (for messages), what it reads, and how it draws the answer.
 const PANELS = [
@@ -70,29 +63,36 @@ const PANELS = [
   ["Top products", (r) => `/api/v1/hq/sales/top-products${r}`, (data) => table("top",
     [["SKU", (x) => x.sku], ["Name", (x) => x.name], ["Qty", (x) => x.quantity, "num"],
      ["Gross", (x) => formatAmount(x.gross_cents), "num"]], data.items)],
-  ["Sync health", () => "/api/v1/hq/stores", (data) => table("stores",
-    [["Store", (x) => x.store_id], ["Last seen", (x) => x.last_seen_at], ["Lag s", (x) => x.lag_s, "num"],
-     ["Events", (x) => x.events_received, "num"], ["Gaps", (x) => x.missing_seqs, (x) => (x.missing_seqs ? "num bad" : "num")],
-     ["Conflicts", (x) => x.pending_conflicts, "num"]], data.items)],
+  ["Sync health", () => "/api/v1/hq/stores", (data) => {
+    table("stores",
+      [["Store", (x) => x.store_id], ["Last seen", (x) => x.last_seen_at], ["Lag s", (x) => x.lag_s, "num"],
+       ["Events", (x) => x.events_received, "num"],
+       ["Gaps", (x) => x.missing_seqs, (x) => (x.missing_seqs ? "num bad" : "num")],
+       ["Conflicts", (x) => x.pending_conflicts, "num"]], data.items);
+    setStores(data.items.map((x) => x.store_id));
+  }],
   ["Low stock", () => "/api/v1/hq/stock?low_stock=true", (data) => table("lowstock",
     [["SKU", (x) => x.sku], ["Location", (x) => x.location_id], ["On hand", (x) => x.on_hand, "num bad"]], data.items)],
-  ["Stock across locations", () => "/api/v1/hq/stock", (data) => table("stock",
-    [["SKU", (x) => x.sku], ["Location", (x) => x.location_id], ["On hand", (x) => x.on_hand, "num"]], data.items)],
+  STOCK_PANEL,
   ["Transfers", () => "/api/v1/hq/transfers", (data) => table("transfers",
     [["Transfer", (x) => x.transfer_id], ["SKU", (x) => x.sku], ["From", (x) => x.from_location],
      ["To", (x) => x.to_location], ["Out", (x) => x.qty_out, "num"], ["In", (x) => x.qty_in, "num"],
      ["Status", (x) => x.status]], data.items)],
   ["Conflict queue", () => "/api/v1/hq/conflicts", (data) => table("conflicts",
     [["Kind", (x) => x.kind], ["Store", (x) => x.store_id], ["Summary", (x) => x.summary], ["Status", (x) => x.status],
-     ["Assignee", (x) => x.assignee], ["", (x) => actions(x)]], data.items)],
+     ["Assignee", (x) => x.assignee], ["", (x) => caseActions(x, refresh)]], data.items)],
+  ...CHART_PANELS,
 ];
 
 // Only the newest load is drawn: an older, slower answer may arrive last.
 let loadTicket = 0;
 
 async function refresh() {
+  const problem = rangeProblem();
+  $("range-error").textContent = problem;
+  if (problem) return;
   const ticket = ++loadTicket;
-  const r = range();
+  const r = query();
   const answers = await Promise.allSettled(PANELS.map(([, path]) => api(path(r))));
   if (ticket !== loadTicket || !client.session.get()) return;
   const failed = [];
@@ -110,21 +110,18 @@ async function refresh() {
   }
 }
 
+/** One panel on its own (a stock page turned): the rest of the dashboard stays as it is. */
+async function refreshPanel([title, path, draw]) {
+  try {
+    draw(await api(path(query())));
+  } catch (err) {
+    showError(`Could not load ${title}: ${messageOf(err)}`);
+  }
+}
+
 function showError(message) {
   $("dash-error").textContent = message;
   $("dash-error").hidden = !message;
-}
-
-function actions(c) {
-  if (c.status === "resolved") return el("span", { textContent: c.resolution });
-  if (!isAdmin()) return null;
-  const act = (label, ask, path, field) => el("button", {
-    type: "button", textContent: label,
-    onclick: () => conflictAction(c, ask, path, field),
-  });
-  return el("span", { className: "actions" },
-    act("Assign", "Assign to", "assign", "assignee"), " ",
-    act("Resolve", "Resolution", "resolve", "resolution"));
 }
 
 // -- store policy: edited here, sent to every store as a versioned command -----------------------
@@ -164,37 +161,31 @@ async function savePolicy(ev) {
   } catch (err) { $("policy-status").textContent = messageOf(err); }
 }
 
-/** Asks for the assignee or the resolution in a dialog, then sends it; a refusal (say, a case
- * another operator resolved meanwhile) is shown in the dialog, which stays open. */
-function conflictAction(c, ask, path, field) {
-  const dialog = $("conflict-dialog");
-  $("conflict-title").textContent = `${c.kind} · ${c.store_id}: ${c.summary}`;
-  $("conflict-label").textContent = ask;
-  $("conflict-error").textContent = "";
-  $("conflict-input").value = "";
-  $("conflict-form").onsubmit = async (event) => {
-    event.preventDefault();
-    const value = $("conflict-input").value.trim();
-    if (!value) return;
-    try {
-      await api(`/api/v1/hq/conflicts/${encodeURIComponent(c.id)}/${path}`, { method: "POST", body: { [field]: value } });
-      dialog.close("ok");
-    } catch (err) {
-      $("conflict-error").textContent = messageOf(err);
-      return;
-    }
-    await refresh();
-  };
-  dialog.showModal();
-  $("conflict-input").focus();
-}
-
 let timer = 0;
 
+/** A super-admin works on one tenant at a time, chosen from the hub's tenant list. */
+async function loadTenants(user) {
+  const select = $("tenant");
+  select.replaceChildren(new Option(user.tenant_id, ""));
+  const canSwitch = user.roles.includes("super_admin");
+  $("tenant-switch").hidden = !canSwitch;
+  if (!canSwitch) return;
+  try {
+    const { items } = await api("/api/v1/tenants");
+    select.replaceChildren(...items.map((t) => new Option(`${t.name} (${t.id})`, t.id === user.tenant_id ? "" : t.id,
+      false, t.id === user.tenant_id)));
+  } catch (err) {
+    showError(`Could not load the tenant list: ${messageOf(err)}`);
+  }
+}
+
 function show(user) {
-  $("login").hidden = true; $("dash").hidden = false; $("logout").hidden = false;
+  const form = $("login");
+  form.hidden = true; form.inert = true; // nothing of the sign-in stays reachable behind the dashboard
+  form.reset();
+  $("dash").hidden = false; $("logout").hidden = false; $("mfa-setup").hidden = false;
   $("who").textContent = user ? `${user.username} · ${user.tenant_id}` : "";
-  $("tenant-switch").hidden = !(user && user.roles.includes("super_admin"));
+  if (user) loadTenants(user);
   clearInterval(timer);
   timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
   refresh();
@@ -204,9 +195,10 @@ function show(user) {
 function signedOutView(message = "") {
   clearInterval(timer);
   loadTicket += 1; // answers still on their way are not drawn
-  $("login").hidden = false; $("dash").hidden = true; $("logout").hidden = true; $("who").textContent = "";
-  $("tenant").value = "";
-  if ($("conflict-dialog").open) $("conflict-dialog").close("cancel");
+  $("login").hidden = false; $("login").inert = false;
+  $("dash").hidden = true; $("logout").hidden = true; $("mfa-setup").hidden = true; $("who").textContent = "";
+  $("tenant").replaceChildren(); $("tenant-switch").hidden = true;
+  for (const id of ["conflict-dialog", "mfa-dialog"]) if ($(id).open) $(id).close("cancel");
   showError("");
   $("login-error").textContent = message;
 }
@@ -225,6 +217,18 @@ function sessionEnded(err) {
   client.session.set(null);
   signedOutView(`Signed out: ${messageOf(err)}.`);
 }
+onSessionEnded(sessionEnded);
+
+/** After an admin set up two-step sign-in from a refused sign-in: back to the form, code next. */
+function enrolled(fromSignIn) {
+  if (fromSignIn) {
+    $("login-error").textContent = "Two-step sign-in is set up. Sign in with the next code your app shows.";
+    $("login").elements.totp.focus();
+  } else {
+    showError("");
+    $("updated").textContent = "Two-step sign-in is set up: your next sign-in asks for a code from the new app.";
+  }
+}
 
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -236,18 +240,28 @@ $("login").addEventListener("submit", async (ev) => {
     // auth: false: a 401 here is an answer to show (wrong code, locked out), not an expired session.
     const { data } = await client.call("/api/v1/auth/login", { method: "POST", body: creds, auth: false });
     client.session.set(data);
-    ev.target.reset();
     show(data.user);
   } catch (err) {
     $("login-error").textContent = messageOf(err);
+    if (err instanceof ApiError && err.code === "mfa-enrollment-required" && err.problem.enrollment_token) {
+      openMfaSetup({ token: err.problem.enrollment_token, done: enrolled });
+    }
+  } finally {
+    ev.target.elements.totp.value = ""; // a code works once: never offered again
   }
 });
 $("range").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
 $("policy-form").addEventListener("submit", savePolicy);
 $("logout").addEventListener("click", logout);
 $("tenant").addEventListener("change", () => {
+  showError("");
   refresh();
   loadPolicy().catch((err) => { $("policy-status").textContent = messageOf(err); });
 });
 $("conflict-cancel").addEventListener("click", () => $("conflict-dialog").close("cancel"));
-if (client.session.get()) show(client.session.get().user);
+$("currency").addEventListener("change", () => setCurrency($("currency").value, refresh));
+$("mfa-setup").addEventListener("click", () => openMfaSetup({ done: enrolled }));
+window.addEventListener("resize", resizeCharts);
+installStockBrowser(() => refreshPanel(STOCK_PANEL));
+installMfaSetup();
+if (client.session.get()) show(currentUser());
