@@ -108,7 +108,7 @@ async def list_movements(
                                                                newest_first=order == "newest"))
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": rows, "next_cursor": encode_cursor(rows[-1]["id"]) if more and rows else None}
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].id) if more and rows else None}
 
 
 @post("/api/v1/inventory/adjustments", guards=[requires(*STOCK_WRITE)], operation_id="adjustStock")
