@@ -3,8 +3,10 @@ settles to what the terminal says, with no second charge."""
 
 from __future__ import annotations
 
-from tests.edge.card_terminal_support import card_store, terminal  # noqa: F401
+from tests.edge import card_terminal_support as support
 from tests.support import wait_until
+
+card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
 
 
 def _card(order):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.edge.card_terminal_support import KEY, NOTIFY_PASSWORD, card_store, terminal  # noqa: F401
+from tests.edge import card_terminal_support as support
+from tests.edge.card_terminal_support import KEY, NOTIFY_PASSWORD
 from tests.fakes.adyen_terminal import CANARY_PAN
 from tests.support import wait_until
+
+card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
 
 
 def _card(order):
@@ -42,6 +45,8 @@ def test_no_card_number_or_terminal_secret_reaches_the_store_server(card_store, 
                  "notification password": NOTIFY_PASSWORD.encode()}
     files = _files(card_store.root)
     assert any(p.name == "store.db" for p in files) and any(p.suffix == ".log" for p in files)
+    # The scan sees what is stored: the last four digits and the sale's guidance are in the database.
+    assert any(CANARY_PAN[-4:].encode() in data for p, data in files.items() if p.name.startswith("store.db"))
     found = [(str(path), what) for path, data in files.items() for what, needle in forbidden.items()
              if needle in data]
     answers = "\n".join(card_store.answers)

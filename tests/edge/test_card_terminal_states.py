@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 
-from tests.edge.card_terminal_support import NOTIFY_PASSWORD, POIID, card_store, terminal  # noqa: F401
+from tests.edge import card_terminal_support as support
+from tests.edge.card_terminal_support import NOTIFY_PASSWORD, POIID
 from tests.fakes.adyen_terminal import CANARY_PAN
 from tests.support import wait_until
+
+card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
 
 
 def _card(order):
