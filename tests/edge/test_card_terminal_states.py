@@ -12,6 +12,8 @@ from tests.support import wait_until
 
 card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
 
+DIAGNOSIS = f"/api/v1/devices/adyen-{POIID}/actions/terminal_diagnostics"
+
 
 def _card(order):
     return next(t for t in order["tenders"] if t["method"] == "card")
@@ -190,22 +192,28 @@ def test_an_offline_terminal_charges_nothing_and_says_to_check_it(card_store, te
         order = card_store.card_sale(card_store.product(13)["sku"])
         card = _card(order)
         assert card["status"] == "failed" and "cannot be reached" in card["guidance"]
-        diagnosis = card_store.call("POST", "/api/v1/payments/terminal/diagnosis", "manager", idem=False).json()
+        diagnosis = card_store.call("POST", DIAGNOSIS, "manager", idem=False).json()
         assert diagnosis["ok"] is False and "cannot be reached" in diagnosis["detail"]
+        devices = card_store.call("GET", "/api/v1/devices", "manager").json()["items"]
+        assert next(d for d in devices if d["id"] == f"adyen-{POIID}")["status"] == "offline"
     finally:
         terminal.start()
 
 
 def test_the_technicians_test_reports_the_terminals_own_diagnosis(card_store, terminal):
-    good = card_store.call("POST", "/api/v1/payments/terminal/diagnosis", "manager", idem=False)
+    devices = card_store.call("GET", "/api/v1/devices", "manager").json()["items"]
+    listed = next(d for d in devices if d["id"] == f"adyen-{POIID}")
+    assert listed["kind"] == "terminal" and listed["actions"] == ["terminal_diagnostics"]
+    good = card_store.call("POST", DIAGNOSIS, "manager", idem=False)
     assert good.status_code == 200 and good.json()["ok"] is True and good.json()["poiid"] == POIID
     terminal.diagnosis = {**terminal.diagnosis, "PEDOKFlag": False}
     terminal.host_reachable = False
-    bad = card_store.call("POST", "/api/v1/payments/terminal/diagnosis", "manager", idem=False).json()
+    bad = card_store.call("POST", DIAGNOSIS, "manager", idem=False).json()
     assert bad["ok"] is False and "pin_pad_ok" in bad["detail"] and "unreachable" in bad["detail"]
     terminal.diagnosis = {**terminal.diagnosis, "PEDOKFlag": True}
-    cashier = card_store.call("POST", "/api/v1/payments/terminal/diagnosis", "cashier", idem=False)
-    assert cashier.status_code == 403
+    assert card_store.call("POST", DIAGNOSIS, "cashier", idem=False).status_code == 403
+    audit = card_store.call("GET", "/api/v1/audit?limit=50", "manager").json()["items"]
+    assert any(a["action"] == "device.tested" and a["entity_id"] == f"adyen-{POIID}" for a in audit)
 
 
 def test_display_notifications_need_the_terminals_credentials(card_store, terminal):

@@ -86,6 +86,8 @@ class AdyenTerminal:
             verify = ssl.create_default_context(cafile=ca_file)
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(status_timeout_s, connect=connect_timeout_s),
                                          verify=verify, transport=transport)
+        self.device_id = f"adyen-{poiid}"
+        self.status = "ok"  # what the last exchange showed: ok | busy | offline
         self.notify_username = "adyen-terminal"
         self.notify_password: str | None = None  # display notifications are refused until it is set
         self._aborted: set[str] = set()
@@ -106,6 +108,7 @@ class AdyenTerminal:
             answer = await self._send(request, timeout_s=self.payment_timeout_s)
         except httpx.ConnectError:
             # Refused or unroutable: the request never left this box, so nothing can have been charged.
+            self.status = "offline"
             outcome = TerminalOutcome(status="not_found", ref=ref, reason="terminal_offline",
                                       message="the payment terminal cannot be reached")
             self._finish(lane, ref, outcome)
@@ -168,6 +171,7 @@ class AdyenTerminal:
                                       timeout_s=self.status_timeout_s)
             body = nexo.response_body(answer, "DiagnosisResponse")
         except httpx.ConnectError:
+            self.status = "offline"
             return {"ok": False, "poiid": self.poiid, "detail": "the terminal cannot be reached: check its power "
                     "and network cable, and that its address is right"}
         except (httpx.TransportError, NexoError) as err:
@@ -218,6 +222,7 @@ class AdyenTerminal:
         response = await self._client.post(self.url, content=nexo.protect(message, self.key),
                                            headers={"Content-Type": "application/json"},
                                            timeout=httpx.Timeout(timeout_s, connect=self._client.timeout.connect))
+        self.status = "ok"
         if response.status_code >= 400:
             raise NexoError(f"the terminal answered HTTP {response.status_code}")
         if not expect_answer:
@@ -240,6 +245,8 @@ class AdyenTerminal:
         if ref in self._aborted and result.error_condition in ("Aborted", "Cancel", None):
             reason = "cancelled"
         never_started = reason in ("terminal_busy", "terminal_offline", "terminal_refused")
+        if reason == "terminal_busy":
+            self.status = "busy"
         return TerminalOutcome(status="not_found" if never_started else "declined", ref=ref, reason=reason,
                                message=result.refusal_reason or result.error_condition, entry_mode=entry)
 

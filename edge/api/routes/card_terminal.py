@@ -1,5 +1,6 @@
-"""The card terminal beyond a sale: cancel from the lane, the technician's diagnosis, and the
-terminal's own display notifications (the prompts the lane shows while a card payment runs).
+"""The card terminal beyond a sale: cancel from the lane, the terminal's own display
+notifications (the prompts the lane shows while a card payment runs), and its place in the
+device list with the technician's diagnosis (used by `edge.api.routes.devices`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from edge.api.deps import actor, services
-from edge.api.guards import DEVICE_ADMIN, STORE_STAFF, requires
+from edge.api.guards import STORE_STAFF, requires
 from edge.api.problems import problem
-from edge.domain.errors import NotFound
+from edge.domain.errors import NotFound, ValidationFailed
 
 log = structlog.get_logger()
 
@@ -93,22 +94,33 @@ async def cancel_card_payment(request: Request, order_id: str) -> Response:
                     status_code=202)
 
 
-@post("/api/v1/payments/terminal/diagnosis", guards=[requires(*DEVICE_ADMIN)], status_code=200,
-      operation_id="diagnoseCardTerminal", opt={"problems": (409,)})
-async def diagnose_terminal(request: Request) -> Response:
+def lan_card_terminal(s: Any) -> Any | None:
+    """The configured LAN card terminal, if it can diagnose itself (the simulated one cannot)."""
+    sales = (s.extras or {}).get("sales")
+    terminal = getattr(sales, "terminal", None)
+    return terminal if hasattr(terminal, "diagnose") else None
+
+
+def card_terminal_device(s: Any) -> dict[str, Any] | None:
+    """The LAN card terminal as a row of the device list, with its test action."""
+    terminal = lan_card_terminal(s)
+    if terminal is None:
+        return None
+    return {"id": terminal.device_id, "kind": "terminal", "name": f"Card terminal {terminal.poiid}",
+            "status": terminal.status, "lane_id": None, "source": "lan", "address": terminal.url,
+            "actions": ["terminal_diagnostics"]}
+
+
+async def card_terminal_test(s: Any, device_id: str, action: str) -> dict[str, Any] | None:
     """The technician's terminal test: the terminal's own diagnosis (its status, PIN pad, card
-    reader, printer, and whether it reaches the acquirer). A failing terminal answers 200 with
-    `ok: false` and what it reported."""
-    s, who = services(request), actor(request)
-    terminal = _terminal(request)
-    if not hasattr(terminal, "diagnose"):
-        return problem(409, "terminal-has-no-diagnosis", "the configured card terminal has no diagnosis "
-                       "(payments.card_provider is not a LAN terminal)", request=request)
-    result = await terminal.diagnose()
-    await s.uow.run(who, lambda u: u.audit("device.tested", "device", f"card-terminal:{result.get('poiid')}", None,
-                                           {"action": "terminal_diagnosis", "ok": result.get("ok"),
-                                            "detail": result.get("detail")}))
-    return Response(content=result, status_code=200)
+    reader, printer, and whether it reaches the acquirer). None when `device_id` is not it."""
+    terminal = lan_card_terminal(s)
+    if terminal is None or device_id != terminal.device_id:
+        return None
+    if action != "terminal_diagnostics":
+        raise ValidationFailed(f"the card terminal has no test {action!r}", code="unsupported-action",
+                               errors=[{"field": "action", "message": "terminal_diagnostics"}])
+    return {"device_id": device_id, "action": action, **await terminal.diagnose()}
 
 
-ROUTES = [display_notification, cancel_card_payment, diagnose_terminal]
+ROUTES = [display_notification, cancel_card_payment]
