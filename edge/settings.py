@@ -104,6 +104,13 @@ SimulatedOutcome = Annotated[
     str, msgspec.Meta(pattern=r"^(approved|declined|timeout|timeout_declined|unreachable|reversal_declined|partial:[0-9]{1,9})$")]
 
 
+class AdyenLaneTerminal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A lane's own Adyen terminal (`[payments.adyen_lanes] "2" = {poiid = "...", url = "..."}`)."""
+
+    poiid: str
+    url: str
+
+
 class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     simulated_card_outcome: SimulatedOutcome = "approved"  # the built-in simulated terminal's answer
     crypto_confirm_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 1.0  # the crypto stub's callback delay
@@ -125,6 +132,8 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     adyen_notify_password_file: str = ""  # file (or credential name) holding that password
     adyen_payment_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 150.0
     adyen_status_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
+    adyen_lanes: dict[str, AdyenLaneTerminal] = {}
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -301,10 +310,16 @@ def _check_semantics(settings: Settings) -> None:
 def _check_card_terminal(pay: PaymentsSettings) -> None:
     if pay.card_provider != "adyen":
         return
-    for key in ("adyen_terminal_url", "adyen_poiid", "adyen_key_identifier", "adyen_key_passphrase_file"):
+    required = ["adyen_key_identifier", "adyen_key_passphrase_file"]
+    if not pay.adyen_lanes or pay.adyen_terminal_url or pay.adyen_poiid:
+        required[:0] = ["adyen_terminal_url", "adyen_poiid"]  # the default terminal, for every lane
+    for key in required:
         if not getattr(pay, key):
             raise ConfigError(f'config error: payments.{key}: required when payments.card_provider = "adyen" '
                               f"(example: {EXAMPLES.get('payments.' + key, key + ' = ...')})")
-    if not pay.adyen_terminal_url.startswith(("https://", "http://")):
-        raise ConfigError(f"config error: payments.adyen_terminal_url: {pay.adyen_terminal_url!r} is not an http(s) "
-                          f"URL (example: {EXAMPLES['payments.adyen_terminal_url']})")
+    urls = {"adyen_terminal_url": pay.adyen_terminal_url} if pay.adyen_terminal_url else {}
+    urls |= {f"adyen_lanes.{lane}.url": t.url for lane, t in pay.adyen_lanes.items()}
+    for key, url in urls.items():
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"config error: payments.{key}: {url!r} is not an http(s) URL "
+                              f"(example: {EXAMPLES['payments.adyen_terminal_url']})")

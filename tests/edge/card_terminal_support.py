@@ -19,6 +19,7 @@ from tests.support import EdgeServer, free_port, login
 KEY = SharedKey(key_identifier="novapos-test-key", key_version=1, passphrase="correct horse battery staple 42")
 NOTIFY_USER, NOTIFY_PASSWORD = "adyen-terminal", "display-notify-password-7f3a"
 POIID = "V400m-324688179"
+LANE2_POIID = "P400Plus-275000002"  # lane 2 has a terminal of its own
 
 
 class CardStore:
@@ -35,7 +36,12 @@ class CardStore:
         self.fake = FakeAdyenTerminal(KEY, port=fake_port, poiid=POIID,
                                       notify_url=f"{self.url}/api/v1/payments/adyen/display",
                                       notify_auth=(NOTIFY_USER, NOTIFY_PASSWORD))
+        self.lane2 = FakeAdyenTerminal(KEY, port=free_port(), poiid=LANE2_POIID,
+                                       notify_url=self.fake.notify_url, notify_auth=self.fake.notify_auth)
+        config = root / "novapos.toml"
+        config.write_text(f'[payments.adyen_lanes]\n"2" = {{ poiid = "{LANE2_POIID}", url = "{self.lane2.url}" }}\n')
         self.env = {
+            "NOVAPOS_CONFIG": str(config),
             "CREDENTIALS_DIRECTORY": str(secrets_dir),  # as systemd's LoadCredential= sets it
             "NOVAPOS_PAYMENTS_CARD_PROVIDER": "adyen",
             "NOVAPOS_PAYMENTS_ADYEN_TERMINAL_URL": self.fake.url,
@@ -56,6 +62,7 @@ class CardStore:
 
     def start(self) -> CardStore:
         self.fake.start()
+        self.lane2.start()
         self.server.start()
         return self
 
@@ -63,6 +70,7 @@ class CardStore:
         self.http.close()
         self.server.stop()
         self.fake.stop()
+        self.lane2.stop()
 
     def restart_edge(self) -> None:
         self.server.start()

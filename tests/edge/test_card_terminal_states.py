@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 from tests.edge import card_terminal_support as support
-from tests.edge.card_terminal_support import NOTIFY_PASSWORD, POIID
+from tests.edge.card_terminal_support import LANE2_POIID, NOTIFY_PASSWORD, POIID
 from tests.fakes.adyen_terminal import CANARY_PAN
 from tests.support import wait_until
 
@@ -226,3 +226,16 @@ def test_display_notifications_need_the_terminals_credentials(card_store, termin
     right = base64.b64encode(f"adyen-terminal:{NOTIFY_PASSWORD}".encode()).decode()
     assert card_store.http.post("/api/v1/payments/adyen/display", content=body,
                                 headers={"Authorization": f"Basic {right}"}).status_code == 200
+
+
+def test_each_lane_pays_on_its_own_terminal_and_reverses_there(card_store, terminal):
+    other = card_store.lane2
+    order = card_store.card_sale(card_store.product(14)["sku"], lane="2")
+    card = _card(order)
+    assert order["status"] == "COMPLETED"
+    assert other.payments_received[card["id"]] == 1 and terminal.payments_received[card["id"]] == 0
+    voided = card_store.call("POST", f"/api/v1/orders/{order['id']}/void", "manager", {"reason": "wrong lane"})
+    assert voided.status_code == 200 and _card(voided.json())["status"] == "reversed"
+    assert other.charged_cents(card["id"]) == 0
+    devices = {d["id"] for d in card_store.call("GET", "/api/v1/devices", "manager").json()["items"]}
+    assert {f"adyen-{POIID}", f"adyen-{LANE2_POIID}"} <= devices

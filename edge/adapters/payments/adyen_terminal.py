@@ -88,8 +88,6 @@ class AdyenTerminal:
                                          verify=verify, transport=transport)
         self.device_id = f"adyen-{poiid}"
         self.status = "ok"  # what the last exchange showed: ok | busy | offline
-        self.notify_username = "adyen-terminal"
-        self.notify_password: str | None = None  # display notifications are refused until it is set
         self._aborted: set[str] = set()
         self._active: dict[str, tuple[str, str | None]] = {}  # POIID -> (ref, lane) of the payment it runs
         self._seen_events: dict[str, list[str]] = {}  # ref -> display events so far

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from edge.adapters.payments.adyen_lanes import AdyenLaneTerminals
 from edge.adapters.payments.adyen_nexo import SharedKey
 from edge.adapters.payments.adyen_terminal import AdyenTerminal
 
@@ -61,7 +62,7 @@ def lane_prompt_sink(services: Any) -> Any:
     return publish
 
 
-def build_card_terminal(services: Any) -> AdyenTerminal | None:
+def build_card_terminal(services: Any) -> AdyenLaneTerminals | None:
     from edge.adapters.hardware import payment_lane_lookup
 
     settings = services.settings
@@ -70,15 +71,23 @@ def build_card_terminal(services: Any) -> AdyenTerminal | None:
         return None
     key = SharedKey(key_identifier=pay.adyen_key_identifier, key_version=pay.adyen_key_version,
                     passphrase=read_secret("adyen_key_passphrase_file", pay.adyen_key_passphrase_file))
-    terminal = AdyenTerminal(
-        url=pay.adyen_terminal_url, poiid=pay.adyen_poiid,
-        sale_id=pay.adyen_sale_id or f"novapos-{settings.store.store_id}", key=key,
-        original_of=payment_original_lookup(services.db), lane_of=payment_lane_lookup(services.db),
-        prompts=lane_prompt_sink(services), ca_file=pay.adyen_ca_file or None,
-        payment_timeout_s=pay.adyen_payment_timeout_s, status_timeout_s=pay.adyen_status_timeout_s)
-    terminal.notify_username = pay.adyen_notify_username
+    lane_of = payment_lane_lookup(services.db)
+
+    def terminal(url: str, poiid: str) -> AdyenTerminal:
+        return AdyenTerminal(
+            url=url, poiid=poiid, sale_id=pay.adyen_sale_id or f"novapos-{settings.store.store_id}", key=key,
+            original_of=payment_original_lookup(services.db), lane_of=lane_of, prompts=lane_prompt_sink(services),
+            ca_file=pay.adyen_ca_file or None, payment_timeout_s=pay.adyen_payment_timeout_s,
+            status_timeout_s=pay.adyen_status_timeout_s)
+
+    default = terminal(pay.adyen_terminal_url, pay.adyen_poiid) if pay.adyen_terminal_url else None
+    by_lane = {lane: terminal(t.url, t.poiid) for lane, t in pay.adyen_lanes.items()}
+    terminals = AdyenLaneTerminals(by_lane, default, lane_of)
+    terminals.notify_username = pay.adyen_notify_username
     if pay.adyen_notify_password_file:
-        terminal.notify_password = read_secret("adyen_notify_password_file", pay.adyen_notify_password_file)
-    log.info("payments.card_terminal", provider="adyen", poiid=pay.adyen_poiid, url=pay.adyen_terminal_url,
-             key_identifier=pay.adyen_key_identifier, key_version=pay.adyen_key_version)
-    return terminal
+        terminals.notify_password = read_secret("adyen_notify_password_file", pay.adyen_notify_password_file)
+    for t in terminals.terminals:
+        log.info("payments.card_terminal", provider="adyen", poiid=t.poiid, url=t.url,
+                 lanes=[lane for lane, x in by_lane.items() if x is t] or "default",
+                 key_identifier=pay.adyen_key_identifier, key_version=pay.adyen_key_version)
+    return terminals

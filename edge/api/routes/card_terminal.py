@@ -94,28 +94,24 @@ async def cancel_card_payment(request: Request, order_id: str) -> Response:
                     status_code=202)
 
 
-def lan_card_terminal(s: Any) -> Any | None:
-    """The configured LAN card terminal, if it can diagnose itself (the simulated one cannot)."""
+def lan_card_terminals(s: Any) -> list[Any]:
+    """The configured LAN card terminals (the simulated terminal and the hub's have none)."""
     sales = (s.extras or {}).get("sales")
-    terminal = getattr(sales, "terminal", None)
-    return terminal if hasattr(terminal, "diagnose") else None
+    return list(getattr(getattr(sales, "terminal", None), "terminals", None) or [])
 
 
-def card_terminal_device(s: Any) -> dict[str, Any] | None:
-    """The LAN card terminal as a row of the device list, with its test action."""
-    terminal = lan_card_terminal(s)
-    if terminal is None:
-        return None
-    return {"id": terminal.device_id, "kind": "terminal", "name": f"Card terminal {terminal.poiid}",
-            "status": terminal.status, "lane_id": None, "source": "lan", "address": terminal.url,
-            "actions": ["terminal_diagnostics"]}
+def card_terminal_devices(s: Any) -> list[dict[str, Any]]:
+    """The LAN card terminals as rows of the device list, with their test action."""
+    return [{"id": t.device_id, "kind": "terminal", "name": f"Card terminal {t.poiid}", "status": t.status,
+             "lane_id": None, "source": "lan", "address": t.url, "actions": ["terminal_diagnostics"]}
+            for t in lan_card_terminals(s)]
 
 
 async def card_terminal_test(s: Any, device_id: str, action: str) -> dict[str, Any] | None:
     """The technician's terminal test: the terminal's own diagnosis (its status, PIN pad, card
-    reader, printer, and whether it reaches the acquirer). None when `device_id` is not it."""
-    terminal = lan_card_terminal(s)
-    if terminal is None or device_id != terminal.device_id:
+    reader, printer, and whether it reaches the acquirer). None when `device_id` is not one."""
+    terminal = next((t for t in lan_card_terminals(s) if t.device_id == device_id), None)
+    if terminal is None:
         return None
     if action != "terminal_diagnostics":
         raise ValidationFailed(f"the card terminal has no test {action!r}", code="unsupported-action",

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from edge.adapters.hardware import device_errors, reprint_job, require_hub, runtime_of
 from edge.api.deps import actor, check_limit, services
 from edge.api.guards import DEVICE_ADMIN, STORE_STAFF, TECHNICIAN, requires
-from edge.api.routes.card_terminal import card_terminal_device, card_terminal_test
+from edge.api.routes.card_terminal import card_terminal_devices, card_terminal_test
 from hardware.service import TEST_ACTIONS
 
 DEVICE_READ = (*STORE_STAFF, TECHNICIAN)  # lanes show device status; technicians diagnose
@@ -26,8 +26,7 @@ def present_device(device: Any) -> dict[str, Any]:
 @get("/api/v1/devices", guards=[requires(*DEVICE_READ)], operation_id="listDevices")
 async def list_devices(request: Request, lane_id: str | None = None) -> dict[str, Any]:
     hardware = runtime_of(services(request))
-    card = card_terminal_device(services(request))  # a LAN card terminal the hub does not own
-    lan = [card] if card is not None and lane_id is None else []
+    lan = card_terminal_devices(services(request)) if lane_id is None else []  # LAN card terminals
     if hardware.hub is None:
         return {"items": lan, "mode": hardware.mode}
     with device_errors():
