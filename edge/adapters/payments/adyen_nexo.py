@@ -51,6 +51,11 @@ class NexoError(Exception):
     """A message that cannot be trusted or read: bad HMAC, bad blob, not nexo JSON."""
 
 
+class TerminalRejected(NexoError):
+    """The terminal answered with an HTTP error: it refused the message (a wrong shared key,
+    an unknown POIID) and so never started what it asked."""
+
+
 @dataclass(frozen=True)
 class SharedKey:
     """The terminal's shared key as configured in the Adyen Customer Area. `repr` hides it."""

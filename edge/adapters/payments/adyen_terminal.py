@@ -38,7 +38,7 @@ import msgspec
 import structlog
 
 from edge.adapters.payments import adyen_nexo as nexo
-from edge.adapters.payments.adyen_nexo import NexoError, NexoResult, PoiTransaction, SharedKey
+from edge.adapters.payments.adyen_nexo import NexoError, NexoResult, PoiTransaction, SharedKey, TerminalRejected
 from edge.service.card_outcomes import adyen_reason
 from edge.service.payment_ports import TerminalOutcome
 
@@ -111,6 +111,11 @@ class AdyenTerminal:
                                       message="the payment terminal cannot be reached")
             self._finish(lane, ref, outcome)
             return outcome
+        except TerminalRejected as err:
+            log.warning("adyen.message_refused", ref=ref, error=str(err))
+            outcome = TerminalOutcome(status="not_found", ref=ref, reason="terminal_refused", message=str(err))
+            self._finish(lane, ref, outcome)
+            return outcome
         except (httpx.TimeoutException, httpx.TransportError, NexoError) as err:
             log.warning("adyen.no_answer", ref=ref, error=type(err).__name__)
             raise TimeoutError("no answer from the payment terminal") from err
@@ -172,6 +177,9 @@ class AdyenTerminal:
             self.status = "offline"
             return {"ok": False, "poiid": self.poiid, "detail": "the terminal cannot be reached: check its power "
                     "and network cable, and that its address is right"}
+        except TerminalRejected as err:
+            return {"ok": False, "poiid": self.poiid, "detail": f"the terminal refused the message ({err}): check "
+                    "the shared key's identifier, version and passphrase, and the POIID"}
         except (httpx.TransportError, NexoError) as err:
             return {"ok": False, "poiid": self.poiid, "detail": f"the terminal did not answer properly ({err})"}
         response = body.get("Response") or {}
@@ -221,7 +229,9 @@ class AdyenTerminal:
                                            headers={"Content-Type": "application/json"},
                                            timeout=httpx.Timeout(timeout_s, connect=self._client.timeout.connect))
         self.status = "ok"
-        if response.status_code >= 400:
+        if 400 <= response.status_code < 500:
+            raise TerminalRejected(f"the terminal answered HTTP {response.status_code}")
+        if response.status_code >= 500:  # it may have started: the answer is in doubt
             raise NexoError(f"the terminal answered HTTP {response.status_code}")
         if not expect_answer:
             return {}
