@@ -39,7 +39,7 @@ import structlog
 
 from edge.adapters.payments import adyen_nexo as nexo
 from edge.adapters.payments.adyen_nexo import NexoError, NexoResult, PoiTransaction, SharedKey, TerminalRejected
-from edge.service.card_outcomes import adyen_reason
+from edge.service.card_outcomes import adyen_reason, card_guidance
 from edge.service.payment_ports import TerminalOutcome
 
 log = structlog.get_logger()
@@ -323,8 +323,6 @@ class AdyenTerminal:
                 log.exception("adyen.prompt_failed", ref=ref)
 
     def _finish(self, lane: str | None, ref: str, outcome: TerminalOutcome) -> None:
-        from edge.service.card_outcomes import card_guidance
-
         if self._active.get(self.poiid, (None,))[0] == ref:
             self._active.pop(self.poiid, None)
         self._aborted.discard(ref)
