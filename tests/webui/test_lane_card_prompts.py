@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.edge import card_terminal_support as support
 from tests.support import wait_until
+from tests.webui.helpers import shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
 
 card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
@@ -51,6 +52,7 @@ def test_the_cashier_sees_each_terminal_prompt_as_it_happens(lane: Any, terminal
     expect(log).to_contain_text("Card inserted")
     expect(log).to_contain_text("entering the PIN")
     expect(prompt).to_contain_text("not enough funds")
+    shot(lane, "lane-card-declined-prompts")
     expect(lane.locator("#tender-error")).to_contain_text("not enough funds")
     expect(lane.locator("#card-cancel")).to_be_hidden()
 
@@ -76,6 +78,7 @@ def test_the_cashier_cancels_a_waiting_card_payment_and_nothing_is_charged(lane:
     _start_card_payment(lane)
     expect(lane.locator("#card-prompt")).to_contain_text("insert, tap or swipe the card")
     ref = wait_until(lambda: terminal.waiting() and terminal.waiting()[0], what="the terminal waits")
+    shot(lane, "lane-card-waiting")
     lane.get_by_role("button", name="Cancel card payment").click()
     expect(lane.locator("#tender-error")).to_contain_text("cancelled: nothing was charged")
     assert terminal.charged_cents(ref) == 0
