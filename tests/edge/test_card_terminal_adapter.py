@@ -57,3 +57,29 @@ def test_the_right_key_sells_and_a_status_inquiry_finds_the_sale():
     assert asked.status == "approved" and asked.processor_ref == sold.processor_ref
     assert unknown.status == "not_found"
     assert fake.payments_received["pay-right-key"] == 1
+
+
+def test_a_void_sent_again_reverses_the_sale_only_once():
+    fake = FakeAdyenTerminal(KEY, port=free_port(), poiid=POIID).start()
+    refs: dict[str, str] = {}
+
+    async def original_of(ref: str) -> str | None:
+        return refs.get(ref)
+
+    try:
+        async def run() -> tuple:
+            adapter = AdyenTerminal(url=fake.url, poiid=POIID, sale_id="novapos-test", key=KEY,
+                                    original_of=original_of, lane_of=_nobody, payment_timeout_s=10,
+                                    status_timeout_s=3)
+            try:
+                sold = await adapter.sale("pay-void-twice", 900, "EUR")
+                refs["pay-void-twice"] = sold.processor_ref
+                return await adapter.void("pay-void-twice"), await adapter.void("pay-void-twice")
+            finally:
+                await adapter.close()
+
+        first, second = asyncio.run(run())
+    finally:
+        fake.stop()
+    assert first.status == "reversed" and second.status == "reversed"
+    assert len(fake.reversals) == 1 and fake.charged_cents("pay-void-twice") == 0

@@ -134,6 +134,11 @@ class AdyenTerminal:
         original = PoiTransaction.from_ref(await self.original_of(ref))
         if original is None:
             return TerminalOutcome(status="not_found", ref=ref, message="the terminal's reference of the sale is unknown")
+        # A void sent again (a retry after a refusal, or after a lost answer) first asks whether an
+        # earlier one went through: a sale is reversed once.
+        earlier = await self._status(ref, "Reversal")
+        if earlier.status == "reversed":
+            return earlier
         return await self._reversal(ref, original, None, "EUR", reversed_status="reversed")
 
     async def refund(self, ref: str, original_ref: str, amount_cents: int, currency: str) -> TerminalOutcome:
@@ -329,7 +334,8 @@ class AdyenTerminal:
         self._seen_events.pop(ref, None)
         text = card_guidance(outcome.status, reason=outcome.reason, signature_required=outcome.signature_required,
                              fallback=outcome.fallback) or {
-            "approved": "Card approved", "partial": f"Card approved for part of the amount ({outcome.approved_cents})",
+            "approved": "Card approved",
+            "partial": "Card approved for part of the amount: collect the rest with another payment method",
             "declined": "Card declined"}.get(outcome.status, "Card payment did not go through")
         kind = {"approved": "approved", "partial": "partial", "declined": "declined"}.get(outcome.status, "failed")
         if outcome.status == "approved" and outcome.signature_required:
