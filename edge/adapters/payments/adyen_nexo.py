@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -342,7 +341,3 @@ def repeated_response(status_body: dict[str, Any]) -> tuple[str, dict[str, Any]]
         if isinstance(repeated.get(name), dict):
             return name, repeated[name]
     return None
-
-
-def random_id() -> str:
-    return os.urandom(6).hex()
