@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from edge.adapters.payments.card_terminal_setup import build_card_terminal
 from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
@@ -67,14 +68,17 @@ async def start_sales(services: Any) -> None:
     settings = services.settings
     pay = settings.payments
     host = settings.server.host if settings.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    terminal = (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
+    card = build_card_terminal(services)  # a production terminal on the LAN, when configured
+    terminal = card or (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
         SimulatedTerminal(default=pay.simulated_card_outcome)
     provider = CryptoStubProvider(
         _secret(settings.data_dir),
         callback_url=f"http://{host}:{settings.server.port}/api/v1/payments/crypto/callback",
         confirm_after_s=pay.crypto_confirm_after_s)
     currency = settings.store.currency
-    processor = PaymentProcessor(services.uow, terminal, provider, currency=currency)
+    # A LAN terminal waits for the customer: the processor must not give up before the terminal does.
+    waits = {"call_timeout_s": pay.adyen_payment_timeout_s + 15} if card else {}
+    processor = PaymentProcessor(services.uow, terminal, provider, currency=currency, **waits)
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
                            alerts=LowStockHub(services.db))
     services.extras["sales"] = runtime
@@ -129,10 +133,13 @@ async def stop_sales(services: Any) -> None:
         with contextlib.suppress(BaseException):
             await task
     await runtime.provider.close()
+    if hasattr(runtime.terminal, "close"):
+        await runtime.terminal.close()
 
 
 # Registration (imported by edge.bootstrap): routes, demo stock.
 import edge.adapters.tables_sales  # noqa: E402, F401
+from edge.api.routes import card_terminal as card_terminal_routes  # noqa: E402
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
@@ -144,5 +151,6 @@ from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
                        policy_routes]
+SALES_ROUTE_MODULES.append(card_terminal_routes)
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

@@ -108,12 +108,36 @@ SimulatedOutcome = Annotated[
     str, msgspec.Meta(pattern=r"^(approved|declined|timeout|timeout_declined|unreachable|reversal_declined|partial:[0-9]{1,9})$")]
 
 
+class AdyenLaneTerminal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A lane's own Adyen terminal (`[payments.adyen_lanes] "2" = {poiid = "...", url = "..."}`)."""
+
+    poiid: str
+    url: str
+
+
 class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     simulated_card_outcome: SimulatedOutcome = "approved"  # the built-in simulated terminal's answer
     crypto_confirm_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 1.0  # the crypto stub's callback delay
     # The background sweep: expires reservations past their TTL, settles refunds they owe,
     # and (every fifth sweep) asks terminals and providers about payments still in flight.
     sweep_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 1.0
+    # The card terminal: the built-in simulated one (the demo's), or an Adyen terminal on the LAN
+    # (Terminal API, local mode). Secrets are never values here, only files: a path, or the name of
+    # a systemd credential (LoadCredential=) looked up in $CREDENTIALS_DIRECTORY.
+    card_provider: Literal["simulated", "adyen"] = "simulated"
+    adyen_terminal_url: str = ""  # https://<terminal address>:8443/nexo
+    adyen_poiid: str = ""  # the terminal's POIID, "<model>-<serial>", e.g. V400m-324688179
+    adyen_sale_id: str = ""  # this POS's SaleID towards the terminal; default "novapos-<store_id>"
+    adyen_key_identifier: str = ""  # the shared key's identifier (Customer Area > terminal settings)
+    adyen_key_version: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1
+    adyen_key_passphrase_file: str = ""  # file (or credential name) holding the shared key's passphrase
+    adyen_ca_file: str = ""  # Adyen's terminal root certificate (PEM), for https terminal URLs
+    adyen_notify_username: str = "adyen-terminal"  # basic auth of the terminal's display notifications
+    adyen_notify_password_file: str = ""  # file (or credential name) holding that password
+    adyen_payment_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 150.0
+    adyen_status_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
+    adyen_lanes: dict[str, AdyenLaneTerminal] = {}
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -162,6 +186,12 @@ EXAMPLES = {
     "payments.simulated_card_outcome": 'simulated_card_outcome = "declined"  (or approved, partial:500, timeout, reversal_declined)',
     "payments.crypto_confirm_after_s": "crypto_confirm_after_s = 1.0",
     "payments.sweep_interval_s": "sweep_interval_s = 1.0",
+    "payments.card_provider": 'card_provider = "adyen"  (or "simulated")',
+    "payments.adyen_terminal_url": 'adyen_terminal_url = "https://192.168.1.40:8443/nexo"',
+    "payments.adyen_poiid": 'adyen_poiid = "V400m-324688179"',
+    "payments.adyen_key_passphrase_file": 'adyen_key_passphrase_file = "adyen-passphrase"  (a LoadCredential= name, or a path)',
+    "payments.adyen_key_version": "adyen_key_version = 1",
+    "payments.adyen_payment_timeout_s": "adyen_payment_timeout_s = 150",
     "lane.server_timeout_s": "server_timeout_s = 8",
     "lane.offline_sign_in_ttl_s": "offline_sign_in_ttl_s = 43200",
     "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
@@ -275,6 +305,25 @@ def _check_semantics(settings: Settings) -> None:
     if creds and not Path(creds).is_file():
         raise ConfigError(f"config error: sync.credentials: {creds} is not a readable file "
                           f"(run novapos-provision enroll, or example: {EXAMPLES['sync.credentials']})")
+    _check_card_terminal(settings.payments)
     if settings.hardware.mode == "remote" and not settings.hardware.url:
         raise ConfigError('config error: hardware.url: required when hardware.mode = "remote" '
                           '(example: url = "http://127.0.0.1:8090")')
+
+
+def _check_card_terminal(pay: PaymentsSettings) -> None:
+    if pay.card_provider != "adyen":
+        return
+    required = ["adyen_key_identifier", "adyen_key_passphrase_file"]
+    if not pay.adyen_lanes or pay.adyen_terminal_url or pay.adyen_poiid:
+        required[:0] = ["adyen_terminal_url", "adyen_poiid"]  # the default terminal, for every lane
+    for key in required:
+        if not getattr(pay, key):
+            raise ConfigError(f'config error: payments.{key}: required when payments.card_provider = "adyen" '
+                              f"(example: {EXAMPLES.get('payments.' + key, key + ' = ...')})")
+    urls = {"adyen_terminal_url": pay.adyen_terminal_url} if pay.adyen_terminal_url else {}
+    urls |= {f"adyen_lanes.{lane}.url": t.url for lane, t in pay.adyen_lanes.items()}
+    for key, url in urls.items():
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"config error: payments.{key}: {url!r} is not an http(s) URL "
+                              f"(example: {EXAMPLES['payments.adyen_terminal_url']})")

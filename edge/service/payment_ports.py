@@ -16,7 +16,7 @@ these ports (only the last 4 digits, brand, entry mode, auth code and processor 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -31,6 +31,11 @@ class TerminalOutcome(msgspec.Struct, frozen=True, kw_only=True):
     entry_mode: str | None = None
     processor_ref: str | None = None
     message: str | None = None
+    # Why a card was declined or never charged, in `edge.service.card_outcomes`' words
+    # (insufficient_funds, terminal_busy, ...); the lane's guidance follows from it.
+    reason: str | None = None
+    signature_required: bool = False  # approved, but the customer must sign the receipt
+    fallback: bool = False  # the chip could not be read and the card was swiped instead
 
 
 class PaymentTerminal(Protocol):
@@ -47,6 +52,15 @@ class PaymentTerminal(Protocol):
     async def last(self, ref: str) -> TerminalOutcome:
         """What happened to the transaction under `ref`; `not_found` if it never arrived."""
         ...
+
+
+class TerminalControls(Protocol):
+    """What a terminal that runs on the LAN can do besides the port: stop a payment it is
+    waiting on (its answer then says how it ended) and report its own diagnosis."""
+
+    async def abort(self, ref: str) -> bool: ...
+
+    async def diagnose(self) -> dict[str, Any]: ...
 
 
 class HostedCharge(msgspec.Struct, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ from edge.domain.tenders import (
     settle_hosted_charge,
 )
 from edge.service import orders as order_cases
+from edge.service.card_outcomes import card_guidance
 from edge.service.commands import TenderIn
 from edge.service.payment_ports import HostedCharge, HostedChargeProvider, PaymentTerminal, TerminalOutcome
 from edge.service.ports import Actor, UnitOfWork
@@ -105,8 +106,9 @@ def record_outcome(uow: UnitOfWork, payment_id: str, status: str, details: dict[
         values["approved_cents"] = payment.amount_cents
     if status == "refunded" and "approved_cents" not in details:
         values["approved_cents"] = payment.amount_cents
-    values["guidance"] = guidance(uow, payment, status, values.get("approved_cents", payment.approved_cents),
-                                  values.get("tendered_cents", payment.tendered_cents))
+    if "guidance" not in details:  # a terminal's own reason (card_outcomes) is more precise than the table
+        values["guidance"] = guidance(uow, payment, status, values.get("approved_cents", payment.approved_cents),
+                                      values.get("tendered_cents", payment.tendered_cents))
     if not repo.update(payment_id, values, expect_status=IN_FLIGHT):
         return payment
     after = msgspec.structs.replace(payment, **values)
@@ -207,6 +209,10 @@ def terminal_details(outcome: TerminalOutcome) -> dict[str, Any]:
                        ("provider_ref", outcome.processor_ref)):
         if value:
             details[key] = value
+    precise = card_guidance(outcome.status, reason=outcome.reason, signature_required=outcome.signature_required,
+                            fallback=outcome.fallback)
+    if precise:
+        details["guidance"] = precise
     return details
 
 

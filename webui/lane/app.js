@@ -11,6 +11,7 @@ import { $, el, messageOf } from "/common/dom.js";
 import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common/money.js";
 import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
+import { clearCardPrompts, endCardWait, showTerminalPrompt, startCardWait } from "./terminal_prompts.js";
 import { VirtualList } from "./vlist.js";
 
 const catalog = new Catalog();
@@ -506,6 +507,7 @@ function openTender(order, method) {
     type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
     onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
   })));
+  clearCardPrompts();
   $("tender-dialog").showModal();
   if (method === "card" && order) $("tender-card").focus();
   else $("tendered-input").focus();
@@ -533,6 +535,7 @@ async function tender(method) {
     state.tenderAttempt = { json: JSON.stringify(body), key: newIdempotencyKey() };
   }
   setBusy(true, method);
+  if (method === "card") startCardWait(order.id);
   const path = `/api/v1/orders/${order.id}/tenders`;
   try {
     const { data } = await call(path, {
@@ -563,6 +566,7 @@ async function tender(method) {
     }
   } finally {
     setBusy(false);
+    endCardWait();
   }
 }
 
@@ -772,6 +776,8 @@ function onHubEvent(event) {
     if (!document.querySelector("dialog[open]")) addByCode(String(data.barcode));
   } else if (event.type === "weight" && Number.isFinite(data.grams ?? data.weight_grams)) {
     state.lastWeightGrams = data.grams ?? data.weight_grams;
+  } else if (event.type === "terminal_prompt") {
+    showTerminalPrompt(data);
   }
 }
 

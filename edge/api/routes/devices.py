@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from edge.adapters.hardware import device_errors, reprint_job, require_hub, runtime_of
 from edge.api.deps import actor, check_limit, services
 from edge.api.guards import DEVICE_ADMIN, STORE_STAFF, TECHNICIAN, requires
+from edge.api.routes.card_terminal import card_terminal_devices, card_terminal_test
 from hardware.models import TEST_ACTIONS
 
 DEVICE_READ = (*STORE_STAFF, TECHNICIAN)  # lanes show device status; technicians diagnose
@@ -25,11 +26,12 @@ def present_device(device: Any) -> dict[str, Any]:
 @get("/api/v1/devices", guards=[requires(*DEVICE_READ)], operation_id="listDevices")
 async def list_devices(request: Request, lane_id: str | None = None) -> dict[str, Any]:
     hardware = runtime_of(services(request))
+    lan = card_terminal_devices(services(request)) if lane_id is None else []  # LAN card terminals
     if hardware.hub is None:
-        return {"items": [], "mode": hardware.mode}
+        return {"items": lan, "mode": hardware.mode}
     with device_errors():
         devices = await hardware.hub.devices()
-    items = [present_device(d) for d in devices if lane_id is None or d.lane_id == lane_id]
+    items = [present_device(d) for d in devices if lane_id is None or d.lane_id == lane_id] + lan
     return {"items": items, "mode": hardware.mode}
 
 
@@ -40,9 +42,10 @@ async def test_device(request: Request, device_id: str, action: str) -> dict[str
     """test_print, drawer_kick, scale_read, terminal_diagnostics (display_test for displays).
     A device that fails its test answers 200 with `ok: false` and what it said."""
     s, who = services(request), actor(request)
-    with device_errors():
-        result = await require_hub(s).test_action(device_id, action)
-    outcome = msgspec.to_builtins(result)
+    outcome = await card_terminal_test(s, device_id, action)
+    if outcome is None:
+        with device_errors():
+            outcome = msgspec.to_builtins(await require_hub(s).test_action(device_id, action))
     await s.uow.run(who, lambda u: u.audit("device.tested", "device", device_id, None, outcome))
     return outcome
 
