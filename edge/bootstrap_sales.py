@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
 
-from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
+from edge.bootstrap_crypto import build_crypto
 from edge.service import policy as policies
 from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
@@ -37,15 +35,6 @@ class SalesRuntime:
     policy: SalesPolicy = POLICY  # replaced whole when HQ's policy changes: readers never see half of one
     policy_in_force: policies.PolicyInForce = policies.DEFAULTS
     tasks: list[asyncio.Task] = field(default_factory=list)
-
-
-def _secret(data_dir: Path) -> bytes:
-    path = data_dir / "keys" / "crypto-stub.secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(secrets.token_hex(32).encode())
-        path.chmod(0o600)
-    return path.read_bytes().strip()
 
 
 def system_actor(services: Any, reason: str) -> Actor:
@@ -69,10 +58,9 @@ async def start_sales(services: Any) -> None:
     host = settings.server.host if settings.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     terminal = (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
         SimulatedTerminal(default=pay.simulated_card_outcome)
-    provider = CryptoStubProvider(
-        _secret(settings.data_dir),
-        callback_url=f"http://{host}:{settings.server.port}/api/v1/payments/crypto/callback",
-        confirm_after_s=pay.crypto_confirm_after_s)
+    crypto = build_crypto(settings, f"http://{host}:{settings.server.port}")
+    services.extras["crypto"] = crypto
+    provider = crypto.provider
     currency = settings.store.currency
     processor = PaymentProcessor(services.uow, terminal, provider, currency=currency)
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
@@ -133,6 +121,7 @@ async def stop_sales(services: Any) -> None:
 
 # Registration (imported by edge.bootstrap): routes, demo stock.
 import edge.adapters.tables_sales  # noqa: E402, F401
+from edge.api.routes import crypto as crypto_routes  # noqa: E402
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
@@ -143,6 +132,6 @@ from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
-                       policy_routes]
+                       policy_routes, crypto_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)
