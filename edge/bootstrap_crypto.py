@@ -15,9 +15,10 @@ import structlog
 
 from edge.adapters.payments.btcpay import BtcpayClient, BtcpayProvider
 from edge.adapters.payments.crypto_stub import CryptoStubProvider
-from edge.adapters.secret_files import FixedSecrets, SecretRing, WatchedSecret
+from edge.adapters.secret_files import FixedSecrets, SecretRing, SecretUnavailable, WatchedSecret
 from edge.adapters.webhooks_in import BtcpayVerifier, StubVerifier
 from edge.service.incoming_webhooks import WebhookVerifier
+from edge.settings import ConfigError
 
 log = structlog.get_logger()
 
@@ -38,12 +39,15 @@ def _stub_secret(data_dir: Path) -> bytes:
 
 
 def build_crypto(settings: Any, callback_base: str) -> CryptoRuntime:
-    """Raises `SecretUnavailable` (naming the file, never its content) when a secret is missing."""
+    """Raises `ConfigError` (naming the file, never its content) when a secret is missing."""
     pay = settings.payments
     if pay.crypto_provider == "btcpay":
-        api_key = WatchedSecret(pay.btcpay_api_key_file, None)
-        ring = SecretRing(pay.btcpay_webhook_secret_file, previous=pay.btcpay_webhook_secret_previous_file,
-                          previous_until=pay.btcpay_webhook_secret_previous_until)
+        try:
+            api_key = WatchedSecret(pay.btcpay_api_key_file, None)
+            ring = SecretRing(pay.btcpay_webhook_secret_file, previous=pay.btcpay_webhook_secret_previous_file,
+                              previous_until=pay.btcpay_webhook_secret_previous_until)
+        except SecretUnavailable as err:
+            raise ConfigError(f"config error: payments: {err}") from None
         client = BtcpayClient(pay.btcpay_url, pay.btcpay_store_id, api_key.value)
         provider = BtcpayProvider(client, invoice_minutes=pay.btcpay_invoice_minutes,
                                   item_desc=f"{settings.store.name} sale")

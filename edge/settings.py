@@ -307,6 +307,12 @@ def _check_btcpay(pay: PaymentsSettings) -> None:
     if not pay.btcpay_url.startswith(("https://", "http://")):
         raise ConfigError(f"config error: payments.btcpay_url: {pay.btcpay_url!r} is not an http(s) URL "
                           f"(example: {EXAMPLES['payments.btcpay_url']})")
+    for key in ("btcpay_api_key_file", "btcpay_webhook_secret_file", "btcpay_webhook_secret_previous_file"):
+        name = getattr(pay, key)
+        # A bare name is a systemd credential, present only inside the unit: checked at start.
+        if "/" in name and not Path(name).expanduser().is_file():
+            raise ConfigError(f"config error: payments.{key}: {name} is not a readable file "
+                              f"(example: {EXAMPLES.get('payments.' + key, EXAMPLES['payments.btcpay_api_key_file'])})")
     if bool(pay.btcpay_webhook_secret_previous_file) != bool(pay.btcpay_webhook_secret_previous_until):
         raise ConfigError("config error: payments.btcpay_webhook_secret_previous_until: a previous webhook secret "
                           "needs the end of its overlap window, and the other way round "
