@@ -16,7 +16,7 @@ import structlog
 
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
-from edge.bootstrap_crypto import build_crypto
+from edge.bootstrap_crypto import build_crypto, start_settlement
 from edge.service import policy as policies
 from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
@@ -66,6 +66,7 @@ async def start_sales(services: Any) -> None:
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
                            alerts=LowStockHub(services.db))
     services.extras["sales"] = runtime
+    start_settlement(services, runtime)
     await refresh_policy(services, runtime, force=True)
     inbox = services.extras.get("inbox")
     if inbox is not None:  # the same process applies HQ commands: follow a new policy at once
@@ -127,11 +128,12 @@ from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
 from edge.api.routes import policy as policy_routes  # noqa: E402
 from edge.api.routes import reservations as reservation_routes  # noqa: E402
+from edge.api.routes import settlement as settlement_routes  # noqa: E402
 from edge.api.routes import tills as till_routes  # noqa: E402
 from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
-                       policy_routes, crypto_routes]
+                       policy_routes, crypto_routes, settlement_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

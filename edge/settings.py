@@ -121,6 +121,8 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     btcpay_webhook_secret_previous_file: str = ""
     btcpay_webhook_secret_previous_until: str = ""  # ISO 8601 UTC, e.g. 2026-12-01T00:00:00Z
     btcpay_invoice_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 15
+    # The daily settlement reconciliation looks this often for a finished business day to report.
+    settlement_check_interval_s: Annotated[float, msgspec.Meta(ge=10, le=86400)] = 900.0
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
