@@ -7,7 +7,7 @@
 // it cancels anything, and money that still arrives later becomes a refund owed to the customer.
 
 import { NetworkError, call, get, newIdempotencyKey } from "./api.js";
-import { $, el, messageOf } from "/common/dom.js";
+import { $, messageOf } from "/common/dom.js";
 import { formatCents } from "/common/money.js";
 
 const POLL_MS = 1500;
@@ -155,5 +155,4 @@ export function installCryptoCheckout({ ensureOrder, onPaid, onLeft }) {
   $("pay-crypto").addEventListener("click", start);
   $("crypto-cancel").addEventListener("click", leave);
   dialog.addEventListener("cancel", (e) => { e.preventDefault(); leave(); }); // Esc cancels safely too
-  dialog.append(el("p", { className: "note", textContent: "The QR opens the payment page on the customer's phone." }));
 }
