@@ -28,7 +28,8 @@ from edge.service.ports import Actor
 
 log = structlog.get_logger()
 
-WEBHOOK_OPT = {"public": True, "request_media_type": "application/json"}
+# A store that does not run the provider answers 404; a provider that cannot be asked, 503.
+WEBHOOK_OPT = {"public": True, "request_media_type": "application/json", "problems": (404, 503)}
 
 
 def _crypto(request: Request) -> Any:
@@ -117,7 +118,7 @@ class WithdrawIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @post("/api/v1/payments/{payment_id:str}/cancel", guards=[requires(*STORE_STAFF)], operation_id="cancelCryptoPayment",
-      status_code=200)
+      status_code=200, opt={"problems": (503,)})
 async def cancel_crypto_payment(request: Request, payment_id: str, data: WithdrawIn) -> Response:
     """Stop waiting for a crypto payment: the provider withdraws the invoice first, so nothing
     can be paid to it; an order with nothing else paid is then cancelled. If the customer paid

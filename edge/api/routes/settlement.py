@@ -34,7 +34,7 @@ async def list_reports(request: Request, business_day: str | None = None, provid
 
 
 @post("/api/v1/settlement/reports", guards=[requires(*MANAGERS)], operation_id="reconcileSettlement",
-      status_code=200)
+      status_code=200, opt={"problems": (404, 503)})
 async def reconcile(request: Request, data: ReconcileIn) -> dict[str, Any]:
     """Reconcile one business day now (the daily run does the previous day by itself)."""
     s = services(request)
