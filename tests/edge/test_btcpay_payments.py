@@ -231,3 +231,12 @@ def test_btcpay_being_down_leaves_the_payment_waiting_and_the_webhook_asks_to_be
     fake.down = False
     assert fake.deliver(events[-1]) == 200  # BTCPay's retry of the same delivery
     assert order_of(client, order["id"])["status"] == "COMPLETED"
+
+
+def test_an_invoice_btcpay_refuses_fails_the_payment_at_once_and_charges_nothing(client, fake):
+    fake.api_key = "revoked"  # the store's key was revoked in BTCPay
+    order = crypto_order(client, staff(client))
+    tender = order["tenders"][0]
+    assert order["status"] == "PENDING" and tender["status"] == "failed"
+    assert "nothing was charged" in tender["guidance"]
+    assert fake.invoices == {}

@@ -217,19 +217,28 @@ class BtcpayProvider:
         return links[0] if links else None
 
     async def create_charge(self, ref: str, amount_cents: int, currency: str) -> HostedCharge:
-        existing = await self._by_ref(ref)
-        if existing is None:  # the same reference never makes a second invoice
-            existing = await self.client.create_invoice({
-                "amount": to_decimal_string(amount_cents, currency), "currency": currency,
-                "metadata": {"orderId": ref, "itemDesc": self.item_desc},
-                "checkout": {"expirationMinutes": self.invoice_minutes, "redirectAutomatically": False},
-            })
-            log.info("btcpay.invoice_created", ref=ref, invoice_id=existing.get("id"), amount_cents=amount_cents)
+        try:
+            existing = await self._by_ref(ref)
+            if existing is None:  # the same reference never makes a second invoice
+                existing = await self.client.create_invoice({
+                    "amount": to_decimal_string(amount_cents, currency), "currency": currency,
+                    "metadata": {"orderId": ref, "itemDesc": self.item_desc},
+                    "checkout": {"expirationMinutes": self.invoice_minutes, "redirectAutomatically": False},
+                })
+                log.info("btcpay.invoice_created", ref=ref, invoice_id=existing.get("id"), amount_cents=amount_cents)
+        except BtcpayRefused as err:
+            # Refused outright (a bad key, a store without a wallet): nothing can be paid, say so now.
+            log.error("btcpay.invoice_refused", ref=ref, status=err.status, detail=err.detail)
+            return HostedCharge(charge_id="", ref=ref, status="failed", amount_cents=amount_cents,
+                                provider_status=f"refused ({err.status})")
         return await self.charge_of(existing, ref)
 
     async def query(self, ref: str) -> HostedCharge | None:
-        invoice = await self._by_ref(ref)
-        return None if invoice is None else await self.charge_of(invoice, ref)
+        try:
+            invoice = await self._by_ref(ref)
+            return None if invoice is None else await self.charge_of(invoice, ref)
+        except BtcpayRefused as err:  # a revoked key cannot say whether it was paid: unknown, not "no"
+            raise BtcpayUnreachable(f"BTCPay refused the question ({err.status}): {err.detail}") from None
 
     async def refund(self, ref: str, amount_cents: int, *, refund_ref: str | None = None) -> HostedCharge:
         invoice = await self._by_ref(ref)
@@ -254,7 +263,10 @@ class BtcpayProvider:
                             checkout_url=pull.get("viewLink"))
 
     async def cancel(self, ref: str) -> HostedCharge | None:
-        invoice = await self._by_ref(ref)
+        try:
+            invoice = await self._by_ref(ref)
+        except BtcpayRefused as err:
+            raise BtcpayUnreachable(f"BTCPay refused the question ({err.status}): {err.detail}") from None
         if invoice is None:
             return None
         if invoice.get("status") in ("New", "Expired") and "Invalid" in (
