@@ -58,6 +58,10 @@ def test_check_config_shows_where_the_secrets_are_never_what_they_are(fake, tmp_
     assert result.returncode == 0, result.stderr
     assert '"crypto_provider": "btcpay"' in result.stdout and "btcpay-api-key" in result.stdout
     assert "SENSITIVE" not in result.stdout + result.stderr
+    proxied = fake.url.replace("http://", "http://ops:SENSITIVE-pw@")
+    result = subprocess.run([str(EXE), "check-config"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **env, "NOVAPOS_PAYMENTS_BTCPAY_URL": proxied})
+    assert result.returncode == 0 and "SENSITIVE" not in result.stdout + result.stderr
 
 
 def test_a_whole_btcpay_sale_logs_neither_the_api_key_nor_the_webhook_secret(demo_dir, fake, tmp_path):

@@ -240,3 +240,20 @@ def test_an_invoice_btcpay_refuses_fails_the_payment_at_once_and_charges_nothing
     assert order["status"] == "PENDING" and tender["status"] == "failed"
     assert "nothing was charged" in tender["guidance"]
     assert fake.invoices == {}
+
+
+def test_money_arriving_after_the_invoice_expired_is_owed_back_not_lost(client, fake):
+    manager = staff(client, "manager")
+    order = crypto_order(client, staff(client))
+    invoice = fake.invoice_of(order["tenders"][0]["id"])
+    for event in fake.expire(invoice["id"]):
+        fake.deliver(event)
+    late = fake.pay(invoice["id"], invoice["amount"])
+    assert late[0]["afterExpiration"] is True
+    for event in late:
+        assert fake.deliver(event) == 200
+    after = order_of(client, order["id"])
+    assert after["status"] == "PENDING" and after["tenders"][0]["status"] == "expired"
+    cases = [c for c in client.get("/api/v1/reviews?kind=crypto_paid_late", headers=manager).json()["items"]
+             if c["order_id"] == order["id"]]
+    assert len(cases) == 1 and cases[0]["detail"]["received_cents"] == order["total_cents"]

@@ -19,8 +19,9 @@ Amounts are decimal strings in the invoice's (fiat) currency; the paid amount is
 times their `rate`. A refund is a pull payment (`POST …/refund`, variant `Custom` in the fiat
 currency) that the customer claims through its `viewLink`.
 
-Errors: `BtcpayUnreachable` (a `ConnectionError`: no answer, 5xx, 429) and `BtcpayRefused` (a
-4xx, with BTCPay's own message). The API key travels only in the Authorization header.
+Errors: `BtcpayUnreachable` (a `ConnectionError`: no answer, 5xx, 429, or a question BTCPay
+refused to answer, since that leaves the outcome unknown) and `BtcpayRefused` (a 4xx, with
+BTCPay's own message). The API key travels only in the Authorization header.
 """
 
 from __future__ import annotations
