@@ -132,3 +132,11 @@ def test_cancelling_while_waiting_withdraws_the_invoice_and_keeps_the_cart(lane:
     with api(btcpay_server) as client:
         order = client.get(f"/api/v1/payments/{invoice['metadata']['orderId']}").json()["order_id"]
         assert client.get(f"/api/v1/orders/{order}").json()["status"] == "CANCELLED"
+
+
+def test_the_demo_stub_still_takes_crypto_at_the_lane(page: Any) -> None:
+    """The demo store (crypto stub, confirming by itself after a second) completes on screen."""
+    sign_in_and_scan(page)
+    page.get_by_role("button", name="Crypto", exact=True).click()
+    expect(page.locator("#receipt-dialog")).to_be_visible()
+    expect(page.locator("#receipt-title")).to_contain_text("complete")
