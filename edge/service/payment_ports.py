@@ -62,8 +62,9 @@ class HostedCharge(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HostedChargeProvider(Protocol):
-    """A hosted charge (crypto checkout). Confirmation arrives by a signed callback, and can
-    always be recovered by `query`."""
+    """A hosted charge (crypto checkout). Confirmation arrives by a signed callback (verified by
+    `edge.service.incoming_webhooks` with the provider's own verifier), and can always be
+    recovered by `query`."""
 
     name: str
 
@@ -82,5 +83,3 @@ class HostedChargeProvider(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-# Callbacks are verified by `edge.service.incoming_webhooks` with a verifier per provider.
