@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from edge.adapters.payments.card_terminal_setup import build_card_terminal
-from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
+from edge.bootstrap_crypto import build_crypto, start_settlement
 from edge.service import policy as policies
 from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
@@ -38,15 +36,6 @@ class SalesRuntime:
     policy: SalesPolicy = POLICY  # replaced whole when HQ's policy changes: readers never see half of one
     policy_in_force: policies.PolicyInForce = policies.DEFAULTS
     tasks: list[asyncio.Task] = field(default_factory=list)
-
-
-def _secret(data_dir: Path) -> bytes:
-    path = data_dir / "keys" / "crypto-stub.secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(secrets.token_hex(32).encode())
-        path.chmod(0o600)
-    return path.read_bytes().strip()
 
 
 def system_actor(services: Any, reason: str) -> Actor:
@@ -71,10 +60,9 @@ async def start_sales(services: Any) -> None:
     card = build_card_terminal(services)  # a production terminal on the LAN, when configured
     terminal = card or (getattr(services.hardware, "payment_terminal", None) if services.hardware else None) or \
         SimulatedTerminal(default=pay.simulated_card_outcome)
-    provider = CryptoStubProvider(
-        _secret(settings.data_dir),
-        callback_url=f"http://{host}:{settings.server.port}/api/v1/payments/crypto/callback",
-        confirm_after_s=pay.crypto_confirm_after_s)
+    crypto = build_crypto(settings, f"http://{host}:{settings.server.port}")
+    services.extras["crypto"] = crypto
+    provider = crypto.provider
     currency = settings.store.currency
     # A LAN terminal waits for the customer: the processor must not give up before the terminal does.
     waits = {"call_timeout_s": pay.adyen_payment_timeout_s + 15} if card else {}
@@ -82,6 +70,7 @@ async def start_sales(services: Any) -> None:
     runtime = SalesRuntime(terminal=terminal, provider=provider, processor=processor,
                            alerts=LowStockHub(services.db))
     services.extras["sales"] = runtime
+    start_settlement(services, runtime)
     await refresh_policy(services, runtime, force=True)
     inbox = services.extras.get("inbox")
     if inbox is not None:  # the same process applies HQ commands: follow a new policy at once
@@ -140,17 +129,18 @@ async def stop_sales(services: Any) -> None:
 # Registration (imported by edge.bootstrap): routes, demo stock.
 import edge.adapters.tables_sales  # noqa: E402, F401
 from edge.api.routes import card_terminal as card_terminal_routes  # noqa: E402
+from edge.api.routes import crypto as crypto_routes  # noqa: E402
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
 from edge.api.routes import policy as policy_routes  # noqa: E402
 from edge.api.routes import reservations as reservation_routes  # noqa: E402
+from edge.api.routes import settlement as settlement_routes  # noqa: E402
 from edge.api.routes import tills as till_routes  # noqa: E402
 from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
-                       policy_routes]
-SALES_ROUTE_MODULES.append(card_terminal_routes)
+                       policy_routes, crypto_routes, settlement_routes, card_terminal_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

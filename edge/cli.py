@@ -237,6 +237,7 @@ def effective_view(settings: Settings) -> dict[str, Any]:
     if hw["token"]:
         hw["token"] = HIDDEN
     view["sync"]["nats_url"] = _without_password(settings.sync.nats_url)
+    view["payments"]["btcpay_url"] = _without_password(settings.payments.btcpay_url)
     return view
 
 

@@ -138,6 +138,19 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     adyen_status_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
     adyen_lanes: dict[str, AdyenLaneTerminal] = {}
+    # Crypto checkout: the demo stub, or a BTCPay Server store (Greenfield API). Secrets are
+    # never settings: each *_file names a file, or (a bare name) a systemd credential under
+    # $CREDENTIALS_DIRECTORY. A rotated webhook secret keeps verifying until *_previous_until.
+    crypto_provider: Literal["stub", "btcpay"] = "stub"
+    btcpay_url: str = ""
+    btcpay_store_id: str = ""
+    btcpay_api_key_file: str = ""
+    btcpay_webhook_secret_file: str = ""
+    btcpay_webhook_secret_previous_file: str = ""
+    btcpay_webhook_secret_previous_until: str = ""  # ISO 8601 UTC, e.g. 2026-12-01T00:00:00Z
+    btcpay_invoice_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 15
+    # The daily settlement reconciliation looks this often for a finished business day to report.
+    settlement_check_interval_s: Annotated[float, msgspec.Meta(ge=10, le=86400)] = 900.0
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -192,6 +205,13 @@ EXAMPLES = {
     "payments.adyen_key_passphrase_file": 'adyen_key_passphrase_file = "adyen-passphrase"  (a LoadCredential= name, or a path)',
     "payments.adyen_key_version": "adyen_key_version = 1",
     "payments.adyen_payment_timeout_s": "adyen_payment_timeout_s = 150",
+    "payments.crypto_provider": 'crypto_provider = "btcpay"  (or "stub")',
+    "payments.btcpay_url": 'btcpay_url = "https://btcpay.example.com"',
+    "payments.btcpay_store_id": 'btcpay_store_id = "9CiNzKoANXxmk5ayZngSXrHTiVvvgCrwrpFQd4m2K776"',
+    "payments.btcpay_api_key_file": 'btcpay_api_key_file = "btcpay-api-key"  (a systemd credential) or an absolute path',
+    "payments.btcpay_webhook_secret_file": 'btcpay_webhook_secret_file = "btcpay-webhook-secret"',
+    "payments.btcpay_webhook_secret_previous_until": 'btcpay_webhook_secret_previous_until = "2026-12-01T00:00:00Z"',
+    "payments.btcpay_invoice_minutes": "btcpay_invoice_minutes = 15",
     "lane.server_timeout_s": "server_timeout_s = 8",
     "lane.offline_sign_in_ttl_s": "offline_sign_in_ttl_s = 43200",
     "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
@@ -306,6 +326,7 @@ def _check_semantics(settings: Settings) -> None:
         raise ConfigError(f"config error: sync.credentials: {creds} is not a readable file "
                           f"(run novapos-provision enroll, or example: {EXAMPLES['sync.credentials']})")
     _check_card_terminal(settings.payments)
+    _check_btcpay(settings.payments)
     if settings.hardware.mode == "remote" and not settings.hardware.url:
         raise ConfigError('config error: hardware.url: required when hardware.mode = "remote" '
                           '(example: url = "http://127.0.0.1:8090")')
@@ -327,3 +348,37 @@ def _check_card_terminal(pay: PaymentsSettings) -> None:
         if not url.startswith(("https://", "http://")):
             raise ConfigError(f"config error: payments.{key}: {url!r} is not an http(s) URL "
                               f"(example: {EXAMPLES['payments.adyen_terminal_url']})")
+
+
+def _check_btcpay(pay: PaymentsSettings) -> None:
+    """A BTCPay store needs its URL, store id, API key and webhook secret; the files themselves
+    are read (and may be systemd credentials) when the server starts."""
+    if pay.crypto_provider != "btcpay":
+        return
+    for key in ("btcpay_url", "btcpay_store_id", "btcpay_api_key_file", "btcpay_webhook_secret_file"):
+        if not getattr(pay, key):
+            raise ConfigError(f'config error: payments.{key}: required when payments.crypto_provider = "btcpay" '
+                              f"(example: {EXAMPLES['payments.' + key]})")
+    if not pay.btcpay_url.startswith(("https://", "http://")):
+        raise ConfigError(f"config error: payments.btcpay_url: {pay.btcpay_url!r} is not an http(s) URL "
+                          f"(example: {EXAMPLES['payments.btcpay_url']})")
+    for key in ("btcpay_api_key_file", "btcpay_webhook_secret_file", "btcpay_webhook_secret_previous_file"):
+        name = getattr(pay, key)
+        # A bare name is a systemd credential, present only inside the unit: checked at start.
+        if "/" in name and not Path(name).expanduser().is_file():
+            raise ConfigError(f"config error: payments.{key}: {name} is not a readable file "
+                              f"(example: {EXAMPLES.get('payments.' + key, EXAMPLES['payments.btcpay_api_key_file'])})")
+    if bool(pay.btcpay_webhook_secret_previous_file) != bool(pay.btcpay_webhook_secret_previous_until):
+        raise ConfigError("config error: payments.btcpay_webhook_secret_previous_until: a previous webhook secret "
+                          "needs the end of its overlap window, and the other way round "
+                          f"(example: {EXAMPLES['payments.btcpay_webhook_secret_previous_until']})")
+    if pay.btcpay_webhook_secret_previous_until:
+        from datetime import datetime
+
+        try:
+            until = datetime.fromisoformat(pay.btcpay_webhook_secret_previous_until.replace("Z", "+00:00"))
+        except ValueError:
+            until = None
+        if until is None or until.tzinfo is None:
+            raise ConfigError("config error: payments.btcpay_webhook_secret_previous_until: not a UTC time "
+                              f"(example: {EXAMPLES['payments.btcpay_webhook_secret_previous_until']})")

@@ -19,6 +19,7 @@ from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
 from edge.adapters.repos.prepared import Prepared
+from edge.adapters.repos.settlement import SqlSettlementRepository
 from edge.adapters.repos.stock import SqlReservationsRepository, SqlSaleProductsRepository, SqlStockRepository
 from edge.adapters.repos.stores import SqlStoresRepository
 from edge.adapters.repos.tills import SqlReviewsRepository, SqlTillsRepository
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
     policy = _Repository(SqlPolicyRepository)
     reservations = _Repository(SqlReservationsRepository)
     reviews = _Repository(SqlReviewsRepository)
+    settlement = _Repository(SqlSettlementRepository)
     sale_products = _Repository(SqlSaleProductsRepository)
     stock = _Repository(SqlStockRepository)
     stores = _Repository(SqlStoresRepository)

@@ -38,3 +38,13 @@ def business_day(instant: datetime, tz: str | ZoneInfo, day_start_hour: int = 0)
     local = instant.astimezone(_zone(tz))
     # Wall-clock arithmetic on purpose: "before 04:00 local" is a wall-clock rule, DST or not.
     return (local.replace(tzinfo=None) - timedelta(hours=day_start_hour)).date()
+
+
+def business_day_bounds(day: date, tz: str | ZoneInfo, day_start_hour: int = 0) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of a business day: from its start hour, local wall clock, to
+    the next day's (23 or 25 hours apart across DST), as `business_day` assigns them."""
+    _check_hour(day_start_hour)
+    zone = _zone(tz)
+    start = datetime.combine(day, datetime.min.time()).replace(hour=day_start_hour, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time()).replace(hour=day_start_hour, tzinfo=zone)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))

@@ -70,11 +70,15 @@ class HostedCharge(msgspec.Struct, frozen=True, kw_only=True):
     amount_cents: int
     checkout_url: str | None = None
     expires_at: str | None = None
+    payment_link: str | None = None  # what the customer's wallet opens (e.g. a bitcoin: URI)
+    provider_status: str | None = None  # the provider's own words (e.g. "Processing"), for the lane
+    received_cents: int = 0  # what has arrived so far, whatever the status (a late payment too)
 
 
 class HostedChargeProvider(Protocol):
-    """A hosted charge (crypto checkout). Confirmation arrives by a signed callback, and can
-    always be recovered by `query`."""
+    """A hosted charge (crypto checkout). Confirmation arrives by a signed callback (verified by
+    `edge.service.incoming_webhooks` with the provider's own verifier), and can always be
+    recovered by `query`."""
 
     name: str
 
@@ -82,9 +86,14 @@ class HostedChargeProvider(Protocol):
 
     async def query(self, ref: str) -> HostedCharge | None: ...
 
-    async def refund(self, ref: str, amount_cents: int) -> HostedCharge: ...
-
-    def verify_callback(self, raw_body: bytes, headers: dict[str, str], now_s: float) -> dict:
-        """Check the callback's signature over the raw body and its timestamp window; return
-        the decoded event `{id, type, ref, ...}` or raise `ValueError`."""
+    async def refund(self, ref: str, amount_cents: int, *, refund_ref: str | None = None) -> HostedCharge:
+        """Pay `amount_cents` of the charge made under `ref` back; `refund_ref` (the refund row's
+        id) makes a repeated call find the refund it already made instead of a second one."""
         ...
+
+    async def cancel(self, ref: str) -> HostedCharge | None:
+        """Withdraw an unpaid charge so nothing can be paid to it; returns its state afterwards
+        (a charge already paid stays paid: the caller records that instead)."""
+        ...
+
+    async def close(self) -> None: ...

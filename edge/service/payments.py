@@ -242,20 +242,6 @@ def record_charge(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> Pay
     return record_outcome(uow, payment_id, status, details)
 
 
-def provider_callback(uow: UnitOfWork, provider: str, event: dict[str, Any]) -> dict[str, Any]:
-    """A verified provider callback. Deduplicated on the provider's event id."""
-    repo = uow.payments
-    payment_id = event.get("ref")
-    if not repo.record_provider_event(provider, str(event["id"]), payment_id, uow.now):
-        return {"status": "duplicate"}
-    if not payment_id or repo.get(payment_id) is None:
-        return {"status": "ignored"}
-    charge = HostedCharge(charge_id=str(event.get("charge_id") or ""), ref=payment_id,
-                          status=str(event.get("status") or "failed"), amount_cents=int(event.get("amount_cents") or 0))
-    payment = record_charge(uow, payment_id, charge)
-    return {"status": "recorded", "payment_status": payment.status if payment else None}
-
-
 # -- the processor: calls outside any transaction -----------------------------------------------
 class PaymentProcessor:
     def __init__(self, runner: Any, terminal: PaymentTerminal, provider: HostedChargeProvider, *, currency: str,
@@ -332,7 +318,7 @@ class PaymentProcessor:
         if p.kind == "sale":
             charge = await self.provider.create_charge(p.id, p.amount_cents, self.currency)
         else:
-            charge = await self.provider.refund(p.original_payment_id, p.amount_cents)
+            charge = await self.provider.refund(p.original_payment_id, p.amount_cents, refund_ref=p.id)
             if charge.status == "refunded":
                 await self.runner.run(actor, lambda u: record_outcome(u, p.id, "refunded",
                                                                       {"provider_ref": charge.charge_id}))

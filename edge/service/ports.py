@@ -22,6 +22,7 @@ from edge.service.repository_ports import (
     ReservationsRepository,
     ReviewsRepository,
     SaleProductsRepository,
+    SettlementRepository,
     StockRepository,
     StoresRepository,
     TillsRepository,
@@ -79,6 +80,7 @@ class UnitOfWork(Protocol):
     policy: PolicyRepository
     reservations: ReservationsRepository
     reviews: ReviewsRepository
+    settlement: SettlementRepository
     sale_products: SaleProductsRepository
     stock: StockRepository
     stores: StoresRepository

@@ -6,6 +6,7 @@ import {
   ApiError, NetworkError, ServerTimeout, call, get, newIdempotencyKey, post, rememberServerTimeout, session, whenSignedOut,
 } from "./api.js";
 import { Catalog } from "./catalog.js";
+import { installCryptoCheckout } from "./crypto_checkout.js";
 import { connectLaneEvents } from "./events.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common/money.js";
@@ -58,7 +59,7 @@ function setWaiting(button, waiting) {
     button.classList.toggle("busy", waiting);
     button.setAttribute("aria-busy", String(waiting));
   }
-  for (const id of ["pay-cash", "pay-card", "add-discount", "clear-cart"]) {
+  for (const id of ["pay-cash", "pay-card", "pay-crypto", "add-discount", "clear-cart"]) {
     $(id).disabled = waiting || state.cart.length === 0;
   }
   const badge = $("net-status");
@@ -307,7 +308,7 @@ function renderCart() {
   if (empty) state.discountCents = 0;
   $("cart-empty").hidden = !empty;
   showTotals(empty);
-  for (const id of ["pay-cash", "pay-card", "clear-cart", "add-discount"]) $(id).disabled = empty;
+  for (const id of ["pay-cash", "pay-card", "pay-crypto", "clear-cart", "add-discount"]) $(id).disabled = empty;
 }
 
 // -- the cart's total: the edge's price, or a marked estimate --------------------------------
@@ -821,6 +822,15 @@ function wire() {
   });
   $("pay-cash").addEventListener("click", () => startPayment("cash"));
   $("pay-card").addEventListener("click", () => startPayment("card"));
+  installCryptoCheckout({
+    ensureOrder,
+    onPaid: (order) => { state.checkout.order = order; showReceipt(order); },
+    onLeft: (order) => {
+      if (order.status === "CANCELLED") { state.checkout = null; state.tenderAttempt = null; return; }
+      state.checkout.order = order; // still pending: another tender takes what is due
+      leaveTender();
+    },
+  });
   $("clear-cart").addEventListener("click", () => { state.cart = []; state.discountCents = 0; cartChanged(); });
   $("add-discount").addEventListener("click", askDiscount);
   $("discount-form").addEventListener("submit", applyDiscount);

@@ -2,8 +2,8 @@
 // milliseconds and a fresh deploy must win), the cached copy when the edge is unreachable.
 // The API is never touched here: sales, catalog and the offline queue are the app's business.
 
-const CACHE = "novapos-lane-shell-v5";
-const SHELL = ["/", "/index.html", "/app.css", "/app.js", "/api.js", "/catalog.js", "/db.js", "/events.js",
+const CACHE = "novapos-lane-shell-v7";
+const SHELL = ["/", "/index.html", "/app.css", "/app.js", "/api.js", "/catalog.js", "/crypto_checkout.js", "/db.js", "/events.js",
                "/offline_auth.js", "/queue.js", "/terminal_prompts.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
                "/common/api.js", "/common/dom.js", "/common/money.js"];
 
