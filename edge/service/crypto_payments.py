@@ -60,7 +60,7 @@ def owe_late_payment(uow: UnitOfWork, payment_id: str, charge: HostedCharge) -> 
         {"payment_id": payment_id, "charge_id": charge.charge_id, "received_cents": charge.received_cents,
          "payment_status": payment.status, "provider_status": charge.provider_status})
     uow.audit("payment.paid_late", "payment", payment_id, {"status": payment.status},
-              {"received_cents": charge.received_cents, "case_id": case["id"]})
+              {"received_cents": charge.received_cents, "case_id": case.id})
     log.warning("payment.paid_late", payment_id=payment_id, order_id=payment.order_id,
                 received_cents=charge.received_cents)
     return case

@@ -96,7 +96,7 @@ def record_report(uow: UnitOfWork, source: SettlementSource, day: date, figures:
                 f"{d.kind.replace('_', ' ')} (ours {format_cents(d.ours_cents, currency)}, "
                 f"provider {format_cents(d.provider_cents, currency)})",
                 {"provider": source.provider, "business_day": day.isoformat(), **msgspec.structs.asdict(d)})
-            case_id = case["id"]
+            case_id = case.id
         listed.append(msgspec.structs.asdict(d) | {"case_id": case_id})
     report = {"id": uuid7(), "provider": source.provider, "method": source.method, "business_day": day.isoformat(),
               "currency": currency, "status": "differences" if differences else "matched",
