@@ -8,8 +8,7 @@ outbox event in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,6 +17,7 @@ from edge.contracts.spreadsheet import formula_cells
 from edge.domain.catalog import MAX_ATTRIBUTES_DEPTH, override_problems, product_problems, require_valid_product
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
+from edge.service.commands import Changes, NewProduct, Product, ProductChange, TaxCategoryFields, TaxCategoryIn
 from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
 from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCategoryRow
@@ -25,70 +25,6 @@ from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCateg
 PRODUCT_FIELDS = ("sku", "name", "price_cents", "tax_category", "barcodes", "active", "attributes", "sold_by_weight",
                   "low_stock_threshold")
 UNSET = msgspec.UNSET
-
-
-class NewProduct(Protocol):
-    """A product to create, as the create route decodes it (or a CSV row, or HQ's command)."""
-
-    sku: str
-    name: str
-    price_cents: int
-    tax_category: str
-    active: bool
-    sold_by_weight: bool
-    low_stock_threshold: int
-
-    @property
-    def barcodes(self) -> Sequence[str]: ...
-
-    @property
-    def attributes(self) -> dict[str, Any]: ...  # JSON
-
-
-class ProductChange(Protocol):
-    """The fields a product patch sets; the others are `msgspec.UNSET`."""
-
-    sku: str | msgspec.UnsetType
-    name: str | msgspec.UnsetType
-    price_cents: int | msgspec.UnsetType
-    tax_category: str | msgspec.UnsetType
-    active: bool | msgspec.UnsetType
-    sold_by_weight: bool | msgspec.UnsetType
-    low_stock_threshold: int | msgspec.UnsetType
-
-    @property
-    def barcodes(self) -> Sequence[str] | msgspec.UnsetType: ...
-
-    @property
-    def attributes(self) -> dict[str, Any] | msgspec.UnsetType: ...
-
-
-class Product(msgspec.Struct, frozen=True, kw_only=True):
-    """A `NewProduct` built inside the service (a CSV row, an HQ command, the demo catalog)."""
-
-    sku: str
-    name: str
-    price_cents: int
-    tax_category: str
-    barcodes: list[str] = []
-    active: bool = True
-    attributes: dict[str, Any] = {}
-    sold_by_weight: bool = False
-    low_stock_threshold: int = 0
-
-
-class Changes(msgspec.Struct, frozen=True, kw_only=True):
-    """A `ProductChange` built inside the service."""
-
-    sku: str | msgspec.UnsetType = UNSET
-    name: str | msgspec.UnsetType = UNSET
-    price_cents: int | msgspec.UnsetType = UNSET
-    tax_category: str | msgspec.UnsetType = UNSET
-    barcodes: list[str] | msgspec.UnsetType = UNSET
-    active: bool | msgspec.UnsetType = UNSET
-    attributes: dict[str, Any] | msgspec.UnsetType = UNSET
-    sold_by_weight: bool | msgspec.UnsetType = UNSET
-    low_stock_threshold: int | msgspec.UnsetType = UNSET
 
 
 def given(cmd: NewProduct | ProductChange) -> dict[str, Any]:
@@ -225,22 +161,6 @@ def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode:
 
 
 # -- tax categories -----------------------------------------------------------------------------
-class TaxCategoryIn(Protocol):
-    code: str
-    name: str | None
-    rate_bp: int
-    inclusive: bool
-
-
-class TaxCategoryFields(msgspec.Struct, frozen=True, kw_only=True):
-    """A `TaxCategoryIn` built inside the service (HQ's `tax.set`, the demo's categories)."""
-
-    code: str
-    rate_bp: int
-    name: str | None = None
-    inclusive: bool = False
-
-
 def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> TaxCategoryView:
     errors = []
     if not cmd.code or len(cmd.code) > 32:
