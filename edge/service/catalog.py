@@ -66,21 +66,23 @@ def _event_payload(p: ProductRow) -> dict[str, Any]:
             "product_id": p.id}
 
 
-def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str | None) -> None:
+def _check_references(uow: UnitOfWork, cmd: NewProduct | ProductChange, product_id: str | None) -> None:
+    """What the catalog must agree to: a known tax category, barcodes and a SKU no other product has."""
     catalog = uow.catalog
     errors = []
-    if "tax_category" in fields and catalog.tax_category(fields["tax_category"]) is None:
-        errors.append({"field": "tax_category", "message": f"unknown tax category {fields['tax_category']!r}"})
-    for code in fields.get("barcodes") or []:
+    tax, barcodes, sku = cmd.tax_category, cmd.barcodes, cmd.sku
+    if tax is not UNSET and catalog.tax_category(tax) is None:
+        errors.append({"field": "tax_category", "message": f"unknown tax category {tax!r}"})
+    for code in barcodes if barcodes is not UNSET else ():
         owner = catalog.barcode_owner(code)
         if owner is not None and owner != product_id:
             errors.append({"field": "barcodes", "message": f"barcode {code} already belongs to another product"})
     if errors:
         raise ValidationFailed("the product is not valid", errors=errors)
-    if "sku" in fields:
-        same = catalog.by_sku(fields["sku"])
+    if sku is not UNSET:
+        same = catalog.by_sku(sku)
         if same is not None and same.id != product_id:
-            raise Conflict(f"SKU {fields['sku']} already exists", code="duplicate-sku")
+            raise Conflict(f"SKU {sku} already exists", code="duplicate-sku")
 
 
 def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
@@ -93,7 +95,7 @@ def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
 def create_product(uow: UnitOfWork, cmd: NewProduct) -> ProductView:
     fields = given(cmd)
     require_valid_product(fields)
-    _check_references(uow, fields, None)
+    _check_references(uow, cmd, None)
     catalog = uow.catalog
     product = ProductRow(id=uuid7(), sku=cmd.sku, name=cmd.name.strip(), price_cents=cmd.price_cents,
                          tax_category=cmd.tax_category, active=cmd.active, attributes=dict(cmd.attributes),
@@ -116,7 +118,7 @@ def update_product(uow: UnitOfWork, product_id: str, cmd: ProductChange, *, expe
     if expected_version is not None and before.version != expected_version:
         raise Conflict(f"the product changed (version {before.version}); reload and try again",
                        code="version-mismatch")
-    _check_references(uow, changes, product_id)
+    _check_references(uow, cmd, product_id)
     barcodes = changes.pop("barcodes", None)
     if "name" in changes:
         changes["name"] = changes["name"].strip()
