@@ -13,7 +13,7 @@ import structlog
 from edge.adapters.security.adapter import SecurityAdapter
 from edge.adapters.uow import UnitOfWorkFactory
 from edge.domain.catalog import ean13
-from edge.service import catalog, users
+from edge.service import catalog, commands, users
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
@@ -89,7 +89,7 @@ def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int =
 
     def everything(u: Any) -> None:
         for tax in TAX:
-            catalog.upsert_tax_category(u, catalog.TaxCategoryFields(**tax))
+            catalog.upsert_tax_category(u, commands.TaxCategoryFields(**tax))
         users.add_user(u, username="admin", password_hash=password_hash, roles=["tenant_admin"], store_id=DEMO_STORE)
         users.add_user(u, username="manager", password_hash=password_hash, roles=["store_manager", "supervisor"],
                        store_id=DEMO_STORE, pin_hash=supervisor_pin_hash, pin_lookup=supervisor_pin_lookup)
@@ -97,7 +97,7 @@ def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int =
                        pin_hash=pin_hash, pin_lookup=pin_lookup)
         users.add_user(u, username="tech", password_hash=password_hash, roles=["technician"], store_id=DEMO_STORE)
         for product in demo_products():
-            catalog.create_product(u, catalog.Product(**product))
+            catalog.create_product(u, commands.Product(**product))
         for hook in DEMO_HOOKS:
             hook(u)
 

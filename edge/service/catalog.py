@@ -8,8 +8,7 @@ outbox event in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,6 +17,7 @@ from edge.contracts.spreadsheet import formula_cells
 from edge.domain.catalog import MAX_ATTRIBUTES_DEPTH, override_problems, product_problems, require_valid_product
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
+from edge.service.commands import Changes, NewProduct, Product, ProductChange, TaxCategoryFields, TaxCategoryIn
 from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
 from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCategoryRow
@@ -25,70 +25,6 @@ from edge.service.repository_ports import PriceOverrideRow, ProductRow, TaxCateg
 PRODUCT_FIELDS = ("sku", "name", "price_cents", "tax_category", "barcodes", "active", "attributes", "sold_by_weight",
                   "low_stock_threshold")
 UNSET = msgspec.UNSET
-
-
-class NewProduct(Protocol):
-    """A product to create, as the create route decodes it (or a CSV row, or HQ's command)."""
-
-    sku: str
-    name: str
-    price_cents: int
-    tax_category: str
-    active: bool
-    sold_by_weight: bool
-    low_stock_threshold: int
-
-    @property
-    def barcodes(self) -> Sequence[str]: ...
-
-    @property
-    def attributes(self) -> dict[str, Any]: ...  # JSON
-
-
-class ProductChange(Protocol):
-    """The fields a product patch sets; the others are `msgspec.UNSET`."""
-
-    sku: str | msgspec.UnsetType
-    name: str | msgspec.UnsetType
-    price_cents: int | msgspec.UnsetType
-    tax_category: str | msgspec.UnsetType
-    active: bool | msgspec.UnsetType
-    sold_by_weight: bool | msgspec.UnsetType
-    low_stock_threshold: int | msgspec.UnsetType
-
-    @property
-    def barcodes(self) -> Sequence[str] | msgspec.UnsetType: ...
-
-    @property
-    def attributes(self) -> dict[str, Any] | msgspec.UnsetType: ...
-
-
-class Product(msgspec.Struct, frozen=True, kw_only=True):
-    """A `NewProduct` built inside the service (a CSV row, an HQ command, the demo catalog)."""
-
-    sku: str
-    name: str
-    price_cents: int
-    tax_category: str
-    barcodes: list[str] = []
-    active: bool = True
-    attributes: dict[str, Any] = {}
-    sold_by_weight: bool = False
-    low_stock_threshold: int = 0
-
-
-class Changes(msgspec.Struct, frozen=True, kw_only=True):
-    """A `ProductChange` built inside the service."""
-
-    sku: str | msgspec.UnsetType = UNSET
-    name: str | msgspec.UnsetType = UNSET
-    price_cents: int | msgspec.UnsetType = UNSET
-    tax_category: str | msgspec.UnsetType = UNSET
-    barcodes: list[str] | msgspec.UnsetType = UNSET
-    active: bool | msgspec.UnsetType = UNSET
-    attributes: dict[str, Any] | msgspec.UnsetType = UNSET
-    sold_by_weight: bool | msgspec.UnsetType = UNSET
-    low_stock_threshold: int | msgspec.UnsetType = UNSET
 
 
 def given(cmd: NewProduct | ProductChange) -> dict[str, Any]:
@@ -130,21 +66,23 @@ def _event_payload(p: ProductRow) -> dict[str, Any]:
             "product_id": p.id}
 
 
-def _check_references(uow: UnitOfWork, fields: dict[str, Any], product_id: str | None) -> None:
+def _check_references(uow: UnitOfWork, cmd: NewProduct | ProductChange, product_id: str | None) -> None:
+    """What the catalog must agree to: a known tax category, barcodes and a SKU no other product has."""
     catalog = uow.catalog
     errors = []
-    if "tax_category" in fields and catalog.tax_category(fields["tax_category"]) is None:
-        errors.append({"field": "tax_category", "message": f"unknown tax category {fields['tax_category']!r}"})
-    for code in fields.get("barcodes") or []:
+    tax, barcodes, sku = cmd.tax_category, cmd.barcodes, cmd.sku
+    if tax is not UNSET and catalog.tax_category(tax) is None:
+        errors.append({"field": "tax_category", "message": f"unknown tax category {tax!r}"})
+    for code in barcodes if barcodes is not UNSET else ():
         owner = catalog.barcode_owner(code)
         if owner is not None and owner != product_id:
             errors.append({"field": "barcodes", "message": f"barcode {code} already belongs to another product"})
     if errors:
         raise ValidationFailed("the product is not valid", errors=errors)
-    if "sku" in fields:
-        same = catalog.by_sku(fields["sku"])
+    if sku is not UNSET:
+        same = catalog.by_sku(sku)
         if same is not None and same.id != product_id:
-            raise Conflict(f"SKU {fields['sku']} already exists", code="duplicate-sku")
+            raise Conflict(f"SKU {sku} already exists", code="duplicate-sku")
 
 
 def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
@@ -157,7 +95,7 @@ def _stored(uow: UnitOfWork, product_id: str) -> ProductRow:
 def create_product(uow: UnitOfWork, cmd: NewProduct) -> ProductView:
     fields = given(cmd)
     require_valid_product(fields)
-    _check_references(uow, fields, None)
+    _check_references(uow, cmd, None)
     catalog = uow.catalog
     product = ProductRow(id=uuid7(), sku=cmd.sku, name=cmd.name.strip(), price_cents=cmd.price_cents,
                          tax_category=cmd.tax_category, active=cmd.active, attributes=dict(cmd.attributes),
@@ -180,7 +118,7 @@ def update_product(uow: UnitOfWork, product_id: str, cmd: ProductChange, *, expe
     if expected_version is not None and before.version != expected_version:
         raise Conflict(f"the product changed (version {before.version}); reload and try again",
                        code="version-mismatch")
-    _check_references(uow, changes, product_id)
+    _check_references(uow, cmd, product_id)
     barcodes = changes.pop("barcodes", None)
     if "name" in changes:
         changes["name"] = changes["name"].strip()
@@ -225,22 +163,6 @@ def search_products(uow: UnitOfWork, *, q: str | None, sku: str | None, barcode:
 
 
 # -- tax categories -----------------------------------------------------------------------------
-class TaxCategoryIn(Protocol):
-    code: str
-    name: str | None
-    rate_bp: int
-    inclusive: bool
-
-
-class TaxCategoryFields(msgspec.Struct, frozen=True, kw_only=True):
-    """A `TaxCategoryIn` built inside the service (HQ's `tax.set`, the demo's categories)."""
-
-    code: str
-    rate_bp: int
-    name: str | None = None
-    inclusive: bool = False
-
-
 def upsert_tax_category(uow: UnitOfWork, cmd: TaxCategoryIn) -> TaxCategoryView:
     errors = []
     if not cmd.code or len(cmd.code) > 32:

@@ -1,4 +1,4 @@
-"""The sales commands, as the use cases read them.
+"""The commands, as the use cases read them: sales, products and stock moves.
 
 A route decodes its request body into a msgspec Struct (in `edge/api/routes`, where the wire
 bounds live) and hands that Struct to the use case unchanged: msgspec has already checked every
@@ -13,7 +13,7 @@ Collections and literals are read-only properties so that a Struct with a narrow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -95,3 +95,122 @@ class Sale(msgspec.Struct, frozen=True, kw_only=True):
     lane_id: str | None = None
     discount_cents: int = 0
     offline_created_at: str | None = None
+
+
+# -- products ----------------------------------------------------------------------------------
+UNSET = msgspec.UNSET
+
+
+class NewProduct(Protocol):
+    """A product to create, as the create route decodes it (or a CSV row, or HQ's command)."""
+
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    active: bool
+    sold_by_weight: bool
+    low_stock_threshold: int
+
+    @property
+    def barcodes(self) -> Sequence[str]: ...
+
+    @property
+    def attributes(self) -> dict[str, Any]: ...  # JSON
+
+
+class ProductChange(Protocol):
+    """The fields a product patch sets; the others are `msgspec.UNSET`."""
+
+    sku: str | msgspec.UnsetType
+    name: str | msgspec.UnsetType
+    price_cents: int | msgspec.UnsetType
+    tax_category: str | msgspec.UnsetType
+    active: bool | msgspec.UnsetType
+    sold_by_weight: bool | msgspec.UnsetType
+    low_stock_threshold: int | msgspec.UnsetType
+
+    @property
+    def barcodes(self) -> Sequence[str] | msgspec.UnsetType: ...
+
+    @property
+    def attributes(self) -> dict[str, Any] | msgspec.UnsetType: ...
+
+
+class Product(msgspec.Struct, frozen=True, kw_only=True):
+    """A `NewProduct` built inside the service (a CSV row, an HQ command, the demo catalog)."""
+
+    sku: str
+    name: str
+    price_cents: int
+    tax_category: str
+    barcodes: list[str] = []
+    active: bool = True
+    attributes: dict[str, Any] = {}
+    sold_by_weight: bool = False
+    low_stock_threshold: int = 0
+
+
+class Changes(msgspec.Struct, frozen=True, kw_only=True):
+    """A `ProductChange` built inside the service."""
+
+    sku: str | msgspec.UnsetType = UNSET
+    name: str | msgspec.UnsetType = UNSET
+    price_cents: int | msgspec.UnsetType = UNSET
+    tax_category: str | msgspec.UnsetType = UNSET
+    barcodes: list[str] | msgspec.UnsetType = UNSET
+    active: bool | msgspec.UnsetType = UNSET
+    attributes: dict[str, Any] | msgspec.UnsetType = UNSET
+    sold_by_weight: bool | msgspec.UnsetType = UNSET
+    low_stock_threshold: int | msgspec.UnsetType = UNSET
+
+
+# -- tax categories ----------------------------------------------------------------------------
+class TaxCategoryIn(Protocol):
+    code: str
+    name: str | None
+    rate_bp: int
+    inclusive: bool
+
+
+class TaxCategoryFields(msgspec.Struct, frozen=True, kw_only=True):
+    """A `TaxCategoryIn` built inside the service (HQ's `tax.set`, the demo's categories)."""
+
+    code: str
+    rate_bp: int
+    name: str | None = None
+    inclusive: bool = False
+
+
+# -- stock moves -------------------------------------------------------------------------------
+class ItemRef(Protocol):
+    """A product named by id or SKU (an inventory route's item)."""
+
+    sku: str | None
+    product_id: str | None
+
+
+class CountedItem(ItemRef, Protocol):
+    counted: int
+    expected_at_count: int | None  # what the lane showed when the shelf was counted
+
+
+class MovedItem(ItemRef, Protocol):
+    quantity: int
+
+
+class Counted(msgspec.Struct, frozen=True, kw_only=True):
+    """A `CountedItem` built inside the service (a stock CSV import's row)."""
+
+    sku: str | None = None
+    product_id: str | None = None
+    counted: int
+    expected_at_count: int | None = None
+
+
+class Moved(msgspec.Struct, frozen=True, kw_only=True):
+    """A `MovedItem` built inside the service (the demo's stock)."""
+
+    sku: str | None = None
+    product_id: str | None = None
+    quantity: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -20,6 +20,7 @@ from edge.domain.errors import NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.domain.inventory import LowStockChange, low_stock_change
 from edge.domain.inventory import available as stock_available
+from edge.service.commands import Counted, CountedItem, ItemRef, MovedItem
 from edge.service.csv_import import BoundedCsv
 from edge.service.ports import UnitOfWork
 from edge.service.repository_ports import InventoryLine, SaleProduct, StockLevel, StockMovementRow
@@ -42,42 +43,6 @@ class StockMove(msgspec.Struct, frozen=True, kw_only=True):
     ref: str | None = None
     counted: int | None = None  # a count: what was counted, and what the lane expected then
     expected_at_count: int | None = None
-
-
-class ItemRef(Protocol):
-    """A product named by id or SKU (an inventory route's item)."""
-
-    sku: str | None
-    product_id: str | None
-
-
-class CountedItem(ItemRef, Protocol):
-    counted: int
-    expected_at_count: int | None  # what the lane showed when the shelf was counted
-
-
-class MovedItem(ItemRef, Protocol):
-    quantity: int
-
-
-_Item = TypeVar("_Item", bound=ItemRef)
-
-
-class Counted(msgspec.Struct, frozen=True, kw_only=True):
-    """A `CountedItem` built inside the service (a stock CSV import's row)."""
-
-    sku: str | None = None
-    product_id: str | None = None
-    counted: int
-    expected_at_count: int | None = None
-
-
-class Moved(msgspec.Struct, frozen=True, kw_only=True):
-    """A `MovedItem` built inside the service (the demo's stock)."""
-
-    sku: str | None = None
-    product_id: str | None = None
-    quantity: int
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,6 +153,9 @@ def _product(uow: UnitOfWork, product_id: str | None, sku: str | None) -> SalePr
     if found is None:
         raise NotFound(f"no product {product_id or sku}", code="product-not-found")
     return found
+
+
+_Item = TypeVar("_Item", bound=ItemRef)
 
 
 def _resolved(uow: UnitOfWork, items: Sequence[_Item]) -> list[tuple[SaleProduct, _Item]]:

@@ -2,12 +2,9 @@
 the unit of work (`uow.orders`, `uow.payments`, ...; see `ports.UnitOfWork`).
 
 The SQL repositories in `edge/adapters/repos` implement them; a unit test may hand a fake
-that implements only what its use case calls. An order comes back as an `OrderRow`, its lines
-as `OrderLineRow`s, its payments as `PaymentRow`s, and a drawer session and its cash
-movements as `TillSessionRow` and `TillMovementRow`, stock as `StockLevel` and
-`StockMovementRow`, holds as `ReservationRow` with their `ReservationItem`s; other rows still come
-back as
-`dict[str, Any]` (most are passed on whole, to a view, an audit entry or an event).
+that implements only what its use case calls. Every row comes back as a Struct declared here,
+one field per column but the tenant (the repository's). A `dict[str, Any]` is left only for a
+JSON column inside a row and for the `{column: value}` patch an `update` takes.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from edge.service import catalog
+from edge.service import catalog, commands
 from edge.service.ports import AccessClaims, Actor
 from tests.support import eventually, metric_value, metrics_headers
 
@@ -95,7 +95,7 @@ def test_keys_are_scoped_so_two_tenants_never_collide(client, as_user):
     other_actor = Actor(tenant_id="other", store_id="other-001", user_id="other-user", username="other",
                         roles=("store_manager",))
     services.uow.run_sync(other_actor, lambda u: catalog.upsert_tax_category(
-        u, catalog.TaxCategoryFields(code="standard", rate_bp=0)))
+        u, commands.TaxCategoryFields(code="standard", rate_bp=0)))
     created = client.post("/api/v1/products", json={"sku": "O-1", "name": "o", "price_cents": 5,
                                                     "tax_category": "standard"}, headers=other).json()
     key = {"Idempotency-Key": "shared-key-0001"}

@@ -476,12 +476,11 @@ def test_an_access_token_carries_typed_claims_and_a_token_with_claims_of_the_wro
 def test_the_catalog_and_stock_commands_are_what_their_routes_decode():
     from edge.api.routes import catalog as catalog_routes
     from edge.api.routes import inventory as inventory_routes
-    from edge.service import catalog, inventory
+    from edge.service import commands as c
 
-    for struct, command in [(catalog_routes.ProductBody, catalog.NewProduct), (catalog.Product, catalog.NewProduct),
-                            (catalog_routes.ProductPatch, catalog.ProductChange),
-                            (catalog.Changes, catalog.ProductChange), (catalog.TaxCategoryFields, catalog.TaxCategoryIn),
-                            (inventory_routes.CountItem, inventory.CountedItem),
-                            (inventory.Counted, inventory.CountedItem),
-                            (inventory_routes.QtyItem, inventory.MovedItem), (inventory.Moved, inventory.MovedItem)]:
+    for struct, command in [(catalog_routes.ProductBody, c.NewProduct), (c.Product, c.NewProduct),
+                            (catalog_routes.ProductPatch, c.ProductChange), (c.Changes, c.ProductChange),
+                            (c.TaxCategoryFields, c.TaxCategoryIn), (inventory_routes.CountItem, c.CountedItem),
+                            (c.Counted, c.CountedItem), (inventory_routes.QtyItem, c.MovedItem),
+                            (c.Moved, c.MovedItem)]:
         assert _members(command) <= set(struct.__struct_fields__), struct.__name__

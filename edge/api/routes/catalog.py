@@ -21,7 +21,7 @@ from edge.api.limits import (
     Timestamp,
 )
 from edge.domain.errors import ValidationFailed
-from edge.service import catalog
+from edge.service import catalog, commands
 
 Attributes = dict[Annotated[str, msgspec.Meta(max_length=64)], Any]  # depth and size: edge.domain.catalog
 Barcodes = Annotated[list[Barcode], msgspec.Meta(max_length=20)]
@@ -147,7 +147,7 @@ async def list_tax_categories(request: Request) -> dict[str, Any]:
 
 @put("/api/v1/tax-categories/{code:str}", guards=[requires(TENANT_ADMIN)], operation_id="saveTaxCategory")
 async def save_tax_category(request: Request, code: str, data: TaxCategoryBody) -> catalog.TaxCategoryView:
-    fields = catalog.TaxCategoryFields(code=code, name=data.name, rate_bp=data.rate_bp, inclusive=data.inclusive)
+    fields = commands.TaxCategoryFields(code=code, name=data.name, rate_bp=data.rate_bp, inclusive=data.inclusive)
     return await services(request).uow.run(actor(request), lambda u: catalog.upsert_tax_category(u, fields))
 
 
