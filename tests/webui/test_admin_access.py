@@ -60,3 +60,15 @@ def test_a_technician_sees_stock_devices_and_sync_and_the_server_agrees(page: An
     with api(web_server, "tech") as client:
         assert client.get("/api/v1/users").status_code == 403
         assert client.get("/api/v1/audit").status_code == 403
+
+
+def test_a_supervisor_works_stock_tills_and_reviews_but_not_users(page: Any, web_server: EdgeServer) -> None:
+    with api(web_server) as client:
+        created = client.post("/api/v1/users", json={"username": "sky-supervisor", "password": "a-long-password",
+                                                     "roles": ["supervisor"]})
+        assert created.status_code in (201, 409), created.text
+    sign_in(page, "sky-supervisor", "a-long-password")
+    assert tab_names(page) == ["Stock", "Catalog", "Orders", "Reviews", "Tills", "Devices"]
+    expect(page.get_by_role("button", name="Count", exact=True)).to_be_visible()
+    open_tab(page, "Tills")
+    expect(page.locator("#till-lanes article").first).to_be_visible()
