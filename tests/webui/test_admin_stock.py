@@ -131,7 +131,7 @@ def test_a_transfer_out_prints_a_slip_and_the_slip_receives_it_back_in(page: Any
     expect(slip.locator("#slip-rows")).to_be_visible()
     expect(slip.get_by_role("button", name="Print slip")).to_be_hidden()
     expect(page.locator("#inventory-rows")).to_be_hidden()
-    expect(page.get_by_role("tab", name="Stock")).to_be_hidden()
+    expect(page.get_by_role("tab", name="Inventory")).to_be_hidden()
     page.emulate_media(media="screen")
     page.evaluate("window.dispatchEvent(new Event('afterprint'))")
     expect(page.locator("#inventory-rows")).to_be_visible()

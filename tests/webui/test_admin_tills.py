@@ -77,6 +77,9 @@ def test_a_drawer_opened_worked_and_closed_blind_reports_what_it_is_short(page: 
     expect(report.get_by_role("row", name="Short")).to_contain_text(f"Short {dollars(short_by)}")
     expect(report).to_contain_text("closed by manager")
     expect(card).to_contain_text("No drawer open")
+    checklist = page.locator("#day-close-items")
+    expect(checklist).not_to_contain_text("Lane 3")  # no longer among the drawers still open
+    expect(checklist).to_contain_text("Closed today")
     shot(page, "admin-tills-z-report")
 
     with api(web_server) as client:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -105,3 +106,31 @@ def test_the_signed_in_manager_is_offered_no_way_to_disable_themselves(page: Any
     expect(own.get_by_role("button", name="Roles")).to_have_count(0)
     admin_row = page.locator("#user-rows tr", has=page.get_by_role("cell", name="admin", exact=True))
     expect(admin_row.get_by_role("button")).to_have_count(0)  # a tenant admin's account is not a manager's to change
+
+
+def test_a_lost_authenticator_is_reset_so_the_user_enrols_again(page: Any, web_server: EdgeServer) -> None:
+    username = f"kim{uuid.uuid4().hex[:6]}"
+    with api(web_server) as client:
+        created = client.post("/api/v1/users", json={"username": username, "password": "a-long-password",
+                                                     "roles": ["supervisor"]})
+        assert created.status_code == 201, created.text
+    with httpx.Client(base_url=web_server.url, timeout=10) as theirs:
+        theirs.headers.update(login(theirs, username, "a-long-password"))
+        secret = theirs.post("/api/v1/auth/mfa/enroll").json()["secret"]
+        confirmed = theirs.post("/api/v1/auth/mfa/confirm", json={"code": pyotp.TOTP(secret).now()})
+        assert confirmed.status_code == 204, confirmed.text
+
+    sign_in(page)
+    open_tab(page, "Users")
+    row = page.locator("#user-rows tr", has_text=username)
+    expect(row).to_contain_text("enrolled")
+    row.get_by_role("button", name="Reset MFA").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("set up two-factor sign-in again")
+    dialog.get_by_role("button", name="Reset MFA").click()
+    expect(dialog).to_be_hidden()
+    expect(row).not_to_contain_text("enrolled")
+    expect(row.get_by_role("button", name="Reset MFA")).to_have_count(0)
+    with api(web_server) as client:
+        stored = next(u for u in client.get("/api/v1/users").json()["items"] if u["username"] == username)
+    assert stored["mfa_enabled"] is False

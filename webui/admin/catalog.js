@@ -97,7 +97,9 @@ async function openProduct(productId) {
   $("product-threshold").value = String(p?.low_stock_threshold ?? 0);
   $("product-active").checked = p?.active ?? true;
   $("product-weighed").checked = p?.sold_by_weight ?? false;
-  for (const input of $("product-form").querySelectorAll("input, select")) input.disabled = !can(p ? "updateProduct" : "createProduct");
+  const mayEdit = can(p ? "updateProduct" : "createProduct");
+  for (const input of $("product-form").querySelectorAll("input, select")) input.disabled = !mayEdit;
+  $("product-form").querySelector("button[type=submit]").hidden = !mayEdit;
   $("override-section").hidden = !p;
   if (p) await loadOverrides();
   if (!$("product-dialog").open) $("product-dialog").showModal();

@@ -299,4 +299,4 @@ function wire() {
   $("adjust-cancel").addEventListener("click", () => $("adjust-dialog").close());
 }
 
-registerTab({ id: "inventory", label: "Stock", needs: "listInventory", load: () => loadInventory(true), wire });
+registerTab({ id: "inventory", label: "Inventory", needs: "listInventory", load: () => loadInventory(true), wire });

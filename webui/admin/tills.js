@@ -29,6 +29,7 @@ async function loadTills() {
   const [{ items }, open] = await Promise.all([get(`/api/v1/tills?${params}`), get("/api/v1/tills?status=open")]);
   if (!current()) return;
   showLanes(store.lanes, open.items);
+  await showDayClose(store.lanes, open.items);
   $("till-rows").replaceChildren(...items.map(sessionRow));
   if (!items.length) $("till-rows").replaceChildren(emptyRow(9, "No drawer sessions match."));
 }
@@ -55,6 +56,36 @@ function showLanes(lanes, openSessions) {
     }
     return card;
   }));
+}
+
+// What stands between the store and a clean end of day: drawers still open, sales still queued
+// at a lane (a Z report refuses while any are), review cases, and the day's over/short so far.
+async function showDayClose(lanes, openSessions) {
+  const names = new Map(lanes.map((lane) => [lane.id, lane.name]));
+  const [queues, reviews, closed] = await Promise.all([
+    get("/api/v1/lanes/queue-status"),
+    can("listReviews") ? get("/api/v1/reviews?status=open&limit=100") : null,
+    get("/api/v1/tills?status=closed")]);
+  const today = openSessions[0]?.business_day ?? closed.items[0]?.business_day;
+  const closedToday = closed.items.filter((s) => s.business_day === today);
+  const variance = closedToday.reduce((sum, s) => sum + (s.variance_cents ?? 0), 0);
+  const queued = queues.items.filter((q) => q.queued > 0);
+  const item = (ok, text) => el("li", { className: ok ? "ok" : "warn" }, pill(ok ? "done" : "to do", ok ? "ok" : "warn"), ` ${text}`);
+  const items = [
+    item(!openSessions.length, openSessions.length
+      ? `Drawers still open: ${openSessions.map((s) => names.get(s.lane_id) || `lane ${s.lane_id}`).join(", ")}`
+      : "Every drawer is closed"),
+    item(!queued.length, queued.length
+      ? `Sales queued offline, not yet received: ${queued.map((q) => `${names.get(q.lane_id) || q.lane_id} (${q.queued})`).join(", ")}`
+      : "No lane has sales waiting to be sent"),
+  ];
+  if (reviews) {
+    const count = reviews.items.length;
+    items.push(item(!count, count ? `Review cases open: ${count}${reviews.next_cursor ? "+" : ""}` : "No review case is open"));
+  }
+  items.push(el("li", {}, `Closed today: ${closedToday.length} drawer${closedToday.length === 1 ? "" : "s"}, over/short `,
+                el("strong", { textContent: money(variance) }), closedToday.length ? overShort(variance) : null));
+  $("day-close-items").replaceChildren(...items);
 }
 
 function overShort(cents) {
