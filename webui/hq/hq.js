@@ -91,6 +91,7 @@ let loadTicket = 0;
 async function refresh() {
   const problem = rangeProblem();
   $("range-error").textContent = problem;
+  $("range-hint").hidden = Boolean($("from").value || $("to").value);
   if (problem) return;
   const ticket = ++loadTicket;
   const r = query();
