@@ -15,10 +15,11 @@ const charts = new Map();
 let currency = ""; // the currency the charts show; a tenant may sell in several
 const store = () => $("chart-store").value; // one store's charts, or "" for the tenant
 
-const enc = (text) => globalThis.echarts.format.encodeHTML(String(text));
+const enc = (text) => globalThis.echarts.format.encodeHTML(String(text)); // only called once a chart exists
 const pct = (bp) => (bp / 100).toFixed(1);
 
 function chart(id) {
+  if (!globalThis.echarts) throw new Error("the chart library is missing on the HQ server (run make install there)");
   if (!charts.has(id)) {
     charts.set(id, globalThis.echarts.init($(id), null, { renderer: "canvas" }));
   }

@@ -100,8 +100,8 @@ async function refresh() {
   const failed = [];
   answers.forEach((answer, i) => {
     const [title, , draw] = PANELS[i];
-    if (answer.status === "fulfilled") draw(answer.value);
-    else failed.push([title, answer.reason]);
+    if (answer.status !== "fulfilled") { failed.push([title, answer.reason]); return; }
+    try { draw(answer.value); } catch (err) { failed.push([title, err]); } // one panel never stops the others
   });
   if (failed.length) {
     const reasons = [...new Set(failed.map(([, err]) => messageOf(err)))].join(" · ");
