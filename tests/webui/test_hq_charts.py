@@ -5,6 +5,7 @@ with nothing in it says so; a reversed or over-long range is refused with the re
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -109,3 +110,11 @@ def test_a_reversed_range_is_stopped_and_an_over_long_one_is_refused_with_the_re
     page.locator("#to").fill("2020-12-31")
     page.get_by_role("button", name="Apply").click()
     expect(error).to_be_hidden()
+
+
+def test_without_the_chart_library_the_banner_says_so_and_the_tables_still_load(page: Any, hq: HqHub) -> None:
+    page.route("**/vendor/echarts/**", lambda route: route.abort())  # a hub installed without `make install`
+    analyst, _ = hq.add(["hq_analyst"])
+    sign_in(page, analyst)
+    expect(page.locator("#dash-error")).to_contain_text("the chart library is missing on the HQ server")
+    expect(page.locator("#summary").get_by_role("row", name=re.compile(r"^north\b"))).to_contain_text("77.50")
