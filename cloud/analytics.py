@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -104,7 +103,9 @@ async def store_comparison(conn: AsyncConnection, tenant: str, days: DayRange) -
     return sorted(items, key=lambda i: (i["currency"], -i["gross_cents"], i["store_id"]))
 
 
-async def tender_mix(conn: AsyncConnection, tenant: str, days: DayRange) -> list[dict[str, Any]]:
+async def tender_mix(
+    conn: AsyncConnection, tenant: str, days: DayRange, store_id: str | None = None
+) -> list[dict[str, Any]]:
     """Money by tender and currency, net of voids and refunds (the same rule as
     `cloud.queries.tender_mix`, per currency)."""
     currency_of = await store_currencies(conn, tenant)
@@ -114,6 +115,8 @@ async def tender_mix(conn: AsyncConnection, tenant: str, days: DayRange) -> list
         .select_from(sale_tenders.join(sales, sales.c.event_id == sale_tenders.c.event_id))
         .where(sale_tenders.c.tenant_id == tenant)
     )
+    if store_id:
+        q = q.where(sale_tenders.c.store_id == store_id)
     q = _in(q, sale_tenders.c.business_day, days).group_by(sale_tenders.c.method, sale_tenders.c.store_id)
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for method, store, n, amount in await conn.execute(q):
@@ -127,7 +130,7 @@ async def tender_mix(conn: AsyncConnection, tenant: str, days: DayRange) -> list
 
 
 async def weekday_hours(
-    conn: AsyncConnection, tenant: str, days: DayRange, zone: ZoneInfo, store_id: str | None = None
+    conn: AsyncConnection, tenant: str, days: DayRange, zone: tzinfo, store_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Orders and net sales by weekday (0 = Monday) and hour in `zone`.
 

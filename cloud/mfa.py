@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, select, update
 from cloud import audit
 from cloud.auth import AuthError, AuthService, totp_step
 from cloud.clock import now_iso
+from cloud.db import set_tenant
 from cloud.errors import HQError, InvalidInput
 from cloud.projections import dialect_insert
 from cloud.schema import users
@@ -74,6 +75,7 @@ async def confirm(auth: AuthService, user_id: str, code: str, *, enrolment_only:
         conn.execute(update(users).where(users.c.id == user_id)
                      .values(totp_secret=pending.secret, totp_confirmed=True, totp_last_step=step))
         conn.execute(delete(totp_enrolments).where(totp_enrolments.c.user_id == user_id))
+        set_tenant(conn, user.tenant_id)  # the audit row is the tenant's own (RLS on Postgres)
         audit.record(conn, user.tenant_id, actor=user.username, action="mfa.enrolled", entity="user",
                      entity_id=user_id, before={"totp_confirmed": bool(current)}, after={"totp_confirmed": True},
                      at=now_iso())

@@ -9,7 +9,7 @@ covers, so the page can say which days an empty chart is about.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -62,7 +62,9 @@ def day_range(day_from: str | None, day_to: str | None, *, today: date) -> DayRa
     return DayRange(first, last)
 
 
-def _zone(name: str) -> ZoneInfo:
+def _zone(name: str) -> tzinfo:
+    if name == "UTC":
+        return UTC  # the default needs no time-zone database
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -93,10 +95,12 @@ async def store_comparison(request: Request, day_from: From = None, day_to: To =
 
 
 @get("/tenders", guards=[allow(*READ)], operation_id="hqChartTenders")
-async def tender_mix(request: Request, day_from: From = None, day_to: To = None) -> dict[str, Any]:
+async def tender_mix(
+    request: Request, day_from: From = None, day_to: To = None, store_id: StoreFilter = None
+) -> dict[str, Any]:
     db, tenant, days = _scope(request, day_from, day_to)
     async with db.tenant(tenant, write=False) as conn:
-        items = await analytics.tender_mix(conn, tenant, days)
+        items = await analytics.tender_mix(conn, tenant, days, store_id)
     return {**days.as_dict(), "items": items}
 
 

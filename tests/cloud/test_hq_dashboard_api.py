@@ -87,6 +87,10 @@ async def test_chart_amounts_carry_their_currency(client):
     h = await bearer(client, "ana", "analyst-pass-1")
     r = await client.get("/api/v1/hq/analytics/tenders?from=2026-03-01&to=2026-03-07", headers=h)
     assert r.json()["items"] == [{"method": "card", "currency": "USD", "count": 1, "amount_cents": 1250}]
+    other = await client.get("/api/v1/hq/analytics/tenders?from=2026-03-01&to=2026-03-07&store_id=south", headers=h)
+    assert other.json()["items"] == []  # one store's tenders only
+    bad = await client.get("/api/v1/hq/analytics/tenders?store_id=no%20such", headers=h)
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith(PROBLEM)
 
 
 # -- conflicts ---------------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ class HqHub(base.CloudHub):
             db = CloudDB(self.db_url)
             try:
                 async with db.system() as conn:
-                    await conn.execute(tenants.insert().values(id=tenant_id, name=name, created_at=iso(datetime.now(UTC))))
+                    created = iso(datetime.now(UTC))
+                    await conn.execute(tenants.insert().values(id=tenant_id, name=name, created_at=created))
             finally:
                 await db.close()
 
@@ -126,3 +127,24 @@ def shot(page: Any, name: str) -> None:
 
 
 sign_in = base.sign_in
+
+
+def chart(page: Any, chart_id: str) -> dict[str, Any]:
+    """What the ECharts instance in `chart_id` draws: categories, series data, axis names."""
+    return page.evaluate("""(id) => {
+        const c = echarts.getInstanceByDom(document.getElementById(id));
+        if (!c) return null;
+        const o = c.getOption();
+        const cats = (axes) => (axes || []).map((a) => a.data || null);
+        return {x: cats(o.xAxis), y: cats(o.yAxis), yNames: (o.yAxis || []).map((a) => a.name || null),
+                legend: (o.legend || []).flatMap((l) => l.data || []),
+                series: o.series.map((s) => s.data.map((d) => (d && typeof d === "object" && !Array.isArray(d))
+                                                      ? (d.name !== undefined ? [d.name, d.value] : d.value) : d))};
+    }""", chart_id)
+
+
+def drawn(page: Any, chart_id: str) -> dict[str, Any]:
+    page.wait_for_function("""(id) => { const c = echarts.getInstanceByDom(document.getElementById(id));
+                                        return c && c.getOption().series && c.getOption().series.length; }""",
+                           arg=chart_id)
+    return chart(page, chart_id)

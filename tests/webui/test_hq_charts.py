@@ -5,6 +5,7 @@ with nothing in it says so; a reversed or over-long range is refused with the re
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cloud.clock import parse_iso
-from tests.webui.hq_hub import HqHub, days_ago, hq, page, received, sale, shot, sign_in  # noqa: F401
+from tests.webui.hq_hub import HqHub, days_ago, drawn, hq, page, received, sale, shot, sign_in  # noqa: F401
 
 TIMEZONE = "America/New_York"  # the browser's zone: the heatmap's hours are the analyst's
 
@@ -30,27 +31,6 @@ def replicated(hq: HqHub) -> None:
                   ("south", days_ago(20), "stock.moved", received("south", "A", 10))])
     hq.replicate([(store, at, "order.completed", sale(total, sku="A", location=store, method=method))
                   for store, at, total, method in SALES])
-
-
-def chart(page: Any, chart_id: str) -> dict[str, Any]:
-    """What the ECharts instance in `chart_id` draws: categories, series data, axis names."""
-    return page.evaluate("""(id) => {
-        const c = echarts.getInstanceByDom(document.getElementById(id));
-        if (!c) return null;
-        const o = c.getOption();
-        const cats = (axes) => (axes || []).map((a) => a.data || null);
-        return {x: cats(o.xAxis), y: cats(o.yAxis), yNames: (o.yAxis || []).map((a) => a.name || null),
-                legend: (o.legend || []).flatMap((l) => l.data || []),
-                series: o.series.map((s) => s.data.map((d) => (d && typeof d === "object" && !Array.isArray(d))
-                                                      ? (d.name !== undefined ? [d.name, d.value] : d.value) : d))};
-    }""", chart_id)
-
-
-def drawn(page: Any, chart_id: str) -> dict[str, Any]:
-    page.wait_for_function("""(id) => { const c = echarts.getInstanceByDom(document.getElementById(id));
-                                        return c && c.getOption().series && c.getOption().series.length; }""",
-                           arg=chart_id)
-    return chart(page, chart_id)
 
 
 def test_an_analyst_sees_the_five_charts_drawn_from_replicated_sales(page: Any, hq: HqHub) -> None:
@@ -130,3 +110,11 @@ def test_a_reversed_range_is_stopped_and_an_over_long_one_is_refused_with_the_re
     page.locator("#to").fill("2020-12-31")
     page.get_by_role("button", name="Apply").click()
     expect(error).to_be_hidden()
+
+
+def test_without_the_chart_library_the_banner_says_so_and_the_tables_still_load(page: Any, hq: HqHub) -> None:
+    page.route("**/vendor/echarts/**", lambda route: route.abort())  # a hub installed without `make install`
+    analyst, _ = hq.add(["hq_analyst"])
+    sign_in(page, analyst)
+    expect(page.locator("#dash-error")).to_contain_text("the chart library is missing on the HQ server")
+    expect(page.locator("#summary").get_by_role("row", name=re.compile(r"^north\b"))).to_contain_text("77.50")

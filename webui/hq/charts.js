@@ -13,11 +13,13 @@ const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const LOW_COVER_DAYS = 7; // under a week of cover is drawn as urgent
 const charts = new Map();
 let currency = ""; // the currency the charts show; a tenant may sell in several
+const store = () => $("chart-store").value; // one store's charts, or "" for the tenant
 
-const enc = (text) => globalThis.echarts.format.encodeHTML(String(text));
+const enc = (text) => globalThis.echarts.format.encodeHTML(String(text)); // only called once a chart exists
 const pct = (bp) => (bp / 100).toFixed(1);
 
 function chart(id) {
+  if (!globalThis.echarts) throw new Error("the chart library is missing on the HQ server (run make install there)");
   if (!charts.has(id)) {
     charts.set(id, globalThis.echarts.init($(id), null, { renderer: "canvas" }));
   }
@@ -38,17 +40,20 @@ function draw(id, empty, option) {
 
 const between = (answer) => `between ${answer.from} and ${answer.to}`;
 
-function pickCurrency(found) {
+/** The currencies the tenant's stores sell in; one store's charts are in that store's own. */
+function pickCurrency(items) {
   const select = $("currency");
-  const list = [...new Set(found)].sort();
-  if (!list.includes(currency)) currency = list[0] || "";
+  const list = [...new Set(items.map((i) => i.currency))].sort();
+  const own = items.find((i) => i.store_id === store())?.currency;
+  if (own) currency = own;
+  else if (!list.includes(currency)) currency = list[0] || "";
   select.replaceChildren(...list.map((c) => new Option(c, c, false, c === currency)));
-  $("currency-pick").hidden = list.length < 2;
+  $("currency-pick").hidden = list.length < 2 || Boolean(own);
 }
 
 function drawSales(answer) {
   const rows = answer.items.filter((i) => i.currency === currency);
-  $("chart-range").textContent = `${answer.from} to ${answer.to}`;
+  $("chart-range").textContent = `${answer.from} to ${answer.to}${store() ? ` · store ${store()}` : ""}`;
   draw("chart-sales", rows.length ? "" : `No sales ${between(answer)}.`, {
     tooltip: { trigger: "axis" },
     legend: { data: [`Net sales (${currency})`, "Orders"], top: 0 },
@@ -166,14 +171,23 @@ function drawCover(answer) {
 // store comparison comes first: its answer names the currencies the others are drawn in.
 export const CHART_PANELS = [
   ["Store comparison chart", () => `/api/v1/hq/analytics/stores${query()}`, (answer) => {
-    pickCurrency(answer.items.map((i) => i.currency));
+    pickCurrency(answer.items);
     drawStores(answer);
   }],
-  ["Sales over time", () => `/api/v1/hq/analytics/sales${query()}`, drawSales],
-  ["Tender mix chart", () => `/api/v1/hq/analytics/tenders${query()}`, drawTenders],
-  ["Sales by weekday and hour", () => `/api/v1/hq/analytics/heatmap${query({ tz: TIME_ZONE })}`, drawHeatmap],
-  ["Stock cover", () => `/api/v1/hq/analytics/stock-cover${query()}`, drawCover],
+  ["Sales over time", () => `/api/v1/hq/analytics/sales${query({ store_id: store() })}`, drawSales],
+  ["Tender mix chart", () => `/api/v1/hq/analytics/tenders${query({ store_id: store() })}`, drawTenders],
+  ["Sales by weekday and hour",
+    () => `/api/v1/hq/analytics/heatmap${query({ tz: TIME_ZONE, store_id: store() })}`, drawHeatmap],
+  ["Stock cover", () => `/api/v1/hq/analytics/stock-cover${query({ store_id: store() })}`, drawCover],
 ];
+
+/** The stores the charts can be narrowed to, from the sync-health answer the dashboard loads. */
+export function setChartStores(storeIds) {
+  const select = $("chart-store");
+  const chosen = select.value;
+  select.replaceChildren(new Option("All stores", ""),
+    ...storeIds.map((id) => new Option(id, id, false, id === chosen)));
+}
 
 export function setCurrency(value, redraw) {
   currency = value;

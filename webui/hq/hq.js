@@ -10,7 +10,7 @@
 import { ApiError } from "/common/api.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { formatAmount } from "/common/money.js";
-import { CHART_PANELS, resizeCharts, setCurrency } from "/hq/charts.js";
+import { CHART_PANELS, resizeCharts, setChartStores, setCurrency } from "/hq/charts.js";
 import { caseActions } from "/hq/conflicts.js";
 import { installMfaSetup, openMfaSetup } from "/hq/mfa.js";
 import { api, client, currentUser, onSessionEnded, query } from "/hq/session.js";
@@ -70,6 +70,7 @@ const PANELS = [
        ["Gaps", (x) => x.missing_seqs, (x) => (x.missing_seqs ? "num bad" : "num")],
        ["Conflicts", (x) => x.pending_conflicts, "num"]], data.items);
     setStores(data.items.map((x) => x.store_id));
+    setChartStores(data.items.map((x) => x.store_id));
   }],
   ["Low stock", () => "/api/v1/hq/stock?low_stock=true", (data) => table("lowstock",
     [["SKU", (x) => x.sku], ["Location", (x) => x.location_id], ["On hand", (x) => x.on_hand, "num bad"]], data.items)],
@@ -90,6 +91,7 @@ let loadTicket = 0;
 async function refresh() {
   const problem = rangeProblem();
   $("range-error").textContent = problem;
+  $("range-hint").hidden = Boolean($("from").value || $("to").value);
   if (problem) return;
   const ticket = ++loadTicket;
   const r = query();
@@ -98,8 +100,8 @@ async function refresh() {
   const failed = [];
   answers.forEach((answer, i) => {
     const [title, , draw] = PANELS[i];
-    if (answer.status === "fulfilled") draw(answer.value);
-    else failed.push([title, answer.reason]);
+    if (answer.status !== "fulfilled") { failed.push([title, answer.reason]); return; }
+    try { draw(answer.value); } catch (err) { failed.push([title, err]); } // one panel never stops the others
   });
   if (failed.length) {
     const reasons = [...new Set(failed.map(([, err]) => messageOf(err)))].join(" · ");
@@ -260,6 +262,7 @@ $("tenant").addEventListener("change", () => {
 });
 $("conflict-cancel").addEventListener("click", () => $("conflict-dialog").close("cancel"));
 $("currency").addEventListener("change", () => setCurrency($("currency").value, refresh));
+$("chart-store").addEventListener("change", refresh);
 $("mfa-setup").addEventListener("click", () => openMfaSetup({ done: enrolled }));
 window.addEventListener("resize", resizeCharts);
 installStockBrowser(() => refreshPanel(STOCK_PANEL));
