@@ -369,3 +369,4 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
             "USING (tenant_id = current_setting('app.tenant_id', true)) "
             "WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
         )
+import cloud.schema_partners  # noqa: E402,F401  (partner gateway tables on the same metadata)
