@@ -135,8 +135,13 @@ def matches(patterns: list[str], event_type: str) -> bool:
     return False
 
 
+FAMILIES = ("order.", "inventory.", "bopis.", "customer.")
+
+
 def check_event_types(types: list[str]) -> list[str]:
-    unknown = sorted(set(types) - set(EVENT_TYPES) - {t for t in types if t.startswith(("bopis.", "customer."))})
+    """Known types, any `bopis.…`/`customer.…` (their sources grow), or a family's `prefix.*`."""
+    unknown = sorted(t for t in set(types) if t not in EVENT_TYPES and not t.startswith(("bopis.", "customer."))
+                     and not (t.endswith(".*") and t[:-1] in FAMILIES))
     if unknown or not types:
         raise InvalidInput(f"event types must be among {', '.join(EVENT_TYPES)}",
                            [{"key": "event_types", "message": f"unknown: {', '.join(unknown) or '(none given)'}"}])
