@@ -266,10 +266,14 @@ async def rotate_secret(request: Request, endpoint_id: str) -> dict[str, Any]:
                           gateway.box, app_id, tenant_id=tenant)
 
 
+PARTNER_ROUTES = [catalog, upsert_product, inventory, place_order, order_detail, order_list, refund_list,
+                  sales_summary, endpoint_list, subscribe, rotate_secret]
+for _handler in PARTNER_ROUTES:  # every partner call may be rate-limited: the document says so
+    _handler.opt["problems"] = tuple(sorted({*_handler.opt.get("problems", ()), 429}))
+
 partner_router = Router(
     path="/api/v1/partner",
-    route_handlers=[catalog, upsert_product, inventory, place_order, order_detail, order_list, refund_list,
-                    sales_summary, endpoint_list, subscribe, rotate_secret],
+    route_handlers=PARTNER_ROUTES,
     exception_handlers=EXCEPTION_HANDLERS,
     middleware=[request_log],
     tags=["partner"],
