@@ -26,9 +26,11 @@ class PartnerSettings(msgspec.Struct, kw_only=True, frozen=True):
     app_sustained_per_min: int = 600
     tenant_burst_per_s: int = 50
     tenant_sustained_per_min: int = 2000
-    # "db": counters in the hub's database (every instance shares them). Or a `limits` storage
-    # URI such as "async+redis://127.0.0.1:6379" or "memory://" (one instance only).
-    rate_limit_storage: str = "db"
+    # "auto": the hub's database on Postgres (every instance shares the counters), process memory
+    # on SQLite (a SQLite hub is one instance, and an fsync per request would cost more than the
+    # call). "db" forces the database; any other value is a `limits` async storage URI, such as
+    # "async+redis://127.0.0.1:6379" or "async+memory://".
+    rate_limit_storage: str = "auto"
     downstream_timeout_s: float = 5.0  # webhook sends and other slow calls
     breaker_failures: int = 5  # consecutive failures that open an endpoint's circuit
     breaker_reset_s: float = 30.0
@@ -75,7 +77,7 @@ def load_partner_settings(environ: Mapping[str, str] | None = None) -> PartnerSe
         value = getattr(settings, name)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
             raise PartnerSettingError(f"{PREFIX}{name.upper()} must be positive (example: {getattr(defaults, name)})")
-    if settings.rate_limit_storage != "db" and "://" not in settings.rate_limit_storage:
-        raise PartnerSettingError(f"{PREFIX}RATE_LIMIT_STORAGE={settings.rate_limit_storage!r} is neither 'db' nor "
-                                  "a limits storage URI (example: async+redis://127.0.0.1:6379)")
+    if settings.rate_limit_storage not in ("auto", "db") and not settings.rate_limit_storage.startswith("async+"):
+        raise PartnerSettingError(f"{PREFIX}RATE_LIMIT_STORAGE={settings.rate_limit_storage!r} is neither 'auto', "
+                                  "'db' nor a limits async storage URI (example: async+redis://127.0.0.1:6379)")
     return settings

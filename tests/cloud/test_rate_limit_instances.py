@@ -20,6 +20,7 @@ import pytest
 
 from tests.cloud.conftest import PG_URL, pg_problem
 from tests.cloud.partner_support import PartnerHub, admin_headers, register_app
+from tests.support import wait_until
 
 SUSTAINED_PER_MIN = 60
 TOLERANCE = 0  # atomic database counters: not one request over
@@ -100,3 +101,14 @@ def test_two_instances_together_accept_no_more_than_the_limit(two_hubs: tuple[Pa
     assert 0 < int(throttled.headers["retry-after"]) <= 60
     assert throttled.headers["ratelimit"].startswith('"app-sustained";r=0;t=')
     assert f'"app-sustained";q={SUSTAINED_PER_MIN};w=60' in throttled.headers["ratelimit-policy"]
+
+    # The HQ page's figures add up both instances' counts (each flushes its own every few seconds).
+    admin_b = admin_headers(b.url)  # each test instance signs with its own keys
+
+    def totals() -> dict | None:
+        items = httpx.get(f"{b.url}/api/v1/partner-admin/health", headers=admin_b).json()["items"]
+        mine = next(i for i in items if i["app_id"] == app["app_id"])
+        return mine if mine["requests"] >= accepted + refused else None
+
+    health = wait_until(totals, timeout=20, interval=0.5, what="both instances' usage in the health figures")
+    assert health["requests"] == accepted + refused and health["throttled"] == refused

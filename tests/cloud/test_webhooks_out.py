@@ -35,7 +35,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 verified = [receiver.verifies(s, body, headers) for s in receiver.secrets]
@@ -268,3 +268,36 @@ def test_webhook_secrets_are_encrypted_at_rest(tmp_path: Path):
     sealed = box.seal(secret)
     assert secret not in sealed and box.open(sealed) == secret
     assert (tmp_path / "keys" / webhooks.KEY_FILE).stat().st_mode & 0o077 == 0
+
+
+async def test_two_senders_on_one_database_never_send_the_same_attempt(cloud_db, receiver, tmp_path: Path):
+    """Two hub instances' workers claim with FOR UPDATE SKIP LOCKED (Postgres): each delivery is
+    sent once, however their passes interleave."""
+    from cloud.partner_settings import PartnerSettings
+    from cloud.projections import dialect_insert
+    from cloud.schema import tenants
+    from cloud.webhook_worker import WebhookWorker
+
+    async with cloud_db.system() as conn:
+        await conn.execute(dialect_insert(conn, tenants).values(id="acme", name="Acme", created_at="2026-01-01T00:00:00Z")
+                           .on_conflict_do_nothing(index_elements=["id"]))
+    box = webhooks.SecretBox(tmp_path / "keys")
+    endpoint = await cloud_db.write(webhooks.subscribe, "acme", "app_1", receiver.url, ["order.completed"], box,
+                                    tenant_id="acme")
+    receiver.secrets = [endpoint["secret"]]
+    for i in range(30):
+        await cloud_db.write(webhooks.enqueue, "acme", "order.completed", {"order_id": f"o-{i}"}, f"evt-{i}",
+                             tenant_id="acme")
+    settings = PartnerSettings(allow_private_webhooks=True, webhook_batch=7)
+    first, second = WebhookWorker(cloud_db, settings, box), WebhookWorker(cloud_db, settings, box)
+    try:
+        for _ in range(20):
+            await asyncio.gather(first.run_once(), second.run_once())
+            if len(receiver.received) >= 30:
+                break
+    finally:
+        await first.client.aclose()
+        await second.client.aclose()
+    ids = [r["headers"]["webhook-id"] for r in receiver.received]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert all(r["verified"] == [True] for r in receiver.received)
