@@ -7,7 +7,9 @@ then record one `webhook_attempts` row per attempt (status code, latency) and th
 - 2xx: delivered;
 - anything else: retried with exponential backoff and full jitter, for up to 3 days from the
   enqueue (or the last manual replay), then dead-lettered (`status = dead`), from where HQ can
-  replay it.
+  replay it;
+- an endpoint whose circuit is open (`cloud.breaker`) is not called: its deliveries wait for the
+  circuit's next trial without spending an attempt.
 """
 
 from __future__ import annotations
@@ -73,12 +75,15 @@ class WebhookWorker:
 
     async def _run(self) -> None:
         while True:
+            sent = 0
             try:
-                await self.run_once()
+                sent = await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup: log it and try again next pass
                 log.warning("webhooks.pass_failed", error=str(exc))
+            if sent:
+                continue  # a backlog: keep going instead of waiting for the next poll
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
@@ -120,7 +125,8 @@ class WebhookWorker:
                 failed=lambda r: r.status_code >= 500)
             status = response.status_code
         except CircuitOpen as exc:
-            error = str(exc)
+            # Not an attempt: nothing was sent. The delivery waits for the circuit's next trial.
+            return {**d, "deferred_s": max(1.0, exc.retry_in_s)}
         except webhooks.UnsafeEndpoint as exc:
             error = f"refused: {exc.detail}"
         except TimeoutError:
@@ -167,6 +173,12 @@ def _claim(conn: Connection, tenant: str, limit: int, worker_id: str) -> list[di
 
 def _record(conn: Connection, tenant: str, results: list[dict[str, Any]], settings: PartnerSettings) -> None:
     set_tenant(conn, tenant)
+    for r in [r for r in results if "deferred_s" in r]:
+        conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.delivery_id == r["delivery_id"]).values(
+            claimed_until=None, next_attempt_at=iso(utc_now() + timedelta(seconds=r["deferred_s"]))))
+    results = [r for r in results if "deferred_s" not in r]
+    if not results:
+        return
     conn.execute(webhook_attempts.insert(), [
         {"attempt_id": uuid.uuid4().hex, "tenant_id": tenant, "delivery_id": r["delivery_id"],
          "endpoint_id": r["endpoint_id"], "attempt_no": int(r["attempts"]) + 1, "at": r["at"],
