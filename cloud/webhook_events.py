@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from cloud.schema import stock_levels
-from cloud.webhooks import enqueue
+from cloud.webhooks import active_endpoints, enqueue, matches
 from edge.contracts.envelope import EventEnvelope
 
 LOW_STOCK_DEFAULT = 5  # the HQ default (CloudSettings.low_stock_threshold) when a level has none
@@ -30,6 +30,12 @@ def _lines(p: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def on_projected(conn: Connection, fresh: list[EventEnvelope]) -> None:
+    """`fresh` is one tenant's batch: one read of its endpoints, and nothing more when it has none."""
+    if not fresh:
+        return
+    endpoints = active_endpoints(conn, fresh[0].tenant_id)
+    if not endpoints:
+        return
     for env in fresh:
         p = env.payload
         common = {"order_id": str(p.get("order_id") or p.get("id") or ""), "store_id": env.store_id,
@@ -37,15 +43,17 @@ def on_projected(conn: Connection, fresh: list[EventEnvelope]) -> None:
         if env.type == "order.completed":
             enqueue(conn, env.tenant_id, "order.completed",
                     {**common, "total_cents": p.get("total_cents"), "currency": p.get("currency"),
-                     "lines": _lines(p)}, env.event_id)
+                     "lines": _lines(p)}, env.event_id, endpoints)
         elif env.type in REFUND_TYPES:
             enqueue(conn, env.tenant_id, "order.refunded",
                     {**common, "kind": "void" if env.type == "order.voided" else "return",
-                     "refund_cents": p.get("refund_cents", p.get("total_cents")), "lines": _lines(p)}, env.event_id)
-    _low_stock(conn, fresh)
+                     "refund_cents": p.get("refund_cents", p.get("total_cents")), "lines": _lines(p)}, env.event_id,
+                    endpoints)
+    if any(matches(list(e.event_types), "inventory.low_stock") for e in endpoints):
+        _low_stock(conn, fresh, endpoints)
 
 
-def _low_stock(conn: Connection, fresh: list[EventEnvelope]) -> None:
+def _low_stock(conn: Connection, fresh: list[EventEnvelope], endpoints: list[Any]) -> None:
     deltas: dict[tuple[str, str, str], tuple[int, EventEnvelope]] = {}
     for env in fresh:
         found = env.payload.get("movements") or env.payload.get("stock_movements") or []
@@ -70,4 +78,4 @@ def _low_stock(conn: Connection, fresh: list[EventEnvelope]) -> None:
         if on_hand <= threshold < on_hand - delta:  # crossed in this batch
             enqueue(conn, tenant, "inventory.low_stock",
                     {"sku": sku, "location_id": location, "store_id": env.store_id, "on_hand": on_hand,
-                     "threshold": threshold}, f"low_stock:{env.event_id}:{location}:{sku}")
+                     "threshold": threshold}, f"low_stock:{env.event_id}:{location}:{sku}", endpoints)

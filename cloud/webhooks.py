@@ -213,11 +213,18 @@ def live_secrets(row: Any, box: SecretBox, now: str) -> list[str]:
 
 
 # -- the event sources' one entry point --------------------------------------------------------------
-def enqueue(conn: Connection, tenant_id: str, event_type: str, payload: dict[str, Any], event_id: str) -> int:
-    """Queue `event_type` for every active endpoint of the tenant subscribed to it, in the caller's
-    transaction. Returns how many deliveries were queued (an event already queued counts 0)."""
-    endpoints = conn.execute(select(webhook_endpoints.c.endpoint_id, webhook_endpoints.c.event_types).where(
+def active_endpoints(conn: Connection, tenant_id: str) -> list[Any]:
+    return conn.execute(select(webhook_endpoints.c.endpoint_id, webhook_endpoints.c.event_types).where(
         webhook_endpoints.c.tenant_id == tenant_id, webhook_endpoints.c.active.is_(True))).all()
+
+
+def enqueue(conn: Connection, tenant_id: str, event_type: str, payload: dict[str, Any], event_id: str,
+            endpoints: list[Any] | None = None) -> int:
+    """Queue `event_type` for every active endpoint of the tenant subscribed to it, in the caller's
+    transaction. Returns how many deliveries were queued (an event already queued counts 0).
+    `endpoints` (from `active_endpoints`) spares a batch caller one read per event."""
+    if endpoints is None:
+        endpoints = active_endpoints(conn, tenant_id)
     now = now_iso()
     rows = [{"delivery_id": "msg_" + uuid.uuid4().hex, "tenant_id": tenant_id, "endpoint_id": e.endpoint_id,
              "event_id": event_id, "event_type": event_type, "payload": payload, "status": "pending", "attempts": 0,
