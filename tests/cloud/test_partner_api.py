@@ -175,3 +175,22 @@ def test_health_shows_each_apps_requests_and_errors(hub, app, admin):
 
     mine = wait_until(figures, timeout=15, what="usage flushed")
     assert mine["avg_latency_ms"] > 0 and mine["throttled"] == 0 and mine["errors"] == 0
+
+
+def test_prometheus_counts_each_apps_requests_by_outcome(hub, app):
+    from edge.contracts.metrics_tokens import FILENAME, MetricsTokens
+    from tests.support import metric_value
+
+    _, scrape = MetricsTokens(hub.keys_dir / FILENAME).mint("test")
+
+    def sample(name: str, **labels: str) -> float:
+        text = httpx.get(f"{hub.url}/metrics", headers=bearer(scrape)).text
+        return metric_value(text, name, app_id=app["app_id"], **labels)
+
+    ok, refused = sample("novapos_cloud_partner_requests_total", outcome="ok"), \
+        sample("novapos_cloud_partner_requests_total", outcome="client_error")
+    call(hub, app, "GET", "/catalog")
+    call(hub, app, "GET", "/orders/missing-order")
+    assert sample("novapos_cloud_partner_requests_total", outcome="ok") == ok + 1
+    assert sample("novapos_cloud_partner_requests_total", outcome="client_error") == refused + 1
+    assert sample("novapos_cloud_partner_request_seconds_count") >= 2
