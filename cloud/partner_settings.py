@@ -36,6 +36,7 @@ class PartnerSettings(msgspec.Struct, kw_only=True, frozen=True):
     breaker_reset_s: float = 30.0
     webhook_poll_s: float = 1.0
     webhook_batch: int = 50
+    webhook_endpoint_concurrency: int = 8  # calls in flight per endpoint
     webhook_max_age_s: int = 3 * 86400  # retried this long, then dead-lettered
     webhook_backoff_base_s: float = 5.0
     webhook_backoff_cap_s: float = 6 * 3600.0
