@@ -52,8 +52,8 @@ async def receiver(port: int, counter: list[int], done: asyncio.Event, target: i
                     done.set()
                 writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()  # the hub closed its keep-alive connection, or the bench is ending
 
     return await asyncio.start_server(handle, "127.0.0.1", port)
 
