@@ -23,6 +23,9 @@ from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
 from cloud.api.mfa import mfa_router
+from cloud.api.partner import partner_router
+from cloud.api.partner import token as partner_token
+from cloud.api.partner_admin import partner_admin_router
 from cloud.api.platform import platform_router
 from cloud.api.policies import policies_router
 from cloud.api.stock import stock_router
@@ -34,6 +37,8 @@ from cloud.conflicts import ConflictNotFound, InvalidTransition
 from cloud.db import CloudDB
 from cloud.errors import HQError
 from cloud.nats_auth import create_tenant_account
+from cloud.partner_gateway import PartnerGateway
+from cloud.partner_settings import load_partner_settings
 from cloud.projections import dialect_insert
 from cloud.runtime import CloudRuntime
 from cloud.schema import create_schema, tenants
@@ -208,6 +213,7 @@ def create_app(settings: CloudSettings) -> Litestar:
     keys = TokenKeys(settings.resolved_keys_dir(), keep_retired_s=settings.access_ttl_s + 60)
     auth = AuthService(db, keys, access_ttl_s=settings.access_ttl_s, require_admin_mfa=not settings.demo)
     runtime = CloudRuntime(db, settings)
+    partner_gateway = PartnerGateway(db, keys, load_partner_settings(), settings.resolved_keys_dir())
     install_tenant_hooks(settings, db)
 
     @asynccontextmanager
@@ -216,9 +222,11 @@ def create_app(settings: CloudSettings) -> Litestar:
         if settings.demo:
             await seed_demo(db, auth)
         await runtime.start()
+        await partner_gateway.start()
         try:
             yield
         finally:
+            await partner_gateway.stop()
             await runtime.stop()
             await db.close()
 
@@ -242,6 +250,9 @@ def create_app(settings: CloudSettings) -> Litestar:
         stock_router,
         team_router,
         mfa_router,
+        partner_token,
+        partner_router,
+        partner_admin_router,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
@@ -275,6 +286,7 @@ def create_app(settings: CloudSettings) -> Litestar:
     document_api(app)
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
+    app.state.partners = partner_gateway
     app.state.metrics_tokens = MetricsTokens(settings.resolved_keys_dir() / METRICS_TOKENS_FILE)
     app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too
     return app

@@ -18,6 +18,7 @@ import os
 import sys
 from typing import NoReturn
 
+from cloud.partner_settings import PartnerSettingError, load_partner_settings
 from cloud.settings import CloudSettings
 from webui.slow_clients import ConnectionLimits, uvicorn_options
 
@@ -26,6 +27,7 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
     env = os.environ.get
     return CloudSettings(
         db_url=args.db_url or env("NOVAPOS_CLOUD_DB_URL") or CloudSettings().db_url,
+        db_schema=env("NOVAPOS_CLOUD_DB_SCHEMA") or None,
         nats_url=args.nats_url if args.nats_url is not None else env("NOVAPOS_CLOUD_NATS_URL", ""),
         host=args.host,
         port=args.port,
@@ -56,6 +58,10 @@ def _check(settings: CloudSettings) -> None:
         raise BadSetting(f"--nats-url {settings.nats_url!r} is not a NATS URL (example: nats://127.0.0.1:4222)")
     if not 0 < settings.port < 65536:
         raise BadSetting(f"--port {settings.port} is out of range (example: --port 8090)")
+    try:
+        load_partner_settings()
+    except PartnerSettingError as exc:
+        raise BadSetting(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

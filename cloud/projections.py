@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cloud import bopis, conflicts
+from cloud import bopis, conflicts, webhook_events
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
@@ -52,6 +52,7 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
             _price_variances(conn, env)
         elif env.type in ("bopis.accepted", "bopis.rejected"):
             bopis.on_store_answer(conn, env, received_at)
+    webhook_events.on_projected(conn, fresh)  # partner webhooks, queued in this same transaction
 
 
 def _movements(p: dict[str, Any]) -> list[dict[str, Any]]:

@@ -371,4 +371,5 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
         )
 
 
+import cloud.schema_partners  # noqa: E402,F401  (partner gateway tables on the same metadata)
 from cloud import schema_mfa  # noqa: E402,F401  (its tables join `metadata` before create_all)
