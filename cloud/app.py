@@ -22,6 +22,7 @@ from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
 from cloud.api.platform import platform_router
+from cloud.api.bopis import bopis_router
 from cloud.api.policies import policies_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
@@ -228,6 +229,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         root,
         hq_router,
         policies_router,
+        bopis_router,
         platform_router,
         enroll,
     ]

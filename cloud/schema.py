@@ -369,3 +369,5 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
             "USING (tenant_id = current_setting('app.tenant_id', true)) "
             "WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
         )
+
+import cloud.schema_bopis  # noqa: E402, F401  (BOPIS terms and status history, on the same metadata)
