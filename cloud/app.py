@@ -16,13 +16,14 @@ from litestar.static_files import create_static_files_router
 
 from cloud import metrics
 from cloud import tenants as tenants_
+from cloud.api.bopis import bopis_router
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
 from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
+from cloud.api.journal import journal_export
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
 from cloud.api.platform import platform_router
-from cloud.api.bopis import bopis_router
 from cloud.api.policies import policies_router
 from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired, TokenKeys
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
@@ -230,6 +231,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         hq_router,
         policies_router,
         bopis_router,
+        journal_export,
         platform_router,
         enroll,
     ]

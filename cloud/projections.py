@@ -56,6 +56,8 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
 
 def _movements(p: dict[str, Any]) -> list[dict[str, Any]]:
     found = p.get("movements") or p.get("stock_movements") or []
+    if not isinstance(found, list):
+        found = []  # a till's Z report counts its cash "movements": a number, not stock
     if isinstance(p.get("movement"), dict):
         found = [*found, p["movement"]]
     return [m for m in found if isinstance(m, dict) and m.get("id")]

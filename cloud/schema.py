@@ -370,4 +370,5 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
             "WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
         )
 
-import cloud.schema_bopis  # noqa: E402, F401  (BOPIS terms and status history, on the same metadata)
+import cloud.schema_bopis  # noqa: E402  (BOPIS terms and status history, on the same metadata)
+import cloud.schema_journal  # noqa: E402, F401  (the accounting export's batches)
