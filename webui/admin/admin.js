@@ -6,6 +6,7 @@
 import { ApiError, call, get, newIdempotencyKey, post, session } from "./api.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { formatCents } from "/common/money.js";
+import "./pickups.js"; // the Pickups tab (BOPIS orders) mounts itself
 
 const cursors = { inventory: null, audit: null, orders: null, reviews: null };
 

@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from edge.api.deps import actor, check_limit, services
 from edge.api.guards import MANAGERS, STORE_STAFF, SUPERVISOR, requires
 from edge.api.limits import Note, PositiveCents, SafeId
+from edge.contracts.bounds import line
 from edge.domain.pickups import PickupStatus
 from edge.service import bopis
 
@@ -22,11 +23,12 @@ DECIDERS = (SUPERVISOR, *MANAGERS)
 OrderId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 StatusFilter = Literal["received", "accepted", "rejected", "picked", "ready", "completed", "cancelled", "expired",
                        "open"]
+Reason = line(200, min_length=0)
 OPEN = [PickupStatus.RECEIVED, PickupStatus.ACCEPTED, PickupStatus.PICKED, PickupStatus.READY]
 
 
 class RejectIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    reason: Reason  # a blank one is refused by the business rule, which says what to write
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
