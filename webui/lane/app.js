@@ -11,6 +11,7 @@ import { $, el, messageOf } from "/common/dom.js";
 import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common/money.js";
 import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
+import "./pickup.js"; // the Pickup button: hand over web orders ready for pickup
 import { VirtualList } from "./vlist.js";
 
 const catalog = new Catalog();

@@ -4,7 +4,7 @@
 
 const CACHE = "novapos-lane-shell-v5";
 const SHELL = ["/", "/index.html", "/app.css", "/app.js", "/api.js", "/catalog.js", "/db.js", "/events.js",
-               "/offline_auth.js", "/queue.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
+               "/offline_auth.js", "/pickup.js", "/queue.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
                "/common/api.js", "/common/dom.js", "/common/money.js"];
 
 self.addEventListener("install", (event) => {
