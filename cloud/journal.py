@@ -43,6 +43,11 @@ def export(conn: Connection, tenant_id: str, store_id: str, business_day: str, *
            ) -> dict[str, Any]:
     """Export one store's day: its batches (the original and any corrections), and correction
     batches for late events of days exported before. Runs in one transaction."""
+    check_day(business_day)
+    latest = (datetime.date.fromisoformat(now[:10]) + datetime.timedelta(days=1)).isoformat()
+    if business_day > latest:  # a store ahead of UTC is at most a day ahead
+        raise InvalidInput(f"business day {business_day} has not happened yet: export a day once it is over",
+                           errors=[{"field": "business_day", "message": f"at most {latest}"}])
     created: list[dict[str, Any]] = []
     for day in _days_with_late_events(conn, tenant_id, store_id):
         created.append(_record(conn, tenant_id, store_id, day, actor=actor, now=now))

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from cloud import journal, queries
 from cloud.app import create_app
+from cloud.clock import now_iso
 from cloud.ingest import Ingestor
 from cloud.settings import CloudSettings
 from edge.contracts.envelope import EventEnvelope
@@ -68,8 +69,7 @@ async def test_a_real_day_journals_to_the_cent_what_hq_reports(client, demo_dir,
     tenant, store, day = envelopes[0].tenant_id, envelopes[0].store_id, envelopes[-1].business_day
     await Ingestor(cloud_db).ingest(envelopes)
 
-    result = await cloud_db.write(journal.export, tenant, store, day, actor="test", now="2026-03-03T06:00:00Z",
-                                  tenant_id=tenant)
+    result = await cloud_db.write(journal.export, tenant, store, day, actor="test", now=now_iso(), tenant_id=tenant)
     [batch] = result["batches"]
     async with cloud_db.tenant(tenant, write=False) as conn:
         [summary] = await queries.sales_summary(conn, tenant, day, day, store)
@@ -166,6 +166,8 @@ async def test_the_hq_api_exports_csv_rows_that_balance_and_refuses_a_bad_day(hq
         assert refused.status_code in (400, 422)
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert (await hq.get("/api/v1/hq/journal?store=s1&business_day=2026-02-28")).json()["batches"][0]["events"] == 0
+    future = await hq.get("/api/v1/hq/journal?store=s1&business_day=2999-01-01")
+    assert future.status_code == 422 and "has not happened yet" in future.json()["detail"]
 
 
 def test_the_cli_exports_the_same_journal_and_explains_a_bad_day(tmp_path):
