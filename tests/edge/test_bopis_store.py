@@ -169,3 +169,28 @@ def test_a_pickup_never_collected_expires_with_its_hold(client, manager, product
                what="the pickup to expire with its hold")
     assert stock(client, manager, sku)["available"] == before
     assert events(client, "WEB-8")[-1][0] == "bopis.expired"
+
+
+def test_a_malformed_command_is_recorded_and_creates_no_pickup(client, manager):
+    assert send(client, "bopis.reserve", {"order_id": "WEB-9", "lines": []}) == "invalid"
+    assert send(client, "bopis.reserve", {"order_id": "WEB-9", "lines": [{"sku": "X", "quantity": 0}]}) == "invalid"
+    assert client.get("/api/v1/pickups/WEB-9", headers=manager).status_code == 404
+    assert events(client, "WEB-9") == []
+
+
+def test_paying_for_a_prepaid_order_or_unknown_fields_are_refused_and_change_nothing(client, manager, cashier,
+                                                                                    products):
+    sku = products[11]["sku"]
+    send(client, "bopis.reserve", {"order_id": "WEB-10", "lines": [{"sku": sku, "quantity": 1}], "prepaid": True})
+    for step in ("accept", "picked", "ready"):
+        act(client, manager, "WEB-10", step)
+    paid_twice = act(client, cashier, "WEB-10", "complete",
+                     {"lane_id": "1", "tenders": [{"method": "cash", "amount_cents": 500}]})
+    assert paid_twice.status_code == 422 and paid_twice.json()["type"].endswith("pickup-prepaid")
+    odd = act(client, cashier, "WEB-10", "complete", {"lane_id": "1", "discount_cents": 100})
+    assert odd.status_code == 400
+    card = act(client, cashier, "WEB-10", "complete", {"lane_id": "1", "tenders": [{"method": "card",
+                                                                                    "amount_cents": 500}]})
+    assert card.status_code == 400
+    assert client.get("/api/v1/pickups/WEB-10", headers=manager).json()["status"] == "ready"
+    assert stock(client, manager, sku)["reserved"] >= 1
