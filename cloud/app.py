@@ -17,10 +17,12 @@ from litestar.static_files import create_static_files_router
 from cloud import metrics
 from cloud import tenants as tenants_
 from cloud.api.analytics import analytics_router
+from cloud.api.bopis import bopis_router
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
 from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
+from cloud.api.journal import journal_export
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
 from cloud.api.mfa import mfa_router
 from cloud.api.partner import partner_router
@@ -244,6 +246,8 @@ def create_app(settings: CloudSettings) -> Litestar:
         root,
         hq_router,
         policies_router,
+        bopis_router,
+        journal_export,
         platform_router,
         enroll,
         analytics_router,

@@ -18,6 +18,7 @@ import os
 import sys
 from typing import NoReturn
 
+from cloud import journal_cli
 from cloud.partner_settings import PartnerSettingError, load_partner_settings
 from cloud.settings import CloudSettings
 from webui.slow_clients import ConnectionLimits, uvicorn_options
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--db-url", default=None, help=_DB_URL_HELP)
     _tenant_parsers(sub)
     _metrics_token_parser(sub)
+    journal_cli.add_parser(sub, _DB_URL_HELP)
     return parser
 
 
@@ -125,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return _metrics_token(args)
     if args.command == "tenant":
         return _tenant_command(args)
+    if args.command == "export-journal":
+        return journal_cli.run(args, CloudSettings().db_url)
     if args.command == "enroll-token":
         return asyncio.run(_enroll_token(args))
     if args.command == "serve":

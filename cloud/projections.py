@@ -20,7 +20,7 @@ default):
   credit_cents, movements;
 - `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
-- `bopis.accepted` / `bopis.rejected`: order_id, reason (see cloud.bopis).
+- `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis).
 """
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
     for env in fresh:
         if env.type == "order.completed":
             _price_variances(conn, env)
-        elif env.type in ("bopis.accepted", "bopis.rejected"):
+        elif env.type.startswith("bopis."):
             bopis.on_store_answer(conn, env, received_at)
     webhook_events.on_projected(conn, fresh)  # partner webhooks, queued in this same transaction
 
 
 def _movements(p: dict[str, Any]) -> list[dict[str, Any]]:
     found = p.get("movements") or p.get("stock_movements") or []
+    if not isinstance(found, list):
+        found = []  # a till's Z report counts its cash "movements": a number, not stock
     if isinstance(p.get("movement"), dict):
         found = [*found, p["movement"]]
     return [m for m in found if isinstance(m, dict) and m.get("id")]

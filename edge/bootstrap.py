@@ -30,7 +30,7 @@ from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
 from edge.api.routes import backoffice as backoffice_routes
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
-from edge.demo import DEMO_STORE, DEMO_TENANT, seed_demo
+from edge.demo import DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
 from edge.service.auth import AuthService
 from edge.service.ports import Actor
@@ -51,7 +51,8 @@ def effective_settings(settings: Settings) -> Settings:
     if settings.demo:
         import msgspec
 
-        store = msgspec.structs.replace(settings.store, tenant_id=DEMO_TENANT, store_id=DEMO_STORE, name="Demo Store")
+        store = msgspec.structs.replace(settings.store, tenant_id=DEMO_TENANT, store_id=settings.demo_store,
+                                        name="Demo Store")
         return msgspec.structs.replace(settings, store=store)
     return settings
 
@@ -73,7 +74,7 @@ def ensure_store(services: Services) -> None:
     """Make sure the configured tenant, store and lanes exist (the demo store in demo mode)."""
     settings = services.settings
     if settings.demo:
-        seed_demo(services.uow, services.security, lanes=settings.store.lanes)
+        seed_demo(services.uow, services.security, lanes=settings.store.lanes, store_id=settings.store.store_id)
         return
     cfg = settings.store
     services.uow.run_sync(Actor.system(cfg.tenant_id, cfg.store_id), lambda u: u.stores.ensure(

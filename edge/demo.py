@@ -68,12 +68,14 @@ def demo_products(count: int = 200) -> list[dict[str, Any]]:
     return products
 
 
-def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int = 3) -> bool:
-    """Create the demo store if it is not there. Returns True if it seeded anything."""
-    actor = Actor.system(DEMO_TENANT, DEMO_STORE, "demo-seed")
+def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int = 3, store_id: str = DEMO_STORE
+              ) -> bool:
+    """Create the demo store (`store_id`, `demo-001` unless configured) if it is not there. Returns
+    True if it seeded anything."""
+    actor = Actor.system(DEMO_TENANT, store_id, "demo-seed")
 
     def base(u: Any) -> bool:
-        return u.stores.ensure(tenant_name="NovaPOS Demo", store_id=DEMO_STORE, store_name="Demo Store",
+        return u.stores.ensure(tenant_name="NovaPOS Demo", store_id=store_id, store_name="Demo Store",
                                        timezone="UTC", day_start_hour=0, currency="USD", lanes=lanes,
                                        require_mfa=False, now=u.now)
 
@@ -83,26 +85,26 @@ def seed_demo(uow: UnitOfWorkFactory, security: SecurityAdapter, *, lanes: int =
         return created
     password_hash = security.hash_secret(DEMO_PASSWORD)
     pin_hash = security.hash_secret(DEMO_PIN)
-    pin_lookup = security.pin_lookup(DEMO_TENANT, DEMO_STORE, DEMO_PIN)
+    pin_lookup = security.pin_lookup(DEMO_TENANT, store_id, DEMO_PIN)
     supervisor_pin_hash = security.hash_secret(DEMO_SUPERVISOR_PIN)
-    supervisor_pin_lookup = security.pin_lookup(DEMO_TENANT, DEMO_STORE, DEMO_SUPERVISOR_PIN)
+    supervisor_pin_lookup = security.pin_lookup(DEMO_TENANT, store_id, DEMO_SUPERVISOR_PIN)
 
     def everything(u: Any) -> None:
         for tax in TAX:
             catalog.upsert_tax_category(u, commands.TaxCategoryFields(**tax))
-        users.add_user(u, username="admin", password_hash=password_hash, roles=["tenant_admin"], store_id=DEMO_STORE)
+        users.add_user(u, username="admin", password_hash=password_hash, roles=["tenant_admin"], store_id=store_id)
         users.add_user(u, username="manager", password_hash=password_hash, roles=["store_manager", "supervisor"],
-                       store_id=DEMO_STORE, pin_hash=supervisor_pin_hash, pin_lookup=supervisor_pin_lookup)
-        users.add_user(u, username="cashier", password_hash=password_hash, roles=["cashier"], store_id=DEMO_STORE,
+                       store_id=store_id, pin_hash=supervisor_pin_hash, pin_lookup=supervisor_pin_lookup)
+        users.add_user(u, username="cashier", password_hash=password_hash, roles=["cashier"], store_id=store_id,
                        pin_hash=pin_hash, pin_lookup=pin_lookup)
-        users.add_user(u, username="tech", password_hash=password_hash, roles=["technician"], store_id=DEMO_STORE)
+        users.add_user(u, username="tech", password_hash=password_hash, roles=["technician"], store_id=store_id)
         for product in demo_products():
             catalog.create_product(u, commands.Product(**product))
         for hook in DEMO_HOOKS:
             hook(u)
 
     uow.run_sync(actor, everything)
-    log.info("demo.seeded", tenant=DEMO_TENANT, store=DEMO_STORE, products=200)
+    log.info("demo.seeded", tenant=DEMO_TENANT, store=store_id, products=200)
     return True
 
 

@@ -155,6 +155,7 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     demo: bool = False
+    demo_store: Identifier = "demo-001"  # the demo store's id: a second demo store (say, to try BOPIS re-routing)
     log_format: Literal["auto", "json", "console"] = "auto"
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -217,6 +218,7 @@ EXAMPLES = {
     "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
     "lane.offline_pin_iterations": "offline_pin_iterations = 600000",
     "log_format": 'log_format = "json"',
+    "demo_store": 'demo_store = "demo-002"',
 }
 
 SHORT_ENV = {
@@ -225,6 +227,7 @@ SHORT_ENV = {
     "NOVAPOS_HOST": ("server", "host"),
     "NOVAPOS_PORT": ("server", "port"),
     "NOVAPOS_DEMO": (None, "demo"),
+    "NOVAPOS_DEMO_STORE": (None, "demo_store"),
     "NOVAPOS_LOG_FORMAT": (None, "log_format"),
 }
 
@@ -240,7 +243,7 @@ def _set(raw: dict[str, Any], section: str | None, key: str, value: Any) -> None
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
-    sections = {f.name for f in msgspec.structs.fields(Settings) if f.name not in ("demo", "log_format")}
+    sections = {f.name for f in msgspec.structs.fields(Settings) if f.name not in ("demo", "demo_store", "log_format")}
     for name, value in environ.items():
         if name in SHORT_ENV:
             section, key = SHORT_ENV[name]

@@ -67,6 +67,8 @@ class BopisLine(msgspec.Struct):
 class BopisBody(msgspec.Struct):
     order_id: SafeId
     lines: Annotated[list[BopisLine], msgspec.Meta(min_length=1, max_length=MAX_BOPIS_LINES)]
+    prepaid: bool = False  # paid online: the store hands it over as a sale tendered `prepaid`
+    hold_hours: Annotated[int, msgspec.Meta(ge=1, le=7 * 24)] = bopis.DEFAULT_HOLD_HOURS
 
 
 def _ctx(request: Request) -> tuple[Any, str, str]:
@@ -273,7 +275,8 @@ async def issue_command(request: Request, data: CommandBody) -> dict[str, Any]:
 async def place_bopis(request: Request, data: BopisBody) -> dict[str, Any]:
     db, tenant, actor = _ctx(request)
     lines = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
-    order = await db.write(bopis.place, tenant, data.order_id, lines, actor=actor, now=now_iso(), tenant_id=tenant)
+    order = await db.write(bopis.place, tenant, data.order_id, lines, actor=actor, now=now_iso(), tenant_id=tenant,
+                           prepaid=data.prepaid, hold_hours=data.hold_hours)
     await request.app.state.runtime.publish_commands()
     return order
 

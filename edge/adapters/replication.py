@@ -16,7 +16,7 @@ from edge.adapters.inbox import Handler, Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.uow import SqlUnitOfWork
 from edge.contracts.events import Command
-from edge.service import catalog, policy, users
+from edge.service import bopis, catalog, policy, users
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
@@ -55,7 +55,15 @@ def hq_handlers(settings: Any) -> dict[str, Handler]:
                                       version=command.version, issued_at=command.issued_at,
                                       payload=dict(command.payload))
 
+    def bopis_reserve(conn: Connection, command: Command) -> str:
+        return bopis.receive(_uow(conn, command, settings), command.command_id, dict(command.payload))
+
+    def bopis_cancel(conn: Connection, command: Command) -> str:
+        return bopis.cancel_from_hq(_uow(conn, command, settings), dict(command.payload))
+
     return {
+        "bopis.reserve": bopis_reserve,
+        "bopis.cancel": bopis_cancel,
         "catalog.upsert": catalog_command,
         "price.set": catalog_command,
         "tax.set": catalog_command,

@@ -17,6 +17,7 @@ from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
+from edge.adapters.repos.pickups import SqlPickupsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
 from edge.adapters.repos.prepared import Prepared
 from edge.adapters.repos.settlement import SqlSettlementRepository
@@ -66,6 +67,7 @@ class SqlUnitOfWork:
     idempotency = _Repository(SqlIdempotencyRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)
+    pickups = _Repository(SqlPickupsRepository)
     policy = _Repository(SqlPolicyRepository)
     reservations = _Repository(SqlReservationsRepository)
     reviews = _Repository(SqlReviewsRepository)

@@ -234,14 +234,15 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
 
 def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = None,
                  offline: bool = False, policy: SalesPolicy = POLICY, credit_cents: int = 0,
-                 exchange_of: str | None = None) -> dict[str, Any]:
+                 exchange_of: str | None = None, credit_method: str = "exchange_credit") -> dict[str, Any]:
     """Ring up a sale: read, plan (no writes, so a refused sale changes nothing), persist, emit.
 
     The lane comes from a lane-bound token (see `lane_binding`). `offline`: a lane replays a
     sale it queued while the store server was unreachable, at the prices it charged then; only
     a lane's own sign-in may, only for a plausible time, and a steep undercharge needs a
     supervisor (`_check_offline_claim`). An exchange (`returns`) passes the refund it credits to
-    this sale (`credit_cents`) and the return it came from (`exchange_of`)."""
+    this sale (`credit_cents`) and the return it came from (`exchange_of`); a BOPIS pickup paid
+    online passes its total as credit with `credit_method="prepaid"`."""
     store_id = location(uow)
     lane_id = acting_lane(uow.actor, sale.lane_id)
     if offline:
@@ -258,7 +259,7 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
                              credit_cents=credit_cents, offline=offline, override_by=override_by, policy=policy)
     order, stored_lines, payments, movements = _persist_order(
         uow, checkout, offline_created_at=sale.offline_created_at, exchange_of=exchange_of, override_by=override_by,
-        policy=policy)
+        policy=policy, credit_method=credit_method)
     return _emit_order(uow, order, stored_lines, payments, movements, override_by=override_by)
 
 
@@ -300,7 +301,7 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: Checkou
 
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
-                   override_by: str | None, policy: SalesPolicy
+                   override_by: str | None, policy: SalesPolicy, credit_method: str = "exchange_credit"
                    ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[Movement]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
@@ -324,7 +325,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
     payments: list[PaymentRow] = []
     if plan is not None:
         if c.credit_cents:
-            payments.append(_payment(uow, order_id, "exchange_credit", c.credit_cents, status="approved",
+            payments.append(_payment(uow, order_id, credit_method, c.credit_cents, status="approved",
                                      approved=c.credit_cents, currency=c.currency))
         if plan.cash_tendered_cents:
             payments.append(_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
@@ -622,7 +623,8 @@ def present(order: OrderRow, lines: list[OrderLineRow], payments: list[PaymentRo
         "lines": [{"id": ln.id, "line_no": ln.line_no, "product_id": ln.product_id, "sku": ln.sku,
                    "name": ln.name, "quantity": ln.quantity, "weight_grams": ln.weight_grams,
                    "unit_price_cents": ln.unit_price_cents, "discount_cents": ln.discount_cents,
-                   "tax_category": ln.tax_category, "tax_inclusive": bool(ln.tax_inclusive),
+                   "tax_category": ln.tax_category, "tax_rate_bp": ln.tax_rate_bp,
+                   "tax_inclusive": bool(ln.tax_inclusive),
                    "tax_cents": ln.tax_cents, "total_cents": ln.total_cents,
                    "returned_quantity": ln.returned_quantity} for ln in lines],
         "subtotal_cents": order.subtotal_cents, "discount_cents": order.discount_cents,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
     CatalogRepository,
@@ -77,6 +78,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     orders: OrdersRepository
     payments: PaymentsRepository
+    pickups: PickupsRepository
     policy: PolicyRepository
     reservations: ReservationsRepository
     reviews: ReviewsRepository

@@ -21,7 +21,7 @@ MAX_TTL_S = 7 * 24 * 3600
 def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     """Expire every reservation past its TTL. An order whose hold expired is voided (it was
     abandoned); any part already paid is refunded by the payment processor afterwards."""
-    from edge.service import returns  # voids live with returns
+    from edge.service import bopis, returns  # voids live with returns; pickups use these holds
 
     repo = uow.reservations
     expired, voided, with_refunds = 0, [], []
@@ -39,6 +39,8 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
         order_cases.release_reservations_by_id(uow, r, "expired")
         uow.audit("reservation.expired", "reservation", r.id, {"status": "active"}, {"status": "expired"})
         uow.emit("reservation.expired", {"reservation_id": r.id, "kind": r.kind, "ref": r.ref})
+        if r.kind == "bopis":
+            bopis.on_hold_expired(uow, r)  # the pickup order expires with its hold
         expired += 1
     return {"expired": expired, "orders_voided": voided, "orders_with_refunds": with_refunds}
 

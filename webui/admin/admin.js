@@ -17,6 +17,8 @@ import "./devices.js";
 import "./audit.js";
 import "./sync.js";
 import "./policy.js";
+import "./pickups.js";
+import "./settlement.js";
 
 // -- sign-in ---------------------------------------------------------------------------------
 async function signIn(event) {

@@ -2,9 +2,10 @@
 // compared with what the store recorded (captured and refunded totals, payment by payment);
 // the differences are listed here and each one is a review case in the Reviews tab.
 //
-// The module adds its own tab and panel, so the rest of the admin does not need to know it.
+// The module registers its own tab (tabs.js); admin.js imports it with one line.
 
 import { get, post } from "./api.js";
+import { registerTab } from "./tabs.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { formatCents } from "/common/money.js";
 
@@ -79,24 +80,13 @@ async function reconcile(event) {
   }
 }
 
-function open() {
-  for (const button of document.querySelectorAll("[data-tab]")) {
-    button.setAttribute("aria-selected", String(button.dataset.tab === "settlement"));
-  }
-  for (const section of document.querySelectorAll("[role=tabpanel]")) section.hidden = section.id !== "tab-settlement";
-  history.replaceState(null, "", "#settlement");
-  load().catch((err) => { $("settlement-error").textContent = messageOf(err); });
-}
-
-function install() {
-  const tabs = document.querySelector("nav.tabs");
-  const lastPanel = [...document.querySelectorAll("[role=tabpanel]")].pop();
-  if (!tabs || !lastPanel) return;
-  const button = el("button", { type: "button", role: "tab", textContent: "Settlement", dataset: { tab: "settlement" } });
-  button.addEventListener("click", open);
-  tabs.append(button);
-  lastPanel.after(panel());
+// One tab among the admin's (tabs.js): its panel is filled once, on the first sign-in that may see it.
+function wire() {
+  $("tab-settlement").replaceChildren(...panel().children);
   $("settlement-form").addEventListener("submit", reconcile);
 }
 
-install();
+registerTab({
+  id: "settlement", label: "Settlement", needs: "listSettlementReports", wire,
+  load: () => load().catch((err) => { $("settlement-error").textContent = messageOf(err); }),
+});

@@ -13,6 +13,7 @@ import { estimateTotals, extendedCents, formatCents, parseAmount } from "/common
 import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { clearCardPrompts, endCardWait, showTerminalPrompt, startCardWait } from "./terminal_prompts.js";
+import "./pickup.js"; // the Pickup button: hand over web orders ready for pickup
 import { VirtualList } from "./vlist.js";
 
 const catalog = new Catalog();

@@ -2,9 +2,9 @@
 // milliseconds and a fresh deploy must win), the cached copy when the edge is unreachable.
 // The API is never touched here: sales, catalog and the offline queue are the app's business.
 
-const CACHE = "novapos-lane-shell-v7";
+const CACHE = "novapos-lane-shell-v8";
 const SHELL = ["/", "/index.html", "/app.css", "/app.js", "/api.js", "/catalog.js", "/crypto_checkout.js", "/db.js", "/events.js",
-               "/offline_auth.js", "/queue.js", "/terminal_prompts.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
+               "/offline_auth.js", "/pickup.js", "/queue.js", "/terminal_prompts.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
                "/common/api.js", "/common/dom.js", "/common/money.js"];
 
 self.addEventListener("install", (event) => {
