@@ -16,6 +16,7 @@ from edge.service.repository_ports import (
     AuditLogRepository,
     CatalogRepository,
     IdempotencyRepository,
+    LanesRepository,
     OrdersRepository,
     PaymentsRepository,
     PolicyRepository,
@@ -55,6 +56,7 @@ class UnitOfWork(Protocol):
     audit_log: AuditLogRepository
     catalog: CatalogRepository
     idempotency: IdempotencyRepository
+    lanes: LanesRepository
     orders: OrdersRepository
     payments: PaymentsRepository
     policy: PolicyRepository
