@@ -4,6 +4,7 @@ supervisor's PIN is asked for where the policy needs one."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tests.webui.test_lane import ESPRESSO, scan, sign_in
 pytestmark = pytest.mark.slow
 
 SUPERVISOR_PIN = "2468"
+SALE_DONE = re.compile(r"^Sale \d+-\d+ complete$")
 
 
 def cash_sale(page: Any, *barcodes: str, quantity: int | None = None) -> str:
@@ -30,10 +32,16 @@ def cash_sale(page: Any, *barcodes: str, quantity: int | None = None) -> str:
     expect(page.locator("#totals")).to_have_attribute("data-priced", "edge")
     page.get_by_role("button", name="Cash", exact=True).click()
     page.get_by_role("button", name="Take cash").click()
-    expect(page.locator("#receipt-title")).to_contain_text("complete")
+    expect(page.locator("#receipt-title")).to_have_text(SALE_DONE)
     number = page.locator("#receipt-title").inner_text().split()[1]
     page.get_by_role("button", name="New sale").click()
     return number
+
+
+def type_code(page: Any, code: str) -> None:
+    """A code typed into the scan field and entered, as a keyboard-wedge scanner does."""
+    page.locator("#scan-input").fill(code)
+    page.locator("#scan-input").press("Enter")
 
 
 def order_by_number(server: EdgeServer, number: str) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def test_scanning_the_receipt_qr_opens_the_sale_and_a_large_refund_needs_a_super
     number = cash_sale(page, ESPRESSO, quantity=8)  # 8 x 27.18 + tax: over the 200.00 refund limit
     order = order_by_number(web_server, number)
     # The receipt's QR code holds its link; a scanner types it into the scan field.
-    scan(page, f"https://receipts.novapos.dev/demo/{order['id']}")
+    type_code(page, f"https://receipts.novapos.dev/demo/{order['id']}")
     expect(page.locator("#return-order-summary")).to_contain_text(number)
     page.get_by_label("Return quantity of Espresso beans 250g").fill("8")
     page.get_by_label("Reason for the return").select_option("Changed mind")
@@ -101,24 +109,31 @@ def test_an_exchange_settles_the_return_and_the_new_items_together(page: Any, we
     sign_in(page)
     number = cash_sale(page, ESPRESSO)
     # The customer swaps the espresso for two bags: the new items go into the sale first.
-    scan(page, ESPRESSO)
-    scan(page, ESPRESSO)
+    type_code(page, ESPRESSO)
+    type_code(page, ESPRESSO)
+    expect(page.locator("#cart-lines li output")).to_have_text("2")
     find_sale(page, number)
     page.get_by_label("Return quantity of Espresso beans 250g").fill("1")
     page.get_by_label("Reason for the return").select_option("Wrong size or colour")
     page.get_by_role("button", name="Exchange for items in the sale").click()
-    # The refund pays for one bag; the customer pays for the other at the usual payment screen.
-    expect(page.locator("#amount-due")).to_have_text("$27.72")
+    # The refund pays for one bag; the customer pays the difference with the exchange.
+    expect(page.locator("#exchange-due")).to_contain_text("$27.73 more than the return")
     shot(page, "lane-exchange-due")
+    page.locator("#exchange-cash").fill("30")
     page.get_by_role("button", name="Take cash").click()
-    expect(page.locator("#receipt-title")).to_contain_text("complete")
-    expect(page.frame_locator("#receipt-frame").get_by_text("2x Espresso beans 250g")).to_be_visible()
-    exchange_number = page.locator("#receipt-title").inner_text().split()[1]
-    page.get_by_role("button", name="New sale").click()
+    result = page.locator("#return-result-text")
+    expect(result).to_contain_text("$27.72 paid for the new items")
+    expect(result).to_contain_text("COMPLETED")
+    expect(result).to_contain_text("change due $2.27")
+    expect(page.frame_locator("#return-receipt").get_by_text("2x Espresso beans 250g")).to_be_visible()
+    shot(page, "lane-exchange-done")
+    exchange_number = re.search(r"new sale (\S+):", result.inner_text()).group(1)
+    page.get_by_role("button", name="Close").click()
     expect(page.locator("#cart-empty")).to_be_visible()
     original, exchange = order_by_number(web_server, number), order_by_number(web_server, exchange_number)
     assert original["status"] == "REFUNDED" and original["refunds"] == []  # the refund went to the new sale
     assert exchange["status"] == "COMPLETED" and exchange.get("exchange_of")
+    assert [t["method"] for t in exchange["tenders"]] == ["exchange_credit", "cash"]
 
 
 def test_a_void_needs_a_supervisor_and_reprints_say_copy(page: Any, web_server: EdgeServer) -> None:

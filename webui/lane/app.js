@@ -841,13 +841,7 @@ function showHubState(hubState) {
 const returnsHooks = {
   askSupervisor: (reason, error) => askSupervisor(reason, error),
   cartLines: () => orderLines(),
-  // The exchange's new sale is an order of its own, with the refund already credited: what is
-  // left to pay is taken like any other sale's.
-  payExchange: (order) => {
-    state.checkout = { key: newIdempotencyKey(), order };
-    openTender(order, "cash");
-  },
-  exchangeSettled: () => { state.saleDone = true; newSale(); },
+  exchangeSettled: (order) => { rememberLastSale(order); stock.sold(state.cart); newSale(); },
   closed: focusScan,
 };
 

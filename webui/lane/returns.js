@@ -5,12 +5,13 @@
 // shelf, and the reason. The edge refunds to the original tenders (card to the card, cash out of
 // this drawer) and says when a supervisor must approve: the lane then asks for the PIN and sends
 // the same request again, with the same idempotency key (a refused request changed nothing).
-// An exchange is the return and the items now in the sale, settled together: the refund pays
-// for the new items first, and what is left to pay is taken at the usual payment screen.
+// An exchange is the return and the items now in the sale, settled together in one request: the
+// refund pays for the new items first, the customer pays any difference with it (the edge says
+// how much when it refuses an exchange without it), and any surplus is refunded.
 
 import { ApiError, NetworkError, call, get, newIdempotencyKey } from "./api.js";
 import { $, el, messageOf } from "/common/dom.js";
-import { formatCents } from "/common/money.js";
+import { formatCents, parseAmount } from "/common/money.js";
 
 export const RETURN_REASONS = ["Defective or damaged", "Wrong size or colour", "Changed mind", "Not as described",
                                "Gift return", "Other"];
@@ -72,6 +73,14 @@ function build() {
       el("div", { className: "actions" },
         el("button", { type: "button", className: "ghost", id: "void-back", textContent: "Back" }),
         el("button", { type: "button", className: "primary big", id: "void-confirm", textContent: "Void sale" }))),
+    el("section", { id: "exchange-pay", hidden: true },
+      el("h3", { id: "exchange-due" }),
+      el("label", { htmlFor: "exchange-cash", textContent: "Cash received" }),
+      el("input", { id: "exchange-cash", inputMode: "decimal", autocomplete: "off" }),
+      el("div", { className: "actions" },
+        el("button", { type: "button", className: "ghost", id: "exchange-back", textContent: "Back" }),
+        el("button", { type: "button", className: "big", id: "exchange-card", textContent: "Charge card" }),
+        el("button", { type: "button", className: "primary big", id: "exchange-take-cash", textContent: "Take cash" }))),
     el("section", { id: "return-result", hidden: true },
       el("p", { id: "return-result-text", className: "summary", role: "status" }),
       el("iframe", { id: "return-receipt", title: "Receipt", sandbox: "" })),
@@ -95,11 +104,14 @@ function build() {
   $("return-void").addEventListener("click", () => { $("return-order").hidden = true; $("void-form").hidden = false; });
   $("void-back").addEventListener("click", () => { $("void-form").hidden = true; $("return-order").hidden = false; });
   $("void-confirm").addEventListener("click", voidSale);
+  $("exchange-back").addEventListener("click", () => { ctx.exchangeDue = 0; show("return-order"); });
+  $("exchange-card").addEventListener("click", () => payDifference("card"));
+  $("exchange-take-cash").addEventListener("click", () => payDifference("cash"));
   dialog.addEventListener("close", () => ctx.hooks.closed());
 }
 
 function show(section) {
-  for (const id of ["return-order", "void-form", "return-result"]) $(id).hidden = id !== section;
+  for (const id of ["return-order", "void-form", "exchange-pay", "return-result"]) $(id).hidden = id !== section;
   $("return-recent").hidden = section !== null;
 }
 
@@ -161,6 +173,7 @@ async function find(text) {
 function showOrder(order) {
   ctx.order = order;
   ctx.key = null;
+  ctx.exchangeDue = 0;
   show("return-order");
   $("return-error").textContent = "";
   $("return-reason").value = "";
@@ -205,7 +218,7 @@ function pickedLines() {
   return { picked, problems };
 }
 
-async function submitReturn(exchange) {
+async function submitReturn(exchange, tenders = null) {
   $("return-error").textContent = "";
   const { picked, problems } = pickedLines();
   const reason = [$("return-reason").value, $("return-note").value.trim()].filter(Boolean).join(": ");
@@ -213,19 +226,50 @@ async function submitReturn(exchange) {
   if (!picked.length) { $("return-error").textContent = "Type how many of which items come back."; return; }
   if (!$("return-reason").value) { $("return-error").textContent = "Choose the reason for the return."; return; }
   const body = { lines: picked, reason };
-  if (exchange) body.exchange = { lines: ctx.hooks.cartLines() };
+  if (exchange) body.exchange = { lines: ctx.hooks.cartLines(), tenders: tenders || [] };
   const json = JSON.stringify(body);
   if (ctx.keyFor !== json) { ctx.key = newIdempotencyKey(); ctx.keyFor = json; }
   const result = await withApproval(`/api/v1/orders/${ctx.order.id}/returns`, body, ctx.key,
-    exchange ? "This exchange needs a supervisor." : "This return needs a supervisor.");
+    exchange ? "This exchange needs a supervisor." : "This return needs a supervisor.", null,
+    exchange ? askForDifference : null);
   if (!result) return;
   ctx.key = null;
   ctx.keyFor = null;
   await showReturned(result);
 }
 
-/** POST with the supervisor's PIN when the edge asks for one; null when not approved or refused. */
-async function withApproval(path, body, key, why, pin = null) {
+/** The new items cost more than the return pays: the edge refused the exchange (nothing was
+ * written) and said how much is short. The customer pays that difference with the exchange. */
+function askForDifference(err) {
+  const short = /(\d+) cents short/.exec(err.errors.map((e) => e.message).join(" "));
+  if (err.code !== "tender-insufficient" || !short) return false;
+  ctx.exchangeDue = Number(short[1]);
+  const currency = ctx.order.currency;
+  $("exchange-due").textContent = `The new items cost ${formatCents(ctx.exchangeDue, currency)} more than the return: `
+    + "take the difference.";
+  $("exchange-cash").value = (ctx.exchangeDue / 100).toFixed(2);
+  show("exchange-pay");
+  $("exchange-cash").focus();
+  return true;
+}
+
+async function payDifference(method) {
+  $("return-error").textContent = "";
+  let amount = ctx.exchangeDue;
+  if (method === "cash") {
+    amount = parseAmount($("exchange-cash").value);
+    if (amount == null || amount < ctx.exchangeDue) {
+      $("return-error").textContent = `Type the cash received: at least ${formatCents(ctx.exchangeDue, ctx.order.currency)}.`;
+      return;
+    }
+  }
+  show("return-order");
+  await submitReturn(true, [{ method, amount_cents: amount }]);
+}
+
+/** POST with the supervisor's PIN when the edge asks for one; null when not approved or refused
+ * (`handled(err)` may take a refusal over, e.g. an exchange that needs the difference paid). */
+async function withApproval(path, body, key, why, pin = null, handled = null) {
   let override = pin;
   for (;;) {
     try {
@@ -234,7 +278,7 @@ async function withApproval(path, body, key, why, pin = null) {
       return data;
     } catch (err) {
       if (!(err instanceof ApiError && APPROVAL_CODES.has(err.code))) {
-        $("return-error").textContent = messageOf(err);
+        if (!(err instanceof ApiError && handled?.(err))) $("return-error").textContent = messageOf(err);
         return null;
       }
       override = await ctx.hooks.askSupervisor(`${why} ${err.code === "override-invalid" ? "" : err.message}`.trim(),
@@ -260,14 +304,12 @@ async function showReturned(ret) {
   if (ret.credit_cents) parts.push(`${formatCents(ret.credit_cents, order.currency)} paid for the new items`);
   if (ret.refunds.length) parts.push(`refund: ${refundText(ret.refunds, order.currency)}`);
   if (ret.refunds.some((r) => r.method === "cash")) parts.push("give the cash back from this drawer");
+  if (exchange) {
+    parts.push(`new sale ${exchange.number}: ${exchange.status}`);
+    if (exchange.change_due_cents) parts.push(`change due ${formatCents(exchange.change_due_cents, order.currency)}`);
+  }
   show("return-result");
   $("return-result-text").textContent = `${parts.join(" · ")}.`;
-  if (exchange && exchange.due_cents > 0) {
-    // The customer owes the difference: the lane's payment screen takes it.
-    $("returns-dialog").close();
-    ctx.hooks.payExchange(exchange);
-    return;
-  }
   if (exchange) ctx.hooks.exchangeSettled(exchange);
   await showReceipt(exchange ? exchange.id : order.id);
 }
@@ -309,7 +351,7 @@ async function reprint(order) {
   }
 }
 
-/** hooks: {askSupervisor(reason, error), cartLines(), payExchange(order), exchangeSettled(order), closed()}. */
+/** hooks: {askSupervisor(reason, error), cartLines(), exchangeSettled(order), closed()}. */
 export function initReturns({ laneId, hooks }) {
   ctx.laneId = laneId;
   ctx.hooks = hooks;
