@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.webui.helpers import shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
+from tests.webui.test_lane_returns import type_code
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,8 @@ def test_the_session_ends_at_its_maximum_length_however_busy_the_lane_was(page: 
         expect(page.locator("#lock-dialog")).to_be_visible()
         unlock(page, "1234")
         expect(page.locator("#lock-dialog")).to_be_hidden()
-        scan(page, ESPRESSO)
+        type_code(page, ESPRESSO)
+    expect(page.locator("#cart-lines li output")).to_have_text("3")
     page.clock.fast_forward("01:00:05")
     expect(page.locator("#login-view")).to_be_visible()
     expect(page.locator("#login-error")).to_contain_text("session at this lane has ended")
