@@ -83,7 +83,7 @@ def strict_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory)
     data_dir = tmp_path_factory.mktemp("strict") / "store"
     shutil.copytree(demo_template, data_dir)
     server = EdgeServer(data_dir, free_port(), extra_env={"NOVAPOS_LANE_PAIRING_REQUIRED": "true"})
-    server.start()
+    server.start(timeout=120)  # a second server on a shared two-core machine
     try:
         yield server
     finally:
