@@ -65,7 +65,8 @@ def test_an_item_the_lane_counts_as_out_of_stock_needs_a_supervisor(page: Any, w
         assert counted.status_code in (200, 201), counted.text
     sign_in(page)
     page.locator("#search-input").fill(product["sku"])
-    expect(page.locator("#results .result .stock")).to_have_text("Out of stock")
+    expect(page.locator("#result-count")).to_have_text("1 product")
+    expect(page.locator("#results .result", has_text=product["sku"]).locator(".stock")).to_have_text("Out of stock")
     shot(page, "lane-out-of-stock")
     page.locator("#search-input").press("Escape")
 

@@ -39,9 +39,8 @@ def cash_sale(page: Any, *barcodes: str, quantity: int | None = None) -> str:
 
 
 def type_code(page: Any, code: str) -> None:
-    """A code typed into the scan field and entered, as a keyboard-wedge scanner does."""
-    page.locator("#scan-input").fill(code)
-    page.locator("#scan-input").press("Enter")
+    """A keyboard-wedge scan right after a dialog closed: the keystrokes must reach the scan field."""
+    scan(page, code)
 
 
 def order_by_number(server: EdgeServer, number: str) -> dict[str, Any]:

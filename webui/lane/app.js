@@ -272,7 +272,12 @@ function runSearch() {
 }
 
 function focusScan() {
-  if (!document.querySelector("dialog[open]") && !$("sale-view").hidden) $("scan-input").focus();
+  if (document.querySelector("dialog[open]") || $("sale-view").hidden) return;
+  const input = $("scan-input");
+  // Chromium can leave typing bound to the control of a dialog that just closed while reporting
+  // the scan field as focused; a real blur and focus hands the scanner's keystrokes back to it.
+  if (document.activeElement === input) input.blur();
+  input.focus();
 }
 
 async function addByCode(code) {
