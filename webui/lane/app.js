@@ -895,6 +895,7 @@ function wire() {
   $("discount-dialog").addEventListener("close", focusScan);
   $("approval-form").addEventListener("submit", () => { $("approval-dialog").returnValue = "ok"; });
   $("approval-cancel").addEventListener("click", () => $("approval-dialog").close("cancel"));
+  $("approval-dialog").addEventListener("close", () => setTimeout(focusScan, 0));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
   $("tender-cancel").addEventListener("click", leaveTender);
