@@ -27,8 +27,9 @@ from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
-from edge.api.routes import audit, auth, catalog, devices, health, lanes, sync, users
+from edge.api.routes import audit, auth, catalog, devices, health, lane_kiosk, lanes, pairing, sync, users
 from edge.api.routes import backoffice as backoffice_routes
+from edge.bootstrap_lanes import lane_sessions_of
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
 from edge.demo import DEMO_TENANT, seed_demo
 from edge.domain.ids import iso
@@ -42,8 +43,8 @@ from webui.swagger import LocalSwaggerUI, swagger_assets_router
 log = structlog.get_logger()
 
 SWAGGER_ASSETS = "/api/v1/schema/swagger-ui"  # under the schema path: public like the document itself
-ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes]
-ROUTE_MODULES.append(backoffice_routes)
+ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes, pairing, lane_kiosk,
+                 backoffice_routes]
 
 
 def effective_settings(settings: Settings) -> Settings:
@@ -66,8 +67,10 @@ def build_services(settings: Settings) -> Services:
     auth_service = AuthService(uow, security, settings.auth, tenant_id=settings.store.tenant_id,
                                store_id=settings.store.store_id, demo=settings.demo,
                                clock=lambda: datetime.now(UTC))
-    return Services(settings=settings, db=db, uow=uow, idempotency=Idempotency(uow), auth=auth_service,
-                    security=security, keys=security.keys, extras={})
+    built = Services(settings=settings, db=db, uow=uow, idempotency=Idempotency(uow), auth=auth_service,
+                     security=security, keys=security.keys, extras={})
+    auth_service.lane_sessions = lane_sessions_of(built)
+    return built
 
 
 def ensure_store(services: Services) -> None:

@@ -56,6 +56,13 @@ class LaneSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     offline_sign_in_ttl_s: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)] = 12 * 3600  # 0: off
     offline_sign_in_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
     offline_pin_iterations: Annotated[int, msgspec.Meta(ge=100_000, le=10_000_000)] = 600_000
+    # A device is paired with one lane (a one-time code from the store admin) before cashiers
+    # sign in on it. Unset: required, except in demo mode, where any browser may pick a lane.
+    pairing_required: bool | None = None
+    pairing_code_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=86_400)] = 600
+
+    def pairing_enforced(self, demo: bool) -> bool:
+        return (not demo) if self.pairing_required is None else self.pairing_required
 
 
 class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -217,6 +224,8 @@ EXAMPLES = {
     "lane.offline_sign_in_ttl_s": "offline_sign_in_ttl_s = 43200",
     "lane.offline_sign_in_attempts": "offline_sign_in_attempts = 5",
     "lane.offline_pin_iterations": "offline_pin_iterations = 600000",
+    "lane.pairing_required": "pairing_required = true",
+    "lane.pairing_code_ttl_s": "pairing_code_ttl_s = 600",
     "log_format": 'log_format = "json"',
     "demo_store": 'demo_store = "demo-002"',
 }

@@ -16,6 +16,7 @@ from edge.adapters.db import Database
 from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
+from edge.adapters.repos.lanes import SqlLanesRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.pickups import SqlPickupsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     audit_log = _Repository(SqlAuditLogRepository)
     catalog = _Repository(SqlCatalogRepository)
     idempotency = _Repository(SqlIdempotencyRepository)
+    lanes = _Repository(SqlLanesRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)
     pickups = _Repository(SqlPickupsRepository)

@@ -14,6 +14,7 @@ import msgspec
 
 Percent_bps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]  # a million in major units
+ShiftChange = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]  # store-local "HH:MM"
 
 
 class PolicyDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +29,13 @@ class PolicyDocument(msgspec.Struct, frozen=True, kw_only=True):
     manager_mfa_required: bool = True
     rounding: Literal["half_up", "half_even"] = "half_up"
     payout_supervisor_over_cents: Cents | None = None  # None: the store's built-in limit
+    # The lane as a kiosk: it locks after this long without a touch or a scan (0: never), keeping
+    # the sale; a cashier's sign-in lasts at most this long, and ends at any shift change.
+    lane_idle_lock_s: Annotated[int, msgspec.Meta(ge=0, le=3_600)] = 120
+    lane_session_max_s: Annotated[int, msgspec.Meta(ge=900, le=86_400)] = 10 * 3_600
+    lane_shift_changes: Annotated[tuple[ShiftChange, ...], msgspec.Meta(max_length=12)] = ()
+    # Removing a scanned line asks the cashier why (recorded for loss prevention).
+    line_removal_reason_required: bool = True
 
     def __post_init__(self) -> None:
         if self.restocking_fee_bps and self.restocking_fee_cents:

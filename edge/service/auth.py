@@ -87,6 +87,8 @@ class AuthService:
         self.store_id = store_id
         self.demo = demo
         self.clock = clock  # returns an aware UTC datetime
+        # One cashier per lane and lane sessions that end on time (`lane_sessions.LaneSessions`).
+        self.lane_sessions: Any = None
         security.watch_revocations(self._revoked_sessions)
 
     def _revoked_sessions(self, keep_s: int) -> list[str]:
@@ -134,7 +136,7 @@ class AuthService:
         )
 
     # -- lane PIN login -------------------------------------------------------------------
-    async def pin_login(self, lane_id: str, pin: str) -> dict[str, Any]:
+    async def pin_login(self, lane_id: str, pin: str, *, device_id: str | None = None) -> dict[str, Any]:
         subject = f"lane:{lane_id}"
         actor = self._actor(subject, lane_id)
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
@@ -156,11 +158,14 @@ class AuthService:
         # The account's own lockout (wrong passwords, or supervisor PINs guessed at a lane) holds
         # for PIN sign-in too; told only to someone who just keyed the right PIN.
         self._refuse_if_locked(account_attempts)
-        return await self.uow.run(
+        granted = await self.uow.run(
             self._actor(user.username, lane_id),
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
-                                  clear_subject=subject),
+                                  clear_subject=subject, device_id=device_id),
         )
+        if granted.get("lane_session", {}).get("took_over_from"):
+            self.security.sessions_revoked()  # the lane's previous session is refused from now on
+        return granted
 
     # -- supervisor override at the lane -----------------------------------------------------
     async def supervisor_by_pin(self, actor: Actor, pin: str, supervisor_roles: frozenset[str]) -> str:
@@ -210,7 +215,10 @@ class AuthService:
         user = users.by_id(row.user_id)
         if user is None or user.disabled:
             raise Unauthorized("the refresh token is not valid; log in again", code="invalid-refresh-token")
-        return self._tokens(uow, user, lane_id=row.lane_id, family_id=row.family_id, must_enroll=False)
+        lane_session = (self.lane_sessions.continued(uow, row.family_id)
+                        if row.lane_id and self.lane_sessions is not None else None)
+        result = self._tokens(uow, user, lane_id=row.lane_id, family_id=row.family_id, must_enroll=False)
+        return {**result, "lane_session": lane_session} if lane_session else result
 
     async def logout(self, refresh_token: str) -> None:
         token_hash = self.security.hash_refresh_token(refresh_token)
@@ -220,6 +228,8 @@ class AuthService:
             if row is None:
                 return False
             uow.users.revoke_family(row.family_id, uow.now)
+            if row.lane_id and self.lane_sessions is not None:
+                self.lane_sessions.signed_out(uow, row.family_id)
             uow.audit("auth.logout", "user", row.user_id, None, {"session": row.family_id})
             return True
 
@@ -291,7 +301,8 @@ class AuthService:
             self.security.sessions_revoked()
 
     def _grant(self, uow: Any, user: UserRow, *, lane_id: str | None, totp_step: int | None,
-               rehash: str | None, must_enroll: bool, clear_subject: str | None = None) -> dict[str, Any]:
+               rehash: str | None, must_enroll: bool, clear_subject: str | None = None,
+               device_id: str | None = None) -> dict[str, Any]:
         users = uow.users
         changes: dict[str, Any] = {}
         if users.by_id(user.id).disabled:  # disabled after the credentials were read
@@ -308,7 +319,12 @@ class AuthService:
             users.update(user.id, **changes, updated_at=uow.now)
         users.save_attempts(clear_subject or user.username, 0, None, uow.now)
         uow.audit("auth.login", "user", user.id, None, {"lane_id": lane_id, "pin": clear_subject is not None})
-        return self._tokens(uow, user, lane_id=lane_id, family_id=None, must_enroll=must_enroll)
+        family_id = new_id()
+        result = self._tokens(uow, user, lane_id=lane_id, family_id=family_id, must_enroll=must_enroll)
+        if lane_id and self.lane_sessions is not None:
+            result["lane_session"] = self.lane_sessions.started(uow, user, lane_id=lane_id, family_id=family_id,
+                                                                device_id=device_id)
+        return result
 
     def _tokens(self, uow: Any, user: UserRow, *, lane_id: str | None, family_id: str | None,
                 must_enroll: bool) -> dict[str, Any]:

@@ -283,10 +283,12 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: Checkou
     available = {pid: level.on_hand - level.reserved for pid, level in levels.items()}
     short = {pid: qty for pid, qty in needs.items() if available[pid] < qty}
     if short and not offline:
-        raise Conflict("not enough stock for " + ", ".join(products[p].sku for p in short),
+        # The cashier reads the message aloud to a customer: the product's name, its SKU for the stock room.
+        raise Conflict("not enough stock for " + ", ".join(f"{products[p].name} ({products[p].sku})"
+                                                           for p in short),
                        code="insufficient-stock",
-                       errors=[{"field": "lines", "message": f"{products[p].sku}: {available[p]} available, "
-                                f"{q} wanted"} for p, q in short.items()])
+                       errors=[{"field": "lines", "message": f"{products[p].name} ({products[p].sku}): "
+                                f"{available[p]} available, {q} wanted"} for p, q in short.items()])
     judgement = judge_offline_order(
         [OfflineLine(product_id=ln.product_id, quantity=ln.quantity, weight_grams=ln.weight_grams,
                      lane_unit_price_cents=ln.unit_price_cents) for ln in lines],

@@ -17,6 +17,7 @@ from edge.service.repository_ports import (
     AuditLogRepository,
     CatalogRepository,
     IdempotencyRepository,
+    LanesRepository,
     OrdersRepository,
     PaymentsRepository,
     PolicyRepository,
@@ -76,6 +77,7 @@ class UnitOfWork(Protocol):
     audit_log: AuditLogRepository
     catalog: CatalogRepository
     idempotency: IdempotencyRepository
+    lanes: LanesRepository
     orders: OrdersRepository
     payments: PaymentsRepository
     pickups: PickupsRepository

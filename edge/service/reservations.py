@@ -71,7 +71,8 @@ def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
         products[product.id] = product
         needs[product.id] = needs.get(product.id, 0) + qty
     levels = uow.stock.levels(loc, list(needs))
-    short = [products[p].sku for p, q in needs.items() if levels[p].on_hand - levels[p].reserved < q]
+    short = [f"{products[p].name} ({products[p].sku})" for p, q in needs.items()
+             if levels[p].on_hand - levels[p].reserved < q]
     if short:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
     hold = order_cases.reserve(uow, loc, cmd.get("kind") or "bopis", cmd.get("ref") or "", needs, products, levels,

@@ -39,7 +39,8 @@ def test_public_routes_are_only_the_expected_ones(client):
     allowed = {"/api/v1/auth/login", "/api/v1/auth/pin", "/api/v1/auth/refresh", "/api/v1/auth/logout",
                "/.well-known/jwks.json", "/healthz", "/readyz", "/metrics", "/api/v1/payments/crypto/callback",
                "/api/v1/payments/webhooks/btcpay",
-               "/api/v1/schema", "/manifest.webmanifest"}
+               "/api/v1/schema", "/manifest.webmanifest",
+               "/api/v1/lanes/pair", "/api/v1/lanes/device"}  # a device claims its pairing code before any sign-in
     assert public - allowed == set()
 
 

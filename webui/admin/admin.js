@@ -19,6 +19,7 @@ import "./sync.js";
 import "./policy.js";
 import "./pickups.js";
 import "./settlement.js";
+import "./pairing.js";
 
 // -- sign-in ---------------------------------------------------------------------------------
 async function signIn(event) {

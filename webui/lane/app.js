@@ -15,6 +15,11 @@ import * as offlineQueue from "./queue.js";
 import { clearCardPrompts, endCardWait, showTerminalPrompt, startCardWait } from "./terminal_prompts.js";
 import "./pickup.js"; // the Pickup button: hand over web orders ready for pickup
 import { VirtualList } from "./vlist.js";
+import { clearCart, editQuantity, initCartEdit, removeCartLine } from "./cart_edit.js";
+import { startKiosk, stopKiosk, touched } from "./kiosk.js";
+import { deviceCredential, forget as forgetPairing, initPairing } from "./pairing.js";
+import { initReturns, isReceiptCode, openReturns, rememberLastSale } from "./returns.js";
+import * as stock from "./stock.js";
 
 const catalog = new Catalog();
 const state = {
@@ -94,6 +99,7 @@ async function signIn(event) {
     $("pin-input").value = "";
     // Unreachable, hung, or up but unable to serve (a proxy's 502-504): sign in offline.
     if (err instanceof NetworkError || (err instanceof ApiError && err.status >= 502)) await signInOffline(pin);
+    else if (err instanceof ApiError && err.code === "device-not-paired") forgetPairing(messageOf(err));
     else $("login-error").textContent = messageOf(err);
   } finally {
     button.disabled = false;
@@ -101,7 +107,8 @@ async function signIn(event) {
 }
 
 async function signInOnline(laneId, pin) {
-  const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: laneId, pin }, auth: false });
+  const { data } = await call("/api/v1/auth/pin", { method: "POST", body: { lane_id: laneId, pin, ...deviceCredential() },
+                                                    auth: false });
   // The verifier goes to IndexedDB (offline_auth.js), never into the tab's session.
   const { offline_pin: _verifier, lane, ...granted } = data;
   session.set({ ...granted, lane_id: laneId });
@@ -158,6 +165,7 @@ async function signOut() {
   const current = session.get();
   offlineAuth.takePin();
   state.stopEvents?.();
+  stopKiosk();
   session.set(null);
   if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
   location.reload();
@@ -167,6 +175,7 @@ async function signOut() {
  * keeping the cart, so that whoever signs in next finishes the sale. The edge prices it again
  * under the new sign-in. */
 function sessionEnded(err) {
+  stopKiosk();
   state.stopEvents?.();
   state.stopEvents = null;
   session.set(null);
@@ -196,6 +205,7 @@ async function enterSale() {
   results ??= new VirtualList($("results"), { rowHeight: 56, renderRow: productRow, onPick: (p) => addProduct(p) });
   await catalog.load();
   runSearch();
+  startKiosk({ laneId: state.laneId, session: () => session.get(), hooks: kioskHooks });
   if (current.offline) {
     // No token: only the cached catalog and the offline queue, until the server answers again.
     setOffline(true);
@@ -206,12 +216,33 @@ async function enterSale() {
     return;
   }
   syncCatalog();
+  syncStock();
   state.stopEvents?.();
   state.stopEvents = connectLaneEvents(state.laneId, onHubEvent, showHubState);
   await refreshQueue();
   replayQueue();
   checkRefundsOwed();
   focusScan();
+}
+
+const kioskHooks = {
+  cartSize: () => state.cart.reduce((n, l) => n + (l.weight_grams != null ? 1 : l.quantity), 0),
+  expired: (reason) => {
+    const current = session.get();
+    if (current?.refresh_token) post("/api/v1/auth/logout", { refresh_token: current.refresh_token }).catch(() => {});
+    sessionEnded(new Error(reason));
+  },
+  switchCashier: () => sessionEnded(new Error("the lane is free for another cashier")),
+  unlocked: focusScan,
+};
+
+async function syncStock() {
+  try {
+    await stock.syncStock();
+    runSearch();
+  } catch {
+    // Offline: the levels this lane last heard stay shown.
+  }
 }
 
 async function syncCatalog() {
@@ -231,7 +262,9 @@ function productRow(product) {
   return el("div", { className: "result" },
     el("span", { className: "name", textContent: product.name }),
     el("span", { className: "sku", textContent: product.sold_by_weight ? `${product.sku} · per kg` : product.sku }),
-    el("span", { className: "price", textContent: formatCents(product.price_cents) }));
+    el("span", { className: "price", textContent: formatCents(product.price_cents) }),
+    el("span", { className: "stock", dataset: { out: String(stock.available(product) === 0 || stock.available(product) < 0) },
+                 textContent: stock.stockLabel(product) }));
 }
 
 let searchTimer = 0;
@@ -242,13 +275,19 @@ function runSearch() {
 }
 
 function focusScan() {
-  if (!document.querySelector("dialog[open]") && !$("sale-view").hidden) $("scan-input").focus();
+  if (document.querySelector("dialog[open]") || $("sale-view").hidden) return;
+  const input = $("scan-input");
+  // Chromium can leave typing bound to the control of a dialog that just closed while reporting
+  // the scan field as focused; a real blur and focus hands the scanner's keystrokes back to it.
+  if (document.activeElement === input) input.blur();
+  input.focus();
 }
 
 async function addByCode(code) {
   code = code.trim();
   if (!code) return;
   $("sale-error").textContent = "";
+  if (isReceiptCode(code)) { openReturns(code); return; }
   try {
     const product = await catalog.byCode(code);
     if (!product) {
@@ -263,6 +302,7 @@ async function addByCode(code) {
 }
 
 async function addProduct(product) {
+  if (!(await stock.allows(product, state.cart, stockHooks))) return;
   if (product.sold_by_weight) {
     const grams = await askWeight(product);
     if (!grams) return;
@@ -295,7 +335,8 @@ function renderCart() {
       : el("span", { className: "qty" },
           el("button", { type: "button", className: "step", textContent: "−", ariaLabel: `One less ${line.name}`,
                          onclick: () => changeQuantity(index, -1) }),
-          el("output", { textContent: String(line.quantity) }),
+          el("button", { type: "button", className: "qty-edit", ariaLabel: `Type the quantity of ${line.name}`,
+                         onclick: () => typeQuantity(index) }, el("output", { textContent: String(line.quantity) })),
           el("button", { type: "button", className: "step", textContent: "+", ariaLabel: `One more ${line.name}`,
                          onclick: () => changeQuantity(index, +1) }));
     return el("li", { className: "line" },
@@ -303,7 +344,7 @@ function renderCart() {
       qty,
       el("span", { className: "amount", textContent: formatCents(extendedCents(line)) }),
       el("button", { type: "button", className: "remove", textContent: "×", ariaLabel: `Remove ${line.name}`,
-                     onclick: () => { state.cart.splice(index, 1); cartChanged(); } }));
+                     onclick: () => removeLine(index) }));
   }));
   const empty = state.cart.length === 0;
   if (empty) state.discountCents = 0;
@@ -408,10 +449,26 @@ function askSupervisor(reason, error = "") {
 
 function changeQuantity(index, delta) {
   const line = state.cart[index];
+  if (line.quantity + delta <= 0) { removeLine(index); return; }
   line.quantity += delta;
-  if (line.quantity <= 0) state.cart.splice(index, 1);
   cartChanged();
 }
+
+// Typed quantities, removals with a reason, and supervisor approval of out-of-stock items live in
+// cart_edit.js and stock.js; these hooks give them the sale.
+const editHooks = {
+  laneId: () => state.laneId,
+  reasonRequired: () => session.get()?.lane_session?.line_removal_reason_required ?? true,
+  offline: () => Boolean(session.get()?.offline),
+  changed: cartChanged,
+  cancelled: focusScan,
+  toast,
+};
+const stockHooks = { ...editHooks, offline: () => state.offline, approved: new Set(), askSupervisor,
+                     refused: (message) => { $("sale-error").textContent = message; } };
+const typeQuantity = (index) => editQuantity(state.cart, index, editHooks);
+const removeLine = (index) => removeCartLine(state.cart, index, editHooks);
+const clearSale = () => clearCart(state, editHooks);
 
 function askWeight(product) {
   const dialog = $("weight-dialog");
@@ -639,6 +696,8 @@ async function showSavedOffline(changeCents, note) {
 
 async function showReceipt(order) {
   state.saleDone = true;
+  rememberLastSale(order);
+  stock.sold(state.cart);
   $("receipt-title").textContent = `Sale ${order.number} complete`;
   $("change-due").textContent = formatCents(order.change_due_cents);
   // The frame's srcdoc is set once: replacing a placeholder srcdoc while Chromium is still
@@ -659,6 +718,7 @@ async function showReceipt(order) {
 
 function newSale() {
   state.saleDone = false;
+  stockHooks.approved.clear();
   state.cart = [];
   state.discountCents = 0;
   state.checkout = null;
@@ -775,7 +835,7 @@ async function replayQueue() {
 function onHubEvent(event) {
   const data = event.data || event;
   if (event.type === "scan" && data.barcode) {
-    if (!document.querySelector("dialog[open]")) addByCode(String(data.barcode));
+    if (!document.querySelector("dialog[open]")) { touched(); addByCode(String(data.barcode)); }
   } else if (event.type === "weight" && Number.isFinite(data.grams ?? data.weight_grams)) {
     state.lastWeightGrams = data.grams ?? data.weight_grams;
   } else if (event.type === "terminal_prompt") {
@@ -789,6 +849,14 @@ function showHubState(hubState) {
   badge.textContent = hubState === "connected" ? "Scanner hub" : "Scanner hub reconnecting";
   badge.dataset.state = hubState;
 }
+
+// -- returns and exchanges -------------------------------------------------------------------
+const returnsHooks = {
+  askSupervisor: (reason, error) => askSupervisor(reason, error),
+  cartLines: () => orderLines(),
+  exchangeSettled: (order) => { rememberLastSale(order); stock.sold(state.cart); newSale(); },
+  closed: focusScan,
+};
 
 // -- wiring ----------------------------------------------------------------------------------
 function wire() {
@@ -832,7 +900,7 @@ function wire() {
       leaveTender();
     },
   });
-  $("clear-cart").addEventListener("click", () => { state.cart = []; state.discountCents = 0; cartChanged(); });
+  $("clear-cart").addEventListener("click", clearSale);
   $("add-discount").addEventListener("click", askDiscount);
   $("discount-form").addEventListener("submit", applyDiscount);
   $("discount-cancel").addEventListener("click", () => $("discount-dialog").close("cancel"));
@@ -844,6 +912,7 @@ function wire() {
   $("discount-dialog").addEventListener("close", focusScan);
   $("approval-form").addEventListener("submit", () => { $("approval-dialog").returnValue = "ok"; });
   $("approval-cancel").addEventListener("click", () => $("approval-dialog").close("cancel"));
+  $("approval-dialog").addEventListener("close", () => setTimeout(focusScan, 0));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
   $("tender-cancel").addEventListener("click", leaveTender);
@@ -859,7 +928,7 @@ function wire() {
 
   document.addEventListener("keydown", (e) => {
     if (!$("login-view").hidden) {
-      if (/^\d$/.test(e.key) && document.activeElement !== $("pin-input")) {
+      if (/^\d$/.test(e.key) && document.activeElement?.tagName !== "INPUT") {
         $("pin-input").focus();
       }
       return;
@@ -881,7 +950,10 @@ function wire() {
 
 async function start() {
   wire();
+  initCartEdit();
+  initReturns({ laneId: () => state.laneId, hooks: returnsHooks });
   whenSignedOut(sessionEnded);
+  await initPairing({ laneChosen: (lane) => { state.laneId = String(lane); } });
   showLanes();
   setOffline(!navigator.onLine);
   if ("serviceWorker" in navigator) {

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from edge.adapters.security import offline_pin
 from edge.api.deps import actor, services
 from edge.api.guards import authenticated
+from edge.api.routes.pairing import device_for_sign_in
 
 Str256 = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
@@ -26,6 +27,7 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
 class PinBody(msgspec.Struct, forbid_unknown_fields=True):
     lane_id: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     pin: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    device_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)] | None = None  # from lane pairing
 
 
 class RefreshBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,7 +49,8 @@ async def login(request: Request, data: LoginBody) -> dict[str, Any]:
 
 @post("/api/v1/auth/pin", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="pinLogin")
 async def pin_login(request: Request, data: PinBody) -> dict[str, Any]:
-    granted = await services(request).auth.pin_login(data.lane_id, data.pin)
+    device_id = await device_for_sign_in(request, data.device_token, data.lane_id)
+    granted = await services(request).auth.pin_login(data.lane_id, data.pin, device_id=device_id)
     return {**granted, **await _lane_extras(request, data, granted["user"])}
 
 
