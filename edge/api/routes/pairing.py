@@ -20,7 +20,7 @@ from litestar import Request, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from edge.adapters.metrics import security_event
-from edge.adapters.pairing_qr import qr_data_url
+from edge.adapters.qr_code import qr_data_url
 from edge.api.deps import actor, services
 from edge.api.guards import DEVICE_ADMIN, requires
 from edge.contracts.bounds import line
