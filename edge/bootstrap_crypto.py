@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from edge.adapters.payments.btcpay import BtcpayClient, BtcpayProvider
+from edge.adapters.payments.card_terminal_setup import build_adyen_settlement
 from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.adapters.secret_files import FixedSecrets, SecretRing, SecretUnavailable, WatchedSecret
@@ -87,6 +88,9 @@ def settlement_sources(crypto: CryptoRuntime, terminal: Any) -> list[SettlementS
 def start_settlement(services: Any, sales: Any) -> None:
     """Register the settlement sources and the daily run (stopped with the sales loops)."""
     runtime = SettlementRuntime(sources=settlement_sources(services.extras["crypto"], sales.terminal))
+    adyen = build_adyen_settlement(services)
+    if adyen is not None:
+        runtime.sources.append(adyen)
     services.extras["settlement"] = runtime
     every_s = services.settings.payments.settlement_check_interval_s
     sales.tasks.append(asyncio.create_task(_daily(services, runtime, every_s), name="settlement-daily"))

@@ -143,6 +143,11 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     adyen_notify_password_file: str = ""  # file (or credential name) holding that password
     adyen_payment_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 150.0
     adyen_status_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # The daily reconciliation of card payments reads Adyen's Settlement details report (CSV) from
+    # this URL ("{date}" becomes YYYY_MM_DD), with a report user's API key read from a file.
+    adyen_report_url: str = ""  # https://ca-live.adyen.com/reports/download/MerchantAccount/<account>/<file>
+    adyen_report_api_key_file: str = ""  # file (or credential name) holding the report user's API key
+    adyen_merchant_account: str = ""  # only this merchant account's report lines are the store's
     # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
     adyen_lanes: dict[str, AdyenLaneTerminal] = {}
     # Crypto checkout: the demo stub, or a BTCPay Server store (Greenfield API). Secrets are

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
 
 from edge.adapters.payments.adyen_lanes import AdyenLaneTerminals
 from edge.adapters.payments.adyen_nexo import SharedKey
+from edge.adapters.payments.adyen_settlement import AdyenSettlement, payment_resolver
 from edge.adapters.payments.adyen_terminal import AdyenTerminal
 
 log = structlog.get_logger()
@@ -91,3 +93,20 @@ def build_card_terminal(services: Any) -> AdyenLaneTerminals | None:
                  lanes=[lane for lane, x in by_lane.items() if x is t] or "default",
                  key_identifier=pay.adyen_key_identifier, key_version=pay.adyen_key_version)
     return terminals
+
+
+def build_adyen_settlement(services: Any) -> AdyenSettlement | None:
+    """Adyen's settlement report as a reconciliation source, when card payments go to Adyen and a
+    report URL is configured (without one, card days are not reconciled against Adyen)."""
+    pay = services.settings.payments
+    if pay.card_provider != "adyen" or not pay.adyen_report_url:
+        return None
+    if not pay.adyen_merchant_account or not pay.adyen_report_api_key_file:
+        raise SecretUnavailable("payments.adyen_report_url needs adyen_merchant_account and "
+                                "adyen_report_api_key_file")
+    source = AdyenSettlement(report_url=pay.adyen_report_url, merchant_account=pay.adyen_merchant_account,
+                             api_key=read_secret("adyen_report_api_key_file", pay.adyen_report_api_key_file),
+                             resolve=payment_resolver(services.db))
+    log.info("settlement.source", provider="adyen", report_host=httpx.URL(pay.adyen_report_url).host,
+             merchant_account=pay.adyen_merchant_account)
+    return source
