@@ -53,12 +53,15 @@ def payment_original_lookup(db: Any) -> Any:
 
 
 def lane_prompt_sink(services: Any) -> Any:
-    """Prompts go out as the hub's `terminal_prompt` events, so the lane's event socket carries them."""
+    """Prompts go out as `terminal_prompt` lane events: on the in-process hub's bus when there is
+    one, else on the store server's own lane bus (hardware off, or a hub in another process), so
+    the lane's event socket carries them whatever the hub mode."""
+    from edge.adapters.hardware import runtime_of
 
     def publish(lane: str | None, ref: str, kind: str, text: str) -> None:
-        bus = getattr(services.hardware, "bus", None)
-        if bus is None or lane is None:
-            return  # no in-process hub (hardware off or remote): the lane shows the outcome only
+        if lane is None:
+            return  # a payment of no lane (a web order): nobody to show it to
+        bus = getattr(services.hardware, "bus", None) or runtime_of(services).local
         bus.publish(lane, "terminal_prompt", device_id="adyen", ref=ref, kind=kind, text=text)
 
     return publish
