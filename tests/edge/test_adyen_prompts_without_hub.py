@@ -1,6 +1,7 @@
-"""An Adyen terminal's prompts reach the lane's event socket with no hardware hub at all
-(`hardware.mode = "off"`): a store server process, a fake Adyen terminal posting its display
-notifications to it, and the lane's WebSocket as the browser opens it."""
+"""An Adyen terminal's prompts reach the lane's event socket with no hardware hub in the store
+server's process: `hardware.mode = "off"`, and a hub served by another process (`"remote"`). A
+store server process, a fake Adyen terminal posting its display notifications to it, and the
+lane's WebSocket as the browser opens it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from tests.edge.card_terminal_support import CardStore
+from tests.edge.hardware import test_remote_hub as remote_hub
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +26,8 @@ def store(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield card
     finally:
         card.stop()
+
+hardware_service = remote_hub.hardware_service  # a hub with simulators behind its HTTP service, in this process
 
 
 def lane_socket(store: CardStore, lane: str, query: str = "") -> ClientConnection:
@@ -81,3 +85,34 @@ def test_a_lane_sees_only_its_own_terminals_prompts(store):
     assert {"card_read", "pin_entry"} <= {p["data"]["kind"] for p in on_lane1 if p["data"]["ref"] == ref1}
     assert {p["data"]["ref"] for p in on_lane2} == {ref2}
     assert {"card_read", "pin_entry"} <= {p["data"]["kind"] for p in on_lane2}
+
+
+@pytest.fixture
+def remote_store(demo_template: Path, tmp_path: Path,
+                 hardware_service: tuple[str, Any]) -> Iterator[tuple[CardStore, Any]]:
+    url, simulators = hardware_service
+    card = CardStore(tmp_path, demo_template)
+    card.server.env.update({"NOVAPOS_HARDWARE_MODE": "remote", "NOVAPOS_HARDWARE_URL": url,
+                            "NOVAPOS_HARDWARE_TOKEN": "hw-token"})
+    card.start()
+    try:
+        yield card, simulators
+    finally:
+        card.stop()
+
+
+def test_with_the_hub_in_another_process_prompts_ride_alongside_its_numbered_events(remote_store):
+    store, sim = remote_store
+    with lane_socket(store, "1") as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["mode"] == "remote"
+        order = store.card_sale(store.product(2)["sku"])
+        payment = next(t for t in order["tenders"] if t["method"] == "card")
+        prompts = prompts_until(ws, "approved", payment["id"])
+        sim.lane(1).scan("5901234123457")  # the remote hub's own events still come, numbered
+        while (message := json.loads(ws.recv(timeout=10)))["type"] != "scan":
+            pass
+    assert {"present_card", "card_read", "pin_entry"} <= {p["data"]["kind"] for p in prompts}
+    # Unnumbered: the lane resumes the hub's numbering after a reconnect, which these must not disturb.
+    assert all("seq" not in p for p in prompts)
+    assert isinstance(message["seq"], int) and message["data"]["barcode"] == "5901234123457"

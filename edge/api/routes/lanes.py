@@ -5,6 +5,11 @@ weight, paper_low, paper_out, device_added, device_removed, device_status, termi
 job_queued, job_printed, printer_failed (with `reprint: true`). Each message is
 `{seq, lane_id, type, at, data}`. After a reconnect the lane passes the last `seq` it saw as
 `since` (and the `epoch` from the first message) and gets what it missed, then live events.
+
+A card terminal on the LAN (Adyen) raises its `terminal_prompt`s in the store server itself. They
+go on the in-process hub's bus when there is one; otherwise on the store server's own lane bus
+(`HardwareRuntime.local`): with the hub off that bus is the lane's numbered stream, and with a hub
+in another process its events are sent alongside the hub's, live and without `seq`.
 """
 
 from __future__ import annotations
