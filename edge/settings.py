@@ -217,6 +217,8 @@ EXAMPLES = {
     "payments.adyen_poiid": 'adyen_poiid = "V400m-324688179"',
     "payments.adyen_key_passphrase_file": 'adyen_key_passphrase_file = "adyen-passphrase"  (a LoadCredential= name, or a path)',
     "payments.adyen_key_version": "adyen_key_version = 1",
+    "payments.adyen_merchant_account": 'adyen_merchant_account = "NovaPOSStoreEUR"',
+    "payments.adyen_report_api_key_file": 'adyen_report_api_key_file = "adyen-report-key"  (a LoadCredential= name, or a path)',
     "payments.adyen_payment_timeout_s": "adyen_payment_timeout_s = 150",
     "payments.crypto_provider": 'crypto_provider = "btcpay"  (or "stub")',
     "payments.btcpay_url": 'btcpay_url = "https://btcpay.example.com"',
@@ -359,7 +361,13 @@ def _check_card_terminal(pay: PaymentsSettings) -> None:
         if not getattr(pay, key):
             raise ConfigError(f'config error: payments.{key}: required when payments.card_provider = "adyen" '
                               f"(example: {EXAMPLES.get('payments.' + key, key + ' = ...')})")
+    if pay.adyen_report_url:  # the settlement report: its account and key go with it
+        for key in ("adyen_merchant_account", "adyen_report_api_key_file"):
+            if not getattr(pay, key):
+                raise ConfigError(f"config error: payments.{key}: required when payments.adyen_report_url is set "
+                                  f"(example: {EXAMPLES['payments.' + key]})")
     urls = {"adyen_terminal_url": pay.adyen_terminal_url} if pay.adyen_terminal_url else {}
+    urls |= {"adyen_report_url": pay.adyen_report_url} if pay.adyen_report_url else {}
     urls |= {f"adyen_lanes.{lane}.url": t.url for lane, t in pay.adyen_lanes.items()}
     for key, url in urls.items():
         if not url.startswith(("https://", "http://")):

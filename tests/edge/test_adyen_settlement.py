@@ -4,6 +4,9 @@ Each difference is one review case; a rerun adds none."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from edge.settings import ConfigError, load_settings
 from tests.edge.card_terminal_support import CardStore
 from tests.fakes.adyen_reports import FakeAdyenReports, psp_reference
 from tests.support import wait_until
@@ -19,6 +23,7 @@ REPORTS = "/api/v1/settlement/reports"
 ACCOUNT = "NovaPOSStoreEUR"
 REPORT_KEY = "AQEyhmfxK4-report-user-key-3c1d"
 FILE = "settlement_detail_report_batch_42.csv"
+EXE = Path(sys.executable).parent / "novapos-edge"
 
 
 @pytest.fixture
@@ -145,3 +150,41 @@ def test_a_report_adyen_will_not_give_changes_nothing_and_says_why(store):
     assert REPORT_KEY not in answer.text
     listed = card.call("GET", f"{REPORTS}?business_day={order['business_day']}", "manager").json()
     assert listed["items"] == [] and cases(card) == []
+
+
+def adyen_env(tmp_path: Path) -> dict[str, str]:
+    secrets_dir = tmp_path / "credentials"
+    secrets_dir.mkdir(exist_ok=True)
+    (secrets_dir / "adyen-passphrase").write_text("a passphrase\n")
+    (secrets_dir / "adyen-report-key").write_text(REPORT_KEY + "\n")
+    return {"NOVAPOS_DATA_DIR": str(tmp_path), "CREDENTIALS_DIRECTORY": str(secrets_dir),
+            "NOVAPOS_PAYMENTS_CARD_PROVIDER": "adyen",
+            "NOVAPOS_PAYMENTS_ADYEN_TERMINAL_URL": "https://192.168.1.40:8443/nexo",
+            "NOVAPOS_PAYMENTS_ADYEN_POIID": "V400m-324688179", "NOVAPOS_PAYMENTS_ADYEN_KEY_IDENTIFIER": "key",
+            "NOVAPOS_PAYMENTS_ADYEN_KEY_PASSPHRASE_FILE": "adyen-passphrase",
+            "NOVAPOS_PAYMENTS_ADYEN_REPORT_URL":
+                f"https://ca-live.adyen.com/reports/download/MerchantAccount/{ACCOUNT}/{FILE}",
+            "NOVAPOS_PAYMENTS_ADYEN_REPORT_API_KEY_FILE": "adyen-report-key",
+            "NOVAPOS_PAYMENTS_ADYEN_MERCHANT_ACCOUNT": ACCOUNT}
+
+
+@pytest.mark.parametrize("missing", ["NOVAPOS_PAYMENTS_ADYEN_MERCHANT_ACCOUNT",
+                                     "NOVAPOS_PAYMENTS_ADYEN_REPORT_API_KEY_FILE"])
+def test_a_report_url_without_its_account_or_key_is_refused_naming_it(tmp_path, missing):
+    env = adyen_env(tmp_path)
+    del env[missing]
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ=env)
+    assert "payments." + missing.removeprefix("NOVAPOS_PAYMENTS_").lower() in str(refused.value)
+    assert "example" in str(refused.value)
+
+
+def test_check_config_never_shows_the_report_key_or_a_password_in_the_url(tmp_path):
+    env = adyen_env(tmp_path)
+    env["NOVAPOS_PAYMENTS_ADYEN_REPORT_URL"] = env["NOVAPOS_PAYMENTS_ADYEN_REPORT_URL"].replace(
+        "https://", "https://report_user:SENSITIVE-pw@")
+    result = subprocess.run([str(EXE), "check-config"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    assert "adyen-report-key" in result.stdout and ACCOUNT in result.stdout
+    assert REPORT_KEY not in result.stdout + result.stderr and "SENSITIVE" not in result.stdout + result.stderr

@@ -104,9 +104,6 @@ def build_adyen_settlement(services: Any) -> AdyenSettlement | None:
     pay = services.settings.payments
     if pay.card_provider != "adyen" or not pay.adyen_report_url:
         return None
-    if not pay.adyen_merchant_account or not pay.adyen_report_api_key_file:
-        raise SecretUnavailable("payments.adyen_report_url needs adyen_merchant_account and "
-                                "adyen_report_api_key_file")
     source = AdyenSettlement(report_url=pay.adyen_report_url, merchant_account=pay.adyen_merchant_account,
                              api_key=read_secret("adyen_report_api_key_file", pay.adyen_report_api_key_file),
                              resolve=payment_resolver(services.db))
