@@ -103,11 +103,13 @@ async def _daily(services: Any, runtime: SettlementRuntime, every_s: float) -> N
     while True:
         yesterday = business_day(datetime.now(UTC), store.timezone, store.day_start_hour) - timedelta(days=1)
         for source in runtime.sources:
+            # An acquirer settles days later: its day is reconciled once its report can hold it.
+            day = yesterday - timedelta(days=getattr(source, "settles_after_days", 0))
             try:
-                done = await services.uow.read(actor, lambda u, p=source.provider, d=yesterday.isoformat():
+                done = await services.uow.read(actor, lambda u, p=source.provider, d=day.isoformat():
                                                u.settlement.reports(business_day=d, provider=p, limit=1))
                 if not done:
-                    await reconcile_day(services.uow, actor, source, yesterday, timezone=store.timezone,
+                    await reconcile_day(services.uow, actor, source, day, timezone=store.timezone,
                                         day_start_hour=store.day_start_hour, currency=store.currency)
             except ProviderUnavailable as err:
                 log.warning("settlement.provider_unavailable", provider=source.provider, detail=err.detail)

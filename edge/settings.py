@@ -148,6 +148,8 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     adyen_report_url: str = ""  # https://ca-live.adyen.com/reports/download/MerchantAccount/<account>/<file>
     adyen_report_api_key_file: str = ""  # file (or credential name) holding the report user's API key
     adyen_merchant_account: str = ""  # only this merchant account's report lines are the store's
+    # Adyen settles a capture a few days after the sale: the daily run reconciles a day this late.
+    adyen_settlement_delay_days: Annotated[int, msgspec.Meta(ge=0, le=14)] = 2
     # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
     adyen_lanes: dict[str, AdyenLaneTerminal] = {}
     # Crypto checkout: the demo stub, or a BTCPay Server store (Greenfield API). Secrets are

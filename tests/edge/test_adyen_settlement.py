@@ -188,3 +188,22 @@ def test_check_config_never_shows_the_report_key_or_a_password_in_the_url(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "adyen-report-key" in result.stdout and ACCOUNT in result.stdout
     assert REPORT_KEY not in result.stdout + result.stderr and "SENSITIVE" not in result.stdout + result.stderr
+
+
+def test_report_dates_and_files_follow_adyens_time_zone_and_the_days_asked():
+    from edge.adapters.payments.adyen_settlement import AdyenSettlement, booked_at
+
+    # Adyen writes the account's time zone as an abbreviation, or an IANA name.
+    assert booked_at("2026-11-30 00:30:00", "CET") == booked_at("2026-11-29 23:30:00", "UTC")
+    assert booked_at("2026-07-01 12:00:00", "Europe/Amsterdam") == booked_at("2026-07-01 10:00:00", "GMT")
+    assert booked_at("30/11/2026", "CET") is None
+
+    async def resolve(refs: set[str], psps: set[str]) -> tuple[set[str], dict[str, str]]:
+        return set(), {}
+
+    source = AdyenSettlement(report_url="https://ca-live.adyen.com/reports/download/MerchantAccount/A/"
+                             "received_payments_report_{date}.csv", api_key="k", merchant_account="A",
+                             resolve=resolve)
+    start = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)  # a Berlin business day from midnight
+    assert [u.rsplit("/", 1)[1] for u in source.urls(start, start + timedelta(days=1))] == [
+        "received_payments_report_2026_11_29.csv", "received_payments_report_2026_11_30.csv"]

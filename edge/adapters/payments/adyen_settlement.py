@@ -145,7 +145,9 @@ class AdyenSettlement:
     method = "card"
 
     def __init__(self, *, report_url: str, api_key: str, merchant_account: str, resolve: Resolver,
-                 timeout_s: float = 60.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 settles_after_days: int = 2, timeout_s: float = 60.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settles_after_days = settles_after_days  # how late the daily run asks about a day
         self.report_url = report_url
         self.merchant_account = merchant_account
         self.resolve = resolve

@@ -106,7 +106,8 @@ def build_adyen_settlement(services: Any) -> AdyenSettlement | None:
         return None
     source = AdyenSettlement(report_url=pay.adyen_report_url, merchant_account=pay.adyen_merchant_account,
                              api_key=read_secret("adyen_report_api_key_file", pay.adyen_report_api_key_file),
-                             resolve=payment_resolver(services.db))
+                             resolve=payment_resolver(services.db),
+                             settles_after_days=pay.adyen_settlement_delay_days)
     log.info("settlement.source", provider="adyen", report_host=httpx.URL(pay.adyen_report_url).host,
              merchant_account=pay.adyen_merchant_account)
     return source
