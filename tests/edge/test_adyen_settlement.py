@@ -4,7 +4,9 @@ Each difference is one review case; a rerun adds none."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,6 +56,13 @@ def psp_of(card: CardStore, payment_id: str) -> str:
     return poi_id.split(".")[1]
 
 
+def refund_psp_of(card: CardStore, refund_id: str) -> str:
+    """A refund's own PSP reference: from the reversal's POI TransactionID the store kept for it."""
+    with contextlib.closing(sqlite3.connect(f"file:{card.data_dir / 'store.db'}?mode=ro", uri=True)) as conn:
+        [provider_ref] = conn.execute("SELECT provider_ref FROM payments WHERE id = ?", (refund_id,)).fetchone()
+    return provider_ref.split(" ")[0].split(".")[1]
+
+
 def settled(card: CardStore, reports: FakeAdyenReports, order: dict[str, Any], *, cents: int | None = None,
             merchant_ref: str | None = None) -> str:
     payment = card_payment(order)
@@ -93,13 +102,24 @@ def test_a_day_adyen_settled_as_the_store_recorded_it_is_matched(store):
     reports.line(FILE, type="Settled", psp=psp_reference(), merchant_ref="other-shop-1", cents=999,
                  at=datetime.now(UTC), account="NovaPOSWebshop")
 
+    # A refund line without our reference finds its refund by its own PSP reference.
+    returned = card.call("POST", f"/api/v1/orders/{a['id']}/returns", "manager",
+                         {"lines": [{"line_id": a["lines"][0]["id"], "quantity": 1}], "reason": "unwanted"})
+    assert returned.status_code == 201, returned.text
+    a = wait_until(lambda: (o := card.order(a["id"]))["refunds"] and
+                   all(r["status"] == "refunded" for r in o["refunds"]) and o, what="the second refund settles")
+    second = a["refunds"][0]
+    reports.line(FILE, type="Refunded", psp=psp_of(card, card_payment(a)["id"]), merchant_ref=card_payment(a)["id"],
+                 cents=second["amount_cents"], modification=refund_psp_of(card, second["id"]), at=datetime.now(UTC))
+
     answer = reconcile(card, a["business_day"])
     assert answer.status_code == 200, answer.text
     [report] = answer.json()["items"]
     assert report["provider"] == "adyen" and report["status"] == "matched", report
     assert report["captured_cents"] == report["provider_captured_cents"] == \
         card_payment(a)["amount_cents"] + card_payment(b)["amount_cents"]
-    assert report["refunded_cents"] == report["provider_refunded_cents"] == refund["amount_cents"]
+    assert report["refunded_cents"] == report["provider_refunded_cents"] == \
+        refund["amount_cents"] + second["amount_cents"]
     assert cases(card) == []
     assert reports.downloads == [FILE]
     listed = card.call("GET", f"{REPORTS}?business_day={a['business_day']}", "manager").json()

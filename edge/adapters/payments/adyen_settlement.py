@@ -16,7 +16,8 @@ API key in `X-API-Key`). Each line is a booking; the columns used here are Adyen
 How a line finds its payment: by the merchant reference first (the terminal adapter sends the
 payment id as SaleTransactionID, which Adyen reports as Merchant Reference); failing that, by the
 PSP reference, which is the part after the dot of the POI TransactionID the adapter stores as the
-payment's `provider_ref` (`<tender>.<psp> <TimeStamp>`). A line found that way counts for the
+payment's `provider_ref` (`<tender>.<psp> <TimeStamp>`): a sale's *Psp Reference*, a refund's
+*Modification Reference* (its reversal's POI TransactionID). A line found that way counts for the
 day of its payment (`at` None), however late Adyen settled it; a line matching no payment of
 this store is dated by its creation date, so a refund made in the Customer Area that the store
 never recorded shows up on the day Adyen booked it.
@@ -193,7 +194,8 @@ class AdyenSettlement:
                 # The same booking in two overlapping files counts once.
                 lines[(line.kind, line.psp, line.modification)] = line
         refs = {r for line in lines.values() for r in (line.merchant_ref, line.modification_merchant_ref) if r}
-        psps = {line.psp for line in lines.values() if line.kind == "capture" and line.psp}
+        # A refund's own PSP reference is in the refund row's provider_ref, as a sale's is in its.
+        psps = {line.psp if line.kind == "capture" else line.modification for line in lines.values()} - {""}
         known, by_psp = await self.resolve(refs, psps)
         items = [self._item(line, known, by_psp) for line in lines.values()]
         log.info("settlement.adyen_report", lines=len(items), matched=sum(1 for i in items if i.at is None))
@@ -205,7 +207,8 @@ class AdyenSettlement:
             ref = line.merchant_ref if line.merchant_ref in known else by_psp.get(line.psp)
             provider_ref = line.psp
         else:
-            ref = line.modification_merchant_ref if line.modification_merchant_ref in known else None
+            ref = line.modification_merchant_ref if line.modification_merchant_ref in known else \
+                by_psp.get(line.modification)
             provider_ref = line.modification or line.psp
         if ref is not None:
             return SettlementItem(ref=ref, kind=line.kind, amount_cents=line.cents, provider_ref=provider_ref)
