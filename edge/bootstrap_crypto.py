@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from edge.adapters.payments.btcpay import BtcpayClient, BtcpayProvider
+from edge.adapters.payments.card_terminal_setup import build_adyen_settlement
 from edge.adapters.payments.crypto_stub import CryptoStubProvider
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.adapters.secret_files import FixedSecrets, SecretRing, SecretUnavailable, WatchedSecret
@@ -87,6 +88,9 @@ def settlement_sources(crypto: CryptoRuntime, terminal: Any) -> list[SettlementS
 def start_settlement(services: Any, sales: Any) -> None:
     """Register the settlement sources and the daily run (stopped with the sales loops)."""
     runtime = SettlementRuntime(sources=settlement_sources(services.extras["crypto"], sales.terminal))
+    adyen = build_adyen_settlement(services)
+    if adyen is not None:
+        runtime.sources.append(adyen)
     services.extras["settlement"] = runtime
     every_s = services.settings.payments.settlement_check_interval_s
     sales.tasks.append(asyncio.create_task(_daily(services, runtime, every_s), name="settlement-daily"))
@@ -99,11 +103,13 @@ async def _daily(services: Any, runtime: SettlementRuntime, every_s: float) -> N
     while True:
         yesterday = business_day(datetime.now(UTC), store.timezone, store.day_start_hour) - timedelta(days=1)
         for source in runtime.sources:
+            # An acquirer settles days later: its day is reconciled once its report can hold it.
+            day = yesterday - timedelta(days=getattr(source, "settles_after_days", 0))
             try:
-                done = await services.uow.read(actor, lambda u, p=source.provider, d=yesterday.isoformat():
+                done = await services.uow.read(actor, lambda u, p=source.provider, d=day.isoformat():
                                                u.settlement.reports(business_day=d, provider=p, limit=1))
                 if not done:
-                    await reconcile_day(services.uow, actor, source, yesterday, timezone=store.timezone,
+                    await reconcile_day(services.uow, actor, source, day, timezone=store.timezone,
                                         day_start_hour=store.day_start_hour, currency=store.currency)
             except ProviderUnavailable as err:
                 log.warning("settlement.provider_unavailable", provider=source.provider, detail=err.detail)

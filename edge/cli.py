@@ -238,6 +238,7 @@ def effective_view(settings: Settings) -> dict[str, Any]:
         hw["token"] = HIDDEN
     view["sync"]["nats_url"] = _without_password(settings.sync.nats_url)
     view["payments"]["btcpay_url"] = _without_password(settings.payments.btcpay_url)
+    view["payments"]["adyen_report_url"] = _without_password(settings.payments.adyen_report_url)
     return view
 
 

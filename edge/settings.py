@@ -143,6 +143,13 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     adyen_notify_password_file: str = ""  # file (or credential name) holding that password
     adyen_payment_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 150.0
     adyen_status_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # The daily reconciliation of card payments reads Adyen's Settlement details report (CSV) from
+    # this URL ("{date}" becomes YYYY_MM_DD), with a report user's API key read from a file.
+    adyen_report_url: str = ""  # https://ca-live.adyen.com/reports/download/MerchantAccount/<account>/<file>
+    adyen_report_api_key_file: str = ""  # file (or credential name) holding the report user's API key
+    adyen_merchant_account: str = ""  # only this merchant account's report lines are the store's
+    # Adyen settles a capture a few days after the sale: the daily run reconciles a day this late.
+    adyen_settlement_delay_days: Annotated[int, msgspec.Meta(ge=0, le=14)] = 2
     # One terminal per lane: lane id -> its terminal; lanes not listed use adyen_terminal_url/adyen_poiid.
     adyen_lanes: dict[str, AdyenLaneTerminal] = {}
     # Crypto checkout: the demo stub, or a BTCPay Server store (Greenfield API). Secrets are
@@ -212,6 +219,8 @@ EXAMPLES = {
     "payments.adyen_poiid": 'adyen_poiid = "V400m-324688179"',
     "payments.adyen_key_passphrase_file": 'adyen_key_passphrase_file = "adyen-passphrase"  (a LoadCredential= name, or a path)',
     "payments.adyen_key_version": "adyen_key_version = 1",
+    "payments.adyen_merchant_account": 'adyen_merchant_account = "NovaPOSStoreEUR"',
+    "payments.adyen_report_api_key_file": 'adyen_report_api_key_file = "adyen-report-key"  (a LoadCredential= name, or a path)',
     "payments.adyen_payment_timeout_s": "adyen_payment_timeout_s = 150",
     "payments.crypto_provider": 'crypto_provider = "btcpay"  (or "stub")',
     "payments.btcpay_url": 'btcpay_url = "https://btcpay.example.com"',
@@ -354,7 +363,13 @@ def _check_card_terminal(pay: PaymentsSettings) -> None:
         if not getattr(pay, key):
             raise ConfigError(f'config error: payments.{key}: required when payments.card_provider = "adyen" '
                               f"(example: {EXAMPLES.get('payments.' + key, key + ' = ...')})")
+    if pay.adyen_report_url:  # the settlement report: its account and key go with it
+        for key in ("adyen_merchant_account", "adyen_report_api_key_file"):
+            if not getattr(pay, key):
+                raise ConfigError(f"config error: payments.{key}: required when payments.adyen_report_url is set "
+                                  f"(example: {EXAMPLES['payments.' + key]})")
     urls = {"adyen_terminal_url": pay.adyen_terminal_url} if pay.adyen_terminal_url else {}
+    urls |= {"adyen_report_url": pay.adyen_report_url} if pay.adyen_report_url else {}
     urls |= {f"adyen_lanes.{lane}.url": t.url for lane, t in pay.adyen_lanes.items()}
     for key, url in urls.items():
         if not url.startswith(("https://", "http://")):

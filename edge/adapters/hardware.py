@@ -30,6 +30,7 @@ from edge.adapters.device_reactor import DeviceReactor
 from edge.adapters.payments.hardware_terminal import HubTerminal
 from edge.adapters.store_advert import StoreAdvert, advertiser_for
 from edge.domain.errors import DomainError, NotFound, ValidationFailed
+from hardware.bus import EventBus
 from hardware.client import RemoteHardwareHub
 from hardware.config import HubConfig
 from hardware.errors import DeviceError, HardwareError, UnknownDevice, UnknownLane, UnsupportedAction
@@ -53,11 +54,17 @@ class HardwareRuntime:
     epoch: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     reactor: DeviceReactor | None = None
     advert: StoreAdvert | None = None
+    # Lane events the store server raises itself (a LAN card terminal's prompts) when no hub runs
+    # in this process to carry them: the lane's socket relays them whatever the hub mode.
+    local: EventBus = field(default_factory=lambda: EventBus(buffer_size=200))
 
 
 def runtime_of(services: Any) -> HardwareRuntime:
-    found = (services.extras or {}).get("hardware")
-    return found if found is not None else HardwareRuntime(hub=None, mode="off")
+    extras = services.extras if isinstance(services.extras, dict) else {}
+    found = extras.get("hardware")
+    if found is None:  # kept, so events published on its local bus reach the lanes' sockets
+        found = extras["hardware"] = HardwareRuntime(hub=None, mode="off")
+    return found
 
 
 def hub_mode(settings: Any) -> str:

@@ -6,8 +6,10 @@ provider is given), so the store's rows and the provider's can be matched one by
 provider cannot date (`at` is None: a terminal's journal, BTCPay's pull payments) count for the
 day when their reference is one of the day's payments.
 
-Implemented by `edge.adapters.settlement_sources` for BTCPay and the simulated terminal; a card
-acquirer's settlement report plugs in the same way.
+Implemented by `edge.adapters.settlement_sources` for BTCPay and the simulated terminal, and by
+`edge.adapters.payments.adyen_settlement` for Adyen's Settlement details report. A source may
+also say `settles_after_days`: how long after a business day its figures can hold the day, which
+is when the daily run asks.
 """
 
 from __future__ import annotations

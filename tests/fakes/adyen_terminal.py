@@ -302,7 +302,7 @@ class FakeAdyenTerminal:
                     original["authorized_cents"] - original["reversed_cents"]
                 original["reversed_cents"] += cents
                 body = {"Response": {"Result": "Success"}, "ReversedAmount": nexo.to_decimal(cents, currency),
-                        "POIData": {"POITransactionID": {"TransactionID": f"{secrets.token_hex(6)}.R", "TimeStamp":
+                        "POIData": {"POITransactionID": {"TransactionID": f"{secrets.token_hex(6)}.{secrets.randbelow(10**16):016d}", "TimeStamp":
                                                          _stamp()}}}
             self._journal[key] = ("Reversal", body)
         return self._answer(header, "ReversalResponse", body)

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
 
 from edge.adapters.payments.adyen_lanes import AdyenLaneTerminals
 from edge.adapters.payments.adyen_nexo import SharedKey
+from edge.adapters.payments.adyen_settlement import AdyenSettlement, payment_resolver
 from edge.adapters.payments.adyen_terminal import AdyenTerminal
 
 log = structlog.get_logger()
@@ -51,12 +53,15 @@ def payment_original_lookup(db: Any) -> Any:
 
 
 def lane_prompt_sink(services: Any) -> Any:
-    """Prompts go out as the hub's `terminal_prompt` events, so the lane's event socket carries them."""
+    """Prompts go out as `terminal_prompt` lane events: on the in-process hub's bus when there is
+    one, else on the store server's own lane bus (hardware off, or a hub in another process), so
+    the lane's event socket carries them whatever the hub mode."""
+    from edge.adapters.hardware import runtime_of
 
     def publish(lane: str | None, ref: str, kind: str, text: str) -> None:
-        bus = getattr(services.hardware, "bus", None)
-        if bus is None or lane is None:
-            return  # no in-process hub (hardware off or remote): the lane shows the outcome only
+        if lane is None:
+            return  # a payment of no lane (a web order): nobody to show it to
+        bus = getattr(services.hardware, "bus", None) or runtime_of(services).local
         bus.publish(lane, "terminal_prompt", device_id="adyen", ref=ref, kind=kind, text=text)
 
     return publish
@@ -91,3 +96,18 @@ def build_card_terminal(services: Any) -> AdyenLaneTerminals | None:
                  lanes=[lane for lane, x in by_lane.items() if x is t] or "default",
                  key_identifier=pay.adyen_key_identifier, key_version=pay.adyen_key_version)
     return terminals
+
+
+def build_adyen_settlement(services: Any) -> AdyenSettlement | None:
+    """Adyen's settlement report as a reconciliation source, when card payments go to Adyen and a
+    report URL is configured (without one, card days are not reconciled against Adyen)."""
+    pay = services.settings.payments
+    if pay.card_provider != "adyen" or not pay.adyen_report_url:
+        return None
+    source = AdyenSettlement(report_url=pay.adyen_report_url, merchant_account=pay.adyen_merchant_account,
+                             api_key=read_secret("adyen_report_api_key_file", pay.adyen_report_api_key_file),
+                             resolve=payment_resolver(services.db),
+                             settles_after_days=pay.adyen_settlement_delay_days)
+    log.info("settlement.source", provider="adyen", report_host=httpx.URL(pay.adyen_report_url).host,
+             merchant_account=pay.adyen_merchant_account)
+    return source

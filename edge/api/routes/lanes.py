@@ -5,6 +5,11 @@ weight, paper_low, paper_out, device_added, device_removed, device_status, termi
 job_queued, job_printed, printer_failed (with `reprint: true`). Each message is
 `{seq, lane_id, type, at, data}`. After a reconnect the lane passes the last `seq` it saw as
 `since` (and the `epoch` from the first message) and gets what it missed, then live events.
+
+A card terminal on the LAN (Adyen) raises its `terminal_prompt`s in the store server itself. They
+go on the in-process hub's bus when there is one; otherwise on the store server's own lane bus
+(`HardwareRuntime.local`): with the hub off that bus is the lane's numbered stream, and with a hub
+in another process its events are sent alongside the hub's, live and without `seq`.
 """
 
 from __future__ import annotations
@@ -88,12 +93,18 @@ async def lane_events(socket: WebSocket, lane_id: str, since: int = 0, epoch: st
         since = 0  # numbers from an earlier hub: everything in the buffer is new to this lane
     await socket.send_json({"type": "hello", "lane_id": lane_id, "epoch": hardware.epoch, "since": since,
                             "mode": hardware.mode})
-    relay = asyncio.ensure_future(_relay(socket, hardware.hub, lane_id, since)) if hardware.hub else None
+    if hardware.hub is None:  # the store server's own lane events are the lane's whole stream
+        relay = asyncio.ensure_future(_relay_local(socket, hardware.local, lane_id, since))
+    else:
+        relay = asyncio.ensure_future(_relay(socket, hardware.hub, lane_id, since))
+    # With a hub in another process, the store server's own events ride alongside, unnumbered.
+    local = asyncio.ensure_future(_relay_local(socket, hardware.local, lane_id, None)) \
+        if hardware.hub is not None and getattr(hardware.hub, "bus", None) is None else None
     listen = asyncio.ensure_future(_drain(socket))
     try:
-        await asyncio.wait({task for task in (relay, listen) if task}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task for task in (relay, local, listen) if task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (relay, listen):
+        for task in (relay, local, listen):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(BaseException):
@@ -108,6 +119,16 @@ async def _relay(socket: WebSocket, hub: Any, lane_id: str, since: int) -> None:
     with device_errors():
         async for event in hub.events(lane_id, since):
             await socket.send_json(msgspec.to_builtins(event))
+
+
+async def _relay_local(socket: WebSocket, bus: Any, lane_id: str, since: int | None) -> None:
+    """The store server's own lane events. With `since` None they are live only and sent without
+    `seq`, so they never disturb the numbering of the hub's events the lane resumes from."""
+    async for event in bus.subscribe(lane_id, bus.last_seq(lane_id) if since is None else since):
+        message = msgspec.to_builtins(event)
+        if since is None:
+            message.pop("seq", None)
+        await socket.send_json(message)
 
 
 async def _drain(socket: WebSocket) -> None:
