@@ -131,6 +131,8 @@ def test_the_business_day_that_ended_is_reconciled_by_itself_once_per_provider(b
     settings = client.app.state.services.settings.store
     yesterday = (business_day(datetime.now(UTC), settings.timezone, settings.day_start_hour)
                  - timedelta(days=1)).isoformat()
-    reports = wait_until(lambda: client.get(f"{REPORTS}?business_day={yesterday}", headers=manager).json()["items"],
-                         what="the daily settlement run")
+    # The run writes one report per provider, one after the other: wait for both.
+    reports = wait_until(lambda: (items := client.get(f"{REPORTS}?business_day={yesterday}",
+                                                      headers=manager).json()["items"]) and len(items) >= 2 and items,
+                         what="the daily settlement run's report for each provider")
     assert sorted(r["provider"] for r in reports) == ["btcpay", "simulated-terminal"]

@@ -10,16 +10,16 @@ import { $ } from "/common/dom.js";
 import "./stock.js";
 import "./catalog.js";
 import "./orders.js";
+import "./pickups.js";
 import "./reviews.js";
 import "./tills.js";
+import "./settlement.js";
 import "./users.js";
+import "./pairing.js";
 import "./devices.js";
 import "./audit.js";
 import "./sync.js";
 import "./policy.js";
-import "./pickups.js";
-import "./settlement.js";
-import "./pairing.js";
 
 // -- sign-in ---------------------------------------------------------------------------------
 async function signIn(event) {
