@@ -130,12 +130,12 @@ def _shortages(uow: UnitOfWork, lines: list[dict[str, Any]]) -> list[str]:
     skus = [ln["sku"] for ln in lines]
     found = uow.sale_products.resolve(ids=[], skus=skus, barcodes=[])
     products = {sku: found.get(("sku", sku)) for sku in skus}
-    known = [p["id"] for p in products.values() if p]
+    known = [p.id for p in products.values() if p]
     levels = uow.stock.levels(uow.actor.store_id or "", known) if known else {}
     short = []
     for ln in lines:
         product = products[ln["sku"]]
-        level = levels.get(product["id"]) if product else None
+        level = levels.get(product.id) if product else None
         if level is None or level.on_hand - level.reserved < ln["quantity"]:
             short.append(ln["sku"])
     return short
