@@ -49,6 +49,7 @@ class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
 class PickupOrderBody(msgspec.Struct, forbid_unknown_fields=True):
     order_id: SafeId
     lines: Annotated[list[OrderLine], msgspec.Meta(min_length=1, max_length=MAX_BOPIS_LINES)]
+    prepaid: bool = False  # paid in the web shop: the store hands it over as a sale tendered `prepaid`
 
 
 class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -161,7 +162,8 @@ async def place_order(request: Request, data: PickupOrderBody) -> Response:
     lines = [{"sku": ln.sku, "quantity": ln.quantity} for ln in data.lines]
 
     def write(conn: Connection) -> dict[str, Any]:
-        order = bopis.place(conn, tenant, data.order_id, lines, actor=f"partner:{app_id}", now=now_iso())
+        order = bopis.place(conn, tenant, data.order_id, lines, actor=f"partner:{app_id}", now=now_iso(),
+                            prepaid=data.prepaid)
         audit.record(conn, tenant, actor=f"partner:{app_id}", action="partner.order_place", entity="partner_write",
                      entity_id=data.order_id, before=None, after={"lines": lines, "status": order["status"]},
                      at=now_iso())

@@ -82,7 +82,8 @@ class Partner:
 
     def place(self, order_id: str, sku: str, quantity: int) -> dict[str, Any]:
         r = self.call("POST", "/orders", key=True, json={"order_id": order_id,
-                                                         "lines": [{"sku": sku, "quantity": quantity}]})
+                                                         "lines": [{"sku": sku, "quantity": quantity}],
+                                                         "prepaid": True})
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -136,7 +137,7 @@ def test_the_partner_posts_a_pickup_order_the_lane_hands_it_over_and_the_partner
 
         # A completed order cannot be withdrawn any more.
         late = partner.call("POST", "/orders/SHOP-5001/cancel", key=True, json={"reason": "changed my mind"})
-        assert late.status_code == 409 and late.json()["code"] == "bopis-not-cancellable", late.text
+        assert late.status_code == 409 and late.json()["type"].endswith("/bopis-not-cancellable"), late.text
 
         # HQ's figures are the store's sale: stock down by two, one order of the sale's amount.
         wait_until(lambda: hq_on_hand(hq, admin, sku, "demo-001") == on_hand - 2, timeout=LONG,
@@ -171,7 +172,7 @@ def test_a_store_rejects_hq_reroutes_and_the_partner_sees_why_then_cancels(hub, 
         assert (rerouted["store_id"], rerouted["previous_store_id"]) == (second, first)
 
         order = partner.order("SHOP-6002")
-        assert (order["status"], order["store_id"]) == ("reserved", second)
+        assert order["store_id"] == second and order["status"] in ("reserved", "received")  # the store may have it
         assert ("rejected", first, "damaged box") in [(h["status"], h["store_id"], h["reason"])
                                                       for h in order["history"]]
 
