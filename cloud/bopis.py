@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from cloud import commands, conflicts
+from cloud import commands, conflicts, webhooks_bopis
 from cloud.errors import HQError
 from cloud.schema import bopis_orders, stock_levels
 from cloud.schema_bopis import bopis_history, bopis_terms
@@ -162,6 +162,9 @@ def status_changed(
     conn.execute(bopis_history.insert().values(id=str(uuid.uuid4()), tenant_id=tenant_id, order_id=order_id,
                                                n=int(n) + 1, status=status, store_id=store_id, reason=reason, at=at,
                                                event_id=event_id, detail=detail))
+    webhooks_bopis.notify(conn, tenant_id, order_id, status, int(n) + 1,
+                          placed_by=_terms(conn, tenant_id, order_id).get("placed_by"), store_id=store_id, at=at,
+                          reason=reason, detail=detail)
 
 
 def get(conn: Connection, tenant_id: str, order_id: str) -> dict[str, Any]:

@@ -49,6 +49,11 @@ class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
 class PickupOrderBody(msgspec.Struct, forbid_unknown_fields=True):
     order_id: SafeId
     lines: Annotated[list[OrderLine], msgspec.Meta(min_length=1, max_length=MAX_BOPIS_LINES)]
+    prepaid: bool = False  # paid in the web shop: the store hands it over as a sale tendered `prepaid`
+
+
+class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
 class EndpointBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,7 +162,8 @@ async def place_order(request: Request, data: PickupOrderBody) -> Response:
     lines = [{"sku": ln.sku, "quantity": ln.quantity} for ln in data.lines]
 
     def write(conn: Connection) -> dict[str, Any]:
-        order = bopis.place(conn, tenant, data.order_id, lines, actor=f"partner:{app_id}", now=now_iso())
+        order = bopis.place(conn, tenant, data.order_id, lines, actor=f"partner:{app_id}", now=now_iso(),
+                            prepaid=data.prepaid)
         audit.record(conn, tenant, actor=f"partner:{app_id}", action="partner.order_place", entity="partner_write",
                      entity_id=data.order_id, before=None, after={"lines": lines, "status": order["status"]},
                      at=now_iso())
@@ -173,6 +179,15 @@ def _order_view(order: dict[str, Any]) -> dict[str, Any]:
             "store_id": order.get("store_id"), "lines": order["lines"], "updated_at": order["updated_at"]}
 
 
+def _pickup_view(conn: Connection, tenant: str, order_id: str) -> dict[str, Any]:
+    """A pickup order with its history: every status, the store that took it, and a store's reason
+    when it rejected the order (HQ-internal details, such as who at HQ acted, are left out)."""
+    found = bopis.detail(conn, tenant, order_id)
+    return {**_order_view(found), "prepaid": bool(found.get("prepaid")), "placed_at": found.get("placed_at"),
+            "history": [{"status": h["status"], "store_id": h["store_id"], "reason": h["reason"], "at": h["at"]}
+                        for h in found["history"]]}
+
+
 @get("/orders/{order_id:str}", guards=[partner("orders:read")], operation_id="partnerOrder")
 async def order_detail(request: Request, order_id: str) -> dict[str, Any]:
     db, tenant, _ = _who(request)
@@ -185,8 +200,8 @@ async def order_detail(request: Request, order_id: str) -> dict[str, Any]:
 
 def _order(conn: Connection, tenant: str, order_id: str) -> dict[str, Any] | None:
     try:
-        return _order_view(bopis.get(conn, tenant, order_id))
-    except LookupError:
+        return _pickup_view(conn, tenant, order_id)
+    except bopis.BopisNotFound:
         pass
     facts = conn.execute(select(sales).where(sales.c.tenant_id == tenant, sales.c.order_id == order_id)
                          .order_by(sales.c.occurred_at)).all()
@@ -203,6 +218,31 @@ def _order(conn: Connection, tenant: str, order_id: str) -> dict[str, Any] | Non
                       for r in lines],
             "refunds": [{"kind": f.kind, "amount_cents": -int(f.gross_cents), "occurred_at": f.occurred_at}
                         for f in facts if f.kind in ("return", "void")]}
+
+
+@post("/orders/{order_id:str}/cancel", guards=[partner("orders:write")], operation_id="partnerCancelOrder",
+      status_code=200, opt={"problems": (404, 409, 422)})
+async def cancel_order(request: Request, order_id: Annotated[str, Parameter(max_length=64)],
+                       data: CancelBody | None = None) -> Response:
+    """Withdraw a pickup order not yet completed: the store holding it releases the stock, and the
+    order's endpoints get `bopis.cancelled`."""
+    _, tenant, app_id = _who(request)
+    reason = data.reason if data else None
+
+    def write(conn: Connection) -> dict[str, Any]:
+        before = bopis.detail(conn, tenant, order_id)
+        if before.get("placed_by") != f"partner:{app_id}":  # another app's (or HQ's) order is not this app's to cancel
+            raise bopis.BopisNotFound(f"no pickup order {order_id} placed by this app")
+        bopis.cancel(conn, tenant, order_id, reason=reason, actor=f"partner:{app_id}", now=now_iso())
+        audit.record(conn, tenant, actor=f"partner:{app_id}", action="partner.order_cancel", entity="partner_write",
+                     entity_id=order_id, before={"status": before["status"]},
+                     after={"status": "cancelled", "reason": reason}, at=now_iso())
+        return _pickup_view(conn, tenant, order_id)
+
+    # The key is scoped to the order: one key reused for two orders must not replay the first answer.
+    response = await idempotent(request, f"orders.cancel:{order_id}", 200, write)
+    await request.app.state.runtime.publish_commands()
+    return response
 
 
 @get("/orders", guards=[partner("orders:read")], operation_id="partnerOrders")
@@ -266,7 +306,7 @@ async def rotate_secret(request: Request, endpoint_id: str) -> dict[str, Any]:
                           gateway.box, app_id, tenant_id=tenant)
 
 
-PARTNER_ROUTES = [catalog, upsert_product, inventory, place_order, order_detail, order_list, refund_list,
+PARTNER_ROUTES = [catalog, upsert_product, inventory, place_order, order_detail, cancel_order, order_list, refund_list,
                   sales_summary, endpoint_list, subscribe, rotate_secret]
 for _handler in PARTNER_ROUTES:  # every partner call may be rate-limited: the document says so
     _handler.opt["problems"] = tuple(sorted({*_handler.opt.get("problems", ()), 429}))
