@@ -20,14 +20,25 @@ E_RECEIPT_BASE = "https://receipts.novapos.dev"
 WIDTH = 42
 
 
+class ReturnedItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A line brought back in an exchange, as the exchange's receipt lists it."""
+
+    name: str
+    quantity: int
+    refund_cents: int
+
+
 class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
-    """A receipt to render: the order as answers show it (`orders.present`), and how it prints."""
+    """A receipt to render: the order as answers show it (`orders.present`), and how it prints.
+    An exchange's new sale also lists what came back (`returned`, from order `returned_from`)."""
 
     order: dict[str, Any]  # the order's JSON view
     copy: bool  # a receipt was issued before: marked COPY
     print_no: int
     store_name: str | None
     url: str  # the e-receipt
+    returned_from: str | None = None  # the number of the order the returned items came from
+    returned: list[ReturnedItem] = []
 
 
 def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> ReceiptView:
@@ -38,9 +49,23 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> R
     order = get_order(uow, order_id)
     prints = uow.orders.get(order_id).receipt_prints
     store = uow.stores.store(uow.actor.store_id) if uow.actor.store_id else None
+    returned_from, returned = _exchanged(uow, order.get("exchange_of"))
     return ReceiptView(order=order, copy=prints > 0 and not original, print_no=prints + 1,
                        store_name=store.name if store is not None else uow.actor.store_id,
-                       url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}")
+                       url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}",
+                       returned_from=returned_from, returned=returned)
+
+
+def _exchanged(uow: UnitOfWork, return_id: str | None) -> tuple[str | None, list[ReturnedItem]]:
+    """What an exchange's customer brought back: the customer keeps one slip for the whole swap."""
+    found = uow.orders.return_by_id(return_id) if return_id else None
+    if found is None:
+        return None, []
+    ret, lines = found
+    original = get_order(uow, ret.order_id)
+    names = {ln["id"]: ln["name"] for ln in original["lines"]}
+    return original["number"], [ReturnedItem(name=names.get(ln.order_line_id, "item"), quantity=ln.quantity,
+                                             refund_cents=ln.refund_cents) for ln in lines]
 
 
 def record_print(uow: UnitOfWork, order_id: str, *, source: str = "request") -> ReceiptView:
@@ -67,6 +92,10 @@ def lines_of(r: ReceiptView) -> list[tuple[str, str]]:
     o = r.order
     cur = o["currency"]
     rows: list[tuple[str, str]] = []
+    if r.returned:
+        rows.append((f"RETURNED from order {r.returned_from}", ""))
+        rows += [(f"{item.quantity}x {item.name}"[:WIDTH - 10], money(-item.refund_cents)) for item in r.returned]
+        rows += [("", ""), ("NEW SALE", "")]
     for ln in o["lines"]:
         qty = f"{ln['weight_grams']}g" if ln["weight_grams"] else f"{ln['quantity']}x"
         rows.append((f"{qty} {ln['name']}"[:WIDTH - 10], money(ln["total_cents"])))

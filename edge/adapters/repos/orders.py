@@ -137,6 +137,15 @@ class SqlOrdersRepository:
         self.conn.execute(insert(returns).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(ret)))
         self.conn.execute(insert(return_lines), [msgspec.structs.asdict(ln) for ln in lines])
 
+    def return_by_id(self, return_id: str) -> tuple[ReturnRow, list[ReturnLineRow]] | None:
+        row = self.conn.execute(select(*_RETURN_COLUMNS).where(returns.c.tenant_id == self.tenant_id,
+                                                               returns.c.id == return_id)).mappings().first()
+        if row is None:
+            return None
+        lines = self.conn.execute(select(*_RETURN_LINE_COLUMNS).where(return_lines.c.return_id == return_id)
+                                  .order_by(return_lines.c.id)).mappings()
+        return ReturnRow(**row), [ReturnLineRow(**r) for r in lines]
+
     def returns_of(self, order_id: str) -> list[tuple[ReturnRow, list[ReturnLineRow]]]:
         rows = self.conn.execute(select(*_RETURN_COLUMNS).where(returns.c.tenant_id == self.tenant_id,
                                                                 returns.c.order_id == order_id)
