@@ -163,7 +163,8 @@ class AuthService:
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
                                   clear_subject=subject, device_id=device_id),
         )
-        if granted.get("lane_session", {}).get("took_over_from"):
+        lane_session = granted.get("lane_session")
+        if lane_session is not None and lane_session.took_over_from:
             self.security.sessions_revoked()  # the lane's previous session is refused from now on
         return granted
 

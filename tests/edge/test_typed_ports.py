@@ -273,6 +273,7 @@ def test_the_request_struct_carries_every_field_its_use_case_reads(struct, comma
 
 def _row_tables():
     from edge.adapters import tables as t
+    from edge.adapters import tables_pairing as tpair
     from edge.adapters import tables_policy as tp
     from edge.adapters import tables_sales as ts
     from edge.service import repository_ports as rp
@@ -294,6 +295,9 @@ def _row_tables():
         (rp.PolicyRow, tp.policy_in_force, {"tenant_id"}),
         (rp.ReturnRow, ts.returns, {"tenant_id"}),
         (rp.ReturnLineRow, ts.return_lines, set()),
+        (rp.PairingCodeRow, tpair.lane_pairing_codes, {"tenant_id"}),
+        (rp.LaneDeviceRow, tpair.lane_devices, {"tenant_id"}),
+        (rp.LaneSessionRow, tpair.lane_sessions, {"tenant_id"}),
     ]
 
 
@@ -307,7 +311,7 @@ def test_each_row_holds_every_column_of_its_table_but_what_the_repository_owns(r
 def store_db(tmp_path):
     from sqlalchemy import create_engine
 
-    from edge.adapters import tables, tables_policy, tables_sales  # noqa: F401 - every table on the metadata
+    from edge.adapters import tables, tables_pairing, tables_policy, tables_sales  # noqa: F401 - every table
 
     engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     tables.metadata.create_all(engine)
@@ -484,3 +488,42 @@ def test_the_catalog_and_stock_commands_are_what_their_routes_decode():
                             (c.Counted, c.CountedItem), (inventory_routes.QtyItem, c.MovedItem),
                             (c.Moved, c.MovedItem)]:
         assert _members(command) <= set(struct.__struct_fields__), struct.__name__
+
+
+def test_pairing_codes_devices_and_lane_sessions_read_back_as_typed_rows_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import LaneDeviceRow, LaneSessionRow, PairingCodeRow
+
+    code = PairingCodeRow(code_hash="c" * 64, store_id="s1", lane_id="2", created_by="manager",
+                          created_at="2026-11-30T08:00:00Z", expires_at="2026-11-30T08:10:00Z")
+    tablet = LaneDeviceRow(id="d1", store_id="s1", lane_id="2", token_hash="d" * 64, label="Tablet 2",
+                           paired_at="2026-11-30T08:01:00Z", paired_by="manager")
+    ann = LaneSessionRow(family_id="f1", store_id="s1", lane_id="2", user_id="u1", username="ann", device_id="d1",
+                         started_at="2026-11-30T08:02:00Z", ends_at="2026-11-30T16:02:00Z")
+    bob = LaneSessionRow(family_id="f2", store_id="s1", lane_id="2", user_id="u2", username="bob", device_id=None,
+                         started_at="2026-11-30T09:00:00Z", ends_at="2026-11-30T17:00:00Z")
+    with store_db.begin() as conn:
+        lanes = _uow(conn).lanes
+        lanes.add_pairing_code(code)
+        assert lanes.pairing_code("c" * 64) == code
+        assert lanes.spend_pairing_code("c" * 64, "d1", "2026-11-30T08:01:00Z")
+        assert not lanes.spend_pairing_code("c" * 64, "d9", "2026-11-30T08:01:30Z")  # spent once
+        assert lanes.pairing_code("c" * 64) == msgspec.structs.replace(code, used_at="2026-11-30T08:01:00Z",
+                                                                        device_id="d1")
+        lanes.add_device(tablet)
+        assert lanes.device("d1") == tablet and lanes.device_by_token_hash("d" * 64) == tablet
+        assert lanes.devices("s1") == [tablet]
+        lanes.update_device("d1", {"revoked_at": "2026-11-30T12:00:00Z", "revoked_by": "manager"})
+        revoked = msgspec.structs.replace(tablet, revoked_at="2026-11-30T12:00:00Z", revoked_by="manager")
+        assert lanes.device("d1") == revoked and lanes.devices("s1") == []  # unpaired devices are not listed
+        lanes.add_session(ann)
+        lanes.add_session(bob)
+        assert lanes.session("f1") == ann and lanes.open_sessions("s1", "2") == [ann, bob]
+        assert lanes.end_session("f1", "taken_over", "2026-11-30T09:00:00Z")
+        assert not lanes.end_session("f1", "signed_out", "2026-11-30T09:01:00Z")  # ends once
+        assert lanes.session("f1") == msgspec.structs.replace(ann, ended_at="2026-11-30T09:00:00Z",
+                                                              ended_reason="taken_over")
+        assert lanes.open_sessions("s1", "2") == [bob]
+        other = _uow(conn, tenant="t2").lanes
+        assert other.pairing_code("c" * 64) is None and other.device("d1") is None
+        assert other.device_by_token_hash("d" * 64) is None and other.session("f2") is None
+        assert other.open_sessions("s1", "2") == [] and not other.end_session("f2", "signed_out", "2026-11-30T10:00Z")
