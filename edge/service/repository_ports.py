@@ -628,10 +628,27 @@ class UsersRepository(Protocol):
     def tenant(self) -> TenantRow | None: ...
 
 
+class SettlementReportRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's settlement for one business day against ours; `status` is matched or differences."""
+
+    id: str
+    provider: str
+    method: str  # the tender method it settles
+    business_day: str
+    currency: str
+    status: str
+    captured_cents: int  # ours
+    refunded_cents: int
+    provider_captured_cents: int  # theirs
+    provider_refunded_cents: int
+    differences: list[dict[str, Any]]  # JSON column: [{kind, item, ref, ours_cents, provider_cents, case_id}]
+    created_at: str
+
+
 class SettlementRepository(Protocol):
     def payments_between(self, method: str, start: str, end: str) -> list[PaymentRow]: ...
-    def save_report(self, report: dict[str, Any]) -> None: ...
-    def reports(self, *, business_day: str | None, provider: str | None, limit: int) -> list[dict[str, Any]]: ...
+    def save_report(self, report: SettlementReportRow) -> None: ...
+    def reports(self, *, business_day: str | None, provider: str | None, limit: int) -> list[SettlementReportRow]: ...
 
 
 class LanesRepository(Protocol):

@@ -276,6 +276,7 @@ def _row_tables():
     from edge.adapters import tables_pairing as tpair
     from edge.adapters import tables_policy as tp
     from edge.adapters import tables_sales as ts
+    from edge.adapters import tables_settlement as tset
     from edge.service import repository_ports as rp
 
     # (row, table, columns the repository owns rather than the row)
@@ -295,6 +296,7 @@ def _row_tables():
         (rp.PolicyRow, tp.policy_in_force, {"tenant_id"}),
         (rp.ReturnRow, ts.returns, {"tenant_id"}),
         (rp.ReturnLineRow, ts.return_lines, set()),
+        (rp.SettlementReportRow, tset.settlement_reports, {"tenant_id"}),
         (rp.PairingCodeRow, tpair.lane_pairing_codes, {"tenant_id"}),
         (rp.LaneDeviceRow, tpair.lane_devices, {"tenant_id"}),
         (rp.LaneSessionRow, tpair.lane_sessions, {"tenant_id"}),
@@ -311,7 +313,13 @@ def test_each_row_holds_every_column_of_its_table_but_what_the_repository_owns(r
 def store_db(tmp_path):
     from sqlalchemy import create_engine
 
-    from edge.adapters import tables, tables_pairing, tables_policy, tables_sales  # noqa: F401 - every table
+    from edge.adapters import (  # noqa: F401 - every table on the metadata
+        tables,
+        tables_pairing,
+        tables_policy,
+        tables_sales,
+        tables_settlement,
+    )
 
     engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     tables.metadata.create_all(engine)
@@ -527,3 +535,26 @@ def test_pairing_codes_devices_and_lane_sessions_read_back_as_typed_rows_and_onl
         assert other.pairing_code("c" * 64) is None and other.device("d1") is None
         assert other.device_by_token_hash("d" * 64) is None and other.session("f2") is None
         assert other.open_sessions("s1", "2") == [] and not other.end_session("f2", "signed_out", "2026-11-30T10:00Z")
+
+
+def test_settlement_reports_read_back_as_typed_rows_replace_their_day_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import SettlementReportRow
+
+    first = SettlementReportRow(id="r1", provider="btcpay", method="crypto", business_day="2026-11-29", currency="EUR",
+                                status="differences", captured_cents=5000, refunded_cents=0,
+                                provider_captured_cents=4000, provider_refunded_cents=0,
+                                differences=[{"kind": "amount_differs", "item": "capture", "ref": "p1",
+                                              "ours_cents": 5000, "provider_cents": 4000, "case_id": "c1"}],
+                                created_at="2026-11-30T04:00:00Z")
+    again = msgspec.structs.replace(first, id="r2", status="matched", provider_captured_cents=5000, differences=[],
+                                    created_at="2026-11-30T10:00:00Z")
+    earlier = msgspec.structs.replace(first, id="r0", business_day="2026-11-28")
+    with store_db.begin() as conn:
+        settlement = _uow(conn).settlement
+        settlement.save_report(first)
+        settlement.save_report(earlier)
+        assert settlement.reports(business_day="2026-11-29", provider="btcpay", limit=5) == [first]
+        settlement.save_report(again)  # the day reconciled again replaces its report
+        assert settlement.reports(business_day=None, provider=None, limit=5) == [again, earlier]
+        assert settlement.reports(business_day=None, provider="simulated-terminal", limit=5) == []
+        assert _uow(conn, tenant="t2").settlement.reports(business_day=None, provider=None, limit=5) == []
