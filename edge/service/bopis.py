@@ -25,7 +25,7 @@ from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.pickups import PickupStatus, check_transition, holds_stock
 from edge.service import orders as order_cases
 from edge.service import reservations
-from edge.service.commands import TenderIn
+from edge.service.commands import Held, Hold, TenderIn
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.pickup_ports import PickupRow
 from edge.service.ports import UnitOfWork
@@ -130,12 +130,12 @@ def _shortages(uow: UnitOfWork, lines: list[dict[str, Any]]) -> list[str]:
     skus = [ln["sku"] for ln in lines]
     found = uow.sale_products.resolve(ids=[], skus=skus, barcodes=[])
     products = {sku: found.get(("sku", sku)) for sku in skus}
-    known = [p["id"] for p in products.values() if p]
+    known = [p.id for p in products.values() if p]
     levels = uow.stock.levels(uow.actor.store_id or "", known) if known else {}
     short = []
     for ln in lines:
         product = products[ln["sku"]]
-        level = levels.get(product["id"]) if product else None
+        level = levels.get(product.id) if product else None
         if level is None or level.on_hand - level.reserved < ln["quantity"]:
             short.append(ln["sku"])
     return short
@@ -146,9 +146,9 @@ def accept(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     """Accept: hold the stock for the customer until the order's hold time runs out."""
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.ACCEPTED)
-    hold = reservations.create_hold(uow, {
-        "kind": "bopis", "ref": order_id, "ttl_s": min(p.hold_hours * 3600, reservations.MAX_TTL_S),
-        "items": [{"sku": ln["sku"], "quantity": ln["quantity"]} for ln in p.lines]})
+    hold = reservations.create_hold(uow, Hold(
+        kind="bopis", ref=order_id, ttl_s=min(p.hold_hours * 3600, reservations.MAX_TTL_S),
+        items=[Held(sku=ln["sku"], quantity=ln["quantity"]) for ln in p.lines]))
     return _move(uow, p, PickupStatus.ACCEPTED, reservation_id=hold["id"])
 
 

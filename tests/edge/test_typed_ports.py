@@ -11,6 +11,7 @@ import pytest
 
 from edge.adapters.uow import SqlUnitOfWork
 from edge.api.routes import orders as order_routes
+from edge.api.routes import reservations as reservation_routes
 from edge.api.routes import tills as till_routes
 from edge.service import commands, repository_ports
 from edge.service.ports import UnitOfWork
@@ -260,6 +261,10 @@ COMMANDS = [
     (order_routes.ExchangeIn, commands.Exchange),
     (till_routes.OfflineSaleIn, commands.OfflineSale),
     (commands.Sale, commands.NewSale),
+    (reservation_routes.HoldIn, commands.NewHold),
+    (reservation_routes.HoldItem, commands.HeldItem),
+    (commands.Hold, commands.NewHold),
+    (commands.Held, commands.HeldItem),
 ]
 
 
