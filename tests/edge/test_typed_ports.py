@@ -278,11 +278,13 @@ def test_the_request_struct_carries_every_field_its_use_case_reads(struct, comma
 
 def _row_tables():
     from edge.adapters import tables as t
+    from edge.adapters import tables_bopis as tbopis
     from edge.adapters import tables_pairing as tpair
     from edge.adapters import tables_policy as tp
     from edge.adapters import tables_sales as ts
     from edge.adapters import tables_settlement as tset
     from edge.service import repository_ports as rp
+    from edge.service.pickup_ports import PickupRow
 
     # (row, table, columns the repository owns rather than the row)
     return [
@@ -302,6 +304,7 @@ def _row_tables():
         (rp.ReturnRow, ts.returns, {"tenant_id"}),
         (rp.ReturnLineRow, ts.return_lines, set()),
         (rp.SettlementReportRow, tset.settlement_reports, {"tenant_id"}),
+        (PickupRow, tbopis.pickups, {"tenant_id"}),
         (rp.PairingCodeRow, tpair.lane_pairing_codes, {"tenant_id"}),
         (rp.LaneDeviceRow, tpair.lane_devices, {"tenant_id"}),
         (rp.LaneSessionRow, tpair.lane_sessions, {"tenant_id"}),
@@ -320,6 +323,7 @@ def store_db(tmp_path):
 
     from edge.adapters import (  # noqa: F401 - every table on the metadata
         tables,
+        tables_bopis,
         tables_pairing,
         tables_policy,
         tables_sales,
@@ -563,3 +567,26 @@ def test_settlement_reports_read_back_as_typed_rows_replace_their_day_and_only_f
         assert settlement.reports(business_day=None, provider=None, limit=5) == [again, earlier]
         assert settlement.reports(business_day=None, provider="simulated-terminal", limit=5) == []
         assert _uow(conn, tenant="t2").settlement.reports(business_day=None, provider=None, limit=5) == []
+
+
+def test_pickups_read_back_as_typed_rows_with_typed_lines_and_only_for_their_tenant(store_db):
+    from edge.contracts.bopis import PickupLine
+    from edge.service.pickup_ports import PickupRow
+
+    web = PickupRow(order_id="WEB-1", status="received", lines=[PickupLine(sku="APPLE", quantity=2),
+                                                                PickupLine(sku="PEAR", quantity=1)],
+                    prepaid=True, hold_hours=48, reservation_id=None, sale_order_id=None, reason=None,
+                    command_id="c1", received_at="2026-11-30T08:00:00Z", updated_at="2026-11-30T08:00:00Z")
+    with store_db.begin() as conn:
+        pickups = _uow(conn).pickups
+        pickups.insert(web)
+        assert pickups.get("WEB-1") == web and pickups.get("WEB-1").lines[0].sku == "APPLE"
+        pickups.update("WEB-1", {"status": "accepted", "reservation_id": "r1", "updated_at": "2026-11-30T08:05:00Z"})
+        accepted = msgspec.structs.replace(web, status="accepted", reservation_id="r1",
+                                           updated_at="2026-11-30T08:05:00Z")
+        assert pickups.by_reservation("r1") == accepted
+        assert pickups.search(statuses=["accepted"], limit=5) == [accepted]
+        assert pickups.search(statuses=["ready"], limit=5) == []
+        other = _uow(conn, tenant="t2").pickups
+        assert other.get("WEB-1") is None and other.by_reservation("r1") is None
+        assert other.search(statuses=None, limit=5) == []
