@@ -144,7 +144,7 @@ def accept(uow: UnitOfWork, order_id: str) -> PickupRow:
     hold = reservations.create_hold(uow, Hold(
         kind="bopis", ref=order_id, ttl_s=min(p.hold_hours * 3600, reservations.MAX_TTL_S),
         items=[Held(sku=ln.sku, quantity=ln.quantity) for ln in p.lines]))
-    return _move(uow, p, PickupStatus.ACCEPTED, reservation_id=hold["id"])
+    return _move(uow, p, PickupStatus.ACCEPTED, reservation_id=hold.id)
 
 
 def reject(uow: UnitOfWork, order_id: str, reason: str) -> PickupRow:

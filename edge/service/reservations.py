@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.service import orders as order_cases
 from edge.service.commands import NewHold
@@ -46,7 +48,7 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     return {"expired": expired, "orders_voided": voided, "orders_with_refunds": with_refunds}
 
 
-def create_hold(uow: UnitOfWork, cmd: NewHold) -> dict[str, Any]:
+def create_hold(uow: UnitOfWork, cmd: NewHold) -> order_cases.HoldView:
     """A BOPIS (or manual) hold on items given by SKU or product id. Refused when the stock is
     not available: a hold is a promise to a customer."""
     loc = location(uow)
@@ -76,8 +78,8 @@ def create_hold(uow: UnitOfWork, cmd: NewHold) -> dict[str, Any]:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
     hold = order_cases.reserve(uow, loc, cmd.kind or "bopis", cmd.ref or "", needs, products, levels,
                                ttl_s=cmd.ttl_s, customer=cmd.customer)
-    uow.audit("reservation.created", "reservation", hold["id"], None, hold)
-    uow.emit("reservation.created", hold)
+    uow.audit("reservation.created", "reservation", hold.id, None, hold)
+    uow.emit("reservation.created", msgspec.to_builtins(hold))
     return hold
 
 
@@ -88,7 +90,7 @@ def _get(uow: UnitOfWork, reservation_id: str) -> ReservationRow:
     return r
 
 
-def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> dict[str, Any]:
+def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> order_cases.HoldView:
     r = _get(uow, reservation_id)
     if r.kind == "order":
         raise Conflict("an order's reservation is released by voiding the order", code="reservation-owned-by-order")
@@ -102,7 +104,7 @@ def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> di
     return order_cases.hold_view(after, uow.reservations.items(reservation_id))
 
 
-def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+def pick_up(uow: UnitOfWork, reservation_id: str) -> order_cases.HoldView:
     """The customer collected a BOPIS hold: the hold becomes sale movements exactly once."""
     r = _get(uow, reservation_id)
     if r.kind == "order":
@@ -118,15 +120,15 @@ def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
                   ref=r.ref or reservation_id, reason="bopis_pickup") for i in items])
     uow.audit("reservation.picked_up", "reservation", reservation_id, {"status": "active"}, {"status": "committed"})
     uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r.ref, "movements": movements})
-    return order_cases.hold_view(_get(uow, reservation_id), items) | {"movements": movements}
+    return msgspec.structs.replace(order_cases.hold_view(_get(uow, reservation_id), items), movements=movements)
 
 
-def get_hold(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+def get_hold(uow: UnitOfWork, reservation_id: str) -> order_cases.HoldView:
     return order_cases.hold_view(_get(uow, reservation_id), uow.reservations.items(reservation_id))
 
 
 def list_holds(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
-               ) -> list[dict[str, Any]]:
+               ) -> list[order_cases.HoldView]:
     repo = uow.reservations
     return [order_cases.hold_view(r, repo.items(r.id))
             for r in repo.search(status=status, kind=kind, after=after, limit=limit)]
