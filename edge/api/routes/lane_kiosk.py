@@ -67,7 +67,7 @@ async def lane_session(request: Request, lane_id: str) -> dict[str, Any]:
 
 @post("/api/v1/lanes/{lane_id:str}/unlock", guards=LANE_STAFF, status_code=200, operation_id="unlockLane",
       opt={"problems": (403, 429)})
-async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> dict[str, Any]:
+async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> lane_kiosk.Unlocked:
     s, who = services(request), actor(request)
     user = await s.uow.read(who, lambda u: u.users.by_id(who.user_id))
     own = bool(user and not user.disabled and user.pin_hash
@@ -83,7 +83,7 @@ async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> dict[st
 
 
 @post("/api/v1/lanes/{lane_id:str}/approvals", guards=LANE_STAFF, status_code=201, operation_id="approveAtLane")
-async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> dict[str, Any]:
+async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> lane_kiosk.Approved:
     s, who = services(request), actor(request)
     approved_by = await s.auth.supervisor_by_pin(who, data.pin, SUPERVISOR_ROLES)
     return await s.uow.run(who, lambda u: lane_kiosk.record_approval(
@@ -91,7 +91,7 @@ async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> d
 
 
 @post("/api/v1/lanes/{lane_id:str}/line-removals", guards=LANE_STAFF, status_code=201, operation_id="removeLine")
-async def remove_line(request: Request, lane_id: str, data: LineRemovalIn) -> dict[str, Any]:
+async def remove_line(request: Request, lane_id: str, data: LineRemovalIn) -> lane_kiosk.LineRemoved:
     s, who = services(request), actor(request)
     required = _policy(request).line_removal_reason_required
     return await s.uow.run(who, lambda u: lane_kiosk.record_line_removal(
