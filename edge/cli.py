@@ -305,7 +305,7 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
             user = services.uow.run_sync(actor, lambda u: users.add_user(
                 u, username=args.username, password_hash=hashed, roles=args.roles, store_id=cfg.store_id,
                 **pin_values))
-            print(f"created user {user['username']} with roles {', '.join(user['roles'])}")
+            print(f"created user {user.username} with roles {', '.join(user.roles)}")
         elif args.user_command == "passwd":
             assert password is not None
             hashed = sec.hash_secret(password)

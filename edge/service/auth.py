@@ -23,16 +23,42 @@ import asyncio
 from datetime import timedelta
 from typing import Any, Protocol
 
+import msgspec
+
 from edge.domain.errors import Forbidden, OverrideRequired, Unauthorized, ValidationFailed
 from edge.domain.ids import iso as _iso
 from edge.domain.ids import parse_iso
 from edge.domain.ids import uuid7 as new_id
+from edge.service.lane_sessions import LaneSessionView
 from edge.service.ports import AccessClaims, Actor
 from edge.service.repository_ports import LoginAttempts, RefreshTokenRow, UserRow
 
 MANAGER_ROLES = {"store_manager", "tenant_admin", "supervisor"}
 INVALID = "invalid username or password"
 REUSED = object()
+
+
+class GrantedUser(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a grant signs in (no secret of theirs)."""
+
+    id: str
+    username: str
+    roles: list[str]
+    tenant_id: str
+    store_id: str
+
+
+class Grant(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The answer to a sign-in or a refresh: the tokens, who they are for, and at a lane the
+    session it holds. `mfa_enrollment_required` and `lane_session` are absent unless they apply."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    user: GrantedUser
+    mfa_enrollment_required: bool = False
+    lane_session: LaneSessionView | None = None
 
 
 class TooManyAttempts(Unauthorized):
@@ -106,7 +132,7 @@ class AuthService:
                      roles=("system",), lane_id=lane_id)
 
     # -- password login -------------------------------------------------------------------
-    async def login(self, username: str, password: str, totp: str | None) -> dict[str, Any]:
+    async def login(self, username: str, password: str, totp: str | None) -> Grant:
         actor = self._actor(username)
         user, attempts = await self.uow.read(
             actor, lambda u: (u.users.by_username(username), u.users.attempts(username))
@@ -136,7 +162,7 @@ class AuthService:
         )
 
     # -- lane PIN login -------------------------------------------------------------------
-    async def pin_login(self, lane_id: str, pin: str, *, device_id: str | None = None) -> dict[str, Any]:
+    async def pin_login(self, lane_id: str, pin: str, *, device_id: str | None = None) -> Grant:
         subject = f"lane:{lane_id}"
         actor = self._actor(subject, lane_id)
         if not (pin.isdigit() and 4 <= len(pin) <= 8):
@@ -163,7 +189,7 @@ class AuthService:
             lambda u: self._grant(u, user, lane_id=lane_id, totp_step=None, rehash=None, must_enroll=False,
                                   clear_subject=subject, device_id=device_id),
         )
-        if granted.get("lane_session", {}).get("took_over_from"):
+        if granted.lane_session is not None and granted.lane_session.took_over_from:
             self.security.sessions_revoked()  # the lane's previous session is refused from now on
         return granted
 
@@ -190,7 +216,7 @@ class AuthService:
         return user.username
 
     # -- refresh and logout -----------------------------------------------------------------
-    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+    async def refresh(self, refresh_token: str) -> Grant:
         token_hash = self.security.hash_refresh_token(refresh_token)
         result = await self.uow.run(self._actor(), lambda u: self._rotate(u, token_hash))
         if result is REUSED:
@@ -201,7 +227,7 @@ class AuthService:
                                code="refresh-token-reused")
         return result
 
-    def _rotate(self, uow: Any, token_hash: str) -> dict[str, Any] | object:
+    def _rotate(self, uow: Any, token_hash: str) -> Grant | object:
         users = uow.users
         row = users.refresh_by_hash(token_hash)
         if row is None or row.revoked_at is not None or row.expires_at <= uow.now:
@@ -218,7 +244,7 @@ class AuthService:
         lane_session = (self.lane_sessions.continued(uow, row.family_id)
                         if row.lane_id and self.lane_sessions is not None else None)
         result = self._tokens(uow, user, lane_id=row.lane_id, family_id=row.family_id, must_enroll=False)
-        return {**result, "lane_session": lane_session} if lane_session else result
+        return msgspec.structs.replace(result, lane_session=lane_session) if lane_session else result
 
     async def logout(self, refresh_token: str) -> None:
         token_hash = self.security.hash_refresh_token(refresh_token)
@@ -302,7 +328,7 @@ class AuthService:
 
     def _grant(self, uow: Any, user: UserRow, *, lane_id: str | None, totp_step: int | None,
                rehash: str | None, must_enroll: bool, clear_subject: str | None = None,
-               device_id: str | None = None) -> dict[str, Any]:
+               device_id: str | None = None) -> Grant:
         users = uow.users
         changes: dict[str, Any] = {}
         if users.by_id(user.id).disabled:  # disabled after the credentials were read
@@ -322,12 +348,12 @@ class AuthService:
         family_id = new_id()
         result = self._tokens(uow, user, lane_id=lane_id, family_id=family_id, must_enroll=must_enroll)
         if lane_id and self.lane_sessions is not None:
-            result["lane_session"] = self.lane_sessions.started(uow, user, lane_id=lane_id, family_id=family_id,
-                                                                device_id=device_id)
+            result = msgspec.structs.replace(result, lane_session=self.lane_sessions.started(
+                uow, user, lane_id=lane_id, family_id=family_id, device_id=device_id))
         return result
 
     def _tokens(self, uow: Any, user: UserRow, *, lane_id: str | None, family_id: str | None,
-                must_enroll: bool) -> dict[str, Any]:
+                must_enroll: bool) -> Grant:
         roles = [] if must_enroll else list(user.roles)
         family_id = family_id or new_id()
         # The session (`sid`): revoking it refuses this token (see `revocation`).
@@ -340,22 +366,11 @@ class AuthService:
         uow.users.add_refresh(RefreshTokenRow(token_hash=refresh_hash, family_id=family_id, user_id=user.id,
                                               lane_id=lane_id, issued_at=uow.now,
                                               expires_at=_iso(self.clock() + timedelta(seconds=ttl))))
-        result: dict[str, Any] = {
-            "access_token": access,
-            "refresh_token": refresh,
-            "token_type": "Bearer",
-            "expires_in": self.policy.access_ttl_s,
-            "user": {
-                "id": user.id,
-                "username": user.username,
-                "roles": roles if must_enroll else list(user.roles),
-                "tenant_id": self.tenant_id,
-                "store_id": user.store_id or self.store_id,
-            },
-        }
-        if must_enroll:
-            result["mfa_enrollment_required"] = True
-        return result
+        return Grant(access_token=access, refresh_token=refresh, token_type="Bearer",  # noqa: S106
+                     expires_in=self.policy.access_ttl_s, mfa_enrollment_required=must_enroll,
+                     user=GrantedUser(id=user.id, username=user.username,
+                                      roles=roles if must_enroll else list(user.roles),
+                                      tenant_id=self.tenant_id, store_id=user.store_id or self.store_id))
 
 
 def _seconds_between(a: str, b: str) -> int:

@@ -20,12 +20,12 @@ from typing import Any
 import msgspec
 import structlog
 
-from edge.contracts.bopis import PickupStatusChanged, cancel_payload, reserve_payload
+from edge.contracts.bopis import PickupLine, PickupStatusChanged, cancel_payload, reserve_payload
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.pickups import PickupStatus, check_transition, holds_stock
 from edge.service import orders as order_cases
 from edge.service import reservations
-from edge.service.commands import TenderIn
+from edge.service.commands import Held, Hold, TenderIn
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.pickup_ports import PickupRow
 from edge.service.ports import UnitOfWork
@@ -58,10 +58,6 @@ class _Sale(msgspec.Struct, frozen=True, kw_only=True):
     offline_created_at: str | None = None
 
 
-def view(p: PickupRow) -> dict[str, Any]:
-    return msgspec.structs.asdict(p)
-
-
 def _get(uow: UnitOfWork, order_id: str) -> PickupRow:
     p = uow.pickups.get(order_id)
     if p is None:
@@ -70,7 +66,7 @@ def _get(uow: UnitOfWork, order_id: str) -> PickupRow:
 
 
 def _move(uow: UnitOfWork, p: PickupRow, status: PickupStatus, *, total_cents: int | None = None,
-          **changes: Any) -> dict[str, Any]:
+          **changes: Any) -> PickupRow:
     """Store the new status, audit it, and tell HQ: one event per transition."""
     values = {"status": status.value, "updated_at": uow.now, **changes}
     uow.pickups.update(p.order_id, values)
@@ -81,7 +77,7 @@ def _move(uow: UnitOfWork, p: PickupRow, status: PickupStatus, *, total_cents: i
         order_id=p.order_id, status=status.value, reason=after.reason, sale_order_id=after.sale_order_id,
         total_cents=total_cents, prepaid=p.prepaid)))
     log.info("pickup.status", order_id=p.order_id, status=status.value)
-    return view(after)
+    return after
 
 
 # -- from HQ ----------------------------------------------------------------------------------------
@@ -95,16 +91,15 @@ def receive(uow: UnitOfWork, command_id: str, payload: dict[str, Any]) -> str:
         return "invalid"
     if uow.pickups.get(order.order_id) is not None:
         return "stale"  # already here (HQ never asks a store twice for one order)
-    lines = [msgspec.structs.asdict(ln) for ln in order.lines]
-    pickup = PickupRow(order_id=order.order_id, status=PickupStatus.RECEIVED.value, lines=lines,
+    pickup = PickupRow(order_id=order.order_id, status=PickupStatus.RECEIVED.value, lines=list(order.lines),
                        prepaid=order.prepaid, hold_hours=order.hold_hours, reservation_id=None,
                        sale_order_id=None, reason=None, command_id=command_id, received_at=uow.now,
                        updated_at=uow.now)
     uow.pickups.insert(pickup)
-    uow.audit("pickup.received", "pickup", order.order_id, None, {"status": "received", "lines": lines})
+    uow.audit("pickup.received", "pickup", order.order_id, None, {"status": "received", "lines": order.lines})
     uow.emit("bopis.received", msgspec.structs.asdict(PickupStatusChanged(
         order_id=order.order_id, status="received", prepaid=order.prepaid)))
-    short = _shortages(uow, lines)
+    short = _shortages(uow, order.lines)
     if short:
         _move(uow, pickup, PickupStatus.REJECTED, reason="out of stock: " + ", ".join(short))
         return "rejected"
@@ -125,52 +120,52 @@ def cancel_from_hq(uow: UnitOfWork, payload: dict[str, Any]) -> str:
     return "applied"
 
 
-def _shortages(uow: UnitOfWork, lines: list[dict[str, Any]]) -> list[str]:
+def _shortages(uow: UnitOfWork, lines: Sequence[PickupLine]) -> list[str]:
     """SKUs this store cannot supply now: unknown here, or less available than asked."""
-    skus = [ln["sku"] for ln in lines]
+    skus = [ln.sku for ln in lines]
     found = uow.sale_products.resolve(ids=[], skus=skus, barcodes=[])
     products = {sku: found.get(("sku", sku)) for sku in skus}
     known = [p.id for p in products.values() if p]
     levels = uow.stock.levels(uow.actor.store_id or "", known) if known else {}
     short = []
     for ln in lines:
-        product = products[ln["sku"]]
+        product = products[ln.sku]
         level = levels.get(product.id) if product else None
-        if level is None or level.on_hand - level.reserved < ln["quantity"]:
-            short.append(ln["sku"])
+        if level is None or level.on_hand - level.reserved < ln.quantity:
+            short.append(ln.sku)
     return short
 
 
 # -- at the store -----------------------------------------------------------------------------------
-def accept(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+def accept(uow: UnitOfWork, order_id: str) -> PickupRow:
     """Accept: hold the stock for the customer until the order's hold time runs out."""
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.ACCEPTED)
-    hold = reservations.create_hold(uow, {
-        "kind": "bopis", "ref": order_id, "ttl_s": min(p.hold_hours * 3600, reservations.MAX_TTL_S),
-        "items": [{"sku": ln["sku"], "quantity": ln["quantity"]} for ln in p.lines]})
-    return _move(uow, p, PickupStatus.ACCEPTED, reservation_id=hold["id"])
+    hold = reservations.create_hold(uow, Hold(
+        kind="bopis", ref=order_id, ttl_s=min(p.hold_hours * 3600, reservations.MAX_TTL_S),
+        items=[Held(sku=ln.sku, quantity=ln.quantity) for ln in p.lines]))
+    return _move(uow, p, PickupStatus.ACCEPTED, reservation_id=hold.id)
 
 
-def reject(uow: UnitOfWork, order_id: str, reason: str) -> dict[str, Any]:
+def reject(uow: UnitOfWork, order_id: str, reason: str) -> PickupRow:
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.REJECTED, reason=reason)
     return _move(uow, p, PickupStatus.REJECTED, reason=reason.strip())
 
 
-def mark_picked(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+def mark_picked(uow: UnitOfWork, order_id: str) -> PickupRow:
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.PICKED)
     return _move(uow, p, PickupStatus.PICKED)
 
 
-def mark_ready(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+def mark_ready(uow: UnitOfWork, order_id: str) -> PickupRow:
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.READY)
     return _move(uow, p, PickupStatus.READY)
 
 
-def cancel(uow: UnitOfWork, order_id: str, reason: str | None) -> dict[str, Any]:
+def cancel(uow: UnitOfWork, order_id: str, reason: str | None) -> PickupRow:
     p = _get(uow, order_id)
     check_transition(p.status, PickupStatus.CANCELLED)
     _release(uow, p, "released")
@@ -190,7 +185,7 @@ def complete(uow: UnitOfWork, order_id: str, *, lane_id: str | None, tenders: Se
         raise ValidationFailed("this order is paid at pickup: take the payment", code="pickup-payment-required",
                                errors=[{"field": "tenders", "message": "required"}])
     _release(uow, p, "committed")  # the sale below takes the stock the hold kept for it
-    sale = _Sale(lines=[_Line(sku=ln["sku"], quantity=ln["quantity"]) for ln in p.lines], lane_id=lane_id,
+    sale = _Sale(lines=[_Line(sku=ln.sku, quantity=ln.quantity) for ln in p.lines], lane_id=lane_id,
                  tenders=list(tenders))
     if p.prepaid:
         total = order_cases.quote_order(uow, sale, policy=policy)["total_cents"]
@@ -201,7 +196,7 @@ def complete(uow: UnitOfWork, order_id: str, *, lane_id: str | None, tenders: Se
         raise Conflict("the pickup's payment did not complete; take cash or a prepaid order only",
                        code="pickup-payment-incomplete")
     result = _move(uow, p, PickupStatus.COMPLETED, sale_order_id=order["id"], total_cents=order["total_cents"])
-    return result | {"sale": order}
+    return msgspec.structs.asdict(result) | {"sale": order}
 
 
 def on_hold_expired(uow: UnitOfWork, hold: ReservationRow) -> None:
@@ -220,9 +215,9 @@ def _release(uow: UnitOfWork, p: PickupRow, status: str) -> None:
         order_cases.release_reservations_by_id(uow, hold, status)
 
 
-def get_pickup(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
-    return view(_get(uow, order_id))
+def get_pickup(uow: UnitOfWork, order_id: str) -> PickupRow:
+    return _get(uow, order_id)
 
 
-def list_pickups(uow: UnitOfWork, statuses: list[str] | None, limit: int) -> list[dict[str, Any]]:
-    return [view(p) for p in uow.pickups.search(statuses=statuses, limit=limit)]
+def list_pickups(uow: UnitOfWork, statuses: list[str] | None, limit: int) -> list[PickupRow]:
+    return uow.pickups.search(statuses=statuses, limit=limit)

@@ -214,3 +214,35 @@ class Moved(msgspec.Struct, frozen=True, kw_only=True):
     sku: str | None = None
     product_id: str | None = None
     quantity: int
+
+
+class HeldItem(ItemRef, Protocol):
+    quantity: int
+
+
+class NewHold(Protocol):
+    """A BOPIS or manual hold on stock for a customer, for `ttl_s` seconds."""
+
+    items: Sequence[HeldItem]
+    kind: str  # bopis | hold
+    ref: str | None
+    customer: str | None
+    ttl_s: int
+
+
+class Held(msgspec.Struct, frozen=True, kw_only=True):
+    """A `HeldItem` built inside the service (a pickup order's line)."""
+
+    sku: str | None = None
+    product_id: str | None = None
+    quantity: int
+
+
+class Hold(msgspec.Struct, frozen=True, kw_only=True):
+    """A `NewHold` built inside the service (the hold an accepted pickup order takes)."""
+
+    items: list[Held]
+    kind: str = "bopis"
+    ref: str | None = None
+    customer: str | None = None
+    ttl_s: int = 3600

@@ -441,7 +441,7 @@ def record_drawer(uow: UnitOfWork, lane_id: str, kind: str, amount_cents: int, r
 
 
 def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int], products: dict[str, SaleProduct],
-            levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> dict[str, Any]:
+            levels: dict[str, StockLevel], *, ttl_s: int, customer: str | None = None) -> HoldView:
     reservation_id = uuid7()
     expires = iso(parse_iso(uow.now) + timedelta(seconds=ttl_s))
     hold = ReservationRow(id=reservation_id, location_id=loc, kind=kind, ref=ref, customer=customer, status="active",
@@ -453,9 +453,25 @@ def reserve(uow: UnitOfWork, loc: str, kind: str, ref: str, needs: dict[str, int
     return hold_view(hold, items)
 
 
-def hold_view(hold: ReservationRow, items: list[ReservationItem]) -> dict[str, Any]:
-    """A reservation with what it holds, as shown, audited and sent in events."""
-    return msgspec.structs.asdict(hold) | {"items": [msgspec.structs.asdict(i) for i in items]}
+class HoldView(msgspec.Struct, frozen=True, kw_only=True):
+    """A reservation with what it holds, as shown, audited and sent in events; a pickup's answer
+    adds the stock movements it made."""
+
+    id: str
+    location_id: str
+    kind: str
+    ref: str | None
+    customer: str | None
+    status: str
+    expires_at: str
+    created_at: str
+    closed_at: str | None
+    items: list[ReservationItem]
+    movements: list[Movement] | msgspec.UnsetType = msgspec.UNSET
+
+
+def hold_view(hold: ReservationRow, items: list[ReservationItem]) -> HoldView:
+    return HoldView(**msgspec.structs.asdict(hold), items=list(items))
 
 
 def release_reservations(uow: UnitOfWork, ref: str, status: str) -> list[ReservationRow]:

@@ -6,13 +6,15 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.contracts.bopis import PickupLine
+
 
 class PickupRow(msgspec.Struct, frozen=True, kw_only=True):
     """A web order HQ allocated to this store (its tenant is the repository's)."""
 
     order_id: str
     status: str
-    lines: list[dict[str, Any]]  # [{sku, quantity}], as HQ sent them
+    lines: list[PickupLine]  # as HQ sent them (a JSON column)
     prepaid: bool
     hold_hours: int
     reservation_id: str | None

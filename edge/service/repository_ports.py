@@ -363,6 +363,49 @@ class LaneRow(msgspec.Struct, frozen=True, kw_only=True):
     name: str
 
 
+class PairingCodeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A one-time code pairing a device with a lane: only its SHA-256 is stored, never the code."""
+
+    code_hash: str
+    store_id: str
+    lane_id: str
+    created_by: str
+    created_at: str
+    expires_at: str
+    used_at: str | None = None
+    device_id: str | None = None  # the device it paired
+
+
+class LaneDeviceRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A device paired with a lane, with the SHA-256 of its credential; revoked means unpaired."""
+
+    id: str
+    store_id: str
+    lane_id: str
+    token_hash: str
+    label: str
+    paired_at: str
+    paired_by: str  # who issued the pairing code
+    last_sign_in_at: str | None = None
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+
+class LaneSessionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The cashier session a lane holds (a refresh-token family) and the instant it must end."""
+
+    family_id: str
+    store_id: str
+    lane_id: str
+    user_id: str
+    username: str
+    device_id: str | None
+    started_at: str
+    ends_at: str
+    ended_at: str | None = None
+    ended_reason: str | None = None  # signed_out, taken_over, replaced, expired
+
+
 class LaneQueueRow(msgspec.Struct, frozen=True, kw_only=True):
     """What a lane last reported of its offline queue."""
 
@@ -586,25 +629,42 @@ class UsersRepository(Protocol):
     def tenant(self) -> TenantRow | None: ...
 
 
+class SettlementReportRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's settlement for one business day against ours; `status` is matched or differences."""
+
+    id: str
+    provider: str
+    method: str  # the tender method it settles
+    business_day: str
+    currency: str
+    status: str
+    captured_cents: int  # ours
+    refunded_cents: int
+    provider_captured_cents: int  # theirs
+    provider_refunded_cents: int
+    differences: list[dict[str, Any]]  # JSON column: [{kind, item, ref, ours_cents, provider_cents, case_id}]
+    created_at: str
+
+
 class SettlementRepository(Protocol):
     def payments_between(self, method: str, start: str, end: str) -> list[PaymentRow]: ...
-    def save_report(self, report: dict[str, Any]) -> None: ...
-    def reports(self, *, business_day: str | None, provider: str | None, limit: int) -> list[dict[str, Any]]: ...
+    def save_report(self, report: SettlementReportRow) -> None: ...
+    def reports(self, *, business_day: str | None, provider: str | None, limit: int) -> list[SettlementReportRow]: ...
 
 
 class LanesRepository(Protocol):
     """Lane pairing codes (stored hashed), paired devices and the cashier session each lane holds."""
 
-    def add_pairing_code(self, values: dict[str, Any]) -> None: ...
-    def pairing_code(self, code_hash: str) -> dict[str, Any] | None: ...
+    def add_pairing_code(self, code: PairingCodeRow) -> None: ...
+    def pairing_code(self, code_hash: str) -> PairingCodeRow | None: ...
     def spend_pairing_code(self, code_hash: str, device_id: str, now: str) -> bool: ...
-    def add_device(self, values: dict[str, Any]) -> None: ...
-    def device_by_token_hash(self, token_hash: str) -> dict[str, Any] | None: ...
-    def device(self, device_id: str) -> dict[str, Any] | None: ...
-    def devices(self, store_id: str) -> list[dict[str, Any]]: ...
+    def add_device(self, device: LaneDeviceRow) -> None: ...
+    def device_by_token_hash(self, token_hash: str) -> LaneDeviceRow | None: ...
+    def device(self, device_id: str) -> LaneDeviceRow | None: ...
+    def devices(self, store_id: str) -> list[LaneDeviceRow]: ...
     def update_device(self, device_id: str, values: dict[str, Any]) -> None: ...
-    def add_session(self, values: dict[str, Any]) -> None: ...
-    def session(self, family_id: str) -> dict[str, Any] | None: ...
-    def open_sessions(self, store_id: str, lane_id: str) -> list[dict[str, Any]]: ...
+    def add_session(self, session: LaneSessionRow) -> None: ...
+    def session(self, family_id: str) -> LaneSessionRow | None: ...
+    def open_sessions(self, store_id: str, lane_id: str) -> list[LaneSessionRow]: ...
     def end_session(self, family_id: str, reason: str, now: str) -> bool: ...
     def family_live(self, family_id: str, now: str) -> bool: ...

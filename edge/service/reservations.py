@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.service import orders as order_cases
+from edge.service.commands import NewHold
 from edge.service.inventory import StockMove, append_movements, location
 from edge.service.ports import UnitOfWork
 from edge.service.repository_ports import ReservationRow, SaleProduct
@@ -45,40 +48,38 @@ def expire_due(uow: UnitOfWork) -> dict[str, Any]:
     return {"expired": expired, "orders_voided": voided, "orders_with_refunds": with_refunds}
 
 
-def create_hold(uow: UnitOfWork, cmd: dict[str, Any]) -> dict[str, Any]:
-    """A BOPIS (or manual) hold: {kind: bopis|hold, ref, customer?, ttl_s, items:[{sku|product_id, quantity}]}.
-    Refused when the stock is not available: a hold is a promise to a customer."""
+def create_hold(uow: UnitOfWork, cmd: NewHold) -> order_cases.HoldView:
+    """A BOPIS (or manual) hold on items given by SKU or product id. Refused when the stock is
+    not available: a hold is a promise to a customer."""
     loc = location(uow)
-    ttl = cmd.get("ttl_s") or 3600
-    if not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_S:
+    if not 1 <= cmd.ttl_s <= MAX_TTL_S:
         raise ValidationFailed("ttl_s must be between 1 second and 7 days", errors=[{"field": "ttl_s",
                                                                                    "message": "1..604800"}])
-    items = cmd.get("items") or []
+    items = cmd.items
     if not items:
         raise ValidationFailed("a hold needs items", errors=[{"field": "items", "message": "empty"}])
     catalog = uow.sale_products
-    found = catalog.resolve(ids=[i["product_id"] for i in items if i.get("product_id")],
-                            skus=[i["sku"] for i in items if i.get("sku")], barcodes=[])
+    found = catalog.resolve(ids=[i.product_id for i in items if i.product_id],
+                            skus=[i.sku for i in items if i.sku], barcodes=[])
     needs: dict[str, int] = {}
     products: dict[str, SaleProduct] = {}
     for i, item in enumerate(items):
-        key = ("product_id", item["product_id"]) if item.get("product_id") else ("sku", item.get("sku") or "")
+        key = ("product_id", item.product_id) if item.product_id else ("sku", item.sku or "")
         product = found.get(key)
-        qty = item.get("quantity")
-        if product is None or not isinstance(qty, int) or qty <= 0:
+        if product is None or item.quantity <= 0:
             raise ValidationFailed("an item is not valid", errors=[{"field": f"items[{i}]",
                                                                      "message": "unknown product or bad quantity"}])
         products[product.id] = product
-        needs[product.id] = needs.get(product.id, 0) + qty
+        needs[product.id] = needs.get(product.id, 0) + item.quantity
     levels = uow.stock.levels(loc, list(needs))
     short = [f"{products[p].name} ({products[p].sku})" for p, q in needs.items()
              if levels[p].on_hand - levels[p].reserved < q]
     if short:
         raise Conflict("not enough available stock for " + ", ".join(short), code="insufficient-stock")
-    hold = order_cases.reserve(uow, loc, cmd.get("kind") or "bopis", cmd.get("ref") or "", needs, products, levels,
-                               ttl_s=ttl, customer=cmd.get("customer"))
-    uow.audit("reservation.created", "reservation", hold["id"], None, hold)
-    uow.emit("reservation.created", hold)
+    hold = order_cases.reserve(uow, loc, cmd.kind or "bopis", cmd.ref or "", needs, products, levels,
+                               ttl_s=cmd.ttl_s, customer=cmd.customer)
+    uow.audit("reservation.created", "reservation", hold.id, None, hold)
+    uow.emit("reservation.created", msgspec.to_builtins(hold))
     return hold
 
 
@@ -89,7 +90,7 @@ def _get(uow: UnitOfWork, reservation_id: str) -> ReservationRow:
     return r
 
 
-def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> dict[str, Any]:
+def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> order_cases.HoldView:
     r = _get(uow, reservation_id)
     if r.kind == "order":
         raise Conflict("an order's reservation is released by voiding the order", code="reservation-owned-by-order")
@@ -103,7 +104,7 @@ def release_hold(uow: UnitOfWork, reservation_id: str, reason: str | None) -> di
     return order_cases.hold_view(after, uow.reservations.items(reservation_id))
 
 
-def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+def pick_up(uow: UnitOfWork, reservation_id: str) -> order_cases.HoldView:
     """The customer collected a BOPIS hold: the hold becomes sale movements exactly once."""
     r = _get(uow, reservation_id)
     if r.kind == "order":
@@ -119,15 +120,15 @@ def pick_up(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
                   ref=r.ref or reservation_id, reason="bopis_pickup") for i in items])
     uow.audit("reservation.picked_up", "reservation", reservation_id, {"status": "active"}, {"status": "committed"})
     uow.emit("reservation.picked_up", {"reservation_id": reservation_id, "ref": r.ref, "movements": movements})
-    return order_cases.hold_view(_get(uow, reservation_id), items) | {"movements": movements}
+    return msgspec.structs.replace(order_cases.hold_view(_get(uow, reservation_id), items), movements=movements)
 
 
-def get_hold(uow: UnitOfWork, reservation_id: str) -> dict[str, Any]:
+def get_hold(uow: UnitOfWork, reservation_id: str) -> order_cases.HoldView:
     return order_cases.hold_view(_get(uow, reservation_id), uow.reservations.items(reservation_id))
 
 
 def list_holds(uow: UnitOfWork, status: str | None, kind: str | None, after: str | None, limit: int
-               ) -> list[dict[str, Any]]:
+               ) -> list[order_cases.HoldView]:
     repo = uow.reservations
     return [order_cases.hold_view(r, repo.items(r.id))
             for r in repo.search(status=status, kind=kind, after=after, limit=limit)]

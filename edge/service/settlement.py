@@ -27,7 +27,7 @@ from edge.domain.money import format_cents
 from edge.domain.tenders import CAPTURED_STATUSES
 from edge.service.incoming_webhooks import ProviderUnavailable
 from edge.service.ports import Actor, UnitOfWork
-from edge.service.repository_ports import PaymentRow
+from edge.service.repository_ports import PaymentRow, SettlementReportRow
 from edge.service.settlement_ports import SettlementFigures, SettlementSource
 
 log = structlog.get_logger()
@@ -79,7 +79,7 @@ def compare(rows: list[PaymentRow], figures: SettlementFigures, start: datetime,
 
 
 def record_report(uow: UnitOfWork, source: SettlementSource, day: date, figures: SettlementFigures,
-                  currency: str, start: datetime, end: datetime) -> dict[str, Any]:
+                  currency: str, start: datetime, end: datetime) -> SettlementReportRow:
     """Compare the day's rows [start, end) with the provider's figures; save the report and open
     a case per new difference, in this unit of work."""
     rows = uow.settlement.payments_between(source.method, iso(start), iso(end))
@@ -98,25 +98,27 @@ def record_report(uow: UnitOfWork, source: SettlementSource, day: date, figures:
                 {"provider": source.provider, "business_day": day.isoformat(), **msgspec.structs.asdict(d)})
             case_id = case.id
         listed.append(msgspec.structs.asdict(d) | {"case_id": case_id})
-    report = {"id": uuid7(), "provider": source.provider, "method": source.method, "business_day": day.isoformat(),
-              "currency": currency, "status": "differences" if differences else "matched",
-              "captured_cents": sum(v for (k, _), v in ours.items() if k == "capture"),
-              "refunded_cents": sum(v for (k, _), v in ours.items() if k == "refund"),
-              "provider_captured_cents": sum(v for (k, _), v in theirs.items() if k == "capture"),
-              "provider_refunded_cents": sum(v for (k, _), v in theirs.items() if k == "refund"),
-              "differences": listed, "created_at": uow.now}
+    report = SettlementReportRow(
+        id=uuid7(), provider=source.provider, method=source.method, business_day=day.isoformat(),
+        currency=currency, status="differences" if differences else "matched",
+        captured_cents=sum(v for (k, _), v in ours.items() if k == "capture"),
+        refunded_cents=sum(v for (k, _), v in ours.items() if k == "refund"),
+        provider_captured_cents=sum(v for (k, _), v in theirs.items() if k == "capture"),
+        provider_refunded_cents=sum(v for (k, _), v in theirs.items() if k == "refund"),
+        differences=listed, created_at=uow.now)
     uow.settlement.save_report(report)
-    uow.audit("settlement.reconciled", "settlement_report", report["id"], None,
-              {k: report[k] for k in ("provider", "business_day", "status", "captured_cents", "refunded_cents",
-                                      "provider_captured_cents", "provider_refunded_cents")}
-              | {"differences": len(differences)})
+    uow.audit("settlement.reconciled", "settlement_report", report.id, None,
+              {"provider": report.provider, "business_day": report.business_day, "status": report.status,
+               "captured_cents": report.captured_cents, "refunded_cents": report.refunded_cents,
+               "provider_captured_cents": report.provider_captured_cents,
+               "provider_refunded_cents": report.provider_refunded_cents, "differences": len(differences)})
     log.info("settlement.reconciled", provider=source.provider, business_day=day.isoformat(),
-             status=report["status"], differences=len(differences))
+             status=report.status, differences=len(differences))
     return report
 
 
 async def reconcile_day(runner: Any, actor: Actor, source: SettlementSource, day: date, *, timezone: str,
-                        day_start_hour: int, currency: str) -> dict[str, Any]:
+                        day_start_hour: int, currency: str) -> SettlementReportRow:
     """Ask the provider (outside any transaction), then record the report in one unit of work."""
     start, end = business_day_bounds(day, timezone, day_start_hour)
     try:

@@ -16,7 +16,7 @@ from edge.service.ports import UnitOfWork
 
 
 def change_user(uow: UnitOfWork, *, user_id: str, roles: list[str] | None, disabled: bool | None,
-                reset_mfa: bool, security_event: Any = None, **secrets: Any) -> dict[str, Any]:
+                reset_mfa: bool, security_event: Any = None, **secrets: Any) -> users.AccountView:
     """A change made by the signed-in administrator (`uow.actor`) to someone's account."""
     me = uow.actor
     if user_id == me.user_id:

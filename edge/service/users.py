@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+
 from edge.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
 from edge.service.ports import UnitOfWork
@@ -22,11 +24,23 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 
 
-def public(row: UserRow, tenant_id: str) -> dict[str, Any]:
+class AccountView(msgspec.Struct, frozen=True, kw_only=True):
     """An account as answers, audit rows and events show it: never a secret or its hash."""
-    return {"id": row.id, "username": row.username, "roles": list(row.roles), "tenant_id": tenant_id,
-            "store_id": row.store_id, "disabled": row.disabled, "mfa_enabled": row.totp_confirmed,
-            "has_pin": row.pin_hash is not None}
+
+    id: str
+    username: str
+    roles: list[str]
+    tenant_id: str
+    store_id: str | None
+    disabled: bool
+    mfa_enabled: bool
+    has_pin: bool
+
+
+def public(row: UserRow, tenant_id: str) -> AccountView:
+    return AccountView(id=row.id, username=row.username, roles=list(row.roles), tenant_id=tenant_id,
+                       store_id=row.store_id, disabled=row.disabled, mfa_enabled=row.totp_confirmed,
+                       has_pin=row.pin_hash is not None)
 
 
 def password_problem(password: str) -> str | None:
@@ -56,7 +70,7 @@ def check_roles(roles: list[str], granted_by: tuple[str, ...] | None) -> None:
 
 def add_user(uow: UnitOfWork, *, username: str, password_hash: str, roles: list[str], store_id: str | None,
              pin_hash: str | None = None, pin_lookup: str | None = None,
-             granted_by: tuple[str, ...] | None = None) -> dict[str, Any]:
+             granted_by: tuple[str, ...] | None = None) -> AccountView:
     if not USERNAME_RE.match(username):
         raise ValidationFailed("the username is not valid", errors=[{"field": "username", "message":
                                "2-64 lowercase letters, digits, . _ -"}])
@@ -72,7 +86,7 @@ def add_user(uow: UnitOfWork, *, username: str, password_hash: str, roles: list[
     users.add(row)
     view = public(row, uow.actor.tenant_id)
     uow.audit("user.created", "user", user_id, None, view)
-    uow.emit("user.changed", view)
+    uow.emit("user.changed", msgspec.structs.asdict(view))
     return view
 
 
@@ -87,7 +101,7 @@ def _load(uow: UnitOfWork, user_id: str | None = None, username: str | None = No
 def change_user(uow: UnitOfWork, *, user_id: str | None = None, username: str | None = None,
                 roles: list[str] | None = None, disabled: bool | None = None, password_hash: str | None = None,
                 pin_hash: str | None = None, pin_lookup: str | None = None, reset_mfa: bool = False,
-                granted_by: tuple[str, ...] | None = None, security_event: Any = None) -> dict[str, Any]:
+                granted_by: tuple[str, ...] | None = None, security_event: Any = None) -> AccountView:
     users = uow.users
     before = _load(uow, user_id, username)
     if granted_by is not None and "tenant_admin" not in granted_by and set(before.roles) - STORE_MANAGER_GRANTS:
@@ -118,5 +132,5 @@ def change_user(uow: UnitOfWork, *, user_id: str | None = None, username: str | 
     after = users.by_id(before.id)
     tenant_id = uow.actor.tenant_id
     uow.audit("user.updated", "user", before.id, public(before, tenant_id), public(after, tenant_id))
-    uow.emit("user.changed", public(after, tenant_id))
+    uow.emit("user.changed", msgspec.structs.asdict(public(after, tenant_id)))
     return public(after, tenant_id)

@@ -8,8 +8,9 @@ import hashlib
 from datetime import UTC, datetime
 
 from edge.adapters.security import offline_pin
+from edge.service.auth import GrantedUser
 
-USER = {"id": "u-1", "username": "cashier", "roles": ["cashier"]}
+USER = GrantedUser(id="u-1", username="cashier", roles=["cashier"], tenant_id="acme", store_id="s-1")
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 

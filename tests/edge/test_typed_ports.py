@@ -11,6 +11,7 @@ import pytest
 
 from edge.adapters.uow import SqlUnitOfWork
 from edge.api.routes import orders as order_routes
+from edge.api.routes import reservations as reservation_routes
 from edge.api.routes import tills as till_routes
 from edge.service import commands, repository_ports
 from edge.service.ports import UnitOfWork
@@ -260,6 +261,10 @@ COMMANDS = [
     (order_routes.ExchangeIn, commands.Exchange),
     (till_routes.OfflineSaleIn, commands.OfflineSale),
     (commands.Sale, commands.NewSale),
+    (reservation_routes.HoldIn, commands.NewHold),
+    (reservation_routes.HoldItem, commands.HeldItem),
+    (commands.Hold, commands.NewHold),
+    (commands.Held, commands.HeldItem),
 ]
 
 
@@ -273,9 +278,13 @@ def test_the_request_struct_carries_every_field_its_use_case_reads(struct, comma
 
 def _row_tables():
     from edge.adapters import tables as t
+    from edge.adapters import tables_bopis as tbopis
+    from edge.adapters import tables_pairing as tpair
     from edge.adapters import tables_policy as tp
     from edge.adapters import tables_sales as ts
+    from edge.adapters import tables_settlement as tset
     from edge.service import repository_ports as rp
+    from edge.service.pickup_ports import PickupRow
 
     # (row, table, columns the repository owns rather than the row)
     return [
@@ -294,6 +303,11 @@ def _row_tables():
         (rp.PolicyRow, tp.policy_in_force, {"tenant_id"}),
         (rp.ReturnRow, ts.returns, {"tenant_id"}),
         (rp.ReturnLineRow, ts.return_lines, set()),
+        (rp.SettlementReportRow, tset.settlement_reports, {"tenant_id"}),
+        (PickupRow, tbopis.pickups, {"tenant_id"}),
+        (rp.PairingCodeRow, tpair.lane_pairing_codes, {"tenant_id"}),
+        (rp.LaneDeviceRow, tpair.lane_devices, {"tenant_id"}),
+        (rp.LaneSessionRow, tpair.lane_sessions, {"tenant_id"}),
     ]
 
 
@@ -307,7 +321,14 @@ def test_each_row_holds_every_column_of_its_table_but_what_the_repository_owns(r
 def store_db(tmp_path):
     from sqlalchemy import create_engine
 
-    from edge.adapters import tables, tables_policy, tables_sales  # noqa: F401 - every table on the metadata
+    from edge.adapters import (  # noqa: F401 - every table on the metadata
+        tables,
+        tables_bopis,
+        tables_pairing,
+        tables_policy,
+        tables_sales,
+        tables_settlement,
+    )
 
     engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     tables.metadata.create_all(engine)
@@ -484,3 +505,88 @@ def test_the_catalog_and_stock_commands_are_what_their_routes_decode():
                             (c.Counted, c.CountedItem), (inventory_routes.QtyItem, c.MovedItem),
                             (c.Moved, c.MovedItem)]:
         assert _members(command) <= set(struct.__struct_fields__), struct.__name__
+
+
+def test_pairing_codes_devices_and_lane_sessions_read_back_as_typed_rows_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import LaneDeviceRow, LaneSessionRow, PairingCodeRow
+
+    code = PairingCodeRow(code_hash="c" * 64, store_id="s1", lane_id="2", created_by="manager",
+                          created_at="2026-11-30T08:00:00Z", expires_at="2026-11-30T08:10:00Z")
+    tablet = LaneDeviceRow(id="d1", store_id="s1", lane_id="2", token_hash="d" * 64, label="Tablet 2",
+                           paired_at="2026-11-30T08:01:00Z", paired_by="manager")
+    ann = LaneSessionRow(family_id="f1", store_id="s1", lane_id="2", user_id="u1", username="ann", device_id="d1",
+                         started_at="2026-11-30T08:02:00Z", ends_at="2026-11-30T16:02:00Z")
+    bob = LaneSessionRow(family_id="f2", store_id="s1", lane_id="2", user_id="u2", username="bob", device_id=None,
+                         started_at="2026-11-30T09:00:00Z", ends_at="2026-11-30T17:00:00Z")
+    with store_db.begin() as conn:
+        lanes = _uow(conn).lanes
+        lanes.add_pairing_code(code)
+        assert lanes.pairing_code("c" * 64) == code
+        assert lanes.spend_pairing_code("c" * 64, "d1", "2026-11-30T08:01:00Z")
+        assert not lanes.spend_pairing_code("c" * 64, "d9", "2026-11-30T08:01:30Z")  # spent once
+        assert lanes.pairing_code("c" * 64) == msgspec.structs.replace(code, used_at="2026-11-30T08:01:00Z",
+                                                                        device_id="d1")
+        lanes.add_device(tablet)
+        assert lanes.device("d1") == tablet and lanes.device_by_token_hash("d" * 64) == tablet
+        assert lanes.devices("s1") == [tablet]
+        lanes.update_device("d1", {"revoked_at": "2026-11-30T12:00:00Z", "revoked_by": "manager"})
+        revoked = msgspec.structs.replace(tablet, revoked_at="2026-11-30T12:00:00Z", revoked_by="manager")
+        assert lanes.device("d1") == revoked and lanes.devices("s1") == []  # unpaired devices are not listed
+        lanes.add_session(ann)
+        lanes.add_session(bob)
+        assert lanes.session("f1") == ann and lanes.open_sessions("s1", "2") == [ann, bob]
+        assert lanes.end_session("f1", "taken_over", "2026-11-30T09:00:00Z")
+        assert not lanes.end_session("f1", "signed_out", "2026-11-30T09:01:00Z")  # ends once
+        assert lanes.session("f1") == msgspec.structs.replace(ann, ended_at="2026-11-30T09:00:00Z",
+                                                              ended_reason="taken_over")
+        assert lanes.open_sessions("s1", "2") == [bob]
+        other = _uow(conn, tenant="t2").lanes
+        assert other.pairing_code("c" * 64) is None and other.device("d1") is None
+        assert other.device_by_token_hash("d" * 64) is None and other.session("f2") is None
+        assert other.open_sessions("s1", "2") == [] and not other.end_session("f2", "signed_out", "2026-11-30T10:00Z")
+
+
+def test_settlement_reports_read_back_as_typed_rows_replace_their_day_and_only_for_their_tenant(store_db):
+    from edge.service.repository_ports import SettlementReportRow
+
+    first = SettlementReportRow(id="r1", provider="btcpay", method="crypto", business_day="2026-11-29", currency="EUR",
+                                status="differences", captured_cents=5000, refunded_cents=0,
+                                provider_captured_cents=4000, provider_refunded_cents=0,
+                                differences=[{"kind": "amount_differs", "item": "capture", "ref": "p1",
+                                              "ours_cents": 5000, "provider_cents": 4000, "case_id": "c1"}],
+                                created_at="2026-11-30T04:00:00Z")
+    again = msgspec.structs.replace(first, id="r2", status="matched", provider_captured_cents=5000, differences=[],
+                                    created_at="2026-11-30T10:00:00Z")
+    earlier = msgspec.structs.replace(first, id="r0", business_day="2026-11-28")
+    with store_db.begin() as conn:
+        settlement = _uow(conn).settlement
+        settlement.save_report(first)
+        settlement.save_report(earlier)
+        assert settlement.reports(business_day="2026-11-29", provider="btcpay", limit=5) == [first]
+        settlement.save_report(again)  # the day reconciled again replaces its report
+        assert settlement.reports(business_day=None, provider=None, limit=5) == [again, earlier]
+        assert settlement.reports(business_day=None, provider="simulated-terminal", limit=5) == []
+        assert _uow(conn, tenant="t2").settlement.reports(business_day=None, provider=None, limit=5) == []
+
+
+def test_pickups_read_back_as_typed_rows_with_typed_lines_and_only_for_their_tenant(store_db):
+    from edge.contracts.bopis import PickupLine
+    from edge.service.pickup_ports import PickupRow
+
+    web = PickupRow(order_id="WEB-1", status="received", lines=[PickupLine(sku="APPLE", quantity=2),
+                                                                PickupLine(sku="PEAR", quantity=1)],
+                    prepaid=True, hold_hours=48, reservation_id=None, sale_order_id=None, reason=None,
+                    command_id="c1", received_at="2026-11-30T08:00:00Z", updated_at="2026-11-30T08:00:00Z")
+    with store_db.begin() as conn:
+        pickups = _uow(conn).pickups
+        pickups.insert(web)
+        assert pickups.get("WEB-1") == web and pickups.get("WEB-1").lines[0].sku == "APPLE"
+        pickups.update("WEB-1", {"status": "accepted", "reservation_id": "r1", "updated_at": "2026-11-30T08:05:00Z"})
+        accepted = msgspec.structs.replace(web, status="accepted", reservation_id="r1",
+                                           updated_at="2026-11-30T08:05:00Z")
+        assert pickups.by_reservation("r1") == accepted
+        assert pickups.search(statuses=["accepted"], limit=5) == [accepted]
+        assert pickups.search(statuses=["ready"], limit=5) == []
+        other = _uow(conn, tenant="t2").pickups
+        assert other.get("WEB-1") is None and other.by_reservation("r1") is None
+        assert other.search(statuses=None, limit=5) == []

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, and_, insert, select, update
 
 from edge.adapters import tables as t
 from edge.adapters.tables_pairing import lane_devices, lane_pairing_codes, lane_sessions
 from edge.service.ports import Actor
+from edge.service.repository_ports import LaneDeviceRow, LaneSessionRow, PairingCodeRow
+
+_CODE_COLUMNS = [lane_pairing_codes.c[name] for name in PairingCodeRow.__struct_fields__]
+_DEVICE_COLUMNS = [lane_devices.c[name] for name in LaneDeviceRow.__struct_fields__]
+_SESSION_COLUMNS = [lane_sessions.c[name] for name in LaneSessionRow.__struct_fields__]
 
 
 class SqlLanesRepository:
@@ -17,14 +23,14 @@ class SqlLanesRepository:
         self.tenant_id = actor.tenant_id
 
     # -- pairing codes -----------------------------------------------------------------------
-    def add_pairing_code(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(lane_pairing_codes).values(tenant_id=self.tenant_id, **values))
+    def add_pairing_code(self, code: PairingCodeRow) -> None:
+        self.conn.execute(insert(lane_pairing_codes).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(code)))
 
-    def pairing_code(self, code_hash: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(lane_pairing_codes).where(
+    def pairing_code(self, code_hash: str) -> PairingCodeRow | None:
+        row = self.conn.execute(select(*_CODE_COLUMNS).where(
             lane_pairing_codes.c.tenant_id == self.tenant_id, lane_pairing_codes.c.code_hash == code_hash,
         )).mappings().first()
-        return dict(row) if row else None
+        return PairingCodeRow(**row) if row else None
 
     def spend_pairing_code(self, code_hash: str, device_id: str, now: str) -> bool:
         """Mark a code used; False when it was used meanwhile (two devices racing for one code)."""
@@ -34,48 +40,48 @@ class SqlLanesRepository:
         ).values(used_at=now, device_id=device_id)).rowcount == 1
 
     # -- devices -----------------------------------------------------------------------------
-    def add_device(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(lane_devices).values(tenant_id=self.tenant_id, **values))
+    def add_device(self, device: LaneDeviceRow) -> None:
+        self.conn.execute(insert(lane_devices).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(device)))
 
-    def device_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(lane_devices).where(
+    def device_by_token_hash(self, token_hash: str) -> LaneDeviceRow | None:
+        row = self.conn.execute(select(*_DEVICE_COLUMNS).where(
             lane_devices.c.tenant_id == self.tenant_id, lane_devices.c.token_hash == token_hash,
         )).mappings().first()
-        return dict(row) if row else None
+        return LaneDeviceRow(**row) if row else None
 
-    def device(self, device_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(lane_devices).where(
+    def device(self, device_id: str) -> LaneDeviceRow | None:
+        row = self.conn.execute(select(*_DEVICE_COLUMNS).where(
             lane_devices.c.tenant_id == self.tenant_id, lane_devices.c.id == device_id,
         )).mappings().first()
-        return dict(row) if row else None
+        return LaneDeviceRow(**row) if row else None
 
-    def devices(self, store_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(lane_devices).where(
+    def devices(self, store_id: str) -> list[LaneDeviceRow]:
+        rows = self.conn.execute(select(*_DEVICE_COLUMNS).where(
             lane_devices.c.tenant_id == self.tenant_id, lane_devices.c.store_id == store_id,
             lane_devices.c.revoked_at.is_(None),
         ).order_by(lane_devices.c.lane_id, lane_devices.c.paired_at)).mappings()
-        return [dict(r) for r in rows]
+        return [LaneDeviceRow(**r) for r in rows]
 
     def update_device(self, device_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(lane_devices).where(
             lane_devices.c.tenant_id == self.tenant_id, lane_devices.c.id == device_id).values(**values))
 
     # -- sessions ----------------------------------------------------------------------------
-    def add_session(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(lane_sessions).values(tenant_id=self.tenant_id, **values))
+    def add_session(self, session: LaneSessionRow) -> None:
+        self.conn.execute(insert(lane_sessions).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(session)))
 
-    def session(self, family_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(select(lane_sessions).where(
+    def session(self, family_id: str) -> LaneSessionRow | None:
+        row = self.conn.execute(select(*_SESSION_COLUMNS).where(
             lane_sessions.c.tenant_id == self.tenant_id, lane_sessions.c.family_id == family_id,
         )).mappings().first()
-        return dict(row) if row else None
+        return LaneSessionRow(**row) if row else None
 
-    def open_sessions(self, store_id: str, lane_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(lane_sessions).where(and_(
+    def open_sessions(self, store_id: str, lane_id: str) -> list[LaneSessionRow]:
+        rows = self.conn.execute(select(*_SESSION_COLUMNS).where(and_(
             lane_sessions.c.tenant_id == self.tenant_id, lane_sessions.c.store_id == store_id,
             lane_sessions.c.lane_id == lane_id, lane_sessions.c.ended_at.is_(None),
         )).order_by(lane_sessions.c.started_at)).mappings()
-        return [dict(r) for r in rows]
+        return [LaneSessionRow(**r) for r in rows]
 
     def end_session(self, family_id: str, reason: str, now: str) -> bool:
         return self.conn.execute(update(lane_sessions).where(

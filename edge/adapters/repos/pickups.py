@@ -11,7 +11,12 @@ from edge.adapters.tables_bopis import pickups
 from edge.service.pickup_ports import PickupRow
 from edge.service.ports import Actor
 
-_COLUMNS = [c for c in pickups.c if c.name != "tenant_id"]
+_COLUMNS = [pickups.c[name] for name in PickupRow.__struct_fields__]
+
+
+def _row(row: Any) -> PickupRow:
+    # `lines` is a JSON column: converted into its Structs (and checked) here, once
+    return msgspec.convert({name: row[name] for name in PickupRow.__struct_fields__}, PickupRow)
 
 
 class SqlPickupsRepository:
@@ -22,10 +27,10 @@ class SqlPickupsRepository:
     def get(self, order_id: str) -> PickupRow | None:
         row = self.conn.execute(select(*_COLUMNS).where(pickups.c.tenant_id == self.tenant_id,
                                                         pickups.c.order_id == order_id)).mappings().first()
-        return PickupRow(**row) if row else None
+        return _row(row) if row else None
 
     def insert(self, pickup: PickupRow) -> None:
-        self.conn.execute(insert(pickups).values(tenant_id=self.tenant_id, **msgspec.structs.asdict(pickup)))
+        self.conn.execute(insert(pickups).values(tenant_id=self.tenant_id, **msgspec.to_builtins(pickup)))
 
     def update(self, order_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(pickups).where(pickups.c.tenant_id == self.tenant_id,
@@ -34,11 +39,11 @@ class SqlPickupsRepository:
     def by_reservation(self, reservation_id: str) -> PickupRow | None:
         row = self.conn.execute(select(*_COLUMNS).where(pickups.c.tenant_id == self.tenant_id,
                                                         pickups.c.reservation_id == reservation_id)).mappings().first()
-        return PickupRow(**row) if row else None
+        return _row(row) if row else None
 
     def search(self, *, statuses: list[str] | None, limit: int) -> list[PickupRow]:
         stmt = select(*_COLUMNS).where(pickups.c.tenant_id == self.tenant_id)
         if statuses:
             stmt = stmt.where(pickups.c.status.in_(statuses))
         rows = self.conn.execute(stmt.order_by(pickups.c.updated_at.desc(), pickups.c.order_id).limit(limit))
-        return [PickupRow(**r) for r in rows.mappings()]
+        return [_row(r) for r in rows.mappings()]

@@ -14,11 +14,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 ALGORITHM = "PBKDF2-SHA256"
 KEY_BYTES = 32
+
+
+class PinHolder(Protocol):
+    """Whom the verifier signs in (an `edge.service.auth.GrantedUser`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def roles(self) -> Sequence[str]: ...
 
 
 def verifier_salt(random_part: bytes, *, tenant_id: str, store_id: str, lane_id: str, user_id: str,
@@ -29,13 +41,13 @@ def verifier_salt(random_part: bytes, *, tenant_id: str, store_id: str, lane_id:
     return random_part + bound.encode()
 
 
-def issue(pin: str, *, tenant_id: str, store_id: str, lane_id: str, user: dict[str, Any], iterations: int,
+def issue(pin: str, *, tenant_id: str, store_id: str, lane_id: str, user: PinHolder, iterations: int,
           ttl_s: int, now: datetime | None = None) -> dict[str, Any]:
     """A verifier for `pin` (CPU-bound: run it in a thread)."""
     expires_at = ((now or datetime.now(UTC)) + timedelta(seconds=ttl_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
     random_part = secrets.token_bytes(16)
     salt = verifier_salt(random_part, tenant_id=tenant_id, store_id=store_id, lane_id=lane_id,
-                         user_id=str(user["id"]), expires_at=expires_at)
+                         user_id=user.id, expires_at=expires_at)
     derived = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations, dklen=KEY_BYTES)
     return {
         "algorithm": ALGORITHM,
@@ -44,6 +56,6 @@ def issue(pin: str, *, tenant_id: str, store_id: str, lane_id: str, user: dict[s
         "hash": base64.b64encode(derived).decode(),
         "lane_id": lane_id,
         "expires_at": expires_at,
-        "user": {"id": user["id"], "username": user["username"], "roles": list(user["roles"]),
+        "user": {"id": user.id, "username": user.username, "roles": list(user.roles),
                  "tenant_id": tenant_id, "store_id": store_id},
     }

@@ -14,6 +14,7 @@ from edge.adapters.security import offline_pin
 from edge.api.deps import actor, services
 from edge.api.guards import authenticated
 from edge.api.routes.pairing import device_for_sign_in
+from edge.service.auth import Grant, GrantedUser
 
 Str256 = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
@@ -43,7 +44,7 @@ log = structlog.get_logger()
 
 
 @post("/api/v1/auth/login", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="login")
-async def login(request: Request, data: LoginBody) -> dict[str, Any]:
+async def login(request: Request, data: LoginBody) -> Grant:
     return await services(request).auth.login(data.username.strip().lower(), data.password, data.totp)
 
 
@@ -51,10 +52,11 @@ async def login(request: Request, data: LoginBody) -> dict[str, Any]:
 async def pin_login(request: Request, data: PinBody) -> dict[str, Any]:
     device_id = await device_for_sign_in(request, data.device_token, data.lane_id)
     granted = await services(request).auth.pin_login(data.lane_id, data.pin, device_id=device_id)
-    return {**granted, **await _lane_extras(request, data, granted["user"])}
+    # The grant, with what only the lane needs beside it
+    return {**msgspec.to_builtins(granted), **await _lane_extras(request, data, granted.user)}
 
 
-async def _lane_extras(request: Request, data: PinBody, user: dict[str, Any]) -> dict[str, Any]:
+async def _lane_extras(request: Request, data: PinBody, user: GrantedUser) -> dict[str, Any]:
     """What the lane needs beyond the tokens: how long to wait for this server, and a verifier
     for signing this cashier in at this lane while the server is unreachable."""
     settings = services(request).settings
@@ -66,13 +68,13 @@ async def _lane_extras(request: Request, data: PinBody, user: dict[str, Any]) ->
             offline_pin.issue, data.pin, tenant_id=settings.store.tenant_id, store_id=settings.store.store_id,
             lane_id=data.lane_id, user=user, iterations=lane.offline_pin_iterations,
             ttl_s=lane.offline_sign_in_ttl_s)
-        log.info("auth.offline_pin_issued", user_id=user["id"], lane_id=data.lane_id,
+        log.info("auth.offline_pin_issued", user_id=user.id, lane_id=data.lane_id,
                  expires_at=extras["offline_pin"]["expires_at"])
     return extras
 
 
 @post("/api/v1/auth/refresh", opt=PUBLIC, status_code=HTTP_200_OK, operation_id="refresh")
-async def refresh(request: Request, data: RefreshBody) -> dict[str, Any]:
+async def refresh(request: Request, data: RefreshBody) -> Grant:
     return await services(request).auth.refresh(data.refresh_token)
 
 

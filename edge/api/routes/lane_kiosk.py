@@ -26,6 +26,7 @@ from edge.api.routes.lanes import same_lane
 from edge.contracts.bounds import SafeId, line
 from edge.domain.errors import Forbidden, OverrideRequired
 from edge.service import lane_kiosk
+from edge.service.lane_sessions import KioskRules
 from edge.service.orders import SUPERVISOR_ROLES
 
 Pin = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -49,7 +50,7 @@ class LineRemovalIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: line(200, min_length=0) = ""
 
 
-def _policy(request: Request) -> Any:
+def _policy(request: Request) -> KioskRules:
     return services(request).auth.lane_sessions.kiosk()
 
 
@@ -59,14 +60,14 @@ async def lane_session(request: Request, lane_id: str) -> dict[str, Any]:
     ends_at = None
     if who.lane_id is not None:
         rows = await s.uow.read(who, lambda u: u.lanes.open_sessions(s.settings.store.store_id, lane_id))
-        mine = [r for r in rows if r["user_id"] == who.user_id]
-        ends_at = mine[-1]["ends_at"] if mine else None
-    return {"lane_id": lane_id, "user": who.username, "ends_at": ends_at, **_policy(request)}
+        mine = [r for r in rows if r.user_id == who.user_id]
+        ends_at = mine[-1].ends_at if mine else None
+    return {"lane_id": lane_id, "user": who.username, "ends_at": ends_at, **msgspec.structs.asdict(_policy(request))}
 
 
 @post("/api/v1/lanes/{lane_id:str}/unlock", guards=LANE_STAFF, status_code=200, operation_id="unlockLane",
       opt={"problems": (403, 429)})
-async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> dict[str, Any]:
+async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> lane_kiosk.Unlocked:
     s, who = services(request), actor(request)
     user = await s.uow.read(who, lambda u: u.users.by_id(who.user_id))
     own = bool(user and not user.disabled and user.pin_hash
@@ -82,7 +83,7 @@ async def unlock_lane(request: Request, lane_id: str, data: UnlockIn) -> dict[st
 
 
 @post("/api/v1/lanes/{lane_id:str}/approvals", guards=LANE_STAFF, status_code=201, operation_id="approveAtLane")
-async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> dict[str, Any]:
+async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> lane_kiosk.Approved:
     s, who = services(request), actor(request)
     approved_by = await s.auth.supervisor_by_pin(who, data.pin, SUPERVISOR_ROLES)
     return await s.uow.run(who, lambda u: lane_kiosk.record_approval(
@@ -90,9 +91,9 @@ async def approve_at_lane(request: Request, lane_id: str, data: ApprovalIn) -> d
 
 
 @post("/api/v1/lanes/{lane_id:str}/line-removals", guards=LANE_STAFF, status_code=201, operation_id="removeLine")
-async def remove_line(request: Request, lane_id: str, data: LineRemovalIn) -> dict[str, Any]:
+async def remove_line(request: Request, lane_id: str, data: LineRemovalIn) -> lane_kiosk.LineRemoved:
     s, who = services(request), actor(request)
-    required = _policy(request)["line_removal_reason_required"]
+    required = _policy(request).line_removal_reason_required
     return await s.uow.run(who, lambda u: lane_kiosk.record_line_removal(
         u, lane_id, product_id=data.product_id, quantity=data.quantity, reason=data.reason, reason_required=required))
 

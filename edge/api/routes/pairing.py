@@ -64,9 +64,9 @@ async def device_for_sign_in(request: Request, token: str | None, lane_id: str) 
         lane_pairing.check_lane(device, lane_id, pairing_required=pairing_required(request))
     except DomainError:
         security_event("lane_device_refused")
-        log.warning("security.lane_device_refused", lane_id=lane_id, device_id=device and device["id"])
+        log.warning("security.lane_device_refused", lane_id=lane_id, device_id=device and device.id)
         raise
-    return device["id"] if device else None
+    return device.id if device else None
 
 
 @post("/api/v1/lanes/{lane_id:str}/pairing-codes", guards=[requires(*DEVICE_ADMIN)], operation_id="issuePairingCode")
@@ -77,11 +77,11 @@ async def issue_pairing_code(request: Request, lane_id: str, data: PairingCodeIn
     code = lane_pairing.new_code()
     issued = await s.uow.run(actor(request), lambda u: lane_pairing.issue_code(u, lane_id, ttl_s=ttl_s, code=code))
     link = f"{str(request.base_url).rstrip('/')}/?pair={code}"
-    return {**issued, "pair_url": link, "qr": await asyncio.to_thread(qr_data_url, link)}
+    return {**msgspec.structs.asdict(issued), "pair_url": link, "qr": await asyncio.to_thread(qr_data_url, link)}
 
 
 @post("/api/v1/lanes/pair", opt=PUBLIC, operation_id="pairDevice", status_code=201)
-async def pair_device(request: Request, data: PairIn) -> dict[str, Any]:
+async def pair_device(request: Request, data: PairIn) -> lane_pairing.PairedDevice:
     try:
         return await services(request).uow.run(
             _system(request), lambda u: lane_pairing.claim(u, data.code, label=data.label.strip()))
@@ -97,8 +97,8 @@ async def lane_device(request: Request) -> dict[str, Any]:
     if token and len(token) <= 512:
         device = await services(request).uow.read(
             _system(request), lambda u: u.lanes.device_by_token_hash(lane_pairing.digest(token)))
-        if device and device["revoked_at"] is None:
-            answer.update(paired=True, lane_id=device["lane_id"], label=device["label"])
+        if device and device.revoked_at is None:
+            answer.update(paired=True, lane_id=device.lane_id, label=device.label)
     return answer
 
 
@@ -109,7 +109,7 @@ async def list_lane_devices(request: Request) -> dict[str, Any]:
 
 @post("/api/v1/lanes/devices/{device_id:str}/unpair", guards=[requires(*DEVICE_ADMIN)], status_code=HTTP_200_OK,
       operation_id="unpairLaneDevice")
-async def unpair_lane_device(request: Request, device_id: str) -> dict[str, Any]:
+async def unpair_lane_device(request: Request, device_id: str) -> lane_pairing.DeviceView:
     return await services(request).uow.run(actor(request), lambda u: lane_pairing.unpair(u, device_id))
 
 

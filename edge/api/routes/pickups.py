@@ -18,6 +18,7 @@ from edge.api.limits import Note, PositiveCents, SafeId
 from edge.contracts.bounds import line
 from edge.domain.pickups import PickupStatus
 from edge.service import bopis
+from edge.service.pickup_ports import PickupRow
 
 DECIDERS = (SUPERVISOR, *MANAGERS)
 OrderId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
@@ -59,7 +60,7 @@ async def list_(request: Request, status: StatusFilter | None = None, limit: int
 
 
 @get("/api/v1/pickups/{order_id:str}", guards=[requires(*STORE_STAFF)], operation_id="getPickup")
-async def get_one(request: Request, order_id: OrderId) -> dict[str, Any]:
+async def get_one(request: Request, order_id: OrderId) -> PickupRow:
     return await services(request).uow.read(actor(request), lambda u: bopis.get_pickup(u, order_id))
 
 

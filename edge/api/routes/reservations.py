@@ -36,8 +36,7 @@ class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True):
 @post("/api/v1/reservations", guards=[requires(*HOLDERS)], operation_id="createReservation")
 async def create(request: Request, data: HoldIn) -> Response:
     s, who = services(request), actor(request)
-    cmd = msgspec.to_builtins(data)
-    return await s.idempotency.run(request, who, lambda u: reservations.create_hold(u, cmd))
+    return await s.idempotency.run(request, who, lambda u: reservations.create_hold(u, data))
 
 
 @get("/api/v1/reservations", guards=[requires(*HOLDERS)], operation_id="listReservations")

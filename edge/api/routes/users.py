@@ -57,7 +57,7 @@ async def list_users(request: Request) -> dict[str, Any]:
 
 
 @post("/api/v1/users", guards=[requires(*USER_ADMIN)], operation_id="createUser")
-async def create_user(request: Request, data: NewUser) -> dict[str, Any]:
+async def create_user(request: Request, data: NewUser) -> users.AccountView:
     s, who = services(request), actor(request)
     hashed = await _secrets(request, data.password, data.pin)
     return await s.uow.run(who, lambda u: users.add_user(
@@ -66,7 +66,7 @@ async def create_user(request: Request, data: NewUser) -> dict[str, Any]:
 
 
 @patch("/api/v1/users/{user_id:str}", guards=[requires(*USER_ADMIN)], operation_id="updateUser")
-async def update_user(request: Request, user_id: str, data: UserPatch) -> dict[str, Any]:
+async def update_user(request: Request, user_id: str, data: UserPatch) -> users.AccountView:
     s, who = services(request), actor(request)
     hashed = await _secrets(request, data.password, data.pin)
     changed = await s.uow.run(who, lambda u: user_admin.change_user(
