@@ -104,8 +104,9 @@ def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct]) -> ImportJ
             done = apply_csv_row(uow, row)
         except (Conflict, ValidationFailed) as err:
             # The checks run before any write of the row, so nothing of it is left behind.
+            why = "; ".join(e.get("message", "") for e in err.errors) or err.detail
             _note(warnings, {"row": row.row, "sku": str(row.product.sku), "field": "row", "code": "conflict",
-                             "message": f"{err}; the row was not imported"})
+                             "message": f"{why}; the row was not imported"})
             continue
         if done.status == "created":
             created += 1
