@@ -29,6 +29,7 @@ from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lane_kiosk, lanes, pairing, sync, users
 from edge.api.routes import backoffice as backoffice_routes
+from edge.bootstrap_imports import start_catalog_imports, stop_catalog_imports
 from edge.bootstrap_lanes import lane_sessions_of
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
 from edge.demo import DEMO_TENANT, seed_demo
@@ -173,5 +174,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 
 # The process's parts in start-up order. Hardware starts before sales, which takes the hub's
 # card terminal and recovers in-flight card payments through it; shutdown runs in reverse.
-STARTUP_HOOKS: list[Any] = [start_replication, start_hardware, start_sales]
-SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication, stop_hardware, stop_sales]
+STARTUP_HOOKS: list[Any] = [start_replication, start_hardware, start_sales, start_catalog_imports]
+SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication, stop_hardware, stop_sales, stop_catalog_imports]

@@ -16,6 +16,7 @@ from edge.adapters.db import Database
 from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
+from edge.adapters.repos.imports import SqlImportJobsRepository
 from edge.adapters.repos.lanes import SqlLanesRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.pickups import SqlPickupsRepository
@@ -66,6 +67,7 @@ class SqlUnitOfWork:
     audit_log = _Repository(SqlAuditLogRepository)
     catalog = _Repository(SqlCatalogRepository)
     idempotency = _Repository(SqlIdempotencyRepository)
+    imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)

@@ -332,10 +332,15 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     warnings: list[CsvWarning]
 
 
-def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
-    """All or nothing: a file with any bad row changes nothing and reports every bad row."""
+def validate_catalog_csv(uow: UnitOfWork, text: str) -> list[CsvProduct]:
+    """Every row of the file, or ValidationFailed (`csv-invalid`) listing every bad row. Reads only,
+    so a large file is checked on a reader connection, off the writer."""
     rows, problems = parse_catalog_csv(text)
     catalog = uow.catalog
+    # The catalog's side read in a few statements for the whole file, not three per row.
+    taxes = {t.code for t in catalog.tax_categories()}
+    ids = catalog.ids_by_sku(sorted({str(r.product.sku) for r in rows if r.product.sku}))
+    owners = catalog.barcode_owners(sorted({c for r in rows for c in (r.product.barcodes or [])}))
     seen_skus: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     for row in rows:
@@ -344,15 +349,15 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
         if sku in seen_skus:
             errors.append({"field": "sku", "message": f"also on row {seen_skus[sku]}"})
         seen_skus.setdefault(sku, row.row)
-        existing = catalog.by_sku(sku) if sku else None
-        if tax and catalog.tax_category(tax) is None:
+        existing_id = ids.get(sku) if sku else None
+        if tax and tax not in taxes:
             errors.append({"field": "tax_category", "message": f"unknown tax category {tax!r}"})
         for code in codes:
             if code in seen_codes:
                 errors.append({"field": "barcodes", "message": f"{code} also on row {seen_codes[code]}"})
             seen_codes.setdefault(code, row.row)
-            owner = catalog.barcode_owner(code)
-            if owner is not None and (existing is None or owner != existing.id):
+            owner = owners.get(code)
+            if owner is not None and owner != existing_id:
                 errors.append({"field": "barcodes", "message": f"{code} belongs to another product"})
         if errors:
             problems.append({"row": row.row, "sku": sku, "errors": errors})
@@ -360,26 +365,35 @@ def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
         problems.sort(key=lambda p: p["row"])
         raise ValidationFailed(f"{len(problems)} row(s) are not valid; nothing was imported",
                                code="csv-invalid", errors=problems)
-    report: list[ImportedRow] = []
-    warnings: list[CsvWarning] = []
-    created = updated = 0
-    for row in rows:
-        sku = str(row.product.sku)
-        existing = catalog.by_sku(sku)
-        if existing is None:
-            create_product(uow, Product(**given(row.product)))
-            created += 1
-            report.append(ImportedRow(row=row.row, sku=sku, status="created"))
-        else:
-            update_product(uow, existing.id, row.product)
-            updated += 1
-            report.append(ImportedRow(row=row.row, sku=sku, status="updated"))
-        # Imported as typed (it may be a real name), but someone should look: the same text
-        # pasted into a spreadsheet by hand would run. Exports escape it.
-        warnings += [CsvWarning(row=row.row, sku=sku, field=column, code="csv-formula",
-                                message="starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
-                                        "CSV exports escape it") for column in row.formula_columns]
-    return ImportReport(created=created, updated=updated, rows=report, warnings=warnings)
+    return rows
+
+
+def apply_csv_row(uow: UnitOfWork, row: CsvProduct) -> ImportedRow:
+    """Create or update the product of one validated row (its audit row and event included)."""
+    sku = str(row.product.sku)
+    existing = uow.catalog.by_sku(sku)
+    if existing is None:
+        create_product(uow, Product(**given(row.product)))
+        return ImportedRow(row=row.row, sku=sku, status="created")
+    update_product(uow, existing.id, row.product)
+    return ImportedRow(row=row.row, sku=sku, status="updated")
+
+
+def formula_warnings(row: CsvProduct) -> list[CsvWarning]:
+    # Imported as typed (it may be a real name), but someone should look: the same text
+    # pasted into a spreadsheet by hand would run. Exports escape it.
+    return [CsvWarning(row=row.row, sku=str(row.product.sku), field=column, code="csv-formula",
+                       message="starts with = + - @ or a tab, which a spreadsheet runs as a formula; "
+                               "CSV exports escape it") for column in row.formula_columns]
+
+
+def import_catalog_csv(uow: UnitOfWork, text: str) -> ImportReport:
+    """All or nothing: a file with any bad row changes nothing and reports every bad row."""
+    rows = validate_catalog_csv(uow, text)
+    report = [apply_csv_row(uow, row) for row in rows]
+    warnings = [w for row in rows for w in formula_warnings(row)]
+    created = sum(1 for r in report if r.status == "created")
+    return ImportReport(created=created, updated=len(report) - created, rows=report, warnings=warnings)
 
 
 # -- HQ commands (down replication) -------------------------------------------------------------

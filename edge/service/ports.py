@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.service.import_ports import ImportJobsRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
@@ -77,6 +78,7 @@ class UnitOfWork(Protocol):
     audit_log: AuditLogRepository
     catalog: CatalogRepository
     idempotency: IdempotencyRepository
+    imports: ImportJobsRepository
     lanes: LanesRepository
     orders: OrdersRepository
     payments: PaymentsRepository

@@ -182,8 +182,9 @@ async function addOverride(event) {
 }
 
 // -- CSV import -----------------------------------------------------------------------------------
-// fetch() reports no upload progress; XMLHttpRequest does. The import is one transaction on the
-// server (all rows or none), so the bar shows the upload, then the server's check as one step.
+// fetch() reports no upload progress; XMLHttpRequest does. The server checks every row before it
+// writes any (all rows or none). A small file is imported at once; a large one becomes a job that
+// the server applies in chunks while the lanes keep selling, and the bar follows the job's rows.
 function upload(path, file, key, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -228,15 +229,36 @@ async function importCsv(event) {
       if (share < 1) importStatus(`Uploading ${file.name}: ${Math.round(share * 100)} %`, Math.round(share * 90));
       else importStatus(`Checking and importing ${rows} rows…`, 95);
     });
-    importStatus(`Imported ${result.rows.length} rows: ${result.created} created, ${result.updated} updated.` +
-      (result.warnings.length ? ` ${result.warnings.length} cells start like a spreadsheet formula; check them.` : ""), 100);
-    if (result.warnings.length) showProblems(result.warnings.map((w) => ({ row: w.row, sku: w.sku, errors: [w] })));
+    const report = result.rows ? result : await followJob(result);
+    const imported = report.rows ? report.rows.length : report.rows_done;
+    importStatus(`Imported ${imported} rows: ${report.created} created, ${report.updated} updated.` +
+      (report.errors ? ` ${report.errors} rows changed meanwhile elsewhere and were not imported.` : "") +
+      (report.warnings.length ? ` ${report.warnings.length} rows to check.` : ""), 100);
+    if (report.warnings.length) showProblems(report.warnings.map((w) => ({ row: w.row, sku: w.sku, errors: [w] })));
     await loadCatalog(true);
   } catch (err) {
     importStatus(messageOf(err));
     if (err instanceof ApiError && err.errors.length) showProblems(err.errors);
   } finally {
     if (submit) submit.disabled = false;
+  }
+}
+
+// A large import's job, polled until it ends; the bar runs from the upload's 90 % to 100 %.
+const JOB_POLL_MS = 1000;
+
+async function followJob(job) {
+  for (;;) {
+    importStatus(`Importing: ${job.rows_done} of ${job.rows_total} rows (${job.created} created, ` +
+      `${job.updated} updated${job.errors ? `, ${job.errors} not imported` : ""})…`,
+      90 + Math.floor((10 * job.rows_done) / Math.max(1, job.rows_total)));
+    if (job.status === "done") return job;
+    if (job.status !== "running") {
+      if (job.warnings.length) showProblems(job.warnings.map((w) => ({ row: w.row, sku: w.sku, errors: [w] })));
+      throw new Error(`The import stopped after ${job.rows_done} of ${job.rows_total} rows; the rows before are imported.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+    job = await get(`/api/v1/products/imports/${encodeURIComponent(job.id)}`);
   }
 }
 

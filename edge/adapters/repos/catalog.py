@@ -54,6 +54,8 @@ LOOKUP_BY_SKU = (
 )
 
 
+_IN_BATCH = 500  # values per IN (...): well under SQLite's limit on bound parameters
+
 class _PreparedLookup:
     """A Core SELECT compiled once, then run straight on the SQLite driver connection.
 
@@ -151,6 +153,23 @@ class SqlCatalogRepository:
             select(product_barcodes.c.product_id).where(product_barcodes.c.tenant_id == self.tenant_id,
                                                         product_barcodes.c.barcode == barcode)
         ).scalar()
+
+    def ids_by_sku(self, skus: list[str]) -> dict[str, str]:
+        """{sku: product id} of those SKUs that exist: a whole import file checked in a few statements."""
+        found: dict[str, str] = {}
+        for start in range(0, len(skus), _IN_BATCH):
+            found.update(self.conn.execute(select(products.c.sku, products.c.id).where(
+                products.c.tenant_id == self.tenant_id, products.c.sku.in_(skus[start:start + _IN_BATCH]))).all())
+        return found
+
+    def barcode_owners(self, barcodes: list[str]) -> dict[str, str]:
+        """{barcode: product id} of those barcodes some product has."""
+        found: dict[str, str] = {}
+        for start in range(0, len(barcodes), _IN_BATCH):
+            found.update(self.conn.execute(select(product_barcodes.c.barcode, product_barcodes.c.product_id).where(
+                product_barcodes.c.tenant_id == self.tenant_id,
+                product_barcodes.c.barcode.in_(barcodes[start:start + _IN_BATCH]))).all())
+        return found
 
     def search(self, *, q: str | None, sku: str | None, barcode: str | None, since: int | None,
                after: tuple[Any, str] | None, limit: int, active_only: bool) -> list[ProductRow]:

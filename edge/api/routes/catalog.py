@@ -20,8 +20,9 @@ from edge.api.limits import (
     StockUnits,
     Timestamp,
 )
+from edge.bootstrap_imports import catalog_imports_of
 from edge.domain.errors import ValidationFailed
-from edge.service import catalog, commands
+from edge.service import catalog, catalog_import_jobs, commands
 
 Attributes = dict[Annotated[str, msgspec.Meta(max_length=64)], Any]  # depth and size: edge.domain.catalog
 Barcodes = Annotated[list[Barcode], msgspec.Meta(max_length=20)]
@@ -130,14 +131,26 @@ async def product_audit(request: Request, product_id: str, limit: int = 100) -> 
       opt={"request_media_type": "text/csv"},
       request_max_body_size=MAX_CSV_BYTES)
 async def import_products(request: Request) -> Response:
+    """A small file is imported at once (200 with the report). A large one is validated whole,
+    then applied in chunks by a job (202 with the job and its Location), so the lanes keep selling."""
     s, who = services(request), actor(request)
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed("the CSV file must be UTF-8 encoded", code="csv-invalid") from None
-    return await s.idempotency.run(request, who, lambda u: catalog.import_catalog_csv(u, text),
-                                   status_code=200, required=False)
+    # Every row checked on a reader, off the writer: a bad file is refused whole, changing nothing.
+    rows = await s.uow.read(who, lambda u: catalog.validate_catalog_csv(u, text))
+    if len(rows) <= catalog_import_jobs.SYNC_MAX_ROWS:
+        return await s.idempotency.run(request, who, lambda u: catalog.import_catalog_csv(u, text),
+                                       status_code=200, required=False)
+    job = await catalog_imports_of(s).submit(who, text, rows)
+    return Response(job, status_code=202, headers={"Location": f"/api/v1/products/imports/{job.id}"})
+
+
+@get("/api/v1/products/imports/{job_id:str}", guards=[requires(*CATALOG_READ)], operation_id="getProductImport")
+async def get_import(request: Request, job_id: str) -> catalog_import_jobs.ImportJobView:
+    return await services(request).uow.read(actor(request), lambda u: catalog_import_jobs.get_job(u, job_id))
 
 
 @get("/api/v1/tax-categories", guards=[requires(*CATALOG_READ)], operation_id="listTaxCategories")
@@ -166,5 +179,5 @@ async def create_override(request: Request, product_id: str, data: OverrideBody)
         u, product_id, data.price_cents, data.valid_from, data.valid_to))
 
 
-ROUTES = [list_products, get_product, create_product, update_product, product_audit, import_products,
+ROUTES = [list_products, get_product, create_product, update_product, product_audit, import_products, get_import,
           list_tax_categories, save_tax_category, list_overrides, create_override]

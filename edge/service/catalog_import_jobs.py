@@ -1,0 +1,167 @@
+"""Large catalog imports as jobs: validated whole, then applied in chunks that share the writer.
+
+The writer is one thread that commits everyone's units of work in turn (edge/adapters/db.py). One
+unit of work for 100,000 products held it for minutes and starved the lanes; here each chunk (at
+most `CHUNK_ROWS` rows and `CHUNK_SECONDS` of work) is its own unit of work, so a sign-in or a sale
+queued meanwhile waits for at most one short chunk. Each chunk commits its products, their audit rows and events, AND the job's
+`rows_done` in the same transaction: after a crash the job resumes after the last committed chunk,
+and a row is never applied twice.
+
+Validation stays all-or-nothing: the whole file is checked (on a reader) before the job exists.
+A row that became conflicting between validation and its chunk (someone gave its barcode to
+another product meanwhile) is skipped and reported on the job, never a crash.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+import structlog
+
+from edge.domain.errors import Conflict, NotFound, ValidationFailed
+from edge.domain.ids import uuid7
+from edge.service.catalog import CsvProduct, apply_csv_row, formula_warnings, parse_catalog_csv
+from edge.service.import_ports import ImportJobRow
+from edge.service.ports import Actor, UnitOfWork
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+CHUNK_ROWS = 500  # at most, per unit of work
+CHUNK_SECONDS = 0.05  # and no longer than this in the writer: what a lane's request may wait behind
+SYNC_MAX_ROWS = 1_000  # a file this small is imported in one unit of work and answered 200
+MAX_JOB_WARNINGS = 1_000  # kept on the job; past that only counted
+
+
+class Runner(Protocol):
+    async def run(self, actor: Actor, handler: Callable[[Any], T]) -> T: ...
+
+
+class ImportJobView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    status: str
+    rows_total: int
+    rows_done: int
+    created: int
+    updated: int
+    errors: int  # rows refused while applying (a conflict that appeared after validation)
+    warnings: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+
+
+def present_job(job: ImportJobRow) -> ImportJobView:
+    errors = sum(1 for w in job.warnings if w.get("code") == "conflict")
+    return ImportJobView(id=job.id, status=job.status, rows_total=job.rows_total, rows_done=job.rows_done,
+                         created=job.created, updated=job.updated, errors=errors, warnings=job.warnings,
+                         created_at=job.created_at, updated_at=job.updated_at, finished_at=job.finished_at)
+
+
+def new_job_id() -> str:
+    return uuid7()
+
+
+def create_job(uow: UnitOfWork, job_id: str, file_name: str, rows_total: int) -> ImportJobView:
+    """Record a validated file as a job to apply; refuses while another import is running."""
+    if uow.imports.running() is not None:
+        raise Conflict("another catalog import is still running; wait for it to finish",
+                       code="import-running")
+    a = uow.actor
+    job = ImportJobRow(id=job_id, store_id=a.store_id, status="running", file_name=file_name, rows_total=rows_total,
+                       rows_done=0, created=0, updated=0, warnings=[], actor_id=a.user_id, actor=a.username,
+                       created_at=uow.now, updated_at=uow.now)
+    uow.imports.insert(job)
+    view = present_job(job)
+    uow.audit("catalog_import.started", "catalog_import", job_id, None, {"rows_total": rows_total})
+    return view
+
+
+def get_job(uow: UnitOfWork, job_id: str) -> ImportJobView:
+    job = uow.imports.get(job_id)
+    if job is None:
+        raise NotFound("no such import", code="import-not-found")
+    return present_job(job)
+
+
+def job_actor(tenant_id: str, job: ImportJobRow) -> Actor:
+    """Who the chunks act as: the user who started the import, also after a restart."""
+    return Actor(tenant_id=tenant_id, store_id=job.store_id, user_id=job.actor_id, username=job.actor)
+
+
+def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct]) -> ImportJobView:
+    """Apply the next `CHUNK_ROWS` rows after the job's `rows_done`, and move it on, in one transaction."""
+    job = uow.imports.get(job_id)
+    if job is None or job.status != "running":
+        raise NotFound("no such running import", code="import-not-found")
+    chunk = rows[job.rows_done:job.rows_done + CHUNK_ROWS]
+    created = updated = 0
+    warnings = list(job.warnings)
+    # A time budget, not only a row count: on a busy machine 500 rows can hold the writer for
+    # seconds. Progress is recorded by the rows actually applied, so resuming needs no fixed size.
+    deadline = time.monotonic() + CHUNK_SECONDS
+    applied = 0
+    for row in chunk:
+        if applied and time.monotonic() > deadline:
+            break
+        applied += 1
+        try:
+            done = apply_csv_row(uow, row)
+        except (Conflict, ValidationFailed) as err:
+            # The checks run before any write of the row, so nothing of it is left behind.
+            why = "; ".join(e.get("message", "") for e in err.errors) or err.detail
+            _note(warnings, {"row": row.row, "sku": str(row.product.sku), "field": "row", "code": "conflict",
+                             "message": f"{why}; the row was not imported"})
+            continue
+        if done.status == "created":
+            created += 1
+        else:
+            updated += 1
+        for warning in formula_warnings(row):
+            _note(warnings, msgspec.structs.asdict(warning))
+    rows_done = job.rows_done + applied
+    finished = rows_done >= len(rows)
+    values: dict[str, Any] = {"rows_done": rows_done, "created": job.created + created,
+                              "updated": job.updated + updated, "warnings": warnings, "updated_at": uow.now}
+    if finished:
+        values |= {"status": "done", "finished_at": uow.now}
+        uow.audit("catalog_import.finished", "catalog_import", job_id, None,
+                  {"rows_total": job.rows_total, "created": values["created"], "updated": values["updated"],
+                   "refused": sum(1 for w in warnings if w.get("code") == "conflict")})
+    uow.imports.update(job_id, values)
+    return present_job(msgspec.structs.replace(job, **values))
+
+
+def fail_job(uow: UnitOfWork, job_id: str, reason: str) -> None:
+    job = uow.imports.get(job_id)
+    if job is None or job.status != "running":
+        return
+    uow.imports.update(job_id, {"status": "failed", "updated_at": uow.now, "finished_at": uow.now,
+                                "warnings": [*job.warnings, {"row": job.rows_done + 1, "sku": "", "field": "file",
+                                                             "code": "failed", "message": reason}]})
+    uow.audit("catalog_import.failed", "catalog_import", job_id, None, {"reason": reason})
+
+
+def _note(warnings: list[dict[str, Any]], warning: dict[str, Any]) -> None:
+    if len(warnings) < MAX_JOB_WARNINGS:
+        warnings.append(warning)
+
+
+async def run_job(runner: Runner, actor: Actor, job_id: str, rows: list[CsvProduct]) -> ImportJobView:
+    """Apply a job's rows chunk by chunk until it is done. Safe to call again after a crash: each
+    chunk starts from the `rows_done` committed with the previous one."""
+    while True:
+        view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows))
+        if view.status != "running":
+            log.info("catalog_import.done", job_id=job_id, rows=view.rows_total, created=view.created,
+                     updated=view.updated, refused=view.errors)
+            return view
+
+
+def rows_of(text: str) -> list[CsvProduct]:
+    """The rows of a file validated when its job was created."""
+    return parse_catalog_csv(text)[0]
