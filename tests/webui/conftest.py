@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support import EdgeServer, free_port
-from tests.webui.helpers import ARTIFACTS
+from tests.webui.helpers import browser_page
 
 CHROMIUM = os.environ.get("NOVAPOS_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium floods a closed network with refused connections.
@@ -59,20 +59,6 @@ def web_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture
 def page(browser: Any, web_server: EdgeServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=web_server.url, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    # CI shares two cores with the server under test: give assertions the same patience.
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+    with browser_page(browser, web_server.url, request.node.name) as page:
         yield page
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 

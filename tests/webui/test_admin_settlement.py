@@ -34,7 +34,7 @@ def test_a_manager_reconciles_the_day_and_sees_the_terminal_settlement_match(pag
     page.locator("#settlement-day").fill(order["business_day"])
     page.locator("#settlement-provider").select_option("simulated-terminal")
     page.get_by_role("button", name="Reconcile now").click()
-    row = page.locator(f"#settlement-rows tr[data-provider='simulated-terminal']", has_text=order["business_day"])
+    row = page.locator("#settlement-rows tr[data-provider='simulated-terminal']", has_text=order["business_day"])
     expect(row).to_have_attribute("data-status", "matched")
     expect(row).to_contain_text("Matched")
     shot(page, "admin-settlement")

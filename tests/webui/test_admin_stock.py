@@ -4,14 +4,13 @@ printable slip and the same transfer received elsewhere, and each product's move
 
 from __future__ import annotations
 
-
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support import EdgeServer
-from tests.webui.admin_pages import on_hand, open_tab, sign_in
+from tests.webui.admin_pages import on_hand, sign_in
 from tests.webui.helpers import api, shot
 
 pytestmark = pytest.mark.slow

@@ -4,19 +4,14 @@ the servers' Content-Security-Policy: nothing is refused (no console error, no
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import BIN, ROOT, CloudServer, EdgeServer, free_port
+from tests.support import CloudServer, EdgeServer
 from tests.webui.helpers import api, shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
 

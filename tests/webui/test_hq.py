@@ -5,9 +5,7 @@ sees, a token refresh nobody notices, and failures shown on the screen rather th
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
@@ -25,8 +23,8 @@ from cloud.auth import AuthService, TokenKeys
 from cloud.db import CloudDB
 from cloud.ingest import Ingestor
 from edge.contracts.envelope import EventEnvelope
-from tests.support import CloudServer, wait_until
-from tests.webui.helpers import ARTIFACTS
+from tests.support import CloudServer
+from tests.webui.helpers import browser_page
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
@@ -121,19 +119,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHub]:
 
 @pytest.fixture
 def page(browser: Any, hub: CloudHub, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=hub.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+    with browser_page(browser, hub.url, request.node.name, height=900) as page:
         yield page
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def sign_in(page: Any, username: str, secret: str | None = None) -> None:

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from tests.cloud.partner_support import PartnerHub, admin_headers, bearer, client_token, register_app
 from tests.cloud.test_webhooks_out import store_sale
 from tests.support import DEMO_PASSWORD, free_port, wait_until
-from tests.webui.helpers import ARTIFACTS
+from tests.webui.helpers import browser_page
 
 
 class Refusing(BaseHTTPRequestHandler):
@@ -62,19 +62,8 @@ def endpoint_down() -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any, hub: PartnerHub, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=hub.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    expect.set_options(timeout=15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+    with browser_page(browser, hub.url, request.node.name, height=900, timeout_ms=15_000) as page:
         yield page
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def test_an_admin_sees_each_apps_health_and_replays_a_dead_letter(page: Any, hub: PartnerHub, endpoint_down: str):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.cloud.partner_support import PartnerHub, admin_headers
 from tests.support import DEMO_PASSWORD
-from tests.webui.helpers import ARTIFACTS
+from tests.webui.helpers import browser_page
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +27,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PartnerHub]:
 
 @pytest.fixture
 def page(browser: Any, hub: PartnerHub, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=hub.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    expect.set_options(timeout=15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+    with browser_page(browser, hub.url, request.node.name, height=900, timeout_ms=15_000) as page:
         yield page
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def test_hq_sees_a_pickup_orders_status_and_why_it_was_cancelled(page: Any, hub: PartnerHub):
