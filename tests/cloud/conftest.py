@@ -27,7 +27,7 @@ from edge.adapters.migrations import migrate
 from edge.adapters.tables import outbox
 from edge.contracts.envelope import EventEnvelope, encode_envelope
 from edge.domain.ids import now_iso, uuid7
-from tests.support import free_port
+from tests.support import EdgeServer, free_port
 
 
 def nats_server_binary() -> str:
@@ -392,3 +392,27 @@ async def accounts_hub(tmp_path: Path, make_nats) -> AsyncIterator[AccountsHub]:
     hub = await AccountsHub(tmp_path, make_nats, db).start()
     yield hub
     await db.close()
+
+
+# -- store servers joined to a test's nats-server (the pickup end-to-end tests) -------------------
+def start_store(data_dir: Path, nats_url: str, store_id: str | None = None) -> EdgeServer:
+    env = {"NOVAPOS_NATS_URL": nats_url, **({"NOVAPOS_DEMO_STORE": store_id} if store_id else {})}
+    server = EdgeServer(data_dir, free_port(), extra_env=env)
+    server.start(timeout=120)
+    return server
+
+
+@pytest.fixture
+def store_a(demo_dir: Path, nats_server):
+    server = start_store(demo_dir, nats_server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store_b(tmp_path: Path, nats_server):
+    directory = tmp_path / "store-b"
+    directory.mkdir()
+    server = start_store(directory, nats_server.url, "demo-002")
+    yield server
+    server.stop()

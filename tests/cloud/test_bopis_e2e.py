@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import CloudServer, EdgeServer, free_port, login, wait_until
+from tests.support import CloudServer, login, wait_until
 
 LONG = 90.0  # the first events cross a freshly started hub: stream creation and sourcing take a while
 
@@ -24,29 +24,6 @@ def hub(tmp_path: Path, nats_server):
         yield server
     finally:
         server.stop()
-
-
-def start_store(data_dir: Path, nats_url: str, store_id: str | None = None) -> EdgeServer:
-    env = {"NOVAPOS_NATS_URL": nats_url, **({"NOVAPOS_DEMO_STORE": store_id} if store_id else {})}
-    server = EdgeServer(data_dir, free_port(), extra_env=env)
-    server.start(timeout=120)
-    return server
-
-
-@pytest.fixture
-def store_a(demo_dir: Path, nats_server):
-    server = start_store(demo_dir, nats_server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store_b(tmp_path: Path, nats_server):
-    directory = tmp_path / "store-b"
-    directory.mkdir()
-    server = start_store(directory, nats_server.url, "demo-002")
-    yield server
-    server.stop()
 
 
 def step(edge: httpx.Client, headers: dict, order_id: str, action: str, body: dict | None = None) -> dict:

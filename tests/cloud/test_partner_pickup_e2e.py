@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.cloud.partner_support import PartnerHub, admin_headers, bearer, client_token, register_app
-from tests.cloud.test_bopis_e2e import LONG, a_product, hand_over, hq_on_hand, start_store, step
+from tests.cloud.test_bopis_e2e import LONG, a_product, hand_over, hq_on_hand, step
 from tests.cloud.test_webhooks_out import Receiver
 from tests.support import login, wait_until
 
@@ -35,22 +35,6 @@ def hub(tmp_path: Path, nats_server) -> Iterator[PartnerHub]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def store_a(demo_dir: Path, nats_server):
-    server = start_store(demo_dir, nats_server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store_b(tmp_path: Path, nats_server):
-    directory = tmp_path / "store-b"
-    directory.mkdir()
-    server = start_store(directory, nats_server.url, "demo-002")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
