@@ -15,25 +15,9 @@ import { caseActions } from "/hq/conflicts.js";
 import { installMfaSetup, openMfaSetup } from "/hq/mfa.js";
 import { api, client, currentUser, onSessionEnded, query } from "/hq/session.js";
 import { installStockBrowser, setStores, STOCK_PANEL } from "/hq/stock.js";
+import { fillTable as table } from "/hq/tables.js";
 
 const REFRESH_MS = 15000;
-
-function table(id, cols, rows) {
-  const node = $(id);
-  node.replaceChildren();
-  const head = node.insertRow();
-  for (const [label] of cols) head.append(el("th", { scope: "col", textContent: label }));
-  for (const row of rows) {
-    const tr = node.insertRow();
-    for (const [, get, cls] of cols) {
-      const td = tr.insertCell();
-      const v = get(row);
-      if (v instanceof Node) td.append(v); else td.textContent = v ?? "";
-      if (cls) td.className = typeof cls === "function" ? cls(row) : cls;
-    }
-  }
-  if (!rows.length) node.insertRow().append(el("td", { colSpan: cols.length, className: "empty", textContent: "None." }));
-}
 
 /** The range form's own check, before anything is asked of the hub (which checks again). */
 function rangeProblem() {

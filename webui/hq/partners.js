@@ -3,20 +3,13 @@
 // A module of its own, hooked into the dashboard by one <script> line: it shares the dashboard's
 // session and draws into its own panel, which says so when it cannot load.
 
-import { createClient } from "/common/api.js";
 import { $, el, messageOf } from "/common/dom.js";
+// The dashboard's own client: one session, one refresh (two clients refreshing the same token
+// would look like a stolen refresh token, and the hub would end the session).
+import { api, client, isAdmin } from "/hq/session.js";
+import { fillTable as fill } from "/hq/tables.js";
 
-const client = createClient("novapos.hq.session", { server: "the HQ server" });
 const REFRESH_MS = 15000;
-const ADMIN_ROLES = ["tenant_admin", "super_admin"];
-
-const isAdmin = () => (client.session.get()?.user?.roles || []).some((r) => ADMIN_ROLES.includes(r));
-
-async function api(path, options = {}) {
-  const tenant = $("tenant")?.value.trim();
-  const headers = tenant ? { "X-Tenant-ID": tenant } : {};
-  return (await client.call(path, { ...options, headers })).data;
-}
 
 function panel() {
   let node = $("partners");
@@ -35,23 +28,6 @@ function panel() {
   document.querySelector("#dash .grid")?.append(node);
   $("partner-replay-range").addEventListener("submit", replayRange);
   return node;
-}
-
-function fill(id, cols, rows) {
-  const node = $(id);
-  node.replaceChildren();
-  const head = node.insertRow();
-  for (const [label] of cols) head.append(el("th", { scope: "col", textContent: label }));
-  for (const row of rows) {
-    const tr = node.insertRow();
-    for (const [, get, cls] of cols) {
-      const td = tr.insertCell();
-      const v = get(row);
-      if (v instanceof Node) td.append(v); else td.textContent = v ?? "";
-      if (cls) td.className = typeof cls === "function" ? cls(row) : cls;
-    }
-  }
-  if (!rows.length) node.insertRow().append(el("td", { colSpan: cols.length, className: "empty", textContent: "None." }));
 }
 
 function replayButton(delivery) {

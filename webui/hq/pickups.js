@@ -3,18 +3,13 @@
 // A module of its own, hooked into the dashboard by one <script> line: it shares the dashboard's
 // session and draws into its own panel, which says so when it cannot load.
 
-import { createClient } from "/common/api.js";
 import { $, el, messageOf } from "/common/dom.js";
+// The dashboard's own client: one session, one refresh (see session.js).
+import { api, client } from "/hq/session.js";
 
-const client = createClient("novapos.hq.session", { server: "the HQ server" });
 const REFRESH_MS = 15000;
 const SHOWN = 50; // the newest orders; older ones stay reachable through the API
 let opened = null; // the order whose history is on screen, redrawn at each refresh
-
-async function api(path) {
-  const tenant = $("tenant")?.value.trim();
-  return (await client.call(path, { headers: tenant ? { "X-Tenant-ID": tenant } : {} })).data;
-}
 
 function panel() {
   let node = $("pickups");
