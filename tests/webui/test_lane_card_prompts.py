@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.edge import card_terminal_support as support
 from tests.support import wait_until
-from tests.webui.helpers import shot
+from tests.webui.helpers import browser_page, shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
 
 card_store, terminal = support.card_store, support.terminal  # the fake terminal and its store server
@@ -20,18 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def lane(browser: Any, card_store: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=card_store.url, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    expect.set_options(timeout=15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+def lane(browser: Any, request: pytest.FixtureRequest, card_store: Any) -> Iterator[Any]:
+    with browser_page(browser, card_store.url, request.node.name, timeout_ms=15_000) as page:
         yield page
-    finally:
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def _start_card_payment(page: Any) -> None:

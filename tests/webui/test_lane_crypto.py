@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from tests.fakes.btcpay import FakeBtcpay
 from tests.fakes.btcpay_store import WEBHOOK, btcpay_env
 from tests.support import EdgeServer, free_port, wait_until
-from tests.webui.helpers import api, shot
+from tests.webui.helpers import api, browser_page, shot
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +45,9 @@ def btcpay_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture
-def lane(browser: Any, btcpay_server: EdgeServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=btcpay_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    try:
+def lane(browser: Any, request: pytest.FixtureRequest, btcpay_server: EdgeServer) -> Iterator[Any]:
+    with browser_page(browser, btcpay_server.url, request.node.name, height=900) as page:
         yield page
-    finally:
-        context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 def sign_in_and_scan(page: Any) -> None:
