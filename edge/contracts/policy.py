@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from edge.contracts.loyalty import LoyaltyProgram
+
 Percent_bps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]  # a million in major units
 ShiftChange = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]  # store-local "HH:MM"
@@ -36,6 +38,8 @@ class PolicyDocument(msgspec.Struct, frozen=True, kw_only=True):
     lane_shift_changes: Annotated[tuple[ShiftChange, ...], msgspec.Meta(max_length=12)] = ()
     # Removing a scanned line asks the cashier why (recorded for loss prevention).
     line_removal_reason_required: bool = True
+    # The tenant's loyalty program (edge.contracts.loyalty); off until HQ turns it on.
+    loyalty: LoyaltyProgram = LoyaltyProgram()
 
     def __post_init__(self) -> None:
         if self.restocking_fee_bps and self.restocking_fee_cents:
