@@ -21,8 +21,8 @@ from edge.contracts import pii
 from edge.contracts.envelope import subject_for_command
 from edge.contracts.events import Command, encode_command
 from tests.cloud.conftest import NatsServer
-from tests.edge.customers.fake_hq import FakeHq
 from tests.edge.customers.conftest import key, unique_person
+from tests.edge.customers.fake_hq import FakeHq
 from tests.support import EdgeServer, free_port, login, wait_until
 
 FAST = {"NOVAPOS_CUSTOMERS_ESCROW_INTERVAL_S": "0.3", "NOVAPOS_CUSTOMERS_HQ_TIMEOUT_S": "1"}
