@@ -18,6 +18,7 @@ from edge.adapters.repos.catalog import SqlCatalogRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.imports import SqlImportJobsRepository
 from edge.adapters.repos.lanes import SqlLanesRepository
+from edge.adapters.repos.loyalty import SqlLoyaltyRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.pickups import SqlPickupsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
     idempotency = _Repository(SqlIdempotencyRepository)
     imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)
+    loyalty = _Repository(SqlLoyaltyRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)
     pickups = _Repository(SqlPickupsRepository)

@@ -36,6 +36,7 @@ class TenderMethod(enum.StrEnum):
     CASH = "cash"
     CARD = "card"
     CRYPTO = "crypto"
+    POINTS = "points"  # loyalty points at the program's point value (edge.domain.loyalty)
 
 
 # -- planning a checkout's tenders ----------------------------------------------------------------
@@ -64,12 +65,17 @@ class TenderPlan(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def electronic(self) -> tuple[PlannedTender, ...]:
         """Card and crypto tenders: each one still has to be confirmed by its terminal or provider."""
-        return tuple(t for t in self.tenders if t.method is not TenderMethod.CASH)
+        return tuple(t for t in self.tenders if t.method not in (TenderMethod.CASH, TenderMethod.POINTS))
+
+    @property
+    def points(self) -> tuple[PlannedTender, ...]:
+        """Points tenders: checked against the balance before the plan, taken at once like cash."""
+        return tuple(t for t in self.tenders if t.method is TenderMethod.POINTS)
 
     @property
     def completes_immediately(self) -> bool:
-        """Cash only: nothing to wait for, the order completes at once."""
-        return all(t.method is TenderMethod.CASH for t in self.tenders)
+        """Cash and points only: nothing to wait for, the order completes at once."""
+        return all(t.method in (TenderMethod.CASH, TenderMethod.POINTS) for t in self.tenders)
 
 
 def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import msgspec
 
 from edge.service.import_ports import ImportJobsRepository
+from edge.service.loyalty_ports import LoyaltyRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
@@ -80,6 +81,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository
+    loyalty: LoyaltyRepository
     orders: OrdersRepository
     payments: PaymentsRepository
     pickups: PickupsRepository
