@@ -15,6 +15,7 @@ from edge.adapters import tables as t
 from edge.adapters.db import Database
 from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
+from edge.adapters.repos.customers import SqlCustomersRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.imports import SqlImportJobsRepository
 from edge.adapters.repos.lanes import SqlLanesRepository
@@ -67,6 +68,7 @@ class _Repository(Generic[R]):
 class SqlUnitOfWork:
     audit_log = _Repository(SqlAuditLogRepository)
     catalog = _Repository(SqlCatalogRepository)
+    customers = _Repository(SqlCustomersRepository)
     idempotency = _Repository(SqlIdempotencyRepository)
     imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)

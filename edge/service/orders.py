@@ -251,20 +251,28 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
     if offline:
         _check_offline_claim(uow, sale.offline_created_at, policy)
     context = uow.sale_products.checkout_context(store_id, lane_id)
+    customer_id = sale.customer_id
+    if customer_id is not None and not uow.customers.exists(customer_id):
+        if not offline:
+            raise ValidationFailed("no such customer at this store", code="customer-unknown",
+                                   errors=[{"field": "customer_id", "message": "unknown customer"}])
+        # A sale the lane already made is never refused for its customer (erased or evicted since).
+        log.warning("order.offline_customer_dropped", lane_id=lane_id)
+        customer_id = None
     if not context.lane_exists:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
     priced, lines, products = build_lines(uow, sale.lines, order_discount_cents=sale.discount_cents,
                                           honour_lane_prices=offline, policy=policy)
     levels = uow.stock.levels(store_id, list(_needs(lines)))
-    tenders, redemption = loyalty.price_tenders(uow, getattr(sale, "customer_id", None), sale.tenders,
+    tenders, redemption = loyalty.price_tenders(uow, customer_id, sale.tenders,
                                                 online=points_online)
     checkout = plan_checkout(uow.actor, store_id=store_id, lane_id=lane_id, context=context, priced=priced,
                              lines=lines, products=products, levels=levels, tenders=tenders,
                              credit_cents=credit_cents, offline=offline, override_by=override_by, policy=policy)
     order, stored_lines, payments, movements = _persist_order(
         uow, checkout, offline_created_at=sale.offline_created_at, exchange_of=exchange_of, override_by=override_by,
-        policy=policy, credit_method=credit_method)
+        policy=policy, credit_method=credit_method, customer_id=customer_id)
     if redemption is not None:
         [points_paid] = [p for p in payments if p.method == "points"]
         loyalty.record_redemption(uow, order.id, points_paid.id, redemption)
@@ -311,7 +319,8 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: Checkou
 
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
-                   override_by: str | None, policy: SalesPolicy, credit_method: str = "exchange_credit"
+                   override_by: str | None, policy: SalesPolicy, credit_method: str = "exchange_credit",
+                   customer_id: str | None = None
                    ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[Movement]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
@@ -329,7 +338,7 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
         business_day=uow.business_day, created_at=uow.now, updated_at=uow.now,
         completed_at=uow.now if immediate else None, offline_created_at=offline_created_at,
         verdict=c.judgement.verdict.value if c.judgement is not None else None, exchange_of=exchange_of,
-        override_by=override_by)
+        override_by=override_by, customer_id=customer_id)
     stored_lines = [msgspec.structs.replace(ln, order_id=order_id) for ln in c.lines]
     uow.orders.insert(order, stored_lines)
 
@@ -627,7 +636,7 @@ def completed_payload(view: dict[str, Any], movements: list[Movement]) -> dict[s
             "cashier": view["cashier"], "currency": view["currency"], "subtotal_cents": view["subtotal_cents"],
             "discount_cents": view["discount_cents"], "tax_cents": view["tax_cents"],
             "total_cents": view["total_cents"], "change_due_cents": view["change_due_cents"],
-            "offline_created_at": view.get("offline_created_at"),
+            "offline_created_at": view.get("offline_created_at"), "customer_id": view["customer_id"],
             "lines": [{k: v for k, v in ln.items() if k != "id"} | {"line_id": ln["id"]} for ln in view["lines"]],
             "tenders": [{"payment_id": t["id"], "method": t["method"], "amount_cents": t["approved_cents"],
                          "status": t["status"]} for t in view["tenders"] if t["status"] in CAPTURED_STATUSES],
@@ -667,7 +676,7 @@ def present(order: OrderRow, lines: list[OrderLineRow], payments: list[PaymentRo
         "refunds": [present_payment(p) for p in payments if p.kind == "refund"],
         "change_due_cents": order.change_due_cents,
         "business_day": order.business_day, "created_at": order.created_at,
-        "completed_at": order.completed_at,
+        "completed_at": order.completed_at, "customer_id": order.customer_id,
     } | refund_summary(order, payments)
     for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
         if getattr(order, key):

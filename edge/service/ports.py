@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.service.customer_ports import CustomersRepository
 from edge.service.import_ports import ImportJobsRepository
 from edge.service.loyalty_ports import LoyaltyRepository
 from edge.service.pickup_ports import PickupsRepository
@@ -78,6 +79,7 @@ class UnitOfWork(Protocol):
     # Repositories, built on first use and living as long as the transaction.
     audit_log: AuditLogRepository
     catalog: CatalogRepository
+    customers: CustomersRepository
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository

@@ -29,6 +29,7 @@ from edge.api.limits import (
     WeightGrams,
 )
 from edge.api.routes.loyalty import points_online
+from edge.contracts.customers import CustomerId
 from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
@@ -72,6 +73,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     override_token: Secret | None = None  # a supervisor's access token, for a large discount
     override_pin: Secret | None = None  # or the supervisor's PIN, keyed in at the lane
     offline_created_at: Timestamp | None = None  # set by a lane replaying a sale it queued offline
+    customer_id: CustomerId | None = None  # the customer attached at the lane (a known customer)
 
 
 class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
