@@ -1,8 +1,8 @@
-"""The store's points ledger and what HQ last said each customer's balance was (migration 0008_loyalty).
+"""The store's points ledger (migration 0008_loyalty).
 
-A customer's balance at the store is HQ's last balance (`loyalty_balances`, from the rpc replies)
-plus the local entries made after it. Entries hold ids, not people: erasing a customer deletes their
-`loyalty_balances` row and swaps `customer_id` on their entries for a random pseudonym.
+A customer's balance at the store is HQ's last balance (`customers.balance_points` at
+`balance_as_of`, from the rpc replies) plus the entries made here after it. Entries hold ids, not
+people: erasing a customer swaps `customer_id` on their entries for a random pseudonym.
 """
 
 from __future__ import annotations
@@ -29,16 +29,5 @@ loyalty_ledger = Table(
     Column("at", String, nullable=False),
     Index("ix_loyalty_ledger_customer", "tenant_id", "customer_id", "at"),
     Index("ix_loyalty_ledger_order", "tenant_id", "order_id"),
-    info=LOYALTY,
-)
-
-loyalty_balances = Table(
-    "loyalty_balances",
-    metadata,
-    Column("tenant_id", String, primary_key=True),
-    Column("customer_id", String, primary_key=True),
-    Column("hq_balance_points", Integer, nullable=False),  # HQ's ledger sum at hq_as_of
-    Column("hq_as_of", String, nullable=False),
-    Column("updated_at", String, nullable=False),
     info=LOYALTY,
 )

@@ -117,9 +117,9 @@ def plan_tenders(total_cents: int, requests: Sequence[TenderRequest], already_pa
     cash = sum(r.amount_cents for r in requests if r.method is TenderMethod.CASH)
     if electronic > due:
         raise InsufficientTender(
-            f"card and crypto tenders ({electronic} cents) exceed the {due} cents due; "
+            f"card, crypto and points tenders ({electronic} cents) exceed the {due} cents due; "
             "only cash can be given change", code="tender-exceeds-due",
-            errors=[{"field": "tenders", "message": f"electronic tenders may total at most {due} cents"}])
+            errors=[{"field": "tenders", "message": f"non-cash tenders may total at most {due} cents"}])
     if electronic + cash < due:
         short = due - electronic - cash
         raise InsufficientTender(f"the tenders are {short} cents short of the {due} cents due",

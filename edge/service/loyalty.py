@@ -28,7 +28,7 @@ from edge.contracts.policy import decode_policy
 from edge.domain import loyalty as rules
 from edge.domain.errors import Forbidden, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
-from edge.service.loyalty_ports import HqBalance, LedgerRow
+from edge.service.loyalty_ports import LedgerRow
 from edge.service.loyalty_view import loyalty_block
 from edge.service.ports import Actor, UnitOfWork
 
@@ -42,7 +42,7 @@ EARN_KINDS = ("earn", "void", "clawback")  # what counts towards a tier
 
 class HqReach(Protocol):
     """How a points tender learns whether HQ can be asked: `refresh` fetches the customer's HQ
-    balance into `loyalty_balances` (via `record_hq_balance`) and says True, or says False when HQ
+    balance onto the customer's row (via `record_hq_balance`) and says True, or says False when HQ
     is out of reach (the redemption is then capped by the offline allowance)."""
 
     async def refresh(self, actor: Actor, customer_id: str) -> bool: ...
@@ -75,16 +75,22 @@ class Standing(msgspec.Struct, frozen=True, kw_only=True):
     hq_as_of: str | None
 
 
+def _hq_balance(uow: UnitOfWork, customer_id: str) -> tuple[int, str] | None:
+    """HQ's last word on the balance, cached on the customer's row by the rpc replies."""
+    row = uow.customers.get(customer_id)
+    return (row.balance_points, row.balance_as_of) if row is not None and row.balance_as_of else None
+
+
 def standing(uow: UnitOfWork, customer_id: str, program: LoyaltyProgram) -> Standing:
     repo = uow.loyalty
-    hq = repo.hq_balance(customer_id)
+    hq = _hq_balance(uow, customer_id)
     since = iso(parse_iso(uow.now) - timedelta(days=program.tier_window_days))
-    local = repo.entries(customer_id, since=hq.as_of if hq else None)
-    window = repo.entries(customer_id, since=since) if hq is None or since < hq.as_of else local
-    return Standing(balance_points=(hq.balance_points if hq else 0) + sum(e.points for e in local),
+    local = repo.entries(customer_id, since=hq[1] if hq else None)
+    window = repo.entries(customer_id, since=since) if hq is None or since < hq[1] else local
+    return Standing(balance_points=(hq[0] if hq else 0) + sum(e.points for e in local),
                     earned_in_window=max(sum(e.points for e in window if e.kind in EARN_KINDS), 0),
                     offline_redeemed=-sum(e.points for e in local if e.kind == "redeem" and e.offline),
-                    hq_as_of=hq.as_of if hq else None)
+                    hq_as_of=hq[1] if hq else None)
 
 
 def block(uow: UnitOfWork, customer_id: str, *, offline: bool) -> dict[str, Any]:
@@ -95,9 +101,11 @@ def block(uow: UnitOfWork, customer_id: str, *, offline: bool) -> dict[str, Any]
 
 
 def record_hq_balance(uow: UnitOfWork, customer_id: str, balance_points: int, as_of: str) -> None:
-    """HQ said this customer's balance was `balance_points` at `as_of` (an rpc reply)."""
-    if as_of:
-        uow.loyalty.set_hq_balance(customer_id, HqBalance(balance_points=balance_points, as_of=as_of), uow.now)
+    """HQ said this customer's balance was `balance_points` at `as_of` (an rpc reply); an older
+    answer arriving late never replaces a newer one."""
+    row = uow.customers.get(customer_id)
+    if row is not None and as_of and (row.balance_as_of or "") <= as_of:
+        uow.customers.update(customer_id, {"balance_points": balance_points, "balance_as_of": as_of})
 
 
 def ledger(uow: UnitOfWork, customer_id: str, limit: int = 500) -> dict[str, Any]:
@@ -303,6 +311,7 @@ def expire_due(uow: UnitOfWork, limit: int = 500) -> int:
 
 
 def erase(uow: UnitOfWork, customer_id: str) -> int:
-    """Crypto-shredding's loyalty part: HQ's balance row goes, entries keep their points under a
-    random pseudonym (the store's figures still add up; nobody can tell whose they were)."""
+    """Crypto-shredding's loyalty part: entries keep their points under a random pseudonym (the
+    store's figures still add up; nobody can tell whose they were). The cached HQ balance goes
+    with the customer's row."""
     return uow.loyalty.erase(customer_id, f"erased-{uuid7()}")

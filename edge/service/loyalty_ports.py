@@ -1,4 +1,4 @@
-"""What the loyalty use cases need from storage: the ledger's rows and HQ's last balance."""
+"""What the loyalty use cases need from storage: the points ledger."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ class LedgerRow(msgspec.Struct, frozen=True, kw_only=True):
     at: str
 
 
-class HqBalance(msgspec.Struct, frozen=True, kw_only=True):
-    balance_points: int
-    as_of: str
-
-
 class LoyaltyRepository(Protocol):
     def add(self, rows: list[LedgerRow]) -> list[LedgerRow]:
         """Insert entries whose id is new; returns those (a replay inserts nothing)."""
@@ -35,10 +30,6 @@ class LoyaltyRepository(Protocol):
     def entries(self, customer_id: str, *, since: str | None = None, limit: int = 1_000) -> list[LedgerRow]:
         """Oldest first; `since`: only entries made after that time."""
         ...
-
-    def hq_balance(self, customer_id: str) -> HqBalance | None: ...
-
-    def set_hq_balance(self, customer_id: str, balance: HqBalance, now: str) -> None: ...
 
     def customers_with_credits_before(self, cutoff: str, limit: int) -> list[str]:
         """Customers holding a credit entry (earn, restore, adjust) made before `cutoff`."""
