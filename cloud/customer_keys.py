@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -51,17 +52,26 @@ class CustomerKeys:
     """Tenant keys (unwrapped and derived once per process) and data-key escrow. Sync functions
     take the caller's connection, so they join its transaction (ingest, erase, rpc)."""
 
-    def __init__(self, kek: bytes):
-        self._kek = kek
+    def __init__(self, kek: bytes | Callable[[], bytes]):
+        self._kek_source = kek
+        self._kek_bytes: bytes | None = kek if isinstance(kek, bytes) else None
         self._tenants: dict[str, tuple[bytes, pii.TenantKeys]] = {}
 
     @classmethod
     def from_settings(cls, settings: CloudSettings) -> CustomerKeys:
-        return cls(load_hq_kek(settings))
+        """Loaded on first use: a hub that never sees a customer never needs (or generates) a KEK."""
+        return cls(lambda: load_hq_kek(settings))
 
     @classmethod
     def from_file(cls, path: str | Path) -> CustomerKeys:
         return cls(pii.load_kek(file=path))
+
+    @property
+    def _kek(self) -> bytes:
+        if self._kek_bytes is None:
+            assert callable(self._kek_source)
+            self._kek_bytes = self._kek_source()
+        return self._kek_bytes
 
     def tenant_key(self, conn: Connection, tenant_id: str, now: str) -> bytes:
         """The tenant's key, minted and stored (wrapped) the first time."""
