@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from edge.service import customers
 from edge.service.orders import get_order
 from edge.service.ports import UnitOfWork
 
@@ -39,6 +40,10 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     url: str  # the e-receipt
     returned_from: str | None = None  # the number of the order the returned items came from
     returned: list[ReturnedItem] = []
+    # The attached customer's loyalty card, masked: receipt bytes are kept for reprints (the
+    # hardware hub's print journal) and the full code is a lookup and redemption key.
+    member_card: str | None = None
+
 
 
 def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> ReceiptView:
@@ -53,7 +58,12 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> R
     return ReceiptView(order=order, copy=prints > 0 and not original, print_no=prints + 1,
                        store_name=store.name if store is not None else uow.actor.store_id,
                        url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}",
-                       returned_from=returned_from, returned=returned)
+                       returned_from=returned_from, returned=returned,
+                       member_card=_masked_card(customers.card_code(uow, order.get("customer_id"))))
+
+
+def _masked_card(code: str | None) -> str | None:
+    return None if not code else code[:2] + "*" * (len(code) - 6) + code[-4:]
 
 
 def _exchanged(uow: UnitOfWork, return_id: str | None) -> tuple[str | None, list[ReturnedItem]]:
@@ -134,6 +144,8 @@ def header_of(r: ReceiptView) -> list[str]:
         out.append(f"*** {o['status'].replace('_', ' ')} ***")
     if o.get("refund_state") == "failed":
         out.append("*** REFUND NOT PROCESSED ***")
+    if r.member_card:
+        out.append(f"Member card {r.member_card}")
     if r.copy:
         out.insert(0, "*** COPY ***")
     return out
