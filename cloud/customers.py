@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from cloud import loyalty
+from cloud import loyalty, webhooks_customers
 from cloud.errors import HQError
 from cloud.schema import sales
 from cloud.schema_customers import (
@@ -113,6 +113,9 @@ def _upserted(conn: Connection, env: EventEnvelope, now: str) -> None:
                                                 hq_customers.c.customer_id == up.customer_id)
                      .values(**values, unlinked_at=None))
     touch_store(conn, t, up.customer_id, env.store_id, now)
+    webhooks_customers.changed(conn, t, created=row is None, customer_id=up.customer_id,
+                               home_store_id=values["home_store_id"], consents=values["consents"],
+                               version=up.version, updated_at=values["updated_at"], event_id=env.event_id)
 
 
 def _erased(conn: Connection, env: EventEnvelope, now: str) -> None:

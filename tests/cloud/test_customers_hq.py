@@ -206,3 +206,28 @@ async def test_another_tenants_scope_sees_none_of_the_customer_tables(cloud_db, 
         assert counts == [0] * 8
     else:
         assert counts == [2, 2, 6, 1]  # SQLite has no RLS; the routes filter by the token's tenant
+
+
+async def test_partners_subscribed_to_customer_events_hear_joins_changes_and_erasures_without_pii(cloud_db, rpc,
+                                                                                                keys):
+    from cloud.schema_partners import webhook_deliveries, webhook_endpoints
+
+    async with cloud_db.tenant(T) as conn:
+        await conn.execute(webhook_endpoints.insert().values(
+            endpoint_id="ep-1", tenant_id=T, app_id="app-1", url="https://shop.example/hooks",
+            event_types=["customer.*"], secret_enc="x", active=True, created_at=NOW))
+    north = FakeStore(rpc, T, "north")
+    cid, data_key, profile, up = await north.create("Ada Lovelace", "ada@example.org", "+14155552671")
+    changed = north.upserted(cid, data_key, msgspec.structs.replace(profile, name="Ada King"), version=2,
+                             updated_at="2026-03-02T10:00:00.000Z")
+    await Ingestor(cloud_db).ingest([up])
+    await Ingestor(cloud_db).ingest([changed, changed])  # the same event twice: queued once
+    done = await cloud_db.write(gdpr.erase, keys, T, cid, actor="dpo", now=NOW, tenant_id=T)
+    sent = {r.event_type: r for r in await rows(cloud_db, webhook_deliveries)}
+    assert len(await rows(cloud_db, webhook_deliveries)) == 3
+    assert sorted(sent) == ["customer.created", "customer.erased", "customer.updated"]
+    assert sent["customer.updated"].payload["version"] == 2 and sent["customer.updated"].payload["consents"]
+    assert sent["customer.erased"].payload == {"customer_id": cid, "request_id": done["request_id"], "at": NOW}
+    text = json.dumps([r.payload for r in sent.values()])
+    for secret in ("ada@example.org", "+14155552671", "Lovelace", "King", profile.card_code):
+        assert secret not in text
