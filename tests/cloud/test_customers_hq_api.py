@@ -100,3 +100,16 @@ async def test_another_tenants_admin_gets_404_and_bad_input_is_refused(client):
     assert (await client.get(f"/api/v1/hq/customers/{cid}")).status_code == 401
     # And the customer is still whole after all that.
     assert (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).status_code == 200
+
+
+async def test_the_360_shows_the_tier_from_the_tenants_program_over_hqs_ledger(client):
+    cid, _ = await seed(client)
+    admin = await login(client, "hq", "novapos-demo")
+    program = {"enabled": True, "tiers": [{"name": "Member", "threshold_points": 0, "earn_multiplier_bps": 10000},
+                                          {"name": "Silver", "threshold_points": 40, "earn_multiplier_bps": 12500},
+                                          {"name": "Gold", "threshold_points": 100, "earn_multiplier_bps": 15000}]}
+    saved = await client.patch("/api/v1/hq/policies", json={"loyalty": program}, headers=admin)
+    assert saved.status_code == 200, saved.text
+    loyalty = (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).json()["loyalty"]
+    assert (loyalty["balance_points"], loyalty["tier"], loyalty["next_tier"], loyalty["points_to_next_tier"]) == (
+        42, "Silver", "Gold", 58)
