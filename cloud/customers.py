@@ -23,7 +23,7 @@ import msgspec
 import structlog
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from cloud import loyalty, webhooks_customers
+from cloud import audit, loyalty, webhooks_customers
 from cloud.clock import iso, parse_iso
 from cloud.errors import HQError
 from cloud.schema import sales
@@ -356,9 +356,10 @@ def search(conn: Connection, keys: Any, tenant_id: str, q: str, now: str, region
 
 
 def hq_view(conn: Connection, keys: Any, tenant_id: str, customer_id: str, now: str, *,
-            reveal: bool) -> dict[str, Any]:
-    """The 360 at HQ. `reveal` (tenant admins) shows the full email and phone; analysts see them
-    masked. 404 for an unknown or erased customer, and for another tenant's (RLS hides it)."""
+            reveal: bool, actor: str | None = None) -> dict[str, Any]:
+    """The 360 at HQ. `reveal` (tenant admins) shows the full email and phone, and is audited
+    (who saw whose contact details, by id); analysts see them masked. 404 for an unknown or
+    erased customer, and for another tenant's (RLS hides it)."""
     row = conn.execute(select(hq_customers).where(hq_customers.c.tenant_id == tenant_id,
                                                   hq_customers.c.customer_id == customer_id)).first()
     profile = _open(keys, conn, tenant_id, row, now) if row is not None and not row.erased_at else None
@@ -366,6 +367,9 @@ def hq_view(conn: Connection, keys: Any, tenant_id: str, customer_id: str, now: 
         raise CustomerNotFound(f"customer {customer_id} is unknown or was erased")
     consents = msgspec.convert(row.consents or {}, Consents)
     balance = loyalty.balance(conn, tenant_id, customer_id)
+    if reveal and actor:
+        audit.record(conn, tenant_id, actor=actor, action="customer.viewed", entity="customer",
+                     entity_id=customer_id, before=None, after=None, at=now)
     return {
         "customer_id": customer_id,
         "name": profile.name if reveal else pii.mask_name(profile.name),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
 from cloud.app import create_app
 from cloud.auth import AuthService, TokenKeys
@@ -12,6 +13,7 @@ from cloud.customer_keys import CustomerKeys
 from cloud.customer_rpc import CustomerRpc
 from cloud.db import CloudDB
 from cloud.ingest import Ingestor
+from cloud.schema import hq_audit
 from cloud.settings import CloudSettings
 from tests.cloud.customer_support import FakeStore
 
@@ -60,6 +62,9 @@ async def test_search_and_360_masked_for_analysts_full_for_admins(client):
     full = (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).json()
     assert (full["name"], full["email"], full["phone"]) == ("Grace Hopper", "grace@example.org", "+14155552671")
     assert full["loyalty"]["balance_points"] == 42 and full["stores"] == ["north"]
+    async with client.db.tenant(T, write=False) as conn:
+        seen = (await conn.execute(select(hq_audit).where(hq_audit.c.action == "customer.viewed"))).all()
+    assert [(a.actor, a.entity_id) for a in seen] == [("hq", cid)]  # the admin's full view, not the analyst's
     assert [(p["order_id"], p["total_cents"], p["points_earned"]) for p in full["recent_purchases"]] == [
         ("n-1", 4200, 42)]
     assert (await client.post(f"/api/v1/hq/customers/{cid}/export", headers=analyst)).status_code == 403
