@@ -231,3 +231,22 @@ async def test_partners_subscribed_to_customer_events_hear_joins_changes_and_era
     text = json.dumps([r.payload for r in sent.values()])
     for secret in ("ada@example.org", "+14155552671", "Lovelace", "King", profile.card_code):
         assert secret not in text
+
+
+async def test_the_runtime_sweep_applies_retention_once_an_hour(cloud_db, rpc, tmp_path):
+    from cloud.runtime import CloudRuntime
+    from cloud.settings import CloudSettings
+
+    _, _, (ada, _), (bob, _) = await _two_customers_with_history(cloud_db, rpc)  # all of it in March 2026
+    runtime = CloudRuntime(cloud_db, CloudSettings(db_url="sqlite://", data_dir=str(tmp_path),
+                                                   customers_retention_days=30))
+    await runtime.sweep()
+    [cmd] = await rows(cloud_db, commands, commands.c.type == "customer.unlink")
+    assert sorted(cmd.payload["customer_ids"]) == sorted([ada, bob])
+    assert await rows(cloud_db, sales, sales.c.customer_id.is_not(None)) == []
+    north = FakeStore(rpc, T, "north")
+    cid, _, _, up = await north.create("Cy Late", "cy@example.org", "+14155550123")
+    await Ingestor(cloud_db).ingest([up, north.sale("n-7", 700, cid)])
+    await runtime.sweep()  # within the hour: retention waits, though Cy is as inactive
+    assert len(await rows(cloud_db, commands, commands.c.type == "customer.unlink")) == 1
+    assert [r.order_id for r in await rows(cloud_db, sales, sales.c.customer_id == cid)] == ["n-7"]
