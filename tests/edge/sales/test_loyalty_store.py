@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -178,3 +179,26 @@ def test_while_hq_is_out_of_reach_redemption_is_capped_and_marked_offline(client
     assert back.status_code == 201, back.text
     assert [i["offline"] for i in client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=cashier)
             .json()["items"] if i["kind"] == "redeem"] == [False, True]
+
+
+def test_expiry_lapses_the_oldest_points_first_once(client, cashier, manager, shop):
+    from edge.domain.ids import iso, utc_now
+    from edge.service.loyalty_ports import LedgerRow
+    from edge.service.ports import Actor
+
+    assert hq_policy(client, 2, loyalty={**PROGRAM, "expiry_days": 365}) == "applied"
+    s = client.app.state.services
+    actor = Actor.system(s.settings.store.tenant_id, s.settings.store.store_id, "test")
+
+    def ago(days: int) -> str:
+        return iso(utc_now() - timedelta(days=days))
+
+    old = [LedgerRow(entry_id=f"old-{n}:earn", customer_id=CUSTOMER, store_id="demo-001", order_id=f"old-{n}",
+                     kind=kind, points=points, at=ago(days))
+           for n, (kind, points, days) in enumerate([("earn", 300, 400), ("earn", 200, 10), ("redeem", -100, 5)])]
+    s.uow.run_sync(actor, lambda u: u.loyalty.add(old))
+    assert balance(client, cashier) == 400
+    assert s.uow.run_sync(actor, loyalty.expire_due) == 200  # the old lot less what the redemption took
+    assert balance(client, cashier) == 200
+    assert s.uow.run_sync(actor, loyalty.expire_due) == 0  # a second pass finds nothing left to lapse
+    assert kinds(client, cashier)[-1] == ("expire", -200)
