@@ -301,6 +301,8 @@ def adjust(uow: UnitOfWork, customer_id: str, cmd: Adjustment) -> dict[str, Any]
         problems.append({"field": "reason", "message": "say why"})
     if problems:
         raise ValidationFailed("the adjustment is not valid", errors=problems)
+    if not uow.customers.exists(customer_id):
+        raise NotFound("no such customer at this store; look the customer up first", code="customer-not-found")
     program = program_in_force(uow)
     if cmd.points < 0 and standing(uow, customer_id, program).balance_points + cmd.points < 0:
         raise ValidationFailed("that would take the balance below zero", code="loyalty-insufficient-points",
