@@ -232,3 +232,24 @@ def test_an_erasure_keeps_the_points_history_under_a_pseudonym(client, cashier, 
     assert CUSTOMER not in {c for c, _ in after} and len({c for c, _ in after}) == 1
     assert sorted(p for _, p in after) == sorted(p for _, p in before)  # the store's figures still add up
     assert client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=manager).json()["items"] == []
+
+
+def test_a_sale_a_lane_made_offline_with_points_is_recorded_not_refused_and_earns_when_accepted(
+        client, manager, products, shop):
+    from datetime import UTC, datetime
+
+    give(client, manager, 150)
+    pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"})
+    assert pin.status_code == 200, pin.text
+    lane = {"Authorization": f"Bearer {pin.json()['access_token']}"}
+    product = products[0]
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {"lane_id": "1", "offline_created_at": at, "customer_id": CUSTOMER,
+            "lines": [{"sku": product["sku"], "quantity": 2, "unit_price_cents": product["price_cents"]}],
+            "tenders": [{"method": "points", "points": 400}, cash()]}
+    replayed = post(client, "/api/v1/orders", body, lane)
+    assert replayed.status_code == 201, replayed.text  # more than the balance: already handed over, so kept
+    entries = client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=manager).json()["items"]
+    assert [(e["kind"], e["offline"]) for e in entries if e["kind"] != "adjust"] in (
+        [("redeem", True), ("earn", False)], [("earn", False), ("redeem", True)])
+    assert balance(client, manager) < 0  # the overdraft HQ will open a case for
