@@ -328,11 +328,13 @@ hq_audit = Table(
 
 async def create_schema(db: CloudDB) -> None:
     """Create tables (idempotent). On Postgres also the app role, grants and RLS policies."""
+    from cloud.schema_customers import upgrade_sales as _upgrade_sales
+
     async with db.engine.begin() as conn:
         if db.is_postgres and db.schema:
             await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
         await conn.run_sync(_upgrade_auth_tables)
-        await conn.run_sync(cloud.schema_customers.upgrade_sales)
+        await conn.run_sync(_upgrade_sales)  # sales.customer_id on a hub created before customers
         await conn.run_sync(metadata.create_all)
         if db.is_postgres:
             await _postgres_security(conn, db)
