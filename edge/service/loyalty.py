@@ -22,12 +22,14 @@ from typing import Any, Protocol
 import msgspec
 import structlog
 
-from edge.contracts.customers import LOYALTY_ENTRY, LoyaltyEntry
+from edge.contracts.customers import LOYALTY_ENTRY, RPC_VIEW, LoyaltyEntry, ViewReply, ViewRequest
 from edge.contracts.loyalty import LoyaltyProgram
 from edge.contracts.policy import decode_policy
 from edge.domain import loyalty as rules
-from edge.domain.errors import Forbidden, ValidationFailed
+from edge.domain.errors import Forbidden, NotFound, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
+from edge.service import customers as customer_cases
+from edge.service.customer_ports import HqLink, HqRefused, HqUnavailable
 from edge.service.loyalty_ports import LedgerRow
 from edge.service.loyalty_view import loyalty_block
 from edge.service.ports import Actor, UnitOfWork
@@ -60,6 +62,31 @@ class Unreachable:
 
     async def refresh(self, actor: Actor, customer_id: str) -> bool:
         return False
+
+
+class LinkReach:
+    """Asks HQ over the customers' rpc channel (`customers.view`) for the balance just before a
+    points tender, and caches it on the customer's row. No link configured: a standalone store."""
+
+    def __init__(self, uow: Any, hq: HqLink | None):
+        self.uow = uow
+        self.hq = hq
+
+    async def refresh(self, actor: Actor, customer_id: str) -> bool:
+        if self.hq is None:
+            return True
+        if not self.hq.available:
+            return False
+        try:
+            reply = await self.hq.request(RPC_VIEW, ViewRequest(customer_id=customer_id), ViewReply)
+        except (HqUnavailable, HqRefused):
+            return False
+        if reply.erased:
+            raise NotFound("no such customer", code="customer-not-found")
+        if reply.found:
+            await self.uow.run(actor, lambda u: record_hq_balance(u, customer_id, reply.balance_points,
+                                                                  reply.as_of or u.now))
+        return True
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -147,10 +174,14 @@ class PricedTender(msgspec.Struct, frozen=True):
     amount_cents: int
 
 
-def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[Any], *, online: bool
-                  ) -> tuple[list[Any], Redemption | None]:
+def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[Any], *, online: bool,
+                  replay: bool = False) -> tuple[list[Any], Redemption | None]:
     """Turn `{"method": "points", "points": N}` tenders into N times the point value in cents, after checking
-    the customer may spend N points now. Other tenders pass through unchanged."""
+    the customer may spend N points now. Other tenders pass through unchanged.
+
+    `replay`: a sale a lane made while it could not reach this server, already handed over. Like
+    its stock, it is never refused for the balance: the redemption is recorded as offline, and if
+    it overdraws the customer, HQ's overdraft case is where a person deals with it."""
     asked = [t for t in tenders if t.method == "points"]
     if not asked:
         return list(tenders), None
@@ -166,7 +197,12 @@ def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[An
     program = program_in_force(uow)
     points = sum(t.points for t in asked)
     s = standing(uow, customer_id, program)
-    room = rules.allowance(program, balance=s.balance_points, offline=not online, offline_redeemed=s.offline_redeemed)
+    if replay:
+        online = False
+        room = rules.Allowance(points=points, offline=True)
+    else:
+        room = rules.allowance(program, balance=s.balance_points, offline=not online,
+                               offline_redeemed=s.offline_redeemed)
     rules.check_redemption(program, points, room)
     priced = [PricedTender("points", t.points * program.point_value_cents) if t.method == "points" else t
               for t in tenders]
@@ -274,6 +310,8 @@ def adjust(uow: UnitOfWork, customer_id: str, cmd: Adjustment) -> dict[str, Any]
         problems.append({"field": "reason", "message": "say why"})
     if problems:
         raise ValidationFailed("the adjustment is not valid", errors=problems)
+    if not uow.customers.exists(customer_id):
+        raise NotFound("no such customer at this store; look the customer up first", code="customer-not-found")
     program = program_in_force(uow)
     if cmd.points < 0 and standing(uow, customer_id, program).balance_points + cmd.points < 0:
         raise ValidationFailed("that would take the balance below zero", code="loyalty-insufficient-points",
@@ -315,3 +353,7 @@ def erase(uow: UnitOfWork, customer_id: str) -> int:
     store's figures still add up; nobody can tell whose they were). The cached HQ balance goes
     with the customer's row."""
     return uow.loyalty.erase(customer_id, f"erased-{uuid7()}")
+
+
+if erase not in customer_cases.ERASE_HOOKS:  # an erasure (at HQ's command or on an rpc reply) runs it
+    customer_cases.ERASE_HOOKS.append(erase)
