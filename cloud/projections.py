@@ -20,7 +20,9 @@ default):
   credit_cents, movements;
 - `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
-- `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis).
+- `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis);
+- `loyalty.entry`: a LoyaltyEntry (see cloud.loyalty);
+- `customer.upserted` / `customer.erased`, and `order.completed`'s `customer_id` (see cloud.customers).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cloud import bopis, conflicts, webhook_events
+from cloud import bopis, conflicts, customers, loyalty, webhook_events
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
@@ -52,6 +54,8 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
             _price_variances(conn, env)
         elif env.type.startswith("bopis."):
             bopis.on_store_answer(conn, env, received_at)
+    loyalty.project(conn, fresh, received_at)  # points ledger, and overdraft cases after it
+    customers.project(conn, fresh, received_at)  # sealed profiles (last writer wins), erasure confirmations
     webhook_events.on_projected(conn, fresh)  # partner webhooks, queued in this same transaction
 
 
@@ -132,6 +136,7 @@ def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
                 "orders": orders,
                 "gross_cents": sign * abs(gross),
                 "currency": p.get("currency"),
+                "customer_id": customers.linked_customer(p),
             }
         )
         lines += [{**common, "line_no": i, "business_day": env.business_day, "sku": sku, "name": name,

@@ -21,9 +21,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
 from sqlalchemy import select
 
-from cloud import conflicts
+from cloud import conflicts, gdpr
 from cloud.clock import now_iso, seconds_ago
 from cloud.commands import CommandPublisher, command_stream_config
+from cloud.customer_keys import CustomerKeys
+from cloud.customer_rpc import CustomerRpc
 from cloud.db import CloudDB
 from cloud.ingest import IngestConsumer, Ingestor
 from cloud.nats_auth import NatsAuth, hq_connect_options
@@ -34,6 +36,8 @@ from edge.contracts.envelope import command_stream_name, inbox_durable, stream_n
 from edge.contracts.link_trouble import LinkTrouble
 
 log = structlog.get_logger()
+
+RETENTION_EVERY_S = 3600.0
 
 
 class HubLink:
@@ -72,6 +76,9 @@ class CloudRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._linking = asyncio.Lock()
         self._loop_trouble: dict[str, LinkTrouble] = {}
+        self.customer_keys = CustomerKeys.from_settings(settings)
+        self.customer_rpc = CustomerRpc(db, self.customer_keys)  # keys and lookups for the stores
+        self._retention_next = 0.0
 
     @property
     def nats_up(self) -> bool:
@@ -105,6 +112,7 @@ class CloudRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.customer_rpc.close()
         for link in list(self.links.values()):
             await link.close()
         self.links.clear()
@@ -162,6 +170,7 @@ class CloudRuntime:
             link = HubLink(tenant_id, nc, self.ingestor, self.db, self.settings.ingest_batch, trouble)
             await self._sync_sources(link)
             await link.consumer.start()
+            await self.customer_rpc.attach(link)
             self.links[tenant_id] = link
             log.info("cloud.link_up", tenant_id=tenant_id)
             return link
@@ -225,5 +234,12 @@ class CloudRuntime:
 
     async def sweep(self) -> None:
         cutoff, now = seconds_ago(self.settings.transfer_timeout_s), now_iso()
+        retention = seconds_ago(self.settings.customers_retention_days * 86400.0)
+        # Retention is a day-scale rule: once an hour is plenty, and spares big tenants a scan a minute.
+        retention_due = asyncio.get_running_loop().time() >= self._retention_next
+        if retention_due:
+            self._retention_next = asyncio.get_running_loop().time() + RETENTION_EVERY_S
         for tenant in await self.tenant_ids():
             await self.db.write(conflicts.sweep_transfers, tenant, cutoff=cutoff, now=now, tenant_id=tenant)
+            if retention_due:
+                await self.db.write(gdpr.retention_sweep, tenant, cutoff=retention, now=now, tenant_id=tenant)

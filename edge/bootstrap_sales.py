@@ -18,8 +18,8 @@ from edge.adapters.payments.card_terminal_setup import build_card_terminal
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
 from edge.bootstrap_crypto import build_crypto, start_settlement
+from edge.service import loyalty, reservations
 from edge.service import policy as policies
-from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.payments import PaymentProcessor
 from edge.service.ports import Actor
@@ -105,6 +105,8 @@ async def _sweeper(services: Any, runtime: SalesRuntime, every_s: float) -> None
                 await runtime.processor.drive_order(recovery, order_id)
             if n % 5 == 0:
                 await runtime.processor.recover(recovery)
+            if n % 60 == 0:  # points expire by the day: an hourly-ish pass is plenty (idempotent)
+                await services.uow.run(sweeper, loyalty.expire_due)
             # A separate relay process (`novapos-edge relay`) applies HQ commands to the same
             # database: pick up its policy changes here.
             await refresh_policy(services, runtime)
@@ -132,6 +134,7 @@ import edge.adapters.tables_sales  # noqa: E402, F401
 from edge.api.routes import card_terminal as card_terminal_routes  # noqa: E402
 from edge.api.routes import crypto as crypto_routes  # noqa: E402
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
+from edge.api.routes import loyalty as loyalty_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
 from edge.api.routes import pickups as pickup_routes  # noqa: E402
@@ -143,6 +146,7 @@ from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
-                       policy_routes, crypto_routes, settlement_routes, card_terminal_routes, pickup_routes]
+                       policy_routes, crypto_routes, settlement_routes, card_terminal_routes, pickup_routes,
+                       loyalty_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

@@ -19,6 +19,7 @@ from edge.adapters.repos.customers import SqlCustomersRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.imports import SqlImportJobsRepository
 from edge.adapters.repos.lanes import SqlLanesRepository
+from edge.adapters.repos.loyalty import SqlLoyaltyRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.pickups import SqlPickupsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
     idempotency = _Repository(SqlIdempotencyRepository)
     imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)
+    loyalty = _Repository(SqlLoyaltyRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)
     pickups = _Repository(SqlPickupsRepository)

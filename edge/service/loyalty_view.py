@@ -1,30 +1,23 @@
-"""The `loyalty` block of the customer 360 view: balance, tier and the way to the next tier.
-
-A minimal version: the tier is read from the program's thresholds against the points earned in
-the tier window (0 until a ledger provides them); the loyalty feature replaces this module with
-the ledger-backed one, same signature.
-"""
+"""The `loyalty` block of the customer 360 view: balance, tier, progress, what can be redeemed now."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from edge.contracts.loyalty import LoyaltyProgram
+from edge.domain.loyalty import allowance, next_tier, tier_for
 
 
-def loyalty_block(program: LoyaltyProgram, balance_points: int, earned_in_window: int, offline: bool) -> dict[str, Any]:
-    tiers = program.tiers
-    current = tiers[0]
-    following = None
-    for i, tier in enumerate(tiers):
-        if earned_in_window >= tier.threshold_points:
-            current = tier
-            following = tiers[i + 1] if i + 1 < len(tiers) else None
-    redeemable = balance_points if balance_points >= program.min_redeem_points else 0
-    if offline:
-        redeemable = min(redeemable, program.offline_cap_points)
-    return {"balance_points": balance_points, "tier": current.name,
-            "next_tier": following.name if following else None,
-            "points_to_next_tier": max(following.threshold_points - earned_in_window, 0) if following else 0,
-            "redeemable_points": max(redeemable, 0), "point_value_cents": program.point_value_cents,
+def loyalty_block(program: LoyaltyProgram, balance_points: int, earned_in_window: int, offline: bool,
+                  offline_redeemed: int = 0) -> dict[str, Any]:
+    """What the lane shows: `redeemable_points` is what a points tender may take right now (while
+    HQ is out of reach, at most the offline cap), rounded down to nothing below the minimum."""
+    tier, upcoming = tier_for(program, earned_in_window), next_tier(program, earned_in_window)
+    room = allowance(program, balance=balance_points, offline=offline, offline_redeemed=offline_redeemed).points
+    return {"enabled": program.enabled, "balance_points": balance_points, "tier": tier.name,
+            "next_tier": upcoming.name if upcoming else None,
+            "points_to_next_tier": upcoming.threshold_points - earned_in_window if upcoming else 0,
+            "earned_in_window": earned_in_window, "tier_window_days": program.tier_window_days,
+            "redeemable_points": room if program.enabled and room >= program.min_redeem_points else 0,
+            "min_redeem_points": program.min_redeem_points, "point_value_cents": program.point_value_cents,
             "offline": offline}

@@ -14,6 +14,7 @@ import msgspec
 
 from edge.service.customer_ports import CustomersRepository
 from edge.service.import_ports import ImportJobsRepository
+from edge.service.loyalty_ports import LoyaltyRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
@@ -82,6 +83,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository
+    loyalty: LoyaltyRepository
     orders: OrdersRepository
     payments: PaymentsRepository
     pickups: PickupsRepository
