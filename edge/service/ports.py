@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from edge.service.import_ports import ImportJobsRepository
+from edge.service.import_ports import CatalogBulkRepository, ImportJobsRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
@@ -77,6 +77,7 @@ class UnitOfWork(Protocol):
     # Repositories, built on first use and living as long as the transaction.
     audit_log: AuditLogRepository
     catalog: CatalogRepository
+    catalog_bulk: CatalogBulkRepository
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository
@@ -104,4 +105,12 @@ class UnitOfWork(Protocol):
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
         """Append an event to the outbox in this transaction; returns its event_id."""
+        ...
+
+    def audit_many(self, entries: list[tuple[str, str, str | None, Any, Any]]) -> None:
+        """`audit` for many (action, entity, entity_id, before, after) rows at once."""
+        ...
+
+    def emit_many(self, event_type: str, payloads: list[dict[str, Any]]) -> list[str]:
+        """`emit` for many events of one type at once, in the order given; returns their event_ids."""
         ...
