@@ -50,7 +50,11 @@ LANES = ("pin", "lookup", "sale")
 def lane_loop(url: str, what: str, stop: threading.Event, pace: float, out: list[float], statuses: dict) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         cashier = login(http, "cashier") if what != "pin" else {}
-        barcode = ""
+        barcode, skus = "", ["BAK-0007"]
+        if what == "sale":
+            # Each product has 50-200 in stock: a sale rotates over the catalog so none runs out.
+            items = http.get("/api/v1/products?limit=100", headers=cashier).json()["items"]
+            skus = [p["sku"] for p in items if not p["sold_by_weight"]] or skus
         if what == "lookup":
             barcode = http.get("/api/v1/products?sku=BAK-0007", headers=cashier).json()["items"][0]["barcodes"][0]
         while not stop.is_set():
@@ -61,10 +65,13 @@ def lane_loop(url: str, what: str, stop: threading.Event, pace: float, out: list
                 response = http.get(f"/api/v1/products?barcode={barcode}", headers=cashier)
             else:
                 response = http.post("/api/v1/orders", headers=cashier | {"Idempotency-Key": str(uuid.uuid4())},
-                                     json={"lane_id": "1", "lines": [{"sku": "BAK-0007", "quantity": 1}],
+                                     json={"lane_id": "1", "lines": [{"sku": skus[len(out) % len(skus)], "quantity": 1}],
                                            "tenders": [{"method": "cash", "amount_cents": 10_000}]})
             out.append((time.perf_counter() - started) * 1000)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            status = str(response.status_code)
+            if response.status_code >= 400:  # which problem, so a refused request is told from a slow one
+                status += " " + str(response.json().get("type", "")).rsplit("/", 1)[-1]
+            statuses[status] = statuses.get(status, 0) + 1
             stop.wait(pace)
 
 
@@ -74,7 +81,7 @@ class Lanes:
     def __init__(self, url: str, pace: float):
         self.stopped = threading.Event()
         self.timings: dict[str, list[float]] = {what: [] for what in LANES}
-        self.statuses: dict[str, dict[int, int]] = {what: {} for what in LANES}
+        self.statuses: dict[str, dict[str, int]] = {what: {} for what in LANES}
         self.threads = [threading.Thread(target=lane_loop, args=(url, what, self.stopped, pace, self.timings[what],
                                                                  self.statuses[what])) for what in LANES]
         for thread in self.threads:
