@@ -64,6 +64,16 @@ def _batches(values: list[str]) -> Iterable[list[str]]:
         yield values[start:start + _IN_BATCH]
 
 
+def barcode_owners(conn: Connection, tenant_id: str, barcodes: list[str]) -> dict[str, str]:
+    """{barcode: product id} of those barcodes some product of the tenant has."""
+    found: dict[str, str] = {}
+    for code in set(barcodes):
+        row = _OWNER.execute(conn, {"tenant_id": tenant_id, "code": code}).fetchone()
+        if row is not None:
+            found[code] = row[0]
+    return found
+
+
 class SqlCatalogBulkRepository:
     def __init__(self, conn: Connection, actor: Actor):
         self.conn = conn
@@ -90,12 +100,7 @@ class SqlCatalogBulkRepository:
 
     def barcode_owners(self, barcodes: list[str]) -> dict[str, str]:
         """{barcode: product id} of those barcodes some product has."""
-        found: dict[str, str] = {}
-        for code in set(barcodes):
-            row = _OWNER.execute(self.conn, {"tenant_id": self.tenant_id, "code": code}).fetchone()
-            if row is not None:
-                found[code] = row[0]
-        return found
+        return barcode_owners(self.conn, self.tenant_id, barcodes)
 
     def take_versions(self, n: int) -> int:
         """Bump the tenant's catalog version by `n`; returns the first of the `n` versions taken,
