@@ -47,7 +47,8 @@ def percentile(values: list[float], share: float) -> float:
 LANES = ("pin", "lookup", "sale")
 
 
-def lane_loop(url: str, what: str, stop: threading.Event, pace: float, out: list[float], statuses: dict) -> None:
+def lane_loop(url: str, what: str, stop: threading.Event, pace: float, out: list[float], starts: list[float],
+              statuses: dict) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         cashier = login(http, "cashier") if what != "pin" else {}
         barcode, skus = "", ["BAK-0007"]
@@ -68,6 +69,7 @@ def lane_loop(url: str, what: str, stop: threading.Event, pace: float, out: list
                                      json={"lane_id": "1", "lines": [{"sku": skus[len(out) % len(skus)], "quantity": 1}],
                                            "tenders": [{"method": "cash", "amount_cents": 10_000}]})
             out.append((time.perf_counter() - started) * 1000)
+            starts.append(started)
             status = str(response.status_code)
             if response.status_code >= 400:  # which problem, so a refused request is told from a slow one
                 status += " " + str(response.json().get("type", "")).rsplit("/", 1)[-1]
@@ -81,15 +83,20 @@ class Lanes:
     def __init__(self, url: str, pace: float):
         self.stopped = threading.Event()
         self.timings: dict[str, list[float]] = {what: [] for what in LANES}
+        self.starts: dict[str, list[float]] = {what: [] for what in LANES}  # perf_counter() of each request
         self.statuses: dict[str, dict[str, int]] = {what: {} for what in LANES}
-        self.threads = [threading.Thread(target=lane_loop, args=(url, what, self.stopped, pace, self.timings[what],
+        self.threads = [threading.Thread(target=lane_loop, args=(url, what, self.stopped, pace, self.timings[what], self.starts[what],
                                                                  self.statuses[what])) for what in LANES]
         for thread in self.threads:
             thread.start()
 
     def forget(self) -> None:
-        for values in self.timings.values():
+        for values in (*self.timings.values(), *self.starts.values()):
             values.clear()
+
+    def between(self, what: str, start: float, end: float) -> list[float]:
+        """The timings of the requests that started in [start, end)."""
+        return [ms for ms, at in zip(self.timings[what], self.starts[what], strict=False) if start <= at < end]
 
     def stop(self) -> None:
         self.stopped.set()
@@ -126,7 +133,8 @@ def main() -> None:
                 started = time.perf_counter()
                 response = http.post("/api/v1/products/import", content=text,
                                      headers=manager | {"Content-Type": "text/csv"})
-                accepted = time.perf_counter() - started
+                answered = time.perf_counter()
+                accepted = answered - started
                 if response.status_code not in (200, 202):
                     busy.stop()
                     raise SystemExit(f"import refused: {response.status_code} {response.text[:300]}")
@@ -146,6 +154,8 @@ def main() -> None:
         ratio = percentile(during, 0.99) / percentile(before, 0.99) if before and during else float("nan")
         print(f"{what:6s} idle:   {summary(before)} statuses={idle.statuses[what]}")
         print(f"{what:6s} import: {summary(during)} statuses={busy.statuses[what]}  p99 x{ratio:.1f} idle")
+        print(f"{what:6s}  while validating: {summary(busy.between(what, started, answered))}")
+        print(f"{what:6s}  while applying:   {summary(busy.between(what, answered, started + total))}")
     worst = max(percentile(busy.timings[w], 0.99) for w in LANES)
     print(f"aims: import < 30 s (got {total:.1f} s); lane p99 < 100 ms during the import (worst {worst:.1f} ms)")
 
