@@ -9,12 +9,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from edge.adapters import tables as t
 from edge.adapters.db import Database
 from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
+from edge.adapters.repos.catalog_bulk import SqlCatalogBulkRepository
 from edge.adapters.repos.customers import SqlCustomersRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.imports import SqlImportJobsRepository
@@ -43,6 +44,7 @@ _INSERT_AUDIT = Prepared(insert(t.audit_log), json=("before", "after"))
 _INSERT_OUTBOX = Prepared(insert(t.outbox))
 _SET_ENVELOPE = Prepared(t.outbox.update().where(t.outbox.c.seq == bindparam("_seq"))
                          .values(envelope=bindparam("envelope")))
+_LAST_SEQ = Prepared(select(func.max(t.outbox.c.seq)))
 
 class _Repository(Generic[R]):
     """A repository attribute of the unit of work, built on first use for its transaction.
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
     audit_log = _Repository(SqlAuditLogRepository)
     catalog = _Repository(SqlCatalogRepository)
     customers = _Repository(SqlCustomersRepository)
+    catalog_bulk = _Repository(SqlCatalogBulkRepository)
     idempotency = _Repository(SqlIdempotencyRepository)
     imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)
@@ -149,6 +152,40 @@ class SqlUnitOfWork:
         _SET_ENVELOPE.execute(self.conn, {"_seq": seq, "envelope": encode_envelope(envelope).decode()})
         self.events.append(event_id)
         return event_id
+
+    def audit_many(self, entries: list[tuple[str, str, str | None, Any, Any]]) -> None:
+        """`audit` for many (action, entity, entity_id, before, after) rows, in one executemany."""
+        a = self.actor
+        common = {"tenant_id": a.tenant_id, "store_id": a.store_id, "at": self.now, "actor": a.username,
+                  "actor_id": a.user_id, "lane_id": a.lane_id, "device_id": a.device_id, "request_id": a.request_id}
+        _INSERT_AUDIT.execute_many(self.conn, [
+            common | {"action": action, "entity": entity, "entity_id": entity_id, "before": before, "after": after}
+            for action, entity, entity_id, before, after in entries])
+
+    def emit_many(self, event_type: str, payloads: list[dict[str, Any]]) -> list[str]:
+        """`emit` for many events of one type, in one executemany; their seqs follow each other in
+        the order given. The seqs are assigned here rather than by SQLite, so each envelope is
+        written complete in the same insert: the outbox's seq is a plain rowid key (no
+        AUTOINCREMENT), for which SQLite itself takes max(seq) + 1, and this transaction holds
+        the only write lock."""
+        if not payloads:
+            return []
+        a = self.actor
+        store_id = a.store_id or ""
+        last = _LAST_SEQ.execute(self.conn, {}).fetchone()[0] or 0
+        rows, ids = [], []
+        for seq, payload in enumerate(payloads, start=last + 1):
+            event_id = uuid7()
+            envelope = EventEnvelope(event_id=event_id, tenant_id=a.tenant_id, store_id=store_id, seq=seq,
+                                     type=event_type, occurred_at=self.now, business_day=self.business_day,
+                                     payload=payload)
+            rows.append({"seq": seq, "event_id": event_id, "tenant_id": a.tenant_id, "store_id": store_id,
+                         "type": event_type, "occurred_at": self.now, "envelope": encode_envelope(envelope).decode(),
+                         "sent_at": None, "attempts": 0, "last_error": None})
+            ids.append(event_id)
+        _INSERT_OUTBOX.execute_many(self.conn, rows)
+        self.events.extend(ids)
+        return ids
 
 
 class UnitOfWorkFactory:

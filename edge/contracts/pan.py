@@ -176,6 +176,8 @@ def _csv_fields(body: bytes) -> list[str]:
             header.append(name)
         for row_number, row in enumerate(reader, start=2):
             for index, cell in enumerate(row):
+                if not _CANDIDATE.search(cell):
+                    continue  # no 13-digit run in the cell, so none in any part of it (most cells)
                 name = header[index] if index < len(header) else f"column {index + 1}"
                 value: Any = _CODE_LIST.split(cell) if name.lower() in CODE_FIELDS else cell
                 if card_number_fields({name: value}):

@@ -25,10 +25,12 @@ MAX_ATTRIBUTES_BYTES = 4096
 
 def gtin_check_digit_ok(code: str) -> bool:
     """GS1 check digit for EAN-8, UPC-A, EAN-13 and GTIN-14."""
-    digits = [int(c) for c in code]
-    body, check = digits[:-1], digits[-1]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
+    # Weights 3, 1, 3, ... from the digit next to the check digit leftwards. Summed by slices, not
+    # digit by digit: a 100,000-row import checks every barcode, and the per-digit loop was the
+    # largest single cost of validating such a file.
+    body = code[-2::-1]
+    total = 3 * sum(map(int, body[0::2])) + sum(map(int, body[1::2]))
+    return (10 - total % 10) % 10 == int(code[-1])
 
 
 def barcode_problem(code: str) -> str | None:

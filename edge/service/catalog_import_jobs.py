@@ -1,8 +1,8 @@
 """Large catalog imports as jobs: validated whole, then applied in chunks that share the writer.
 
 The writer is one thread that commits everyone's units of work in turn (edge/adapters/db.py). One
-unit of work for 100,000 products held it for minutes and starved the lanes; here each chunk (at
-most `CHUNK_ROWS` rows and `CHUNK_SECONDS` of work) is its own unit of work, so a sign-in or a sale
+unit of work for 100,000 products held it for minutes and starved the lanes; here each chunk (about
+`CHUNK_SECONDS` of work, written set-based) is its own unit of work, so a sign-in or a sale
 queued meanwhile waits for at most one short chunk. Each chunk commits its products, their audit rows and events, AND the job's
 `rows_done` in the same transaction: after a crash the job resumes after the last committed chunk,
 and a row is never applied twice.
@@ -14,6 +14,7 @@ another product meanwhile) is skipped and reported on the job, never a crash.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -23,7 +24,8 @@ import structlog
 
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
-from edge.service.catalog import CsvProduct, apply_csv_row, formula_warnings, parse_catalog_csv
+from edge.service.catalog import CsvProduct, formula_warnings, parse_catalog_csv
+from edge.service.catalog_bulk import apply_csv_rows
 from edge.service.import_ports import ImportJobRow
 from edge.service.ports import Actor, UnitOfWork
 
@@ -31,8 +33,9 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 
-CHUNK_ROWS = 500  # at most, per unit of work
-CHUNK_SECONDS = 0.05  # and no longer than this in the writer: what a lane's request may wait behind
+CHUNK_SECONDS = 0.05  # a chunk's time in the writer: what a lane's request may wait behind
+FIRST_CHUNK_ROWS = 200  # before any chunk has been timed
+MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 20, 5_000
 SYNC_MAX_ROWS = 1_000  # a file this small is imported in one unit of work and answered 200
 MAX_JOB_WARNINGS = 1_000  # kept on the job; past that only counted
 
@@ -93,36 +96,53 @@ def job_actor(tenant_id: str, job: ImportJobRow) -> Actor:
     return Actor(tenant_id=tenant_id, store_id=job.store_id, user_id=job.actor_id, username=job.actor)
 
 
-def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct]) -> ImportJobView:
-    """Apply the next `CHUNK_ROWS` rows after the job's `rows_done`, and move it on, in one transaction."""
+class ChunkPace:
+    """How many rows fit in a chunk of `CHUNK_SECONDS`, learnt from the chunks already applied.
+
+    A chunk's rows are written together (edge/service/catalog_bulk.py), so its size must be
+    chosen before it starts; the rate measured on the last chunks sets it. Checking the rows
+    also stops at the time budget, so a wrong guess costs at most the writes of what was checked."""
+
+    def __init__(self, rows: int = FIRST_CHUNK_ROWS):
+        self.rows = rows
+
+    def taken(self, rows: int, seconds: float) -> None:
+        if rows <= 0 or seconds <= 0:
+            return
+        fit = rows * CHUNK_SECONDS / seconds
+        # Halfway towards what the last chunk says fits: one slow chunk (another process had
+        # the CPU) does not shrink the next to nothing, and a fast one does not double it.
+        self.rows = max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, int((self.rows + fit) / 2)))
+
+
+def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct], pace: ChunkPace | None = None
+                ) -> ImportJobView:
+    """Apply the next rows after the job's `rows_done` (as many as `pace` says fit in
+    `CHUNK_SECONDS`), and move it on, in one transaction."""
+    started = time.monotonic()
+    pace = pace or ChunkPace()
     job = uow.imports.get(job_id)
     if job is None or job.status != "running":
         raise NotFound("no such running import", code="import-not-found")
-    chunk = rows[job.rows_done:job.rows_done + CHUNK_ROWS]
+    chunk = rows[job.rows_done:job.rows_done + pace.rows]
     created = updated = 0
     warnings = list(job.warnings)
-    # A time budget, not only a row count: on a busy machine 500 rows can hold the writer for
-    # seconds. Progress is recorded by the rows actually applied, so resuming needs no fixed size.
-    deadline = time.monotonic() + CHUNK_SECONDS
-    applied = 0
-    for row in chunk:
-        if applied and time.monotonic() > deadline:
-            break
-        applied += 1
-        try:
-            done = apply_csv_row(uow, row)
-        except (Conflict, ValidationFailed) as err:
-            # The checks run before any write of the row, so nothing of it is left behind.
-            why = "; ".join(e.get("message", "") for e in err.errors) or err.detail
+    # Progress is recorded by the rows actually taken, so resuming needs no fixed chunk size.
+    outcomes = apply_csv_rows(uow, chunk, deadline=started + CHUNK_SECONDS)
+    for row, outcome in outcomes:
+        if isinstance(outcome, (Conflict, ValidationFailed)):
+            # The checks run before anything of the chunk is written, and a refused row writes nothing.
+            why = "; ".join(e.get("message", "") for e in outcome.errors) or outcome.detail
             _note(warnings, {"row": row.row, "sku": str(row.product.sku), "field": "row", "code": "conflict",
                              "message": f"{why}; the row was not imported"})
             continue
-        if done.status == "created":
+        if outcome.status == "created":
             created += 1
         else:
             updated += 1
         for warning in formula_warnings(row):
             _note(warnings, msgspec.structs.asdict(warning))
+    applied = len(outcomes)
     rows_done = job.rows_done + applied
     finished = rows_done >= len(rows)
     values: dict[str, Any] = {"rows_done": rows_done, "created": job.created + created,
@@ -133,6 +153,7 @@ def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct]) -> ImportJ
                   {"rows_total": job.rows_total, "created": values["created"], "updated": values["updated"],
                    "refused": sum(1 for w in warnings if w.get("code") == "conflict")})
     uow.imports.update(job_id, values)
+    pace.taken(applied, time.monotonic() - started)
     return present_job(msgspec.structs.replace(job, **values))
 
 
@@ -154,8 +175,11 @@ def _note(warnings: list[dict[str, Any]], warning: dict[str, Any]) -> None:
 async def run_job(runner: Runner, actor: Actor, job_id: str, rows: list[CsvProduct]) -> ImportJobView:
     """Apply a job's rows chunk by chunk until it is done. Safe to call again after a crash: each
     chunk starts from the `rows_done` committed with the previous one."""
+    pace = ChunkPace()
     while True:
-        view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows))
+        view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows, pace))
+        # Let the requests that arrived during the chunk reach the writer's queue before the next.
+        await asyncio.sleep(0)
         if view.status != "running":
             log.info("catalog_import.done", job_id=job_id, rows=view.rows_total, created=view.created,
                      updated=view.updated, refused=view.errors)

@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.service.repository_ports import ProductRow
+
 
 class ImportJobRow(msgspec.Struct, kw_only=True):
     """A catalog import job (its tenant is the repository's)."""
@@ -24,6 +26,17 @@ class ImportJobRow(msgspec.Struct, kw_only=True):
     created_at: str
     updated_at: str
     finished_at: str | None = None
+
+
+class CatalogBulkRepository(Protocol):
+    """Set-based catalog reads and writes for an import chunk."""
+
+    def by_skus(self, skus: list[str]) -> dict[str, ProductRow]: ...
+    def barcode_owners(self, barcodes: list[str]) -> dict[str, str]: ...
+    def take_versions(self, n: int) -> int: ...
+    def insert_many(self, rows: list[ProductRow]) -> None: ...
+    def update_many(self, changes: list[tuple[str, dict[str, Any]]]) -> None: ...
+    def replace_barcodes(self, barcodes: list[tuple[str, list[str]]]) -> None: ...
 
 
 class ImportJobsRepository(Protocol):

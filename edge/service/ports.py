@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import msgspec
 
 from edge.service.customer_ports import CustomersRepository
-from edge.service.import_ports import ImportJobsRepository
+from edge.service.import_ports import CatalogBulkRepository, ImportJobsRepository
 from edge.service.loyalty_ports import LoyaltyRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
@@ -80,6 +80,7 @@ class UnitOfWork(Protocol):
     audit_log: AuditLogRepository
     catalog: CatalogRepository
     customers: CustomersRepository
+    catalog_bulk: CatalogBulkRepository
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository
@@ -108,4 +109,12 @@ class UnitOfWork(Protocol):
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
         """Append an event to the outbox in this transaction; returns its event_id."""
+        ...
+
+    def audit_many(self, entries: list[tuple[str, str, str | None, Any, Any]]) -> None:
+        """`audit` for many (action, entity, entity_id, before, after) rows at once."""
+        ...
+
+    def emit_many(self, event_type: str, payloads: list[dict[str, Any]]) -> list[str]:
+        """`emit` for many events of one type at once, in the order given; returns their event_ids."""
         ...
