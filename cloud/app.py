@@ -24,6 +24,7 @@ from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
 from cloud.api.journal import journal_export
 from cloud.api.limits import BoundedRequest, reject_unsafe_paths
+from cloud.api.loyalty import LOYALTY_ROUTES
 from cloud.api.mfa import mfa_router
 from cloud.api.partner import partner_router
 from cloud.api.partner import token as partner_token
@@ -257,6 +258,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         partner_token,
         partner_router,
         partner_admin_router,
+        *LOYALTY_ROUTES,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))

@@ -36,6 +36,10 @@ RESOLUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("customer_refunded", "Customer refunded"),
         ("cancelled", "Cancelled with the customer"),
     ),
+    "loyalty_overdraft": (  # cloud.loyalty.apply_resolution does what these say
+        ("claw_back", "Claw back: the debt stays, future points repay it"),
+        ("write_off", "Write off: HQ brings the balance back to zero"),
+    ),
 }
 FALLBACK: tuple[tuple[str, str], ...] = (("accepted", "Accepted"), ("dismissed", "Dismissed: not a problem"))
 

@@ -198,6 +198,10 @@ def resolve(
     if case["status"] == "resolved":
         raise InvalidTransition("the case is already resolved")
     conflict_resolutions.check(case["kind"], resolution)
+    if case["kind"] == "loyalty_overdraft":  # its resolutions write to the points ledger
+        from cloud import loyalty  # loyalty raises its cases through this module
+
+        loyalty.apply_resolution(conn, tenant_id, case, resolution, actor, now)
     conn.execute(
         update(conflicts)
         .where(conflicts.c.id == case_id, conflicts.c.tenant_id == tenant_id)

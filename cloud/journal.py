@@ -34,6 +34,11 @@ from edge.contracts.spreadsheet import csv_writer
 
 FORMAT = "novapos.journal/1"
 JOURNAL_TYPES = ("order.completed", "order.voided", "return.created", "refund.settled_in_cash", "till.closed")
+# Tender methods booked somewhere else than `tender:<method>` (any other method, known or not,
+# gets its own `tender:<method>` account, so the journal still balances). Points are not money
+# taken: redeeming them settles the loyalty liability the tenant carries for points earned, and
+# the sale stays full-price revenue (a refund that restores points credits the liability back).
+TENDER_ACCOUNTS = {"points": ("loyalty_liability", "loyalty points redeemed (the liability they settle)")}
 CSV_COLUMNS = ("batch_id", "kind", "corrects", "store_id", "business_day", "currency", "account", "debit_cents",
                "credit_cents", "memo")
 
@@ -234,7 +239,8 @@ def _entries(sales: _Rates, voided: _Rates, returned: _Rates, fees: int, tenders
                         "memo": memo})
 
     for method, amount in sorted(tenders.items()):
-        post(f"tender:{method}", amount, f"takings by {method}")
+        account, memo = TENDER_ACCOUNTS.get(method, (f"tender:{method}", f"takings by {method}"))
+        post(account, amount, memo)
     post("tender:cash", over_short, "cash over (+) or short (-) at till close")
     net: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
     for rates, sign in ((sales, 1), (voided, -1), (returned, -1)):

@@ -20,7 +20,8 @@ default):
   credit_cents, movements;
 - `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
-- `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis).
+- `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis);
+- `loyalty.entry`: a LoyaltyEntry (see cloud.loyalty).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cloud import bopis, conflicts, webhook_events
+from cloud import bopis, conflicts, loyalty, webhook_events
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
@@ -52,6 +53,7 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
             _price_variances(conn, env)
         elif env.type.startswith("bopis."):
             bopis.on_store_answer(conn, env, received_at)
+    loyalty.project(conn, fresh, received_at)  # points ledger, and overdraft cases after it
     webhook_events.on_projected(conn, fresh)  # partner webhooks, queued in this same transaction
 
 

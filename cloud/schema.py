@@ -373,5 +373,6 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
 
 import cloud.schema_bopis  # noqa: E402  (BOPIS terms and status history, on the same metadata)
 import cloud.schema_journal  # noqa: E402  (the accounting export's batches)
+import cloud.schema_loyalty  # noqa: E402,F401  (the points ledger, on the same metadata)
 import cloud.schema_partners  # noqa: E402,F401  (partner gateway tables on the same metadata)
 from cloud import schema_mfa  # noqa: E402,F401  (its tables join `metadata` before create_all)

@@ -132,6 +132,7 @@ import edge.adapters.tables_sales  # noqa: E402, F401
 from edge.api.routes import card_terminal as card_terminal_routes  # noqa: E402
 from edge.api.routes import crypto as crypto_routes  # noqa: E402
 from edge.api.routes import inventory as inventory_routes  # noqa: E402
+from edge.api.routes import loyalty as loyalty_routes  # noqa: E402
 from edge.api.routes import orders as order_routes  # noqa: E402
 from edge.api.routes import payments as payment_routes  # noqa: E402
 from edge.api.routes import pickups as pickup_routes  # noqa: E402
@@ -143,6 +144,7 @@ from edge.demo import DEMO_HOOKS  # noqa: E402
 from edge.demo_stock import seed_demo_stock  # noqa: E402
 
 SALES_ROUTE_MODULES = [order_routes, inventory_routes, payment_routes, reservation_routes, till_routes,
-                       policy_routes, crypto_routes, settlement_routes, card_terminal_routes, pickup_routes]
+                       policy_routes, crypto_routes, settlement_routes, card_terminal_routes, pickup_routes,
+                       loyalty_routes]
 if seed_demo_stock not in DEMO_HOOKS:
     DEMO_HOOKS.append(seed_demo_stock)

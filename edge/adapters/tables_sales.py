@@ -57,10 +57,12 @@ orders = Table(
     Column("exchange_of", String, nullable=True),  # the return this sale is the new half of
     Column("override_by", String, nullable=True),  # supervisor who approved a discount
     Column("receipt_prints", Integer, nullable=False, default=0),
+    Column("customer_id", String, nullable=True),  # the customer attached to the sale (added by 0007_customers)
     UniqueConstraint("tenant_id", "store_id", "number", name="uq_orders_number"),
     Index("ix_orders_day", "tenant_id", "business_day", "id"),
     Index("ix_orders_status", "tenant_id", "status", "id"),
     Index("ix_orders_created", "tenant_id", "created_at"),
+    Index("ix_orders_customer", "tenant_id", "customer_id"),
     info=SALES,
 )
 

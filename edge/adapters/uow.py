@@ -15,9 +15,11 @@ from edge.adapters import tables as t
 from edge.adapters.db import Database
 from edge.adapters.repos.audit import SqlAuditLogRepository
 from edge.adapters.repos.catalog import SqlCatalogRepository
+from edge.adapters.repos.customers import SqlCustomersRepository
 from edge.adapters.repos.idempotency import SqlIdempotencyRepository
 from edge.adapters.repos.imports import SqlImportJobsRepository
 from edge.adapters.repos.lanes import SqlLanesRepository
+from edge.adapters.repos.loyalty import SqlLoyaltyRepository
 from edge.adapters.repos.orders import SqlOrdersRepository, SqlPaymentsRepository
 from edge.adapters.repos.pickups import SqlPickupsRepository
 from edge.adapters.repos.policy import SqlPolicyRepository
@@ -66,9 +68,11 @@ class _Repository(Generic[R]):
 class SqlUnitOfWork:
     audit_log = _Repository(SqlAuditLogRepository)
     catalog = _Repository(SqlCatalogRepository)
+    customers = _Repository(SqlCustomersRepository)
     idempotency = _Repository(SqlIdempotencyRepository)
     imports = _Repository(SqlImportJobsRepository)
     lanes = _Repository(SqlLanesRepository)
+    loyalty = _Repository(SqlLoyaltyRepository)
     orders = _Repository(SqlOrdersRepository)
     payments = _Repository(SqlPaymentsRepository)
     pickups = _Repository(SqlPickupsRepository)

@@ -36,6 +36,7 @@ class TenderMethod(enum.StrEnum):
     CASH = "cash"
     CARD = "card"
     CRYPTO = "crypto"
+    POINTS = "points"  # loyalty points at the program's point value (edge.domain.loyalty)
 
 
 # -- planning a checkout's tenders ----------------------------------------------------------------
@@ -64,12 +65,17 @@ class TenderPlan(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def electronic(self) -> tuple[PlannedTender, ...]:
         """Card and crypto tenders: each one still has to be confirmed by its terminal or provider."""
-        return tuple(t for t in self.tenders if t.method is not TenderMethod.CASH)
+        return tuple(t for t in self.tenders if t.method not in (TenderMethod.CASH, TenderMethod.POINTS))
+
+    @property
+    def points(self) -> tuple[PlannedTender, ...]:
+        """Points tenders: checked against the balance before the plan, taken at once like cash."""
+        return tuple(t for t in self.tenders if t.method is TenderMethod.POINTS)
 
     @property
     def completes_immediately(self) -> bool:
-        """Cash only: nothing to wait for, the order completes at once."""
-        return all(t.method is TenderMethod.CASH for t in self.tenders)
+        """Cash and points only: nothing to wait for, the order completes at once."""
+        return all(t.method in (TenderMethod.CASH, TenderMethod.POINTS) for t in self.tenders)
 
 
 def tender_requests(raw: Sequence[Mapping[str, object]]) -> list[TenderRequest]:
@@ -111,9 +117,9 @@ def plan_tenders(total_cents: int, requests: Sequence[TenderRequest], already_pa
     cash = sum(r.amount_cents for r in requests if r.method is TenderMethod.CASH)
     if electronic > due:
         raise InsufficientTender(
-            f"card and crypto tenders ({electronic} cents) exceed the {due} cents due; "
+            f"card, crypto and points tenders ({electronic} cents) exceed the {due} cents due; "
             "only cash can be given change", code="tender-exceeds-due",
-            errors=[{"field": "tenders", "message": f"electronic tenders may total at most {due} cents"}])
+            errors=[{"field": "tenders", "message": f"non-cash tenders may total at most {due} cents"}])
     if electronic + cash < due:
         short = due - electronic - cash
         raise InsufficientTender(f"the tenders are {short} cents short of the {due} cents due",

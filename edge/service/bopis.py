@@ -56,6 +56,7 @@ class _Sale(msgspec.Struct, frozen=True, kw_only=True):
     tenders: Sequence[TenderIn] = ()
     discount_cents: int = 0
     offline_created_at: str | None = None
+    customer_id: str | None = None
 
 
 def _get(uow: UnitOfWork, order_id: str) -> PickupRow:

@@ -55,6 +55,7 @@ class NewSale(Cart, Protocol):
     def tenders(self) -> Sequence[TenderIn]: ...
 
     offline_created_at: str | None  # set when a lane replays a sale it queued offline
+    customer_id: str | None  # the customer attached to the sale, if any
 
 
 class OfflineSale(NewSale, Protocol):
@@ -95,6 +96,7 @@ class Sale(msgspec.Struct, frozen=True, kw_only=True):
     lane_id: str | None = None
     discount_cents: int = 0
     offline_created_at: str | None = None
+    customer_id: str | None = None
 
 
 # -- products ----------------------------------------------------------------------------------

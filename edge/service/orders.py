@@ -44,6 +44,7 @@ from edge.domain.tenders import (
 from edge.domain.tenders import (
     tender_requests as domain_tender_requests,
 )
+from edge.service import loyalty
 from edge.service.commands import Cart, NewSale, SaleLine, TenderIn
 from edge.service.inventory import Movement, StockMove, append_movements, check_low_stock, location
 from edge.service.lane_binding import acting_lane
@@ -234,7 +235,8 @@ class Checkout(msgspec.Struct, frozen=True, kw_only=True):
 
 def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = None,
                  offline: bool = False, policy: SalesPolicy = POLICY, credit_cents: int = 0,
-                 exchange_of: str | None = None, credit_method: str = "exchange_credit") -> dict[str, Any]:
+                 exchange_of: str | None = None, credit_method: str = "exchange_credit",
+                 points_online: bool = True) -> dict[str, Any]:
     """Ring up a sale: read, plan (no writes, so a refused sale changes nothing), persist, emit.
 
     The lane comes from a lane-bound token (see `lane_binding`). `offline`: a lane replays a
@@ -242,24 +244,38 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
     a lane's own sign-in may, only for a plausible time, and a steep undercharge needs a
     supervisor (`_check_offline_claim`). An exchange (`returns`) passes the refund it credits to
     this sale (`credit_cents`) and the return it came from (`exchange_of`); a BOPIS pickup paid
-    online passes its total as credit with `credit_method="prepaid"`."""
+    online passes its total as credit with `credit_method="prepaid"`. `points_online`: whether HQ
+    could be asked for the customer's balance just now (if not, points are offline-capped)."""
     store_id = location(uow)
     lane_id = acting_lane(uow.actor, sale.lane_id)
     if offline:
         _check_offline_claim(uow, sale.offline_created_at, policy)
     context = uow.sale_products.checkout_context(store_id, lane_id)
+    customer_id = sale.customer_id
+    if customer_id is not None and not uow.customers.exists(customer_id):
+        if not offline:
+            raise ValidationFailed("no such customer at this store", code="customer-unknown",
+                                   errors=[{"field": "customer_id", "message": "unknown customer"}])
+        # A sale the lane already made is never refused for its customer (erased or evicted since).
+        log.warning("order.offline_customer_dropped", lane_id=lane_id)
+        customer_id = None
     if not context.lane_exists:
         raise ValidationFailed(f"lane {lane_id!r} does not exist in this store", code="lane-unknown",
                                errors=[{"field": "lane_id", "message": "unknown lane"}])
     priced, lines, products = build_lines(uow, sale.lines, order_discount_cents=sale.discount_cents,
                                           honour_lane_prices=offline, policy=policy)
     levels = uow.stock.levels(store_id, list(_needs(lines)))
+    tenders, redemption = loyalty.price_tenders(uow, customer_id, sale.tenders,
+                                                online=points_online)
     checkout = plan_checkout(uow.actor, store_id=store_id, lane_id=lane_id, context=context, priced=priced,
-                             lines=lines, products=products, levels=levels, tenders=sale.tenders,
+                             lines=lines, products=products, levels=levels, tenders=tenders,
                              credit_cents=credit_cents, offline=offline, override_by=override_by, policy=policy)
     order, stored_lines, payments, movements = _persist_order(
         uow, checkout, offline_created_at=sale.offline_created_at, exchange_of=exchange_of, override_by=override_by,
-        policy=policy, credit_method=credit_method)
+        policy=policy, credit_method=credit_method, customer_id=customer_id)
+    if redemption is not None:
+        [points_paid] = [p for p in payments if p.method == "points"]
+        loyalty.record_redemption(uow, order.id, points_paid.id, redemption)
     return _emit_order(uow, order, stored_lines, payments, movements, override_by=override_by)
 
 
@@ -303,7 +319,8 @@ def plan_checkout(actor: Actor, *, store_id: str, lane_id: str, context: Checkou
 
 
 def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: str | None, exchange_of: str | None,
-                   override_by: str | None, policy: SalesPolicy, credit_method: str = "exchange_credit"
+                   override_by: str | None, policy: SalesPolicy, credit_method: str = "exchange_credit",
+                   customer_id: str | None = None
                    ) -> tuple[OrderRow, list[OrderLineRow], list[PaymentRow], list[Movement]]:
     """Write the planned sale: the order and its lines, its payments and drawer cash, its stock
     (sale movements now, or a reservation until it is paid) and any offline review cases."""
@@ -315,12 +332,13 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
         id=order_id, store_id=c.store_id, lane_id=c.lane_id, number=number, status=c.status.value,
         currency=c.currency, cashier_id=actor.user_id, cashier=actor.username,
         subtotal_cents=c.priced.subtotal_cents, discount_cents=c.priced.discount_cents, tax_cents=c.priced.tax_cents,
-        total_cents=c.priced.total_cents, paid_cents=(plan.cash_kept_cents + c.credit_cents) if plan else 0,
+        total_cents=c.priced.total_cents,
+        paid_cents=(plan.cash_kept_cents + c.credit_cents + sum(t.amount_cents for t in plan.points)) if plan else 0,
         change_due_cents=plan.change_due_cents if plan else 0, tender_methods=c.tender_methods,
         business_day=uow.business_day, created_at=uow.now, updated_at=uow.now,
         completed_at=uow.now if immediate else None, offline_created_at=offline_created_at,
         verdict=c.judgement.verdict.value if c.judgement is not None else None, exchange_of=exchange_of,
-        override_by=override_by)
+        override_by=override_by, customer_id=customer_id)
     stored_lines = [msgspec.structs.replace(ln, order_id=order_id) for ln in c.lines]
     uow.orders.insert(order, stored_lines)
 
@@ -333,6 +351,10 @@ def _persist_order(uow: UnitOfWork, checkout: Checkout, *, offline_created_at: s
             payments.append(_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                      approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
                                      change=plan.change_due_cents, currency=c.currency))
+        if plan.points:  # checked against the balance already (loyalty.price_tenders): taken now
+            points_cents = sum(t.amount_cents for t in plan.points)
+            payments.append(_payment(uow, order_id, "points", points_cents, status="approved",
+                                     approved=points_cents, currency=c.currency))
         for tender in plan.electronic:
             payments.append(_payment(uow, order_id, tender.method.value, tender.amount_cents, status="created",
                                      currency=c.currency))
@@ -364,6 +386,7 @@ def _emit_order(uow: UnitOfWork, order: OrderRow, lines: list[OrderLineRow],
                                                           "lane_id": order.lane_id, "override_by": override_by})
     if status == OrderStatus.COMPLETED:
         uow.emit("order.completed", completed_payload(view, movements))
+        loyalty.on_completed(uow, view)
     else:
         uow.emit("order.created", {"order_id": order_id, "number": number, "status": status, "total_cents": total,
                                    "lines": [_event_line(ln) for ln in lines]})
@@ -538,6 +561,7 @@ def complete_if_paid(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
     view = present(order, lines, payments)
     uow.audit("order.completed", "order", order_id, {"status": "PENDING"}, {"status": "COMPLETED"})
     uow.emit("order.completed", completed_payload(view, movements))
+    loyalty.on_completed(uow, view)
     return view
 
 
@@ -612,7 +636,7 @@ def completed_payload(view: dict[str, Any], movements: list[Movement]) -> dict[s
             "cashier": view["cashier"], "currency": view["currency"], "subtotal_cents": view["subtotal_cents"],
             "discount_cents": view["discount_cents"], "tax_cents": view["tax_cents"],
             "total_cents": view["total_cents"], "change_due_cents": view["change_due_cents"],
-            "offline_created_at": view.get("offline_created_at"),
+            "offline_created_at": view.get("offline_created_at"), "customer_id": view["customer_id"],
             "lines": [{k: v for k, v in ln.items() if k != "id"} | {"line_id": ln["id"]} for ln in view["lines"]],
             "tenders": [{"payment_id": t["id"], "method": t["method"], "amount_cents": t["approved_cents"],
                          "status": t["status"]} for t in view["tenders"] if t["status"] in CAPTURED_STATUSES],
@@ -652,7 +676,7 @@ def present(order: OrderRow, lines: list[OrderLineRow], payments: list[PaymentRo
         "refunds": [present_payment(p) for p in payments if p.kind == "refund"],
         "change_due_cents": order.change_due_cents,
         "business_day": order.business_day, "created_at": order.created_at,
-        "completed_at": order.completed_at,
+        "completed_at": order.completed_at, "customer_id": order.customer_id,
     } | refund_summary(order, payments)
     for key in ("voided_at", "void_reason", "offline_created_at", "verdict", "exchange_of"):
         if getattr(order, key):

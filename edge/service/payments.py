@@ -36,6 +36,7 @@ from edge.domain.tenders import (
     plan_tenders,
     settle_hosted_charge,
 )
+from edge.service import loyalty
 from edge.service import orders as order_cases
 from edge.service.card_outcomes import card_guidance
 from edge.service.commands import TenderIn
@@ -56,7 +57,8 @@ CHARGE_STATUS = {"pending": "awaiting", "confirmed": "approved", "expired": "exp
 
 
 # -- use cases (one transaction each) -----------------------------------------------------------
-def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn]) -> dict[str, Any]:
+def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn], *,
+                points_online: bool = True) -> dict[str, Any]:
     """More tenders for an OPEN or PENDING order (after a decline or a partial approval)."""
     orders = uow.orders
     order = orders.get(order_id)
@@ -69,9 +71,15 @@ def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn]) -> 
         raise Conflict("a payment for this order is still in progress; wait for its outcome",
                        code="payment-in-progress")
     paid = sum(p.approved_cents for p in payments if p.kind == "sale")
-    requests = order_cases.tender_requests(tenders)
+    priced, redemption = loyalty.price_tenders(uow, getattr(order, "customer_id", None), tenders,
+                                               online=points_online)
+    requests = order_cases.tender_requests(priced)
     plan = plan_tenders(order.total_cents, requests, already_paid_cents=paid)
     new: list[PaymentRow] = []
+    if plan.points and redemption is not None:
+        points_cents = sum(t.amount_cents for t in plan.points)
+        new.append(order_cases.new_payment(uow, order_id, "points", points_cents, status="approved",
+                                           approved=points_cents))
     if plan.cash_tendered_cents:
         new.append(order_cases.new_payment(uow, order_id, "cash", plan.cash_kept_cents, status="approved",
                                            approved=plan.cash_kept_cents, tendered=plan.cash_tendered_cents,
@@ -81,6 +89,8 @@ def add_tenders(uow: UnitOfWork, order_id: str, tenders: Sequence[TenderIn]) -> 
         new.append(order_cases.new_payment(uow, order_id, tender.method.value, tender.amount_cents,
                                            status="created"))
     uow.payments.insert_many(new)
+    if redemption is not None:
+        loyalty.record_redemption(uow, order_id, next(p.id for p in new if p.method == "points"), redemption)
     methods = ",".join(sorted(set(filter(None, order.tender_methods.split(","))) | {t.method.value for t in requests}))
     values = {"tender_methods": methods, "change_due_cents": order.change_due_cents + plan.change_due_cents,
               "updated_at": uow.now}

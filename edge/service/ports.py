@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edge.service.customer_ports import CustomersRepository
 from edge.service.import_ports import ImportJobsRepository
+from edge.service.loyalty_ports import LoyaltyRepository
 from edge.service.pickup_ports import PickupsRepository
 from edge.service.repository_ports import (
     AuditLogRepository,
@@ -77,9 +79,11 @@ class UnitOfWork(Protocol):
     # Repositories, built on first use and living as long as the transaction.
     audit_log: AuditLogRepository
     catalog: CatalogRepository
+    customers: CustomersRepository
     idempotency: IdempotencyRepository
     imports: ImportJobsRepository
     lanes: LanesRepository
+    loyalty: LoyaltyRepository
     orders: OrdersRepository
     payments: PaymentsRepository
     pickups: PickupsRepository

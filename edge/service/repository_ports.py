@@ -45,6 +45,7 @@ class OrderRow(msgspec.Struct, kw_only=True):
     exchange_of: str | None = None  # the return this sale is the new half of
     override_by: str | None = None  # the supervisor who approved a discount or a void
     receipt_prints: int = 0
+    customer_id: str | None = None  # the customer attached to the sale; nulled by an erasure
 
 
 class OrderLineRow(msgspec.Struct, kw_only=True):

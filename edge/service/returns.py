@@ -19,6 +19,7 @@ from edge.domain.ids import parse_iso, uuid7
 from edge.domain.orders import Approval, Order, OrderStatus, require_transition, stock_units
 from edge.domain.returns import Disposition, ReturnPlan, ReturnRequest, apply_return, plan_return
 from edge.domain.tenders import CAPTURED_STATUSES
+from edge.service import loyalty
 from edge.service import orders as order_cases
 from edge.service import payments as payment_cases
 from edge.service.commands import Exchange, ItemsReturned, ReturnedLine, Sale
@@ -54,7 +55,8 @@ def _approval(uow: UnitOfWork, override_by: str | None, *, system: bool = False)
 
 def _refund_rows(uow: UnitOfWork, order: OrderRow, amount: int, *, void: bool,
                  return_id: str | None = None) -> list[PaymentRow]:
-    """Refund `amount` to the order's approved tenders: electronic first, then cash."""
+    """Refund `amount` to the order's approved tenders: electronic first, then cash, points last
+    (so a partial return never turns points into money; the points come back as a `restore`)."""
     payments = uow.payments.of_order(order.id)
     refunded: dict[str, int] = {}
     for p in payments:
@@ -62,7 +64,7 @@ def _refund_rows(uow: UnitOfWork, order: OrderRow, amount: int, *, void: bool,
             refunded[p.original_payment_id] = refunded.get(p.original_payment_id, 0) + p.amount_cents
     sources = [p for p in payments if p.kind == "sale" and p.status in CAPTURED_STATUSES
                and p.method != "exchange_credit"]
-    sources.sort(key=lambda p: (p.method == "cash", p.id))
+    sources.sort(key=lambda p: (p.method == "points", p.method == "cash", p.id))
     rows: list[PaymentRow] = []
     left = amount
     for src in sources:
@@ -75,6 +77,10 @@ def _refund_rows(uow: UnitOfWork, order: OrderRow, amount: int, *, void: bool,
             row = order_cases.new_payment(uow, order.id, "cash", take, status="refunded", approved=take,
                                           kind="refund", original=src.id, return_id=return_id)
             order_cases.record_drawer(uow, uow.actor.lane_id or order.lane_id, "cash_refund", -take, ref=order.id)
+        elif src.method == "points":
+            row = order_cases.new_payment(uow, order.id, "points", take, status="refunded", approved=take,
+                                          kind="refund", original=src.id, return_id=return_id)
+            loyalty.restore(uow, order.id, row.id, src.id, take + refunded.get(src.id, 0), src.approved_cents)
         else:
             reversal = void and src.method == "card" and take == src.approved_cents  # same day, in full
             row = order_cases.new_payment(uow, order.id, src.method, take, status="created", kind="refund",
@@ -120,6 +126,7 @@ def void_order(uow: UnitOfWork, order_id: str, reason: str, *, override_by: str 
     paid = sum(p.approved_cents for p in payments if p.kind == "sale"
                and p.status in CAPTURED_STATUSES)
     refunds = _refund_rows(uow, order, paid, void=True) if paid else []
+    loyalty.on_voided(uow, order_id, order.number)
     orders.update(order_id, {"status": aggregate.status.value, "voided_at": uow.now, "void_reason": reason,
                              "override_by": override_by or order.override_by, "updated_at": uow.now,
                              "refunded_cents": paid})
@@ -212,6 +219,7 @@ def _persist_return(uow: UnitOfWork, order: OrderRow, planned: PlannedReturn,
                                    exchange_order_id=exchange_view["id"] if exchange_view else None,
                                    override_by=override_by, actor=uow.actor.username, created_at=uow.now),
                          planned.return_lines)
+    loyalty.on_returned(uow, order, list(planned.sold_lines.values()), plan.return_id, plan.quantities)
     for line_id, quantity in plan.quantities.items():
         orders.add_returned(line_id, quantity)
     movements = append_movements(uow, order.store_id, planned.restock) if planned.restock else []

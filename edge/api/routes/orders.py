@@ -28,6 +28,8 @@ from edge.api.limits import (
     Timestamp,
     WeightGrams,
 )
+from edge.api.routes.loyalty import points_online
+from edge.contracts.customers import CustomerId
 from edge.contracts.spreadsheet import csv_writer
 from edge.domain.errors import OverrideRequired, ValidationFailed
 from edge.domain.orders import OrderStatus
@@ -36,6 +38,7 @@ from edge.service.orders import SUPERVISOR_ROLES
 from edge.service.repository_ports import OrderFilter
 
 ORDER_READ = (*STORE_STAFF, "hq_analyst")
+Points = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 ReceiptFormat = Literal["text", "html", "escpos"]
 VOIDERS = (*STORE_STAFF,)  # a cashier may void with a supervisor's override PIN or token
 
@@ -50,9 +53,16 @@ class LineIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     unit_price_cents: PriceCents | None = None  # only honoured for offline replays (the price charged then)
 
 
-class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
-    method: Literal["cash", "card", "crypto"]
-    amount_cents: PositiveCents
+class TenderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    method: Literal["cash", "card", "crypto", "points"]
+    amount_cents: PositiveCents | None = None  # every method but points
+    points: Points | None = None  # points only: worth points x the program's point value
+
+    def __post_init__(self) -> None:
+        if self.method == "points" and (self.points is None or self.amount_cents is not None):
+            raise ValueError("a points tender is {\"method\": \"points\", \"points\": N}, without amount_cents")
+        if self.method != "points" and (self.amount_cents is None or self.points is not None):
+            raise ValueError(f"a {self.method} tender needs amount_cents (points are for method points)")
 
 
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -63,6 +73,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     override_token: Secret | None = None  # a supervisor's access token, for a large discount
     override_pin: Secret | None = None  # or the supervisor's PIN, keyed in at the lane
     offline_created_at: Timestamp | None = None  # set by a lane replaying a sale it queued offline
+    customer_id: CustomerId | None = None  # the customer attached at the lane (a known customer)
 
 
 class TendersIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,8 +179,9 @@ async def create_order(request: Request, data: OrderIn) -> Response:
     s, who = services(request), actor(request)
     approved_by = await override_by(request, data.override_token, data.override_pin)
     offline = data.offline_created_at is not None
+    online = await points_online(request, getattr(data, "customer_id", None), data.tenders)
     response = await s.idempotency.run(request, who, lambda u: orders.create_order(
-        u, data, override_by=approved_by, offline=offline, policy=runtime(request).policy))
+        u, data, override_by=approved_by, offline=offline, policy=runtime(request).policy, points_online=online))
     return await respond_with_order(request, response)
 
 
@@ -178,8 +190,12 @@ async def add_tenders(request: Request, order_id: str, data: TendersIn) -> Respo
     from edge.service import payments
 
     s, who = services(request), actor(request)
-    response = await s.idempotency.run(request, who, lambda u: payments.add_tenders(u, order_id, data.tenders),
-                                       status_code=200)
+    online = True
+    if any(t.method == "points" for t in data.tenders):
+        customer_id = await s.uow.read(who, lambda u: getattr(u.orders.get(order_id), "customer_id", None))
+        online = await points_online(request, customer_id, data.tenders)
+    response = await s.idempotency.run(request, who, lambda u: payments.add_tenders(
+        u, order_id, data.tenders, points_online=online), status_code=200)
     return await respond_with_order(request, response, 200)
 
 

@@ -23,6 +23,7 @@ from edge.api.limits import (
     Timestamp,
 )
 from edge.api.routes.orders import LineIn, TenderIn, override_by, runtime
+from edge.contracts.customers import CustomerId
 from edge.domain.errors import DomainError
 from edge.service import offline, reviews, tills
 
@@ -62,6 +63,7 @@ class OfflineSaleIn(msgspec.Struct, forbid_unknown_fields=True):
     discount_cents: Cents = 0
     override_token: Secret | None = None  # a supervisor approving lane prices far below today's
     override_pin: Secret | None = None
+    customer_id: CustomerId | None = None  # the customer attached offline (created or cached at the store)
 
 
 class OfflineBatchIn(msgspec.Struct, forbid_unknown_fields=True):

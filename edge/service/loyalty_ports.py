@@ -1,0 +1,38 @@
+"""What the loyalty use cases need from storage: the points ledger."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+
+class LedgerRow(msgspec.Struct, frozen=True, kw_only=True):
+    entry_id: str
+    customer_id: str
+    store_id: str
+    order_id: str | None
+    kind: str
+    points: int
+    reason: str = ""
+    offline: bool = False
+    actor: str | None = None
+    at: str
+
+
+class LoyaltyRepository(Protocol):
+    def add(self, rows: list[LedgerRow]) -> list[LedgerRow]:
+        """Insert entries whose id is new; returns those (a replay inserts nothing)."""
+        ...
+
+    def of_order(self, order_id: str) -> list[LedgerRow]: ...
+
+    def entries(self, customer_id: str, *, since: str | None = None, limit: int = 1_000) -> list[LedgerRow]:
+        """Oldest first; `since`: only entries made after that time."""
+        ...
+
+    def customers_with_credits_before(self, cutoff: str, limit: int) -> list[str]:
+        """Customers holding a credit entry (earn, restore, adjust) made before `cutoff`."""
+        ...
+
+    def erase(self, customer_id: str, pseudonym: str) -> int: ...

@@ -1,0 +1,183 @@
+"""Loyalty at the store through its API: a sale earns the right points, points pay as a tender,
+voids, returns and refunds give back what they should, an overdraft is refused in the cashier's
+words, adjustments are a supervisor's and audited, and while HQ is out of reach redemption is capped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge.adapters.repos.customers import SqlCustomersRepository
+from edge.contracts.customers import Consents
+from edge.service import loyalty
+from edge.service.customer_ports import CustomerRow
+from edge.service.ports import Actor
+from tests.edge.sales.conftest import post
+from tests.edge.test_policy import hq_policy
+
+CUSTOMER = "cust-loyal-0001"
+PROGRAM = {"enabled": True, "points_per_unit": 10, "point_value_cents": 1, "min_redeem_points": 100,
+           "offline_cap_points": 500, "excluded_skus": []}
+
+
+def add_customer(client, customer_id: str = CUSTOMER) -> None:
+    s = client.app.state.services
+    cfg = s.settings.store
+    row = CustomerRow(customer_id=customer_id, profile="sealed", consents=Consents(), home_store_id=cfg.store_id,
+                      created_at="2026-11-30T10:00:00Z", updated_at="2026-11-30T10:00:00Z", version=1,
+                      last_seen_at="2026-11-30T10:00:00Z", escrowed=False, source="store")
+    actor = Actor.system(cfg.tenant_id, cfg.store_id, "test")
+    s.db.write_sync(lambda conn: SqlCustomersRepository(conn, actor).insert(row, []))
+
+
+@pytest.fixture
+def shop(client, products, manager):
+    excluded = products[5]["sku"]
+    assert hq_policy(client, 1, loyalty={**PROGRAM, "excluded_skus": [excluded]}) == "applied"
+    add_customer(client)
+    return {"excluded": excluded}
+
+
+def net_of(order: dict, skip: str | None = None) -> int:
+    return sum(ln["total_cents"] - ln["tax_cents"] for ln in order["lines"] if ln["sku"] != skip)
+
+
+def balance(client, headers, customer_id: str = CUSTOMER) -> int:
+    return client.get(f"/api/v1/customers/{customer_id}/loyalty/ledger", headers=headers).json()["balance_points"]
+
+
+def kinds(client, headers) -> list[tuple[str, int]]:
+    """The ledger oldest first (entries of one transaction share a time: their order is not meaningful)."""
+    items = client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=headers).json()["items"]
+    return [(i["kind"], i["points"]) for i in reversed(items)]
+
+
+def sale(client, headers, lines, tenders, customer_id: str | None = CUSTOMER):
+    body = {"lane_id": "1", "lines": lines, "tenders": tenders}
+    if customer_id:
+        body["customer_id"] = customer_id
+    return post(client, "/api/v1/orders", body, headers)
+
+
+def cash(cents: int = 10_000_000) -> dict:
+    return {"method": "cash", "amount_cents": cents}
+
+
+def give(client, manager, points: int) -> None:
+    made = post(client, f"/api/v1/customers/{CUSTOMER}/loyalty/adjustments",
+                {"points": points, "reason": "welcome bonus"}, manager)
+    assert made.status_code == 201, made.text
+
+
+def test_a_sale_earns_points_on_its_eligible_net_and_the_entry_goes_to_hq(client, cashier, products, shop):
+    order = sale(client, cashier, [{"sku": products[0]["sku"], "quantity": 2}, {"sku": shop["excluded"]}], [cash()])
+    assert order.status_code == 201, order.text
+    body = order.json()
+    expected = net_of(body, skip=shop["excluded"]) * 10 // 100
+    assert expected > 0 and body["customer_id"] == CUSTOMER
+    assert balance(client, cashier) == expected
+    assert kinds(client, cashier) == [("earn", expected)]
+    outbox = client.app.state.services.db.read_sync(lambda c: c.exec_driver_sql(
+        "SELECT envelope FROM outbox WHERE type = 'loyalty.entry'").all())
+    [entry] = [json.loads(r[0])["payload"] for r in outbox]
+    assert entry == {"entry_id": f"{body['id']}:earn", "customer_id": CUSTOMER, "store_id": entry["store_id"],
+                     "kind": "earn", "points": expected, "order_id": body["id"], "reason": f"sale {body['number']}",
+                     "at": entry["at"], "offline": False}
+    anonymous = sale(client, cashier, [{"sku": products[0]["sku"]}], [cash()], customer_id=None)
+    assert anonymous.status_code == 201 and balance(client, cashier) == expected
+
+
+def test_points_pay_part_of_a_sale_and_the_points_paid_part_earns_nothing(client, cashier, manager, products, shop):
+    give(client, manager, 1_000)
+    order = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 300}, cash()])
+    assert order.status_code == 201, order.text
+    body = order.json()
+    assert body["status"] == "COMPLETED"
+    [points] = [t for t in body["tenders"] if t["method"] == "points"]
+    assert points["approved_cents"] == 300 and points["status"] == "approved"
+    earned = net_of(body) * (body["total_cents"] - 300) // body["total_cents"] * 10 // 100
+    assert sorted(kinds(client, cashier)) == sorted([("adjust", 1_000), ("redeem", -300), ("earn", earned)])
+    assert balance(client, cashier) == 700 + earned
+    receipt = client.get(f"/api/v1/orders/{body['id']}/receipt", headers=cashier).text
+    assert any(line.startswith("POINTS") and "3.00" in line for line in receipt.splitlines())  # a tender line
+
+    # A void gives the points back and takes back what the sale earned.
+    voided = post(client, f"/api/v1/orders/{body['id']}/void", {"reason": "customer changed mind"}, manager)
+    assert voided.status_code == 200, voided.text
+    assert balance(client, cashier) == 1_000
+    assert sorted(kinds(client, cashier)[-2:]) == [("restore", 300), ("void", -earned)]
+
+
+def test_a_return_claws_back_pro_rata_and_refunding_a_points_paid_sale_restores_them(
+        client, cashier, manager, products, shop):
+    give(client, manager, 500)
+    order = sale(client, cashier, [{"sku": products[2]["sku"], "quantity": 2}],
+                 [{"method": "points", "points": 200}, cash()]).json()
+    [earned] = [points for kind, points in kinds(client, cashier) if kind == "earn"]
+    assert earned > 0
+    line = order["lines"][0]
+    first = post(client, f"/api/v1/orders/{order['id']}/returns",
+                 {"lines": [{"line_id": line["id"], "quantity": 1}], "reason": "too big"}, manager)
+    assert first.status_code == 201, first.text
+    # Money goes back first: half the sale's value is more than its cash, so no points come back yet.
+    half = (2 * earned * 1 + 2) // 4
+    assert kinds(client, cashier)[-1] == ("clawback", -half)
+    second = post(client, f"/api/v1/orders/{order['id']}/returns",
+                  {"lines": [{"line_id": line["id"], "quantity": 1}], "reason": "too big"}, manager)
+    assert second.status_code == 201, second.text
+    tail = kinds(client, cashier)
+    assert ("clawback", -(earned - half)) in tail and ("restore", 200) in tail
+    assert balance(client, cashier) == 500  # every point the sale earned or spent is back where it was
+
+
+def test_an_overdraft_is_refused_in_the_cashiers_words_and_changes_nothing(client, cashier, manager, products, shop):
+    give(client, manager, 150)
+    refused = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 400}, cash()])
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["detail"] == "the customer has only 150 points; 400 were asked for"
+    small = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 50}, cash()])
+    assert small.status_code == 422 and "at least 100 points" in small.json()["detail"]
+    nobody = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 100}, cash()],
+                  customer_id=None)
+    assert nobody.status_code == 422 and "needs a customer" in nobody.json()["detail"]
+    bad = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "amount_cents": 100}])
+    assert bad.status_code in (400, 422)
+    assert kinds(client, cashier) == [("adjust", 150)]
+    assert client.get("/api/v1/orders?limit=5", headers=cashier).json()["items"] == []
+
+
+def test_adjustments_are_a_supervisors_and_audited_with_the_customer_id(client, cashier, manager, shop):
+    forbidden = post(client, f"/api/v1/customers/{CUSTOMER}/loyalty/adjustments",
+                     {"points": 100, "reason": "friend"}, cashier)
+    assert forbidden.status_code == 403
+    give(client, manager, 120)
+    below = post(client, f"/api/v1/customers/{CUSTOMER}/loyalty/adjustments",
+                 {"points": -500, "reason": "mistake"}, manager)
+    assert below.status_code == 422
+    no_reason = post(client, f"/api/v1/customers/{CUSTOMER}/loyalty/adjustments", {"points": 5, "reason": " "},
+                     manager)
+    assert no_reason.status_code == 422
+    assert balance(client, manager) == 120
+    trail = client.get("/api/v1/audit?action=loyalty.adjusted", headers=manager).json()["items"]
+    assert [(a["entity"], a["entity_id"], a["after"]["points"]) for a in trail] == [("customer", CUSTOMER, 120)]
+
+
+def test_while_hq_is_out_of_reach_redemption_is_capped_and_marked_offline(client, cashier, manager, products, shop):
+    give(client, manager, 2_000)
+    client.app.state.services.extras["loyalty_reach"] = loyalty.Unreachable()
+    over = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 600}, cash()])
+    assert over.status_code == 422 and "cannot reach head office" in over.json()["detail"]
+    first = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 400}, cash()])
+    assert first.status_code == 201, first.text
+    items = client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=cashier).json()["items"]
+    assert [i["offline"] for i in items if i["kind"] == "redeem"] == [True]
+    again = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 200}, cash()])
+    assert again.status_code == 422 and "at most 100 points" in again.json()["detail"]
+    client.app.state.services.extras["loyalty_reach"] = loyalty.Standalone()  # HQ back: the full balance
+    lines = [{"sku": products[1]["sku"], "quantity": 3}]
+    back = sale(client, cashier, lines, [{"method": "points", "points": 1_000}, cash()])
+    assert back.status_code == 201, back.text
+    assert [i["offline"] for i in client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=cashier)
+            .json()["items"] if i["kind"] == "redeem"] == [False, True]
