@@ -12,7 +12,7 @@ import { formatCents } from "/common/money.js";
 // The operation ids of the edge routes this tab uses (the back-office gate lists those the
 // signed-in user's roles pass).
 const LIST_OP = "listCustomers";
-const ADJUST_OP = "adjustCustomerPoints";
+const ADJUST_OP = "loyaltyAdjust";
 
 let shown = null; // the customer whose 360 is open
 

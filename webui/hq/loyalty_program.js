@@ -19,7 +19,7 @@ function panel() {
     el("form", { id: "loyalty-form", noValidate: false },
       el("label", {}, el("input", { name: "enabled", type: "checkbox" }), " Program on"),
       num("points_per_unit", "Points per currency unit", { min: 0, max: 1000 }),
-      el("label", { textContent: "Rounding " }, el("select", { name: "rounding" },
+      el("label", { textContent: "Points rounding " }, el("select", { name: "rounding" },
         el("option", { value: "floor", textContent: "down" }), el("option", { value: "half_up", textContent: "half up" }))),
       el("label", { textContent: "Tax categories that earn nothing (comma-separated) " },
         el("input", { name: "excluded_tax_categories", maxLength: 2000 })),
@@ -34,7 +34,7 @@ function panel() {
       num("min_redeem_points", "Redeem at least (points)", { min: 1, max: 1000000 }),
       num("expiry_days", "Points expire after (days, 0: never)", { min: 0, max: 3650 }),
       num("offline_cap_points", "Offline allowance (points a store may redeem while HQ is unreachable)", { min: 0, max: 1000000 }),
-      el("div", {}, el("button", { id: "loyalty-save", textContent: "Save and send to stores" }), " ",
+      el("div", {}, el("button", { id: "loyalty-save", textContent: "Save the loyalty program" }), " ",
         el("span", { id: "loyalty-status", role: "status" }))));
   document.querySelector("#dash .grid")?.append(node);
   $("loyalty-form").addEventListener("submit", save);

@@ -320,11 +320,10 @@ function renderView() {
 const when = (iso) => (iso ? new Date(iso).toLocaleDateString() : "");
 
 function progressPercent(loyalty) {
-  const done = Number(loyalty.points_in_window ?? 0);
+  // Earned over the tier window against the next tier's threshold (earned + still to go).
+  const done = Number(loyalty.earned_in_window ?? 0);
   const left = Number(loyalty.points_to_next_tier ?? 0);
-  if (done + left > 0 && loyalty.points_in_window != null) return Math.round((100 * done) / (done + left));
-  const threshold = Number(loyalty.next_tier_threshold ?? 0);
-  return threshold > 0 ? Math.max(0, Math.min(100, Math.round((100 * (threshold - left)) / threshold))) : 0;
+  return done + left > 0 ? Math.round((100 * done) / (done + left)) : 0;
 }
 
 function listSection(id, title, items, describe) {
