@@ -29,6 +29,8 @@ from edge.api.middleware import context_middleware
 from edge.api.problems import EXCEPTION_HANDLERS
 from edge.api.routes import audit, auth, catalog, devices, health, lane_kiosk, lanes, pairing, sync, users
 from edge.api.routes import backoffice as backoffice_routes
+from edge.api.routes import customers as customer_routes
+from edge.bootstrap_customers import start_customers, stop_customers
 from edge.bootstrap_imports import start_catalog_imports, stop_catalog_imports
 from edge.bootstrap_lanes import lane_sessions_of
 from edge.bootstrap_sales import SALES_ROUTE_MODULES, start_sales, stop_sales
@@ -45,7 +47,7 @@ log = structlog.get_logger()
 
 SWAGGER_ASSETS = "/api/v1/schema/swagger-ui"  # under the schema path: public like the document itself
 ROUTE_MODULES = [auth, catalog, audit, users, health, sync, *SALES_ROUTE_MODULES, devices, lanes, pairing, lane_kiosk,
-                 backoffice_routes]
+                 backoffice_routes, customer_routes]
 
 
 def effective_settings(settings: Settings) -> Settings:
@@ -174,5 +176,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 
 # The process's parts in start-up order. Hardware starts before sales, which takes the hub's
 # card terminal and recovers in-flight card payments through it; shutdown runs in reverse.
-STARTUP_HOOKS: list[Any] = [start_replication, start_hardware, start_sales, start_catalog_imports]
-SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication, stop_hardware, stop_sales, stop_catalog_imports]
+STARTUP_HOOKS: list[Any] = [start_replication, start_hardware, start_sales, start_catalog_imports, start_customers]
+SHUTDOWN_HOOKS: list[Any] = [stop_systemd, stop_replication, stop_hardware, stop_sales, stop_catalog_imports,
+                             stop_customers]

@@ -167,6 +167,24 @@ class PaymentsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     settlement_check_interval_s: Annotated[float, msgspec.Meta(ge=10, le=86400)] = 900.0
 
 
+class CustomersSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # The store's key-encryption key: a file (base64url, 32 bytes). Empty: NOVAPOS_EDGE_KEK, else
+    # <data_dir>/customer.kek, created owner-only on first start.
+    kek_file: str = ""
+    # The customers a store keeps for when the WAN is down: at most cache_max, none unseen for
+    # longer than cache_days (the least recently seen go first; never one HQ has not got yet).
+    cache_max: Annotated[int, msgspec.Meta(ge=10, le=1_000_000)] = 5000
+    cache_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    # How a phone number keyed without "+<country code>" is read (ISO 3166 region). Empty: "US".
+    phone_region: Annotated[str, msgspec.Meta(pattern=r"^([A-Za-z]{2})?$")] = ""
+    hq_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0  # one request to HQ, then offline
+    escrow_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0  # the escrow and cache sweep
+
+    @property
+    def region(self) -> str:
+        return (self.phone_region or "US").upper()
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     demo: bool = False
     demo_store: Identifier = "demo-001"  # the demo store's id: a second demo store (say, to try BOPIS re-routing)
@@ -179,6 +197,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hardware: HardwareSettings = msgspec.field(default_factory=HardwareSettings)
     payments: PaymentsSettings = msgspec.field(default_factory=PaymentsSettings)
     lane: LaneSettings = msgspec.field(default_factory=LaneSettings)
+    customers: CustomersSettings = msgspec.field(default_factory=CustomersSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -237,6 +256,12 @@ EXAMPLES = {
     "lane.pairing_code_ttl_s": "pairing_code_ttl_s = 600",
     "log_format": 'log_format = "json"',
     "demo_store": 'demo_store = "demo-002"',
+    "customers.kek_file": 'kek_file = "/etc/novapos/customer.kek"',
+    "customers.cache_max": "cache_max = 5000",
+    "customers.cache_days": "cache_days = 90",
+    "customers.phone_region": 'phone_region = "DE"',
+    "customers.hq_timeout_s": "hq_timeout_s = 2",
+    "customers.escrow_interval_s": "escrow_interval_s = 5",
 }
 
 SHORT_ENV = {

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
+from edge.adapters.customer_commands import customer_handlers
 from edge.adapters.inbox import Handler, Inbox, InboxConfig
 from edge.adapters.relay import Relay, RelayConfig
 from edge.adapters.uow import SqlUnitOfWork
@@ -70,6 +71,7 @@ def hq_handlers(settings: Any) -> dict[str, Handler]:
         "user.upsert": user_command,
         "role.set": user_command,
         "policy.set": policy_command,
+        **customer_handlers(settings),
         **EXTRA_HANDLERS,
     }
 

@@ -6,11 +6,15 @@ the cached points balance); see `edge.adapters.tables_customers`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
 from edge.contracts.customers import Consents
+from edge.contracts.pii import TenantKeys
+from edge.service.repository_ports import ReservationRow
+
+T = TypeVar("T")
 
 
 class CustomerRow(msgspec.Struct, kw_only=True):
@@ -61,3 +65,59 @@ class CustomersRepository(Protocol):
     def eviction_candidates(self, *, keep: int, seen_before: str, limit: int) -> list[str]: ...
     def unlink_orders(self, customer_ids: list[str]) -> int: ...
     def orders_of(self, customer_id: str, limit: int) -> list[CustomerOrder]: ...
+    def open_holds(self, customer_id: str) -> list[ReservationRow]: ...
+
+
+class CustomerVault(Protocol):
+    """Where the store keeps customers' keys (`edge.adapters.customer_keys`): never the database."""
+
+    def tenant_keys(self, tenant_id: str) -> TenantKeys | None: ...
+    def data_key(self, tenant_id: str, customer_id: str) -> bytes | None: ...
+    def put_data_key(self, tenant_id: str, customer_id: str, key: bytes) -> None: ...
+    def drop_data_keys(self, tenant_id: str, customer_ids: list[str]) -> int: ...
+
+
+class ConsentAnswers(Protocol):
+    marketing: bool
+    e_receipts: bool
+
+
+class NewCustomer(Protocol):
+    """A sign-up at the lane or in the admin, as the route decodes it."""
+
+    name: str
+    email: str | None
+    phone: str | None
+
+    @property
+    def consents(self) -> ConsentAnswers | None: ...
+
+
+class CustomerChanges(Protocol):
+    """A PATCH: UNSET leaves a field as it is; None clears email or phone."""
+
+    name: Any
+    email: Any
+    phone: Any
+    consents: Any
+
+
+class HqUnavailable(Exception):
+    """HQ did not answer (no link, no responder, or too slow): serve from the store's cache."""
+
+
+class HqRefused(Exception):
+    """HQ answered with an error code (`contracts.customers.RpcError.error`)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+class HqLink(Protocol):
+    """The store's request/reply channel to HQ (`edge.adapters.hq_channel`)."""
+
+    @property
+    def available(self) -> bool: ...
+
+    async def request(self, op: str, body: msgspec.Struct | None, reply_type: type[T]) -> T: ...

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from edge.service import customers
 from edge.service.orders import get_order
 from edge.service.ports import UnitOfWork
 
@@ -39,6 +40,8 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     url: str  # the e-receipt
     returned_from: str | None = None  # the number of the order the returned items came from
     returned: list[ReturnedItem] = []
+    member_card: str | None = None  # the loyalty card code of the customer attached to the sale
+
 
 
 def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> ReceiptView:
@@ -53,7 +56,8 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> R
     return ReceiptView(order=order, copy=prints > 0 and not original, print_no=prints + 1,
                        store_name=store.name if store is not None else uow.actor.store_id,
                        url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}",
-                       returned_from=returned_from, returned=returned)
+                       returned_from=returned_from, returned=returned,
+                       member_card=customers.card_code(uow, order.get("customer_id")))
 
 
 def _exchanged(uow: UnitOfWork, return_id: str | None) -> tuple[str | None, list[ReturnedItem]]:
@@ -134,6 +138,8 @@ def header_of(r: ReceiptView) -> list[str]:
         out.append(f"*** {o['status'].replace('_', ' ')} ***")
     if o.get("refund_state") == "failed":
         out.append("*** REFUND NOT PROCESSED ***")
+    if r.member_card:
+        out.append(f"Member card {r.member_card}")
     if r.copy:
         out.insert(0, "*** COPY ***")
     return out

@@ -8,9 +8,10 @@ import msgspec
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from edge.adapters.tables_customers import customer_index, customers
-from edge.adapters.tables_sales import orders
+from edge.adapters.tables_sales import orders, reservations
 from edge.service.customer_ports import CustomerOrder, CustomerRow, IndexEntry
 from edge.service.ports import Actor
+from edge.service.repository_ports import ReservationRow
 
 _COLUMNS = [customers.c[name] for name in CustomerRow.__struct_fields__]
 
@@ -113,3 +114,13 @@ class SqlCustomersRepository:
                                  .order_by(orders.c.created_at.desc()).limit(limit))
         return [CustomerOrder(order_id=r[0], number=r[1], status=r[2], at=r[3], total_cents=r[4],
                               refunded_cents=r[5], currency=r[6]) for r in rows]
+
+    def open_holds(self, customer_id: str) -> list[ReservationRow]:
+        """Active holds (BOPIS, manual) kept for this customer at this store."""
+        cols = [reservations.c[name] for name in ReservationRow.__struct_fields__]
+        rows = self.conn.execute(select(*cols).where(reservations.c.tenant_id == self.tenant_id,
+                                                     reservations.c.customer == customer_id,
+                                                     reservations.c.status == "active",
+                                                     reservations.c.kind != "order")
+                                 .order_by(reservations.c.created_at.desc()).limit(50)).mappings()
+        return [ReservationRow(**r) for r in rows]
