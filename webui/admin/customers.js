@@ -11,7 +11,7 @@ import { formatCents } from "/common/money.js";
 
 // The operation ids of the edge routes this tab uses (the back-office gate lists those the
 // signed-in user's roles pass).
-const LIST_OP = "listCustomers";
+const LIST_OP = "searchCustomers";
 const ADJUST_OP = "loyaltyAdjust";
 
 let shown = null; // the customer whose 360 is open
@@ -75,7 +75,7 @@ function render(v, ledger) {
     ["Marketing", consent(v.consents?.marketing, v.consents?.marketing_at)],
     ["E-receipts", consent(v.consents?.e_receipts, v.consents?.e_receipts_at)],
     ["Joined", `${v.home_store_id ?? "–"}, ${when(v.created_at)}`],
-    ["Source", v.source === "cache" || v.offline ? "this store's copy (HQ not reachable)" : "HQ"],
+    ["Source", v.offline ? "this store's copy (HQ not reachable)" : "current"],
   ];
   const table = (id, heads, rows) => el("table", { id },
     el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { textContent: h })))),

@@ -276,7 +276,7 @@ function renderView() {
       el("span", { textContent: `${points(loyalty.points_to_next_tier)} to ${loyalty.next_tier}` }),
       el("progress", { max: 100, value: progressPercent(loyalty) }))
     : el("p", { className: "progress", id: "cv-progress", textContent: loyalty.tier ? "Top tier" : "" });
-  const source = v.offline || v.source === "cache"
+  const source = v.offline
     ? el("p", { className: "note", id: "cv-source",
                 textContent: "HQ is not reachable: this is the store's copy. Points redeemed now count against the offline allowance." })
     : null;
@@ -391,7 +391,7 @@ function signUpRefused(err) {
     const node = $(`signup-${field}-error`);
     if (node) { node.textContent = e.message || "Check this field."; named = true; }
   }
-  const existing = err.problem.customer_id || err.problem.existing_customer_id;
+  const existing = err.problem.customer_id || err.errors.find((e) => e.customer_id)?.customer_id;
   if (err.status === 409 && existing) {
     $("signup-error").replaceChildren(
       el("span", { textContent: `${err.message} ` }),
