@@ -18,8 +18,8 @@ from edge.adapters.payments.card_terminal_setup import build_card_terminal
 from edge.adapters.payments.simulated_terminal import SimulatedTerminal
 from edge.api.alerts import LowStockHub
 from edge.bootstrap_crypto import build_crypto, start_settlement
+from edge.service import loyalty, reservations
 from edge.service import policy as policies
-from edge.service import reservations
 from edge.service.orders import POLICY, SalesPolicy
 from edge.service.payments import PaymentProcessor
 from edge.service.ports import Actor
@@ -105,6 +105,8 @@ async def _sweeper(services: Any, runtime: SalesRuntime, every_s: float) -> None
                 await runtime.processor.drive_order(recovery, order_id)
             if n % 5 == 0:
                 await runtime.processor.recover(recovery)
+            if n % 60 == 0:  # points expire by the day: an hourly-ish pass is plenty (idempotent)
+                await services.uow.run(sweeper, loyalty.expire_due)
             # A separate relay process (`novapos-edge relay`) applies HQ commands to the same
             # database: pick up its policy changes here.
             await refresh_policy(services, runtime)

@@ -15,11 +15,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import msgspec
 
-from edge.contracts.loyalty import LoyaltyProgram, Tier
 from edge.domain.errors import ValidationFailed
+
+
+class Tier(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def threshold_points(self) -> int: ...
+    @property
+    def earn_multiplier_bps(self) -> int: ...
+
+
+class LoyaltyProgram(Protocol):
+    """The program's rules as these functions read them (`edge.contracts.loyalty.LoyaltyProgram`,
+    which HQ edits and the policy document carries, is one)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def points_per_unit(self) -> int: ...
+    @property
+    def rounding(self) -> str: ...
+    @property
+    def excluded_tax_categories(self) -> Sequence[str]: ...
+    @property
+    def excluded_skus(self) -> Sequence[str]: ...
+    @property
+    def tiers(self) -> Sequence[Tier]: ...
+    @property
+    def min_redeem_points(self) -> int: ...
+    @property
+    def expiry_days(self) -> int: ...
+    @property
+    def offline_cap_points(self) -> int: ...
 
 BPS = 10_000
 MINOR_PER_MAJOR = 100  # points are per major currency unit; amounts are in minor units

@@ -40,6 +40,7 @@ from edge.contracts.customers import (
 from edge.contracts.loyalty import LoyaltyProgram
 from edge.domain.errors import NotFound
 from edge.service import customers as cases
+from edge.service import loyalty
 from edge.service.customer_ports import (
     CustomerChanges,
     CustomerVault,
@@ -49,7 +50,6 @@ from edge.service.customer_ports import (
     IndexEntry,
     NewCustomer,
 )
-from edge.service.loyalty_view import loyalty_block
 from edge.service.ports import Actor
 
 log = structlog.get_logger()
@@ -149,14 +149,14 @@ class CustomerDirectory:
         if not ids:
             return []
         await self.uow.run(actor, lambda u: cases.touch(u, ids))
-        program = self.program()
         out = []
         for customer_id in ids:
             try:
                 opened = await self.uow.read(actor, lambda u, c=customer_id: cases.open_customer(u, self.vault, c))
             except NotFound:
                 continue
-            tier = loyalty_block(program, opened.row.balance_points, 0, self.offline)["tier"]
+            tier = await self.uow.read(actor, lambda u, c=customer_id: loyalty.block(u, c, offline=self.offline))
+            tier = tier["tier"]
             out.append(cases.summary(opened, tier))
         return out
 
@@ -195,7 +195,8 @@ class CustomerDirectory:
         opened, history = await self.uow.read(actor, local)
         offline = self.offline
         view = cases.present(opened)
-        view["loyalty"] = loyalty_block(self.program(), opened.row.balance_points, 0, offline)
+        # HQ's balance cached above plus this store's entries since (edge.service.loyalty).
+        view["loyalty"] = await self.uow.read(actor, lambda u: loyalty.block(u, customer_id, offline=offline))
         view["loyalty"]["balance_as_of"] = opened.row.balance_as_of
         purchases = {p["order_id"]: p for p in history["recent_purchases"]}
         returns = {r["return_id"]: r for r in history["returns"]}

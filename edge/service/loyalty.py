@@ -22,12 +22,14 @@ from typing import Any, Protocol
 import msgspec
 import structlog
 
-from edge.contracts.customers import LOYALTY_ENTRY, LoyaltyEntry
+from edge.contracts.customers import LOYALTY_ENTRY, RPC_VIEW, LoyaltyEntry, ViewReply, ViewRequest
 from edge.contracts.loyalty import LoyaltyProgram
 from edge.contracts.policy import decode_policy
 from edge.domain import loyalty as rules
-from edge.domain.errors import Forbidden, ValidationFailed
+from edge.domain.errors import Forbidden, NotFound, ValidationFailed
 from edge.domain.ids import iso, parse_iso, uuid7
+from edge.service import customers as customer_cases
+from edge.service.customer_ports import HqLink, HqRefused, HqUnavailable
 from edge.service.loyalty_ports import LedgerRow
 from edge.service.loyalty_view import loyalty_block
 from edge.service.ports import Actor, UnitOfWork
@@ -60,6 +62,31 @@ class Unreachable:
 
     async def refresh(self, actor: Actor, customer_id: str) -> bool:
         return False
+
+
+class LinkReach:
+    """Asks HQ over the customers' rpc channel (`customers.view`) for the balance just before a
+    points tender, and caches it on the customer's row. No link configured: a standalone store."""
+
+    def __init__(self, uow: Any, hq: HqLink | None):
+        self.uow = uow
+        self.hq = hq
+
+    async def refresh(self, actor: Actor, customer_id: str) -> bool:
+        if self.hq is None:
+            return True
+        if not self.hq.available:
+            return False
+        try:
+            reply = await self.hq.request(RPC_VIEW, ViewRequest(customer_id=customer_id), ViewReply)
+        except (HqUnavailable, HqRefused):
+            return False
+        if reply.erased:
+            raise NotFound("no such customer", code="customer-not-found")
+        if reply.found:
+            await self.uow.run(actor, lambda u: record_hq_balance(u, customer_id, reply.balance_points,
+                                                                  reply.as_of or u.now))
+        return True
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -315,3 +342,7 @@ def erase(uow: UnitOfWork, customer_id: str) -> int:
     store's figures still add up; nobody can tell whose they were). The cached HQ balance goes
     with the customer's row."""
     return uow.loyalty.erase(customer_id, f"erased-{uuid7()}")
+
+
+if erase not in customer_cases.ERASE_HOOKS:  # an erasure (at HQ's command or on an rpc reply) runs it
+    customer_cases.ERASE_HOOKS.append(erase)

@@ -32,9 +32,12 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 def reach(request: Request) -> loyalty.HqReach:
     s = services(request)
-    found = (s.extras or {}).get("loyalty_reach")
+    extras = s.extras or {}
+    found = extras.get("loyalty_reach")
     if found is not None:
         return found
+    if "customers_hq" in extras:  # the customers feature's rpc channel (None: no HQ configured)
+        return loyalty.LinkReach(s.uow, extras["customers_hq"])
     return loyalty.Unreachable() if s.settings.sync.nats_url else loyalty.Standalone()
 
 

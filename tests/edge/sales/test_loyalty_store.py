@@ -5,37 +5,33 @@ words, adjustments are a supervisor's and audited, and while HQ is out of reach 
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import timedelta
 
 import pytest
 
-from edge.adapters.repos.customers import SqlCustomersRepository
-from edge.contracts.customers import Consents
 from edge.service import loyalty
-from edge.service.customer_ports import CustomerRow
-from edge.service.ports import Actor
 from tests.edge.sales.conftest import post
 from tests.edge.test_policy import hq_policy
 
-CUSTOMER = "cust-loyal-0001"
+CUSTOMER = ""  # each test's customer, signed up through the API by the `shop` fixture
 PROGRAM = {"enabled": True, "points_per_unit": 10, "point_value_cents": 1, "min_redeem_points": 100,
            "offline_cap_points": 500, "excluded_skus": []}
 
 
-def add_customer(client, customer_id: str = CUSTOMER) -> None:
-    s = client.app.state.services
-    cfg = s.settings.store
-    row = CustomerRow(customer_id=customer_id, profile="sealed", consents=Consents(), home_store_id=cfg.store_id,
-                      created_at="2026-11-30T10:00:00Z", updated_at="2026-11-30T10:00:00Z", version=1,
-                      last_seen_at="2026-11-30T10:00:00Z", escrowed=False, source="store")
-    actor = Actor.system(cfg.tenant_id, cfg.store_id, "test")
-    s.db.write_sync(lambda conn: SqlCustomersRepository(conn, actor).insert(row, []))
+def add_customer(client, headers) -> str:
+    made = post(client, "/api/v1/customers", {"name": "Ada Points", "email": f"{uuid.uuid4().hex}@example.org"},
+                headers)
+    assert made.status_code == 201, made.text
+    return made.json()["customer_id"]
 
 
 @pytest.fixture
 def shop(client, products, manager):
+    global CUSTOMER
     excluded = products[5]["sku"]
     assert hq_policy(client, 1, loyalty={**PROGRAM, "excluded_skus": [excluded]}) == "applied"
-    add_customer(client)
+    CUSTOMER = add_customer(client, manager)
     return {"excluded": excluded}
 
 
@@ -43,8 +39,8 @@ def net_of(order: dict, skip: str | None = None) -> int:
     return sum(ln["total_cents"] - ln["tax_cents"] for ln in order["lines"] if ln["sku"] != skip)
 
 
-def balance(client, headers, customer_id: str = CUSTOMER) -> int:
-    return client.get(f"/api/v1/customers/{customer_id}/loyalty/ledger", headers=headers).json()["balance_points"]
+def balance(client, headers) -> int:
+    return client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=headers).json()["balance_points"]
 
 
 def kinds(client, headers) -> list[tuple[str, int]]:
@@ -53,10 +49,10 @@ def kinds(client, headers) -> list[tuple[str, int]]:
     return [(i["kind"], i["points"]) for i in reversed(items)]
 
 
-def sale(client, headers, lines, tenders, customer_id: str | None = CUSTOMER):
+def sale(client, headers, lines, tenders, *, anonymous: bool = False):
     body = {"lane_id": "1", "lines": lines, "tenders": tenders}
-    if customer_id:
-        body["customer_id"] = customer_id
+    if not anonymous:
+        body["customer_id"] = CUSTOMER
     return post(client, "/api/v1/orders", body, headers)
 
 
@@ -78,13 +74,15 @@ def test_a_sale_earns_points_on_its_eligible_net_and_the_entry_goes_to_hq(client
     assert expected > 0 and body["customer_id"] == CUSTOMER
     assert balance(client, cashier) == expected
     assert kinds(client, cashier) == [("earn", expected)]
+    view = client.get(f"/api/v1/customers/{CUSTOMER}", headers=cashier).json()["loyalty"]
+    assert (view["balance_points"], view["tier"], view["offline"]) == (expected, "Member", False)
     outbox = client.app.state.services.db.read_sync(lambda c: c.exec_driver_sql(
         "SELECT envelope FROM outbox WHERE type = 'loyalty.entry'").all())
     [entry] = [json.loads(r[0])["payload"] for r in outbox]
     assert entry == {"entry_id": f"{body['id']}:earn", "customer_id": CUSTOMER, "store_id": entry["store_id"],
                      "kind": "earn", "points": expected, "order_id": body["id"], "reason": f"sale {body['number']}",
                      "at": entry["at"], "offline": False}
-    anonymous = sale(client, cashier, [{"sku": products[0]["sku"]}], [cash()], customer_id=None)
+    anonymous = sale(client, cashier, [{"sku": products[0]["sku"]}], [cash()], anonymous=True)
     assert anonymous.status_code == 201 and balance(client, cashier) == expected
 
 
@@ -140,7 +138,7 @@ def test_an_overdraft_is_refused_in_the_cashiers_words_and_changes_nothing(clien
     small = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 50}, cash()])
     assert small.status_code == 422 and "at least 100 points" in small.json()["detail"]
     nobody = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "points": 100}, cash()],
-                  customer_id=None)
+                  anonymous=True)
     assert nobody.status_code == 422 and "needs a customer" in nobody.json()["detail"]
     bad = sale(client, cashier, [{"sku": products[1]["sku"]}], [{"method": "points", "amount_cents": 100}])
     assert bad.status_code in (400, 422)
@@ -181,3 +179,26 @@ def test_while_hq_is_out_of_reach_redemption_is_capped_and_marked_offline(client
     assert back.status_code == 201, back.text
     assert [i["offline"] for i in client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=cashier)
             .json()["items"] if i["kind"] == "redeem"] == [False, True]
+
+
+def test_expiry_lapses_the_oldest_points_first_once(client, cashier, manager, shop):
+    from edge.domain.ids import iso, utc_now
+    from edge.service.loyalty_ports import LedgerRow
+    from edge.service.ports import Actor
+
+    assert hq_policy(client, 2, loyalty={**PROGRAM, "expiry_days": 365}) == "applied"
+    s = client.app.state.services
+    actor = Actor.system(s.settings.store.tenant_id, s.settings.store.store_id, "test")
+
+    def ago(days: int) -> str:
+        return iso(utc_now() - timedelta(days=days))
+
+    old = [LedgerRow(entry_id=f"old-{n}:earn", customer_id=CUSTOMER, store_id="demo-001", order_id=f"old-{n}",
+                     kind=kind, points=points, at=ago(days))
+           for n, (kind, points, days) in enumerate([("earn", 300, 400), ("earn", 200, 10), ("redeem", -100, 5)])]
+    s.uow.run_sync(actor, lambda u: u.loyalty.add(old))
+    assert balance(client, cashier) == 400
+    assert s.uow.run_sync(actor, loyalty.expire_due) == 200  # the old lot less what the redemption took
+    assert balance(client, cashier) == 200
+    assert s.uow.run_sync(actor, loyalty.expire_due) == 0  # a second pass finds nothing left to lapse
+    assert kinds(client, cashier)[-1] == ("expire", -200)
