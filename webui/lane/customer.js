@@ -66,7 +66,9 @@ function mount() {
                    onclick: () => detach() }));
   document.querySelector(".cart-pane h2")?.after(strip);
 
-  const field = (id, label, props = {}) => el("label", { htmlFor: id, textContent: label },
+  // The error sits outside the label: the field's accessible name stays its label alone.
+  const field = (id, label, props = {}) => el("div", { className: "field" },
+    el("label", { htmlFor: id, textContent: label }),
     el("input", { id, autocomplete: "off", spellcheck: false, ...props }),
     el("span", { className: "field-error", id: `${id}-error`, role: "alert" }));
   const dialog = el("dialog", { id: "customer-dialog", className: "customer" },
