@@ -14,7 +14,7 @@ import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { clearCardPrompts, endCardWait, showTerminalPrompt, startCardWait } from "./terminal_prompts.js";
 import "./pickup.js"; // the Pickup button: hand over web orders ready for pickup
-import { attachByCard, attachedCustomerId, initCustomers, isCardCode, redeemable, refreshAttached, resetForNewSale }
+import { attachByCard, attachedCustomerId, initCustomers, isCardCode, redeemable, resetForNewSale }
   from "./customer.js"; // the Customer button: lookup, sign-up, the 360 view, attach to the sale
 import { VirtualList } from "./vlist.js";
 import { clearCart, editQuantity, initCartEdit, removeCartLine } from "./cart_edit.js";
@@ -557,19 +557,15 @@ async function startPayment(method) {
 function openTender(order, method) {
   const due = order ? order.due_cents : estimateTotals(state.cart, catalog.taxRates).total_cents;
   state.tenderDue = due;
+  state.tenderDueFull = due;
+  state.pointsApplied = 0;
   $("amount-due").textContent = formatCents(due);
   $("tender-note").textContent = order
     ? `Order ${order.number}` : "Offline: this sale is saved on the lane and sent when the store server is back.";
   $("tender-error").textContent = "";
   $("tendered-input").value = "";
   $("tender-card").disabled = !order;
-  const quick = $("quick-amounts");
-  const options = [...new Set([due, ...[500, 1000, 2000, 5000, 10000].map((n) => Math.ceil(due / n) * n)])]
-    .filter((c) => c >= due).slice(0, 5);
-  quick.replaceChildren(...options.map((cents, i) => el("button", {
-    type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
-    onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
-  })));
+  showQuickAmounts(due);
   clearCardPrompts();
   showPointsTender(order, due);
   $("tender-dialog").showModal();
@@ -577,6 +573,16 @@ function openTender(order, method) {
   else $("tendered-input").focus();
 }
 
+function showQuickAmounts(due) {
+  const options = [...new Set([due, ...[500, 1000, 2000, 5000, 10000].map((n) => Math.ceil(due / n) * n)])]
+    .filter((c) => c >= due).slice(0, 5);
+  $("quick-amounts").replaceChildren(...options.map((cents, i) => el("button", {
+    type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
+    onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
+  })));
+}
+
+/** `method` "cash" or "card" pays what is due (after any points applied), "points" only the points. */
 async function tender(method) {
   $("tender-error").textContent = "";
   const order = state.checkout?.order;
@@ -592,7 +598,12 @@ async function tender(method) {
       return;
     }
   }
-  const tenders = [{ method, amount_cents: amount }];
+  // The edge takes a sale's tenders together: the money first (its change is the cash's),
+  // then the points applied, which pay the rest.
+  const tenders = [
+    ...(method !== "points" && state.tenderDue > 0 ? [{ method, amount_cents: amount }] : []),
+    ...(state.pointsApplied && order ? [{ method: "points", points: state.pointsApplied }] : []),
+  ];
   if (!order) return queueOffline(tenders);
   const body = { tenders };
   if (JSON.stringify(body) !== state.tenderAttempt?.json) {
@@ -614,7 +625,9 @@ async function tender(method) {
     } else {
       // A decline, a timeout or a partial approval: the tender's guidance says what to do next.
       const last = data.tenders[data.tenders.length - 1];
-      state.tenderDue = data.due_cents;
+      state.tenderDue = state.tenderDueFull = data.due_cents;
+      state.pointsApplied = 0;
+      showPointsTender(data, data.due_cents);
       $("amount-due").textContent = formatCents(data.due_cents);
       $("tender-error").textContent = last?.guidance || `The order is ${data.status}.`;
     }
@@ -636,8 +649,10 @@ async function tender(method) {
 
 // -- points: a tender of the attached customer's loyalty points --------------------------------
 // Redeeming is a tender (method "points"): the edge values the points at the program's rate,
-// books them off the customer's ledger, and a refund of the sale restores them. Only online:
-// the edge checks the balance (and, while HQ is out of reach, the offline allowance).
+// books them off the customer's ledger, and a refund of the sale restores them. The cashier
+// applies points first; they go to the edge with the cash or card that pays the rest (the edge
+// takes a sale's tenders together), or alone when they cover it all. Only online: the edge
+// checks the balance (and, while HQ is out of reach, the offline allowance).
 function showPointsTender(order, due) {
   const points = redeemable();
   const row = $("points-row");
@@ -663,44 +678,25 @@ function pointsTyped() {
   $("points-value").textContent = points && n > 0 ? `= ${formatCents(n * points.valueCents)}` : "";
 }
 
-async function tenderPoints() {
+function applyPoints() {
   $("tender-error").textContent = "";
-  const order = state.checkout?.order;
   const points = redeemable();
+  if (!state.checkout?.order || !points) return;
   const text = $("points-input").value.trim();
   const n = Number.parseInt(text, 10);
   const most = Number.parseInt($("points-input").max, 10);
-  if (!order || !points) return;
   if (!/^\d+$/.test(text) || n <= 0) { $("tender-error").textContent = "Type a whole number of points."; return; }
   if (n > most) { $("tender-error").textContent = `At most ${most.toLocaleString()} points on this sale.`; return; }
   if (n < points.min) { $("tender-error").textContent = `At least ${points.min.toLocaleString()} points at a time.`; return; }
-  const body = { tenders: [{ method: "points", points: n }] };
-  if (JSON.stringify(body) !== state.tenderAttempt?.json) {
-    state.tenderAttempt = { json: JSON.stringify(body), key: newIdempotencyKey() };
-  }
-  setBusy(true, "points");
-  try {
-    const { data } = await call(`/api/v1/orders/${order.id}/tenders`, {
-      method: "POST", body, headers: { "Idempotency-Key": state.tenderAttempt.key } });
-    state.checkout.order = data;
-    await refreshAttached();
-    if (data.status === "COMPLETED") {
-      $("tender-dialog").close("done");
-      await showReceipt(data);
-    } else {
-      state.tenderDue = data.due_cents;
-      $("amount-due").textContent = formatCents(data.due_cents);
-      showPointsTender(data, data.due_cents);
-      toast(`${n.toLocaleString()} points taken: ${formatCents(data.due_cents)} left to pay.`);
-      $("tendered-input").focus();
-    }
-  } catch (err) {
-    // Not answered: pressing again sends the same request with the same key, taken once.
-    $("tender-error").textContent = err instanceof NetworkError
-      ? "The store server did not confirm the points. Press again to retry, or take another payment." : messageOf(err);
-  } finally {
-    setBusy(false);
-  }
+  state.pointsApplied = n;
+  state.tenderDue = state.tenderDueFull - n * points.valueCents;
+  $("amount-due").textContent = formatCents(state.tenderDue);
+  $("points-note").textContent = `${n.toLocaleString()} points (${formatCents(n * points.valueCents)}) applied: `
+    + (state.tenderDue ? `${formatCents(state.tenderDue)} left to pay in cash or by card.` : "they pay the whole sale.");
+  showQuickAmounts(state.tenderDue);
+  if (state.tenderDue === 0) { tender("points"); return; }
+  $("tendered-input").value = "";
+  $("tendered-input").focus();
 }
 
 /** Back from the tender: an order with nothing paid is cancelled on the edge, so its stock is
@@ -993,7 +989,7 @@ function wire() {
   $("approval-dialog").addEventListener("close", () => setTimeout(focusScan, 0));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
-  $("tender-points").addEventListener("click", tenderPoints);
+  $("tender-points").addEventListener("click", applyPoints);
   $("points-input").addEventListener("input", pointsTyped);
   $("tender-cancel").addEventListener("click", leaveTender);
   $("tender-dialog").addEventListener("close", focusScan);

@@ -64,7 +64,7 @@ function mount() {
                    onclick: () => openDialog(state.attached) }),
     el("button", { type: "button", className: "ghost", id: "sale-customer-detach", textContent: "Detach",
                    onclick: () => detach() }));
-  document.querySelector(".cart-pane h2")?.after(strip);
+  document.querySelector(".cart-pane > h2")?.after(strip);
 
   // The error sits outside the label: the field's accessible name stays its label alone.
   const field = (id, label, props = {}) => el("div", { className: "field" },
