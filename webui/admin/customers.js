@@ -80,7 +80,7 @@ function render(v, ledger) {
   const table = (id, heads, rows) => el("table", { id },
     el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { textContent: h })))),
     el("tbody", {}, ...(rows.length ? rows : [emptyRow(heads.length, "None.")])));
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("div", { className: "dialog-head" },
       el("h2", { id: "customer-360-name", textContent: v.name }),
       el("button", { type: "button", textContent: "Close", onclick: () => { box.hidden = true; shown = null; } })),
@@ -101,7 +101,8 @@ function render(v, ledger) {
     table("customer-ledger", ["When", "Kind", "Points", "Store", "Order", "Reason"], (ledger.items ?? []).map((e) =>
       el("tr", {}, cell(when(e.at)), cell(e.kind), cell(e.points > 0 ? `+${e.points}` : String(e.points), "num"),
         cell(e.store_id), cell(e.order_id, "mono"), cell(e.reason)))),
-    can(ADJUST_OP) ? adjustForm(v) : el("p", { className: "note", textContent: "A supervisor can adjust points here." }));
+    can(ADJUST_OP) ? adjustForm(v) : el("p", { className: "note", textContent: "A supervisor can adjust points here." }),
+  ].filter(Boolean));
   box.hidden = false;
 }
 

@@ -282,7 +282,7 @@ function renderView() {
     ? el("p", { className: "note", id: "cv-source",
                 textContent: "HQ is not reachable: this is the store's copy. Points redeemed now count against the offline allowance." })
     : null;
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("header", {},
       el("h3", { id: "cv-name", textContent: v.name }),
       el("span", { className: "card", id: "cv-card", textContent: v.card_code ? `Card ${v.card_code}` : "" })),
@@ -315,7 +315,7 @@ function renderView() {
       attached
         ? el("button", { type: "button", id: "cv-detach", textContent: "Detach from sale", onclick: () => detach() })
         : el("button", { type: "button", className: "primary big", id: "cv-attach", textContent: "Attach to sale",
-                         onclick: () => attach(v) })));
+                         onclick: () => attach(v) }))].filter(Boolean));
   box.hidden = false;
 }
 
