@@ -107,17 +107,17 @@ function render(v, ledger) {
 }
 
 function adjustForm(v) {
-  const form = el("form", { className: "filters", id: "points-adjust", autocomplete: "off" },
+  const form = el("form", { className: "filters", id: "points-adjust", autocomplete: "off", noValidate: true },
     el("strong", { textContent: "Adjust points" }),
     el("label", { className: "field", textContent: "Points (+ or −) " },
-      el("input", { name: "points", id: "adjust-points", inputMode: "numeric", maxLength: 9, required: true })),
+      el("input", { name: "points", id: "points-adjust-points", inputMode: "numeric", maxLength: 9, required: true })),
     el("label", { className: "field", textContent: "Reason " },
-      el("input", { name: "reason", id: "adjust-reason", maxLength: 200, required: true })),
+      el("input", { name: "reason", id: "points-adjust-reason", maxLength: 200, required: true })),
     el("button", { type: "submit", className: "primary", textContent: "Adjust" }),
-    el("span", { className: "error", id: "adjust-error", role: "alert" }));
-  form.addEventListener("submit", (event) => submitting(event, "adjust-error", async () => {
-    const text = $("adjust-points").value.trim();
-    const reason = $("adjust-reason").value.trim();
+    el("span", { className: "error", id: "points-adjust-error", role: "alert" }));
+  form.addEventListener("submit", (event) => submitting(event, "points-adjust-error", async () => {
+    const text = $("points-adjust-points").value.trim();
+    const reason = $("points-adjust-reason").value.trim();
     if (!/^[+-]?\d{1,9}$/.test(text) || Number(text) === 0) throw new Error("Type a whole number of points, e.g. 50 or -50.");
     if (!reason) throw new Error("Say why (the audit log keeps it).");
     await postOnce(`/api/v1/customers/${encodeURIComponent(v.customer_id)}/loyalty/adjustments`,
