@@ -19,6 +19,7 @@ from cloud import tenants as tenants_
 from cloud.api.analytics import analytics_router
 from cloud.api.bopis import bopis_router
 from cloud.api.card_numbers import CardNumberInRequest, refuse_card_numbers
+from cloud.api.customers import CUSTOMER_ROUTES
 from cloud.api.enroll import enroll
 from cloud.api.guards import PUBLIC, READ, allow, metrics_scope
 from cloud.api.hq import hq_router
@@ -37,6 +38,7 @@ from cloud.auth import AuthError, AuthService, LockedOut, MfaEnrollmentRequired,
 from cloud.bopis import BopisOrderExists, InvalidBopisLines
 from cloud.clock import now_iso
 from cloud.conflicts import ConflictNotFound, InvalidTransition
+from cloud.customers import CustomerNotFound
 from cloud.db import CloudDB
 from cloud.errors import HQError
 from cloud.nats_auth import create_tenant_account
@@ -259,6 +261,7 @@ def create_app(settings: CloudSettings) -> Litestar:
         partner_router,
         partner_admin_router,
         *LOYALTY_ROUTES,
+        *CUSTOMER_ROUTES,
     ]
     if WEBUI_HQ.is_dir():  # static HTML and JS; every figure it shows comes from guarded JSON routes
         handlers.append(create_static_files_router(path="/hq", directories=[WEBUI_HQ], html_mode=True, opt=PUBLIC))
@@ -279,6 +282,7 @@ def create_app(settings: CloudSettings) -> Litestar:
             HTTPException: _http_problem,
             AuthError: _auth_problem,
             HQError: _hq_problem,
+            CustomerNotFound: _hq_problem,
             ConflictNotFound: lambda r, e: problem(404, "not-found", "No such conflict case", str(e)),
             InvalidTransition: lambda r, e: problem(409, "invalid-transition", "Invalid transition", str(e)),
             BopisOrderExists: lambda r, e: problem(409, "bopis-order-exists", "Order already placed",
@@ -293,6 +297,7 @@ def create_app(settings: CloudSettings) -> Litestar:
     app.state.db, app.state.token_keys, app.state.auth = db, keys, auth
     app.state.runtime, app.state.settings = runtime, settings
     app.state.partners = partner_gateway
+    app.state.customer_keys = runtime.customer_keys
     app.state.metrics_tokens = MetricsTokens(settings.resolved_keys_dir() / METRICS_TOKENS_FILE)
     app.asgi_handler = security_headers(app.asgi_handler)  # every response, errors and static files too
     return app

@@ -33,6 +33,7 @@ from cloud.clock import now_iso
 from cloud.db import CloudDB
 from cloud.projections import dialect_insert
 from cloud.schema import nats_users
+from edge.contracts.customers import rpc_subject
 from edge.contracts.envelope import (
     command_stream_name,
     inbox_durable,
@@ -73,6 +74,7 @@ def store_permissions(tenant_id: str, store_id: str, *, leaf_domain: str | None 
         f"{api}.CONSUMER.INFO.{cmd_stream}.{durable}",
         f"{api}.CONSUMER.MSG.NEXT.{cmd_stream}.{durable}",
         f"$JS.ACK.{cmd_stream}.{durable}.>",
+        rpc_subject(tenant_id, store_id, ">"),  # keys and customer lookups, answered by HQ (cloud.customer_rpc)
     ]
     subscribe = [
         subject_for_command(tenant_id, store_id, ">"),

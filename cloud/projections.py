@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cloud import bopis, conflicts, loyalty, webhook_events
+from cloud import bopis, conflicts, customers, loyalty, webhook_events
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
@@ -54,6 +54,7 @@ def project_batch(conn: Connection, fresh: list[EventEnvelope], received_at: str
         elif env.type.startswith("bopis."):
             bopis.on_store_answer(conn, env, received_at)
     loyalty.project(conn, fresh, received_at)  # points ledger, and overdraft cases after it
+    customers.project(conn, fresh, received_at)  # sealed profiles (last writer wins), erasure confirmations
     webhook_events.on_projected(conn, fresh)  # partner webhooks, queued in this same transaction
 
 
@@ -134,6 +135,7 @@ def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
                 "orders": orders,
                 "gross_cents": sign * abs(gross),
                 "currency": p.get("currency"),
+                "customer_id": customers.linked_customer(p),
             }
         )
         lines += [{**common, "line_no": i, "business_day": env.business_day, "sku": sku, "name": name,

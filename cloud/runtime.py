@@ -21,9 +21,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
 from sqlalchemy import select
 
-from cloud import conflicts
+from cloud import conflicts, gdpr
 from cloud.clock import now_iso, seconds_ago
 from cloud.commands import CommandPublisher, command_stream_config
+from cloud.customer_keys import CustomerKeys
+from cloud.customer_rpc import CustomerRpc
 from cloud.db import CloudDB
 from cloud.ingest import IngestConsumer, Ingestor
 from cloud.nats_auth import NatsAuth, hq_connect_options
@@ -72,6 +74,8 @@ class CloudRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._linking = asyncio.Lock()
         self._loop_trouble: dict[str, LinkTrouble] = {}
+        self.customer_keys = CustomerKeys.from_settings(settings)
+        self.customer_rpc = CustomerRpc(db, self.customer_keys)  # keys and lookups for the stores
 
     @property
     def nats_up(self) -> bool:
@@ -105,6 +109,7 @@ class CloudRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.customer_rpc.close()
         for link in list(self.links.values()):
             await link.close()
         self.links.clear()
@@ -162,6 +167,7 @@ class CloudRuntime:
             link = HubLink(tenant_id, nc, self.ingestor, self.db, self.settings.ingest_batch, trouble)
             await self._sync_sources(link)
             await link.consumer.start()
+            await self.customer_rpc.attach(link)
             self.links[tenant_id] = link
             log.info("cloud.link_up", tenant_id=tenant_id)
             return link
@@ -225,5 +231,7 @@ class CloudRuntime:
 
     async def sweep(self) -> None:
         cutoff, now = seconds_ago(self.settings.transfer_timeout_s), now_iso()
+        retention = seconds_ago(self.settings.customers_retention_days * 86400.0)
         for tenant in await self.tenant_ids():
             await self.db.write(conflicts.sweep_transfers, tenant, cutoff=cutoff, now=now, tenant_id=tenant)
+            await self.db.write(gdpr.retention_sweep, tenant, cutoff=retention, now=now, tenant_id=tenant)

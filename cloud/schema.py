@@ -127,7 +127,9 @@ sales = Table(
     Column("orders", Integer, nullable=False),  # +1 sale, -1 void, 0 return
     Column("gross_cents", BigInteger, nullable=False),  # signed: voids and returns negative
     Column("currency", String(3), nullable=True),
+    Column("customer_id", String, nullable=True),  # the order's customer; None when none, erased or expired
     Index("ix_sales_day", "tenant_id", "business_day", "store_id"),
+    Index("ix_sales_customer", "tenant_id", "customer_id"),
 )
 sale_lines = Table(
     "sale_lines",
@@ -330,6 +332,7 @@ async def create_schema(db: CloudDB) -> None:
         if db.is_postgres and db.schema:
             await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
         await conn.run_sync(_upgrade_auth_tables)
+        await conn.run_sync(cloud.schema_customers.upgrade_sales)
         await conn.run_sync(metadata.create_all)
         if db.is_postgres:
             await _postgres_security(conn, db)
@@ -372,6 +375,7 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
 
 
 import cloud.schema_bopis  # noqa: E402  (BOPIS terms and status history, on the same metadata)
+import cloud.schema_customers  # noqa: E402  (customers, their keys and GDPR requests)
 import cloud.schema_journal  # noqa: E402  (the accounting export's batches)
 import cloud.schema_loyalty  # noqa: E402,F401  (the points ledger, on the same metadata)
 import cloud.schema_partners  # noqa: E402,F401  (partner gateway tables on the same metadata)

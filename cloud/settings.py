@@ -31,6 +31,10 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     nats_public_url: str = ""  # the hub URL handed to enrolled stores (default: nats_url)
     nats_leaf_url: str = ""  # when set, enrolled stores run a leaf node that links here (nats-leaf://…)
     enroll_token_ttl_s: int = 3600  # how long a store enrollment token can be claimed
+    # [customers]: the KEK that wraps tenant keys comes from this file, else NOVAPOS_HQ_KEK, else
+    # (dev, tests, demo) a generated 0600 file <keys_dir>/customer.kek. Never from the database.
+    customers_kek_file: str = ""
+    customers_retention_days: int = 730  # inactive this long: their orders lose the link to them
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir:

@@ -61,29 +61,36 @@ async def start_customers(services: Any) -> None:
                                        store_id=store.store_id, credentials=settings.sync.credentials or None,
                                        timeout_s=cfg.hq_timeout_s))
         await hq.start()
+        await hq.wait_connected(min(cfg.hq_timeout_s, 3.0))
     directory = CustomerDirectory(services.uow, vault, hq, tenant_id=store.tenant_id, store_id=store.store_id,
                                   region=cfg.region, cache_max=cfg.cache_max, cache_days=cfg.cache_days,
                                   program=lambda: _program(services))
     services.extras[KEY] = directory
     services.extras["customers_hq"] = hq
-    await directory.ensure_tenant_key()
-    if settings.demo:
-        await _seed_demo(directory)
-    services.extras["customers_sweep"] = asyncio.create_task(_sweep(directory, cfg.escrow_interval_s),
+    demo = settings.demo
+    if await directory.ensure_tenant_key() and demo:
+        demo = not await _seed_demo(directory)
+    services.extras["customers_sweep"] = asyncio.create_task(_sweep(directory, cfg.escrow_interval_s, demo),
                                                              name="customers-sweep")
 
 
-async def _seed_demo(directory: CustomerDirectory) -> None:
+async def _seed_demo(directory: CustomerDirectory) -> bool:
+    """The demo customers, once the store has its tenant key; True when they are there."""
+    if directory.vault.tenant_keys(directory.tenant_id) is None:
+        return False
     actor = Actor.system(directory.tenant_id, directory.store_id, "demo-seed")
     for demo in DEMO_CUSTOMERS:
         with contextlib.suppress(Conflict):  # seeded on an earlier start
             await directory.uow.run(actor, lambda u, d=demo: cases.create_customer(
                 u, directory.vault, d, region=directory.region))
+    return True
 
 
-async def _sweep(directory: CustomerDirectory, every_s: float) -> None:
+async def _sweep(directory: CustomerDirectory, every_s: float, seed_demo: bool) -> None:
     while True:
         try:
+            if seed_demo:
+                seed_demo = not await _seed_demo(directory)
             await directory.sweep()
         except asyncio.CancelledError:
             raise

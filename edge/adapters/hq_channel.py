@@ -80,6 +80,16 @@ class HqChannel:
                 await self._nc.close()
             self._nc = None
 
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """At start: give the first connection a moment, so a store that can reach HQ asks for
+        its keys at once rather than on the next sweep."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._nc is not None and self._nc.is_connected:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
     async def _connect_loop(self) -> None:
         """The first connection is retried here (nats-py reconnects by itself only once connected),
         so a store that starts while its WAN is down comes up and joins HQ later."""

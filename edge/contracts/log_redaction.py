@@ -15,6 +15,7 @@ SECRET_KEYS = frozenset({
     "token", "access_token", "refresh_token", "override_token", "secret",
     "authorization", "cookie", "set-cookie",
     "body", "request_body",
+    "email", "phone",  # customer contact details: call sites log customer ids only
 })
 REDACTED = "[redacted]"
 
