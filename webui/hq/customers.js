@@ -75,7 +75,8 @@ function render(v) {
   const l = v.loyalty ?? {};
   const consent = (given, at) => (given ? `yes (${when(at)})` : "no");
   const facts = [
-    ["Customer id", v.customer_id], ["Email", maskEmail(v.email)], ["Phone", maskPhone(v.phone)], ["Card", v.card_code],
+    ["Customer id", v.customer_id], ["Email", v.email_masked ?? maskEmail(v.email)],
+    ["Phone", v.phone_masked ?? maskPhone(v.phone)], ["Card", v.card_code],
     ["Points", Number(l.balance_points ?? v.balance_points ?? 0).toLocaleString()], ["Tier", l.tier],
     ["Marketing", consent(v.consents?.marketing, v.consents?.marketing_at)],
     ["E-receipts", consent(v.consents?.e_receipts, v.consents?.e_receipts_at)],
