@@ -39,7 +39,18 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
         nats_pid_file=args.nats_pid_file or env("NOVAPOS_CLOUD_NATS_PID_FILE") or CloudSettings().nats_pid_file,
         nats_public_url=args.nats_public_url or env("NOVAPOS_CLOUD_NATS_PUBLIC_URL", ""),
         nats_leaf_url=args.nats_leaf_url or env("NOVAPOS_CLOUD_NATS_LEAF_URL", ""),
+        customers_kek_file=args.customers_kek_file or env("NOVAPOS_CLOUD_CUSTOMERS_KEK_FILE", ""),
+        customers_retention_days=_positive_int(env("NOVAPOS_CLOUD_CUSTOMERS_RETENTION_DAYS"),
+                                               CloudSettings().customers_retention_days),
     )
+
+
+def _positive_int(text: str | None, default: int) -> int:
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise SystemExit(f"novapos-cloud: error: expected a whole number of days, got {text!r}")
+    return int(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--nats-pid-file", default=None, help="the hub's pid file (SIGHUP reloads its accounts)")
     serve.add_argument("--nats-public-url", default=None, help="the hub URL enrolled stores connect to")
     serve.add_argument("--nats-leaf-url", default=None, help="enrolled stores run a leaf node linking here")
+    serve.add_argument("--customers-kek-file", default=None,
+                       help="the key file that wraps tenant customer keys (or NOVAPOS_CLOUD_CUSTOMERS_KEK_FILE, "
+                            "or the key itself in NOVAPOS_HQ_KEK; default: a generated KEYS_DIR/customer.kek)")
     add = sub.add_parser("add-user", help="create an HQ user (password from NOVAPOS_PASSWORD)")
     add.add_argument("username", help="the new user's login name")
     add.add_argument("--tenant", required=True, help="the tenant (retailer) the user works for, e.g. acme")

@@ -16,13 +16,15 @@ Projection (inside the ingest transaction, `cloud.projections.project_batch`):
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import msgspec
 import structlog
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from cloud import loyalty
+from cloud import audit, loyalty, webhooks_customers
+from cloud.clock import iso, parse_iso
 from cloud.errors import HQError
 from cloud.schema import sales
 from cloud.schema_customers import (
@@ -113,6 +115,9 @@ def _upserted(conn: Connection, env: EventEnvelope, now: str) -> None:
                                                 hq_customers.c.customer_id == up.customer_id)
                      .values(**values, unlinked_at=None))
     touch_store(conn, t, up.customer_id, env.store_id, now)
+    webhooks_customers.changed(conn, t, created=row is None, customer_id=up.customer_id,
+                               home_store_id=values["home_store_id"], consents=values["consents"],
+                               version=up.version, updated_at=values["updated_at"], event_id=env.event_id)
 
 
 def _erased(conn: Connection, env: EventEnvelope, now: str) -> None:
@@ -291,7 +296,36 @@ def _open(keys: Any, conn: Connection, tenant_id: str, row: Any, now: str) -> pi
     key = keys.data_key(conn, tenant_id, row.customer_id, now)
     if key is None or not row.profile:
         return None
-    return pii.open_profile(key, tenant_id, row.customer_id, row.profile)
+    try:
+        return pii.open_profile(key, tenant_id, row.customer_id, row.profile)
+    except pii.PiiError:  # sealed under another key than the one escrowed first: unreadable here
+        log.warning("customers.profile_unreadable", tenant_id=tenant_id, customer_id=row.customer_id)
+        return None
+
+
+def loyalty_summary(conn: Connection, tenant_id: str, customer_id: str, balance: int, now: str) -> dict[str, Any]:
+    """Balance, tier and the way to the next tier under the tenant's program (its policy document),
+    over HQ's ledger: the same rules the stores apply (`edge.domain.loyalty`)."""
+    from cloud.schema import tenant_policies
+    from cloud.schema_loyalty import hq_loyalty_ledger
+    from edge.contracts.loyalty import LoyaltyProgram
+    from edge.domain.loyalty import next_tier, tier_for
+
+    doc = conn.execute(select(tenant_policies.c.document).where(tenant_policies.c.tenant_id == tenant_id,
+                                                                tenant_policies.c.name == "sales")).scalar()
+    try:
+        program = msgspec.convert((doc or {}).get("loyalty") or {}, LoyaltyProgram)
+    except msgspec.ValidationError:
+        program = LoyaltyProgram()
+    since = iso(parse_iso(now) - timedelta(days=program.tier_window_days))
+    earned = int(conn.execute(select(func.coalesce(func.sum(hq_loyalty_ledger.c.points), 0)).where(
+        hq_loyalty_ledger.c.tenant_id == tenant_id, hq_loyalty_ledger.c.customer_id == customer_id,
+        hq_loyalty_ledger.c.kind == "earn", hq_loyalty_ledger.c.at >= since)).scalar() or 0)
+    tier, upcoming = tier_for(program, earned), next_tier(program, earned)
+    return {"enabled": program.enabled, "balance_points": balance, "tier": tier.name,
+            "next_tier": upcoming.name if upcoming else None,
+            "points_to_next_tier": upcoming.threshold_points - earned if upcoming else 0,
+            "earned_in_window": earned, "point_value_cents": program.point_value_cents}
 
 
 def search(conn: Connection, keys: Any, tenant_id: str, q: str, now: str, region: str = "US") -> list[dict[str, Any]]:
@@ -322,9 +356,10 @@ def search(conn: Connection, keys: Any, tenant_id: str, q: str, now: str, region
 
 
 def hq_view(conn: Connection, keys: Any, tenant_id: str, customer_id: str, now: str, *,
-            reveal: bool) -> dict[str, Any]:
-    """The 360 at HQ. `reveal` (tenant admins) shows the full email and phone; analysts see them
-    masked. 404 for an unknown or erased customer, and for another tenant's (RLS hides it)."""
+            reveal: bool, actor: str | None = None) -> dict[str, Any]:
+    """The 360 at HQ. `reveal` (tenant admins) shows the full email and phone, and is audited
+    (who saw whose contact details, by id); analysts see them masked. 404 for an unknown or
+    erased customer, and for another tenant's (RLS hides it)."""
     row = conn.execute(select(hq_customers).where(hq_customers.c.tenant_id == tenant_id,
                                                   hq_customers.c.customer_id == customer_id)).first()
     profile = _open(keys, conn, tenant_id, row, now) if row is not None and not row.erased_at else None
@@ -332,6 +367,9 @@ def hq_view(conn: Connection, keys: Any, tenant_id: str, customer_id: str, now: 
         raise CustomerNotFound(f"customer {customer_id} is unknown or was erased")
     consents = msgspec.convert(row.consents or {}, Consents)
     balance = loyalty.balance(conn, tenant_id, customer_id)
+    if reveal and actor:
+        audit.record(conn, tenant_id, actor=actor, action="customer.viewed", entity="customer",
+                     entity_id=customer_id, before=None, after=None, at=now)
     return {
         "customer_id": customer_id,
         "name": profile.name if reveal else pii.mask_name(profile.name),
@@ -341,7 +379,7 @@ def hq_view(conn: Connection, keys: Any, tenant_id: str, customer_id: str, now: 
         "card_code": profile.card_code,
         "consents": msgspec.to_builtins(consents),
         "home_store_id": row.home_store_id, "created_at": row.created_at, "updated_at": row.updated_at,
-        "loyalty": {"balance_points": balance},
+        "loyalty": loyalty_summary(conn, tenant_id, customer_id, balance, now),
         "balance_points": balance,
         "recent_purchases": msgspec.to_builtins(purchases(conn, tenant_id, customer_id)),
         "open_pickups": [],  # web orders carry no customer at HQ yet

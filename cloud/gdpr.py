@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from sqlalchemy import Connection, delete, func, or_, select, update
 
-from cloud import audit, commands
+from cloud import audit, commands, webhooks_customers
 from cloud.customers import CustomerNotFound, _open, returns, stores_holding
 from cloud.schema import sales, stores
 from cloud.schema_customers import hq_customer_index, hq_customers, hq_gdpr_confirmations, hq_gdpr_requests
@@ -110,6 +110,7 @@ def erase(conn: Connection, keys: Any, tenant_id: str, customer_id: str, *, acto
     commands.issue(conn, tenant_id, None, CMD_CUSTOMER_ERASE,
                    msgspec.to_builtins(EraseCustomer(request_id=request_id, customer_id=customer_id)),
                    actor=actor, now=now)
+    webhooks_customers.erased(conn, tenant_id, customer_id=customer_id, request_id=request_id, at=now)
     audit.record(conn, tenant_id, actor=actor, action="customer.erased", entity="customer", entity_id=customer_id,
                  before=None, after={"request_id": request_id, "stores": targets, "orders_unlinked": unlinked,
                                      "ledger_entries_anonymised": anonymised}, at=now)

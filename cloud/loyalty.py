@@ -137,6 +137,11 @@ def adjust(conn: Connection, tenant_id: str, customer_id: str, *, points: int, r
         problems.append({"field": "reason", "message": "say why, in at most 200 characters"})
     if problems:
         raise InvalidInput("the adjustment is not valid", problems)
+    from cloud import customers  # it reads balances from here
+
+    # An id HQ has not seen yet may be a sign-up still replicating: only an erased one is refused.
+    if customers.is_erased(conn, tenant_id, customer_id):
+        raise customers.CustomerNotFound("no such customer (erased)")
     entry = record_hq_entry(conn, tenant_id, customer_id=customer_id, kind="adjust", points=points,
                             reason=reason.strip(), actor=actor, now=now)
     _check_overdrafts(conn, tenant_id, [customer_id], now)

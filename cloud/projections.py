@@ -21,7 +21,8 @@ default):
 - `refund.settled_in_cash`: order_id, refunds[{amount_cents, replaced_method}];
 - `stock.moved`: movement (a StockMovement);
 - `bopis.<status>`: order_id, status, reason, sale_order_id, total_cents (see cloud.bopis);
-- `loyalty.entry`: a LoyaltyEntry (see cloud.loyalty).
+- `loyalty.entry`: a LoyaltyEntry (see cloud.loyalty);
+- `customer.upserted` / `customer.erased`, and `order.completed`'s `customer_id` (see cloud.customers).
 """
 
 from __future__ import annotations

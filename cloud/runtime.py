@@ -37,6 +37,8 @@ from edge.contracts.link_trouble import LinkTrouble
 
 log = structlog.get_logger()
 
+RETENTION_EVERY_S = 3600.0
+
 
 class HubLink:
     """One connection to the hub: all tenants (dev mode) or one tenant's account."""
@@ -76,6 +78,7 @@ class CloudRuntime:
         self._loop_trouble: dict[str, LinkTrouble] = {}
         self.customer_keys = CustomerKeys.from_settings(settings)
         self.customer_rpc = CustomerRpc(db, self.customer_keys)  # keys and lookups for the stores
+        self._retention_next = 0.0
 
     @property
     def nats_up(self) -> bool:
@@ -232,6 +235,11 @@ class CloudRuntime:
     async def sweep(self) -> None:
         cutoff, now = seconds_ago(self.settings.transfer_timeout_s), now_iso()
         retention = seconds_ago(self.settings.customers_retention_days * 86400.0)
+        # Retention is a day-scale rule: once an hour is plenty, and spares big tenants a scan a minute.
+        retention_due = asyncio.get_running_loop().time() >= self._retention_next
+        if retention_due:
+            self._retention_next = asyncio.get_running_loop().time() + RETENTION_EVERY_S
         for tenant in await self.tenant_ids():
             await self.db.write(conflicts.sweep_transfers, tenant, cutoff=cutoff, now=now, tenant_id=tenant)
-            await self.db.write(gdpr.retention_sweep, tenant, cutoff=retention, now=now, tenant_id=tenant)
+            if retention_due:
+                await self.db.write(gdpr.retention_sweep, tenant, cutoff=retention, now=now, tenant_id=tenant)

@@ -328,11 +328,13 @@ hq_audit = Table(
 
 async def create_schema(db: CloudDB) -> None:
     """Create tables (idempotent). On Postgres also the app role, grants and RLS policies."""
+    from cloud.schema_customers import upgrade_sales as _upgrade_sales
+
     async with db.engine.begin() as conn:
         if db.is_postgres and db.schema:
             await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
         await conn.run_sync(_upgrade_auth_tables)
-        await conn.run_sync(cloud.schema_customers.upgrade_sales)
+        await conn.run_sync(_upgrade_sales)  # sales.customer_id on a hub created before customers
         await conn.run_sync(metadata.create_all)
         if db.is_postgres:
             await _postgres_security(conn, db)
@@ -377,6 +379,6 @@ async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
 import cloud.schema_bopis  # noqa: E402  (BOPIS terms and status history, on the same metadata)
 import cloud.schema_customers  # noqa: E402  (customers, their keys and GDPR requests)
 import cloud.schema_journal  # noqa: E402  (the accounting export's batches)
-import cloud.schema_loyalty  # noqa: E402,F401  (the points ledger, on the same metadata)
+import cloud.schema_loyalty  # noqa: E402  (the points ledger, on the same metadata)
 import cloud.schema_partners  # noqa: E402,F401  (partner gateway tables on the same metadata)
 from cloud import schema_mfa  # noqa: E402,F401  (its tables join `metadata` before create_all)

@@ -38,7 +38,8 @@ async def search_customers(request: Request, q: Query) -> dict[str, Any]:
 async def customer_360(request: Request, customer_id: CustomerIdParam) -> dict[str, Any]:
     db, keys, tenant = _ctx(request)
     reveal = bool(set(request.state.principal.roles) & set(ADMIN))
-    return await db.write(customers.hq_view, keys, tenant, customer_id, now_iso(), reveal=reveal, tenant_id=tenant)
+    return await db.write(customers.hq_view, keys, tenant, customer_id, now_iso(), reveal=reveal,
+                          actor=request.state.principal.username, tenant_id=tenant)
 
 
 @post("/api/v1/hq/customers/{customer_id:str}/export", guards=[allow(*ADMIN)], status_code=200,

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,8 @@ from edge.service.ports import Actor
 
 log = structlog.get_logger()
 
+EVICT_EVERY_S = 60.0
+
 
 class CustomerDirectory:
     def __init__(self, uow: Any, vault: CustomerVault, hq: HqLink | None, *, tenant_id: str, store_id: str,
@@ -68,6 +71,7 @@ class CustomerDirectory:
         self.cache_max = cache_max
         self.cache_days = cache_days
         self.program = program
+        self._evicted_at = float("-inf")
 
     @property
     def offline(self) -> bool:
@@ -253,4 +257,7 @@ class CustomerDirectory:
         if self.vault.tenant_keys(self.tenant_id) is None:
             await self.ensure_tenant_key()
         await self.escrow_pending()
-        await self.evict()
+        now = time.monotonic()
+        if now - self._evicted_at >= EVICT_EVERY_S:  # the bound is loose by design: a minute's sign-ups
+            self._evicted_at = now
+            await self.evict()

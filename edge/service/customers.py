@@ -266,14 +266,11 @@ def patch_customer(uow: UnitOfWork, vault: CustomerVault, customer_id: str, chan
     keys = _keys(uow, vault)
     opened = open_customer(uow, vault, customer_id)
     p, row = opened.profile, opened.row
-    fields: list[str] = []
-    name, email, phone = p.name, p.email, p.phone
-    if changes.name is not msgspec.UNSET:
-        name, _ = _name(changes.name), fields.append("name")
-    if changes.email is not msgspec.UNSET:
-        email, _ = _email(changes.email), fields.append("email")
-    if changes.phone is not msgspec.UNSET:
-        phone, _ = _phone(changes.phone, region), fields.append("phone")
+    given = {f for f in ("name", "email", "phone", "consents") if getattr(changes, f) is not msgspec.UNSET}
+    fields = sorted(given - {"consents"})
+    name = _name(changes.name) if "name" in given else p.name
+    email = _email(changes.email) if "email" in given else p.email
+    phone = _phone(changes.phone, region) if "phone" in given else p.phone
     if email is None and phone is None:
         raise ValidationFailed("a customer needs an email or a phone number", code="customer-invalid",
                                errors=[{"field": "email" if "email" in fields else "phone",
@@ -289,7 +286,8 @@ def patch_customer(uow: UnitOfWork, vault: CustomerVault, customer_id: str, chan
     index = index_of(keys, profile)
     _refuse_duplicates(uow, index, customer_id)
     data_key = vault.data_key(uow.actor.tenant_id, customer_id)
-    assert data_key is not None  # open_customer just used it
+    if data_key is None:  # erased between the read above and now
+        raise NotFound("no such customer", code="customer-not-found")
     sealed = pii.seal_profile(data_key, uow.actor.tenant_id, customer_id, profile)
     changed = msgspec.structs.replace(row, profile=sealed, consents=consents, updated_at=uow.now,
                                       version=row.version + 1, last_seen_at=uow.now, escrowed=False)

@@ -174,10 +174,14 @@ class PricedTender(msgspec.Struct, frozen=True):
     amount_cents: int
 
 
-def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[Any], *, online: bool
-                  ) -> tuple[list[Any], Redemption | None]:
+def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[Any], *, online: bool,
+                  replay: bool = False) -> tuple[list[Any], Redemption | None]:
     """Turn `{"method": "points", "points": N}` tenders into N times the point value in cents, after checking
-    the customer may spend N points now. Other tenders pass through unchanged."""
+    the customer may spend N points now. Other tenders pass through unchanged.
+
+    `replay`: a sale a lane made while it could not reach this server, already handed over. Like
+    its stock, it is never refused for the balance: the redemption is recorded as offline, and if
+    it overdraws the customer, HQ's overdraft case is where a person deals with it."""
     asked = [t for t in tenders if t.method == "points"]
     if not asked:
         return list(tenders), None
@@ -193,7 +197,12 @@ def price_tenders(uow: UnitOfWork, customer_id: str | None, tenders: Sequence[An
     program = program_in_force(uow)
     points = sum(t.points for t in asked)
     s = standing(uow, customer_id, program)
-    room = rules.allowance(program, balance=s.balance_points, offline=not online, offline_redeemed=s.offline_redeemed)
+    if replay:
+        online = False
+        room = rules.Allowance(points=points, offline=True)
+    else:
+        room = rules.allowance(program, balance=s.balance_points, offline=not online,
+                               offline_redeemed=s.offline_redeemed)
     rules.check_redemption(program, points, room)
     priced = [PricedTender("points", t.points * program.point_value_cents) if t.method == "points" else t
               for t in tenders]
@@ -301,6 +310,8 @@ def adjust(uow: UnitOfWork, customer_id: str, cmd: Adjustment) -> dict[str, Any]
         problems.append({"field": "reason", "message": "say why"})
     if problems:
         raise ValidationFailed("the adjustment is not valid", errors=problems)
+    if not uow.customers.exists(customer_id):
+        raise NotFound("no such customer at this store; look the customer up first", code="customer-not-found")
     program = program_in_force(uow)
     if cmd.points < 0 and standing(uow, customer_id, program).balance_points + cmd.points < 0:
         raise ValidationFailed("that would take the balance below zero", code="loyalty-insufficient-points",

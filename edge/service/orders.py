@@ -265,8 +265,8 @@ def create_order(uow: UnitOfWork, sale: NewSale, *, override_by: str | None = No
     priced, lines, products = build_lines(uow, sale.lines, order_discount_cents=sale.discount_cents,
                                           honour_lane_prices=offline, policy=policy)
     levels = uow.stock.levels(store_id, list(_needs(lines)))
-    tenders, redemption = loyalty.price_tenders(uow, customer_id, sale.tenders,
-                                                online=points_online)
+    tenders, redemption = loyalty.price_tenders(uow, customer_id, sale.tenders, online=points_online,
+                                                replay=offline)
     checkout = plan_checkout(uow.actor, store_id=store_id, lane_id=lane_id, context=context, priced=priced,
                              lines=lines, products=products, levels=levels, tenders=tenders,
                              credit_cents=credit_cents, offline=offline, override_by=override_by, policy=policy)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from edge.adapters.migrations import backup
-from tests.cloud.partner_support import PartnerHub
+from tests.cloud.partner_support import PartnerHub, bearer, client_token, register_app
 from tests.support import EdgeServer, free_port, login, wait_until
 
 LONG = 90.0  # the first events cross a freshly started hub: stream creation and sourcing take a while
@@ -128,6 +128,14 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
                 assert (seen_at_b["email"], seen_at_b["card_code"]) == (p["email"], card)
                 assert [x["order_id"] for x in seen_at_b["recent_purchases"]] == [order["id"]]
 
+            exported = hq.post(f"/api/v1/hq/customers/{cid}/export", headers=admin)
+            assert exported.status_code == 200, exported.text
+            doc = exported.json()
+            assert (doc["profile"]["email"], doc["profile"]["phone"], doc["profile"]["card_code"]) == (
+                p["email"], p["phone_e164"], card)
+            assert [o["order_id"] for o in doc["orders"]] == [order["id"]]
+            assert doc["stores"] == ["demo-001", "demo-002"] and doc["consents"]["marketing"] is True
+
             for directory in (demo_dir, dir_b):
                 backup(directory / "store.db", "scan")  # what a store's upgrade backups copy
             needles = {"email": p["email"], "phone": p["phone_e164"], "phone as keyed": p["phone"],
@@ -137,6 +145,18 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
             assert hits(roots, needles) == []
             assert lookup(a, cashier_a, card) == [cid]  # and the lane still finds them
 
+            # A partner app with customers:read sees them masked, with their points; without it, nothing.
+            shop = register_app(hub.url, admin, ["customers:read"])
+            partner = bearer(client_token(hub.url, shop, "customers:read").json()["access_token"])
+            seen = hq.get(f"/api/v1/partner/customers/{cid}", headers=partner)
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["email_masked"] == f"{p['email'][0]}***@e***" and "loyalty" in seen.json()
+            assert p["email"] not in seen.text and p["phone_e164"] not in seen.text
+            other = register_app(hub.url, admin, ["orders:read"])
+            refused = hq.get(f"/api/v1/partner/customers/{cid}",
+                             headers=bearer(client_token(hub.url, other, "orders:read").json()["access_token"]))
+            assert refused.status_code == 403
+
             # Store B goes offline; HQ erases the customer.
             store_b.stop()
             erased = hq.post(f"/api/v1/hq/customers/{cid}/erase", headers=admin)
@@ -144,6 +164,7 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
             request_id = erased.json()["request_id"]
             assert set(erased.json()["stores"]) >= {"demo-001", "demo-002"}
             assert hq.get(f"/api/v1/hq/customers/{cid}", headers=admin).status_code == 404
+            assert hq.get(f"/api/v1/partner/customers/{cid}", headers=partner).status_code == 404
 
             wait_until(lambda: a.get(f"/api/v1/customers/{cid}", headers=cashier_a).status_code == 404,
                        timeout=LONG, what="store A to erase them")

@@ -206,3 +206,47 @@ async def test_another_tenants_scope_sees_none_of_the_customer_tables(cloud_db, 
         assert counts == [0] * 8
     else:
         assert counts == [2, 2, 6, 1]  # SQLite has no RLS; the routes filter by the token's tenant
+
+
+async def test_partners_subscribed_to_customer_events_hear_joins_changes_and_erasures_without_pii(cloud_db, rpc,
+                                                                                                keys):
+    from cloud.schema_partners import webhook_deliveries, webhook_endpoints
+
+    async with cloud_db.tenant(T) as conn:
+        await conn.execute(webhook_endpoints.insert().values(
+            endpoint_id="ep-1", tenant_id=T, app_id="app-1", url="https://shop.example/hooks",
+            event_types=["customer.*"], secret_enc="x", active=True, created_at=NOW))
+    north = FakeStore(rpc, T, "north")
+    cid, data_key, profile, up = await north.create("Ada Lovelace", "ada@example.org", "+14155552671")
+    changed = north.upserted(cid, data_key, msgspec.structs.replace(profile, name="Ada King"), version=2,
+                             updated_at="2026-03-02T10:00:00.000Z")
+    await Ingestor(cloud_db).ingest([up])
+    await Ingestor(cloud_db).ingest([changed, changed])  # the same event twice: queued once
+    done = await cloud_db.write(gdpr.erase, keys, T, cid, actor="dpo", now=NOW, tenant_id=T)
+    sent = {r.event_type: r for r in await rows(cloud_db, webhook_deliveries)}
+    assert len(await rows(cloud_db, webhook_deliveries)) == 3
+    assert sorted(sent) == ["customer.created", "customer.erased", "customer.updated"]
+    assert sent["customer.updated"].payload["version"] == 2 and sent["customer.updated"].payload["consents"]
+    assert sent["customer.erased"].payload == {"customer_id": cid, "request_id": done["request_id"], "at": NOW}
+    text = json.dumps([r.payload for r in sent.values()])
+    for secret in ("ada@example.org", "+14155552671", "Lovelace", "King", profile.card_code):
+        assert secret not in text
+
+
+async def test_the_runtime_sweep_applies_retention_once_an_hour(cloud_db, rpc, tmp_path):
+    from cloud.runtime import CloudRuntime
+    from cloud.settings import CloudSettings
+
+    _, _, (ada, _), (bob, _) = await _two_customers_with_history(cloud_db, rpc)  # all of it in March 2026
+    runtime = CloudRuntime(cloud_db, CloudSettings(db_url="sqlite://", data_dir=str(tmp_path),
+                                                   customers_retention_days=30))
+    await runtime.sweep()
+    [cmd] = await rows(cloud_db, commands, commands.c.type == "customer.unlink")
+    assert sorted(cmd.payload["customer_ids"]) == sorted([ada, bob])
+    assert await rows(cloud_db, sales, sales.c.customer_id.is_not(None)) == []
+    north = FakeStore(rpc, T, "north")
+    cid, _, _, up = await north.create("Cy Late", "cy@example.org", "+14155550123")
+    await Ingestor(cloud_db).ingest([up, north.sale("n-7", 700, cid)])
+    await runtime.sweep()  # within the hour: retention waits, though Cy is as inactive
+    assert len(await rows(cloud_db, commands, commands.c.type == "customer.unlink")) == 1
+    assert [r.order_id for r in await rows(cloud_db, sales, sales.c.customer_id == cid)] == ["n-7"]

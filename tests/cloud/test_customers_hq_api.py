@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
 from cloud.app import create_app
 from cloud.auth import AuthService, TokenKeys
@@ -12,6 +13,7 @@ from cloud.customer_keys import CustomerKeys
 from cloud.customer_rpc import CustomerRpc
 from cloud.db import CloudDB
 from cloud.ingest import Ingestor
+from cloud.schema import hq_audit
 from cloud.settings import CloudSettings
 from tests.cloud.customer_support import FakeStore
 
@@ -60,6 +62,9 @@ async def test_search_and_360_masked_for_analysts_full_for_admins(client):
     full = (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).json()
     assert (full["name"], full["email"], full["phone"]) == ("Grace Hopper", "grace@example.org", "+14155552671")
     assert full["loyalty"]["balance_points"] == 42 and full["stores"] == ["north"]
+    async with client.db.tenant(T, write=False) as conn:
+        seen = (await conn.execute(select(hq_audit).where(hq_audit.c.action == "customer.viewed"))).all()
+    assert [(a.actor, a.entity_id) for a in seen] == [("hq", cid)]  # the admin's full view, not the analyst's
     assert [(p["order_id"], p["total_cents"], p["points_earned"]) for p in full["recent_purchases"]] == [
         ("n-1", 4200, 42)]
     assert (await client.post(f"/api/v1/hq/customers/{cid}/export", headers=analyst)).status_code == 403
@@ -100,3 +105,16 @@ async def test_another_tenants_admin_gets_404_and_bad_input_is_refused(client):
     assert (await client.get(f"/api/v1/hq/customers/{cid}")).status_code == 401
     # And the customer is still whole after all that.
     assert (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).status_code == 200
+
+
+async def test_the_360_shows_the_tier_from_the_tenants_program_over_hqs_ledger(client):
+    cid, _ = await seed(client)
+    admin = await login(client, "hq", "novapos-demo")
+    program = {"enabled": True, "tiers": [{"name": "Member", "threshold_points": 0, "earn_multiplier_bps": 10000},
+                                          {"name": "Silver", "threshold_points": 40, "earn_multiplier_bps": 12500},
+                                          {"name": "Gold", "threshold_points": 100, "earn_multiplier_bps": 15000}]}
+    saved = await client.patch("/api/v1/hq/policies", json={"loyalty": program}, headers=admin)
+    assert saved.status_code == 200, saved.text
+    loyalty = (await client.get(f"/api/v1/hq/customers/{cid}", headers=admin)).json()["loyalty"]
+    assert (loyalty["balance_points"], loyalty["tier"], loyalty["next_tier"], loyalty["points_to_next_tier"]) == (
+        42, "Silver", "Gold", 58)

@@ -53,7 +53,8 @@ def directory(request: Request) -> CustomerDirectory:
     return services(request).extras[KEY]
 
 
-@post("/api/v1/customers", guards=[requires(*STORE_STAFF)], operation_id="createCustomer")
+@post("/api/v1/customers", guards=[requires(*STORE_STAFF)], operation_id="createCustomer",
+      opt={"problems": (409, 503)})  # 409: a customer with this email or phone; 503: no keys from HQ yet
 async def create_customer(request: Request, data: CustomerIn) -> Response:
     s, who, d = services(request), actor(request), directory(request)
     await d.prepare_create(who, data)
@@ -73,12 +74,14 @@ async def search_customers(request: Request, q: Query) -> dict[str, Any]:
     return {"items": await directory(request).search(actor(request), q)}
 
 
-@get("/api/v1/customers/{customer_id:str}", guards=[requires(*STORE_STAFF)], operation_id="getCustomer")
+@get("/api/v1/customers/{customer_id:str}", guards=[requires(*STORE_STAFF)], operation_id="getCustomer",
+     opt={"problems": (404,)})
 async def get_customer(request: Request, customer_id: CustomerIdPath) -> dict[str, Any]:
     return await directory(request).view(actor(request), customer_id)
 
 
-@patch("/api/v1/customers/{customer_id:str}", guards=[requires(*STORE_STAFF)], operation_id="changeCustomer")
+@patch("/api/v1/customers/{customer_id:str}", guards=[requires(*STORE_STAFF)], operation_id="changeCustomer",
+       opt={"problems": (404, 409, 503)})
 async def change_customer(request: Request, customer_id: CustomerIdPath, data: CustomerPatchIn) -> dict[str, Any]:
     d, who = directory(request), actor(request)
     await d.patch(who, customer_id, data)

@@ -332,7 +332,7 @@ FromDay = Annotated[str | None, Parameter(query="from", pattern=DAY_PATTERN)]
 async def search_orders(
     request: Request, status: str | None = None, from_: FromDay = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
-    tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
+    tender: Literal["cash", "card", "crypto", "points"] | None = None, product_id: str | None = None, sku: str | None = None,
     min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> dict[str, Any]:
@@ -354,7 +354,7 @@ EXPORT_COLUMNS = ("id", "number", "status", "business_day", "created_at", "lane_
 async def export_orders(
     request: Request, status: str | None = None, from_: FromDay = None,
     to: Day = None, q: str | None = None, lane_id: str | None = None, cashier: str | None = None,
-    tender: Literal["cash", "card", "crypto"] | None = None, product_id: str | None = None, sku: str | None = None,
+    tender: Literal["cash", "card", "crypto", "points"] | None = None, product_id: str | None = None, sku: str | None = None,
     min_total_cents: CentsFilter = None, max_total_cents: CentsFilter = None, number: str | None = None,
 ) -> Stream:
     s, who = services(request), actor(request)

@@ -17,11 +17,13 @@ import nats
 
 from edge.contracts import pii
 from edge.contracts.customers import (
+    CustomerRecord,
     EscrowReply,
     EscrowRequest,
     FetchKeysReply,
     FetchKeysRequest,
     LookupReply,
+    LookupRequest,
     TenantKeyReply,
     ViewReply,
     ViewRequest,
@@ -36,6 +38,7 @@ class FakeHq:
         self.tenant_key = tenant_key or pii.new_key()
         self.escrowed: dict[str, EscrowRequest] = {}
         self.erased: set[str] = set()
+        self.records: dict[tuple[str, str], CustomerRecord] = {}  # (kind, digest) -> a customer of another store
         self.requests: list[str] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -73,13 +76,32 @@ class FakeHq:
             view = msgspec.json.decode(msg.data, type=ViewRequest)
             reply = ViewReply(found=False, erased=view.customer_id in self.erased)
         elif op == "customers.lookup":
-            reply = LookupReply()
+            lookup = msgspec.json.decode(msg.data, type=LookupRequest)
+            found = self.records.get((lookup.index.kind, lookup.index.digest))
+            reply = LookupReply(customers=[found] if found and found.customer_id not in self.erased else [])
         else:
             await msg.respond(b'{"error": "bad_request"}')
             return
         await msg.respond(msgspec.json.encode(reply))
 
+    def add_customer_of_another_store(self, tenant_id: str, customer_id: str, profile: pii.CustomerProfile,
+                                      balance_points: int = 0) -> CustomerRecord:
+        """A customer HQ holds (signed up elsewhere), found by their email, phone and card code."""
+        keys, data_key = pii.TenantKeys(self.tenant_key), pii.new_key()
+        record = CustomerRecord(customer_id=customer_id, data_key=pii.encode_key(data_key),
+                                profile=pii.seal_profile(data_key, tenant_id, customer_id, profile),
+                                home_store_id="store-elsewhere", created_at="2026-01-02T03:04:05.000Z",
+                                updated_at="2026-01-02T03:04:05.000Z", balance_points=balance_points,
+                                as_of="2026-11-30T00:00:00.000Z")
+        for kind, value in (("email", profile.email), ("phone", profile.phone), ("card", profile.card_code)):
+            if value:
+                self.records[(kind, pii.blind_index(keys, kind, value))] = record  # type: ignore[arg-type]
+        return record
+
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
         async def _close() -> None:
             if self._nc is not None:
                 await self._nc.close()

@@ -193,3 +193,12 @@ def test_an_order_for_an_unknown_customer_is_422_and_nothing_is_sold(client: Tes
     assert count(client, cashier, "orders") == before
     plain = sell_to(client, cashier, None)
     assert plain.status_code == 201 and plain.json()["customer_id"] is None
+
+
+def test_the_key_cache_and_the_key_file_are_owner_only_and_apart_from_the_database(client: TestClient) -> None:
+    data_dir = client.app.state.services.settings.data_dir
+    for name in ("keys.sqlite", "customer.kek"):
+        assert (data_dir / name).stat().st_mode & 0o077 == 0, name
+    tables = client.app.state.services.db.read_sync(lambda c: {r[0] for r in c.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")})
+    assert "data_keys" not in tables and "tenant_keys" not in tables

@@ -21,8 +21,8 @@ from edge.contracts import pii
 from edge.contracts.envelope import subject_for_command
 from edge.contracts.events import Command, encode_command
 from tests.cloud.conftest import NatsServer
-from tests.edge.customers.fake_hq import FakeHq
 from tests.edge.customers.conftest import key, unique_person
+from tests.edge.customers.fake_hq import FakeHq
 from tests.support import EdgeServer, free_port, login, wait_until
 
 FAST = {"NOVAPOS_CUSTOMERS_ESCROW_INTERVAL_S": "0.3", "NOVAPOS_CUSTOMERS_HQ_TIMEOUT_S": "1"}
@@ -241,3 +241,34 @@ def test_a_customer_signed_up_while_hq_is_down_is_sold_to_and_escrowed_when_hq_i
                 back.stop()
     finally:
         server.stop()
+
+
+def test_a_customer_of_another_store_is_found_through_hq_cached_and_still_found_offline(
+        demo_dir: Path, hub: NatsServer) -> None:
+    hq = FakeHq(hub.url).start()
+    server = start_store(demo_dir, hub)
+    try:
+        p = unique_person()
+        cid = "0190cccc-dddd-7eee-8fff-000000000001"
+        hq.add_customer_of_another_store("demo", cid, pii.CustomerProfile(
+            name=p["name"], email=p["email"], phone=p["phone_e164"], card_code=pii.new_card_code()),
+            balance_points=420)
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            cashier = login(http, "cashier")
+            found = http.get("/api/v1/customers", params={"q": p["email"].upper()}, headers=cashier).json()["items"]
+            assert [(i["customer_id"], i["name"], i["balance_points"]) for i in found] == [(cid, p["name"], 420)]
+            duplicate = sign_up(http, cashier, p)  # the same person signing up again here
+            assert duplicate.status_code == 409 and duplicate.json()["errors"][0]["customer_id"] == cid
+            order = sell(http, cashier, cid)
+            assert order["customer_id"] == cid
+
+            hq.stop()  # the WAN (or HQ) goes down: the lane still finds and serves them from the cache
+            offline = http.get("/api/v1/customers", params={"q": p["phone"]}, headers=cashier).json()["items"]
+            assert [i["customer_id"] for i in offline] == [cid]
+            view = http.get(f"/api/v1/customers/{cid}", headers=cashier).json()
+            assert view["offline"] is True and view["source"] == "cache"
+            assert view["home_store_id"] == "store-elsewhere" and view["loyalty"]["balance_points"] == 420
+            assert [x["order_id"] for x in view["recent_purchases"]] == [order["id"]]
+    finally:
+        server.stop()
+        hq.stop()

@@ -158,6 +158,9 @@ def test_adjustments_are_a_supervisors_and_audited_with_the_customer_id(client, 
                      manager)
     assert no_reason.status_code == 422
     assert balance(client, manager) == 120
+    stranger = post(client, "/api/v1/customers/cust-nobody-0000/loyalty/adjustments",
+                    {"points": 5, "reason": "typo"}, manager)
+    assert stranger.status_code == 404
     trail = client.get("/api/v1/audit?action=loyalty.adjusted", headers=manager).json()["items"]
     assert [(a["entity"], a["entity_id"], a["after"]["points"]) for a in trail] == [("customer", CUSTOMER, 120)]
 
@@ -202,3 +205,51 @@ def test_expiry_lapses_the_oldest_points_first_once(client, cashier, manager, sh
     assert balance(client, cashier) == 200
     assert s.uow.run_sync(actor, loyalty.expire_due) == 0  # a second pass finds nothing left to lapse
     assert kinds(client, cashier)[-1] == ("expire", -200)
+
+
+def test_an_erasure_keeps_the_points_history_under_a_pseudonym(client, cashier, manager, products, shop):
+    from edge.adapters.inbox import Inbox, InboxConfig
+    from edge.adapters.replication import hq_handlers
+    from edge.contracts.events import Command
+    from edge.domain.ids import now_iso, uuid7
+
+    give(client, manager, 300)
+    assert sale(client, cashier, [{"sku": products[0]["sku"]}], [cash()]).status_code == 201
+    s = client.app.state.services
+
+    def ledger_rows() -> list[tuple[str, int]]:
+        return s.db.read_sync(lambda c: c.exec_driver_sql("SELECT customer_id, points FROM loyalty_ledger").all())
+
+    before = ledger_rows()
+    assert {c for c, _ in before} == {CUSTOMER}
+    cfg = s.settings.store
+    inbox = Inbox(s.db, InboxConfig(nats_url="nats://unused", tenant_id=cfg.tenant_id, store_id=cfg.store_id),
+                  hq_handlers(s.settings))
+    command = Command(command_id=uuid7(), tenant_id=cfg.tenant_id, store_id=cfg.store_id, type="customer.erase",
+                      version=1, issued_at=now_iso(), payload={"request_id": "gdpr-1", "customer_id": CUSTOMER})
+    assert s.db.write_sync(lambda conn: inbox.apply(conn, command)) == "applied"
+    after = ledger_rows()
+    assert CUSTOMER not in {c for c, _ in after} and len({c for c, _ in after}) == 1
+    assert sorted(p for _, p in after) == sorted(p for _, p in before)  # the store's figures still add up
+    assert client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=manager).json()["items"] == []
+
+
+def test_a_sale_a_lane_made_offline_with_points_is_recorded_not_refused_and_earns_when_accepted(
+        client, manager, products, shop):
+    from datetime import UTC, datetime
+
+    give(client, manager, 150)
+    pin = client.post("/api/v1/auth/pin", json={"lane_id": "1", "pin": "1234"})
+    assert pin.status_code == 200, pin.text
+    lane = {"Authorization": f"Bearer {pin.json()['access_token']}"}
+    product = products[0]
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {"lane_id": "1", "offline_created_at": at, "customer_id": CUSTOMER,
+            "lines": [{"sku": product["sku"], "quantity": 2, "unit_price_cents": product["price_cents"]}],
+            "tenders": [{"method": "points", "points": 400}, cash()]}
+    replayed = post(client, "/api/v1/orders", body, lane)
+    assert replayed.status_code == 201, replayed.text  # more than the balance: already handed over, so kept
+    entries = client.get(f"/api/v1/customers/{CUSTOMER}/loyalty/ledger", headers=manager).json()["items"]
+    assert [(e["kind"], e["offline"]) for e in entries if e["kind"] != "adjust"] in (
+        [("redeem", True), ("earn", False)], [("earn", False), ("redeem", True)])
+    assert balance(client, manager) < 0  # the overdraft HQ will open a case for

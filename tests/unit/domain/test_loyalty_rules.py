@@ -34,7 +34,7 @@ def test_excluded_products_and_tax_categories_earn_nothing():
              EarnLine(sku="GIFT-CARD", tax_category="none", net_cents=5_000)]
     eligible = eligible_cents(PROGRAM, lines, total_cents=7_200)
     assert eligible == 1_050
-    assert points_earned(PROGRAM, eligible, earned_in_window=0) == 21  # 10.50 × 2
+    assert points_earned(PROGRAM, eligible, earned_in_window=0) == 21  # 10.50 x 2
 
 
 def test_rounding_floor_and_half_up():
