@@ -131,8 +131,10 @@ def test_a_cashier_signs_up_a_customer_with_clear_errors_and_the_sale_carries_th
         page.get_by_role("button", name="Cash", exact=True).click()
     assert created.value.json()["customer_id"] == found["customer_id"]
     pay_exact_cash(page)
-    # The receipt prints the member's card code.
-    expect(page.frame_locator("#receipt-frame").locator("body")).to_contain_text(found["card_code"])
+    # The receipt names the member by their card, masked but for its last four digits.
+    receipt = page.frame_locator("#receipt-frame").locator("body")
+    expect(receipt).to_contain_text(f"Member card NP********{found['card_code'][-4:]}")
+    expect(receipt).not_to_contain_text(found["card_code"])
     shot(page, "lane-customer-signed-up-receipt")
     page.get_by_role("button", name="New sale").click()
     expect(page.locator("#sale-customer")).to_be_hidden()
