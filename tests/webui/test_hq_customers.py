@@ -110,6 +110,17 @@ def test_an_admin_exports_then_erases_a_customer_and_sees_each_store_confirm(
     expect(facts).not_to_contain_text(ada["email"])
     expect(page.locator("#customer-purchases")).to_contain_text(ada["orders"][0])
     expect(page.locator("#customer-purchases")).to_contain_text(ada["orders"][1])
+    expect(page.locator("#customer-ledger")).to_contain_text("earn")
+
+    # A points adjustment needs a reason; with one, HQ's ledger and balance show it.
+    page.locator("#hq-points-adjust").get_by_label("Adjust points (+ or −)").fill("5")
+    page.locator("#hq-points-adjust").get_by_role("button", name="Adjust").click()
+    expect(page.locator("#hq-adjust-status")).to_contain_text("Say why")
+    page.locator("#hq-points-adjust").get_by_label("Reason").fill("goodwill")
+    page.locator("#hq-points-adjust").get_by_role("button", name="Adjust").click()
+    expect(page.locator("#hq-adjust-status")).to_contain_text("Adjusted by +5 points")
+    expect(page.locator("#customer-ledger")).to_contain_text("goodwill")
+    expect(facts.locator("dd").nth(4)).to_have_text("17")  # Points
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Export (JSON)").click()
@@ -119,7 +130,8 @@ def test_an_admin_exports_then_erases_a_customer_and_sees_each_store_confirm(
     document = json.loads(saved.read_text())
     assert document["profile"]["email"] == ada["email"] and document["profile"]["card_code"] == ada["card_code"]
     assert sorted(o["order_id"] for o in document["orders"]) == sorted(ada["orders"])
-    assert document["loyalty"]["balance_points"] == 12
+    assert document["loyalty"]["balance_points"] == 17
+    assert sorted(e["points"] for e in document["loyalty"]["ledger"]) == [5, 12]
     assert other["email"] not in saved.read_text() and other["customer_id"] not in saved.read_text()
     expect(page.locator("#customer-status")).to_contain_text("Exported")
     expect(page.locator("#gdpr-requests")).to_contain_text("export")
@@ -166,4 +178,5 @@ def test_an_analyst_searches_masked_and_cannot_export_or_erase(page: Any, hq: Hq
     expect(page.locator("#customer-facts")).not_to_contain_text(grace["email"])
     expect(page.get_by_role("button", name="Export (JSON)")).to_be_disabled()
     expect(page.get_by_role("button", name="Erase…")).to_be_disabled()
+    expect(page.locator("#hq-points-adjust")).to_have_count(0)
     expect(page.locator("#gdpr-requests")).to_contain_text("tenant admins")

@@ -91,6 +91,8 @@ function render(v) {
     el("h4", { textContent: "Recent purchases" }), el("table", { id: "customer-purchases" }),
     el("h4", { textContent: "Open pickups" }), el("table", { id: "customer-pickups" }),
     el("h4", { textContent: "Returns" }), el("table", { id: "customer-returns" }),
+    el("h4", { textContent: "Points ledger" }), el("table", { id: "customer-ledger" }),
+    admin ? adjustForm(v) : el("p", { className: "note", textContent: "Points adjustments need a tenant admin." }),
     el("div", { className: "actions" },
       el("button", { type: "button", id: "customer-export", textContent: "Export (JSON)", disabled: !admin,
                      onclick: () => exportCustomer(v) }),
@@ -106,6 +108,46 @@ function render(v) {
   fillTable("customer-returns", [["When", (r) => when(r.at)], ["Store", (r) => r.store_id], ["Order", (r) => r.order_id],
     ["Refund", (r) => formatAmount(r.refund_cents), "num"]], v.returns ?? []);
   box.hidden = false;
+  loadLedger(v.customer_id);
+}
+
+async function loadLedger(customerId) {
+  try {
+    const { items } = await api(`/api/v1/hq/customers/${encodeURIComponent(customerId)}/loyalty/ledger`);
+    fillTable("customer-ledger", [["When", (e) => when(e.at)], ["Kind", (e) => e.kind],
+      ["Points", (e) => (e.points > 0 ? `+${e.points}` : String(e.points)), "num"], ["Store", (e) => e.store_id ?? "HQ"],
+      ["Order", (e) => e.order_id ?? ""], ["Reason", (e) => e.reason ?? ""]], items);
+  } catch (err) {
+    fillTable("customer-ledger", [["", (x) => x]], [`The ledger could not be loaded: ${messageOf(err)}`]);
+  }
+}
+
+// A tenant admin's points adjustment, with the reason the audit keeps (HQ's ledger, by id).
+function adjustForm(v) {
+  const form = el("form", { id: "hq-points-adjust", noValidate: true },
+    el("label", { textContent: "Adjust points (+ or −) " },
+      el("input", { id: "hq-adjust-points", inputMode: "numeric", maxLength: 9, autocomplete: "off" })),
+    " ", el("label", { textContent: "Reason " }, el("input", { id: "hq-adjust-reason", maxLength: 200, autocomplete: "off" })),
+    " ", el("button", { textContent: "Adjust" }),
+    " ", el("span", { id: "hq-adjust-status", role: "status" }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const status = $("hq-adjust-status");
+    const text = $("hq-adjust-points").value.trim();
+    const reason = $("hq-adjust-reason").value.trim();
+    if (!/^[+-]?\d{1,9}$/.test(text) || Number(text) === 0) { status.textContent = "Type a whole number of points, e.g. 50 or -50."; return; }
+    if (!reason) { status.textContent = "Say why (the audit keeps it)."; return; }
+    try {
+      await api(`/api/v1/hq/customers/${encodeURIComponent(v.customer_id)}/loyalty/adjustments`,
+                { method: "POST", body: { points: Number(text), reason } });
+      form.reset();
+      await open(v.customer_id);
+      $("hq-adjust-status").textContent = `Adjusted by ${Number(text) > 0 ? "+" : ""}${Number(text)} points.`;
+    } catch (err) {
+      status.textContent = messageOf(err);
+    }
+  });
+  return form;
 }
 
 // -- export -----------------------------------------------------------------------------------
