@@ -173,6 +173,12 @@ def test_lookup_by_phone_masks_contact_until_tapped_shows_the_360_and_attaches_t
     expect(page.locator("#cv-redeemable")).to_contain_text("$7.00")
     expect(page.locator("#cv-marketing")).to_contain_text("yes")
     expect(page.locator("#cv-ereceipts")).to_have_text("no")
+    page.get_by_role("button", name="Agree to e-receipts").click()
+    expect(page.locator("#cv-ereceipts")).to_contain_text("yes (since")
+    expect(page.get_by_role("button", name="Withdraw e-receipts")).to_be_visible()
+    with api(edge) as client:
+        consents = client.get(f"/api/v1/customers/{customer['customer_id']}").json()["consents"]
+    assert consents["e_receipts"] is True and consents["e_receipts_at"] and consents["marketing"] is True
     expect(page.locator("#cv-purchases")).to_contain_text("Recent purchases (0)")
     expect(page.locator("#cv-email")).not_to_have_text(email)
     page.get_by_role("button", name="Show contact").click()

@@ -9,7 +9,7 @@
 // cashier taps "Show"; nothing about a customer is written to localStorage or IndexedDB.
 // Mounts its own button, strip and dialog when imported; app.js wires the hooks.
 
-import { ApiError, NetworkError, get, newIdempotencyKey, post } from "./api.js";
+import { ApiError, NetworkError, call, get, newIdempotencyKey, post } from "./api.js";
 import { $, el, messageOf } from "/common/dom.js";
 import { formatCents } from "/common/money.js";
 
@@ -296,10 +296,12 @@ function renderView() {
         textContent: loyalty.redeemable_points != null
           ? `${points(loyalty.redeemable_points)} = ${formatCents((loyalty.redeemable_points || 0) * (loyalty.point_value_cents || 0))}`
           : "–" }),
-      el("dt", { textContent: "Marketing" }), el("dd", { id: "cv-marketing",
-        textContent: consent(v.consents?.marketing, v.consents?.marketing_at) }),
-      el("dt", { textContent: "E-receipts" }), el("dd", { id: "cv-ereceipts",
-        textContent: consent(v.consents?.e_receipts, v.consents?.e_receipts_at) }),
+      el("dt", { textContent: "Marketing" }), el("dd", {},
+        el("span", { id: "cv-marketing", textContent: consent(v.consents?.marketing, v.consents?.marketing_at) }), " ",
+        consentButton(v, "marketing", "marketing")),
+      el("dt", { textContent: "E-receipts" }), el("dd", {},
+        el("span", { id: "cv-ereceipts", textContent: consent(v.consents?.e_receipts, v.consents?.e_receipts_at) }), " ",
+        consentButton(v, "e_receipts", "e-receipts")),
       el("dt", { textContent: "Joined" }), el("dd", { textContent: v.home_store_id
         ? `${v.home_store_id}${v.created_at ? `, ${new Date(v.created_at).toLocaleDateString()}` : ""}` : "–" })),
     progress,
@@ -320,6 +322,27 @@ function renderView() {
 }
 
 const when = (iso) => (iso ? new Date(iso).toLocaleDateString() : "");
+
+/** The customer changes their mind at the counter: the edge records the answer and its time. */
+function consentButton(v, field, label) {
+  const given = Boolean(v.consents?.[field]);
+  if (v.lane_offline) return null;
+  return el("button", { type: "button", className: "ghost small", textContent: given ? `Withdraw ${label}` : `Agree to ${label}`,
+    onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        const view = await call(`/api/v1/customers/${encodeURIComponent(v.customer_id)}`, {
+          method: "PATCH", body: { consents: { [field]: !given } } }).then((r) => r.data);
+        if (state.attached?.customer_id === view.customer_id) { state.attached = view; showStrip(); }
+        const revealed = state.revealed;
+        showView(view);
+        if (revealed) { state.revealed = true; renderView(); }
+      } catch (err) {
+        showError(messageOf(err));
+        event.target.disabled = false;
+      }
+    } });
+}
 
 function progressPercent(loyalty) {
   // Earned over the tier window against the next tier's threshold (earned + still to go).
