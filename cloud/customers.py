@@ -305,11 +305,10 @@ def _open(keys: Any, conn: Connection, tenant_id: str, row: Any, now: str) -> pi
 
 def loyalty_summary(conn: Connection, tenant_id: str, customer_id: str, balance: int, now: str) -> dict[str, Any]:
     """Balance, tier and the way to the next tier under the tenant's program (its policy document),
-    over HQ's ledger: the same rules the stores apply (`edge.domain.loyalty`)."""
+    over HQ's ledger: the same rule the stores apply."""
     from cloud.schema import tenant_policies
     from cloud.schema_loyalty import hq_loyalty_ledger
     from edge.contracts.loyalty import LoyaltyProgram
-    from edge.domain.loyalty import next_tier, tier_for
 
     doc = conn.execute(select(tenant_policies.c.document).where(tenant_policies.c.tenant_id == tenant_id,
                                                                 tenant_policies.c.name == "sales")).scalar()
@@ -321,7 +320,11 @@ def loyalty_summary(conn: Connection, tenant_id: str, customer_id: str, balance:
     earned = int(conn.execute(select(func.coalesce(func.sum(hq_loyalty_ledger.c.points), 0)).where(
         hq_loyalty_ledger.c.tenant_id == tenant_id, hq_loyalty_ledger.c.customer_id == customer_id,
         hq_loyalty_ledger.c.kind == "earn", hq_loyalty_ledger.c.at >= since)).scalar() or 0)
-    tier, upcoming = tier_for(program, earned), next_tier(program, earned)
+    # The stores' rule (edge.domain.loyalty.tier_for; the cloud imports only contracts): the
+    # highest tier whose threshold the window's earnings reach, tiers in the program's order.
+    tier = [t for t in program.tiers if earned >= t.threshold_points][-1:] or program.tiers[:1]
+    upcoming = next((t for t in program.tiers if t.threshold_points > earned), None)
+    tier = tier[0]
     return {"enabled": program.enabled, "balance_points": balance, "tier": tier.name,
             "next_tier": upcoming.name if upcoming else None,
             "points_to_next_tier": upcoming.threshold_points - earned if upcoming else 0,

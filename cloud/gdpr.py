@@ -105,6 +105,7 @@ def erase(conn: Connection, keys: Any, tenant_id: str, customer_id: str, *, acto
     anonymised = conn.execute(update(hq_loyalty_ledger).where(hq_loyalty_ledger.c.tenant_id == tenant_id,
                                                               hq_loyalty_ledger.c.customer_id == customer_id)
                               .values(customer_id=pseudonym)).rowcount
+    _anonymise_cases(conn, tenant_id, customer_id, pseudonym)
     unlinked = conn.execute(update(sales).where(sales.c.tenant_id == tenant_id, sales.c.customer_id == customer_id)
                             .values(customer_id=None)).rowcount
     commands.issue(conn, tenant_id, None, CMD_CUSTOMER_ERASE,
@@ -118,6 +119,22 @@ def erase(conn: Connection, keys: Any, tenant_id: str, customer_id: str, *, acto
                 stores=len(targets))
     return {"request_id": request_id, "customer_id": customer_id, "kind": "erase", "requested_at": now,
             "requested_by": actor, "stores": targets, "confirmations": [], "done": not targets}
+
+
+def _anonymise_cases(conn: Connection, tenant_id: str, customer_id: str, pseudonym: str) -> None:
+    """Loyalty cases name the customer: they follow the ledger to the pseudonym, so a write-off
+    still lands on the entries it is about."""
+    from cloud.schema import conflicts
+
+    for case in conn.execute(select(conflicts.c.id, conflicts.c.dedup_key, conflicts.c.summary, conflicts.c.detail)
+                             .where(conflicts.c.tenant_id == tenant_id,
+                                    conflicts.c.dedup_key.like(f"%:{customer_id}"))).all():
+        if not case.dedup_key.endswith(f":{customer_id}"):
+            continue  # LIKE's `_` matched another character: not this customer's case
+        detail = {**(case.detail or {}), "customer_id": pseudonym}
+        conn.execute(update(conflicts).where(conflicts.c.id == case.id).values(
+            dedup_key=case.dedup_key.replace(customer_id, pseudonym),
+            summary=case.summary.replace(customer_id, pseudonym), detail=detail))
 
 
 def requests(conn: Connection, tenant_id: str, *, customer_id: str | None = None, limit: int = 200) -> list[dict]:

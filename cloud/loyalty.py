@@ -63,12 +63,29 @@ def project(conn: Connection, fresh: Iterable[EventEnvelope], received_at: str) 
                      "offline": entry.offline, "recorded_at": received_at})
     if not rows:
         return
+    _pseudonymise_erased(conn, rows)
     new = _insert(conn, rows)
     by_tenant: dict[str, set[str]] = {}
     for r in new:
         by_tenant.setdefault(r["tenant_id"], set()).add(r["customer_id"])
     for tenant, customers in by_tenant.items():
         _check_overdrafts(conn, tenant, sorted(customers), received_at)
+
+
+def _pseudonymise_erased(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """An entry a store sent before it applied an erasure arrives after HQ's: it lands under a
+    fresh pseudonym, never under the erased customer's id."""
+    from cloud.schema_customers import hq_customers
+
+    for tenant in {r["tenant_id"] for r in rows}:
+        ids = sorted({r["customer_id"] for r in rows if r["tenant_id"] == tenant})
+        erased = set(conn.execute(select(hq_customers.c.customer_id).where(
+            hq_customers.c.tenant_id == tenant, hq_customers.c.customer_id.in_(ids),
+            hq_customers.c.erased_at.is_not(None))).scalars())
+        pseudonyms = {cid: f"erased-{uuid.uuid4()}" for cid in erased}
+        for r in rows:
+            if r["tenant_id"] == tenant and r["customer_id"] in pseudonyms:
+                r["customer_id"] = pseudonyms[r["customer_id"]]
 
 
 def balances(conn: Connection, tenant_id: str, customer_ids: list[str]) -> dict[str, int]:

@@ -27,6 +27,7 @@ loyalty_ledger = Table(
     Column("offline", Boolean, nullable=False, default=False),  # redeemed while HQ was out of reach
     Column("actor", String, nullable=True),
     Column("at", String, nullable=False),
+    Column("event_id", String, nullable=True),  # its `loyalty.entry` in the outbox: unsent means HQ lacks it
     Index("ix_loyalty_ledger_customer", "tenant_id", "customer_id", "at"),
     Index("ix_loyalty_ledger_order", "tenant_id", "order_id"),
     info=LOYALTY,

@@ -112,7 +112,10 @@ def standing(uow: UnitOfWork, customer_id: str, program: LoyaltyProgram) -> Stan
     repo = uow.loyalty
     hq = _hq_balance(uow, customer_id)
     since = iso(parse_iso(uow.now) - timedelta(days=program.tier_window_days))
-    local = repo.entries(customer_id, since=hq[1] if hq else None)
+    # HQ's balance holds what it had ingested when it answered: add what was made here after that,
+    # and anything whose event has not even left this store yet (else a redemption made just before
+    # the answer, still on its way to HQ, would be counted by neither and could be spent twice).
+    local = repo.entries(customer_id, since=hq[1] if hq else None, or_unsent=True)
     window = repo.entries(customer_id, since=since) if hq is None or since < hq[1] else local
     return Standing(balance_points=(hq[0] if hq else 0) + sum(e.points for e in local),
                     earned_in_window=max(sum(e.points for e in window if e.kind in EARN_KINDS), 0),
@@ -146,11 +149,13 @@ def ledger(uow: UnitOfWork, customer_id: str, limit: int = 500) -> dict[str, Any
 # -- writing ------------------------------------------------------------------------------------------------
 def _write(uow: UnitOfWork, entries: Sequence[LedgerRow]) -> list[LedgerRow]:
     """Keep new entries and send each one to HQ; an entry id seen before is a replay: nothing."""
-    new = uow.loyalty.add([e for e in entries if e.points != 0])
+    repo = uow.loyalty
+    new = repo.add([e for e in entries if e.points != 0])
     for e in new:
-        uow.emit(LOYALTY_ENTRY, msgspec.to_builtins(LoyaltyEntry(
+        event_id = uow.emit(LOYALTY_ENTRY, msgspec.to_builtins(LoyaltyEntry(
             entry_id=e.entry_id, customer_id=e.customer_id, store_id=e.store_id, kind=e.kind,  # type: ignore[arg-type]
             points=e.points, order_id=e.order_id, reason=e.reason, at=e.at, offline=e.offline)))
+        repo.set_event(e.entry_id, event_id)
     return new
 
 

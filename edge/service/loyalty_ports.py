@@ -27,9 +27,13 @@ class LoyaltyRepository(Protocol):
 
     def of_order(self, order_id: str) -> list[LedgerRow]: ...
 
-    def entries(self, customer_id: str, *, since: str | None = None, limit: int = 1_000) -> list[LedgerRow]:
-        """Oldest first; `since`: only entries made after that time."""
+    def entries(self, customer_id: str, *, since: str | None = None, or_unsent: bool = False,
+                limit: int = 1_000) -> list[LedgerRow]:
+        """Oldest first; `since`: only entries made after that time (`or_unsent`: and those whose
+        event has not left the outbox yet, whenever they were made)."""
         ...
+
+    def set_event(self, entry_id: str, event_id: str) -> None: ...
 
     def customers_with_credits_before(self, cutoff: str, limit: int) -> list[str]:
         """Customers holding a credit entry (earn, restore, adjust) made before `cutoff`."""

@@ -8,6 +8,7 @@ and HQ's request log shows each store's confirmation."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from edge.adapters.migrations import backup
+from tests.cloud.conftest import PG_URL, pg_problem
 from tests.cloud.partner_support import PartnerHub, bearer, client_token, register_app
 from tests.support import EdgeServer, free_port, login, wait_until
 
@@ -25,16 +27,67 @@ LONG = 90.0  # the first events cross a freshly started hub: stream creation and
 FAST = {"NOVAPOS_CUSTOMERS_ESCROW_INTERVAL_S": "0.3", "NOVAPOS_CUSTOMERS_HQ_TIMEOUT_S": "3"}
 
 
-@pytest.fixture
-def hub(tmp_path: Path, nats_server) -> Iterator[PartnerHub]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def hub(request: pytest.FixtureRequest, tmp_path: Path, nats_server) -> Iterator[PartnerHub]:
     directory = tmp_path / "hub"
     directory.mkdir()
-    server = PartnerHub(directory)
+    schema = None
+    if request.param == "postgres":
+        problem = asyncio.run(pg_problem())
+        if problem:
+            pytest.skip(f"Postgres not reachable at {PG_URL} ({problem})")
+        schema = f"novapos_test_{uuid.uuid4().hex[:10]}"
+        server = PartnerHub(directory, {"NOVAPOS_CLOUD_DB_SCHEMA": schema}, db_url=PG_URL)
+    else:
+        server = PartnerHub(directory)
+    server.schema = schema  # type: ignore[attr-defined]
     server.start(["--nats-url", nats_server.url])
     try:
         yield server
     finally:
         server.stop()
+        if schema:
+            asyncio.run(_drop(schema))
+
+
+async def _drop(schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def dump_cloud_db(hub: PartnerHub, target: Path) -> str:
+    """Every row of every table of the cloud DB as text (Postgres; a SQLite hub's file is scanned as
+    it is): what the plaintext scan reads. Scoped to tenant demo, so row-level security hides nothing."""
+    import asyncpg
+
+    async def dump() -> str:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute("SELECT set_config('app.tenant_id', 'demo', false)")
+            tables = [r[0] for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", hub.schema)]
+            lines = [f"{t}\t" + "\t".join(str(v) for v in row.values())
+                     for t in tables for row in await conn.fetch(f'SELECT * FROM "{hub.schema}"."{t}"')]
+        finally:
+            await conn.close()
+        return "\n".join(lines)
+
+    text = asyncio.run(dump()) if hub.schema else ""
+    target.write_text(text)
+    return text
+
+
+def hq_key_rows(hub: PartnerHub, customer_id: str) -> int:
+    if hub.schema:
+        text = dump_cloud_db(hub, hub.log.parent / "dump.txt")
+        return sum(1 for line in text.splitlines() if line.startswith("hq_customer_keys\t") and customer_id in line)
+    return query(Path(hub.db_url.removeprefix("sqlite:///")),
+                 "SELECT count(*) FROM hq_customer_keys WHERE customer_id = ?", customer_id)[0][0]
 
 
 def start_store(data_dir: Path, nats_url: str, store_id: str | None = None, port: int | None = None) -> EdgeServer:
@@ -138,6 +191,7 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
 
             for directory in (demo_dir, dir_b):
                 backup(directory / "store.db", "scan")  # what a store's upgrade backups copy
+            assert hq_key_rows(hub, cid) == 1  # the dump (Postgres) reads the rows the scan must cover
             needles = {"email": p["email"], "phone": p["phone_e164"], "phone as keyed": p["phone"],
                        "name": p["name"], "card code": card}
             roots = [demo_dir, dir_b, hub.log.parent, nats_server.store_dir, nats_server.log_path, store_a.log,
@@ -195,8 +249,7 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
                      if r["request_id"] == request_id]
             assert (req["kind"], req["customer_id"], req["requested_by"]) == ("erase", cid, "hq")
             assert hq.get("/api/v1/hq/sales/summary", headers=admin).json()["items"] == gross  # totals kept
-            assert query(Path(hub.db_url.removeprefix("sqlite:///")),
-                         "SELECT count(*) FROM hq_customer_keys WHERE customer_id = ?", cid) == [(0,)]
+            assert hq_key_rows(hub, cid) == 0
             assert hits(roots, needles) == []
     finally:
         store_a.stop()

@@ -15,7 +15,7 @@ from cloud import customers, gdpr
 from cloud.customer_keys import CustomerKeys
 from cloud.customer_rpc import CustomerRpc, Refused
 from cloud.ingest import Ingestor
-from cloud.schema import commands, hq_audit, sales
+from cloud.schema import commands, conflicts, hq_audit, sales
 from cloud.schema_customers import hq_customer_index, hq_customer_keys, hq_customers, hq_tenant_keys
 from cloud.schema_loyalty import hq_loyalty_ledger
 from edge.contracts import pii
@@ -130,6 +130,7 @@ async def test_export_holds_everything_about_one_customer_and_nothing_of_another
 async def test_erase_shreds_the_key_and_index_anonymises_points_unlinks_orders_and_tells_every_store(cloud_db, rpc,
                                                                                                      keys):
     north, south, (ada, ada_profile), (bob, _) = await _two_customers_with_history(cloud_db, rpc)
+    await Ingestor(cloud_db).ingest([south.points("s-2:redeem", ada, -50, "s-2")])  # overdrawn: a loyalty case
     total_before = sum(r.gross_cents for r in await rows(cloud_db, sales))
     points_before = sum(r.points for r in await rows(cloud_db, hq_loyalty_ledger))
     done = await cloud_db.write(gdpr.erase, keys, T, ada, actor="dpo-ada", now=NOW, tenant_id=T)
@@ -142,6 +143,11 @@ async def test_erase_shreds_the_key_and_index_anonymises_points_unlinks_orders_a
     assert tomb.profile is None and tomb.erased_at == NOW
     assert await rows(cloud_db, hq_loyalty_ledger, hq_loyalty_ledger.c.customer_id == ada) == []
     assert sum(r.points for r in await rows(cloud_db, hq_loyalty_ledger)) == points_before  # anonymised, not lost
+    [case] = await rows(cloud_db, conflicts, conflicts.c.kind == "loyalty_overdraft")
+    pseudonym = case.detail["customer_id"]
+    assert ada not in f"{case.dedup_key} {case.summary} {json.dumps(case.detail)}"
+    assert sum(r.points for r in await rows(cloud_db, hq_loyalty_ledger,
+                                            hq_loyalty_ledger.c.customer_id == pseudonym)) == -30
     assert await rows(cloud_db, sales, sales.c.customer_id == ada) == []
     assert sum(r.gross_cents for r in await rows(cloud_db, sales)) == total_before
     assert [r.order_id for r in await rows(cloud_db, sales, sales.c.customer_id == bob)] == ["n-2"]  # untouched

@@ -114,3 +114,16 @@ async def test_an_hq_adjustment_is_audited_with_the_customer_id_and_bad_ones_cha
         rows = (await conn.execute(select(hq_audit).where(hq_audit.c.action == "loyalty.adjust"))).all()
     assert [(row.entity, row.entity_id, row.after["points"]) for row in rows] == [("customer", CUSTOMER, 250)]
     assert (await client.post(f"{url}/adjustments", json={"points": 5, "reason": "x"})).status_code == 401
+
+
+async def test_an_entry_arriving_after_hqs_erasure_lands_under_a_pseudonym(cloud_db):
+    from cloud.schema_customers import hq_customers
+
+    await cloud_db.write(lambda c: c.execute(hq_customers.insert().values(
+        tenant_id="demo", customer_id=CUSTOMER, version=1, received_at="2026-03-02T09:00:00Z",
+        erased_at="2026-03-02T09:30:00Z")), tenant_id="demo")
+    await Ingestor(cloud_db).ingest([entry("north", 1, "late:earn", "earn", 40)])
+    assert await balance(cloud_db) == 0  # nothing under the erased id
+    async with cloud_db.tenant("demo", write=False) as conn:
+        [row] = await conn.run_sync(lambda c: c.execute(select(loyalty.hq_loyalty_ledger)).all())
+    assert row.customer_id.startswith("erased-") and row.points == 40

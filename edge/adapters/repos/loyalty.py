@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects.sqlite import insert
 
+from edge.adapters.tables import outbox
 from edge.adapters.tables_loyalty import loyalty_ledger
 from edge.service.loyalty_ports import LedgerRow
 from edge.service.ports import Actor
@@ -39,13 +40,23 @@ class SqlLoyaltyRepository:
                                  .order_by(loyalty_ledger.c.at, loyalty_ledger.c.entry_id))
         return [_row(r) for r in rows.mappings()]
 
-    def entries(self, customer_id: str, *, since: str | None = None, limit: int = 1_000) -> list[LedgerRow]:
+    def entries(self, customer_id: str, *, since: str | None = None, or_unsent: bool = False,
+                limit: int = 1_000) -> list[LedgerRow]:
         stmt = select(*_COLUMNS).where(loyalty_ledger.c.tenant_id == self.tenant_id,
                                        loyalty_ledger.c.customer_id == customer_id)
         if since is not None:
-            stmt = stmt.where(loyalty_ledger.c.at > since)
+            after = loyalty_ledger.c.at > since
+            if or_unsent:
+                unsent = select(outbox.c.event_id).where(outbox.c.sent_at.is_(None))
+                after = or_(after, loyalty_ledger.c.event_id.in_(unsent.scalar_subquery()))
+            stmt = stmt.where(after)
         rows = self.conn.execute(stmt.order_by(loyalty_ledger.c.at, loyalty_ledger.c.entry_id).limit(limit))
         return [_row(r) for r in rows.mappings()]
+
+    def set_event(self, entry_id: str, event_id: str) -> None:
+        self.conn.execute(update(loyalty_ledger).where(loyalty_ledger.c.tenant_id == self.tenant_id,
+                                                       loyalty_ledger.c.entry_id == entry_id)
+                          .values(event_id=event_id))
 
     def customers_with_credits_before(self, cutoff: str, limit: int) -> list[str]:
         rows = self.conn.execute(select(loyalty_ledger.c.customer_id).where(

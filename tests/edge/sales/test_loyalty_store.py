@@ -253,3 +253,26 @@ def test_a_sale_a_lane_made_offline_with_points_is_recorded_not_refused_and_earn
     assert [(e["kind"], e["offline"]) for e in entries if e["kind"] != "adjust"] in (
         [("redeem", True), ("earn", False)], [("earn", False), ("redeem", True)])
     assert balance(client, manager) < 0  # the overdraft HQ will open a case for
+
+
+def test_a_redemption_still_on_its_way_to_hq_counts_against_hqs_newer_balance(
+        client, cashier, manager, products, shop):
+    from edge.domain.ids import now_iso
+    from edge.service.ports import Actor
+
+    give(client, manager, 1_000)
+    s = client.app.state.services
+    # The relay published the adjustment and HQ ingested it...
+    s.db.write_sync(lambda c: c.exec_driver_sql(
+        "UPDATE outbox SET sent_at = '2026-01-01T00:00:00Z' WHERE type = 'loyalty.entry'"))
+    paid = sale(client, cashier, [{"sku": products[1]["sku"], "quantity": 3}],
+                [{"method": "points", "points": 800}, cash()])
+    assert paid.status_code == 201, paid.text
+    # ...but the redemption's event has not left the store when HQ answers with its balance.
+    actor = Actor.system(s.settings.store.tenant_id, s.settings.store.store_id, "test")
+    s.uow.run_sync(actor, lambda u: loyalty.record_hq_balance(u, CUSTOMER, 1_000, now_iso()))
+    earned = sum(points for kind, points in kinds(client, cashier) if kind == "earn")
+    assert balance(client, cashier) == 1_000 - 800 + earned
+    again = sale(client, cashier, [{"sku": products[1]["sku"], "quantity": 3}],
+                 [{"method": "points", "points": 800}, cash()])
+    assert again.status_code == 422  # the same points are not spent twice at this store
