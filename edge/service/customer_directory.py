@@ -159,9 +159,9 @@ class CustomerDirectory:
                 opened = await self.uow.read(actor, lambda u, c=customer_id: cases.open_customer(u, self.vault, c))
             except NotFound:
                 continue
-            tier = await self.uow.read(actor, lambda u, c=customer_id: loyalty.block(u, c, offline=self.offline))
-            tier = tier["tier"]
-            out.append(cases.summary(opened, tier))
+            block = await self.uow.read(actor, lambda u, c=customer_id: loyalty.block(u, c, offline=self.offline))
+            # The balance the lane lists is the ledger's (HQ's cached balance plus this store's entries since).
+            out.append({**cases.summary(opened, block["tier"]), "balance_points": block["balance_points"]})
         return out
 
     async def _lookup_hq(self, actor: Actor, entry: IndexEntry) -> list[str]:

@@ -11,6 +11,7 @@ import "./stock.js";
 import "./catalog.js";
 import "./orders.js";
 import "./pickups.js";
+import "./customers.js";
 import "./reviews.js";
 import "./tills.js";
 import "./settlement.js";

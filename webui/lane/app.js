@@ -14,6 +14,8 @@ import * as offlineAuth from "./offline_auth.js";
 import * as offlineQueue from "./queue.js";
 import { clearCardPrompts, endCardWait, showTerminalPrompt, startCardWait } from "./terminal_prompts.js";
 import "./pickup.js"; // the Pickup button: hand over web orders ready for pickup
+import { attachByCard, attachedCustomerId, initCustomers, isCardCode, redeemable, resetForNewSale }
+  from "./customer.js"; // the Customer button: lookup, sign-up, the 360 view, attach to the sale
 import { VirtualList } from "./vlist.js";
 import { clearCart, editQuantity, initCartEdit, removeCartLine } from "./cart_edit.js";
 import { startKiosk, stopKiosk, touched } from "./kiosk.js";
@@ -288,6 +290,7 @@ async function addByCode(code) {
   if (!code) return;
   $("sale-error").textContent = "";
   if (isReceiptCode(code)) { openReturns(code); return; }
+  if (isCardCode(code)) { await attachByCard(code, (message) => { $("sale-error").textContent = message; }); return; }
   try {
     const product = await catalog.byCode(code);
     if (!product) {
@@ -502,7 +505,8 @@ async function ensureOrder() {
   if (state.checkout?.order) return state.checkout.order;
   state.checkout ??= { key: newIdempotencyKey(), order: null };
   const body = { lane_id: state.laneId, lines: orderLines(),
-                 ...(state.discountCents ? { discount_cents: state.discountCents } : {}) };
+                 ...(state.discountCents ? { discount_cents: state.discountCents } : {}),
+                 ...(attachedCustomerId() ? { customer_id: attachedCustomerId() } : {}) };
   let pin = null;
   for (;;) {
     try {
@@ -553,25 +557,32 @@ async function startPayment(method) {
 function openTender(order, method) {
   const due = order ? order.due_cents : estimateTotals(state.cart, catalog.taxRates).total_cents;
   state.tenderDue = due;
+  state.tenderDueFull = due;
+  state.pointsApplied = 0;
   $("amount-due").textContent = formatCents(due);
   $("tender-note").textContent = order
     ? `Order ${order.number}` : "Offline: this sale is saved on the lane and sent when the store server is back.";
   $("tender-error").textContent = "";
   $("tendered-input").value = "";
   $("tender-card").disabled = !order;
-  const quick = $("quick-amounts");
-  const options = [...new Set([due, ...[500, 1000, 2000, 5000, 10000].map((n) => Math.ceil(due / n) * n)])]
-    .filter((c) => c >= due).slice(0, 5);
-  quick.replaceChildren(...options.map((cents, i) => el("button", {
-    type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
-    onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
-  })));
+  showQuickAmounts(due);
   clearCardPrompts();
+  showPointsTender(order, due);
   $("tender-dialog").showModal();
   if (method === "card" && order) $("tender-card").focus();
   else $("tendered-input").focus();
 }
 
+function showQuickAmounts(due) {
+  const options = [...new Set([due, ...[500, 1000, 2000, 5000, 10000].map((n) => Math.ceil(due / n) * n)])]
+    .filter((c) => c >= due).slice(0, 5);
+  $("quick-amounts").replaceChildren(...options.map((cents, i) => el("button", {
+    type: "button", textContent: i === 0 ? `Exact ${formatCents(cents)}` : formatCents(cents),
+    onclick: () => { $("tendered-input").value = (cents / 100).toFixed(2); $("tendered-input").focus(); },
+  })));
+}
+
+/** `method` "cash" or "card" pays what is due (after any points applied), "points" only the points. */
 async function tender(method) {
   $("tender-error").textContent = "";
   const order = state.checkout?.order;
@@ -587,7 +598,12 @@ async function tender(method) {
       return;
     }
   }
-  const tenders = [{ method, amount_cents: amount }];
+  // The edge takes a sale's tenders together: the money first (its change is the cash's),
+  // then the points applied, which pay the rest.
+  const tenders = [
+    ...(method !== "points" && state.tenderDue > 0 ? [{ method, amount_cents: amount }] : []),
+    ...(state.pointsApplied && order ? [{ method: "points", points: state.pointsApplied }] : []),
+  ];
   if (!order) return queueOffline(tenders);
   const body = { tenders };
   if (JSON.stringify(body) !== state.tenderAttempt?.json) {
@@ -609,7 +625,9 @@ async function tender(method) {
     } else {
       // A decline, a timeout or a partial approval: the tender's guidance says what to do next.
       const last = data.tenders[data.tenders.length - 1];
-      state.tenderDue = data.due_cents;
+      state.tenderDue = state.tenderDueFull = data.due_cents;
+      state.pointsApplied = 0;
+      showPointsTender(data, data.due_cents);
       $("amount-due").textContent = formatCents(data.due_cents);
       $("tender-error").textContent = last?.guidance || `The order is ${data.status}.`;
     }
@@ -627,6 +645,58 @@ async function tender(method) {
     setBusy(false);
     endCardWait();
   }
+}
+
+// -- points: a tender of the attached customer's loyalty points --------------------------------
+// Redeeming is a tender (method "points"): the edge values the points at the program's rate,
+// books them off the customer's ledger, and a refund of the sale restores them. The cashier
+// applies points first; they go to the edge with the cash or card that pays the rest (the edge
+// takes a sale's tenders together), or alone when they cover it all. Only online: the edge
+// checks the balance (and, while HQ is out of reach, the offline allowance).
+function showPointsTender(order, due) {
+  const points = redeemable();
+  const row = $("points-row");
+  row.hidden = !attachedCustomerId();
+  if (row.hidden) return;
+  $("points-input").value = "";
+  $("points-value").textContent = "";
+  const usable = points && order && points.valueCents > 0;
+  $("points-input").disabled = $("tender-points").disabled = !usable;
+  if (!order) { $("points-note").textContent = "Points need the store server."; return; }
+  if (!usable) { $("points-note").textContent = "No points to redeem on this customer's card."; return; }
+  const most = Math.min(points.max, Math.floor(due / points.valueCents));
+  $("points-input").max = String(most);
+  $("points-note").textContent = `Up to ${most.toLocaleString()} points (${formatCents(most * points.valueCents)}); `
+    + `1 point = ${formatCents(points.valueCents)}`
+    + (points.min > 1 ? `, at least ${points.min.toLocaleString()} at a time` : "")
+    + (points.offline ? ". HQ is out of reach: the offline allowance applies." : ".");
+}
+
+function pointsTyped() {
+  const points = redeemable();
+  const n = Number.parseInt($("points-input").value, 10);
+  $("points-value").textContent = points && n > 0 ? `= ${formatCents(n * points.valueCents)}` : "";
+}
+
+function applyPoints() {
+  $("tender-error").textContent = "";
+  const points = redeemable();
+  if (!state.checkout?.order || !points) return;
+  const text = $("points-input").value.trim();
+  const n = Number.parseInt(text, 10);
+  const most = Number.parseInt($("points-input").max, 10);
+  if (!/^\d+$/.test(text) || n <= 0) { $("tender-error").textContent = "Type a whole number of points."; return; }
+  if (n > most) { $("tender-error").textContent = `At most ${most.toLocaleString()} points on this sale.`; return; }
+  if (n < points.min) { $("tender-error").textContent = `At least ${points.min.toLocaleString()} points at a time.`; return; }
+  state.pointsApplied = n;
+  state.tenderDue = state.tenderDueFull - n * points.valueCents;
+  $("amount-due").textContent = formatCents(state.tenderDue);
+  $("points-note").textContent = `${n.toLocaleString()} points (${formatCents(n * points.valueCents)}) applied: `
+    + (state.tenderDue ? `${formatCents(state.tenderDue)} left to pay in cash or by card.` : "they pay the whole sale.");
+  showQuickAmounts(state.tenderDue);
+  if (state.tenderDue === 0) { tender("points"); return; }
+  $("tendered-input").value = "";
+  $("tendered-input").focus();
 }
 
 /** Back from the tender: an order with nothing paid is cancelled on the edge, so its stock is
@@ -651,8 +721,11 @@ async function leaveTender() {
 }
 
 function setBusy(busy, method) {
-  for (const id of ["tender-cash", "tender-card", "tender-cancel"]) $(id).disabled = busy;
-  if (!busy) $("tender-card").disabled = !state.checkout?.order;
+  for (const id of ["tender-cash", "tender-card", "tender-cancel", "tender-points"]) $(id).disabled = busy;
+  if (!busy) {
+    $("tender-card").disabled = !state.checkout?.order;
+    $("tender-points").disabled = !state.checkout?.order || !redeemable();
+  }
   for (const id of ["tender-cash", "tender-card"]) {
     const pressed = busy && id === (method === "card" ? "tender-card" : "tender-cash");
     $(id).classList.toggle("busy", pressed);
@@ -669,14 +742,14 @@ function setBusy(busy, method) {
 
 async function queueOffline(tenders) {
   const estimate = estimateTotals(state.cart, catalog.taxRates);
-  const sale = await offlineQueue.enqueueSale(state.laneId, state.cart, tenders, estimate);
+  const sale = await offlineQueue.enqueueSale(state.laneId, state.cart, tenders, estimate, attachedCustomerId());
   await showSavedOffline(tenders[0].amount_cents - estimate.total_cents,
     `It will be sent to the store server when it is reachable (ref ${sale.idempotency_key.slice(0, 8)}). The receipt can be printed then.`);
 }
 
 async function queueTimedOut(request, tenders) {
   const due = state.tenderDue;
-  const sale = await offlineQueue.enqueueRequest(state.laneId, request, state.cart, tenders, due);
+  const sale = await offlineQueue.enqueueRequest(state.laneId, request, state.cart, tenders, due, attachedCustomerId());
   await showSavedOffline(tenders[0].amount_cents - due,
     `The store server did not confirm this payment. It is sent again, unchanged, when the server answers `
     + `(ref ${sale.idempotency_key.slice(0, 8)}); if it was already recorded, it is not recorded twice.`);
@@ -723,6 +796,7 @@ function newSale() {
   state.discountCents = 0;
   state.checkout = null;
   state.tenderAttempt = null;
+  resetForNewSale();
   if ($("receipt-dialog").open) $("receipt-dialog").close();
   cartChanged();
 }
@@ -915,6 +989,8 @@ function wire() {
   $("approval-dialog").addEventListener("close", () => setTimeout(focusScan, 0));
   $("tender-form").addEventListener("submit", (e) => { e.preventDefault(); tender("cash"); });
   $("tender-card").addEventListener("click", () => tender("card"));
+  $("tender-points").addEventListener("click", applyPoints);
+  $("points-input").addEventListener("input", pointsTyped);
   $("tender-cancel").addEventListener("click", leaveTender);
   $("tender-dialog").addEventListener("close", focusScan);
   $("receipt-dialog").addEventListener("close", () => { if (state.saleDone) newSale(); });
@@ -952,6 +1028,7 @@ async function start() {
   wire();
   initCartEdit();
   initReturns({ laneId: () => state.laneId, hooks: returnsHooks });
+  initCustomers({ changed: cartChanged, closed: focusScan, toast });
   whenSignedOut(sessionEnded);
   await initPairing({ laneChosen: (lane) => { state.laneId = String(lane); } });
   showLanes();

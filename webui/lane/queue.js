@@ -11,11 +11,12 @@ const NEEDS_OPERATOR = new Set(["accepted_with_price_variance", "accepted_with_s
 // A refusal that only a supervisor's PIN at the lane resolves (see replayApproved).
 export const NEEDS_SUPERVISOR = "offline-price-override-required";
 
-export async function enqueueSale(laneId, cart, tenders, estimate) {
+export async function enqueueSale(laneId, cart, tenders, estimate, customerId = null) {
   const sale = {
     idempotency_key: newIdempotencyKey(),
     offline_created_at: new Date().toISOString(),
     lane_id: laneId,
+    ...(customerId ? { customer_id: customerId } : {}), // the customer attached at the lane
     // The price the customer was charged stands; the edge flags a variance against its catalog.
     lines: cart.map((l) => ({
       product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents,
@@ -34,7 +35,7 @@ export async function enqueueSale(laneId, cart, tenders, estimate) {
  * as a duplicate if it did. If the edge refuses it instead (the order expired meanwhile), it was
  * never recorded, and `fallback` (the same sale as an offline sale) is sent under the same key.
  */
-export async function enqueueRequest(laneId, { path, body, key }, cart, tenders, totalCents) {
+export async function enqueueRequest(laneId, { path, body, key }, cart, tenders, totalCents, customerId = null) {
   const sale = {
     idempotency_key: key,
     offline_created_at: new Date().toISOString(),
@@ -42,6 +43,7 @@ export async function enqueueRequest(laneId, { path, body, key }, cart, tenders,
     request: { path, body },
     fallback: {
       lane_id: laneId,
+      ...(customerId ? { customer_id: customerId } : {}),
       lines: cart.map((l) => ({
         product_id: l.product_id, quantity: l.quantity, unit_price_cents: l.price_cents,
         ...(l.weight_grams != null ? { weight_grams: l.weight_grams } : {}),

@@ -2,10 +2,11 @@
 // milliseconds and a fresh deploy must win), the cached copy when the edge is unreachable.
 // The API is never touched here: sales, catalog and the offline queue are the app's business.
 
-const CACHE = "novapos-lane-shell-v9";
+const CACHE = "novapos-lane-shell-v10";
 const SHELL = ["/", "/index.html", "/app.css", "/app.js", "/api.js", "/catalog.js", "/crypto_checkout.js", "/db.js", "/events.js",
                "/offline_auth.js", "/pickup.js", "/queue.js", "/terminal_prompts.js", "/vlist.js", "/manifest.webmanifest", "/icon.svg",
                "/pairing.js", "/kiosk.js", "/returns.js", "/stock.js", "/cart_edit.js", "/lane_tools.css",
+               "/customer.js", "/customer.css",
                "/common/api.js", "/common/dom.js", "/common/money.js"];
 
 self.addEventListener("install", (event) => {
