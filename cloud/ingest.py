@@ -45,7 +45,7 @@ from edge.contracts.envelope import (
     subject_matches,
 )
 from edge.contracts.link_trouble import LinkTrouble
-from edge.contracts.pan import card_number_fields, mask_card_numbers_in
+from edge.contracts.pan import card_number_fields, mask_card_numbers_in, value_may_hold_card_number
 
 log = structlog.get_logger()
 
@@ -340,6 +340,8 @@ def without_card_numbers(env: EventEnvelope) -> EventEnvelope:
     A store refuses card numbers at its API, but an older or misbehaving store may still send
     one; HQ keeps the event (its sale is real) with the digits masked, and says so.
     """
+    if not value_may_hold_card_number(env.payload):  # the common case, at a tenth of the walk's cost
+        return env
     fields = card_number_fields(env.payload)
     if not fields:
         return env
