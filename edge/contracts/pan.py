@@ -123,17 +123,25 @@ def value_may_hold_card_number(value: Any) -> bool:
     """A fast test on a decoded JSON value (an ingested event's payload): False means
     `card_number_fields(value)` is certainly empty, so the field-by-field walk can be skipped.
 
-    msgspec writes ASCII digits, spaces and dashes as themselves, so a string, key or integer
-    holding a candidate puts the same run into the encoding. Anything outside ASCII answers True:
-    `str` patterns count other scripts' digits as digits, and the walk then decides.
+    msgspec writes ASCII text without escapes as itself, and every string, key and number in
+    the encoding is bounded by a quote, comma, colon or bracket: neither a digit, a separator nor
+    alphanumeric. So a card number in any of them is a card number in the encoded text, with the
+    same neighbours, and `_spans` over each long digit run there finds it. Text with an escape
+    (a newline before digits reads as "n") or outside ASCII (`str` patterns count other scripts'
+    digits as digits) answers True: the walk then decides.
     """
     try:
         raw = _json_encoder.encode(value)
     except (TypeError, ValueError, OverflowError):
         return True
-    if not raw.isascii():
+    if not raw.isascii() or b"\\" in raw:
         return True
-    return any(_CANDIDATE_BYTES.search(run.group()) for run in _DIGIT_RUN_BYTES.finditer(raw))
+    text = None
+    for run in _DIGIT_RUN_BYTES.finditer(raw):
+        text = text if text is not None else raw.decode("ascii")
+        if next(_spans(text[max(0, run.start() - 1) : run.end() + 1]), None) is not None:
+            return True
+    return False
 
 
 def _is_product_code(key: str | None, text: str) -> bool:
