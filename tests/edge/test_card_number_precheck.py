@@ -11,7 +11,7 @@ import pytest
 
 from cloud.ingest import without_card_numbers
 from edge.contracts.envelope import EventEnvelope
-from edge.contracts.pan import card_number_fields, value_may_hold_card_number
+from edge.contracts.pan import card_number_fields, request_body_card_number_fields, value_may_hold_card_number
 
 HOLDING = [
     {"note": "4111111111111111"},
@@ -93,3 +93,9 @@ def test_ingest_still_masks_a_card_number_and_keeps_a_clean_event_as_it_is() -> 
     assert without_card_numbers(clean) is clean
     masked = without_card_numbers(env({"order_id": "o-2", "note": "paid with 4111 1111 1111 1111"}))
     assert masked.payload["note"] == "paid with **** **** **** 1111"
+
+
+def test_a_request_body_spelling_the_digits_as_json_escapes_is_still_caught() -> None:
+    body = b'{"note": "4111\\u00201111\\u00201111\\u00201111"}'  # decodes to "4111 1111 1111 1111"
+    assert request_body_card_number_fields(body, "application/json") == ["note"]
+    assert request_body_card_number_fields(b'{"note": "caf\\u00e9 at 10"}', "application/json") == []
