@@ -33,6 +33,7 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloud import audit, metrics
+from cloud.bulk import BulkInsert
 from cloud.clock import now_iso, parse_iso
 from cloud.db import CloudDB, set_tenant
 from cloud.projections import dialect_insert, project_batch
@@ -45,7 +46,7 @@ from edge.contracts.envelope import (
     subject_matches,
 )
 from edge.contracts.link_trouble import LinkTrouble
-from edge.contracts.pan import card_number_fields, mask_card_numbers_in
+from edge.contracts.pan import card_number_fields, mask_card_numbers_in, value_may_hold_card_number
 
 log = structlog.get_logger()
 
@@ -240,7 +241,18 @@ def _observe(by_tenant: dict[str, list[EventEnvelope]], received_at: str, result
         metrics.INGEST_LAG.labels(tenant_id=tenant, store_id=store).set(lag)
 
 
+_EVENT_ROWS = BulkInsert(
+    events,
+    ("event_id", "tenant_id", "store_id", "seq", "type", "schema_version", "occurred_at", "business_day",
+     "received_at", "envelope"),
+    conflict=("event_id",),
+    returning="event_id",
+)
+
+
 def _insert_new(conn: Connection, batch: list[EventEnvelope], received_at: str) -> set[str]:
+    """The ids of the batch's events that were not stored yet (now stored): one multi-row
+    `INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id` per page (cloud.bulk)."""
     rows = [
         {
             "event_id": e.event_id,
@@ -256,11 +268,7 @@ def _insert_new(conn: Connection, batch: list[EventEnvelope], received_at: str) 
         }
         for e in batch
     ]
-    # executemany + RETURNING: SQLAlchemy's "insertmanyvalues" sends multi-row VALUES pages from
-    # one cached statement (a `.values(rows)` statement is recompiled per call, which cost more
-    # than the SQL itself).
-    stmt = dialect_insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"]).returning(events.c.event_id)
-    return {r[0] for r in conn.execute(stmt, rows)}
+    return set(_EVENT_ROWS.run(conn, rows))
 
 
 def _update_stores(conn: Connection, tenant: str, fresh: list[EventEnvelope], now: str) -> None:
@@ -340,6 +348,8 @@ def without_card_numbers(env: EventEnvelope) -> EventEnvelope:
     A store refuses card numbers at its API, but an older or misbehaving store may still send
     one; HQ keeps the event (its sale is real) with the digits masked, and says so.
     """
+    if not value_may_hold_card_number(env.payload):  # the common case, at a tenth of the walk's cost
+        return env
     fields = card_number_fields(env.payload)
     if not fields:
         return env

@@ -33,12 +33,24 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cloud import bopis, conflicts, customers, loyalty, webhook_events
+from cloud.bulk import BulkInsert
 from cloud.schema import sale_lines, sale_tenders, sales, stock_levels, stock_movements, transfers
 from edge.contracts.envelope import EventEnvelope
 
 SALE_KINDS = {"order.completed": "sale", "order.voided": "void", "return.created": "return",
               "refund.settled_in_cash": "tender_move"}
 NO_ON_HAND_CHANGE = ("reservation", "release")  # they change availability at the store only
+
+
+_SALE_ROWS = BulkInsert(sales, ("event_id", "tenant_id", "store_id", "order_id", "kind", "business_day",
+                                 "occurred_at", "hour", "orders", "gross_cents", "currency", "customer_id"))
+_LINE_ROWS = BulkInsert(sale_lines, ("event_id", "tenant_id", "store_id", "line_no", "business_day", "sku", "name",
+                                     "quantity", "amount_cents"))
+_TENDER_ROWS = BulkInsert(sale_tenders, ("event_id", "tenant_id", "store_id", "idx", "business_day", "method",
+                                         "amount_cents"))
+_MOVEMENT_ROWS = BulkInsert(stock_movements, ("tenant_id", "movement_id", "store_id", "location_id", "product_id",
+                                              "sku", "kind", "delta", "ref", "at", "event_id"),
+                            conflict=("tenant_id", "movement_id"), returning="movement_id")
 
 
 def dialect_insert(conn: Any, table: Any) -> Any:
@@ -145,9 +157,8 @@ def _sale_facts(conn: Connection, fresh: list[EventEnvelope]) -> None:
         tenders += [{**common, "idx": i, "business_day": env.business_day, "method": method,
                      "amount_cents": amount if kind == "tender_move" else sign * abs(amount)}
                     for i, (method, amount) in enumerate(own_tenders)]
-    for table, rows in ((sales, facts), (sale_lines, lines), (sale_tenders, tenders)):
-        if rows:
-            conn.execute(insert(table), rows)  # executemany: one round trip per table
+    for bulk, rows in ((_SALE_ROWS, facts), (_LINE_ROWS, lines), (_TENDER_ROWS, tenders)):
+        bulk.run(conn, rows)  # one multi-row INSERT per table (cloud.bulk)
 
 
 def _sold_earlier(conn: Connection, env: EventEnvelope, order_id: str) -> tuple[int, list, list] | None:
@@ -193,12 +204,7 @@ def _stock(conn: Connection, fresh: list[EventEnvelope], now: str) -> None:
         return
     tenant = next(iter(rows.values()))["tenant_id"]
     ordered = list(rows.values())
-    stmt = (
-        dialect_insert(conn, stock_movements)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "movement_id"])
-        .returning(stock_movements.c.movement_id)
-    )
-    new_ids = {r[0] for r in conn.execute(stmt, ordered)}  # executemany: multi-row pages, one compile
+    new_ids = set(_MOVEMENT_ROWS.run(conn, ordered))  # multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING
     applied = [m for m in ordered if m["movement_id"] in new_ids]  # in (store, seq) order
     counted = [m for m in applied if m["kind"] not in NO_ON_HAND_CHANGE]
     if counted:

@@ -253,14 +253,18 @@ class Relay:
                 break
             pending.append((row.seq, future))
         acked: list[int] = []
-        timeout = self.config.ack_timeout_s
-        results = await asyncio.gather(
-            *(asyncio.wait_for(fut, timeout) for _, fut in pending), return_exceptions=True
-        )
-        for (seq, _), result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException):
+        if pending:
+            # One deadline for the whole window instead of a `wait_for` task and timer per PubAck.
+            # A PubAck still missing at the deadline is cancelled, as `wait_for` would, and its
+            # row counts as an unknown outcome.
+            _, late = await asyncio.wait([fut for _, fut in pending], timeout=self.config.ack_timeout_s)
+            for fut in late:
+                fut.cancel()
+        for seq, fut in pending:
+            error = TimeoutError() if fut.cancelled() else fut.exception()
+            if error is not None:
                 # Unknown outcome (timeout) or refused: re-published later with the same id.
-                failed[seq] = _describe(result)
+                failed[seq] = _describe(error)
             else:
                 acked.append(seq)
         if failed:

@@ -9,6 +9,7 @@ the cloud's raw store handle event types they do not know yet.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -89,7 +90,14 @@ def parse_event_subject(subject: str) -> tuple[str, str] | None:
 
 def subject_matches(subject: str, tenant_id: str, store_id: str) -> bool:
     """True when an up subject belongs to exactly this tenant and store."""
+    if len(tenant_id) + len(store_id) <= 128:  # ids as stores have them: cached (ingest asks per event)
+        return parse_event_subject(subject) == _tokens(tenant_id, store_id)
     return parse_event_subject(subject) == (_token(tenant_id), _token(store_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(tenant_id: str, store_id: str) -> tuple[str, str]:
+    return _token(tenant_id), _token(store_id)
 
 
 def command_stream_name(tenant_id: str) -> str:

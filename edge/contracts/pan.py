@@ -33,6 +33,10 @@ _GROUPED_RUN = re.compile(r"\d+(?:[ -]\d+)*")
 # Cheap pre-check: no 13 digits with at most single separators in between, no card number.
 _CANDIDATE = re.compile(r"\d(?:[ -]?\d){12}")
 _CANDIDATE_BYTES = re.compile(rb"\d(?:[ -]?\d){12}")
+# Every candidate lies inside one run of 13+ ASCII digits, spaces and dashes that starts and ends
+# on a digit; finding the runs first is linear, the candidate pattern alone backtracks on each digit.
+_DIGIT_RUN_BYTES = re.compile(rb"[0-9][0-9 -]{11,}[0-9]")
+_json_encoder = msgspec.json.Encoder()
 
 MIN_DIGITS, MAX_DIGITS = 13, 19
 _MAX_GROUP = 6  # the longest group in a written-out card number (Amex 4-6-5)
@@ -111,8 +115,34 @@ def looks_like_card_number(text: str) -> bool:
 
 
 def may_hold_card_number(raw: bytes) -> bool:
-    """A fast test on raw bytes (a request body): False means certainly no card number."""
-    return _CANDIDATE_BYTES.search(raw) is not None
+    """A fast test on raw bytes (a request body): False means certainly no card number.
+    A JSON escape (`\\u0034` is "4") can spell digits the byte pattern does not see: maybe."""
+    return b"\\u" in raw or _CANDIDATE_BYTES.search(raw) is not None
+
+
+def value_may_hold_card_number(value: Any) -> bool:
+    """A fast test on a decoded JSON value (an ingested event's payload): False means
+    `card_number_fields(value)` is certainly empty, so the field-by-field walk can be skipped.
+
+    msgspec writes ASCII text without escapes as itself, and every string, key and number in
+    the encoding is bounded by a quote, comma, colon or bracket: neither a digit, a separator nor
+    alphanumeric. So a card number in any of them is a card number in the encoded text, with the
+    same neighbours, and `_spans` over each long digit run there finds it. Text with an escape
+    (a newline before digits reads as "n") or outside ASCII (`str` patterns count other scripts'
+    digits as digits) answers True: the walk then decides.
+    """
+    try:
+        raw = _json_encoder.encode(value)
+    except (TypeError, ValueError, OverflowError):
+        return True
+    if not raw.isascii() or b"\\" in raw:
+        return True
+    text = None
+    for run in _DIGIT_RUN_BYTES.finditer(raw):
+        text = text if text is not None else raw.decode("ascii")
+        if next(_spans(text[max(0, run.start() - 1) : run.end() + 1]), None) is not None:
+            return True
+    return False
 
 
 def _is_product_code(key: str | None, text: str) -> bool:
