@@ -32,7 +32,6 @@ products = t.products
 tax_categories = t.tax_categories
 
 
-
 def not_for_lookup(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """`+column`: SQLite's documented way to keep a term from choosing the index.
 
