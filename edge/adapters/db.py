@@ -214,8 +214,7 @@ class Database:
             return
         self.commits += 1
         self.units += len(batch)
-        for job, ok, value in outcomes:
-            _resolve(job, ok, value)
+        _resolve_all(outcomes)
 
     # -- reads -----------------------------------------------------------------------------
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -250,6 +249,32 @@ class Database:
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self._reader_engine.connect() as conn, conn.begin():
             return fn(conn)
+
+
+def _resolve_all(outcomes: list[tuple[_Job, bool, Any]]) -> None:
+    """Answer a committed batch's callers: one wake-up per event loop, not one per caller.
+
+    Each `call_soon_threadsafe` writes to the loop's self-pipe (a syscall in the writer and a
+    wake-up in the loop); a group commit of sixteen checkouts paid sixteen of each."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
+    for outcome in outcomes:
+        job = outcome[0]
+        if job.loop is None:
+            _resolve(*outcome)
+        else:
+            by_loop.setdefault(job.loop, []).append(outcome)
+    for loop, answers in by_loop.items():
+        loop.call_soon_threadsafe(_set_all, answers)
+
+
+def _set_all(answers: list[tuple[_Job, bool, Any]]) -> None:
+    for job, ok, value in answers:
+        if job.future.done():  # the caller was cancelled (client gone); the change is committed
+            continue
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
 
 
 def _resolve(job: _Job, ok: bool, value: Any) -> None:

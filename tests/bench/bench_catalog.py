@@ -149,6 +149,20 @@ def main() -> None:
               f"{bare16.rps:,.0f} req/s (aim >= {RATIO_AIM:.0%}); lookup p95 {p95_1:.2f} ms at 1 client, "
               f"{p95_16:.2f} ms at {RATIO_AT} clients (bare: {bare16.pct(95):.2f} ms; aim < {P95_AIM_MS:.0f} ms): "
               f"{'MET' if ok else 'NOT MET'}")
+        if len(os.sched_getaffinity(0)) >= 2:
+            # As bench_checkout does: each server on one core (every thread), the load generator
+            # on another, 16 clients again: what a Raspberry Pi-class store box feels.
+            one, other = sorted(os.sched_getaffinity(0))[:2]
+            for proc in (edge, bare):
+                for tid in os.listdir(f"/proc/{proc.pid}/task"):
+                    os.sched_setaffinity(int(tid), {one})
+            os.sched_setaffinity(0, {other})
+            bare_r, bare_cpu = measured(bare, bare_port, bare_requests, RATIO_AT, args.seconds)
+            edge_r, edge_cpu = measured(edge, edge_port, edge_requests, RATIO_AT, args.seconds)
+            print(f"{'bare Litestar GET, 1 core':<32}{RATIO_AT:>8}  {bare_cpu:7.0f} us/req  {bare_r.summary()}")
+            print(f"{'edge barcode lookup, 1 core':<32}{RATIO_AT:>8}  {edge_cpu:7.0f} us/req  {edge_r.summary()}")
+            print(f"ONE CORE: lookup at {RATIO_AT} clients = {edge_r.rps:,.0f} req/s, {edge_r.rps / bare_r.rps:.1%} of bare "
+                  f"{bare_r.rps:,.0f} req/s; lookup p95 {edge_r.pct(95):.2f} ms")
     finally:
         edge.terminate()
         bare.terminate()

@@ -2,7 +2,7 @@
 body, measured in the same run on the same machine (ARCHITECTURE.md, "Tests and benchmarks";
 no timing asserts anywhere).
 
-    .venv/bin/python tests/bench/bench_checkout.py [--seconds 8] [--clients 16 64]
+    .venv/bin/python tests/bench/bench_checkout.py [--seconds 8] [--clients 16 64] [--products 100000]
 
 Starts `novapos-edge serve --demo` on a temporary data dir and `tests/bench/bare_app.py`, each
 one uvicorn worker, and drives both with the same raw-asyncio closed loop (`loadgen.py`) over
@@ -87,12 +87,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--products", type=int, default=0,
+                        help="grow the catalog to this many products first (a real store has 10,000-100,000)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="novapos-bench-"))
     edge_port, bare_port = free_port(), free_port()
-    edge = subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(tmp / "data"),
-                             "--host", "127.0.0.1", "--port", str(edge_port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
+
+    def start_edge() -> subprocess.Popen:
+        return subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(tmp / "data"),
+                                 "--host", "127.0.0.1", "--port", str(edge_port)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                                env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
+
+    edge = start_edge()
+    if args.products:
+        from tests.bench.bench_catalog import grow_catalog
+
+        wait_ready(f"http://127.0.0.1:{edge_port}/readyz", edge)  # the first start seeds the demo store
+        edge.terminate()
+        edge.wait()
+        grow_catalog(tmp / "data" / "store.db", args.products)
+        edge = start_edge()
     bare = subprocess.Popen([sys.executable, str(HERE / "bare_app.py"), str(bare_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -110,6 +125,8 @@ def main() -> None:
         bodies = order_bodies(skus, 150)
         bare_requests = [http_request("POST", "/bare", body=b, headers={"Content-Type": "application/json"})
                          for b in bodies]
+        if args.products:
+            print(f"catalog: {args.products:,} products")
         print(f"{'target':<10}{'clients':>8}{'requests':>10}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         for clients in args.clients:
             # Enough distinct keys that none repeats: a repeat would be a (cheap) idempotent replay.

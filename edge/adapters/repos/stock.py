@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as upsert
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from edge.adapters import tables as t
 from edge.adapters import tables_sales as s
@@ -29,6 +31,18 @@ reservation_items = s.reservation_items
 products = t.products
 tax_categories = t.tax_categories
 
+
+def not_for_lookup(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`+column`: SQLite's documented way to keep a term from choosing the index.
+
+    Without statistics (no ANALYZE) SQLite takes `tenant_id = ?` for a selective term and, given
+    `tenant_id = ? AND id IN (...)`, walks every product of the tenant through a (tenant_id, …)
+    index instead of probing the primary key once per id: 20 ms per checkout at 100,000
+    products, on the single writer. The tenant is still checked on every row found by id.
+    """
+    return UnaryExpression(column, operator=operators.custom_op("+"))
+
+
 # Hot-path statements are built once, with bind parameters (prefixed b_, since UPDATE reserves
 # column names for its SET clause): SQLAlchemy memoises a construct's cache key, so running the
 # same object again skips building it and keying the compiled-SQL cache. The checkout's own
@@ -39,7 +53,8 @@ _LEVELS = Prepared(
     .select_from(products.outerjoin(stock_levels, and_(stock_levels.c.tenant_id == products.c.tenant_id,
                                                        stock_levels.c.product_id == products.c.id,
                                                        stock_levels.c.location_id == bindparam("b_location"))))
-    .where(products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_ids", expanding=True))),
+    .where(not_for_lookup(products.c.tenant_id) == bindparam("b_tenant"),
+           products.c.id.in_(bindparam("b_ids", expanding=True))),
     expanding=["b_ids"])
 _INSERT_MOVEMENTS = Prepared(insert(stock_movements))
 _MOVEMENT_COLUMNS = [stock_movements.c[name] for name in StockMovementRow.__struct_fields__]
@@ -234,18 +249,20 @@ _SALE_PRODUCTS = products.outerjoin(tax_categories, and_(tax_categories.c.tenant
 _SALE_KEYS = tuple(c.key for c in _SALE_COLUMNS)
 _SALE_BOOLEANS = ("active", "sold_by_weight", "tax_inclusive")  # sqlite3 returns 0/1 (or NULL)
 _BY_ID = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
-    products.c.tenant_id == bindparam("b_tenant"), products.c.id.in_(bindparam("b_values", expanding=True))),
+    not_for_lookup(products.c.tenant_id) == bindparam("b_tenant"),
+    products.c.id.in_(bindparam("b_values", expanding=True))),
     expanding=["b_values"])
 _BY_SKU = Prepared(select(*_SALE_COLUMNS).select_from(_SALE_PRODUCTS).where(
     products.c.tenant_id == bindparam("b_tenant"), products.c.sku.in_(bindparam("b_values", expanding=True))),
     expanding=["b_values"])
 product_barcodes = t.product_barcodes
+# One barcode per statement: with `barcode IN (...)` SQLite prefers the covering
+# (tenant_id, product_id, barcode) index on tenant_id alone and reads every barcode of the
+# tenant (16 ms at 100,000); an equality on both key columns is one primary-key probe.
 _BY_BARCODE = Prepared(select(product_barcodes.c.barcode, *_SALE_COLUMNS).select_from(_SALE_PRODUCTS.join(
     product_barcodes, and_(product_barcodes.c.product_id == products.c.id,
                            product_barcodes.c.tenant_id == products.c.tenant_id))).where(
-    product_barcodes.c.tenant_id == bindparam("b_tenant"),
-    product_barcodes.c.barcode.in_(bindparam("b_values", expanding=True))),
-    expanding=["b_values"])
+    product_barcodes.c.tenant_id == bindparam("b_tenant"), product_barcodes.c.barcode == bindparam("b_value")))
 
 
 def _sale_product(values: tuple[Any, ...]) -> SaleProduct:
@@ -304,8 +321,9 @@ class SqlSaleProductsRepository:
             for r in _BY_SKU.execute(self.conn, params | {"b_values": list(set(skus))}):
                 product = _sale_product(r)
                 found[("sku", product.sku)] = product
-        if barcodes:
-            for r in _BY_BARCODE.execute(self.conn, params | {"b_values": list(set(barcodes))}):
+        for barcode in set(barcodes):
+            r = _BY_BARCODE.execute(self.conn, params | {"b_value": barcode}).fetchone()
+            if r is not None:
                 found[("barcode", r[0])] = _sale_product(r[1:])
         return found
 

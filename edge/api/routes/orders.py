@@ -154,21 +154,38 @@ def was_replayed(response: Response) -> bool:
     return any(k.lower() == "idempotent-replayed" for k in (response.headers or {}))
 
 
+class _Tendered(msgspec.Struct):
+    status: str = ""
+
+
+class _Answered(msgspec.Struct):
+    """The few fields of a stored order answer that decide what follows; decoding only these
+    skips building the whole order as dicts on every checkout."""
+
+    id: str = ""
+    tenders: list[_Tendered] = []
+    refunds: list[_Tendered] = []
+    verdict: Any = None
+
+
+_decode_answer = msgspec.json.Decoder(_Answered).decode
+
+
 async def respond_with_order(request: Request, response: Response, status_code: int = 201) -> Response:
     """After the order's transaction committed: drive its card/crypto payments (outside any
     transaction), then answer with the order as it stands now. A replay answers the same way."""
-    body = msgspec.json.decode(response.content)
-    order_id = body.get("id")
+    body = _decode_answer(response.content)
+    order_id = body.id
     if not order_id or response.status_code >= 300:
         return response
     s, who = services(request), actor(request)
     replayed = was_replayed(response)
-    if not replayed and any(t["status"] == "created" for t in body.get("tenders", []) + body.get("refunds", [])):
+    if not replayed and any(t.status == "created" for t in body.tenders + body.refunds):
         await runtime(request).processor.drive_order(who, order_id)
     elif not replayed:
         return response
     current = await s.uow.read(who, lambda u: orders.get_order(u, order_id))
-    if replayed and body.get("verdict"):
+    if replayed and body.verdict:
         current["verdict"] = "duplicate"
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(content=current, status_code=response.status_code, headers=headers)
