@@ -23,7 +23,6 @@ from edge.adapters.systemd import start_systemd, stop_systemd
 from edge.adapters.uow import UnitOfWorkFactory
 from edge.api.card_numbers import refuse_card_numbers
 from edge.api.deps import Services
-from edge.api.guard_calls import hand_guards_the_route_handler
 from edge.api.idempotency import RETENTION_DAYS, Idempotency
 from edge.api.limits import BoundedRequest, reject_unsafe_paths
 from edge.api.middleware import context_middleware
@@ -153,7 +152,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             await asyncio.gather(*tasks, return_exceptions=True)
             await services.db.close()
 
-    hand_guards_the_route_handler()
     handlers: list[Any] = [h for module in ROUTE_MODULES for h in module.ROUTES]
     app = Litestar(
         route_handlers=[*handlers, *_static_routers(), swagger_assets_router(SWAGGER_ASSETS)],
