@@ -31,6 +31,12 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     nats_public_url: str = ""  # the hub URL handed to enrolled stores (default: nats_url)
     nats_leaf_url: str = ""  # when set, enrolled stores run a leaf node that links here (nats-leaf://…)
     enroll_token_ttl_s: int = 3600  # how long a store enrollment token can be claimed
+    # Scale-out (cloud.partitions, ARCHITECTURE.md "HQ scaled out"). 1 partition: one durable, as
+    # on a single machine. N > 1: the aggregate splits stores over N pinned consumers, so several
+    # instances share ingest. Replicas: 3 on a 3-node cluster, so an acked event survives a node.
+    ingest_partitions: int = 1
+    stream_replicas: int = 1
+    ingest_pin_ttl_s: float = 5.0  # a silent instance loses its partitions after this
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir:
