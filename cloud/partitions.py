@@ -171,15 +171,80 @@ class PinnedPull:
             self._sub = None
 
 
+class Share:
+    """The partitions one instance holds (shared by its consumers on one link), for fair sharing.
+
+    Pins are sticky: the first instance up would keep every partition. So an instance that holds
+    more than its fair share, while others are waiting, hands one partition back at a time
+    (`$JS.API.CONSUMER.UNPIN`, then silence for a few pin TTLs so a waiting instance gets it).
+    How many instances are alive is read from the broker, not from a registry of our own: every
+    instance keeps a pull waiting on every partition, so a partition's `num_waiting` counts them.
+    """
+
+    def __init__(self, partitions: int):
+        self.partitions = partitions
+        self.held: set[int] = set()
+        self.last_release = 0.0
+
+    def fair(self, instances: int) -> int:
+        return -(-self.partitions // max(1, instances))
+
+
 class PartitionConsumer(IngestConsumer):
     """IngestConsumer on one partition's durable, pulling as a member of its priority group."""
 
-    def __init__(self, *args: Any, partition: int, pin_ttl_s: float, replicas: int = 1, **kwargs: Any):
+    def __init__(self, *args: Any, partition: int, pin_ttl_s: float, replicas: int = 1,
+                 share: Share | None = None, **kwargs: Any):
         super().__init__(*args, durable=partition_durable(partition), **kwargs)
         self.partition = partition
         self.pin_ttl_s = pin_ttl_s
         self.replicas = replicas
+        self.share = share or Share(1)
         self._puller: PinnedPull | None = None
+        self._quiet_until = 0.0
+        self._next_balance = 0.0
+
+    async def _step(self, msgs: list[Any]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._quiet_until:  # handed back: let a waiting instance take it
+            await asyncio.sleep(min(self.fetch_timeout_s, self._quiet_until - loop.time()))
+            return []
+        if self._puller is not None and self._puller.pinned and loop.time() >= self._next_balance:
+            self._next_balance = loop.time() + 2 * self.pin_ttl_s
+            if await self._over_share():
+                if msgs:
+                    await self._commit_then_ack(msgs)  # nothing of ours left in flight: order holds
+                await self._hand_back()
+                return []
+        ahead = await super()._step(msgs)
+        if self._puller is not None and self._puller.pinned:
+            self.share.held.add(self.partition)
+        else:
+            self.share.held.discard(self.partition)
+        return ahead
+
+    async def _over_share(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if len(self.share.held) <= 1 or loop.time() - self.share.last_release < 3 * self.pin_ttl_s:
+            return False
+        try:
+            reply = await self.js._nc.request(f"$JS.API.CONSUMER.INFO.{self.stream}.{self.durable}", b"", timeout=2.0)
+            others = int(json.loads(reply.data).get("num_waiting", 0))
+        except Exception:
+            return False
+        return others > 0 and len(self.share.held) > self.share.fair(others + 1)
+
+    async def _hand_back(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.share.last_release = loop.time()
+        self.share.held.discard(self.partition)
+        self._quiet_until = loop.time() + 3 * self.pin_ttl_s
+        if self._puller is not None:
+            self._puller.pin_id = None
+        with contextlib.suppress(Exception):
+            await self.js._nc.request(f"$JS.API.CONSUMER.UNPIN.{self.stream}.{self.durable}",
+                                      json.dumps({"group": PRIORITY_GROUP}).encode(), timeout=2.0)
+        log.info("ingest.partition_handed_back", durable=self.durable, held=len(self.share.held))
 
     async def _bind(self) -> None:
         nc = self.js._nc  # nats-py's JetStreamContext keeps its client here
@@ -218,9 +283,11 @@ def ingest_consumers(
     """One consumer unpartitioned (the single-machine default), else one per partition."""
     if settings.ingest_partitions <= 1:
         return [IngestConsumer(ingestor, js, batch=settings.ingest_batch, account_tenant=account_tenant)]
+    share = Share(settings.ingest_partitions)
     return [
         PartitionConsumer(ingestor, js, batch=settings.ingest_batch, account_tenant=account_tenant,
-                          partition=k, pin_ttl_s=settings.ingest_pin_ttl_s, replicas=settings.stream_replicas)
+                          partition=k, pin_ttl_s=settings.ingest_pin_ttl_s, replicas=settings.stream_replicas,
+                          share=share)
         for k in range(settings.ingest_partitions)
     ]
 

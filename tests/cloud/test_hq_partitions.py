@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from cloud.db import CloudDB
 from cloud.ingest import AGGREGATE_STREAM, Ingestor
-from cloud.partitions import PartitionConsumer, partition_filter, with_scale_from_env
+from cloud.partitions import PartitionConsumer, Share, partition_filter, with_scale_from_env
 from cloud.schema import create_schema, sales
 from cloud.settings import CloudSettings
 from cloud.streams import store_stream_config, sync_aggregate
@@ -122,3 +122,54 @@ def test_a_bad_scale_setting_names_its_key_and_a_good_example(key, value):
 def test_scale_settings_default_to_a_single_machine():
     settings = with_scale_from_env(CloudSettings(), {})
     assert (settings.ingest_partitions, settings.stream_replicas) == (1, 1)
+
+
+async def test_a_second_instance_gets_its_fair_share_of_partitions_from_the_first(nats_server, sqlite_db):
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    sims = [SimStore("acme", f"s{i}") for i in range(8)]
+    for sim in sims:
+        await js.add_stream(store_stream_config(sim.tenant_id, sim.store_id))
+    await sync_aggregate(js, partitions=4)
+
+    def instance() -> tuple[Share, list[PartitionConsumer]]:
+        share = Share(4)
+        return share, [PartitionConsumer(Ingestor(sqlite_db), js, partition=k, pin_ttl_s=1.0, share=share,
+                                         fetch_timeout_s=0.5) for k in range(4)]
+
+    (first, first_consumers), (second, second_consumers) = instance(), instance()
+    sent, balanced = 0, asyncio.Event()
+
+    async def trickle() -> None:  # a partition's holder is known by the messages it gets
+        nonlocal sent
+        while not balanced.is_set():
+            for sim in sims:
+                await sim.publish(js, sim.sale(100))
+                sent += 1
+            await asyncio.sleep(0.2)
+
+    trading = asyncio.create_task(trickle())
+    try:
+        for consumer in first_consumers:
+            await consumer.start()
+        await eventually(lambda: len(first.held) == 4, within=20, what="the only instance holding every partition")
+        for consumer in second_consumers:
+            await consumer.start()
+        await eventually(lambda: len(first.held) == len(second.held) == 2, within=40, what="two partitions each")
+        balanced.set()
+        await trading  # stopped between publishes: every sale sent is counted
+
+        async def ingested() -> int:
+            async with sqlite_db.tenant("acme", write=False) as conn:
+                return int((await conn.execute(select(func.count()).select_from(sales))).scalar_one())
+
+        await eventually(lambda: _equals(ingested, sent), within=30, what="every sale once")
+    finally:
+        trading.cancel()
+        for consumer in first_consumers + second_consumers:
+            await consumer.stop()
+        await nc.close()
+
+
+async def _equals(count, n: int) -> bool:
+    return await count() == n
