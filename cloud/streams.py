@@ -84,8 +84,13 @@ def _source_key(s: StreamSource) -> tuple[str, str | None, tuple[tuple[str, str]
 
 
 async def local_store_streams(js: Any) -> list[str]:
-    names = await js.streams_info()
-    return sorted(s.config.name for s in names if is_store_stream(s.config.name, s.config.subjects))
+    # The server answers a stream list in pages of 256: a chain has more stores than that.
+    found: list[str] = []
+    offset = 0
+    while page := await js.streams_info(offset=offset):
+        found += [s.config.name for s in page if is_store_stream(s.config.name, s.config.subjects)]
+        offset += len(page)
+    return sorted(found)
 
 
 async def sync_aggregate(
