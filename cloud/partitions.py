@@ -114,7 +114,9 @@ class PinnedPull:
             self._sub = await self.nc.subscribe(self._inbox, cb=self._queue.put)
         msgs: list[Any] = []
         await self.nc.publish(self._api, json.dumps(request).encode(), reply=self._inbox)
-        deadline = asyncio.get_running_loop().time() + expires_s + 1.0  # in case its 408 is lost
+        # The server ends every pull (a full batch, or a status at `expires`); giving up earlier
+        # would strand the rest of a batch in the queue. The margin covers a lost connection.
+        deadline = asyncio.get_running_loop().time() + expires_s + 10.0
         while len(msgs) < batch:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
@@ -163,8 +165,18 @@ class PinnedPull:
         except Exception:
             return None
 
-    async def unsubscribe(self) -> None:
+    async def release(self) -> None:
+        """Give up the pin: whatever was delivered but not taken goes back now (NAK), not after
+        ack_wait, so the next holder's takeover does not wait for it."""
         self.pin_id = None
+        while not self._queue.empty():
+            msg = self._queue.get_nowait()
+            if msg.reply and not (msg.headers or {}).get("Status"):
+                with contextlib.suppress(Exception):
+                    await msg.nak()
+
+    async def unsubscribe(self) -> None:
+        await self.release()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -176,7 +188,8 @@ class Share:
 
     Pins are sticky: the first instance up would keep every partition. So an instance that holds
     more than its fair share, while others are waiting, hands one partition back at a time
-    (`$JS.API.CONSUMER.UNPIN`, then silence for a few pin TTLs so a waiting instance gets it).
+    (`$JS.API.CONSUMER.UNPIN`, then silence for a pin TTL so a waiting instance gets it), at
+    most one a second.
     How many instances are alive is read from the broker, not from a registry of our own: every
     instance keeps a pull waiting on every partition, so a partition's `num_waiting` counts them.
     """
@@ -185,6 +198,7 @@ class Share:
         self.partitions = partitions
         self.held: set[int] = set()
         self.last_release = 0.0
+        self.checking = False
 
     def fair(self, instances: int) -> int:
         return -(-self.partitions // max(1, instances))
@@ -195,6 +209,10 @@ class PartitionConsumer(IngestConsumer):
 
     def __init__(self, *args: Any, partition: int, pin_ttl_s: float, replicas: int = 1,
                  share: Share | None = None, **kwargs: Any):
+        # A dead holder's unacked messages come back after ack_wait, and a takeover waits for
+        # them (store order), so it is shorter than the unpartitioned consumer's 30 s. A commit
+        # that outlasts it only causes a redelivery, which the event_id dedup absorbs.
+        kwargs.setdefault("ack_wait_s", 10.0)
         super().__init__(*args, durable=partition_durable(partition), **kwargs)
         self.partition = partition
         self.pin_ttl_s = pin_ttl_s
@@ -210,7 +228,7 @@ class PartitionConsumer(IngestConsumer):
             await asyncio.sleep(min(self.fetch_timeout_s, self._quiet_until - loop.time()))
             return []
         if self._puller is not None and self._puller.pinned and loop.time() >= self._next_balance:
-            self._next_balance = loop.time() + 2 * self.pin_ttl_s
+            self._next_balance = loop.time() + 1.0
             if await self._over_share():
                 if msgs:
                     await self._commit_then_ack(msgs)  # nothing of ours left in flight: order holds
@@ -225,22 +243,25 @@ class PartitionConsumer(IngestConsumer):
 
     async def _over_share(self) -> bool:
         loop = asyncio.get_running_loop()
-        if len(self.share.held) <= 1 or loop.time() - self.share.last_release < 3 * self.pin_ttl_s:
+        if len(self.share.held) <= 1 or self.share.checking or loop.time() - self.share.last_release < 1.0:
             return False
+        self.share.checking = True  # one partition of an instance decides at a time
         try:
             reply = await self.js._nc.request(f"$JS.API.CONSUMER.INFO.{self.stream}.{self.durable}", b"", timeout=2.0)
             others = int(json.loads(reply.data).get("num_waiting", 0))
         except Exception:
             return False
+        finally:
+            self.share.checking = False
         return others > 0 and len(self.share.held) > self.share.fair(others + 1)
 
     async def _hand_back(self) -> None:
         loop = asyncio.get_running_loop()
         self.share.last_release = loop.time()
         self.share.held.discard(self.partition)
-        self._quiet_until = loop.time() + 3 * self.pin_ttl_s
+        self._quiet_until = loop.time() + self.pin_ttl_s  # a waiting instance is pinned at once
         if self._puller is not None:
-            self._puller.pin_id = None
+            await self._puller.release()
         with contextlib.suppress(Exception):
             await self.js._nc.request(f"$JS.API.CONSUMER.UNPIN.{self.stream}.{self.durable}",
                                       json.dumps({"group": PRIORITY_GROUP}).encode(), timeout=2.0)
