@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import httpx
 import pytest
 from hq_scale_support import Cluster, SimStore, connect, create_store_streams
 from sqlalchemy import func, select
@@ -22,7 +23,7 @@ from cloud.db import CloudDB
 from cloud.schema import events, sales, stores
 from edge.contracts.envelope import decode_envelope
 from tests.cloud.conftest import PG_URL, pg_problem
-from tests.cloud.partner_support import PartnerHub
+from tests.cloud.partner_support import PartnerHub, admin_headers
 from tests.support import eventually
 
 TENANT = "acme"
@@ -50,6 +51,8 @@ async def scaled_hq(tmp_path: Path):
         for name in ("a", "b"):  # one after the other: the first creates the schema
             (tmp_path / name).mkdir()
             hub = PartnerHub(tmp_path / name, env, db_url=PG_URL)
+            # Every instance loads the same signing keys (in production: the same secret mounted).
+            hub.args[hub.args.index("--keys-dir") + 1] = str(tmp_path / "a" / "keys")
             await asyncio.to_thread(hub.start, timeout=120)
             hubs.append(hub)
         yield cluster, hubs, nc, sims, db
@@ -101,6 +104,7 @@ async def test_killing_a_nats_node_and_a_cloud_instance_loses_and_doubles_nothin
     survivor = hubs[1] if victim is hubs[0] else hubs[0]
     victims_partitions = pinned_partitions(victim)
     assert victims_partitions, "the instance killed held partitions"
+    signed_in = await asyncio.to_thread(admin_headers, victim.url)  # a session on the instance that dies
     cluster.nodes[0].kill9()
     victim.proc.kill()  # SIGKILL: no goodbye to the broker, its pins lapse after the pin TTL
     victim.proc.wait()
@@ -125,6 +129,9 @@ async def test_killing_a_nats_node_and_a_cloud_instance_loses_and_doubles_nothin
     assert {(r.store_id, r.events_received, r.missing_seqs) for r in telemetry} == {
         (sim.store_id, per_store, 0) for sim in sims}
     assert victims_partitions <= pinned_partitions(survivor), "the survivor took the dead instance's partitions"
+    # The API holds no session in memory: the dead instance's sign-in still works on the survivor.
+    me = await asyncio.to_thread(httpx.get, f"{survivor.url}/api/v1/me", headers=signed_in, timeout=30)
+    assert me.status_code == 200 and me.json()["username"] == "hq", me.text
 
 
 async def _at_least(count, n: int) -> bool:
