@@ -19,6 +19,7 @@ import sys
 from typing import NoReturn
 
 from cloud import journal_cli
+from cloud.partitions import with_scale_from_env
 from cloud.partner_settings import PartnerSettingError, load_partner_settings
 from cloud.settings import CloudSettings
 from webui.slow_clients import ConnectionLimits, uvicorn_options
@@ -152,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = _settings(args)
         try:
+            settings = with_scale_from_env(settings, os.environ)
             _check(settings)
-        except BadSetting as exc:
+        except ValueError as exc:  # BadSetting, or a scale-out variable out of range
             parser.error(str(exc))
         if args.db_url is None and not os.environ.get("NOVAPOS_CLOUD_DB_URL"):
             os.makedirs(".novapos-cloud", exist_ok=True)

@@ -39,13 +39,14 @@ COMMAND_TYPES = (
 )
 
 
-def command_stream_config(tenant_id: str) -> StreamConfig:
+def command_stream_config(tenant_id: str, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=command_stream_name(tenant_id),
         subjects=command_stream_subjects(tenant_id),
         storage=StorageType.FILE,
         duplicate_window=120.0,
         max_age=90 * 86400.0,
+        num_replicas=replicas,
     )
 
 
@@ -81,7 +82,8 @@ def issue(
 class CommandPublisher:
     """Publishes unpublished `commands` rows; one pass per tenant, oldest first."""
 
-    def __init__(self, db: CloudDB, js: Any, *, ack_timeout_s: float = 5.0):
+    def __init__(self, db: CloudDB, js: Any, *, ack_timeout_s: float = 5.0, replicas: int = 1):
+        self.replicas = replicas
         self.db = db
         self.js = js
         self.ack_timeout_s = ack_timeout_s
@@ -131,7 +133,7 @@ class CommandPublisher:
     async def _ensure_stream(self, tenant: str) -> None:
         if tenant in self._streams:
             return
-        config = command_stream_config(tenant)
+        config = command_stream_config(tenant, self.replicas)
         try:
             await self.js.add_stream(config)
         except BadRequestError:

@@ -27,8 +27,9 @@ from cloud.commands import CommandPublisher, command_stream_config
 from cloud.customer_keys import CustomerKeys
 from cloud.customer_rpc import CustomerRpc
 from cloud.db import CloudDB
-from cloud.ingest import IngestConsumer, Ingestor
+from cloud.ingest import Ingestor
 from cloud.nats_auth import NatsAuth, hq_connect_options
+from cloud.partitions import ingest_consumers, nats_servers
 from cloud.schema import stores, tenants
 from cloud.settings import CloudSettings
 from cloud.streams import store_stream_config, sync_aggregate
@@ -43,21 +44,23 @@ RETENTION_EVERY_S = 3600.0
 class HubLink:
     """One connection to the hub: all tenants (dev mode) or one tenant's account."""
 
-    def __init__(self, tenant_id: str | None, nc: Any, ingestor: Ingestor, db: CloudDB, batch: int,
+    def __init__(self, tenant_id: str | None, nc: Any, ingestor: Ingestor, db: CloudDB, settings: CloudSettings,
                  trouble: LinkTrouble | None = None):
         self.tenant_id = tenant_id
         self.nc = nc
         self.trouble = trouble or LinkTrouble(log, "cloud.nats", tenant_id=tenant_id)
         self.js = nc.jetstream()
-        self.consumer = IngestConsumer(ingestor, self.js, batch=batch, account_tenant=tenant_id)
-        self.publisher = CommandPublisher(db, self.js)
+        self.consumers = ingest_consumers(ingestor, self.js, settings, account_tenant=tenant_id)
+        self.consumer = self.consumers[0]
+        self.publisher = CommandPublisher(db, self.js, replicas=settings.stream_replicas)
 
     @property
     def connected(self) -> bool:
         return self.nc.is_connected
 
     async def close(self) -> None:
-        await self.consumer.stop()
+        for consumer in self.consumers:
+            await consumer.stop()
         with contextlib.suppress(Exception):
             await self.nc.close()
 
@@ -158,7 +161,7 @@ class CloudRuntime:
                 options = hq_connect_options(self.auth, tenant_id)
             trouble = LinkTrouble(log, "cloud.nats", tenant_id=tenant_id)
             nc = await nats.connect(
-                self.settings.nats_url,
+                nats_servers(self.settings.nats_url),  # a cluster: any node will do, the client learns the rest
                 name=f"novapos-cloud-{tenant_id}" if tenant_id else "novapos-cloud",
                 max_reconnect_attempts=-1,
                 ping_interval=20,
@@ -167,9 +170,10 @@ class CloudRuntime:
                 **trouble.callbacks(),  # not nats-py's default: a traceback per retry
                 **options,
             )
-            link = HubLink(tenant_id, nc, self.ingestor, self.db, self.settings.ingest_batch, trouble)
+            link = HubLink(tenant_id, nc, self.ingestor, self.db, self.settings, trouble)
             await self._sync_sources(link)
-            await link.consumer.start()
+            for consumer in link.consumers:
+                await consumer.start()
             await self.customer_rpc.attach(link)
             self.links[tenant_id] = link
             log.info("cloud.link_up", tenant_id=tenant_id)
@@ -196,7 +200,8 @@ class CloudRuntime:
                     )
                 )
                 leaf.update({stream_name(tenant, s): d for s, d in rows})
-        await sync_aggregate(link.js, leaf)
+        await sync_aggregate(link.js, leaf, partitions=self.settings.ingest_partitions,
+                             replicas=self.settings.stream_replicas)
 
     async def provision_store(self, tenant_id: str, store_id: str, *, leaf: bool) -> None:
         """What a store's NATS user may not create itself: its stream on the hub (direct mode)
@@ -210,10 +215,10 @@ class CloudRuntime:
             link = await self._link_after_reload(tenant_id)
         js = link.js
         with contextlib.suppress(BadRequestError):
-            await js.add_stream(command_stream_config(tenant_id))
+            await js.add_stream(command_stream_config(tenant_id, self.settings.stream_replicas))
         if not leaf:
             with contextlib.suppress(BadRequestError):
-                await js.add_stream(store_stream_config(tenant_id, store_id))
+                await js.add_stream(store_stream_config(tenant_id, store_id, replicas=self.settings.stream_replicas))
         consumer = ConsumerConfig(
             durable_name=inbox_durable(tenant_id, store_id),
             ack_policy=AckPolicy.EXPLICIT,

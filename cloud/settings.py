@@ -35,6 +35,12 @@ class CloudSettings(msgspec.Struct, kw_only=True):
     # (dev, tests, demo) a generated 0600 file <keys_dir>/customer.kek. Never from the database.
     customers_kek_file: str = ""
     customers_retention_days: int = 730  # inactive this long: their orders lose the link to them
+    # Scale-out (cloud.partitions, ARCHITECTURE.md "HQ scaled out"). 1 partition: one durable, as
+    # on a single machine. N > 1: the aggregate splits stores over N pinned consumers, so several
+    # instances share ingest. Replicas: 3 on a 3-node cluster, so an acked event survives a node.
+    ingest_partitions: int = 1
+    stream_replicas: int = 1
+    ingest_pin_ttl_s: float = 5.0  # a silent instance loses its partitions after this
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir:

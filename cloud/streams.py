@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from nats.js.api import DiscardPolicy, ExternalStream, StorageType, StreamConfig, StreamSource
+from nats.js.api import DiscardPolicy, ExternalStream, StorageType, StreamConfig, StreamSource, SubjectTransform
 from nats.js.errors import NotFoundError
 
 from cloud.ingest import AGGREGATE_STREAM
+from cloud.partitions import source_transform
 from edge.contracts.envelope import parse_event_subject, stream_name, subject_for_event
 
 log = structlog.get_logger()
@@ -37,7 +38,8 @@ def is_store_stream(name: str, subjects: list[str] | None = None) -> bool:
 
 
 def store_stream_config(
-    tenant_id: str, store_id: str, *, duplicate_window_s: float = 120.0, max_age_s: float = 30 * 86400.0
+    tenant_id: str, store_id: str, *, duplicate_window_s: float = 120.0, max_age_s: float = 30 * 86400.0,
+    replicas: int = 1,
 ) -> StreamConfig:
     """A store's stream on the hub, as HQ creates it for an enrolled store (its user may not):
     the same settings as the relay's own (`discard: new` keeps unreplicated events in the outbox)."""
@@ -48,16 +50,23 @@ def store_stream_config(
         discard=DiscardPolicy.NEW,
         duplicate_window=duplicate_window_s,
         max_age=max_age_s,
+        num_replicas=replicas,
     )
 
 
-def source_for(stream: str, leaf_domain: str | None) -> StreamSource:
+def source_for(stream: str, leaf_domain: str | None, partitions: int = 1) -> StreamSource:
+    """`partitions > 1`: the source prefixes each event with its store's partition (cloud.partitions)."""
+    transform = source_transform(partitions)
+    transforms = [SubjectTransform(**transform)] if transform else None
     if leaf_domain:
-        return StreamSource(name=stream, external=ExternalStream(api=f"$JS.{leaf_domain}.API"))
-    return StreamSource(name=stream)
+        return StreamSource(name=stream, external=ExternalStream(api=f"$JS.{leaf_domain}.API"),
+                            subject_transforms=transforms)
+    return StreamSource(name=stream, subject_transforms=transforms)
 
 
-def aggregate_config(sources: list[StreamSource], *, duplicate_window_s: float = 120.0) -> StreamConfig:
+def aggregate_config(
+    sources: list[StreamSource], *, duplicate_window_s: float = 120.0, replicas: int = 1
+) -> StreamConfig:
     return StreamConfig(
         name=AGGREGATE_STREAM,
         subjects=None,
@@ -65,16 +74,28 @@ def aggregate_config(sources: list[StreamSource], *, duplicate_window_s: float =
         storage=StorageType.FILE,
         duplicate_window=duplicate_window_s,
         max_age=30 * 86400.0,
+        num_replicas=replicas,
     )
 
 
+def _source_key(s: StreamSource) -> tuple[str, str | None, tuple[tuple[str, str], ...]]:
+    transforms = tuple((t.src, t.dest) for t in s.subject_transforms or [])
+    return s.name, s.external.api if s.external else None, transforms
+
+
 async def local_store_streams(js: Any) -> list[str]:
-    names = await js.streams_info()
-    return sorted(s.config.name for s in names if is_store_stream(s.config.name, s.config.subjects))
+    # The server answers a stream list in pages of 256: a chain has more stores than that.
+    found: list[str] = []
+    offset = 0
+    while page := await js.streams_info(offset=offset):
+        found += [s.config.name for s in page if is_store_stream(s.config.name, s.config.subjects)]
+        offset += len(page)
+    return sorted(found)
 
 
 async def sync_aggregate(
-    js: Any, leaf_stores: dict[str, str] | None = None, *, duplicate_window_s: float = 120.0
+    js: Any, leaf_stores: dict[str, str] | None = None, *, duplicate_window_s: float = 120.0,
+    partitions: int = 1, replicas: int = 1,
 ) -> list[str]:
     """Make the aggregate source every local store stream plus the registered leaf stores.
 
@@ -83,16 +104,17 @@ async def sync_aggregate(
     """
     wanted: dict[str, str | None] = dict.fromkeys(await local_store_streams(js))
     wanted.update(leaf_stores or {})
-    sources = [source_for(name, domain) for name, domain in sorted(wanted.items())]
+    sources = [source_for(name, domain, partitions) for name, domain in sorted(wanted.items())]
+    config = aggregate_config(sources, duplicate_window_s=duplicate_window_s, replicas=replicas)
     try:
         info = await js.stream_info(AGGREGATE_STREAM)
     except NotFoundError:
-        await js.add_stream(aggregate_config(sources, duplicate_window_s=duplicate_window_s))
-        log.info("streams.aggregate_created", sources=sorted(wanted))
+        await js.add_stream(config)
+        log.info("streams.aggregate_created", sources=sorted(wanted), partitions=partitions, replicas=replicas)
         return sorted(wanted)
-    have = {(s.name, s.external.api if s.external else None) for s in info.config.sources or []}
-    want = {(s.name, s.external.api if s.external else None) for s in sources}
-    if have != want:
-        await js.update_stream(aggregate_config(sources, duplicate_window_s=duplicate_window_s))
+    have = {_source_key(s) for s in info.config.sources or []}
+    want = {_source_key(s) for s in sources}
+    if have != want or (info.config.num_replicas or 1) != replicas:  # R1 → R3: the server copies it over
+        await js.update_stream(config)
         log.info("streams.aggregate_updated", sources=sorted(wanted))
     return sorted(wanted)
