@@ -73,7 +73,9 @@ class CustomerRpc:
         async def on_request(msg: Any) -> None:
             await self._answer(link.tenant_id, msg)
 
-        self._subs[link.tenant_id] = await link.nc.subscribe(rpc_subject_filter(link.tenant_id), cb=on_request)
+        # A queue group: with HQ scaled out, one instance answers each request, not all of them.
+        self._subs[link.tenant_id] = await link.nc.subscribe(rpc_subject_filter(link.tenant_id),
+                                                             queue="novapos-hq-rpc", cb=on_request)
 
     async def _answer(self, account_tenant: str | None, msg: Any) -> None:
         if not msg.reply:
