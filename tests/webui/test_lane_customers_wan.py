@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.cloud.conftest import NatsServer
-from tests.cloud.test_customers_e2e import lookup, sell, sign_up, start_store, unique_person
+from tests.cloud.test_customers_e2e import lookup, query, sell, sign_up, start_store, unique_person
 from tests.support import CloudServer, EdgeServer, login, wait_until
 from tests.webui.helpers import browser_page, shot
 from tests.webui.test_lane import ESPRESSO, scan, sign_in
@@ -109,6 +109,8 @@ def pay_with_points(page: Any, refused: int | None, points: int) -> dict[str, An
         page.get_by_role("button", name="Cash", exact=True).click()
     order = created.value.json()
     if refused is not None:
+        expect(page.locator("#points-note")).to_contain_text(f"Up to {points} points")
+        expect(page.locator("#points-note")).to_contain_text("offline allowance")
         page.locator("#points-input").fill(str(refused))
         page.get_by_role("button", name="Use points").click()
         expect(page.locator("#tender-error")).to_contain_text(f"At most {points} points")
@@ -215,6 +217,7 @@ def test_the_lane_serves_customers_through_hq_then_from_its_cache_while_the_wan_
         new_cid = new_order["customer_id"]
         assert new_cid and new_cid != cid
         take_exact_cash(page, new_order)
+        page.get_by_role("button", name="New sale").click()
         assert lookup(a, cashier_a, newcomer["phone"]) == [new_cid]
 
         # The link heals: HQ escrows the newcomer's key, finds them from store B, and has the
@@ -232,3 +235,14 @@ def test_the_lane_serves_customers_through_hq_then_from_its_cache_while_the_wan_
                    what="HQ to link the newcomer's sale")
         seen_at_b = b.get(f"/api/v1/customers/{new_cid}", headers=cashier_b).json()
         assert (seen_at_b["email"], seen_at_b["home_store_id"]) == (newcomer["email"], "demo-001")
+        cloud_db = Path(hub.db_url.removeprefix("sqlite:///"))
+        assert query(cloud_db, "SELECT count(*) FROM hq_customer_keys WHERE customer_id = ?", new_cid) == [(1,)]
+
+        # Back online, the lane's 360 is HQ's again, with the offline sale's points counted.
+        balance = wait_until(lambda: (got := hq_ledger(hq, admin, cid))["items"] and any(
+            e["kind"] == "earn" and e["order_id"] == offline_order["id"] for e in got["items"]) and got,
+            timeout=LONG, what="the offline sale's points at HQ")["balance_points"]
+        find_at_lane(page, member["phone"], cid).get_by_role("button", name="Open").click()
+        expect(page.locator("#cv-source")).to_have_count(0)
+        expect(page.locator("#cv-balance")).to_have_text(f"{balance} pts")
+        expect(page.locator("#cv-purchases")).to_contain_text("Recent purchases (3)")
