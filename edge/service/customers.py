@@ -241,7 +241,7 @@ def local_history(uow: UnitOfWork, customer_id: str) -> dict[str, list[dict[str,
     for o in uow.customers.orders_of(customer_id, RECENT_ORDERS):
         purchases.append({"order_id": o.order_id, "store_id": store_id, "number": o.number, "at": o.at,
                           "total_cents": o.total_cents, "currency": o.currency, "status": o.status.lower(),
-                          "points_earned": 0})
+                          "points_earned": _earned(uow, o.order_id)})
         if o.refunded_cents:
             for ret, _lines in uow.orders.returns_of(o.order_id):
                 returns.append({"return_id": ret.id, "order_id": o.order_id, "store_id": store_id,
@@ -249,6 +249,12 @@ def local_history(uow: UnitOfWork, customer_id: str) -> dict[str, list[dict[str,
     pickups = [{"order_id": h.ref or h.id, "store_id": store_id, "status": h.kind, "at": h.created_at,
                 "expires_at": h.expires_at} for h in uow.customers.open_holds(customer_id)]
     return {"recent_purchases": purchases, "returns": returns, "open_pickups": pickups}
+
+
+def _earned(uow: UnitOfWork, order_id: str) -> int:
+    """The points this store's ledger credited for the order, as HQ counts them for its orders
+    (earn entries only): the 360 keeps this store's rows over HQ's, so they must carry them too."""
+    return sum(e.points for e in uow.loyalty.of_order(order_id) if e.kind == "earn")
 
 
 def present(opened: OpenedCustomer) -> dict[str, Any]:

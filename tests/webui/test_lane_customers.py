@@ -102,6 +102,8 @@ def is_order_post(response: Any) -> bool:
 
 def pay_exact_cash(page: Any) -> None:
     page.get_by_role("button", name="Take cash").click()
+    # The hidden dialog's title already reads "Sale complete": wait for the receipt itself.
+    expect(page.locator("#receipt-dialog")).to_be_visible()
     expect(page.locator("#receipt-title")).to_contain_text("complete")
 
 
