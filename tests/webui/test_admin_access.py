@@ -37,8 +37,8 @@ def test_a_cashier_is_refused_at_sign_in_and_keeps_no_session(page: Any, web_ser
 
 def test_a_manager_sees_the_back_office_tabs_but_not_tenant_only_actions(page: Any) -> None:
     sign_in(page)
-    assert tab_names(page) == ["Inventory", "Catalog", "Orders", "Pickups", "Reviews", "Tills", "Settlement", "Users",
-                               "Lanes", "Devices", "Audit log", "Sync", "Policy"]
+    assert tab_names(page) == ["Inventory", "Catalog", "Orders", "Pickups", "Customers", "Reviews", "Tills", "Settlement",
+                               "Users", "Lanes", "Devices", "Audit log", "Sync", "Policy"]
     open_tab(page, "Catalog")
     expect(page.locator("#tax-rows tr").first).to_be_visible()
     expect(page.locator("#tax-form")).to_be_hidden()  # tax categories are the tenant admin's
@@ -68,7 +68,8 @@ def test_a_supervisor_works_stock_tills_and_reviews_but_not_users(page: Any, web
                                                      "roles": ["supervisor"]})
         assert created.status_code in (201, 409), created.text
     sign_in(page, "sky-supervisor", "a-long-password")
-    assert tab_names(page) == ["Inventory", "Catalog", "Orders", "Pickups", "Reviews", "Tills", "Devices"]
+    assert tab_names(page) == ["Inventory", "Catalog", "Orders", "Pickups", "Customers", "Reviews", "Tills",
+                               "Devices"]
     expect(page.get_by_role("button", name="Count", exact=True)).to_be_visible()
     open_tab(page, "Tills")
     expect(page.locator("#till-lanes article").first).to_be_visible()
