@@ -16,7 +16,6 @@ Projection (inside the ingest transaction, `cloud.projections.project_batch`):
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -24,7 +23,6 @@ import structlog
 from sqlalchemy import Connection, and_, delete, func, select, update
 
 from cloud import audit, loyalty, webhooks_customers
-from cloud.clock import iso, parse_iso
 from cloud.errors import HQError
 from cloud.schema import sales
 from cloud.schema_customers import (
@@ -216,11 +214,14 @@ def records(conn: Connection, keys: Any, tenant_id: str, customer_ids: list[str]
         hq_customers.c.erased_at.is_(None), hq_customers.c.profile.is_not(None))).all()
     data_keys = keys.data_keys(conn, tenant_id, [r.customer_id for r in rows], now)
     balances = loyalty.balances(conn, tenant_id, [r.customer_id for r in rows]) if rows else {}
+    earned = loyalty.earned_in_window(conn, tenant_id, [r.customer_id for r in rows],
+                                      loyalty.program(conn, tenant_id).tier_window_days, now)
     return [CustomerRecord(customer_id=r.customer_id, profile=r.profile, data_key=pii.encode_key(data_keys[r.customer_id]),
                            consents=msgspec.convert(r.consents or {}, Consents),
                            home_store_id=r.home_store_id or "", created_at=r.created_at or "",
                            updated_at=r.updated_at or "", version=int(r.version),
-                           balance_points=balances.get(r.customer_id, 0), as_of=now)
+                           balance_points=balances.get(r.customer_id, 0), as_of=now,
+                           earned_in_window=earned.get(r.customer_id, 0))
             for r in rows if r.customer_id in data_keys]
 
 
@@ -284,7 +285,10 @@ def view_reply(conn: Connection, tenant_id: str, store_id: str, customer_id: str
     if row.erased_at:
         return ViewReply(found=False, erased=True)
     touch_store(conn, tenant_id, customer_id, store_id, now)
+    window_days = loyalty.program(conn, tenant_id).tier_window_days
     return ViewReply(found=True, balance_points=loyalty.balance(conn, tenant_id, customer_id), as_of=now,
+                     earned_in_window=loyalty.earned_in_window(conn, tenant_id, [customer_id], window_days,
+                                                               now)[customer_id],
                      recent_purchases=purchases(conn, tenant_id, customer_id),
                      returns=returns(conn, tenant_id, customer_id))
 
@@ -306,20 +310,8 @@ def _open(keys: Any, conn: Connection, tenant_id: str, row: Any, now: str) -> pi
 def loyalty_summary(conn: Connection, tenant_id: str, customer_id: str, balance: int, now: str) -> dict[str, Any]:
     """Balance, tier and the way to the next tier under the tenant's program (its policy document),
     over HQ's ledger: the same rule the stores apply."""
-    from cloud.schema import tenant_policies
-    from cloud.schema_loyalty import hq_loyalty_ledger
-    from edge.contracts.loyalty import LoyaltyProgram
-
-    doc = conn.execute(select(tenant_policies.c.document).where(tenant_policies.c.tenant_id == tenant_id,
-                                                                tenant_policies.c.name == "sales")).scalar()
-    try:
-        program = msgspec.convert((doc or {}).get("loyalty") or {}, LoyaltyProgram)
-    except msgspec.ValidationError:
-        program = LoyaltyProgram()
-    since = iso(parse_iso(now) - timedelta(days=program.tier_window_days))
-    earned = int(conn.execute(select(func.coalesce(func.sum(hq_loyalty_ledger.c.points), 0)).where(
-        hq_loyalty_ledger.c.tenant_id == tenant_id, hq_loyalty_ledger.c.customer_id == customer_id,
-        hq_loyalty_ledger.c.kind == "earn", hq_loyalty_ledger.c.at >= since)).scalar() or 0)
+    program = loyalty.program(conn, tenant_id)
+    earned = loyalty.earned_in_window(conn, tenant_id, [customer_id], program.tier_window_days, now)[customer_id]
     # The stores' rule (edge.domain.loyalty.tier_for; the cloud imports only contracts): the
     # highest tier whose threshold the window's earnings reach, tiers in the program's order.
     tier = [t for t in program.tiers if earned >= t.threshold_points][-1:] or program.tiers[:1]

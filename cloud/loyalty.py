@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -24,10 +25,12 @@ import structlog
 from sqlalchemy import Connection, func, select
 
 from cloud import audit, conflicts
+from cloud.clock import iso, parse_iso
 from cloud.errors import InvalidInput
 from cloud.schema_loyalty import HQ_STORE, hq_loyalty_ledger
 from edge.contracts.customers import LOYALTY_ENTRY, LoyaltyEntry
 from edge.contracts.envelope import EventEnvelope
+from edge.contracts.loyalty import TIER_KINDS, LoyaltyProgram
 
 log = structlog.get_logger()
 
@@ -99,6 +102,33 @@ def balances(conn: Connection, tenant_id: str, customer_ids: list[str]) -> dict[
 
 def balance(conn: Connection, tenant_id: str, customer_id: str) -> int:
     return balances(conn, tenant_id, [customer_id])[customer_id]
+
+
+def program(conn: Connection, tenant_id: str) -> LoyaltyProgram:
+    """The tenant's loyalty program, from its `sales` policy document (the default when unset)."""
+    from cloud.schema import tenant_policies
+
+    doc = conn.execute(select(tenant_policies.c.document).where(tenant_policies.c.tenant_id == tenant_id,
+                                                                tenant_policies.c.name == "sales")).scalar()
+    try:
+        return msgspec.convert((doc or {}).get("loyalty") or {}, LoyaltyProgram)
+    except msgspec.ValidationError:
+        return LoyaltyProgram()
+
+
+def earned_in_window(conn: Connection, tenant_id: str, customer_ids: list[str], window_days: int,
+                     now: str) -> dict[str, int]:
+    """Points each customer earned at every store over the last `window_days` (earnings net of
+    voids and clawbacks, never below zero): what the tier is computed from, by HQ and, through
+    the rpc replies, by the stores."""
+    since = iso(parse_iso(now) - timedelta(days=window_days))
+    rows = conn.execute(
+        select(hq_loyalty_ledger.c.customer_id, func.sum(hq_loyalty_ledger.c.points))
+        .where(hq_loyalty_ledger.c.tenant_id == tenant_id, hq_loyalty_ledger.c.customer_id.in_(customer_ids),
+               hq_loyalty_ledger.c.kind.in_(TIER_KINDS), hq_loyalty_ledger.c.at >= since)
+        .group_by(hq_loyalty_ledger.c.customer_id)) if customer_ids else []
+    found = {cid: max(int(total or 0), 0) for cid, total in rows}
+    return {cid: found.get(cid, 0) for cid in customer_ids}
 
 
 def ledger(conn: Connection, tenant_id: str, customer_id: str, limit: int = 500) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """ESC/POS bytes for a receipt, from python-escpos's `Dummy` printer (it only collects bytes).
 
 `ESC @` first and an explicit profile, so accents and the euro sign survive (python-escpos
-#144, #321); the QR code links to the e-receipt.
+#144, #321); the QR code links to the e-receipt; a member's card code prints as a CODE128
+barcode with its text under it, so the slip can be scanned at the lane like the card.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def render_escpos(r: ReceiptView) -> bytes:
     printer.textln("-" * WIDTH)
     printer.set(align="center")
     with contextlib.redirect_stdout(io.StringIO()):  # the library prints renderer notes to stdout
+        if r.member_card and r.member_card.isascii() and r.member_card.isalnum():
+            # Code set B ("{B") carries the letters and digits as they are; 2-dot modules keep the
+            # 14-character code (189 modules) inside a 58 mm printer's 384 dots.
+            printer.barcode("{B" + r.member_card, "CODE128", height=64, width=2, pos="BELOW", font="A",
+                            function_type="B")
+            printer.ln()
         printer.qr(r.url, size=4, native=True)
     if r.copy:
         printer.textln("*** COPY ***")

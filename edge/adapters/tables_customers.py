@@ -31,6 +31,8 @@ customers = Table(
     Column("source", String, nullable=False),  # "store" (created here) or "hq" (cached from a lookup)
     Column("balance_points", Integer, nullable=False, default=0),  # HQ's ledger sum when last seen
     Column("balance_as_of", String, nullable=True),
+    # HQ's points earned over the tier window at `balance_as_of`, every store's (added by 0009_custfollow)
+    Column("earned_in_window", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_customers_seen", "tenant_id", "last_seen_at"),
     info=CUSTOMERS,
 )

@@ -156,6 +156,9 @@ class CustomerRecord(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 1
     balance_points: int = 0  # HQ's ledger sum at `as_of`
     as_of: str = ""
+    # Points earned over the program's tier window at every store (HQ's ledger at `as_of`), so a
+    # store shows the tier a customer reached elsewhere, not only from its own sales.
+    earned_in_window: int = 0
 
 
 class LookupReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,6 +202,7 @@ class ViewReply(msgspec.Struct, frozen=True, kw_only=True):
     recent_purchases: list[PurchaseSummary] = []
     open_pickups: list[OpenPickup] = []
     returns: list[ReturnSummary] = []
+    earned_in_window: int = 0  # as on CustomerRecord
 
 
 class RpcError(msgspec.Struct, frozen=True, kw_only=True):

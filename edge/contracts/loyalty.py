@@ -42,3 +42,8 @@ class LoyaltyProgram(msgspec.Struct, frozen=True, kw_only=True):
         thresholds = [t.threshold_points for t in self.tiers]
         if not thresholds or thresholds[0] != 0 or thresholds != sorted(set(thresholds)):
             raise ValueError("tiers need rising thresholds, the first at 0")
+
+
+# The ledger kinds that count towards a tier (earnings net of what voids and returns took back):
+# the stores and HQ both sum these over the program's tier window.
+TIER_KINDS = ("earn", "void", "clawback")

@@ -189,7 +189,8 @@ class CustomerDirectory:
             raise NotFound("no such customer", code="customer-not-found")
         if hq is not None and hq.found:
             await self.uow.run(actor, lambda u: u.customers.update(customer_id, {
-                "balance_points": hq.balance_points, "balance_as_of": hq.as_of or u.now, "last_seen_at": u.now}))
+                "balance_points": hq.balance_points, "balance_as_of": hq.as_of or u.now, "last_seen_at": u.now,
+                "earned_in_window": hq.earned_in_window}))
         else:
             await self.uow.run(actor, lambda u: cases.touch(u, [customer_id]))
 

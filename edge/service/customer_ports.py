@@ -32,6 +32,7 @@ class CustomerRow(msgspec.Struct, kw_only=True):
     source: str  # "store" | "hq"
     balance_points: int = 0
     balance_as_of: str | None = None
+    earned_in_window: int = 0  # HQ's figure at `balance_as_of` (every store's earnings over the tier window)
 
 
 class IndexEntry(msgspec.Struct, frozen=True):

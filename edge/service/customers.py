@@ -197,14 +197,15 @@ def cache_records(uow: UnitOfWork, vault: CustomerVault, records: list[CustomerR
         kept.append(rec.customer_id)
         if existing is not None and (not existing.escrowed or existing.version > rec.version):
             uow.customers.update(rec.customer_id, {"balance_points": rec.balance_points,
-                                                   "balance_as_of": rec.as_of or uow.now, "last_seen_at": uow.now})
+                                                   "balance_as_of": rec.as_of or uow.now, "last_seen_at": uow.now,
+                                                   "earned_in_window": rec.earned_in_window})
             continue
         vault.put_data_key(tenant_id, rec.customer_id, data_key)
         row = CustomerRow(customer_id=rec.customer_id, profile=rec.profile, consents=rec.consents,
                           home_store_id=rec.home_store_id, created_at=rec.created_at or uow.now,
                           updated_at=rec.updated_at or uow.now, version=rec.version, last_seen_at=uow.now,
                           escrowed=True, source="hq", balance_points=rec.balance_points,
-                          balance_as_of=rec.as_of or uow.now)
+                          balance_as_of=rec.as_of or uow.now, earned_in_window=rec.earned_in_window)
         if existing is None:
             uow.customers.insert(row, index_of(keys, profile))
         else:

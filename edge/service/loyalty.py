@@ -23,7 +23,7 @@ import msgspec
 import structlog
 
 from edge.contracts.customers import LOYALTY_ENTRY, RPC_VIEW, LoyaltyEntry, ViewReply, ViewRequest
-from edge.contracts.loyalty import LoyaltyProgram
+from edge.contracts.loyalty import TIER_KINDS, LoyaltyProgram
 from edge.contracts.policy import decode_policy
 from edge.domain import loyalty as rules
 from edge.domain.errors import Forbidden, NotFound, ValidationFailed
@@ -39,7 +39,7 @@ log = structlog.get_logger()
 SUPERVISORS = frozenset({"supervisor", "store_manager", "tenant_admin"})
 MAX_ADJUST_POINTS = 1_000_000
 MAX_REDEEM_POINTS = 10_000_000
-EARN_KINDS = ("earn", "void", "clawback")  # what counts towards a tier
+EARN_KINDS = TIER_KINDS  # what counts towards a tier
 
 
 class HqReach(Protocol):
@@ -85,7 +85,7 @@ class LinkReach:
             raise NotFound("no such customer", code="customer-not-found")
         if reply.found:
             await self.uow.run(actor, lambda u: record_hq_balance(u, customer_id, reply.balance_points,
-                                                                  reply.as_of or u.now))
+                                                                  reply.as_of or u.now, reply.earned_in_window))
         return True
 
 
@@ -102,10 +102,12 @@ class Standing(msgspec.Struct, frozen=True, kw_only=True):
     hq_as_of: str | None
 
 
-def _hq_balance(uow: UnitOfWork, customer_id: str) -> tuple[int, str] | None:
-    """HQ's last word on the balance, cached on the customer's row by the rpc replies."""
+def _hq_balance(uow: UnitOfWork, customer_id: str) -> tuple[int, str, int] | None:
+    """HQ's last word on the balance and on the points earned over the tier window (every
+    store's), cached on the customer's row by the rpc replies."""
     row = uow.customers.get(customer_id)
-    return (row.balance_points, row.balance_as_of) if row is not None and row.balance_as_of else None
+    return ((row.balance_points, row.balance_as_of, row.earned_in_window)
+            if row is not None and row.balance_as_of else None)
 
 
 def standing(uow: UnitOfWork, customer_id: str, program: LoyaltyProgram) -> Standing:
@@ -117,8 +119,13 @@ def standing(uow: UnitOfWork, customer_id: str, program: LoyaltyProgram) -> Stan
     # the answer, still on its way to HQ, would be counted by neither and could be spent twice).
     local = repo.entries(customer_id, since=hq[1] if hq else None, or_unsent=True)
     window = repo.entries(customer_id, since=since) if hq is None or since < hq[1] else local
+    here = max(sum(e.points for e in window if e.kind in TIER_KINDS), 0)
+    # The tier counts every store's earnings: HQ's window figure plus this store's entries HQ had
+    # not seen. This store's own window is the floor (an HQ that sent no figure, or a window that
+    # moved on since HQ answered, never shows less than what was earned here).
+    earned = max(hq[2] + sum(e.points for e in local if e.kind in TIER_KINDS), here) if hq else here
     return Standing(balance_points=(hq[0] if hq else 0) + sum(e.points for e in local),
-                    earned_in_window=max(sum(e.points for e in window if e.kind in EARN_KINDS), 0),
+                    earned_in_window=max(earned, 0),
                     offline_redeemed=-sum(e.points for e in local if e.kind == "redeem" and e.offline),
                     hq_as_of=hq[1] if hq else None)
 
@@ -130,12 +137,15 @@ def block(uow: UnitOfWork, customer_id: str, *, offline: bool) -> dict[str, Any]
     return loyalty_block(program, s.balance_points, s.earned_in_window, offline, s.offline_redeemed)
 
 
-def record_hq_balance(uow: UnitOfWork, customer_id: str, balance_points: int, as_of: str) -> None:
-    """HQ said this customer's balance was `balance_points` at `as_of` (an rpc reply); an older
-    answer arriving late never replaces a newer one."""
+def record_hq_balance(uow: UnitOfWork, customer_id: str, balance_points: int, as_of: str,
+                      earned_in_window: int = 0) -> None:
+    """HQ said this customer's balance was `balance_points` at `as_of` (an rpc reply), having
+    earned `earned_in_window` over the tier window at every store; an older answer arriving late
+    never replaces a newer one."""
     row = uow.customers.get(customer_id)
     if row is not None and as_of and (row.balance_as_of or "") <= as_of:
-        uow.customers.update(customer_id, {"balance_points": balance_points, "balance_as_of": as_of})
+        uow.customers.update(customer_id, {"balance_points": balance_points, "balance_as_of": as_of,
+                                           "earned_in_window": earned_in_window})
 
 
 def ledger(uow: UnitOfWork, customer_id: str, limit: int = 500) -> dict[str, Any]:

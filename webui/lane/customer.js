@@ -311,6 +311,9 @@ function renderView() {
     listSection("cv-returns", "Returns", v.returns, (r) =>
       `${when(r.at)} · ${r.store_id} · ${formatCents(r.refund_cents, r.currency)} refunded`),
     el("div", { className: "actions" },
+      v.lane_offline ? null
+        : el("button", { type: "button", className: "ghost", id: "cv-edit", textContent: "Edit details",
+                         onclick: () => showEdit(v) }),
       el("button", { type: "button", className: "ghost", id: "cv-reveal",
                      textContent: state.revealed ? "Hide contact" : "Show contact",
                      onclick: () => { state.revealed = !state.revealed; renderView(); } }),
@@ -357,6 +360,88 @@ function listSection(id, title, items, describe) {
     el("h4", { textContent: `${title} (${list.length})` }),
     list.length ? el("ul", { className: "plain" }, ...list.slice(0, 10).map((x) => el("li", { textContent: describe(x) })))
       : el("p", { className: "note", textContent: "None." }));
+}
+
+// -- editing name, email, phone -----------------------------------------------------------------
+// Built in the 360's place while it is open (so the sign-up form's labels stay the only ones
+// of their name in the dialog otherwise). Only changed fields are sent; an emptied email or
+// phone is sent as null (the edge removes it, and refuses if neither would remain).
+function editField(id, label, value, props) {
+  return el("div", { className: "field" },
+    el("label", { htmlFor: id, textContent: label }),
+    el("input", { id, value: value ?? "", autocomplete: "off", spellcheck: false, ...props }),
+    el("span", { className: "field-error", id: `${id}-error`, role: "alert" }));
+}
+
+function showEdit(v) {
+  showError("");
+  const form = el("form", { id: "customer-edit", className: "signup", autocomplete: "off", noValidate: true },
+    el("h3", { textContent: "Edit details" }),
+    editField("edit-name", "Name", v.name, { maxLength: 200, required: true }),
+    editField("edit-email", "Email", v.email, { maxLength: MAX_QUERY, type: "email", inputMode: "email" }),
+    editField("edit-phone", "Phone", v.phone, { maxLength: 32, type: "tel", inputMode: "tel" }),
+    el("p", { className: "note", textContent: "An email or a phone number is needed." }),
+    el("p", { className: "error", id: "edit-error", role: "alert" }),
+    el("div", { className: "actions" },
+      el("button", { type: "button", className: "ghost", id: "edit-cancel", textContent: "Cancel",
+                     onclick: () => renderView() }),
+      el("button", { type: "submit", className: "primary big", id: "edit-submit", textContent: "Save" })));
+  form.addEventListener("submit", (event) => { event.preventDefault(); saveEdit(v); });
+  $("customer-view").replaceChildren(form);
+  $("customer-view").hidden = false;
+  $("edit-name").focus();
+}
+
+async function saveEdit(v) {
+  const form = $("customer-edit");
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  $("edit-error").textContent = "";
+  const name = $("edit-name").value.trim();
+  const email = $("edit-email").value.trim();
+  const phone = $("edit-phone").value.trim();
+  if (!name) { $("edit-name-error").textContent = "The customer's name is needed."; $("edit-name").focus(); return; }
+  if (!email && !phone) { $("edit-error").textContent = "Give an email or a phone number (or both)."; $("edit-email").focus(); return; }
+  const body = {};
+  if (name !== v.name) body.name = name;
+  if (email !== (v.email ?? "")) body.email = email || null;
+  if (phone !== (v.phone ?? "")) body.phone = phone || null;
+  if (!Object.keys(body).length) { renderView(); return; }
+  const submit = $("edit-submit");
+  submit.disabled = true;
+  try {
+    const view = await call(`/api/v1/customers/${encodeURIComponent(v.customer_id)}`, { method: "PATCH", body })
+      .then((r) => r.data);
+    if (state.attached?.customer_id === view.customer_id) { state.attached = view; showStrip(); }
+    for (const [code, seen] of seenCards) if (seen.customer_id === view.customer_id) seenCards.delete(code);
+    showView(view);
+    hooks.toast?.(`${view.name}'s details saved.`);
+  } catch (err) {
+    submit.disabled = false;
+    editRefused(err);
+  }
+}
+
+function editRefused(err) {
+  if (err instanceof NetworkError) {
+    $("edit-error").textContent = "The store server cannot be reached: change the details when it is back.";
+    return;
+  }
+  if (!(err instanceof ApiError)) { $("edit-error").textContent = messageOf(err); return; }
+  let named = false;
+  for (const e of err.errors) {
+    const field = String(e.field || e.key || "").split(".").pop();
+    const node = $(`edit-${field}-error`);
+    if (node) { node.textContent = e.message || "Check this field."; named = true; }
+  }
+  const existing = err.problem.customer_id || err.errors.find((e) => e.customer_id)?.customer_id;
+  if (err.status === 409 && existing && existing !== state.shown?.customer_id) {
+    $("edit-error").replaceChildren(
+      el("span", { textContent: `${err.message} ` }),
+      el("button", { type: "button", id: "edit-use-existing", textContent: "Open that customer",
+                     onclick: () => open360(existing).catch((e) => showError(messageOf(e))) }));
+    return;
+  }
+  if (!named || err.status !== 422) $("edit-error").textContent = messageOf(err);
 }
 
 // -- sign-up ----------------------------------------------------------------------------------

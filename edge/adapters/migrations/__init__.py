@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 HERE = Path(__file__).parent
-HEAD = "0008_loyalty"  # the newest revision in versions/; tests/edge/test_memory_footprint.py checks it
+HEAD = "0009_custfollow"  # the newest revision in versions/; tests/edge/test_memory_footprint.py checks it
 
 
 class MigrationFailed(RuntimeError):
