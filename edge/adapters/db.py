@@ -20,6 +20,7 @@ import os
 import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -95,13 +96,14 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
 class _Job:
     """A unit of work for the writer; `loop` is None for a caller blocked on a thread future."""
 
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("background", "fn", "future", "loop")
 
     def __init__(self, fn: Callable[[Connection], Any], future: asyncio.Future | Future,
-                 loop: asyncio.AbstractEventLoop | None):
+                 loop: asyncio.AbstractEventLoop | None, background: bool = False):
         self.fn = fn
         self.future = future
         self.loop = loop
+        self.background = background
 
 
 class Database:
@@ -119,6 +121,7 @@ class Database:
         self._loop_conn: Connection | None = None
         self.commits = 0
         self.units = 0
+        self.background_units = 0  # of `units`, those from write_background
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +152,17 @@ class Database:
         self._queue.put(_Job(fn, future, loop))
         return await future
 
+    async def write_background(self, fn: Callable[[Connection], T]) -> T:
+        """Like `write`, for long background work (an import's chunks): it runs in a transaction
+        of its own, and only when no other unit of work is waiting, so a lane's request never
+        shares a commit with it nor queues behind more than the one already running."""
+        if self._thread is None:
+            raise RuntimeError("Database.start() was not called")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, future, loop, background=True))
+        return await future
+
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
         """One transaction, committed, from synchronous code (CLIs, seeding, tests).
 
@@ -165,24 +179,37 @@ class Database:
 
     def _run_writer(self) -> None:
         conn = self._writer_engine.connect()
+        waiting: deque[_Job] = deque()  # background units, run when nothing else is queued
         try:
             while True:
-                job = self._queue.get()
-                if job is None:
-                    return
-                batch = [job]
-                stop = False
-                while len(batch) < self.max_batch:
+                if waiting:
                     try:
-                        nxt = self._queue.get_nowait()
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        self.background_units += 1
+                        self._run_batch(conn, [waiting.popleft()])
+                        continue
+                else:
+                    job = self._queue.get()
+                batch: list[_Job] = []
+                stop = job is None
+                while not stop:
+                    if job.background:
+                        waiting.append(job)
+                    else:
+                        batch.append(job)
+                    if len(batch) >= self.max_batch:
+                        break
+                    try:
+                        job = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if nxt is None:
-                        stop = True
-                        break
-                    batch.append(nxt)
-                self._run_batch(conn, batch)
+                    stop = job is None
+                if batch:
+                    self._run_batch(conn, batch)
                 if stop:
+                    while waiting:  # closing: answer them rather than leave their callers waiting
+                        self._run_batch(conn, [waiting.popleft()])
                     return
         finally:
             conn.close()

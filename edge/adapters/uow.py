@@ -207,6 +207,14 @@ class UnitOfWorkFactory:
     async def run(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return await self.db.write(lambda conn: handler(self._uow(conn, actor)))
 
+    async def run_background(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
+        """A unit of long background work: alone in its transaction, after any waiting request."""
+        return await self.db.write_background(lambda conn: handler(self._uow(conn, actor)))
+
+    def lane_units(self) -> int:
+        """How many units of work other than background ones the writer has committed."""
+        return self.db.units - self.db.background_units
+
     def run_sync(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return self.db.write_sync(lambda conn: handler(self._uow(conn, actor)))
 
