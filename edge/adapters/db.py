@@ -19,6 +19,7 @@ import asyncio
 import os
 import queue
 import sqlite3
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -93,6 +94,9 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
     return engine
 
 
+BACKGROUND_SWITCH_SECONDS = 0.0005  # the GIL switch interval while a background unit runs
+
+
 class _Job:
     """A unit of work for the writer; `loop` is None for a caller blocked on a thread future."""
 
@@ -121,7 +125,8 @@ class Database:
         self._loop_conn: Connection | None = None
         self.commits = 0
         self.units = 0
-        self.background_units = 0  # of `units`, those from write_background
+        # Calls of write, read and read_now: a background job sees from it that requests came.
+        self.requests = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -147,6 +152,7 @@ class Database:
         """Run `fn(conn)` in one transaction; resolve only after that transaction commits."""
         if self._thread is None:
             raise RuntimeError("Database.start() was not called")
+        self.requests += 1
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, future, loop))
@@ -186,8 +192,7 @@ class Database:
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
-                        self.background_units += 1
-                        self._run_batch(conn, [waiting.popleft()])
+                        self._run_background(conn, waiting.popleft())
                         continue
                 else:
                     job = self._queue.get()
@@ -213,6 +218,18 @@ class Database:
                     return
         finally:
             conn.close()
+
+    def _run_background(self, conn: Connection, job: _Job) -> None:
+        # While this thread runs a long pure-Python unit, the event loop's thread gets the GIL
+        # back only when this one is made to drop it: every 5 ms by default, and a request gives
+        # it up at each socket or SQLite call, so a lookup took tens of ms. A shorter interval
+        # costs the background unit a little and lets the requests through.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(BACKGROUND_SWITCH_SECONDS)
+        try:
+            self._run_batch(conn, [job])
+        finally:
+            sys.setswitchinterval(interval)
 
     def _run_batch(self, conn: Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, bool, Any]] = []
@@ -245,6 +262,7 @@ class Database:
 
     # -- reads -----------------------------------------------------------------------------
     async def read(self, fn: Callable[[Connection], T]) -> T:
+        self.requests += 1
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool, self._read_in_thread, fn)
 
@@ -261,6 +279,7 @@ class Database:
 
         It runs without BEGIN/COMMIT, since a single SELECT already sees one consistent snapshot.
         """
+        self.requests += 1
         conn = self._loop_conn
         if conn is None:
             conn = self._loop_conn = self._reader_engine.connect()

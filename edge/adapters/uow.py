@@ -211,9 +211,9 @@ class UnitOfWorkFactory:
         """A unit of long background work: alone in its transaction, after any waiting request."""
         return await self.db.write_background(lambda conn: handler(self._uow(conn, actor)))
 
-    def lane_units(self) -> int:
-        """How many units of work other than background ones the writer has committed."""
-        return self.db.units - self.db.background_units
+    def requests(self) -> int:
+        """How many reads and writes have been asked of the database so far."""
+        return self.db.requests
 
     def run_sync(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return self.db.write_sync(lambda conn: handler(self._uow(conn, actor)))

@@ -34,8 +34,8 @@ log = structlog.get_logger()
 T = TypeVar("T")
 
 CHUNK_SECONDS = 0.025  # a chunk's time in the writer: what a lane's request may wait behind
-# After a chunk during which lanes' requests reached the writer, the import steps aside this
-# long: the chunk's Python holds the GIL the event loop needs to answer them.
+# After a chunk during which requests reached the database (a lane's lookup, a sale), the import
+# steps aside this long: the chunk's Python holds the GIL the event loop needs to answer them.
 PAUSE_SECONDS = 0.02
 FIRST_CHUNK_ROWS = 200  # before any chunk has been timed
 MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 20, 5_000
@@ -180,11 +180,11 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
     chunk starts from the `rows_done` committed with the previous one.
 
     With the store's writer, a chunk runs only when no request is queued, alone in its
-    transaction, and when requests reached the writer meanwhile the next chunk waits
+    transaction, and when requests reached the database meanwhile the next chunk waits
     `PAUSE_SECONDS`: the lanes get the GIL and the writer in turn, the import the rest."""
     pace = ChunkPace()
     background = isinstance(runner, _HasBackground)
-    seen = runner.lane_units() if background else 0
+    seen = runner.requests() if background else 0
     while True:
         if background:
             view = await runner.run_background(actor, lambda u: apply_chunk(u, job_id, rows, pace))
@@ -194,8 +194,8 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
             log.info("catalog_import.done", job_id=job_id, rows=view.rows_total, created=view.created,
                      updated=view.updated, refused=view.errors)
             return view
-        if background and runner.lane_units() != seen:
-            seen = runner.lane_units()
+        if background and runner.requests() != seen:
+            seen = runner.requests()
             await asyncio.sleep(PAUSE_SECONDS)
         else:
             # Let the requests that arrived during the chunk reach the writer's queue before the next.
@@ -204,12 +204,12 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
 
 @runtime_checkable
 class _HasBackground(Protocol):
-    """The store's writer (edge/adapters/uow.py): it runs background units only when no request
-    waits, and counts the others."""
+    """The store's database (edge/adapters/uow.py): it runs background units only when no request
+    waits, and counts the requests."""
 
     async def run_background(self, actor: Actor, handler: Callable[[Any], T]) -> T: ...
 
-    def lane_units(self) -> int: ...
+    def requests(self) -> int: ...
 
 
 def rows_of(text: str) -> list[CsvProduct]:
