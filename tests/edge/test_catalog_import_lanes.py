@@ -149,3 +149,18 @@ async def test_validating_in_a_child_process_gives_the_in_process_rows_and_refus
     assert in_child.value.code == "csv-invalid"
     assert (in_child.value.detail, in_child.value.errors) == (in_process.value.detail, in_process.value.errors)
     assert [p["row"] for p in in_child.value.errors] == [5, 1_400]
+
+
+def test_a_card_number_deep_in_a_catalog_file_too_big_for_the_server_process_is_refused(client: Any, as_user: Any,
+                                                                                        demo_dir: Path):
+    from edge.api.card_numbers import OFF_PROCESS_BYTES
+    from tests.edge.test_card_numbers import FORMS, assert_no_card_number_stored, assert_refused
+
+    rows = 20_000
+    text_ = big_csv(rows, prefix="PAN", bad={rows - 3: f"PAN-CARD,Gift {FORMS[1]},5,standard,,true"})
+    assert len(text_.encode()) > OFF_PROCESS_BYTES  # scanned in a child process
+    response = client.post("/api/v1/products/import", content=text_,
+                           headers=as_user("manager") | {"Content-Type": "text/csv"})
+    assert_refused(response, f"row {rows - 3} name")
+    assert client.get("/api/v1/products?sku=PAN-000001", headers=as_user("manager")).json()["items"] == []
+    assert_no_card_number_stored(demo_dir)
