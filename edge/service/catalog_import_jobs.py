@@ -24,7 +24,7 @@ import structlog
 
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
-from edge.service.catalog import CsvProduct, formula_warnings, parse_catalog_csv
+from edge.service.catalog import CsvProduct, formula_warnings
 from edge.service.catalog_bulk import apply_csv_rows
 from edge.service.import_ports import ImportJobRow
 from edge.service.ports import Actor, UnitOfWork
@@ -210,8 +210,3 @@ class _HasBackground(Protocol):
     async def run_background(self, actor: Actor, handler: Callable[[Any], T]) -> T: ...
 
     def requests(self) -> int: ...
-
-
-def rows_of(text: str) -> list[CsvProduct]:
-    """The rows of a file validated when its job was created."""
-    return parse_catalog_csv(text)[0]
