@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 
+from edge.adapters.catalog_import_worker import parse_in_child
 from edge.adapters.tables_imports import catalog_imports
 from edge.service import catalog_import_jobs as jobs
 from edge.service.ports import Actor
@@ -34,7 +36,7 @@ class CatalogImports:
     def _path(self, job_id: str) -> Path:
         return self.directory / f"{job_id}.csv"
 
-    async def submit(self, actor: Actor, text: str, rows: list[jobs.CsvProduct]) -> jobs.ImportJobView:
+    async def submit(self, actor: Actor, text: str, rows: Sequence[jobs.CsvProduct]) -> jobs.ImportJobView:
         """Keep the validated file, record the job, and start applying it."""
         job_id = jobs.new_job_id()
         path = self._path(job_id)
@@ -47,10 +49,10 @@ class CatalogImports:
         self._start(actor, job_id, rows)
         return view
 
-    def _start(self, actor: Actor, job_id: str, rows: list[jobs.CsvProduct]) -> None:
+    def _start(self, actor: Actor, job_id: str, rows: Sequence[jobs.CsvProduct]) -> None:
         self.tasks[job_id] = asyncio.create_task(self._run(actor, job_id, rows), name=f"catalog-import-{job_id}")
 
-    async def _run(self, actor: Actor, job_id: str, rows: list[jobs.CsvProduct]) -> None:
+    async def _run(self, actor: Actor, job_id: str, rows: Sequence[jobs.CsvProduct]) -> None:
         try:
             await jobs.run_job(self.services.uow, actor, job_id, rows)
         except asyncio.CancelledError:
@@ -82,7 +84,7 @@ class CatalogImports:
             except OSError:
                 await self.services.uow.run(actor, lambda u, j=job_id: jobs.fail_job(u, j, "the import's file is gone"))
                 continue
-            rows = await asyncio.to_thread(jobs.rows_of, text)
+            rows = await parse_in_child(text)  # seconds of parsing, off the server's GIL
             log.info("catalog_import.resumed", job_id=job_id, rows_done=job.rows_done, rows_total=job.rows_total)
             self._start(actor, job_id, rows)
 

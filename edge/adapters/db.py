@@ -19,7 +19,9 @@ import asyncio
 import os
 import queue
 import sqlite3
+import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -92,16 +94,20 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
     return engine
 
 
+BACKGROUND_SWITCH_SECONDS = 0.0005  # the GIL switch interval while a background unit runs
+
+
 class _Job:
     """A unit of work for the writer; `loop` is None for a caller blocked on a thread future."""
 
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("background", "fn", "future", "loop")
 
     def __init__(self, fn: Callable[[Connection], Any], future: asyncio.Future | Future,
-                 loop: asyncio.AbstractEventLoop | None):
+                 loop: asyncio.AbstractEventLoop | None, background: bool = False):
         self.fn = fn
         self.future = future
         self.loop = loop
+        self.background = background
 
 
 class Database:
@@ -119,6 +125,8 @@ class Database:
         self._loop_conn: Connection | None = None
         self.commits = 0
         self.units = 0
+        # Calls of write, read and read_now: a background job sees from it that requests came.
+        self.requests = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,9 +152,21 @@ class Database:
         """Run `fn(conn)` in one transaction; resolve only after that transaction commits."""
         if self._thread is None:
             raise RuntimeError("Database.start() was not called")
+        self.requests += 1
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, future, loop))
+        return await future
+
+    async def write_background(self, fn: Callable[[Connection], T]) -> T:
+        """Like `write`, for long background work (an import's chunks): it runs in a transaction
+        of its own, and only when no other unit of work is waiting, so a lane's request never
+        shares a commit with it nor queues behind more than the one already running."""
+        if self._thread is None:
+            raise RuntimeError("Database.start() was not called")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, future, loop, background=True))
         return await future
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
@@ -165,27 +185,51 @@ class Database:
 
     def _run_writer(self) -> None:
         conn = self._writer_engine.connect()
+        waiting: deque[_Job] = deque()  # background units, run when nothing else is queued
         try:
             while True:
-                job = self._queue.get()
-                if job is None:
-                    return
-                batch = [job]
-                stop = False
-                while len(batch) < self.max_batch:
+                if waiting:
                     try:
-                        nxt = self._queue.get_nowait()
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        self._run_background(conn, waiting.popleft())
+                        continue
+                else:
+                    job = self._queue.get()
+                batch: list[_Job] = []
+                stop = job is None
+                while not stop:
+                    if job.background:
+                        waiting.append(job)
+                    else:
+                        batch.append(job)
+                    if len(batch) >= self.max_batch:
+                        break
+                    try:
+                        job = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if nxt is None:
-                        stop = True
-                        break
-                    batch.append(nxt)
-                self._run_batch(conn, batch)
+                    stop = job is None
+                if batch:
+                    self._run_batch(conn, batch)
                 if stop:
+                    while waiting:  # closing: answer them rather than leave their callers waiting
+                        self._run_batch(conn, [waiting.popleft()])
                     return
         finally:
             conn.close()
+
+    def _run_background(self, conn: Connection, job: _Job) -> None:
+        # While this thread runs a long pure-Python unit, the event loop's thread gets the GIL
+        # back only when this one is made to drop it: every 5 ms by default, and a request gives
+        # it up at each socket or SQLite call, so a lookup took tens of ms. A shorter interval
+        # costs the background unit a little and lets the requests through.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(BACKGROUND_SWITCH_SECONDS)
+        try:
+            self._run_batch(conn, [job])
+        finally:
+            sys.setswitchinterval(interval)
 
     def _run_batch(self, conn: Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, bool, Any]] = []
@@ -218,6 +262,7 @@ class Database:
 
     # -- reads -----------------------------------------------------------------------------
     async def read(self, fn: Callable[[Connection], T]) -> T:
+        self.requests += 1
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool, self._read_in_thread, fn)
 
@@ -234,6 +279,7 @@ class Database:
 
         It runs without BEGIN/COMMIT, since a single SELECT already sees one consistent snapshot.
         """
+        self.requests += 1
         conn = self._loop_conn
         if conn is None:
             conn = self._loop_conn = self._reader_engine.connect()

@@ -207,6 +207,14 @@ class UnitOfWorkFactory:
     async def run(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return await self.db.write(lambda conn: handler(self._uow(conn, actor)))
 
+    async def run_background(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
+        """A unit of long background work: alone in its transaction, after any waiting request."""
+        return await self.db.write_background(lambda conn: handler(self._uow(conn, actor)))
+
+    def requests(self) -> int:
+        """How many reads and writes have been asked of the database so far."""
+        return self.db.requests
+
     def run_sync(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return self.db.write_sync(lambda conn: handler(self._uow(conn, actor)))
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 import structlog
 
 from edge.domain.errors import Conflict, NotFound, ValidationFailed
 from edge.domain.ids import uuid7
-from edge.service.catalog import CsvProduct, formula_warnings, parse_catalog_csv
+from edge.service.catalog import CsvProduct, formula_warnings
 from edge.service.catalog_bulk import apply_csv_rows
 from edge.service.import_ports import ImportJobRow
 from edge.service.ports import Actor, UnitOfWork
@@ -33,7 +33,10 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 
-CHUNK_SECONDS = 0.05  # a chunk's time in the writer: what a lane's request may wait behind
+CHUNK_SECONDS = 0.025  # a chunk's time in the writer: what a lane's request may wait behind
+# After a chunk during which requests reached the database (a lane's lookup, a sale), the import
+# steps aside this long: the chunk's Python holds the GIL the event loop needs to answer them.
+PAUSE_SECONDS = 0.02
 FIRST_CHUNK_ROWS = 200  # before any chunk has been timed
 MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 20, 5_000
 SYNC_MAX_ROWS = 1_000  # a file this small is imported in one unit of work and answered 200
@@ -115,7 +118,7 @@ class ChunkPace:
         self.rows = max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, int((self.rows + fit) / 2)))
 
 
-def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct], pace: ChunkPace | None = None
+def apply_chunk(uow: UnitOfWork, job_id: str, rows: Sequence[CsvProduct], pace: ChunkPace | None = None
                 ) -> ImportJobView:
     """Apply the next rows after the job's `rows_done` (as many as `pace` says fit in
     `CHUNK_SECONDS`), and move it on, in one transaction."""
@@ -124,7 +127,7 @@ def apply_chunk(uow: UnitOfWork, job_id: str, rows: list[CsvProduct], pace: Chun
     job = uow.imports.get(job_id)
     if job is None or job.status != "running":
         raise NotFound("no such running import", code="import-not-found")
-    chunk = rows[job.rows_done:job.rows_done + pace.rows]
+    chunk = list(rows[job.rows_done:job.rows_done + pace.rows])
     created = updated = 0
     warnings = list(job.warnings)
     # Progress is recorded by the rows actually taken, so resuming needs no fixed chunk size.
@@ -172,20 +175,38 @@ def _note(warnings: list[dict[str, Any]], warning: dict[str, Any]) -> None:
         warnings.append(warning)
 
 
-async def run_job(runner: Runner, actor: Actor, job_id: str, rows: list[CsvProduct]) -> ImportJobView:
+async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvProduct]) -> ImportJobView:
     """Apply a job's rows chunk by chunk until it is done. Safe to call again after a crash: each
-    chunk starts from the `rows_done` committed with the previous one."""
+    chunk starts from the `rows_done` committed with the previous one.
+
+    With the store's writer, a chunk runs only when no request is queued, alone in its
+    transaction, and when requests reached the database meanwhile the next chunk waits
+    `PAUSE_SECONDS`: the lanes get the GIL and the writer in turn, the import the rest."""
     pace = ChunkPace()
+    background = isinstance(runner, _HasBackground)
+    seen = runner.requests() if background else 0
     while True:
-        view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows, pace))
-        # Let the requests that arrived during the chunk reach the writer's queue before the next.
-        await asyncio.sleep(0)
+        if background:
+            view = await runner.run_background(actor, lambda u: apply_chunk(u, job_id, rows, pace))
+        else:
+            view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows, pace))
         if view.status != "running":
             log.info("catalog_import.done", job_id=job_id, rows=view.rows_total, created=view.created,
                      updated=view.updated, refused=view.errors)
             return view
+        if background and runner.requests() != seen:
+            seen = runner.requests()
+            await asyncio.sleep(PAUSE_SECONDS)
+        else:
+            # Let the requests that arrived during the chunk reach the writer's queue before the next.
+            await asyncio.sleep(0)
 
 
-def rows_of(text: str) -> list[CsvProduct]:
-    """The rows of a file validated when its job was created."""
-    return parse_catalog_csv(text)[0]
+@runtime_checkable
+class _HasBackground(Protocol):
+    """The store's database (edge/adapters/uow.py): it runs background units only when no request
+    waits, and counts the requests."""
+
+    async def run_background(self, actor: Actor, handler: Callable[[Any], T]) -> T: ...
+
+    def requests(self) -> int: ...
