@@ -42,7 +42,9 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({url})")
+            log = getattr(proc, "log_path", None)
+            tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
+            raise SystemExit(f"server exited early ({url})\n{tail}")
         try:
             httpx.get(url, timeout=1)
             return
@@ -78,6 +80,33 @@ def pin(pid: int, cpus: set[int]) -> None:
         os.sched_setaffinity(int(tid), cpus)
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) per thread of a process, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_per_order(pid: int, before: dict[int, float], r: LoadResult) -> str:
+    """The writer's and the event loop's CPU per answered checkout (warm-up included, since the
+    counters cover it). The writer is the busiest thread other than the main one (the loop): the
+    reader pool sleeps through a checkout load. CPU per order is the figure that stays put on a
+    shared machine, where rps moves with the neighbours' load."""
+    after = thread_cpu(pid)
+    delta = {tid: after[tid] - before.get(tid, 0.0) for tid in after}
+    loop = delta.pop(pid, 0.0)
+    writer = max(delta.values(), default=0.0)
+    orders = (r.requests + r.warmup_requests) or 1
+    return f"  CPU per order: writer {writer / orders * 1e6:.0f} us, loop {loop / orders * 1e6:.0f} us"
+
+
 def row(name: str, clients: int, r: LoadResult) -> str:
     return (f"{name:<10}{clients:>8}{r.requests:>10}{r.rps:>9.0f}{r.pct(50):>9.1f}{r.pct(99):>9.1f}"
             f"{r.errors + sum(n for s, n in r.statuses.items() if s >= 300):>8}")
@@ -94,10 +123,14 @@ def main() -> None:
     edge_port, bare_port = free_port(), free_port()
 
     def start_edge() -> subprocess.Popen:
-        return subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(tmp / "data"),
-                                 "--host", "127.0.0.1", "--port", str(edge_port)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL,
-                                env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
+        log_path = tmp / "edge.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen([str(BIN / "novapos-edge"), "serve", "--demo", "--data-dir", str(tmp / "data"),
+                                     "--host", "127.0.0.1", "--port", str(edge_port)], stdout=subprocess.DEVNULL,
+                                    stderr=log,
+                                    env={**os.environ, "NOVAPOS_LOG_FORMAT": "json", "NOVAPOS_HARDWARE_MODE": "off"})
+        proc.log_path = log_path  # type: ignore[attr-defined]  (read when it exits early)
+        return proc
 
     edge = start_edge()
     if args.products:
@@ -133,10 +166,13 @@ def main() -> None:
             edge_requests = checkout_requests(bodies * 400, auth)
             bare_r = asyncio.run(run_load("127.0.0.1", bare_port, bare_requests, concurrency=clients,
                                           duration_s=args.seconds))
+            cpu_before = thread_cpu(edge.pid)
             edge_r = asyncio.run(run_load("127.0.0.1", edge_port, edge_requests, concurrency=clients,
                                           duration_s=args.seconds, distinct=True))
+            cpu = cpu_per_order(edge.pid, cpu_before, edge_r)
             print(row("bare", clients, bare_r))
             print(row("checkout", clients, edge_r))
+            print(cpu)
             print(f"  checkout / bare at {clients} clients: {edge_r.rps / bare_r.rps:.0%}  (statuses {edge_r.statuses})")
         if len(os.sched_getaffinity(0)) >= 2:
             # A Raspberry Pi-class box has weak cores: pin each server to one core (every thread of
@@ -148,10 +184,13 @@ def main() -> None:
             edge_requests = checkout_requests(bodies * 400, auth)
             bare_r = asyncio.run(run_load("127.0.0.1", bare_port, bare_requests, concurrency=16,
                                           duration_s=args.seconds))
+            cpu_before = thread_cpu(edge.pid)
             edge_r = asyncio.run(run_load("127.0.0.1", edge_port, edge_requests, concurrency=16,
                                           duration_s=args.seconds, distinct=True))
+            cpu = cpu_per_order(edge.pid, cpu_before, edge_r)
             print(row("bare", 16, bare_r) + "  (server on 1 core)")
             print(row("checkout", 16, edge_r) + "  (server on 1 core)")
+            print(cpu)
             print(f"  checkout / bare at 16 clients, one core each: {edge_r.rps / bare_r.rps:.0%}")
     finally:
         for proc in (edge, bare):
