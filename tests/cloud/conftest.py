@@ -259,6 +259,15 @@ async def pg_problem() -> str | None:
     return _PG_PROBLEM[0]
 
 
+async def pg_schema_or_skip() -> str:
+    """A fresh schema name on the local Postgres, or a skip saying why there is none: the one
+    place that decides whether a Postgres variant runs."""
+    problem = await pg_problem()
+    if problem:
+        pytest.skip(f"Postgres not reachable at {PG_URL} ({problem}); set NOVAPOS_TEST_PG_URL")
+    return f"novapos_test_{uuid.uuid4().hex[:10]}"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def cloud_db(request: pytest.FixtureRequest, tmp_path: Path):
     """A fresh cloud database: a SQLite file, or a unique schema in the local Postgres."""
@@ -271,10 +280,7 @@ async def cloud_db(request: pytest.FixtureRequest, tmp_path: Path):
         yield db
         await db.close()
         return
-    problem = await pg_problem()
-    if problem:
-        pytest.skip(f"Postgres not reachable at {PG_URL} ({problem}); set NOVAPOS_TEST_PG_URL")
-    schema = f"novapos_test_{uuid.uuid4().hex[:10]}"
+    schema = await pg_schema_or_skip()
     db = CloudDB(PG_URL, schema=schema, app_role="novapos_test_app")
     await create_schema(db)
     try:

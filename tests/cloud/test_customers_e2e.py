@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from edge.adapters.migrations import backup
-from tests.cloud.conftest import PG_URL, pg_problem
+from tests.cloud.conftest import PG_URL, pg_schema_or_skip
 from tests.cloud.partner_support import PartnerHub, bearer, client_token, register_app
 from tests.support import EdgeServer, free_port, login, wait_until
 
@@ -33,10 +33,7 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, nats_server) -> Iterator
     directory.mkdir()
     schema = None
     if request.param == "postgres":
-        problem = asyncio.run(pg_problem())
-        if problem:
-            pytest.skip(f"Postgres not reachable at {PG_URL} ({problem})")
-        schema = f"novapos_test_{uuid.uuid4().hex[:10]}"
+        schema = asyncio.run(pg_schema_or_skip())
         server = PartnerHub(directory, {"NOVAPOS_CLOUD_DB_SCHEMA": schema}, db_url=PG_URL)
     else:
         server = PartnerHub(directory)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from sqlalchemy import func, select
 from cloud.db import CloudDB
 from cloud.schema import events, sales, stores
 from edge.contracts.envelope import decode_envelope
-from tests.cloud.conftest import PG_URL, pg_problem
+from tests.cloud.conftest import PG_URL, pg_schema_or_skip
 from tests.cloud.partner_support import PartnerHub, admin_headers
 from tests.support import eventually
 
@@ -34,11 +33,8 @@ PARTITIONS = 4
 
 @pytest.fixture
 async def scaled_hq(tmp_path: Path):
-    problem = await pg_problem()
-    if problem:
-        pytest.skip(f"Postgres not reachable at {PG_URL} ({problem})")
+    schema = await pg_schema_or_skip()
     cluster = Cluster(tmp_path / "cluster").start()
-    schema = f"novapos_test_{uuid.uuid4().hex[:10]}"
     sims = [SimStore(TENANT, f"s{i:03d}") for i in range(STORES)]
     nc = await connect(cluster.urls)
     await create_store_streams(nc.jetstream(), sims, replicas=3)  # before HQ starts: its first sync sources them

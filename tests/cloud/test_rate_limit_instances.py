@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cloud.conftest import PG_URL, pg_problem
+from tests.cloud.conftest import PG_URL, pg_schema_or_skip
 from tests.cloud.partner_support import PartnerHub, admin_headers, register_app
 from tests.support import wait_until
 
@@ -28,10 +27,7 @@ TOLERANCE = 0  # atomic database counters: not one request over
 
 @pytest.fixture
 def two_hubs(tmp_path: Path) -> Iterator[tuple[PartnerHub, PartnerHub]]:
-    problem = asyncio.run(pg_problem())
-    if problem:
-        pytest.skip(f"Postgres not reachable at {PG_URL} ({problem})")
-    schema = f"novapos_test_{uuid.uuid4().hex[:10]}"
+    schema = asyncio.run(pg_schema_or_skip())
     env = {"NOVAPOS_CLOUD_DB_SCHEMA": schema, "NOVAPOS_CLOUD_PARTNER_APP_SUSTAINED_PER_MIN": str(SUSTAINED_PER_MIN),
            "NOVAPOS_CLOUD_PARTNER_APP_BURST_PER_S": "1000", "NOVAPOS_CLOUD_PARTNER_TENANT_BURST_PER_S": "1000",
            "NOVAPOS_CLOUD_PARTNER_TENANT_SUSTAINED_PER_MIN": "100000"}
