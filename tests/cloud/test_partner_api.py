@@ -22,8 +22,11 @@ ALL = ["catalog:read", "catalog:write", "inventory:read", "orders:read", "orders
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PartnerHub]:
+    # The module's one app makes its calls back to back: the default burst (20 a second) would
+    # turn a fast run into 429s. The limits have their own tests (test_partner_rate_policies.py).
     server = PartnerHub(tmp_path_factory.mktemp("partner-api"), {
-        "NOVAPOS_CLOUD_PARTNER_ALLOW_PRIVATE_WEBHOOKS": "1", "NOVAPOS_CLOUD_PARTNER_USAGE_FLUSH_S": "0.2"})
+        "NOVAPOS_CLOUD_PARTNER_ALLOW_PRIVATE_WEBHOOKS": "1", "NOVAPOS_CLOUD_PARTNER_USAGE_FLUSH_S": "0.2",
+        "NOVAPOS_CLOUD_PARTNER_APP_BURST_PER_S": "1000", "NOVAPOS_CLOUD_PARTNER_TENANT_BURST_PER_S": "1000"})
     server.start()
     try:
         yield server
