@@ -7,6 +7,7 @@ import { $, el, messageOf } from "/common/dom.js";
 import { api, client, isAdmin } from "/hq/session.js";
 
 let version = null;
+let loads = 0; // the newest load() fills the form; an older answer arriving late is dropped
 const MAX_TIERS = 10;
 
 function panel() {
@@ -74,11 +75,16 @@ function tierRows() {
 }
 
 async function load() {
+  const form = $("loyalty-form");
+  // Nothing can be typed until the program in force is shown: a late answer would otherwise
+  // overwrite what the admin had already entered, and Save would send the old program back.
+  for (const input of form.elements) input.disabled = true;
+  const mine = ++loads;
   const { items: [current] } = await api("/api/v1/hq/policies");
+  if (mine !== loads) return;  // a newer load is on its way: it fills the form and enables it
   version = current.version;
   const program = current.policy.loyalty ?? {};
   $("loyalty-version").textContent = current.version ? `policy version ${current.version}` : "defaults, not sent yet";
-  const form = $("loyalty-form");
   form.elements.enabled.checked = Boolean(program.enabled);
   for (const name of ["points_per_unit", "tier_window_days", "min_redeem_points", "expiry_days", "offline_cap_points"]) {
     form.elements[name].value = String(program[name] ?? "");
