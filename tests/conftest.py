@@ -61,6 +61,16 @@ def as_user(client: TestClient) -> Callable[[str], dict[str, str]]:
 
 
 @pytest.fixture
+def cashier(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    return as_user("cashier")
+
+
+@pytest.fixture
+def manager(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    return as_user("manager")
+
+
+@pytest.fixture
 def edge_server(demo_dir: Path) -> Iterator[EdgeServer]:
     server = EdgeServer(demo_dir, free_port())
     server.start()

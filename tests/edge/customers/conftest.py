@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 
 
 def key() -> str:
     return uuid.uuid4().hex
-
-
-@pytest.fixture
-def cashier(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
-    return as_user("cashier")
-
-
-@pytest.fixture
-def manager(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
-    return as_user("manager")
 
 
 def sign_up(client: TestClient, headers: dict[str, str], body: dict[str, Any], idem: str | None = None) -> Any:

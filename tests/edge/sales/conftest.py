@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,16 +11,6 @@ from litestar.testing import TestClient
 
 def key() -> str:
     return uuid.uuid4().hex
-
-
-@pytest.fixture
-def cashier(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
-    return as_user("cashier")
-
-
-@pytest.fixture
-def manager(as_user: Callable[[str], dict[str, str]]) -> dict[str, str]:
-    return as_user("manager")
 
 
 @pytest.fixture
