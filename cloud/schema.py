@@ -372,6 +372,10 @@ def _merge_duplicate_open_cases(conn: Connection) -> None:
         return
     if any(ix["name"] == "uq_conflicts_open" for ix in inspector.get_indexes("conflicts")):
         return
+    if conn.dialect.name == "postgresql":
+        # FORCEd row-level security would hide every tenant's rows from the owner too; the
+        # policies are forced again by `_postgres_security`, later in this same transaction.
+        conn.exec_driver_sql("ALTER TABLE conflicts NO FORCE ROW LEVEL SECURITY")
     conn.exec_driver_sql(
         "UPDATE conflicts SET status = 'resolved', resolution = 'duplicate' "
         "WHERE status != 'resolved' AND EXISTS (SELECT 1 FROM conflicts AS older "
