@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cloud import conflict_resolutions
 from cloud.schema import conflict_audit, conflicts, transfers
@@ -56,10 +57,64 @@ def raise_case(
 
 
 def raise_cases(conn: Connection, tenant_id: str, cases: list[Case], now: str) -> list[str]:
-    """Open or refresh many cases in three statements (ingest raises one per negative level)."""
+    """Open or refresh many cases in a few statements (ingest raises one per negative level)."""
     if not cases:
         return []
     latest = {c.key: c for c in cases}  # the same key twice: the later reading wins
+    open_ids = _refresh_open(conn, tenant_id, latest, now)
+    opened = {k: str(uuid.uuid4()) for k in latest if k not in open_ids}
+    if opened:
+        # Another HQ instance may open the same key between the read above and this insert:
+        # `uq_conflicts_open` makes this insert wait for that transaction, then skip the row.
+        stmt = (
+            (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(conflicts)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "dedup_key"],
+                                    index_where=text("status != 'resolved'"))
+            .returning(conflicts.c.id)
+        )
+        inserted = set(conn.execute(stmt, [
+            {
+                "id": case_id,
+                "tenant_id": tenant_id,
+                "store_id": latest[k].store_id,
+                "kind": latest[k].kind,
+                "dedup_key": k,
+                "status": "open",
+                "summary": latest[k].summary,
+                "detail": latest[k].detail,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for k, case_id in opened.items()
+        ]).scalars())
+        raced = {k: latest[k] for k, case_id in opened.items() if case_id not in inserted}
+        if raced:  # the other instance's case is open now: refresh it, as if it had been read above
+            open_ids |= _refresh_open(conn, tenant_id, raced, now)
+            # ...unless it was resolved in the meantime: then this reading opens a new case.
+            if again := [c for k, c in raced.items() if k not in open_ids]:
+                open_ids |= dict(zip((c.key for c in again), raise_cases(conn, tenant_id, again, now), strict=True))
+        opened = {k: case_id for k, case_id in opened.items() if case_id in inserted}
+        if opened:
+            conn.execute(
+                insert(conflict_audit),
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "tenant_id": tenant_id,
+                        "conflict_id": case_id,
+                        "at": now,
+                        "actor": "system",
+                        "action": "raised",
+                        "detail": {"kind": latest[k].kind, "summary": latest[k].summary},
+                    }
+                    for k, case_id in opened.items()
+                ],
+            )
+    return [open_ids.get(c.key) or opened[c.key] for c in cases]
+
+
+def _refresh_open(conn: Connection, tenant_id: str, latest: dict[str, Case], now: str) -> dict[str, str]:
+    """Update the open case of each key with its latest reading; returns {key: case id} of those open."""
     open_ids = {
         r.dedup_key: r.id
         for r in conn.execute(
@@ -70,54 +125,15 @@ def raise_cases(conn: Connection, tenant_id: str, cases: list[Case], now: str) -
             )
         )
     }
-    refreshed = [
-        {"case_id": open_ids[k], "summary": c.summary, "detail": c.detail, "at": now}
-        for k, c in latest.items()
-        if k in open_ids
-    ]
-    if refreshed:
+    if open_ids:
         conn.execute(
             update(conflicts)
             .where(conflicts.c.id == bindparam("case_id"))
             .values(summary=bindparam("summary"), detail=bindparam("detail"), updated_at=bindparam("at")),
-            refreshed,
+            [{"case_id": case_id, "summary": latest[k].summary, "detail": latest[k].detail, "at": now}
+             for k, case_id in open_ids.items()],
         )
-    opened = {k: str(uuid.uuid4()) for k in latest if k not in open_ids}
-    if opened:
-        conn.execute(
-            insert(conflicts),
-            [
-                {
-                    "id": case_id,
-                    "tenant_id": tenant_id,
-                    "store_id": latest[k].store_id,
-                    "kind": latest[k].kind,
-                    "dedup_key": k,
-                    "status": "open",
-                    "summary": latest[k].summary,
-                    "detail": latest[k].detail,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for k, case_id in opened.items()
-            ],
-        )
-        conn.execute(
-            insert(conflict_audit),
-            [
-                {
-                    "id": str(uuid.uuid4()),
-                    "tenant_id": tenant_id,
-                    "conflict_id": case_id,
-                    "at": now,
-                    "actor": "system",
-                    "action": "raised",
-                    "detail": {"kind": latest[k].kind, "summary": latest[k].summary},
-                }
-                for k, case_id in opened.items()
-            ],
-        )
-    return [open_ids.get(c.key) or opened[c.key] for c in cases]
+    return open_ids
 
 
 def list_cases(

@@ -209,7 +209,13 @@ conflicts = Table(
     Column("resolution", String, nullable=True),
     Column("created_at", String, nullable=False),
     Column("updated_at", String, nullable=False),
-    Index("ix_conflicts_dedup", "tenant_id", "dedup_key"),  # one *open* case per key
+    Index("ix_conflicts_dedup", "tenant_id", "dedup_key"),
+    # One *open* case per key, held by the database: several HQ instances sweep and ingest at
+    # once, and two transactions that both read "no open case" would otherwise both open one.
+    Index(
+        "uq_conflicts_open", "tenant_id", "dedup_key", unique=True,
+        sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'"),
+    ),
     Index("ix_conflicts_status", "tenant_id", "status"),
 )
 conflict_audit = Table(
@@ -335,7 +341,9 @@ async def create_schema(db: CloudDB) -> None:
             await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
         await conn.run_sync(_upgrade_auth_tables)
         await conn.run_sync(_upgrade_sales)  # sales.customer_id on a hub created before customers
+        await conn.run_sync(_merge_duplicate_open_cases)  # before create_all adds uq_conflicts_open
         await conn.run_sync(metadata.create_all)
+        await conn.run_sync(_create_missing_indexes, [conflicts])
         if db.is_postgres:
             await _postgres_security(conn, db)
 
@@ -354,6 +362,37 @@ def _upgrade_auth_tables(conn: Connection) -> None:
         c["name"] for c in inspect(conn).get_columns("hq_refresh_tokens")
     }:
         conn.exec_driver_sql("DROP TABLE hq_refresh_tokens")
+
+
+def _merge_duplicate_open_cases(conn: Connection) -> None:
+    """A hub created before `uq_conflicts_open` may hold two open cases for one key (two instances
+    raced): keep the oldest open, resolve the others as `duplicate`, so the unique index can be built."""
+    inspector = inspect(conn)
+    if "conflicts" not in inspector.get_table_names():
+        return
+    if any(ix["name"] == "uq_conflicts_open" for ix in inspector.get_indexes("conflicts")):
+        return
+    if conn.dialect.name == "postgresql":
+        # FORCEd row-level security would hide every tenant's rows from the owner too; the
+        # policies are forced again by `_postgres_security`, later in this same transaction.
+        conn.exec_driver_sql("ALTER TABLE conflicts NO FORCE ROW LEVEL SECURITY")
+    conn.exec_driver_sql(
+        "UPDATE conflicts SET status = 'resolved', resolution = 'duplicate' "
+        "WHERE status != 'resolved' AND EXISTS (SELECT 1 FROM conflicts AS older "
+        "WHERE older.tenant_id = conflicts.tenant_id AND older.dedup_key = conflicts.dedup_key "
+        "AND older.status != 'resolved' AND (older.created_at, older.id) < (conflicts.created_at, conflicts.id))"
+    )
+
+
+def _create_missing_indexes(conn: Connection, tables: list[_Table]) -> None:
+    """create_all builds indexes only with their table: add the ones a newer release declares on an
+    existing table."""
+    inspector = inspect(conn)
+    for table in tables:
+        present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                index.create(conn)
 
 
 async def _postgres_security(conn: AsyncConnection, db: CloudDB) -> None:
