@@ -17,8 +17,9 @@ glibc also moves its mmap threshold up to the size of the largest block it has f
 so every later hash takes its 19 MiB from an arena, and the arena keeps it, since 19 MiB free is
 under the 38 MiB trim threshold. Once in the main arena (the demo seeding, a rehash) and once in
 the thread pool's (the first login): 36 of the 133 MB the edge held idle. A fixed threshold stops
-the drift, so blocks that big are mmapped and unmapped on free, at the cost of a page-zeroing per
-hash (about a millisecond against Argon2's tens). Checkout allocations are far smaller.
+the drift, so blocks that big are mmapped and unmapped on free. The price is paid per sign-in,
+not per sale: the kernel faults the 19 MiB in again for each hash (a verify took 50 ms of CPU
+instead of 30-40 here). A checkout allocates in blocks far below 1 MiB.
 """
 
 from __future__ import annotations
