@@ -177,7 +177,7 @@ def _check_port_free(host: str, port: int) -> None:
 def cmd_serve(settings: Settings) -> int:
     import uvicorn
 
-    from edge.adapters.memory import limit_malloc_arenas
+    from edge.adapters.memory import fix_mmap_threshold, limit_malloc_arenas
     from edge.adapters.migrations import MigrationFailed, migrate
     from edge.bootstrap import create_app
     from edge.demo import DEMO_PASSWORD, DEMO_PIN
@@ -185,6 +185,7 @@ def cmd_serve(settings: Settings) -> int:
     from webui.slow_clients import ConnectionLimits, uvicorn_options
 
     limit_malloc_arenas(settings.server.malloc_arenas)  # before the first thread
+    fix_mmap_threshold(settings.server.malloc_mmap_threshold_kib)  # before the seeding's password hashes
     _check_port_free(settings.server.host, settings.server.port)
     configure_logging(settings.log_format)
     try:  # in a child process: the server never loads Alembic (edge/adapters/migrations)

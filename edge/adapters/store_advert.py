@@ -16,11 +16,12 @@ import contextlib
 import ipaddress
 import socket
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from hardware.mdns import StoreAdvertiser
+if TYPE_CHECKING:  # zeroconf (3 MB resident) loads only when the store does advertise
+    from hardware.mdns import StoreAdvertiser
 
 log = structlog.get_logger()
 
@@ -61,6 +62,8 @@ def advertiser_for(settings: Any) -> StoreAdvertiser | None:
         return None
     wildcard = server.host in ("", "0.0.0.0", "::")
     host_ip = (interfaces[0] if interfaces else _primary_ip()) if wildcard or server.host == "localhost" else server.host
+    from hardware.mdns import StoreAdvertiser
+
     return StoreAdvertiser(store.store_id, store.tenant_id, server.port, _version(), host_ip,
                            interfaces=interfaces or None)
 
