@@ -14,6 +14,7 @@ may be busy with other work.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,13 @@ class Lanes:
             thread.join()
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds of the server process (all its threads, and the validation children it has
+    reaped): what a request or the import costs the store box, whatever else the machine runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(values: list[float]) -> str:
     return (f"n={len(values):4d} p50={statistics.median(values) if values else 0:6.1f} ms "
             f"p99={percentile(values, 0.99):6.1f} ms max={max(values, default=0):6.1f} ms")
@@ -122,14 +130,18 @@ def main() -> None:
         server = EdgeServer(data, free_port())
         server.start(timeout=60)
         try:
+            assert server.proc is not None
+            cpu_before = server_cpu(server.proc.pid)
             idle = Lanes(server.url, args.pace)
             time.sleep(args.idle)
             idle.stop()
+            idle_cpu = server_cpu(server.proc.pid) - cpu_before
             with httpx.Client(base_url=server.url, timeout=600) as http:
                 manager = login(http, "manager")
                 busy = Lanes(server.url, args.pace)
                 time.sleep(1)  # the lanes signed in (Argon2: CPU) before the file arrives, and not counted
                 busy.forget()
+                cpu_before = server_cpu(server.proc.pid)
                 started = time.perf_counter()
                 response = http.post("/api/v1/products/import", content=text,
                                      headers=manager | {"Content-Type": "text/csv"})
@@ -143,12 +155,16 @@ def main() -> None:
                     time.sleep(0.2)
                     job = http.get(response.headers["location"], headers=manager).json()
                 total = time.perf_counter() - started
+                import_cpu = server_cpu(server.proc.pid) - cpu_before
             busy.stop()
         finally:
             server.stop()
     print(f"import of {args.rows} rows: {total:.1f} s in all ({accepted:.1f} s to validate and answer), "
           f"{args.rows / total:.0f} rows/s, status {job.get('status', 'sync')}, created {job.get('created')}, "
           f"updated {job.get('updated')}, errors {job.get('errors')}")
+    idle_requests = sum(len(idle.timings[w]) for w in LANES)
+    print(f"server CPU: idle {1000 * idle_cpu / max(1, idle_requests):.1f} ms per lane request "
+          f"({idle_requests} requests); import {import_cpu:.1f} s with its lanes (validation child included)")
     for what in LANES:
         during, before = busy.timings[what], idle.timings[what]
         ratio = percentile(during, 0.99) / percentile(before, 0.99) if before and during else float("nan")

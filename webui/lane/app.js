@@ -116,8 +116,9 @@ async function signInOnline(laneId, pin) {
   session.set({ ...granted, lane_id: laneId });
   localStorage.setItem("novapos.lane.id", laneId);
   rememberServerTimeout(lane?.server_timeout_ms);
-  // Storage refused (private mode, quota): the lane still works online, just not offline.
-  await offlineAuth.remember(data, laneId, lane?.offline_sign_in_attempts).catch(() => {});
+  // Storage refused (private mode, quota): the lane still works online, just not offline. The
+  // verifier's hash is derived here, on the lane's CPU, from the PIN the edge just accepted.
+  await offlineAuth.remember(data, laneId, lane?.offline_sign_in_attempts, pin).catch(() => {});
 }
 
 /** The store server is unreachable: sign in against a verifier this lane holds, for offline sales only. */

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import msgspec
@@ -64,10 +63,10 @@ async def _lane_extras(request: Request, data: PinBody, user: GrantedUser) -> di
     extras: dict[str, Any] = {"lane": {"server_timeout_ms": int(lane.server_timeout_s * 1000),
                                        "offline_sign_in_attempts": lane.offline_sign_in_attempts}}
     if lane.offline_sign_in_ttl_s:
-        extras["offline_pin"] = await asyncio.to_thread(
-            offline_pin.issue, data.pin, tenant_id=settings.store.tenant_id, store_id=settings.store.store_id,
-            lane_id=data.lane_id, user=user, iterations=lane.offline_pin_iterations,
-            ttl_s=lane.offline_sign_in_ttl_s)
+        # Without its hash: the lane derives that from the PIN it just sent (offline_pin.unhashed).
+        extras["offline_pin"] = offline_pin.unhashed(
+            tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, lane_id=data.lane_id, user=user,
+            iterations=lane.offline_pin_iterations, ttl_s=lane.offline_sign_in_ttl_s)
         log.info("auth.offline_pin_issued", user_id=user.id, lane_id=data.lane_id,
                  expires_at=extras["offline_pin"]["expires_at"])
     return extras
