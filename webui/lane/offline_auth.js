@@ -1,8 +1,9 @@
 // Offline sign-in. After each online PIN sign-in the lane keeps a verifier of that cashier's
 // PIN: a salted PBKDF2-SHA256 hash bound (inside the salt) to this lane, the user and an expiry;
-// the edge issues the salt, the lane derives the hash from the PIN the edge accepted. While the store server is unreachable, a PIN typed here is checked against the
-// verifiers this lane holds, with WebCrypto; a match opens an offline session that can only
-// queue cash sales. A few wrong PINs wipe the verifiers: the lane then waits for the server.
+// the edge issues the salt, the lane derives the hash from the PIN the edge accepted. While the
+// store server is unreachable, a PIN typed here is checked against the verifiers this lane
+// holds, with WebCrypto; a match opens an offline session that can only queue cash sales. A few
+// wrong PINs wipe the verifiers: the lane then waits for the server.
 // Nothing here is a credential the edge accepts: queued sales are sent once the cashier's
 // session is upgraded by an online PIN sign-in, and the edge checks them as offline sales.
 
