@@ -41,6 +41,17 @@ class Outgoing(msgspec.Struct, frozen=True):
     msg_id: str  # Nats-Msg-Id: JetStream drops a re-publish of it inside the duplicate window
 
 
+class _Window:
+    """One window's replies: its own, so two windows in flight at once never mix."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, int] = {}  # reply subject -> key
+        self.acked: list[int] = []
+        self.failed: dict[int, str] = {}
+        self.all_sent = False  # until then an empty `waiting` only means "caught up so far"
+        self.complete = asyncio.Event()
+
+
 class PubAckWindows:
     """Publishes windows of messages on `nc` and reports which were acknowledged."""
 
@@ -49,11 +60,7 @@ class PubAckWindows:
         self._prefix: str | None = None
         self._sub: Any = None
         self._numbers = itertools.count()
-        self._waiting: dict[str, int] = {}  # reply subject -> key, for the window in flight
-        self._acked: list[int] = []
-        self._failed: dict[int, str] = {}
-        self._complete = asyncio.Event()
-        self._all_sent = False  # until then an empty `_waiting` only means "caught up so far"
+        self._windows: dict[str, _Window] = {}  # reply subject -> its window, while awaited
 
     async def open(self) -> None:
         self._prefix = self.nc.new_inbox()  # below the connection's inbox_prefix
@@ -71,42 +78,44 @@ class PubAckWindows:
         the window: later messages would overtake it in the stream."""
         if self._sub is None:
             raise ConnectionError("the PubAck subscription is not open")
-        self._waiting, self._acked, self._failed = {}, [], {}
-        self._complete.clear()
-        self._all_sent = False
-        failed_now: dict[int, str] = {}
+        state = _Window()
         prefix = self._prefix
-        for out in window:
-            reply = f"{prefix}.{next(self._numbers)}"
-            self._waiting[reply] = out.key
-            try:
-                await self.nc.publish(out.subject, out.payload, reply=reply, headers={"Nats-Msg-Id": out.msg_id})
-            except Exception as exc:  # disconnected: pending_size=0 refuses to buffer
-                del self._waiting[reply]
-                failed_now[out.key] = _describe(exc)
-                break
-        self._all_sent = True
-        if self._waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._complete.wait(), timeout_s)
-        waiting, self._waiting = self._waiting, {}
-        acked, failed = self._acked, self._failed
-        for key in waiting.values():
-            failed[key] = "TimeoutError: no PubAck"  # unknown outcome: published again, same id
-        failed.update(failed_now)
-        return acked, failed
+        try:
+            for out in window:
+                reply = f"{prefix}.{next(self._numbers)}"
+                state.waiting[reply] = out.key
+                self._windows[reply] = state
+                try:
+                    await self.nc.publish(out.subject, out.payload, reply=reply, headers={"Nats-Msg-Id": out.msg_id})
+                except Exception as exc:  # disconnected: pending_size=0 refuses to buffer
+                    del state.waiting[reply], self._windows[reply]
+                    state.failed[out.key] = _describe(exc)
+                    break
+            state.all_sent = True
+            if state.waiting:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(state.complete.wait(), timeout_s)
+        finally:
+            for reply in state.waiting:
+                self._windows.pop(reply, None)
+        for key in state.waiting.values():
+            state.failed[key] = "TimeoutError: no PubAck"  # unknown outcome: published again, same id
+        return state.acked, state.failed
 
     async def _on_reply(self, msg: Any) -> None:
-        key = self._waiting.pop(msg.subject, None)
-        if key is None:
+        state = self._windows.pop(msg.subject, None)
+        if state is None:
             return  # a window that already gave up on it
+        key = state.waiting.pop(msg.subject, None)
+        if key is None:
+            return
         error = _refusal(msg)
         if error is None:
-            self._acked.append(key)
+            state.acked.append(key)
         else:
-            self._failed[key] = error
-        if not self._waiting and self._all_sent:
-            self._complete.set()
+            state.failed[key] = error
+        if not state.waiting and state.all_sent:
+            state.complete.set()
 
 
 def _refusal(msg: Any) -> str | None:

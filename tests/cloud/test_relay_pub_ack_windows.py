@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 from nats.js.api import DiscardPolicy, StreamConfig
 
@@ -90,5 +92,19 @@ async def test_a_publish_refused_while_disconnected_ends_the_window(nats_server)
         acked, failed = await windows.publish(_window(range(1, 4)), timeout_s=0.5)
         assert acked == []
         assert 1 in failed  # nothing after a refused publish is sent: it would overtake it
+    finally:
+        await nc.close()
+
+
+async def test_two_windows_in_flight_at_once_each_get_their_own_acknowledgements(nats_server):
+    nc, windows = await _windows(nats_server.url)
+    try:
+        await nc.jetstream().add_stream(StreamConfig(name="UP", subjects=["up.>"]))
+        first, second = await asyncio.gather(
+            windows.publish(_window(range(1, 101)), timeout_s=5.0),
+            windows.publish(_window(range(101, 201)), timeout_s=5.0),
+        )
+        assert (sorted(first[0]), first[1]) == (list(range(1, 101)), {})
+        assert (sorted(second[0]), second[1]) == (list(range(101, 201)), {})
     finally:
         await nc.close()
