@@ -6,7 +6,7 @@ Delivery argument, in one place:
   inside its duplicate window, and the cloud drops one outside it (`ON CONFLICT (event_id)`);
 - a row is marked sent only after its PubAck, in a committed write; a crash between the
   PubAck and that write only causes a re-publish of the same id, never a loss;
-- a publish whose future times out has an unknown outcome: the row stays unsent and is
+- a publish whose PubAck does not come in time has an unknown outcome: the row stays unsent and is
   re-published with the same id on the next pass;
 - `pending_size=0` makes publishes fail fast while disconnected instead of parking in the
   client's reconnect buffer, which nats-py would replay blindly after the request timed out;
@@ -199,10 +199,11 @@ class Relay:
             reconnected_cb=_reconnected,
             error_cb=_error,
         )
-        self._js = self._nc.jetstream()
+        # The PubAck subscription first: `_run` takes a set `_js` as "connected".
         windows = PubAckWindows(self._nc)
         await windows.open()
         self._windows = windows
+        self._js = self._nc.jetstream()
         if cfg.manage_stream:
             await ensure_stream(
                 self._js,
