@@ -6,7 +6,7 @@ Delivery argument, in one place:
   inside its duplicate window, and the cloud drops one outside it (`ON CONFLICT (event_id)`);
 - a row is marked sent only after its PubAck, in a committed write; a crash between the
   PubAck and that write only causes a re-publish of the same id, never a loss;
-- a publish whose future times out has an unknown outcome: the row stays unsent and is
+- a publish whose PubAck does not come in time has an unknown outcome: the row stays unsent and is
   re-published with the same id on the next pass;
 - `pending_size=0` makes publishes fail fast while disconnected instead of parking in the
   client's reconnect buffer, which nats-py would replay blindly after the request timed out;
@@ -30,6 +30,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy import Connection, func, select, update
 
 from edge.adapters.db import Database
+from edge.adapters.pub_acks import Outgoing, PubAckWindows
 from edge.adapters.tables import outbox
 from edge.contracts.envelope import inbox_prefix, legacy_stream_name, stream_name, subject_for_event
 from edge.contracts.link_trouble import LinkTrouble
@@ -111,6 +112,8 @@ class Relay:
         self._connect = connect
         self._nc: Any = None
         self._js: Any = None
+        self._windows: PubAckWindows | None = None
+        self._subjects: dict[tuple[str, str, str], str] = {}  # (tenant, store, type) -> up subject
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -196,7 +199,11 @@ class Relay:
             reconnected_cb=_reconnected,
             error_cb=_error,
         )
-        self._js = self._nc.jetstream(publish_async_max_pending=cfg.in_flight)
+        # The PubAck subscription first: `_run` takes a set `_js` as "connected".
+        windows = PubAckWindows(self._nc)
+        await windows.open()
+        self._windows = windows
+        self._js = self._nc.jetstream()
         if cfg.manage_stream:
             await ensure_stream(
                 self._js,
@@ -212,7 +219,7 @@ class Relay:
         self._trouble.recovered()
 
     async def _close(self) -> None:
-        nc, self._nc, self._js = self._nc, None, None
+        nc, self._nc, self._js, self._windows = self._nc, None, None, None
         if nc is not None:
             with contextlib.suppress(Exception):
                 await nc.close()
@@ -236,41 +243,25 @@ class Relay:
         return acked_total
 
     async def _publish_window(self, rows: list[Any]) -> tuple[list[int], dict[int, str]]:
-        js = self._js
-        if js is None:
+        windows = self._windows
+        if windows is None:
             raise ConnectionError("relay is not connected")
-        pending: list[tuple[int, Any]] = []
-        failed: dict[int, str] = {}
-        for row in rows:
-            try:
-                future = await js.publish_async(
-                    subject_for_event(row.tenant_id, row.store_id, row.type),
-                    row.envelope.encode(),
-                    headers={"Nats-Msg-Id": row.event_id},
-                )
-            except Exception as exc:  # disconnected: pending_size=0 refuses to buffer
-                failed[row.seq] = _describe(exc)
-                break
-            pending.append((row.seq, future))
-        acked: list[int] = []
-        if pending:
-            # One deadline for the whole window instead of a `wait_for` task and timer per PubAck.
-            # A PubAck still missing at the deadline is cancelled, as `wait_for` would, and its
-            # row counts as an unknown outcome.
-            _, late = await asyncio.wait([fut for _, fut in pending], timeout=self.config.ack_timeout_s)
-            for fut in late:
-                fut.cancel()
-        for seq, fut in pending:
-            error = TimeoutError() if fut.cancelled() else fut.exception()
-            if error is not None:
-                # Unknown outcome (timeout) or refused: re-published later with the same id.
-                failed[seq] = _describe(error)
-            else:
-                acked.append(seq)
+        window = [Outgoing(row.seq, self._subject(row), row.envelope.encode(), row.event_id) for row in rows]
+        # A PubAck still missing at the deadline counts as an unknown outcome (edge.adapters.pub_acks).
+        acked, failed = await windows.publish(window, self.config.ack_timeout_s)
         if failed:
             first = min(failed)
             self._record_error("relay.publish", RuntimeError(f"seq {first}: {failed[first]}"))
         return acked, failed
+
+    def _subject(self, row: Any) -> str:
+        key = (row.tenant_id, row.store_id, row.type)
+        subject = self._subjects.get(key)
+        if subject is None:
+            if len(self._subjects) > 1024:  # a store's event types are few; bounded all the same
+                self._subjects.clear()
+            subject = self._subjects[key] = subject_for_event(*key)
+        return subject
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         at = now_iso()
