@@ -55,22 +55,30 @@ _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 class _RequestDeadline:
     """Mixed in before `HttpToolsProtocol`: the deadline is armed while a request is being
-    received (phase "headers" or "body") and disarmed once it is complete."""
+    received (phase "headers" or "body") and disarmed once it is complete.
+
+    The deadline is a time first, and becomes a loop timer only when a chunk of data leaves the
+    request unfinished: most requests (a lookup, a checkout) arrive whole in one chunk, and
+    starting and cancelling two timers for each of them was pure overhead on the hot path."""
 
     limits: ConnectionLimits
     _phase: str | None = None
+    _deadline = 0.0
     _timer: asyncio.TimerHandle | None = None
     _header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._expect_headers()
+        self._start_timer()  # nothing has arrived yet: the header deadline runs from here
 
     def data_received(self, data: bytes) -> None:
         cycle = self.cycle  # type: ignore[attr-defined]
         if self._phase is None and (cycle is None or cycle.response_complete):
             self._expect_headers()  # the first byte of the next request on a kept-alive connection
         super().data_received(data)  # type: ignore[misc]
+        if self._phase is not None and self._timer is None:
+            self._start_timer()  # the request is still incomplete after this chunk
         if self._phase == "headers" and not self.transport.is_closing():  # type: ignore[attr-defined]
             # Still inside the headers after parsing all of `data`: every byte of it was header.
             self._header_bytes += len(data)
@@ -101,7 +109,10 @@ class _RequestDeadline:
     def _arm(self, phase: str, seconds: float) -> None:
         self._disarm()
         self._phase = phase
-        self._timer = self.loop.call_later(seconds, self._too_slow)  # type: ignore[attr-defined]
+        self._deadline = self.loop.time() + seconds  # type: ignore[attr-defined]
+
+    def _start_timer(self) -> None:
+        self._timer = self.loop.call_at(self._deadline, self._too_slow)  # type: ignore[attr-defined]
 
     def _disarm(self) -> None:
         if self._timer is not None:

@@ -15,11 +15,13 @@ from typing import Any
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from edge.adapters.metrics import observe_request
+from edge.adapters.metrics import REGISTRY
 from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
+from edge.api.request_metrics import RequestMetrics
 from edge.contracts.pan import looks_like_card_number
 
 log = structlog.get_logger()
+REQUEST_METRICS = RequestMetrics().register(REGISTRY)
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 # Request ids: a random per-process prefix plus a counter. Unique within and across restarts,
@@ -90,7 +92,7 @@ def context_middleware(tokens: TokenService):
                 if kind == "http":
                     elapsed = time.perf_counter() - started
                     route = scope.get("path_template") or "unmatched"
-                    observe_request(scope["method"], route, status, elapsed)
+                    REQUEST_METRICS.observe(scope["method"], route, status, elapsed)
                     if status >= 400:
                         log.info("http.request", method=scope["method"], path=scope["path"], status=status,
                                  ms=round(elapsed * 1000, 2))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, patch, post, put
+from litestar import Request, Response, patch, post, put
 from litestar.params import Parameter
 
 from edge.adapters.catalog_import_worker import validate_in_child
@@ -22,6 +22,7 @@ from edge.api.limits import (
     StockUnits,
     Timestamp,
 )
+from edge.api.route_handlers import get
 from edge.bootstrap_imports import catalog_imports_of
 from edge.domain.errors import ValidationFailed
 from edge.service import catalog, catalog_import_jobs, commands
