@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,19 +28,37 @@ T = TypeVar("T")
 
 
 _HANDED_OUT: set[int] = set()
+_PORTS = random.Random()  # its own state: a test seeding `random` must not replay ports
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on, never one this test process was given before: the
-    kernel may hand a just-closed port out again, and a server asking for two (client and
-    monitor) would then collide with itself."""
+    """A loopback port nobody listens on, never one this test process was given before.
+
+    It is drawn below the kernel's ephemeral range: a port from `bind(0)` lies inside it, and
+    between this check and the server's own bind any outgoing connection (a browser, an HTTP
+    client, a NATS reconnect) may be given the same port as its local end, and the server then
+    fails with "address already in use". Below the range only an explicit bind can take it."""
+    low, _ = _ephemeral_range()
+    top = max(low - 1, 20000)
     while True:
+        port = _PORTS.randint(10000, top)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
 
 
 def demo_settings(data_dir: Path, **env: str):
