@@ -1,6 +1,7 @@
 """The writer thread's CPU per checkout, against a bare sqlite3 baseline measured in the same run.
 
     .venv/bin/python tests/bench/bench_checkout_writer.py [--orders 2000] [--batch 16] [--rounds 3] [--profile]
+    .venv/bin/python tests/bench/bench_checkout_writer.py --instructions --orders 400   (needs valgrind)
 
 Runs 3-line cash checkouts through exactly what the writer thread runs for `POST /api/v1/orders`:
 the idempotency unit (`edge.api.idempotency.writer_unit`) around `orders.create_order`, in the
@@ -18,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
+import os
 import pstats
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,14 +97,21 @@ class Store:
             out.append(_Job(lambda conn, unit=unit: unit(self.uow._uow(conn, self.cashier)), Future(), None))
         return out
 
-    def run(self, bodies: list[bytes], batch: int) -> tuple[float, int]:
-        """(writer CPU seconds, rows changed) for these checkouts, in batches."""
+    def run(self, bodies: list[bytes], batch: int, *, counted: bool = True) -> tuple[float, int]:
+        """(writer CPU seconds, rows changed) for these checkouts, in batches. Only a `counted`
+        run is counted by callgrind."""
         jobs = self.jobs(bodies)
         raw = self.conn.connection.driver_connection
         changes = raw.total_changes
+        batches = [jobs[at:at + batch] for at in range(0, len(jobs), batch)]
         start = time.thread_time()
-        for at in range(0, len(jobs), batch):
-            self.db._run_batch(self.conn, jobs[at:at + batch])
+        # Through functools.reduce (a C function): under callgrind, `--toggle-collect=functools_reduce`
+        # counts the instructions of exactly this loop (see `instructions`).
+        if counted:
+            functools.reduce(lambda _, b: self.db._run_batch(self.conn, b), batches, None)
+        else:
+            for b in batches:
+                self.db._run_batch(self.conn, b)
         spent = time.thread_time() - start
         for job in jobs:
             job.future.result()  # raises if a checkout failed
@@ -127,13 +138,32 @@ def bare_baseline(directory: Path, orders_n: int, rows_per_order: int, batch: in
     return spent
 
 
+def instructions(orders_n: int, batch: int) -> None:
+    """Instructions per order, counted by callgrind over the measured loop only: the figure that
+    does not move with the machine's load. Slow (valgrind), so use a few hundred orders."""
+    with tempfile.TemporaryDirectory() as out_dir:
+        out = Path(out_dir) / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=functools_reduce",
+                        f"--callgrind-out-file={out}", sys.executable, __file__, "--orders", str(orders_n),
+                        "--batch", str(batch), "--rounds", "1"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        total = next(int(line.split()[1]) for line in out.read_text().splitlines()
+                     if line.startswith(("summary:", "totals:")))
+    print(f"instructions per order (callgrind, {orders_n} orders, batch {batch}): {total / orders_n:,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=16, help="units per group commit (16 clients: up to 16)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead")
     args = parser.parse_args()
+    if args.instructions:
+        instructions(args.orders, args.batch)
+        return
     import structlog
 
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())  # no log output in the figures
@@ -141,7 +171,7 @@ def main() -> None:
     store = Store(tmp / "data")
     bodies = order_bodies(store.skus, 150)
     cycle = (bodies * (args.orders // len(bodies) + 1))[:args.orders]
-    store.run(cycle[:300], args.batch)  # warm-up: compile caches, statement caches, page cache
+    store.run(cycle[:300], args.batch, counted=False)  # warm-up: compile caches, statement caches, page cache
     best = best_bare = float("inf")
     rows = 0
     for _ in range(args.rounds):

@@ -16,7 +16,8 @@ statement that would need SQLAlchemy to compute one is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -43,6 +44,17 @@ def _check_plain(statement: ClauseElement, json: tuple[str, ...]) -> None:
 ROWS_PER_STATEMENT = 32
 
 
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function from a row's parameters to its positional values, always a tuple: one
+    `itemgetter` call instead of a Python loop over the names per row."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda params: (params[name],)
+    if not names:
+        return lambda params: ()
+    return itemgetter(*names)
+
+
 def _values_group(sql: str) -> tuple[str, str, str] | None:
     """(head, "(?, ?, …)", tail) of a single-row `INSERT … VALUES (?, …) [ON CONFLICT …]`, or
     None when the statement is anything else (then rows go through executemany)."""
@@ -67,6 +79,22 @@ class Prepared:
         self.expanding = tuple(expanding)  # IN (...) parameters, given as lists
         self._compiled: dict[tuple[str, ...], tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
         self._multi_row: dict[str, tuple[str, str, str] | None] = {}  # SQL -> its split VALUES group
+        # Per set of parameter keys: (dialect, SQL, values getter), for a statement with neither
+        # literals nor expanding parameters (every checkout statement): its hot path.
+        self._fast: dict[tuple[str, ...], tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]]]] = {}
+
+    def _fast_path(self, conn: Connection, keys: tuple[str, ...]
+                   ) -> tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]]] | None:
+        hit = self._fast.get(keys)
+        if hit is not None and hit[0] is conn.dialect:
+            return hit
+        if self.expanding:
+            return None
+        dialect, sql, names, literals = self._compile(conn, keys)
+        if literals:
+            return None
+        hit = self._fast[keys] = (dialect, sql, _getter(names))
+        return hit
 
     def _compile(self, conn: Connection, keys: tuple[str, ...]) -> tuple[Any, str, tuple[str, ...], dict[str, Any]]:
         hit = self._compiled.get(keys)
@@ -112,6 +140,9 @@ class Prepared:
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run once; returns the sqlite3 cursor."""
+        fast = self._fast_path(conn, tuple(params))
+        if fast is not None:
+            return conn.connection.driver_connection.execute(fast[1], fast[2](self._encoded(params)))
         sql, args = self._sql_args(conn, params)
         return conn.connection.driver_connection.execute(sql, args)
 
@@ -124,11 +155,17 @@ class Prepared:
         movements and level bumps were nine steps; now three). Other statements run as an
         executemany.
         """
-        rows = [self._encoded(r) for r in rows]
+        rows = [self._encoded(r) for r in rows] if self.json else list(rows)
         if not rows:
             return
-        _, sql, names, literals = self._compile(conn, tuple(rows[0]))
-        values = [[(literals | r)[n] for n in names] if literals else [r[n] for n in names] for r in rows]
+        keys = tuple(rows[0])
+        fast = self._fast_path(conn, keys)
+        if fast is not None:
+            sql, get = fast[1], fast[2]
+            values: list[Any] = [get(r) for r in rows]
+        else:
+            _, sql, names, literals = self._compile(conn, keys)
+            values = [[(literals | r)[n] for n in names] if literals else [r[n] for n in names] for r in rows]
         driver = conn.connection.driver_connection
         parts = self._multi_row.get(sql)
         if parts is None:
