@@ -79,21 +79,20 @@ class Prepared:
         self.expanding = tuple(expanding)  # IN (...) parameters, given as lists
         self._compiled: dict[tuple[str, ...], tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
         self._multi_row: dict[str, tuple[str, str, str] | None] = {}  # SQL -> its split VALUES group
-        # Per set of parameter keys: (dialect, SQL, values getter), for a statement with neither
-        # literals nor expanding parameters (every checkout statement): its hot path.
-        self._fast: dict[tuple[str, ...], tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]]]] = {}
+        # Per set of parameter keys: (dialect, SQL, values getter, literals), for a statement
+        # without expanding parameters (every checkout statement): its hot path.
+        self._fast: dict[tuple[str, ...], tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]],
+                                                dict[str, Any]]] = {}
 
     def _fast_path(self, conn: Connection, keys: tuple[str, ...]
-                   ) -> tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]]] | None:
+                   ) -> tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]], dict[str, Any]] | None:
         hit = self._fast.get(keys)
         if hit is not None and hit[0] is conn.dialect:
             return hit
         if self.expanding:
             return None
         dialect, sql, names, literals = self._compile(conn, keys)
-        if literals:
-            return None
-        hit = self._fast[keys] = (dialect, sql, _getter(names))
+        hit = self._fast[keys] = (dialect, sql, _getter(names), literals)
         return hit
 
     def _compile(self, conn: Connection, keys: tuple[str, ...]) -> tuple[Any, str, tuple[str, ...], dict[str, Any]]:
@@ -140,11 +139,15 @@ class Prepared:
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run once; returns the sqlite3 cursor."""
+        # The pool's `dbapi_connection` is a plain attribute, and for pysqlite the same object as
+        # its `driver_connection` (two properties deep), read about fifteen times a checkout.
         fast = self._fast_path(conn, tuple(params))
         if fast is not None:
-            return conn.connection.driver_connection.execute(fast[1], fast[2](self._encoded(params)))
+            _, sql, get, literals = fast
+            params = self._encoded(params)
+            return conn.connection.dbapi_connection.execute(sql, get(literals | params if literals else params))
         sql, args = self._sql_args(conn, params)
-        return conn.connection.driver_connection.execute(sql, args)
+        return conn.connection.dbapi_connection.execute(sql, args)
 
     def execute_many(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         """Run for every row (rows share their keys).
@@ -161,12 +164,12 @@ class Prepared:
         keys = tuple(rows[0])
         fast = self._fast_path(conn, keys)
         if fast is not None:
-            sql, get = fast[1], fast[2]
-            values: list[Any] = [get(r) for r in rows]
+            _, sql, get, literals = fast
+            values: list[Any] = [get(literals | r) for r in rows] if literals else [get(r) for r in rows]
         else:
             _, sql, names, literals = self._compile(conn, keys)
             values = [[(literals | r)[n] for n in names] if literals else [r[n] for n in names] for r in rows]
-        driver = conn.connection.driver_connection
+        driver = conn.connection.dbapi_connection
         parts = self._multi_row.get(sql)
         if parts is None:
             parts = self._multi_row[sql] = _values_group(sql)
