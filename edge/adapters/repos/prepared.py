@@ -71,6 +71,17 @@ def _values_group(sql: str) -> tuple[str, str, str] | None:
     return sql[:start], group, sql[end:]
 
 
+_MAX_TEXTS = 256  # SQL texts kept per statement (IN lists come in many lengths)
+
+
+def _bounded(texts: dict[tuple[str, Any], str], key: tuple[str, Any], text: str) -> str:
+    """Keep `text` under `key`, forgetting them all once there are too many."""
+    if len(texts) >= _MAX_TEXTS:
+        texts.clear()
+    texts[key] = text
+    return text
+
+
 class Prepared:
     def __init__(self, statement: ClauseElement, *, expanding: Sequence[str] = (), json: Sequence[str] = ()):
         self.json = tuple(json)  # JSON columns this statement writes; encoded before binding
@@ -79,6 +90,10 @@ class Prepared:
         self.expanding = tuple(expanding)  # IN (...) parameters, given as lists
         self._compiled: dict[tuple[str, ...], tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
         self._multi_row: dict[str, tuple[str, str, str] | None] = {}  # SQL -> its split VALUES group
+        # The SQL text for a number of rows (multi-row INSERT) or of IN-list items (expanding),
+        # built once and reused as the same str object: sqlite3 finds its cached statement by the
+        # text, and a str built afresh per call is hashed afresh (a multi-row INSERT is 1-2 KB).
+        self._texts: dict[tuple[str, Any], str] = {}
         # Per set of parameter keys: (dialect, SQL, values getter, literals), for a statement
         # without expanding parameters (every checkout statement): its hot path.
         self._fast: dict[tuple[str, ...], tuple[Any, str, Callable[[dict[str, Any]], tuple[Any, ...]],
@@ -126,16 +141,24 @@ class Prepared:
         if not self.expanding:
             return sql, [values[n] for n in names]
         args: list[Any] = []
+        lengths: list[int] = []
         for n in names:
             if n in self.expanding:
                 items = list(values[n])
                 if not items:
                     raise ValueError(f"{n}: an empty IN list")
-                sql = sql.replace("(\x00" + n + "\x00)", "(" + ", ".join("?" * len(items)) + ")", 1)
+                lengths.append(len(items))
                 args.extend(items)
             else:
                 args.append(values[n])
-        return sql, args
+        key = (sql, tuple(lengths))
+        expanded = self._texts.get(key)
+        if expanded is None:
+            expanded = sql
+            for n, length in zip([n for n in names if n in self.expanding], lengths, strict=True):
+                expanded = expanded.replace("(\x00" + n + "\x00)", "(" + ", ".join("?" * length) + ")", 1)
+            expanded = _bounded(self._texts, key, expanded)
+        return expanded, args
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run once; returns the sqlite3 cursor."""
@@ -179,4 +202,8 @@ class Prepared:
         head, group, tail = parts
         for start in range(0, len(values), ROWS_PER_STATEMENT):
             chunk = values[start:start + ROWS_PER_STATEMENT]
-            driver.execute(head + ", ".join([group] * len(chunk)) + tail, [v for row in chunk for v in row])
+            key = (sql, len(chunk))
+            text = self._texts.get(key)
+            if text is None:
+                text = _bounded(self._texts, key, head + ", ".join([group] * len(chunk)) + tail)
+            driver.execute(text, [v for row in chunk for v in row])
