@@ -22,6 +22,7 @@ import cProfile
 import functools
 import os
 import pstats
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -168,6 +169,13 @@ def main() -> None:
 
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())  # no log output in the figures
     tmp = Path(tempfile.mkdtemp(prefix="novapos-bench-writer-"))
+    try:
+        measure(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # a run leaves some hundred MB of orders behind
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> None:
     store = Store(tmp / "data")
     bodies = order_bodies(store.skus, 150)
     cycle = (bodies * (args.orders // len(bodies) + 1))[:args.orders]
