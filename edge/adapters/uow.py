@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from edge.adapters import tables as t
 from edge.adapters.db import Database
@@ -42,8 +42,6 @@ R = TypeVar("R")
 # `prepared`), since building the Core statement per call cost more than SQLite's own work.
 _INSERT_AUDIT = Prepared(insert(t.audit_log), json=("before", "after"))
 _INSERT_OUTBOX = Prepared(insert(t.outbox))
-_SET_ENVELOPE = Prepared(t.outbox.update().where(t.outbox.c.seq == bindparam("_seq"))
-                         .values(envelope=bindparam("envelope")))
 _LAST_SEQ = Prepared(select(func.max(t.outbox.c.seq)))
 
 class _Repository(Generic[R]):
@@ -131,25 +129,21 @@ class SqlUnitOfWork:
         })
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> str:
+        """One event, in one INSERT: its seq is taken as `emit_many` takes them (max + 1, what
+        SQLite itself would assign this plain rowid key), so the envelope that carries it is
+        written complete rather than inserted empty and then updated."""
         a = self.actor
         event_id = uuid7()
-        # seq is the outbox's autoincrement key; the envelope must carry it, so insert first
-        # and encode with the assigned value in the same transaction.
-        seq = _INSERT_OUTBOX.execute(self.conn, {
-            "event_id": event_id, "tenant_id": a.tenant_id, "store_id": a.store_id or "", "type": event_type,
-            "occurred_at": self.now, "envelope": "", "sent_at": None, "attempts": 0, "last_error": None,
-        }).lastrowid
-        envelope = EventEnvelope(
-            event_id=event_id,
-            tenant_id=a.tenant_id,
-            store_id=a.store_id or "",
-            seq=seq,
-            type=event_type,
-            occurred_at=self.now,
-            business_day=self.business_day,
-            payload=payload,
-        )
-        _SET_ENVELOPE.execute(self.conn, {"_seq": seq, "envelope": encode_envelope(envelope).decode()})
+        store_id = a.store_id or ""
+        seq = (_LAST_SEQ.execute(self.conn, {}).fetchone()[0] or 0) + 1
+        now = self.now
+        envelope = EventEnvelope(event_id=event_id, tenant_id=a.tenant_id, store_id=store_id, seq=seq,
+                                 type=event_type, occurred_at=now, business_day=self.business_day, payload=payload)
+        _INSERT_OUTBOX.execute(self.conn, {
+            "seq": seq, "event_id": event_id, "tenant_id": a.tenant_id, "store_id": store_id, "type": event_type,
+            "occurred_at": now, "envelope": encode_envelope(envelope).decode(), "sent_at": None, "attempts": 0,
+            "last_error": None,
+        })
         self.events.append(event_id)
         return event_id
 

@@ -63,6 +63,23 @@ def canonical_body_hash(body: bytes) -> str:
     return hashlib.sha256(_encoder.encode(decoded) if body else b"").hexdigest()
 
 
+def writer_unit(scope: tuple[str, str, str, str], body_hash: str, status_code: int,
+                handler: Callable[[Any], Any]) -> Callable[[Any], tuple[int, str]]:
+    """What the writer thread runs for a keyed request: replay the stored response, or run the
+    handler and store its response in the same transaction (a benchmark runs it directly)."""
+    def unit(uow: Any) -> tuple[int, str]:
+        repo = uow.idempotency
+        stored = repo.find(scope)
+        if stored is not None:
+            raise _Replay(stored)
+        result = handler(uow)
+        body = msgspec.json.encode(result).decode()
+        repo.save(scope, body_hash, status_code, body, uow.now)
+        return status_code, body
+
+    return unit
+
+
 class Idempotency:
     def __init__(self, uow: UnitOfWorkFactory):
         self.uow = uow
@@ -94,18 +111,8 @@ class Idempotency:
         # statement instead of two, and no window between the lookup and the write.
         self._in_flight.add(scope)
         try:
-            def unit(uow: Any) -> tuple[int, str]:
-                repo = uow.idempotency
-                stored = repo.find(scope)
-                if stored is not None:
-                    raise _Replay(stored)
-                result = handler(uow)
-                body = msgspec.json.encode(result).decode()
-                repo.save(scope, body_hash, status_code, body, uow.now)
-                return status_code, body
-
             try:
-                status, body = await self.uow.run(actor, unit)
+                status, body = await self.uow.run(actor, writer_unit(scope, body_hash, status_code, handler))
             except _Replay as replay:
                 return self._replay(replay.record, body_hash)
         finally:
