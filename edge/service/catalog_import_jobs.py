@@ -37,6 +37,11 @@ CHUNK_SECONDS = 0.025  # a chunk's time in the writer: what a lane's request may
 # After a chunk during which requests reached the database (a lane's lookup, a sale), the import
 # steps aside this long: the chunk's Python holds the GIL the event loop needs to answer them.
 PAUSE_SECONDS = 0.02
+# Before each chunk the import waits for a moment when the server answers no request at all (a
+# PIN sign-in spends tens of ms verifying Argon2 on a worker thread, off the database, and a
+# chunk started meanwhile took its core), but never longer than this: a long request or a busy
+# store slows the import down, it does not stop it.
+QUIET_WAIT_SECONDS = 0.25
 FIRST_CHUNK_ROWS = 200  # before any chunk has been timed
 MIN_CHUNK_ROWS, MAX_CHUNK_ROWS = 20, 5_000
 SYNC_MAX_ROWS = 1_000  # a file this small is imported in one unit of work and answered 200
@@ -181,11 +186,15 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
 
     With the store's writer, a chunk runs only when no request is queued, alone in its
     transaction, and when requests reached the database meanwhile the next chunk waits
-    `PAUSE_SECONDS`: the lanes get the GIL and the writer in turn, the import the rest."""
+    `PAUSE_SECONDS`: the lanes get the GIL and the writer in turn, the import the rest. A chunk
+    also starts only once no HTTP request is being answered (up to `QUIET_WAIT_SECONDS`)."""
     pace = ChunkPace()
     background = isinstance(runner, _HasBackground)
     seen = runner.requests() if background else 0
+    quiet = getattr(runner, "quiet", None) if background else None
     while True:
+        if quiet is not None:
+            await quiet(QUIET_WAIT_SECONDS)
         if background:
             view = await runner.run_background(actor, lambda u: apply_chunk(u, job_id, rows, pace))
         else:
