@@ -10,16 +10,18 @@ import itertools
 import os
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from edge.adapters.db import RequestsInFlight
 from edge.adapters.metrics import REGISTRY
 from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
 from edge.api.request_metrics import RequestMetrics
 from edge.contracts.pan import looks_like_card_number
+
+if TYPE_CHECKING:
+    from edge.adapters.db import RequestsInFlight
 
 log = structlog.get_logger()
 REQUEST_METRICS = RequestMetrics().register(REGISTRY)

@@ -15,6 +15,7 @@ another product meanwhile) is skipped and reported on the job, never a crash.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -123,10 +124,11 @@ class ChunkPace:
         self.rows = max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, int((self.rows + fit) / 2)))
 
 
-def apply_chunk(uow: UnitOfWork, job_id: str, rows: Sequence[CsvProduct], pace: ChunkPace | None = None
-                ) -> ImportJobView:
+def apply_chunk(uow: UnitOfWork, job_id: str, rows: Sequence[CsvProduct], pace: ChunkPace | None = None,
+                stop: Callable[[], bool] | None = None) -> ImportJobView:
     """Apply the next rows after the job's `rows_done` (as many as `pace` says fit in
-    `CHUNK_SECONDS`), and move it on, in one transaction."""
+    `CHUNK_SECONDS`, fewer if `stop()` turns true while they are checked), and move it on, in
+    one transaction."""
     started = time.monotonic()
     pace = pace or ChunkPace()
     job = uow.imports.get(job_id)
@@ -136,7 +138,8 @@ def apply_chunk(uow: UnitOfWork, job_id: str, rows: Sequence[CsvProduct], pace: 
     created = updated = 0
     warnings = list(job.warnings)
     # Progress is recorded by the rows actually taken, so resuming needs no fixed chunk size.
-    outcomes = apply_csv_rows(uow, chunk, deadline=started + CHUNK_SECONDS)
+    outcomes = apply_csv_rows(uow, chunk, deadline=started + CHUNK_SECONDS, stop=stop)
+    cut = stop is not None and len(outcomes) < len(chunk) and stop()
     for row, outcome in outcomes:
         if isinstance(outcome, (Conflict, ValidationFailed)):
             # The checks run before anything of the chunk is written, and a refused row writes nothing.
@@ -161,7 +164,8 @@ def apply_chunk(uow: UnitOfWork, job_id: str, rows: Sequence[CsvProduct], pace: 
                   {"rows_total": job.rows_total, "created": values["created"], "updated": values["updated"],
                    "refused": sum(1 for w in warnings if w.get("code") == "conflict")})
     uow.imports.update(job_id, values)
-    pace.taken(applied, time.monotonic() - started)
+    if not cut:  # a chunk cut short for a request says nothing of how many rows fit
+        pace.taken(applied, time.monotonic() - started)
     return present_job(msgspec.structs.replace(job, **values))
 
 
@@ -192,11 +196,18 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
     background = isinstance(runner, _HasBackground)
     seen = runner.requests() if background else 0
     quiet = getattr(runner, "quiet", None) if background else None
+    answering = getattr(runner, "answering", None) if background else None
     while True:
         if quiet is not None:
             await quiet(QUIET_WAIT_SECONDS)
+        stop = None
+        if answering is not None:
+            # A request that arrives while the chunk's rows are checked cuts the chunk there: it
+            # waits for the writes of what was checked, not for the whole chunk. (One answered
+            # since before the chunk, a long one, does not cut every chunk to a row.)
+            stop = functools.partial(_more_than, answering, answering())
         if background:
-            view = await runner.run_background(actor, lambda u: apply_chunk(u, job_id, rows, pace))
+            view = await runner.run_background(actor, lambda u, s=stop: apply_chunk(u, job_id, rows, pace, s))
         else:
             view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows, pace))
         if view.status != "running":
@@ -209,6 +220,10 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
         else:
             # Let the requests that arrived during the chunk reach the writer's queue before the next.
             await asyncio.sleep(0)
+
+
+def _more_than(count: Callable[[], int], before: int) -> bool:
+    return count() > before
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ from edge.adapters.db import RequestsInFlight
 from edge.service import catalog_import_jobs
 from edge.service.ports import Actor
 from tests.edge.test_catalog_import_jobs import big_csv, import_file, job_when_done
+from tests.support import login
 
 ACTOR = Actor(tenant_id="t", store_id="s", user_id=None, username="manager")
 
@@ -98,3 +99,29 @@ def test_every_request_answered_leaves_the_count_of_requests_in_flight_at_nothin
     job = job_when_done(client, manager, response.headers["location"])
     assert job["status"] == "done" and job["created"] == rows
     assert in_flight.count == 0
+
+
+def test_a_chunk_cut_short_by_an_arriving_request_writes_what_it_checked_and_the_next_goes_on_from_there(client):
+    from edge.service.catalog import validate_catalog_csv
+
+    services = client.app.state.services
+    settings = services.settings
+    actor = Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
+                  username="manager")
+    text = big_csv(1_100, prefix="CUT")
+    rows = services.uow.run_sync(actor, lambda u: validate_catalog_csv(u, text))
+    job_id = catalog_import_jobs.new_job_id()
+    services.uow.run_sync(actor, lambda u: catalog_import_jobs.create_job(u, job_id, f"{job_id}.csv", len(rows)))
+    pace = catalog_import_jobs.ChunkPace()
+    # A request is already waiting when the first row has been checked: the chunk is that row.
+    view = services.uow.run_sync(actor, lambda u: catalog_import_jobs.apply_chunk(u, job_id, rows, pace,
+                                                                                  lambda: True))
+    assert (view.status, view.rows_done, view.created) == ("running", 1, 1)
+    assert pace.rows == catalog_import_jobs.FIRST_CHUNK_ROWS  # a cut chunk does not shrink the next ones
+    while (view := services.uow.run_sync(actor, lambda u: catalog_import_jobs.apply_chunk(u, job_id, rows, pace))
+           ).status == "running":
+        pass
+    assert (view.status, view.rows_done, view.created, view.errors) == ("done", 1_100, 1_100, 0)
+    manager = login(client, "manager")
+    for sku in ("CUT-000000", "CUT-000001", "CUT-001099"):
+        assert len(client.get(f"/api/v1/products?sku={sku}", headers=manager).json()["items"]) == 1
