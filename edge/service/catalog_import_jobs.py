@@ -34,7 +34,10 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 
-CHUNK_SECONDS = 0.025  # a chunk's time in the writer: what a lane's request may wait behind
+# A chunk's time in the writer: what a lane's request may wait behind. Its commit comes on top
+# (a chunk sized for 25 ms held the writer ~32 ms at the median); halving it cost the import
+# little (20,000 rows in 1.3-2.0 s against 1.3-1.5 s, in process) and halves that wait.
+CHUNK_SECONDS = 0.012
 # After a chunk during which requests reached the database (a lane's lookup, a sale), the import
 # steps aside this long: the chunk's Python holds the GIL the event loop needs to answer them.
 PAUSE_SECONDS = 0.02
