@@ -170,7 +170,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     # Wrap the whole ASGI handler, not each route: Litestar applies `middleware=` per route, so
     # 404s and 405s from the router would otherwise get no request id, metrics or log line.
     app.asgi_handler = security_headers(
-        context_middleware(services.security.tokens)(reject_unsafe_paths(app.asgi_handler)))
+        context_middleware(services.security.tokens, services.db.in_flight)(reject_unsafe_paths(app.asgi_handler)))
     return app
 
 

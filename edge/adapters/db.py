@@ -106,6 +106,48 @@ def make_engine(path: Path, *, writer: bool) -> Engine:
 BACKGROUND_SWITCH_SECONDS = 0.0005  # the GIL switch interval while a background unit runs
 
 
+class RequestsInFlight:
+    """How many HTTP requests the server is answering right now, counted on the event loop by the
+    request middleware; background work (an import's chunks) waits for a moment with none.
+
+    A lane's request spends much of its time off the database: Argon2 verifying a PIN on a worker
+    thread (tens of ms of a core), the event loop parsing and answering. Counting only the
+    database calls, an import's chunk started meanwhile and took the core and the GIL the
+    request needed; counted from the request's arrival to its answer, it does not."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def enter(self) -> None:
+        self.count += 1
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def quiet(self, at_most: float) -> bool:
+        """Return once no request is in flight, or after `at_most` seconds (a long request, a
+        stream, must not stop the background work for good). True if it had to wait."""
+        if self.count <= 0:
+            return False
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), at_most)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 class _Job:
     """A unit of work for the writer; `loop` is None for a caller blocked on a thread future."""
 
@@ -136,6 +178,7 @@ class Database:
         self.units = 0
         # Calls of write, read and read_now: a background job sees from it that requests came.
         self.requests = 0
+        self.in_flight = RequestsInFlight()  # HTTP requests being answered (see the middleware)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:

@@ -209,6 +209,14 @@ class UnitOfWorkFactory:
         """How many reads and writes have been asked of the database so far."""
         return self.db.requests
 
+    def answering(self) -> int:
+        """How many HTTP requests are being answered now (read from the writer thread too)."""
+        return self.db.in_flight.count
+
+    async def quiet(self, at_most: float) -> bool:
+        """Wait (at most `at_most` seconds) until no HTTP request is being answered; True if it waited."""
+        return await self.db.in_flight.quiet(at_most)
+
     def run_sync(self, actor: Actor, handler: Callable[[SqlUnitOfWork], T]) -> T:
         return self.db.write_sync(lambda conn: handler(self._uow(conn, actor)))
 

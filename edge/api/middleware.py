@@ -10,7 +10,7 @@ import itertools
 import os
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +19,9 @@ from edge.adapters.metrics import REGISTRY
 from edge.adapters.security.tokens import InvalidToken, RevokedToken, TokenService
 from edge.api.request_metrics import RequestMetrics
 from edge.contracts.pan import looks_like_card_number
+
+if TYPE_CHECKING:
+    from edge.adapters.db import RequestsInFlight
 
 log = structlog.get_logger()
 REQUEST_METRICS = RequestMetrics().register(REGISTRY)
@@ -44,7 +47,9 @@ def safe_request_id(incoming: str) -> str:
     return new_request_id()
 
 
-def context_middleware(tokens: TokenService):
+def context_middleware(tokens: TokenService, in_flight: RequestsInFlight | None = None):
+    """`in_flight` counts the HTTP requests being answered (not WebSockets, which stay open):
+    an import's chunks wait for a moment with none (edge/service/catalog_import_jobs.py)."""
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             kind = scope["type"]
@@ -86,9 +91,14 @@ def context_middleware(tokens: TokenService):
             # Set and reset the context variable by token: structlog's bound_contextvars() copies
             # the whole context twice per request to do the same thing.
             bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+            counted = in_flight is not None and kind == "http"
+            if counted:
+                in_flight.enter()  # type: ignore[union-attr]
             try:
                 await app(scope, receive, send_wrapper)
             finally:
+                if counted:
+                    in_flight.leave()  # type: ignore[union-attr]
                 if kind == "http":
                     elapsed = time.perf_counter() - started
                     route = scope.get("path_template") or "unmatched"

@@ -16,6 +16,7 @@ reads it from the database. Validation makes that rare: a file repeats no SKU or
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -34,14 +35,15 @@ Outcome = ImportedRow | Conflict | ValidationFailed
 _Planned = ProductRow | tuple[ProductRow, dict[str, Any], list[str] | None]
 
 
-def apply_csv_rows(uow: UnitOfWork, rows: list[CsvProduct], *, deadline: float | None = None
-                   ) -> list[tuple[CsvProduct, Outcome]]:
+def apply_csv_rows(uow: UnitOfWork, rows: list[CsvProduct], *, deadline: float | None = None,
+                   stop: Callable[[], bool] | None = None) -> list[tuple[CsvProduct, Outcome]]:
     """Create or update the products of validated rows, in order, with their audit rows and events.
 
     Returns the outcome of each row it took, a prefix of `rows`: it stops early at a row that
-    depends on an earlier row of the same call, or once checking has run past `deadline`
-    (`time.monotonic()`). A refused row (a conflict that appeared after validation) writes
-    nothing and does not stop the others."""
+    depends on an earlier row of the same call, once checking has run past `deadline`
+    (`time.monotonic()`), or once `stop()` says so (a lane's request arrived: it waits for this
+    chunk). A refused row (a conflict that appeared after validation) writes nothing and does
+    not stop the others."""
     catalog = uow.catalog
     bulk = uow.catalog_bulk
     taxes = {c.code for c in catalog.tax_categories()}
@@ -52,7 +54,7 @@ def apply_csv_rows(uow: UnitOfWork, rows: list[CsvProduct], *, deadline: float |
     plan: list[_Planned] = []
     outcomes: list[tuple[CsvProduct, Outcome]] = []
     for row in rows:
-        if outcomes and deadline is not None and time.monotonic() > deadline:
+        if outcomes and ((deadline is not None and time.monotonic() > deadline) or (stop is not None and stop())):
             break
         sku = str(row.product.sku)
         codes = list(row.product.barcodes or [])
