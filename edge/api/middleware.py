@@ -91,14 +91,14 @@ def context_middleware(tokens: TokenService, in_flight: RequestsInFlight | None 
             # Set and reset the context variable by token: structlog's bound_contextvars() copies
             # the whole context twice per request to do the same thing.
             bound = structlog.contextvars.bind_contextvars(request_id=request_id)
-            counted = in_flight is not None and kind == "http"
-            if counted:
-                in_flight.enter()  # type: ignore[union-attr]
+            counted = in_flight if kind == "http" else None
+            if counted is not None:
+                counted.enter()
             try:
                 await app(scope, receive, send_wrapper)
             finally:
-                if counted:
-                    in_flight.leave()  # type: ignore[union-attr]
+                if counted is not None:
+                    counted.leave()
                 if kind == "http":
                     elapsed = time.perf_counter() - started
                     route = scope.get("path_template") or "unmatched"
