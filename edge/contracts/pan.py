@@ -135,6 +135,19 @@ def value_may_hold_card_number(value: Any) -> bool:
         raw = _json_encoder.encode(value)
     except (TypeError, ValueError, OverflowError):
         return True
+    return json_may_hold_card_number(raw)
+
+
+def json_may_hold_card_number(raw: bytes) -> bool:
+    """The same test on JSON text as it arrived (an ingested event's message), without decoding
+    and re-encoding it: False means no string, key or integer decoded from `raw` holds a card number.
+
+    The argument of `value_may_hold_card_number` holds for any valid JSON, not only msgspec's:
+    unescaped ASCII text decodes to itself, an integer's digits are its decimal text (JSON allows
+    no leading zeros or "+"), and tokens are separated by structural characters, whitespace
+    never joining two numbers' digits. Text the decoder drops (a repeated key, an unknown field)
+    can only add a True, and then the walk decides.
+    """
     if not raw.isascii() or b"\\" in raw:
         return True
     text = None
