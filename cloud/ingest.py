@@ -22,7 +22,7 @@ import contextlib
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -395,6 +395,8 @@ class IngestConsumer:
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
         self._trouble = LinkTrouble(log, "ingest")
+        self._prepared: tuple[list[Any], _Prepared] | None = None  # the next batch, decoded ahead
+        self._unacked: list[Any] = []  # committed, acks not sent yet
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="cloud-ingest")
@@ -433,30 +435,44 @@ class IngestConsumer:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self._trouble.report(exc)  # one warning per outage, then reminders
                 self._sub, ahead = None, []  # unacked: redelivered after ack_wait
+                self._prepared, self._unacked = None, []
                 await asyncio.sleep(1.0)
 
     async def _step(self, msgs: list[Any]) -> list[Any]:
-        """Commit-and-ack one batch while the next is fetched; returns that next batch.
+        """Commit-and-ack one batch while the next is fetched and decoded; returns that next batch.
 
-        Batches still commit one after another, in stream order; only the network wait
-        overlaps the DB work. A message is acked only after the commit that holds it.
+        Batches still commit one after another, in stream order; the network wait, the next
+        batch's decoding and this batch's acks overlap the DB work. A message is acked only
+        after the commit that holds it: the previous batch's acks go out once this batch's
+        commit is under way (nothing waits for them: they are publishes, and a lost one only
+        means a redelivery that the events table's unique key skips).
         """
         if not msgs:
+            await self._send_acks()  # nothing follows: the last batch's acks go now
             msgs = await self._fetch()
             if not msgs:
                 return []
         committing = asyncio.create_task(self._commit_then_ack(msgs))
         try:
+            await asyncio.sleep(0)  # let the commit reach the DB thread first
+            await self._send_acks()
             ahead = await self._fetch_available(self.batch)
+            if ahead:
+                self._prepared = (ahead, await self._prepare(ahead))
         except Exception:
             await committing
+            with contextlib.suppress(Exception):
+                await self._send_acks()
             raise
         await committing
+        if not ahead:
+            await self._send_acks()
         return ahead
 
     async def poll_once(self) -> int:
         msgs = await self._fetch()
         await self._commit_then_ack(msgs)
+        await self._send_acks()
         return len(msgs)
 
     async def _fetch(self) -> list[Any]:
@@ -477,8 +493,9 @@ class IngestConsumer:
         except TimeoutError:
             return []
 
-    async def _commit_then_ack(self, msgs: list[Any]) -> None:
-        envelopes, suspects, good = [], [], []
+    async def _prepare(self, msgs: list[Any]) -> _Prepared:
+        """Decode, mask and origin-check a batch; an undecodable message is terminated."""
+        batch = _Prepared()
         for msg in msgs:
             try:
                 env = without_card_numbers(decode_envelope(msg.data), msg.data)
@@ -487,16 +504,34 @@ class IngestConsumer:
                 metrics.INGEST_EVENTS.labels(outcome="undecodable").inc()
                 await msg.term()
                 continue
-            good.append(msg)
+            batch.good.append(msg)
             reason = check_origin(msg.subject, env, self.account_tenant)
             if reason is None:
-                envelopes.append(env)
+                batch.envelopes.append(env)
             else:
                 tenant = origin_tenant(msg.subject, env, self.account_tenant)
                 # Kept as decoded and masked: a quarantined event must not keep a card number either.
-                suspects.append(Suspect(tenant, msg.subject, reason, encode_envelope(env), env))
-        if envelopes or suspects:
-            result = await self.ingestor.ingest(envelopes, suspects)  # committed when this returns
+                batch.suspects.append(Suspect(tenant, msg.subject, reason, encode_envelope(env), env))
+        return batch
+
+    async def _commit_then_ack(self, msgs: list[Any]) -> None:
+        """Commit the batch; its acks are queued for `_send_acks`, which runs once the next
+        batch's commit has started (or at once when there is none)."""
+        prepared, self._prepared = self._prepared, None
+        batch = prepared[1] if prepared is not None and prepared[0] is msgs else await self._prepare(msgs)
+        if batch.envelopes or batch.suspects:
+            result = await self.ingestor.ingest(batch.envelopes, batch.suspects)  # committed when this returns
             log.debug("ingest.batch", new=result.new, duplicates=result.duplicates, quarantined=result.quarantined)
-        for msg in good:
-            await msg.ack()
+        self._unacked += batch.good
+
+    async def _send_acks(self) -> None:
+        msgs, self._unacked = self._unacked, []
+        for msg in msgs:
+            await msg.ack()  # a publish: it does not wait for the server
+
+
+@dataclass
+class _Prepared:
+    envelopes: list[EventEnvelope] = field(default_factory=list)
+    suspects: list[Suspect] = field(default_factory=list)
+    good: list[Any] = field(default_factory=list)  # decoded: acked once committed
