@@ -407,6 +407,8 @@ class IngestConsumer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        with contextlib.suppress(Exception):  # committed before the stop: spare them a redelivery
+            await self._send_acks()
 
     async def _bind(self) -> None:
         config = ConsumerConfig(
