@@ -15,7 +15,7 @@ On Postgres the INSERT's target columns type the placeholders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -33,7 +33,11 @@ class BulkInsert:
         *,
         conflict: Sequence[str] = (),
         returning: str | None = None,
+        update: Mapping[str, str] | None = None,
     ):
+        """`update` turns the conflict clause into `DO UPDATE SET`: {column: "excluded"} takes the
+        new row's value, {column: "add"} adds it to the stored one. A page must then not carry
+        the same conflict key twice (Postgres refuses to update a row twice in one statement)."""
         for name in columns:
             if not isinstance(table.c[name].type, _PLAIN):
                 raise TypeError(f"{table.name}.{name} is {table.c[name].type!r}: a BulkInsert runs no type processing")
@@ -41,6 +45,13 @@ class BulkInsert:
         self.columns = tuple(columns)
         self.conflict = tuple(conflict)
         self.returning = returning
+        self.update = dict(update or {})
+        if self.update and not self.conflict:
+            raise ValueError("an upsert needs its conflict columns")
+        for name, how in self.update.items():
+            if how not in ("excluded", "add") or name not in self.columns:
+                raise ValueError(f"cannot update {name!r} with {how!r}")
+        self._sql_cache: dict[tuple[str, str, int], str] = {}
         self._row = itemgetter(*self.columns) if len(self.columns) > 1 else (lambda r: (r[self.columns[0]],))
         self.page = max(1, MAX_PARAMS // len(self.columns))
 
@@ -62,6 +73,15 @@ class BulkInsert:
         return out
 
     def _sql(self, conn: Connection, n: int) -> str:
+        key = (conn.dialect.name, conn.dialect.paramstyle, n)
+        sql = self._sql_cache.get(key)
+        if sql is None:
+            sql = self._render(conn, n)
+            if len(self._sql_cache) < 256:  # a batch's row counts vary: keep the common ones
+                self._sql_cache[key] = sql
+        return sql
+
+    def _render(self, conn: Connection, n: int) -> str:
         dialect = conn.dialect
         quote = dialect.identifier_preparer
         width = len(self.columns)
@@ -78,7 +98,16 @@ class BulkInsert:
         sql = (f"INSERT INTO {quote.format_table(self.table)} ({', '.join(quote.quote(c) for c in self.columns)}) "  # noqa: S608
                f"VALUES {values}")
         if self.conflict:
-            sql += f" ON CONFLICT ({', '.join(quote.quote(c) for c in self.conflict)}) DO NOTHING"
+            sql += f" ON CONFLICT ({', '.join(quote.quote(c) for c in self.conflict)}) "
+            if self.update:
+                table = quote.format_table(self.table)
+                sql += "DO UPDATE SET " + ", ".join(
+                    f"{quote.quote(c)} = excluded.{quote.quote(c)}" if how == "excluded"
+                    else f"{quote.quote(c)} = {table}.{quote.quote(c)} + excluded.{quote.quote(c)}"
+                    for c, how in self.update.items()
+                )
+            else:
+                sql += "DO NOTHING"
         if self.returning is not None:
             sql += f" RETURNING {quote.quote(self.returning)}"
         return sql

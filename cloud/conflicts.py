@@ -66,13 +66,7 @@ def raise_cases(conn: Connection, tenant_id: str, cases: list[Case], now: str) -
     if opened:
         # Another HQ instance may open the same key between the read above and this insert:
         # `uq_conflicts_open` makes this insert wait for that transaction, then skip the row.
-        stmt = (
-            (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(conflicts)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "dedup_key"],
-                                    index_where=text("status != 'resolved'"))
-            .returning(conflicts.c.id)
-        )
-        inserted = set(conn.execute(stmt, [
+        inserted = set(conn.execute(_open_insert(conn.dialect.name), [
             {
                 "id": case_id,
                 "tenant_id": tenant_id,
@@ -115,25 +109,42 @@ def raise_cases(conn: Connection, tenant_id: str, cases: list[Case], now: str) -
 
 def _refresh_open(conn: Connection, tenant_id: str, latest: dict[str, Case], now: str) -> dict[str, str]:
     """Update the open case of each key with its latest reading; returns {key: case id} of those open."""
-    open_ids = {
-        r.dedup_key: r.id
-        for r in conn.execute(
-            select(conflicts.c.id, conflicts.c.dedup_key).where(
-                conflicts.c.tenant_id == tenant_id,
-                conflicts.c.dedup_key.in_(list(latest)),
-                conflicts.c.status != "resolved",
-            )
-        )
-    }
+    open_ids = {r.dedup_key: r.id for r in conn.execute(_OPEN_OF, {"tenant": tenant_id, "keys": list(latest)})}
     if open_ids:
         conn.execute(
-            update(conflicts)
-            .where(conflicts.c.id == bindparam("case_id"))
-            .values(summary=bindparam("summary"), detail=bindparam("detail"), updated_at=bindparam("at")),
+            _REFRESH,
             [{"case_id": case_id, "summary": latest[k].summary, "detail": latest[k].detail, "at": now}
              for k, case_id in open_ids.items()],
         )
     return open_ids
+
+
+# Built once: ingest refreshes every open negative-stock case it touches on each batch, and
+# constructing these statements per call was a visible share of its CPU.
+_OPEN_OF = select(conflicts.c.id, conflicts.c.dedup_key).where(
+    conflicts.c.tenant_id == bindparam("tenant"),
+    conflicts.c.dedup_key.in_(bindparam("keys", expanding=True)),
+    conflicts.c.status != "resolved",
+)
+_REFRESH = (
+    update(conflicts)
+    .where(conflicts.c.id == bindparam("case_id"))
+    .values(summary=bindparam("summary"), detail=bindparam("detail"), updated_at=bindparam("at"))
+)
+_OPEN_INSERTS: dict[str, Any] = {}
+
+
+def _open_insert(dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT (tenant_id, dedup_key) WHERE status != 'resolved' DO NOTHING RETURNING id`."""
+    stmt = _OPEN_INSERTS.get(dialect)
+    if stmt is None:
+        stmt = _OPEN_INSERTS[dialect] = (
+            (postgresql.insert if dialect == "postgresql" else sqlite.insert)(conflicts)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "dedup_key"],
+                                    index_where=text("status != 'resolved'"))
+            .returning(conflicts.c.id)
+        )
+    return stmt
 
 
 def list_cases(

@@ -225,6 +225,7 @@ class PartitionConsumer(IngestConsumer):
     async def _step(self, msgs: list[Any]) -> list[Any]:
         loop = asyncio.get_running_loop()
         if loop.time() < self._quiet_until:  # handed back: let a waiting instance take it
+            await self._send_acks()  # nothing committed stays unacked while another instance waits
             await asyncio.sleep(min(self.fetch_timeout_s, self._quiet_until - loop.time()))
             return []
         if self._puller is not None and self._puller.pinned and loop.time() >= self._next_balance:
@@ -232,6 +233,7 @@ class PartitionConsumer(IngestConsumer):
             if await self._over_share():
                 if msgs:
                     await self._commit_then_ack(msgs)  # nothing of ours left in flight: order holds
+                await self._send_acks()  # before handing back: the taker waits for our unacked messages
                 await self._hand_back()
                 return []
         ahead = await super()._step(msgs)

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import msgspec
 import structlog
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from standardwebhooks import Webhook
 
@@ -214,8 +214,14 @@ def live_secrets(row: Any, box: SecretBox, now: str) -> list[str]:
 
 # -- the event sources' one entry point --------------------------------------------------------------
 def active_endpoints(conn: Connection, tenant_id: str) -> list[Any]:
-    return conn.execute(select(webhook_endpoints.c.endpoint_id, webhook_endpoints.c.event_types).where(
-        webhook_endpoints.c.tenant_id == tenant_id, webhook_endpoints.c.active.is_(True))).all()
+    """Read in the caller's transaction, never cached: an endpoint subscribed on any HQ instance
+    gets every event projected after its subscription committed. The statement is built once
+    (ingest asks once per tenant per batch; building it was most of the cost)."""
+    return conn.execute(_ACTIVE_ENDPOINTS, {"tenant": tenant_id}).all()
+
+
+_ACTIVE_ENDPOINTS = select(webhook_endpoints.c.endpoint_id, webhook_endpoints.c.event_types).where(
+    webhook_endpoints.c.tenant_id == bindparam("tenant"), webhook_endpoints.c.active.is_(True))
 
 
 def enqueue(conn: Connection, tenant_id: str, event_type: str, payload: dict[str, Any], event_id: str,

@@ -37,6 +37,11 @@ _CANDIDATE_BYTES = re.compile(rb"\d(?:[ -]?\d){12}")
 # on a digit; finding the runs first is linear, the candidate pattern alone backtracks on each digit.
 _DIGIT_RUN_BYTES = re.compile(rb"[0-9][0-9 -]{11,}[0-9]")
 _json_encoder = msgspec.json.Encoder()
+# The run pattern's characters as one byte, everything else as another: a run of 13 is then a
+# plain substring search.
+_RUN_CHARS = bytes(48 if chr(b) in "0123456789 -" else 120 for b in range(256))
+_THIRTEEN_RUN = b"0" * 13
+_RUN_STRETCH = re.compile(rb"0{13,}")
 
 MIN_DIGITS, MAX_DIGITS = 13, 19
 _MAX_GROUP = 6  # the longest group in a written-out card number (Amex 4-6-5)
@@ -135,13 +140,29 @@ def value_may_hold_card_number(value: Any) -> bool:
         raw = _json_encoder.encode(value)
     except (TypeError, ValueError, OverflowError):
         return True
+    return json_may_hold_card_number(raw)
+
+
+def json_may_hold_card_number(raw: bytes) -> bool:
+    """The same test on JSON text as it arrived (an ingested event's message), without decoding
+    and re-encoding it: False means no string, key or integer decoded from `raw` holds a card number.
+
+    The argument of `value_may_hold_card_number` holds for any valid JSON, not only msgspec's:
+    unescaped ASCII text decodes to itself, an integer's digits are its decimal text (JSON allows
+    no leading zeros or "+"), and tokens are separated by structural characters, whitespace
+    never joining two numbers' digits. Text the decoder drops (a repeated key, an unknown field)
+    can only add a True, and then the walk decides.
+    """
     if not raw.isascii() or b"\\" in raw:
         return True
-    text = None
-    for run in _DIGIT_RUN_BYTES.finditer(raw):
-        text = text if text is not None else raw.decode("ascii")
-        if next(_spans(text[max(0, run.start() - 1) : run.end() + 1]), None) is not None:
-            return True
+    shape = raw.translate(_RUN_CHARS)
+    if _THIRTEEN_RUN not in shape:
+        return False  # no 13 digits, spaces and dashes in a row: a byte search, no regex (most events)
+    text = raw.decode("ascii")
+    for stretch in _RUN_STRETCH.finditer(shape):  # the digit-run pattern only where one can be
+        for run in _DIGIT_RUN_BYTES.finditer(raw, stretch.start(), stretch.end()):
+            if next(_spans(text[max(0, run.start() - 1) : run.end() + 1]), None) is not None:
+                return True
     return False
 
 
