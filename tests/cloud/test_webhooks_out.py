@@ -24,6 +24,13 @@ from tests.cloud.partner_support import PartnerHub, admin_headers, register_app
 from tests.support import free_port, wait_until
 
 
+class _EndpointServer(ThreadingHTTPServer):
+    # A listen backlog like a real endpoint's: two workers send up to 14 deliveries at once, and
+    # socketserver's default of 5 let a loaded machine drop a connection now and then.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     """A partner's endpoint: answers from a script (default 200) and verifies every delivery."""
 
@@ -50,7 +57,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _EndpointServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @staticmethod
