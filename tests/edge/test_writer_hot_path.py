@@ -57,7 +57,7 @@ def test_in_lists_and_multi_row_inserts_of_every_size_find_the_right_rows(conn):
         ids = [r["id"] for r in rows]
         assert [n for (n,) in names.execute(conn, {"ids": ids}).fetchall()] == [r["name"] for r in rows]
         next_id += size
-    assert conn.execute(select(things.c.id)).all().__len__() == next_id - 1
+    assert len(conn.execute(select(things.c.id)).all()) == next_id - 1
 
 
 def test_events_carry_their_outbox_seq_also_after_a_refused_unit(tmp_path):
