@@ -66,18 +66,24 @@ def test_a_typical_sale_takes_the_quick_path() -> None:
     assert not value_may_hold_card_number(sale)
 
 
+def random_digit_payload(rng: random.Random) -> Any:
+    """A payload holding a random run of digit groups (some of them card numbers) as a value, a
+    key, a nested value or a JSON number."""
+    separators = ["", " ", "-", "  ", "/", ".", "\n", " - "]
+    groups = [str(rng.randrange(10 ** rng.randint(1, 8))).zfill(rng.randint(1, 6)) for _ in range(rng.randint(1, 6))]
+    text = rng.choice(separators).join(groups)
+    note = rng.choice(["", "x", " ", "a-", "-", "\n"]) + text + rng.choice(["", "y", " ", "-", "\t"])
+    digits = text.replace(" ", "").replace("-", "")
+    return rng.choice([{"note": note, "id": str(uuid.UUID(int=rng.getrandbits(128)))},
+                       {note: 1}, {"lines": [{"name": note}]},
+                       {"n": int(digits[:19]) if digits.isdigit() else note}])
+
+
 def test_random_digit_strings_never_slip_past_the_quick_test() -> None:
     rng = random.Random(15)
-    separators = ["", " ", "-", "  ", "/", ".", "\n", " - "]
     cards = 0
     for _ in range(3000):
-        groups = [str(rng.randrange(10 ** rng.randint(1, 8))).zfill(rng.randint(1, 6)) for _ in range(rng.randint(1, 6))]
-        text = rng.choice(separators).join(groups)
-        note = rng.choice(["", "x", " ", "a-", "-", "\n"]) + text + rng.choice(["", "y", " ", "-", "\t"])
-        payload = rng.choice([{"note": note, "id": str(uuid.UUID(int=rng.getrandbits(128)))},
-                              {note: 1}, {"lines": [{"name": note}]},
-                              {"n": int(text.replace(" ", "").replace("-", "")[:19] or 0)
-                               if text.replace(" ", "").replace("-", "").isdigit() else note}])
+        payload = random_digit_payload(rng)
         if card_number_fields(payload):
             cards += 1
             assert value_may_hold_card_number(payload), payload
