@@ -200,19 +200,14 @@ async def run_job(runner: Runner, actor: Actor, job_id: str, rows: Sequence[CsvP
     pace = ChunkPace()
     background = isinstance(runner, _HasBackground)
     seen = runner.requests() if background else 0
-    quiet = getattr(runner, "quiet", None) if background else None
-    answering = getattr(runner, "answering", None) if background else None
     while True:
-        if quiet is not None:
-            await quiet(QUIET_WAIT_SECONDS)
-        stop = None
-        if answering is not None:
+        if background:
+            await runner.quiet(QUIET_WAIT_SECONDS)
             # A request that arrives while the chunk's rows are checked cuts the chunk there: it
             # waits for the writes of what was checked, not for the whole chunk. (One answered
             # since before the chunk, a long one, does not cut every chunk to a row.)
-            stop = functools.partial(_more_than, answering, answering())
-        if background:
-            view = await runner.run_background(actor, lambda u, s=stop: apply_chunk(u, job_id, rows, pace, s))
+            stop = functools.partial(_more_than, runner.answering, runner.answering())
+            view = await runner.run_background(actor, lambda u, stop=stop: apply_chunk(u, job_id, rows, pace, stop))
         else:
             view = await runner.run(actor, lambda u: apply_chunk(u, job_id, rows, pace))
         if view.status != "running":
@@ -234,8 +229,12 @@ def _more_than(count: Callable[[], int], before: int) -> bool:
 @runtime_checkable
 class _HasBackground(Protocol):
     """The store's database (edge/adapters/uow.py): it runs background units only when no request
-    waits, and counts the requests."""
+    waits, counts the requests that reach it, and knows the HTTP requests being answered."""
 
     async def run_background(self, actor: Actor, handler: Callable[[Any], T]) -> T: ...
 
     def requests(self) -> int: ...
+
+    def answering(self) -> int: ...
+
+    async def quiet(self, at_most: float) -> bool: ...

@@ -55,6 +55,13 @@ def count_products(db: Path, prefix: str) -> int:
         conn.close()
 
 
+def store_manager(services: Any) -> Actor:
+    """The store's manager as the writer sees them, for running the import's units directly."""
+    settings = services.settings
+    return Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
+                 username="manager")
+
+
 def test_a_large_file_becomes_a_job_whose_progress_is_visible_until_every_product_is_in(client, as_user, demo_dir):
     manager = as_user("manager")
     rows = catalog_import_jobs.SYNC_MAX_ROWS + 700
@@ -114,9 +121,7 @@ def test_an_unknown_job_is_a_404_and_a_cashier_cannot_import(client, as_user):
 
 def test_a_row_that_became_conflicting_meanwhile_is_reported_on_the_job_not_a_crash(client):
     services = client.app.state.services
-    settings = services.settings
-    actor = Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
-                  username="manager")
+    actor = store_manager(services)
     text = big_csv(1_200, prefix="RACE")
     rows = services.uow.run_sync(actor, lambda u: validate_catalog_csv(u, text))
     # Between validation and its chunk, someone gives row 1000's barcode to another product.

@@ -18,7 +18,7 @@ from edge.domain.errors import ValidationFailed
 from edge.service import catalog_import_jobs
 from edge.service.catalog import parse_catalog_csv, validate_catalog_csv
 from edge.service.ports import Actor
-from tests.edge.test_catalog_import_jobs import big_csv
+from tests.edge.test_catalog_import_jobs import big_csv, store_manager
 
 
 def _insert(name: str, order: list[str]) -> Any:
@@ -101,6 +101,12 @@ class _Writer:
     def requests(self) -> int:
         return self.asked
 
+    def answering(self) -> int:
+        return 0
+
+    async def quiet(self, at_most: float) -> bool:
+        return False
+
 
 async def test_the_import_steps_aside_only_after_chunks_during_which_requests_came(monkeypatch: pytest.MonkeyPatch):
     writer = _Writer(rows=1_000, lane_requests_every=3)
@@ -135,8 +141,7 @@ def test_encoded_rows_read_back_exactly_the_parsed_rows_across_blocks():
 async def test_validating_in_a_child_process_gives_the_in_process_rows_and_refusals(client: Any):
     services = client.app.state.services
     settings = services.settings
-    actor = Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
-                  username="manager")
+    actor = store_manager(services)
     good = big_csv(1_500, prefix="KID")
     rows = await validate_in_child(settings.db_path, actor, good)
     assert list(rows) == services.uow.run_sync(actor, lambda u: validate_catalog_csv(u, good))

@@ -12,7 +12,7 @@ import pytest
 from edge.adapters.db import RequestsInFlight
 from edge.service import catalog_import_jobs
 from edge.service.ports import Actor
-from tests.edge.test_catalog_import_jobs import big_csv, import_file, job_when_done
+from tests.edge.test_catalog_import_jobs import big_csv, import_file, job_when_done, store_manager
 from tests.support import login
 
 ACTOR = Actor(tenant_id="t", store_id="s", user_id=None, username="manager")
@@ -41,6 +41,9 @@ class _Store:
 
     def requests(self) -> int:
         return 0
+
+    def answering(self) -> int:
+        return self.in_flight.count
 
     async def quiet(self, at_most: float) -> bool:
         return await self.in_flight.quiet(at_most)
@@ -105,9 +108,7 @@ def test_a_chunk_cut_short_by_an_arriving_request_writes_what_it_checked_and_the
     from edge.service.catalog import validate_catalog_csv
 
     services = client.app.state.services
-    settings = services.settings
-    actor = Actor(tenant_id=settings.store.tenant_id, store_id=settings.store.store_id, user_id=None,
-                  username="manager")
+    actor = store_manager(services)
     text = big_csv(1_100, prefix="CUT")
     rows = services.uow.run_sync(actor, lambda u: validate_catalog_csv(u, text))
     job_id = catalog_import_jobs.new_job_id()
